@@ -1,0 +1,1 @@
+"""Composition root: settings, the `minyi` command and the one-process runner."""

@@ -1,0 +1,140 @@
+"""Settings, read once from the environment (and `.env`) at start-up.
+
+Each entry point builds one `Settings` and passes it down; nothing reads the
+environment at import time. Secrets may also come from `NAME_FILE` (a path),
+as container secrets usually do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEV_SECRET = "dev-only-secret-do-not-use-in-production"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _read(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None and env.get(f"{name}_FILE"):
+        path = Path(env[f"{name}_FILE"])
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE points to {path}, which cannot be read: {exc}") from exc
+    if value is not None:
+        value = value.strip()
+    return value or None
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = _read(env, name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _read(env, name)
+    if raw is None:
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything minyi needs to know about its surroundings."""
+
+    env: str = "development"
+    instance_dir: Path = field(default_factory=lambda: Path("instance"))
+    database_url: str = ""
+    secret_key: str = DEV_SECRET
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    telegram_bot_token: str | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_bot_username: str | None = None
+    telegram_poll_timeout: int = 30
+    max_upload_mb: int = 20
+    notifier_interval: float = 1.0
+    global_rate: int = 30
+    per_chat_interval: float = 1.0
+    form: str = "report"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.instance_dir / "uploads"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+        """Build settings from `env` (default: the process environment plus `.env`)."""
+        if env is None:
+            if dotenv:
+                from dotenv import load_dotenv
+
+                load_dotenv(override=False)
+            env = os.environ
+        mode = (_read(env, "MINYI_ENV") or "development").lower()
+        if mode not in {"development", "production", "test"}:
+            raise ConfigError(f"MINYI_ENV must be development, production or test, got {mode!r}")
+        instance = Path(_read(env, "MINYI_INSTANCE") or "instance").resolve()
+        secret = _read(env, "SECRET_KEY")
+        if secret is None:
+            if mode == "production":
+                raise ConfigError(
+                    "SECRET_KEY is not set. In production minyi refuses to start without it: "
+                    "it signs console sessions and every collection point's QR code. "
+                    "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                )
+            secret = DEV_SECRET
+        elif len(secret) < 16:
+            raise ConfigError("SECRET_KEY is too short: use at least 16 random characters")
+        database_url = _read(env, "DATABASE_URL") or f"sqlite:///{instance / 'minyi.sqlite3'}"
+        if database_url.startswith("postgres://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+        elif database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+        port = _int(env, "PORT", 8000)
+        public_url = (_read(env, "PUBLIC_URL") or f"http://127.0.0.1:{port}").rstrip("/")
+        if mode == "production" and public_url.startswith("http://127.0.0.1"):
+            raise ConfigError(
+                "PUBLIC_URL is not set. In production the QR codes must point at the address "
+                "citizens can reach, e.g. PUBLIC_URL=https://minyi.example.gov.cn"
+            )
+        base_url = _read(env, "TELEGRAM_BASE_URL") or "https://api.telegram.org/bot"
+        file_url = _read(env, "TELEGRAM_BASE_FILE_URL") or base_url.replace("/bot", "/file/bot", 1)
+        return cls(
+            env=mode,
+            instance_dir=instance,
+            database_url=database_url,
+            secret_key=secret,
+            public_url=public_url,
+            host=_read(env, "HOST") or "127.0.0.1",
+            port=port,
+            telegram_bot_token=_read(env, "TELEGRAM_BOT_TOKEN"),
+            telegram_base_url=base_url,
+            telegram_base_file_url=file_url,
+            telegram_bot_username=(_read(env, "TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
+            telegram_poll_timeout=_int(env, "TELEGRAM_POLL_TIMEOUT", 30),
+            max_upload_mb=_int(env, "MAX_UPLOAD_MB", 20),
+            global_rate=_int(env, "TELEGRAM_GLOBAL_RATE", 30),
+            form=_read(env, "MINYI_FORM") or "report",
+        )

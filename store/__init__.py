@@ -1,0 +1,1 @@
+"""Domain and persistence. Imports neither `bot` nor `web`."""

@@ -1,0 +1,76 @@
+"""What a channel hands the conversation engine, and what it gets back.
+
+Channels (Telegram, web chat) translate their own updates into `Inbound`
+and render `Reply` objects; they never look inside a conversation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from store.models import Channel
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A photo or document the user sent. `data` is None when it was too big to fetch."""
+
+    kind: str  # photo | document
+    filename: str
+    content_type: str
+    size: int
+    data: bytes | None
+    ref: str | None = None  # the channel's stable id for the file, if any
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a user did: a message, a command, a button, a file or a location."""
+
+    channel: Channel
+    user_id: str
+    chat_id: str
+    text: str | None = None
+    # A slash command without the slash ("start", "cancel", "back", "my", "help", "new").
+    command: str | None = None
+    args: str = ""
+    # The `data` of a button the user pressed.
+    callback: str | None = None
+    file: IncomingFile | None = None
+    location: tuple[float, float] | None = None
+    # What the user sent that we cannot take ("sticker", "voice", "video" ...).
+    unsupported: str | None = None
+    language: str | None = None
+    display_name: str | None = None
+    # The channel's id for this update; a repeated id is ignored.
+    update_id: str | None = None
+    # An edit of an earlier message (Telegram): answered, never applied silently.
+    edited: bool = False
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str  # at most 64 bytes (Telegram's callback_data limit)
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+
+    def buttons_json(self) -> list[list[dict[str, str]]] | None:
+        if not self.buttons:
+            return None
+        return [[{"label": b.label, "data": b.data} for b in row] for row in self.buttons]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    secret_key: str
+    upload_dir: Path
+    form: str = "report"
+    # Flood control: at most `flood_burst` inputs per `flood_window` seconds per user.
+    flood_burst: int = 20
+    flood_window: float = 10.0

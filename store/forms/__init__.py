@@ -1,0 +1,152 @@
+"""Report forms as data: each `*.toml` beside this file is one form."""
+
+from __future__ import annotations
+
+import tomllib
+import dataclasses
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+FORMS_DIR = Path(__file__).parent
+KINDS = frozenset({"text", "choice", "file", "location", "yesno"})
+FIELDS = frozenset({"category", "title", "situation", "analysis", "suggestion", "place",
+                    "urgency", "anonymous", "contact"})
+REQUIRED_FIELDS = frozenset({"category", "title", "situation", "suggestion"})
+
+
+class FormError(ValueError):
+    """A form file is malformed; the message names the file and the step."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    kind: str
+    prompt: dict[str, str]
+    field: str | None = None
+    optional: bool = False
+    min_length: int = 1
+    max_length: int = 1500
+    single_line: bool = False
+    require_fact: bool = False
+    choices: tuple[Choice, ...] = ()
+    columns: int = 1
+    accept: tuple[str, ...] = ()
+    max_files: int = 9
+    max_mb: int = 20
+    when: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def text(self, lang: str) -> str:
+        return self.prompt.get(lang) or self.prompt["zh"]
+
+    def choice(self, value: str) -> Choice | None:
+        return next((c for c in self.choices if c.value == value), None)
+
+
+@dataclass(frozen=True)
+class Form:
+    key: str
+    title: dict[str, str]
+    intro: dict[str, str]
+    steps: tuple[Step, ...]
+
+    def step(self, key: str) -> Step:
+        for s in self.steps:
+            if s.key == key:
+                return s
+        raise KeyError(key)
+
+    def applies(self, step: Step, answers: dict[str, Any]) -> bool:
+        """Whether `step` is asked, given the answers so far (its `when`)."""
+        return all(answers.get(k) == v for k, v in step.when.items())
+
+    def next_step(self, after: str | None, answers: dict[str, Any]) -> Step | None:
+        keys = [s.key for s in self.steps]
+        start = 0 if after is None else keys.index(after) + 1
+        for s in self.steps[start:]:
+            if self.applies(s, answers):
+                return s
+        return None
+
+    def previous_step(self, before: str, answers: dict[str, Any]) -> Step | None:
+        keys = [s.key for s in self.steps]
+        for s in reversed(self.steps[: keys.index(before)]):
+            if self.applies(s, answers):
+                return s
+        return None
+
+    def active_steps(self, answers: dict[str, Any]) -> list[Step]:
+        return [s for s in self.steps if self.applies(s, answers)]
+
+
+def _texts(raw: Any, where: str) -> dict[str, str]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("zh"), str):
+        raise FormError(f"{where}: needs a Chinese text, e.g. {{ zh = \"...\", en = \"...\" }}")
+    return {k: str(v) for k, v in raw.items()}
+
+
+def parse_form(data: dict[str, Any], source: str = "<form>") -> Form:
+    """Check and build a form from parsed TOML; every mistake names its place."""
+    meta = data.get("form") or {}
+    steps: list[Step] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data.get("steps") or [], start=1):
+        where = f"{source} step {i} ({raw.get('key', '?')})"
+        key, kind = raw.get("key"), raw.get("kind")
+        if not isinstance(key, str) or not key.isidentifier():
+            raise FormError(f"{where}: key must be an identifier")
+        if key in seen:
+            raise FormError(f"{where}: key used twice")
+        seen.add(key)
+        if kind not in KINDS:
+            raise FormError(f"{where}: kind must be one of {sorted(KINDS)}")
+        fld = raw.get("field")
+        if fld is not None and fld not in FIELDS:
+            raise FormError(f"{where}: field must be one of {sorted(FIELDS)}")
+        choices = tuple(Choice(str(c["value"]), _texts(c.get("label"), f"{where} choice"))
+                        for c in raw.get("choices", []))
+        if kind == "choice" and not choices:
+            raise FormError(f"{where}: a choice step needs choices")
+        for k in raw.get("when", {}):
+            if k not in seen:
+                raise FormError(f"{where}: 'when' refers to {k!r}, which is not an earlier step")
+        steps.append(Step(
+            key=key, kind=kind, prompt=_texts(raw.get("prompt"), where), field=fld,
+            optional=bool(raw.get("optional", False)),
+            min_length=int(raw.get("min_length", 1)), max_length=int(raw.get("max_length", 1500)),
+            single_line=bool(raw.get("single_line", False)),
+            require_fact=bool(raw.get("require_fact", False)), choices=choices,
+            columns=int(raw.get("columns", 1)), accept=tuple(raw.get("accept", ())),
+            max_files=int(raw.get("max_files", 9)), max_mb=int(raw.get("max_mb", 20)),
+            when=dict(raw.get("when", {})),
+        ))
+    fields = {s.field for s in steps if s.field and not s.optional and not s.when}
+    missing = REQUIRED_FIELDS - fields
+    if missing:
+        raise FormError(f"{source}: the form must ask for {sorted(missing)} (not optional)")
+    return Form(key=str(meta.get("key") or Path(source).stem),
+                title=_texts(meta.get("title"), f"{source} [form].title"),
+                intro=_texts(meta.get("intro"), f"{source} [form].intro"), steps=tuple(steps))
+
+
+@cache
+def load(name: str = "report") -> Form:
+    """The form `name` from this folder (cached: forms change with a deploy)."""
+    if not name.replace("_", "").isalnum():
+        raise FormError(f"bad form name {name!r}")
+    path = FORMS_DIR / f"{name}.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FormError(f"no form named {name!r} in {FORMS_DIR}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise FormError(f"{path}: {exc}") from exc
+    return parse_form(data, str(path))

@@ -1,0 +1,140 @@
+"""The outbox: messages owed to reporters, written inside the owing transaction.
+
+Delivery (`minyi.notifier`) claims due rows, sends them and records the
+outcome; this module holds the state changes so each has one writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store.models import (
+    Channel,
+    OutboxMessage,
+    OutboxStatus,
+    Report,
+    Reporter,
+    WebChatMessage,
+    utcnow,
+)
+
+MAX_ATTEMPTS = 12
+# A claim older than this is taken to be from a worker that died mid-send.
+LEASE = timedelta(minutes=5)
+
+
+def enqueue(
+    session: Session,
+    reporter: Reporter,
+    text: str,
+    *,
+    report: Report | None = None,
+    buttons: list[list[dict[str, str]]] | None = None,
+) -> OutboxMessage | None:
+    """Owe `reporter` a message. Returns None for reporters who blocked the bot."""
+    if reporter.blocked_at is not None:
+        return None
+    msg = OutboxMessage(
+        reporter_id=reporter.id, report_id=report.id if report else None,
+        channel=reporter.channel, chat_id=reporter.chat_id, text=text, buttons=buttons,
+    )
+    session.add(msg)
+    return msg
+
+
+def claim_due(
+    session: Session, channels: Sequence[Channel], limit: int = 100, now: datetime | None = None
+) -> list[OutboxMessage]:
+    """Mark up to `limit` due messages as being sent and return them, oldest first.
+
+    A message left in `sending` by a worker that died is taken again after
+    `LEASE`; `claim_due` is the only way out of `pending`.
+    """
+    now = now or utcnow()
+    due = sa.or_(
+        sa.and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+        sa.and_(OutboxMessage.status == OutboxStatus.SENDING,
+                OutboxMessage.next_attempt_at <= now - LEASE),
+    )
+    query = (
+        sa.select(OutboxMessage)
+        .where(due, OutboxMessage.channel.in_(list(channels)))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.scalars(query))
+    for msg in rows:
+        msg.status = OutboxStatus.SENDING
+        msg.attempts += 1
+        msg.next_attempt_at = now
+    session.flush()
+    return rows
+
+
+def mark_sent(session: Session, msg: OutboxMessage) -> None:
+    msg.status = OutboxStatus.SENT
+    msg.sent_at = utcnow()
+    msg.last_error = None
+
+
+def retry_later(session: Session, msg: OutboxMessage, error: str, delay: float) -> None:
+    """Put `msg` back with a delay; after `MAX_ATTEMPTS` it is given up."""
+    msg.last_error = error[:1000]
+    if msg.attempts >= MAX_ATTEMPTS:
+        msg.status = OutboxStatus.DEAD
+        return
+    msg.status = OutboxStatus.PENDING
+    msg.next_attempt_at = utcnow() + timedelta(seconds=delay)
+
+
+def give_up(session: Session, msg: OutboxMessage, error: str, *, blocked: bool = False) -> None:
+    """Never retry `msg`; if the reporter blocked us, stop writing to them at all."""
+    msg.status = OutboxStatus.DEAD
+    msg.last_error = error[:1000]
+    if blocked:
+        reporter = session.get(Reporter, msg.reporter_id)
+        if reporter is not None and reporter.blocked_at is None:
+            reporter.blocked_at = utcnow()
+        session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.reporter_id == msg.reporter_id,
+                   OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.DEAD, last_error="reporter blocked the bot")
+        )
+
+
+def unblock(session: Session, reporter: Reporter) -> None:
+    """The reporter wrote to us again, so they can be reached again."""
+    reporter.blocked_at = None
+
+
+def deliver_to_web(session: Session, msg: OutboxMessage) -> None:
+    """Web chat delivery is a row in its transcript; a second delivery is a no-op."""
+    exists = session.scalar(sa.select(WebChatMessage.id).where(WebChatMessage.outbox_id == msg.id))
+    if exists is None:
+        session.add(WebChatMessage(chat_id=msg.chat_id, direction="out", text=msg.text,
+                                   buttons=msg.buttons, outbox_id=msg.id))
+    mark_sent(session, msg)
+
+
+def backoff(attempts: int, base: float = 2.0, cap: float = 3600.0) -> float:
+    """Seconds to wait before attempt `attempts + 1`: 2, 4, 8 ... capped at an hour."""
+    return float(min(cap, base ** max(1, attempts)))
+
+
+def pending_count(session: Session) -> int:
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(OutboxMessage)
+        .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+    ) or 0
+
+
+__all__: list[Any] = ["enqueue", "claim_due", "mark_sent", "retry_later", "give_up",
+                      "deliver_to_web", "backoff", "pending_count", "unblock"]

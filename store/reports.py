@@ -1,0 +1,91 @@
+"""Creating reports from finished conversations, and reading them back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store import lifecycle
+from store.models import (
+    Attachment,
+    Conversation,
+    Counter,
+    Report,
+    Reporter,
+    ReportStatus,
+    Urgency,
+    utcnow,
+)
+
+
+def next_tracking_no(session: Session, now: datetime | None = None) -> str:
+    """`2026-000123`: a per-year sequence, atomic on SQLite and PostgreSQL alike."""
+    year = (now or utcnow()).year
+    name = f"report:{year}"
+    value = session.scalar(
+        sa.update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
+        .returning(Counter.value)
+    )
+    if value is None:
+        # First report of the year. Two racing inserts: the loser's flush
+        # fails on the primary key and its whole transaction retries.
+        session.add(Counter(name=name, value=1))
+        session.flush()
+        value = 1
+    return f"{year}-{value:06d}"
+
+
+def create_from_answers(
+    session: Session, conversation: Conversation, reporter: Reporter, fields: dict[str, Any]
+) -> Report:
+    """Turn a confirmed draft into a submitted report; its files move with it.
+
+    `fields` maps report columns to values (the engine has already checked them).
+    """
+    report = Report(
+        tracking_no=next_tracking_no(session),
+        category=fields["category"], title=fields["title"], situation=fields["situation"],
+        analysis=fields.get("analysis"), suggestion=fields["suggestion"],
+        place=fields.get("place"), latitude=fields.get("latitude"),
+        longitude=fields.get("longitude"),
+        urgency=Urgency.URGENT if fields.get("urgency") else Urgency.NORMAL,
+        anonymous=bool(fields.get("anonymous")),
+        contact=None if fields.get("anonymous") else fields.get("contact"),
+        answers=dict(conversation.answers), form=conversation.form,
+        point_id=conversation.point_id, reporter=reporter,
+    )
+    session.add(report)
+    session.flush()
+    session.execute(
+        sa.update(Attachment)
+        .where(Attachment.conversation_id == conversation.id, Attachment.report_id.is_(None))
+        .values(report_id=report.id, conversation_id=None)
+    )
+    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=reporter)
+    return report
+
+
+def for_reporter(session: Session, reporter_id: int, limit: int = 10) -> list[Report]:
+    return list(session.scalars(
+        sa.select(Report).where(Report.reporter_id == reporter_id)
+        .order_by(Report.created_at.desc(), Report.id.desc()).limit(limit)
+    ))
+
+
+def page(session: Session, status: ReportStatus | None = None, page: int = 1,
+         per_page: int = 20) -> tuple[list[Report], int]:
+    """Newest first, optionally one status; returns (reports, total)."""
+    query = sa.select(Report)
+    count = sa.select(sa.func.count()).select_from(Report)
+    if status is not None:
+        query = query.where(Report.status == status)
+        count = count.where(Report.status == status)
+    total = session.scalar(count) or 0
+    rows = session.scalars(
+        query.order_by(Report.created_at.desc(), Report.id.desc())
+        .offset((max(page, 1) - 1) * per_page).limit(per_page)
+    )
+    return list(rows), total

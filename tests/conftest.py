@@ -1,0 +1,118 @@
+"""Shared fixtures: a fresh database per test, settings, and personas.
+
+Every test that touches the database runs on SQLite; when
+`MINYI_TEST_POSTGRES_URL` is set (`.ci/run` sets it when PostgreSQL answers)
+it runs on PostgreSQL too, each test in a schema of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from minyi.settings import Settings
+from store import points as points_mod
+from store import users
+from store.db import make_engine, make_sessionmaker
+from store.models import Base, CollectionPoint, Role, User
+
+PG_URL = os.environ.get("MINYI_TEST_POSTGRES_URL")
+SECRET = "test-secret-key-0123456789abcdef"
+PASSWORD = "correct horse battery"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_backend" in metafunc.fixturenames:
+        backends = ["sqlite"] + (["postgresql"] if PG_URL else [])
+        metafunc.parametrize("db_backend", backends, scope="function")
+
+
+@pytest.fixture
+def db_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database; on PostgreSQL a throwaway schema."""
+    if db_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    assert PG_URL
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(_pg(PG_URL))
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{_pg(PG_URL)}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    admin.dispose()
+
+
+def _pg(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@pytest.fixture
+def db_engine(db_url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(db_url)
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def Session_(db_engine: sa.Engine) -> sessionmaker[Session]:  # noqa: N802
+    return make_sessionmaker(db_engine)
+
+
+@pytest.fixture
+def session(Session_: sessionmaker[Session]) -> Iterator[Session]:  # noqa: N803
+    with Session_() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return Settings(
+        env="test", instance_dir=tmp_path / "instance", database_url=db_url,
+        secret_key=SECRET, public_url="http://minyi.test", telegram_bot_username="minyi_test_bot",
+    )
+
+
+def _user(session: Session, name: str, role: Role) -> User:
+    user = users.create_user(session, name, PASSWORD, role, display_name=name.title())
+    session.commit()
+    return user
+
+
+@pytest.fixture
+def admin(session: Session) -> User:
+    return _user(session, "alice", Role.ADMIN)
+
+
+@pytest.fixture
+def clerk(session: Session) -> User:
+    return _user(session, "carol", Role.CLERK)
+
+
+@pytest.fixture
+def viewer(session: Session) -> User:
+    return _user(session, "victor", Role.VIEWER)
+
+
+@pytest.fixture
+def point(session: Session) -> CollectionPoint:
+    p = points_mod.create_point(session, "城关镇便民服务中心", address="城关镇人民路1号")
+    session.commit()
+    return p
+
+
+@pytest.fixture
+def point_token(point: CollectionPoint) -> str:
+    return points_mod.token_for(point, SECRET)
