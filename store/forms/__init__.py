@@ -31,6 +31,7 @@ class Step:
     key: str
     kind: str
     prompt: dict[str, str]
+    label: dict[str, str]
     field: str | None = None
     optional: bool = False
     min_length: int = 1
@@ -46,6 +47,10 @@ class Step:
 
     def text(self, lang: str) -> str:
         return self.prompt.get(lang) or self.prompt["zh"]
+
+    def name(self, lang: str) -> str:
+        """The short label used in the read-back summary and the edit menu."""
+        return self.label.get(lang) or self.label["zh"]
 
     def choice(self, value: str) -> Choice | None:
         return next((c for c in self.choices if c.value == value), None)
@@ -119,7 +124,8 @@ def parse_form(data: dict[str, Any], source: str = "<form>") -> Form:
             if k not in seen:
                 raise FormError(f"{where}: 'when' refers to {k!r}, which is not an earlier step")
         steps.append(Step(
-            key=key, kind=kind, prompt=_texts(raw.get("prompt"), where), field=fld,
+            key=key, kind=kind, prompt=_texts(raw.get("prompt"), where),
+            label=_texts(raw.get("label"), f"{where} label"), field=fld,
             optional=bool(raw.get("optional", False)),
             min_length=int(raw.get("min_length", 1)), max_length=int(raw.get("max_length", 1500)),
             single_line=bool(raw.get("single_line", False)),
