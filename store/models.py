@@ -256,7 +256,9 @@ class Conversation(Base):
     """One reporter's place in a form, saved at every step."""
 
     __tablename__ = "conversations"
-    __table_args__ = (sa.UniqueConstraint("channel", "external_id", name="uq_conversations_channel_external"),)
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "external_id", name="uq_conversations_channel_external"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[Channel] = mapped_column(_enum(Channel))

@@ -89,3 +89,12 @@ def page(session: Session, status: ReportStatus | None = None, page: int = 1,
         .offset((max(page, 1) - 1) * per_page).limit(per_page)
     )
     return list(rows), total
+
+
+def status_counts(session: Session) -> dict[ReportStatus, int]:
+    """How many reports are in each status (every status present, zero if none)."""
+    rows = session.execute(sa.select(Report.status, sa.func.count()).group_by(Report.status))
+    counts = dict.fromkeys(ReportStatus, 0)
+    for status, n in rows:
+        counts[ReportStatus(status)] = n
+    return counts

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import tomllib
 import dataclasses
+import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path

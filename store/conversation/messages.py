@@ -1,0 +1,169 @@
+"""What the conversation engine says, in Chinese and English."""
+
+from store.i18n import register
+
+register({
+    "chat.welcome": {
+        "zh": "您好！这里是政协社情民意信息直通车。\n您可以反映身边的问题和意见建议，我们会审核处理并在这里告诉您结果。",
+        "en": "Hello! This is the CPPCC public opinion line.\nReport a problem or a suggestion; we review it and tell you the outcome here.",
+    },
+    "chat.point_bound": {"zh": "📍 采集点：{point}", "en": "📍 Collection point: {point}"},
+    "chat.token.forged": {
+        "zh": "这个二维码无法识别，可能已损坏或不是本平台的二维码。请重新扫描采集点张贴的二维码；您也可以直接点“反映信息”。",
+        "en": "This QR code is not recognised; it may be damaged or not ours. Scan the code at the collection point again, or tap Report.",
+    },
+    "chat.token.unknown": {
+        "zh": "这个二维码对应的采集点不存在。请重新扫描采集点张贴的二维码；您也可以直接点“反映信息”。",
+        "en": "This QR code names no collection point. Scan the code at the collection point again, or tap Report.",
+    },
+    "chat.token.retired": {
+        "zh": "这个二维码已经更换，请扫描采集点张贴的新二维码；您也可以直接点“反映信息”。",
+        "en": "This QR code has been replaced. Scan the new code at the collection point, or tap Report.",
+    },
+    "chat.token.inactive": {
+        "zh": "这个采集点已停用。您仍可以直接点“反映信息”。",
+        "en": "This collection point is closed. You can still tap Report.",
+    },
+    "chat.draft_kept": {
+        "zh": "您有一份尚未提交的信息（已填 {n} 项），内容都还在。要继续填写，还是放弃它重新开始？",
+        "en": "You have an unsubmitted report ({n} answers so far); nothing is lost. Continue it, or discard it and start again?",
+    },
+    "chat.resumed": {"zh": "好的，继续填写。", "en": "OK, let's continue."},
+    "chat.cancelled": {
+        "zh": "已取消，本次填写的内容已清除。需要时随时点“反映信息”重新开始。",
+        "en": "Cancelled; this draft has been cleared. Tap Report whenever you want to start again.",
+    },
+    "chat.nothing_to_cancel": {"zh": "当前没有正在填写的信息。", "en": "There is no report in progress."},
+    "chat.cannot_go_back": {"zh": "已经是第一项了。", "en": "This is already the first question."},
+    "chat.help": {
+        "zh": "可用指令：\n/new 反映一条新信息\n/my 查看我反映的信息及办理进度\n/back 返回上一步\n/cancel 取消正在填写的信息\n/help 帮助",
+        "en": "Commands:\n/new report something new\n/my your reports and where they stand\n/back previous question\n/cancel discard the report in progress\n/help this help",
+    },
+    "chat.idle_hint": {
+        "zh": "如需反映情况，请点“反映信息”；查看进度请点“我的信息”。",
+        "en": "To report something tap Report; to see your reports tap My reports.",
+    },
+    "chat.edited": {
+        "zh": "已发送的消息修改后不会生效。如需更改答案，请在提交前的核对页点“修改”，或发送 /back 返回上一步。",
+        "en": "Edits to sent messages are not applied. To change an answer, use Edit on the summary before submitting, or send /back.",
+    },
+    "chat.unsupported": {
+        "zh": "暂不支持{what}。请用文字回答，或按提示发送照片、文件、位置。",
+        "en": "Sorry, {what} is not supported. Please answer in text, or send a photo, file or location when asked.",
+    },
+    "chat.flood": {
+        "zh": "您发送得太快了，请稍等几秒再继续。已填写的内容不会丢失。",
+        "en": "You are sending too fast; wait a few seconds. Nothing you answered is lost.",
+    },
+    "chat.stale_button": {
+        "zh": "这个按钮已失效（可能已经点过了）。请按最新的提示操作：",
+        "en": "That button has expired (perhaps it was already pressed). Please follow the latest prompt:",
+    },
+    "chat.already_submitted": {
+        "zh": "这份信息已经提交过了，编号 {no}，无需重复提交。",
+        "en": "This report was already submitted as {no}; no need to submit it again.",
+    },
+    "chat.progress": {"zh": "（第 {i}/{n} 项）", "en": "(question {i} of {n})"},
+    "chat.review": {
+        "zh": "请核对您要反映的信息：\n\n{summary}\n\n确认无误请点“确认提交”，需要更改请点“修改”。",
+        "en": "Please check your report:\n\n{summary}\n\nTap Submit if it is right, or Edit to change something.",
+    },
+    "chat.edit_which": {"zh": "要修改哪一项？", "en": "Which answer do you want to change?"},
+    "chat.receipt": {
+        "zh": "✅ 提交成功！\n信息编号：{no}\n标题：{title}\n\n我们会尽快审核，结果会在这里通知您。发送 /my 可随时查看办理进度。",
+        "en": "✅ Submitted!\nTracking number: {no}\nTitle: {title}\n\nWe will review it soon and tell you the outcome here. Send /my to follow it.",
+    },
+    "chat.my.none": {"zh": "您还没有反映过信息。", "en": "You have not reported anything yet."},
+    "chat.my.header": {"zh": "您反映的信息（最近 {n} 条）：", "en": "Your reports (latest {n}):"},
+    "chat.my.row": {"zh": "{no}《{title}》\n    {status} · {date}", "en": "{no} \"{title}\"\n    {status} · {date}"},
+    "chat.skipped": {"zh": "（未填写）", "en": "(skipped)"},
+    "chat.yes": {"zh": "是", "en": "Yes"},
+    "chat.no": {"zh": "否", "en": "No"},
+    "chat.files": {"zh": "{n} 个文件", "en": "{n} file(s)"},
+    "chat.location": {"zh": "位置（{lat:.5f}, {lon:.5f}）", "en": "Location ({lat:.5f}, {lon:.5f})"},
+    "chat.file_received": {
+        "zh": "已收到第 {n} 个文件。可以继续上传，上传完毕请点“完成”。",
+        "en": "File {n} received. Send more, or tap Done.",
+    },
+    "chat.supplement.start": {
+        "zh": "请为信息 {no}《{title}》补充内容。\n需要补充：{question}\n\n请发送文字说明或照片、文件，全部发完后点“提交补充”。",
+        "en": "Add information to report {no} \"{title}\".\nRequested: {question}\n\nSend text, photos or files, then tap Send supplement.",
+    },
+    "chat.supplement.noted": {
+        "zh": "已记下。可以继续补充，完成后点“提交补充”。",
+        "en": "Noted. Add more, or tap Send supplement.",
+    },
+    "chat.supplement.empty": {
+        "zh": "还没有收到补充内容，请先发送文字说明或照片。",
+        "en": "Nothing added yet: send some text or a photo first.",
+    },
+    "chat.supplement.done": {
+        "zh": "✅ 补充内容已提交（信息编号 {no}），我们会继续审核。",
+        "en": "✅ Supplement sent for report {no}; the review continues.",
+    },
+    "chat.supplement.closed": {
+        "zh": "信息 {no} 目前不需要补充（可能已经处理完毕）。发送 /my 查看最新进度。",
+        "en": "Report {no} needs no more information now (it may have been settled). Send /my to see where it stands.",
+    },
+    "chat.supplement.files_only": {"zh": "（补充了 {n} 个文件）", "en": "({n} file(s) added)"},
+    # Buttons.
+    "btn.report": {"zh": "📝 反映信息", "en": "📝 Report"},
+    "btn.my": {"zh": "📋 我的信息", "en": "📋 My reports"},
+    "btn.skip": {"zh": "跳过", "en": "Skip"},
+    "btn.done": {"zh": "完成", "en": "Done"},
+    "btn.back": {"zh": "返回上一步", "en": "Back"},
+    "btn.confirm": {"zh": "✅ 确认提交", "en": "✅ Submit"},
+    "btn.edit": {"zh": "✏️ 修改", "en": "✏️ Edit"},
+    "btn.cancel": {"zh": "取消", "en": "Cancel"},
+    "btn.resume": {"zh": "继续填写", "en": "Continue"},
+    "btn.restart": {"zh": "放弃并重新开始", "en": "Discard and restart"},
+    "btn.to_review": {"zh": "返回核对", "en": "Back to summary"},
+    "btn.supplement_done": {"zh": "提交补充", "en": "Send supplement"},
+    # Why an answer was not taken.
+    "invalid.need_text": {"zh": "这一项请用文字回答。", "en": "Please answer this one in text."},
+    "invalid.too_short": {
+        "zh": "内容太短了，请至少写 {min} 个字，把情况说清楚。",
+        "en": "That is too short; write at least {min} characters.",
+    },
+    "invalid.too_long": {
+        "zh": "内容太长了（{n} 字），这一项请控制在 {max} 字以内。可以分点精简后重新发送。",
+        "en": "That is too long ({n} characters); keep it within {max}. Please shorten it and send again.",
+    },
+    "invalid.no_content": {
+        "zh": "没有看到实际内容，请用文字具体说明。",
+        "en": "There is no real content there; please describe it in words.",
+    },
+    "invalid.no_fact": {
+        "zh": "请补充具体事实，例如涉及多少人、多少户、持续多长时间、发生在哪一年，用具体数据和真实事例说明。",
+        "en": "Please add concrete facts: how many people or households, how long, since when. Numbers and real cases help.",
+    },
+    "invalid.empty_suggestion": {
+        "zh": "请写出具体的意见建议，例如希望哪个部门、采取什么措施。",
+        "en": "Please give a concrete suggestion: which body should do what.",
+    },
+    "invalid.choose": {"zh": "请点击下方按钮选择。", "en": "Please choose with the buttons below."},
+    "invalid.yesno": {"zh": "请点“是”或“否”。", "en": "Please tap Yes or No."},
+    "invalid.need_file": {
+        "zh": "这一项请发送照片或文件；上传完毕请点“完成”，没有可点“跳过”。",
+        "en": "Send a photo or a file here; tap Done when finished, or Skip.",
+    },
+    "invalid.file_too_big": {
+        "zh": "文件太大（{mb} MB），单个文件不能超过 {max} MB。请压缩后重新发送，或改发照片。",
+        "en": "The file is too large ({mb} MB); the limit is {max} MB. Compress it or send a photo instead.",
+    },
+    "invalid.file_type": {
+        "zh": "暂不支持这种文件（{type}）。请发送照片（JPG/PNG）或 PDF、Word、Excel、文本文件。",
+        "en": "This file type ({type}) is not supported. Send a photo (JPG/PNG) or a PDF, Word, Excel or text file.",
+    },
+    "invalid.too_many_files": {
+        "zh": "最多上传 {max} 个文件，已经够了。请点“完成”继续。",
+        "en": "At most {max} files; tap Done to go on.",
+    },
+    "invalid.duplicate_file": {
+        "zh": "这个文件已经收到过了。", "en": "That file was already received.",
+    },
+    "invalid.location_or_text": {
+        "zh": "请发送位置，或用文字写出地址。",
+        "en": "Send a location, or type the address.",
+    },
+})
