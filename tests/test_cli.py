@@ -1,0 +1,231 @@
+"""The `minyi` command: what it prints and what it stores."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from minyi.cli import main
+from store import tokens, users
+from store.db import make_engine, make_sessionmaker
+from store.models import CollectionPoint, Role, User
+from tests.conftest import SECRET
+
+ENV_NAMES = ("MINYI_ENV", "MINYI_INSTANCE", "DATABASE_URL", "SECRET_KEY", "SECRET_KEY_FILE",
+             "PUBLIC_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_USERNAME", "MINYI_ADMIN_USER",
+             "MINYI_ADMIN_PASSWORD", "PORT")
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> str:
+    """A clean environment pointing at an empty database; returns its URL."""
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    # A developer's own .env must not leak into the tests.
+    monkeypatch.setattr("dotenv.load_dotenv", lambda *a, **k: False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("MINYI_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.setenv("SECRET_KEY", SECRET)
+    monkeypatch.setenv("PUBLIC_URL", "https://minyi.example.test")
+    return db_url
+
+
+def _users(url: str) -> list[User]:
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            return list(s.scalars(sa.select(User).order_by(User.id)))
+    finally:
+        engine.dispose()
+
+
+def _check(url: str, name: str, password: str) -> bool:
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            return users.authenticate(s, name, password) is not None
+    finally:
+        engine.dispose()
+
+
+def test_it_creates_the_database_and_an_admin_with_a_password_shown_once(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init"]) == 0
+
+    out = capsys.readouterr().out
+    assert "Administrator created" in out
+    password = re.search(r"password / 密码: (\S+)", out)
+    assert password is not None
+    [admin] = _users(env)
+    assert (admin.username, admin.role) == ("admin", Role.ADMIN)
+    assert _check(env, "admin", password.group(1))
+
+
+def test_it_leaves_an_existing_admin_alone_on_a_second_init(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["init"])
+    capsys.readouterr()
+
+    assert main(["init"]) == 0
+
+    out = capsys.readouterr().out
+    assert "exists already" in out
+    assert "password" not in out
+    assert len(_users(env)) == 1
+
+
+def test_it_takes_the_admin_from_flags(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", "--admin-user", "zhang", "--admin-password", "s3cret-enough"]) == 0
+
+    out = capsys.readouterr().out
+    assert "zhang" in out and "s3cret-enough" not in out
+    assert _check(env, "zhang", "s3cret-enough")
+
+
+def test_it_takes_the_admin_from_the_environment(
+    env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MINYI_ADMIN_USER", "li")
+    monkeypatch.setenv("MINYI_ADMIN_PASSWORD", "another-password")
+
+    assert main(["init"]) == 0
+
+    assert _check(env, "li", "another-password")
+
+
+def test_it_rejects_a_short_admin_password(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", "--admin-user", "zhang", "--admin-password", "short"]) == 1
+
+    assert "at least" in capsys.readouterr().err
+    assert _users(env) == []
+
+
+def test_it_adds_a_staff_user(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["init"])
+    capsys.readouterr()
+
+    assert main(["user", "add", "carol", "--role", "clerk", "--password", "clerk-password"]) == 0
+
+    assert "carol (clerk)" in capsys.readouterr().out
+    carol = _users(env)[-1]
+    assert (carol.username, carol.role) == ("carol", Role.CLERK)
+    assert _check(env, "carol", "clerk-password")
+
+
+def test_it_makes_up_a_password_for_a_user_added_without_one(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["init"])
+    capsys.readouterr()
+
+    assert main(["user", "add", "victor", "--role", "viewer"]) == 0
+
+    password = re.search(r"password / 密码: (\S+)", capsys.readouterr().out)
+    assert password is not None
+    assert _check(env, "victor", password.group(1))
+
+
+def test_it_refuses_a_duplicate_user(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["init", "--admin-user", "zhang", "--admin-password", "s3cret-enough"])
+    capsys.readouterr()
+
+    assert main(["user", "add", "zhang", "--role", "clerk", "--password", "whatever-1"]) == 1
+
+    assert "already exists" in capsys.readouterr().err
+    assert len(_users(env)) == 1
+
+
+def test_it_refuses_an_unknown_role(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["user", "add", "x", "--role", "emperor"])
+
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_it_adds_a_point_and_prints_its_links(
+    env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "@minyi_bot")
+    main(["init"])
+    capsys.readouterr()
+
+    assert main(["point", "add", "城关镇便民服务中心", "--address", "人民路1号"]) == 0
+
+    out = capsys.readouterr().out
+    token = re.search(r"token:\s+(\S+)", out)
+    assert token is not None
+    parsed = tokens.parse(SECRET, token.group(1))
+    engine = make_engine(env)
+    with make_sessionmaker(engine)() as s:
+        [point] = s.scalars(sa.select(CollectionPoint)).all()
+    engine.dispose()
+    assert parsed is not None and parsed.point_id == point.id
+    assert (point.name, point.address) == ("城关镇便民服务中心", "人民路1号")
+    assert f"https://t.me/minyi_bot?start={token.group(1)}" in out
+    assert f"https://minyi.example.test/c/{token.group(1)}" in out
+
+
+def test_it_says_the_bot_username_is_needed_for_the_telegram_link(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["init"])
+    capsys.readouterr()
+
+    assert main(["point", "add", "社区议事厅"]) == 0
+
+    out = capsys.readouterr().out
+    assert "TELEGRAM_BOT_USERNAME" in out
+    assert "https://t.me/" not in out
+    assert "https://minyi.example.test/c/p1_1_" in out
+
+
+def test_it_lists_points(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["init"])
+    main(["point", "list"])
+    assert "No collection points yet" in capsys.readouterr().out
+    main(["point", "add", "甲街道"])
+    main(["point", "add", "乙社区", "--address", "乙路2号"])
+    capsys.readouterr()
+
+    assert main(["point", "list"]) == 0
+
+    out = capsys.readouterr().out
+    assert "#1 甲街道" in out and "#2 乙社区 — 乙路2号" in out
+    assert out.count("/c/p") == 2
+
+
+def test_it_asks_for_init_before_anything_else(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["point", "list"]) == 1
+
+    assert "minyi init" in capsys.readouterr().err
+
+
+def test_it_refuses_to_serve_an_uninitialised_database(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve"]) == 1
+
+    assert "minyi init" in capsys.readouterr().err
+
+
+def test_it_stops_in_production_without_a_secret_key(
+    env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MINYI_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY")
+
+    assert main(["init"]) == 2
+
+    err = capsys.readouterr().err
+    assert "SECRET_KEY is not set" in err
+    assert "Traceback" not in err
+    assert not (Path.cwd() / "instance").exists()
