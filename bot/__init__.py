@@ -1,0 +1,1 @@
+"""The Telegram adapter: turns updates into `Inbound`, renders `Reply` (python-telegram-bot 22)."""

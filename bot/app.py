@@ -1,0 +1,82 @@
+"""Building and running the Telegram application (long polling)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from sqlalchemy.orm import Session
+from telegram import Bot, BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
+
+from bot.handlers import KEY, BotContext, HandlesInbound, on_error, on_update
+from bot.translate import DOWNLOAD_LIMIT
+from minyi.settings import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post"]
+
+COMMANDS = {
+    "zh": [("new", "反映一条新信息"), ("my", "我反映的信息及办理进度"), ("back", "返回上一步"),
+           ("cancel", "取消正在填写的信息"), ("help", "帮助"), ("start", "开始")],
+    "en": [("new", "Report something new"), ("my", "My reports and where they stand"),
+           ("back", "Previous question"), ("cancel", "Discard the report in progress"),
+           ("help", "Help"), ("start", "Start")],
+}
+
+
+def build_application(
+    settings: Settings,
+    session_factory: Callable[[], AbstractContextManager[Session]],
+    engine: HandlesInbound,
+) -> Application:  # type: ignore[type-arg]
+    """The PTB application for `settings`, answering every update through `engine`.
+
+    Start it with `serve()` (or `async with app: await app.start()` and the
+    updater's `start_polling()`); nothing is contacted until then.
+    """
+    if not settings.telegram_bot_token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set; the Telegram bot cannot start")
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        # Long polls hold the connection for the poll timeout; allow for it.
+        .get_updates_read_timeout(settings.telegram_poll_timeout + 10)
+        .build()
+    )
+    limit = min(settings.max_upload_mb * 1024 * 1024, DOWNLOAD_LIMIT)
+    app.bot_data[KEY] = BotContext(session_factory=session_factory, engine=engine,
+                                   download_limit=limit)
+    app.add_handler(TypeHandler(Update, on_update))
+    app.add_error_handler(on_error)
+    return app
+
+
+async def register_commands(bot: Bot) -> None:
+    """Show the command menu: Chinese by default, English to English-language clients."""
+    try:
+        await bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS["zh"]])
+        await bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS["en"]],
+                                  language_code="en")
+    except TelegramError as exc:  # a menu is a nicety; the bot works without it
+        log.warning("could not register the command menu: %s", exc)
+
+
+async def serve(app: Application, stop: asyncio.Event, poll_timeout: int = 30) -> None:  # type: ignore[type-arg]
+    """Run `app` by long polling until `stop` is set, then shut it down cleanly."""
+    async with app:
+        await register_commands(app.bot)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES)
+        try:
+            await stop.wait()
+        finally:
+            await app.updater.stop()
+            await app.stop()

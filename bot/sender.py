@@ -1,0 +1,56 @@
+"""Sending text with inline buttons to one chat; used by the handlers and the notifier."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import RetryAfter
+
+# Telegram refuses longer messages; long read-backs are split.
+TEXT_LIMIT = 4096
+
+
+def keyboard(buttons_json: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup | None:
+    """The inline keyboard for rows of `{"label", "data"}` (the outbox's format)."""
+    rows = [[InlineKeyboardButton(b["label"], callback_data=b["data"]) for b in row]
+            for row in (buttons_json or []) if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """`text` cut into pieces Telegram accepts, preferring to cut at line ends."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = limit
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    if text.strip() or not pieces:
+        pieces.append(text)
+    return pieces
+
+
+async def send(bot: Bot, chat_id: int | str, text: str,
+               buttons_json: list[list[dict[str, Any]]] | None) -> None:
+    """Send `text` to `chat_id` with the buttons under its last piece.
+
+    Raises PTB's errors (RetryAfter, Forbidden, BadRequest, TimedOut,
+    NetworkError) for the caller to judge.
+    """
+    pieces = chunks(text or " ")
+    for i, piece in enumerate(pieces):
+        markup = keyboard(buttons_json) if i == len(pieces) - 1 else None
+        await bot.send_message(chat_id=chat_id, text=piece, reply_markup=markup)
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """How long Telegram asked us to wait, in seconds."""
+    # PTB 22 hands back an int or a timedelta depending on PTB_TIMEDELTA, and
+    # warns about the int; either way we want seconds.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value: Any = exc.retry_after
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
