@@ -72,9 +72,17 @@ def Session_(db_engine: sa.Engine) -> sessionmaker[Session]:  # noqa: N802
 
 
 @pytest.fixture
-def session(Session_: sessionmaker[Session]) -> Iterator[Session]:  # noqa: N803
-    with Session_() as s:
+def session(db_engine: sa.Engine, db_url: str) -> Iterator[Session]:
+    """The test's own session, for arranging and inspecting.
+
+    On SQLite it uses deferred transactions, so a test that has only read
+    does not hold the write lock the code under test needs.
+    """
+    engine = make_engine(db_url, sqlite_immediate=False) if db_url.startswith("sqlite") else db_engine
+    with make_sessionmaker(engine)() as s:
         yield s
+    if engine is not db_engine:
+        engine.dispose()
 
 
 @pytest.fixture
@@ -116,3 +124,21 @@ def point(session: Session) -> CollectionPoint:
 @pytest.fixture
 def point_token(point: CollectionPoint) -> str:
     return points_mod.token_for(point, SECRET)
+
+
+# -- the Flask app (console + web chat) -----------------------------------------
+
+
+@pytest.fixture
+def app(settings: Settings, Session_: sessionmaker[Session]):  # noqa: N803, ANN201
+    """The console and web chat over the test database, CSRF switched on as in production."""
+    from web import create_app
+
+    flask_app = create_app(settings, session_factory=Session_)
+    flask_app.config["TESTING"] = True
+    return flask_app
+
+
+@pytest.fixture
+def client(app):  # noqa: ANN001, ANN201
+    return app.test_client()

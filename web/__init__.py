@@ -1,0 +1,178 @@
+"""The Flask console and the web chat: `create_app(settings)` builds both.
+
+Views are thin: they parse the request, call `store`, render. The request
+owns its database session (see `web.edge`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_login import LoginManager, UserMixin
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
+
+from minyi.settings import Settings
+from store.db import make_engine, make_sessionmaker
+from store.i18n import t
+from store.models import Role, User
+from web import edge
+
+log = logging.getLogger(__name__)
+
+# The office works on Beijing time; stored times are UTC.
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+
+ERROR_TEXT = {
+    400: ("请求有误", "提交的内容不完整或已过期，请返回上一页刷新后重试。"),
+    403: ("没有权限", "您的账号没有执行此操作的权限。"),
+    404: ("页面不存在", "您要找的页面不存在，或链接已失效。"),
+    405: ("请求方式不对", "该页面不支持这种访问方式。"),
+    413: ("文件太大", "上传的文件超过了大小限制，请压缩后再试。"),
+    429: ("操作太频繁", "您的操作太频繁了，请稍后再试。"),
+    500: ("系统出错了", "系统暂时出现问题，请稍后再试。如果一直这样，请联系管理员。"),
+}
+
+
+class Staff(UserMixin):
+    """Flask-Login's view of a staff member; `user` is bound to the request's session."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.id = user.id
+        self.role = user.role
+        self.username = user.username
+        self.display_name = user.display_name or user.username
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.user.active)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    session_factory: sessionmaker[Session] | None = None,
+    engine: Any = None,
+) -> Flask:
+    """The console and web chat for `settings`; pass a session factory or engine to share them."""
+    app = Flask(__name__)
+    secure = settings.is_production
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        # Room for multipart framing around a file of the largest allowed size.
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 + 64 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        WTF_CSRF_SSL_STRICT=secure,
+        CHAT_COOKIE_SECURE=secure,
+        # Flood control for the web chat: at most BURST requests per WINDOW seconds per chat.
+        CHAT_FLOOD_BURST=30,
+        CHAT_FLOOD_WINDOW=10.0,
+    )
+    if session_factory is None:
+        session_factory = make_sessionmaker(make_engine(settings.database_url))
+    if engine is None:
+        engine = _conversation_engine(settings)
+    app.extensions["minyi"] = edge.Wiring(settings, session_factory, engine)
+    app.teardown_appcontext(edge.close_db)
+
+    CSRFProtect(app)
+    _login(app)
+
+    from web import auth, chat, points, reports
+
+    for module in (auth, reports, points, chat):
+        app.register_blueprint(module.bp)
+
+    _errors(app)
+    _templating(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def _conversation_engine(settings: Settings) -> Any:
+    from store.conversation.engine import Engine
+    from store.conversation.types import EngineConfig
+
+    return Engine(EngineConfig(settings.secret_key, settings.upload_dir, settings.form))
+
+
+def _login(app: Flask) -> None:
+    manager = LoginManager(app)
+    manager.login_view = "auth.login"
+    manager.login_message = "请先登录。"
+    manager.login_message_category = "info"
+    manager.session_protection = "basic"
+
+    @manager.user_loader
+    def load(user_id: str) -> Staff | None:
+        try:
+            user = edge.db().get(User, int(user_id))
+        except ValueError:
+            return None
+        return Staff(user) if user is not None and user.active else None
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/c/api/")
+
+
+def _errors(app: Flask) -> None:
+    def page(code: int, detail: str | None = None) -> tuple[Any, int]:
+        title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
+        if _wants_json():
+            return jsonify(ok=False, error=detail or text), code
+        return render_template("error.html", code=code, title=title, text=detail or text), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> tuple[Any, int]:
+        return page(400, "页面已过期或缺少安全校验，请刷新页面后重试。")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        if exc.code is None or exc.code < 400 or exc.code in (401,):
+            return exc
+        return page(exc.code)
+
+    @app.errorhandler(Exception)
+    def crash(exc: Exception) -> tuple[Any, int]:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        edge.rollback()
+        return page(500)
+
+
+def _templating(app: Flask) -> None:
+    @app.template_filter("local")
+    def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return value.astimezone(BEIJING).strftime(fmt) if value else ""
+
+    @app.template_filter("status")
+    def status(value: Any) -> str:
+        return t(f"status.{value}")
+
+    @app.context_processor
+    def helpers() -> dict[str, Any]:
+        return {"can_decide": edge.can_decide, "is_admin": edge.is_admin, "Role": Role}
+
+
+def _security_headers(resp: Response) -> Response:
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("X-Frame-Options", "DENY")
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    resp.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    )
+    return resp

@@ -1,0 +1,213 @@
+"""The web chat: a collection point's link opens a chat with the same engine as Telegram.
+
+The visitor is known by a random id in a long-lived signed cookie; that id is
+both `Inbound.user_id` and `chat_id`. Every input and reply goes into the
+transcript (`store.webchat`), which the page polls; console feedback arrives
+there through the outbox.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import secrets
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, make_response, render_template, request
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from store import forms, points, tokens, webchat
+from store.conversation.types import Inbound, IncomingFile
+from store.models import Channel
+from web import edge
+
+bp = Blueprint("chat", __name__, url_prefix="/c")
+
+COOKIE = "minyi_chat"
+COOKIE_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
+COMMANDS = frozenset({"start", "cancel", "back", "my", "help", "new"})
+TEXT_CAP = 20_000  # past the form's limits; the engine explains those
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/gif"})
+
+
+class ApiError(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+class Flood:
+    """At most `burst` requests per `window` seconds per chat, before the database is touched."""
+
+    def __init__(self) -> None:
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, burst: int, window: float) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._hits) > 50_000:
+                self._hits = {k: h for k, h in self._hits.items() if h and now - h[-1] < window}
+            hits = self._hits.setdefault(key, deque())
+            while hits and now - hits[0] > window:
+                hits.popleft()
+            if len(hits) >= burst:
+                return False
+            hits.append(now)
+            return True
+
+
+_flood = Flood()
+
+
+@bp.errorhandler(ApiError)
+def api_error(exc: ApiError) -> Any:
+    return jsonify(ok=False, error=exc.message), exc.status
+
+
+@bp.route("/<token>")
+def page(token: str) -> Any:
+    """The chat page for a point's link; sets the visitor's cookie on first visit."""
+    if not tokens.TOKEN_RE.match(token):
+        return render_template("error.html", code=404, title="二维码无效",
+                               text="这个链接不是有效的采集点二维码。请重新扫描采集点张贴的二维码，"
+                                    "或向工作人员询问。", chat=True), 404
+    found = points.resolve(edge.db(), edge.settings().secret_key, token)
+    chat_id = _chat_id()
+    resp = make_response(render_template(
+        "chat.html", token=token, point=found.point if found.ok else None))
+    resp.headers["Cache-Control"] = "no-store"
+    if chat_id is None:
+        chat_id = "w" + secrets.token_urlsafe(18)
+        resp.set_cookie(COOKIE, _signer().dumps(chat_id), max_age=COOKIE_AGE, httponly=True,
+                        samesite="Lax", secure=current_app.config["CHAT_COOKIE_SECURE"])
+    return resp
+
+
+@bp.route("/api/send", methods=["POST"])
+def send() -> Any:
+    """Text, a /command, or a pressed button ({text}, {command, args} or {callback})."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError("消息格式不正确，请刷新页面后重试。")
+    text, callback, command = body.get("text"), body.get("callback"), body.get("command")
+    args = body.get("args") or ""
+    if not isinstance(args, str):
+        raise ApiError("消息格式不正确，请刷新页面后重试。")
+    chat_id = _require_chat()
+    session = edge.db()
+    if isinstance(callback, str) and callback:
+        if len(callback.encode()) > 64:
+            raise ApiError("按钮数据无效，请刷新页面后重试。")
+        label = webchat.button_label(session, chat_id, callback)
+        return _run(chat_id, f"［{label}］" if label else None, callback=callback)
+    if isinstance(text, str) and text.strip():
+        if len(text) > TEXT_CAP:
+            raise ApiError(f"消息太长了（{len(text)} 字），请分几次发送或精简内容。")
+        if text.startswith("/"):
+            name, _, rest = text[1:].partition(" ")
+            command, args = name.strip().lower(), rest.strip()
+        else:
+            return _run(chat_id, text, text=text)
+    if isinstance(command, str) and command:
+        if command not in COMMANDS:
+            command = "help"
+        # The start token is noise in the visitor's transcript.
+        shown = "/start" if command == "start" else f"/{command} {args}".strip()
+        return _run(chat_id, shown, command=command, args=args[:200])
+    raise ApiError("请输入内容后再发送。")
+
+
+@bp.route("/api/upload", methods=["POST"])
+def upload() -> Any:
+    """A photo or document; over the form's size limit the engine is told it was too big."""
+    chat_id = _require_chat()
+    item = request.files.get("file")
+    if item is None or not item.filename:
+        raise ApiError("没有收到文件，请重新选择。")
+    data = item.read()
+    content_type = (item.mimetype or mimetypes.guess_type(item.filename)[0]
+                    or "application/octet-stream")
+    kind = "photo" if content_type in PHOTO_TYPES else "document"
+    too_big = len(data) > _size_limit()
+    incoming = IncomingFile(kind=kind, filename=item.filename[:255], content_type=content_type,
+                            size=len(data), data=None if too_big else data)
+    shown = f"［{'图片' if kind == 'photo' else '文件'}］{item.filename[:80]}"
+    return _run(chat_id, shown, file=incoming)
+
+
+@bp.route("/api/location", methods=["POST"])
+def location() -> Any:
+    body = request.get_json(silent=True)
+    try:
+        lat, lng = float(body["lat"]), float(body["lng"])  # type: ignore[index]
+    except (TypeError, KeyError, ValueError):
+        raise ApiError("位置格式不正确。") from None
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise ApiError("位置格式不正确。")
+    chat_id = _require_chat()
+    return _run(chat_id, f"［位置］{lat:.5f}, {lng:.5f}", location=(lat, lng))
+
+
+@bp.route("/api/poll")
+def poll() -> Any:
+    """The transcript after message id `after` (all of it, up to a limit, for 0)."""
+    chat_id = _require_chat()
+    return jsonify(ok=True, messages=_since(chat_id))
+
+
+def _run(chat_id: str, shown: str | None, **what: Any) -> Any:
+    """Record the input, let the engine answer, record the replies, commit."""
+    cfg = current_app.config
+    if not _flood.allow(chat_id, cfg["CHAT_FLOOD_BURST"], cfg["CHAT_FLOOD_WINDOW"]):
+        raise ApiError("您发送得太快了，请稍等片刻再继续。", 429)
+    engine = edge.wiring().engine
+    if engine is None:
+        raise ApiError("网页反映暂时不可用，请稍后再试。", 503)
+    session = edge.db()
+    if shown:
+        webchat.record_in(session, chat_id, shown if len(shown) <= 2000 else shown[:2000] + "…")
+    inbound = Inbound(channel=Channel.WEB, user_id=chat_id, chat_id=chat_id,
+                      language=request.accept_languages.best_match(["zh", "en"]) or "zh", **what)
+    replies = engine.handle(session, inbound)
+    webchat.record_out(session, chat_id, [(r.text, r.buttons_json()) for r in replies])
+    edge.commit()
+    return jsonify(ok=True, messages=_since(chat_id))
+
+
+def _since(chat_id: str) -> list[dict[str, Any]]:
+    raw = request.args.get("after", "0")
+    if not raw.isdigit() or len(raw) > 12:
+        raise ApiError("参数不正确。")
+    return [webchat.as_json(m) for m in webchat.since(edge.db(), chat_id, int(raw))]
+
+
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(edge.settings().secret_key, salt="minyi-webchat")
+
+
+def _chat_id() -> str | None:
+    raw = request.cookies.get(COOKIE)
+    if not raw:
+        return None
+    try:
+        value = _signer().loads(raw)
+    except BadSignature:
+        return None
+    return value if isinstance(value, str) and 8 <= len(value) <= 64 else None
+
+
+def _require_chat() -> str:
+    chat_id = _chat_id()
+    if chat_id is None:
+        raise ApiError("会话已失效，请重新扫描采集点二维码打开本页面。", 401)
+    return chat_id
+
+
+def _size_limit() -> int:
+    """Bytes: the smaller of the deployment's upload limit and the form's file steps."""
+    form = forms.load(edge.settings().form)
+    form_mb = max((s.max_mb for s in form.steps if s.kind == "file"), default=20)
+    return min(edge.settings().max_upload_mb, form_mb) * 1024 * 1024

@@ -1,0 +1,94 @@
+"""The request's unit of work and the app's wiring, as views reach them.
+
+One SQLAlchemy session per request: opened on first use, committed only
+when a view calls `commit()`, rolled back and closed on teardown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, current_app, g
+from flask_login import current_user
+from sqlalchemy.orm import Session, sessionmaker
+
+from minyi.settings import Settings
+from store.models import Role, User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Wiring:
+    """What `create_app` put together; kept in `app.extensions["minyi"]`."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    engine: Any  # store.conversation.engine.Engine, or None before it is available
+
+
+def wiring() -> Wiring:
+    return current_app.extensions["minyi"]  # type: ignore[no-any-return]
+
+
+def settings() -> Settings:
+    return wiring().settings
+
+
+def db() -> Session:
+    """This request's session, opened on first use."""
+    if "db" not in g:
+        g.db = wiring().session_factory()
+    return g.db  # type: ignore[no-any-return]
+
+
+def commit() -> None:
+    """End the request's unit of work; a view calls this once its change is whole."""
+    if "db" in g:
+        g.db.commit()
+
+
+def rollback() -> None:
+    if "db" in g:
+        g.db.rollback()
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        # Anything a view did not commit is dropped here.
+        session.rollback()
+        session.close()
+
+
+def staff() -> User:
+    """The logged-in staff member as a model bound to this request's session."""
+    return current_user.user  # type: ignore[no-any-return]
+
+
+def can_decide() -> bool:
+    return bool(current_user.is_authenticated and current_user.role in (Role.ADMIN, Role.CLERK))
+
+
+def is_admin() -> bool:
+    return bool(current_user.is_authenticated and current_user.role == Role.ADMIN)
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """403 unless the logged-in user has one of `roles` (login is checked first)."""
+
+    def deco(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return deco

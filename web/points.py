@@ -1,0 +1,81 @@
+"""Collection points: their tokens, links and QR codes; admins add new ones."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+import qr
+from store import files
+from store import points as points_mod
+from store.models import CollectionPoint, Role
+from web import edge
+
+bp = Blueprint("points", __name__)
+
+LINK_NAMES = {"web": "网页反映二维码", "telegram": "Telegram二维码"}
+MIME = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+@bp.route("/points")
+@login_required
+def index() -> Any:
+    settings = edge.settings()
+    rows = []
+    for point in points_mod.list_points(edge.db()):
+        token = points_mod.token_for(point, settings.secret_key)
+        rows.append({
+            "point": point, "token": token,
+            "web": points_mod.web_link(settings.public_url, token),
+            "telegram": points_mod.telegram_link(settings.telegram_bot_username, token),
+        })
+    return render_template("points.html", rows=rows)
+
+
+@bp.route("/points", methods=["POST"])
+@edge.roles_required(Role.ADMIN)
+def add() -> Any:
+    """Create a point; its token and QR codes follow from its id."""
+    form = request.form
+    try:
+        point = points_mod.create_point(
+            edge.db(), form.get("name", ""), address=(form.get("address") or "").strip() or None,
+            contact=(form.get("contact") or "").strip() or None)
+    except points_mod.PointError as exc:
+        edge.rollback()
+        flash(str(exc).split(" / ")[0], "error")
+        return redirect(url_for("points.index"))
+    edge.commit()
+    flash(f"已添加采集点「{point.name}」。", "success")
+    return redirect(url_for("points.index", _anchor=f"point-{point.id}"))
+
+
+@bp.route("/points/<int:point_id>/qr/<kind>.<fmt>")
+@login_required
+def qr_image(point_id: int, kind: str, fmt: str) -> Any:
+    """The QR code of a point's web or Telegram link; `?download=1` saves it as a file."""
+    if kind not in LINK_NAMES or fmt not in MIME:
+        abort(404)
+    point = edge.db().get(CollectionPoint, point_id)
+    if point is None:
+        abort(404)
+    settings = edge.settings()
+    token = points_mod.token_for(point, settings.secret_key)
+    link = (points_mod.web_link(settings.public_url, token) if kind == "web"
+            else points_mod.telegram_link(settings.telegram_bot_username, token))
+    if link is None:
+        abort(404)
+    data = qr.png(link) if fmt == "png" else qr.svg(link)
+    resp = Response(data, mimetype=MIME[fmt])
+    if request.args.get("download"):
+        filename = files.safe_filename(f"{point.name}-{LINK_NAMES[kind]}.{fmt}", MIME[fmt])
+        # An ASCII name for old clients, the Chinese one for the rest (RFC 6266).
+        resp.headers["Content-Disposition"] = (
+            f'attachment; filename="point-{point.id}-{kind}.{fmt}"; '
+            f"filename*=UTF-8''{quote(filename)}"
+        )
+    resp.headers["Cache-Control"] = "private, max-age=300"
+    return resp
