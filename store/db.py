@@ -10,8 +10,12 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, **kwargs: Any) -> sa.Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa.Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
+
+    `sqlite_immediate=False` gives plain deferred transactions, for readers
+    that must not hold the write lock (tests inspecting the database).
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -34,7 +38,7 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
         def _sqlite_begin(conn: sa.Connection) -> None:
             # Writers queue on the busy timeout instead of failing with
             # "database is locked" when a read transaction tries to upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_immediate else "BEGIN")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -148,8 +148,9 @@ def apply(
                  note=note or "")
         buttons = None
         if action is Action.RETURN:
+            # "~verb:arg" is the engine's stateless button: valid whenever pressed.
             buttons = [[{"label": t("button.supplement", owner.language),
-                         "data": f"supp:{report.id}"}]]
+                         "data": f"~supp:{report.id}"}]]
         outbox.enqueue(session, owner, text, report=report, buttons=buttons)
     session.flush()
     return event

@@ -97,10 +97,10 @@ def check_text(step: Step, inbound: Inbound) -> Outcome:
         text.rstrip("。.!！") in EMPTY_SUGGESTIONS or meaningful_length(text) < step.min_length
     ):
         return Invalid("invalid.empty_suggestion")
-    if len(set(text)) < min(3, step.min_length):
-        return Invalid("invalid.no_content")
     if meaningful_length(text) < step.min_length:
         return Invalid("invalid.too_short", {"min": step.min_length})
+    if len(set(text)) < min(3, step.min_length):  # "啊啊啊啊啊啊"
+        return Invalid("invalid.no_content")
     if step.require_fact and not has_fact(text):
         return Invalid("invalid.no_fact")
     return Answer(text)

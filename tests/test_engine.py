@@ -1,0 +1,360 @@
+"""The conversation engine, channel-free: every step kind and every bad input."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from store import lifecycle
+from store.conversation.engine import Engine
+from store.conversation.types import EngineConfig, IncomingFile
+from store.models import (
+    Attachment,
+    CollectionPoint,
+    Conversation,
+    OutboxMessage,
+    Report,
+    ReportEvent,
+    ReportStatus,
+    Urgency,
+    User,
+)
+from tests.chat_driver import JPEG, SITUATION, SUGGESTION, Chat
+from tests.conftest import SECRET
+
+TRACKING = re.compile(r"\d{4}-\d{6}")
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    return Engine(EngineConfig(SECRET, tmp_path / "uploads", flood_burst=1000))
+
+
+@pytest.fixture
+def chat(Session_: sessionmaker[Session], engine: Engine) -> Chat:
+    return Chat(Session_, engine)
+
+
+def reports_in(session: Session) -> list[Report]:
+    session.rollback()  # end the read snapshot, see the latest rows
+    return list(session.scalars(sa.select(Report)))
+
+
+def test_it_files_a_whole_report_and_gives_a_receipt(chat, session, point, point_token, tmp_path):
+    chat.command("start", point_token)
+    assert "城关镇便民服务中心" in chat.log[0].text
+    chat.fill_report(photo=True, urgent=True)
+    assert "请核对" in chat.last.text and SITUATION[:20] in chat.last.text
+    receipt = chat.press("确认提交")[0]
+    no = TRACKING.search(receipt.text).group(0)
+
+    [report] = reports_in(session)
+    assert report.tracking_no == no
+    assert report.point_id == point.id
+    assert report.category == "livelihood"
+    assert report.situation == SITUATION  # Chinese punctuation kept as typed
+    assert report.suggestion == SUGGESTION
+    assert report.analysis is None
+    assert report.place == "城关镇人民路"
+    assert report.urgency is Urgency.URGENT
+    assert report.contact == "张先生 13800000000"
+    assert report.status is ReportStatus.SUBMITTED
+    [att] = report.attachments
+    assert att.content_type == "image/jpeg"
+    assert (tmp_path / "uploads" / att.storage_path).read_bytes() == JPEG
+    [event] = report.events
+    assert (event.action, event.from_status, event.to_status) == ("submit", None, "submitted")
+
+
+def test_it_keeps_every_answer_across_a_restart(Session_, tmp_path, point_token, session):
+    first = Chat(Session_, Engine(EngineConfig(SECRET, tmp_path / "u", flood_burst=1000)))
+    first.command("start", point_token)
+    first.press("生态环境")
+    first.text("河道垃圾堆积影响周边居民")
+    # A new process: a new engine, nothing in memory.
+    second = Chat(Session_, Engine(EngineConfig(SECRET, tmp_path / "u", flood_burst=1000)))
+    second.text(SITUATION)
+    assert "原因" in second.last.text
+    conv = session.scalar(sa.select(Conversation))
+    assert conv.answers["category"] == "ecology"
+    assert conv.answers["situation"] == SITUATION
+
+
+def test_it_accepts_a_typed_choice_and_refuses_an_unknown_one(chat, point_token):
+    chat.command("start", point_token)
+    chat.text("不知道")
+    assert "请点击下方按钮选择" in chat.log[-2].text
+    chat.text("经济发展")
+    assert "标题" in chat.last.text
+
+
+@pytest.mark.parametrize(
+    ("step_answers", "bad", "expected"),
+    [
+        ([], "路灯", "至少写 5 个字"),
+        ([], "标" * 61, "太长了（61 字）"),
+        (["城关镇人民路路灯长期不亮"], "路灯坏了很久了，晚上很黑，大家出行很不方便，希望解决", "具体事实"),
+        (["城关镇人民路路灯长期不亮"], "。。。。。。。。。。。。。。。。。。。。。", "没有看到实际内容"),
+        (["城关镇人民路路灯长期不亮"], "路" * 1501, "1500 字以内"),
+    ],
+)
+def test_it_asks_again_with_the_reason_for_bad_text(chat, point_token, step_answers, bad, expected):
+    chat.command("start", point_token)
+    chat.press("民生保障")
+    for answer in step_answers:
+        chat.text(answer)
+    before = chat.last.text
+    replies = chat.text(bad)
+    assert expected in replies[0].text
+    assert replies[1].text == before  # the same question, asked again
+
+
+@pytest.mark.parametrize("empty", ["无", "希望解决", "请重视！！", "没有建议"])
+def test_it_refuses_an_empty_suggestion(chat, point_token, empty):
+    chat.command("start", point_token)
+    chat.press("民生保障")
+    chat.text("城关镇人民路路灯长期不亮")
+    chat.text(SITUATION)
+    chat.press("跳过")
+    replies = chat.text(empty)
+    assert "具体的意见建议" in replies[0].text
+
+
+def test_it_counts_chinese_quantities_as_facts(chat, point_token, session):
+    chat.command("start", point_token)
+    chat.press("民生保障")
+    chat.text("城关镇人民路路灯长期不亮")
+    chat.text("人民路的路灯已经坏了三个月，附近几十户居民晚上出门都要打手电筒")
+    assert "原因" in chat.last.text
+
+
+def test_it_skips_optional_steps_by_button_or_word(chat, point_token):
+    chat.command("start", point_token)
+    chat.press("民生保障")
+    chat.text("城关镇人民路路灯长期不亮")
+    chat.text(SITUATION)
+    chat.text("跳过")
+    assert "意见建议" in chat.last.text
+
+
+def test_it_takes_a_location_for_the_place(chat, point_token, session):
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    chat.press("修改")
+    chat.press("地点")
+    chat.send(location=(30.27415, 120.15515))
+    assert "请核对" in chat.last.text
+    chat.press("确认提交")
+    [report] = reports_in(session)
+    assert (report.latitude, report.longitude) == (30.27415, 120.15515)
+    assert "30.27415" in report.place
+
+
+def test_it_refuses_bad_files_with_the_reason_and_keeps_good_ones(chat, point_token, session):
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    chat.press("修改")
+    chat.press("照片")
+    big = IncomingFile("document", "scan.pdf", "application/pdf", 25 * 1024 * 1024, None)
+    assert "单个文件不能超过 20 MB" in chat.send(file=big)[0].text
+    exe = IncomingFile("document", "a.exe", "application/x-msdownload", 3, b"MZ\x00")
+    assert "暂不支持这种文件" in chat.send(file=exe)[0].text
+    chat.photo()
+    assert "已经收到过了" in chat.photo()[0].text
+    for i in range(8):
+        chat.photo(JPEG + bytes([i]), f"p{i}.jpg")
+    assert "最多上传 9 个文件" in chat.photo(JPEG + b"x", "ten.jpg")[0].text
+    chat.text("完成")
+    chat.press("确认提交")
+    [report] = reports_in(session)
+    assert len(report.attachments) == 9
+
+
+def test_it_asks_for_a_file_when_given_text_at_the_photo_step(chat, point_token):
+    chat.command("start", point_token)
+    chat.press("民生保障")
+    for answer in ("城关镇人民路路灯长期不亮", SITUATION, "跳过", SUGGESTION, "跳过"):
+        chat.text(answer)
+    assert "请发送照片或文件" in chat.text("照片稍后发")[0].text
+
+
+def test_it_understands_typed_yes_and_no(chat, point_token, session):
+    chat.command("start", point_token)
+    chat.press("民生保障")
+    for answer in ("城关镇人民路路灯长期不亮", SITUATION, "跳过", SUGGESTION, "跳过", "跳过"):
+        chat.text(answer)
+    assert "请点“是”或“否”" in chat.text("也许")[0].text
+    chat.text("否")
+    chat.text("是")  # anonymous: the contact question is not asked
+    assert "请核对" in chat.last.text
+    chat.press("确认提交")
+    [report] = reports_in(session)
+    assert report.anonymous and report.contact is None
+
+
+def test_it_goes_back_and_cancels(chat, point_token, session):
+    chat.command("start", point_token)
+    chat.press("民生保障")
+    chat.text("城关镇人民路路灯长期不亮")
+    chat.command("back")
+    assert "标题" in chat.last.text
+    chat.command("back")
+    assert "类别" in chat.last.text
+    assert "已经是第一项了" in chat.command("back")[0].text
+    chat.photo()  # a file at a choice step is not taken
+    chat.command("cancel")
+    assert "已取消" in chat.last.text
+    assert session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
+    assert "没有正在填写" in chat.command("cancel")[0].text
+
+
+def test_it_edits_an_answer_from_the_summary(chat, point_token, session):
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    chat.press("修改")
+    chat.press("标题")
+    chat.text("人民路十二盏路灯损坏三个月无人修")
+    assert "请核对" in chat.last.text and "十二盏" in chat.last.text
+    chat.press("确认提交")
+    assert reports_in(session)[0].title == "人民路十二盏路灯损坏三个月无人修"
+
+
+def test_it_asks_a_question_that_an_edit_opens(chat, point_token, session):
+    chat.command("start", point_token)
+    chat.fill_report(photo=False, anonymous=True)
+    chat.press("修改")
+    chat.press("是否匿名")
+    chat.press("否")
+    assert "联系方式" in chat.last.text
+    chat.text("李女士 13900000000")
+    chat.press("确认提交")
+    assert reports_in(session)[0].contact == "李女士 13900000000"
+
+
+def test_a_double_clicked_confirm_creates_one_report(chat, point_token, session):
+    chat.command("start", point_token)
+    chat.fill_report()
+    confirm = chat.button("确认提交")
+    chat.send(callback=confirm)
+    again = chat.send(callback=confirm)
+    assert "已经提交过了" in again[0].text
+    assert len(reports_in(session)) == 1
+
+
+def test_a_stale_button_is_refused_and_the_question_repeated(chat, point_token):
+    chat.command("start", point_token)
+    old = chat.button("民生保障")
+    chat.send(callback=old)
+    replies = chat.send(callback=old)
+    assert "按钮已失效" in replies[0].text
+    assert "标题" in replies[1].text
+
+
+def test_a_second_start_keeps_the_draft(chat, point_token, session, point):
+    chat.command("start", point_token)
+    chat.press("民生保障")
+    chat.text("城关镇人民路路灯长期不亮")
+    other = CollectionPoint(name="东街社区")
+    session.add(other)
+    session.commit()
+    from store.points import token_for
+
+    chat.command("start", token_for(other, SECRET))
+    assert "尚未提交" in chat.last.text and "已填 2 项" in chat.last.text
+    chat.press("继续填写")
+    assert "具体情况" in chat.last.text
+    chat.command("start", token_for(other, SECRET))
+    chat.press("放弃并重新开始")
+    assert "类别" in chat.last.text
+    session.rollback()  # end the read snapshot, see the latest rows
+    assert session.scalar(sa.select(Conversation)).point_id == other.id
+
+
+@pytest.mark.parametrize("mangle", ["forged", "unknown", "retired", "garbage"])
+def test_a_bad_token_binds_no_point(chat, session, point, point_token, mangle):
+    from store import tokens
+
+    token = {
+        "forged": point_token[:-4] + "AAAA",
+        "unknown": tokens.make(SECRET, 999, 1),
+        "retired": point_token,
+        "garbage": "'; DROP TABLE reports; --",
+    }[mangle]
+    if mangle == "retired":
+        point.token_version = 2
+        session.commit()
+    replies = chat.command("start", token)
+    assert "二维码" in replies[0].text
+    session.rollback()  # end the read snapshot, see the latest rows
+    conv = session.scalar(sa.select(Conversation))
+    assert conv.point_id is None and conv.mode == "idle"
+
+
+def test_it_answers_floods_once_and_keeps_the_draft(Session_, tmp_path, point_token, session):
+    chat = Chat(Session_, Engine(EngineConfig(SECRET, tmp_path / "u", flood_burst=5, flood_window=60)))
+    chat.command("start", point_token)
+    chat.press("民生保障")
+    replies = [chat.text(f"刷屏{i}") for i in range(10)]
+    assert sum(1 for r in replies for x in r if "太快了" in x.text) == 1
+    assert replies[-1] == []
+    assert session.scalar(sa.select(Conversation)).answers["category"] == "livelihood"
+
+
+def test_a_repeated_update_is_handled_once(chat, point_token, session):
+    chat.send(command="start", args=point_token, update_id="77")
+    assert chat.send(command="start", args=point_token, update_id="77") == []
+
+
+def test_edits_stickers_and_voice_get_a_clear_reply(chat, point_token):
+    chat.command("start", point_token)
+    assert "修改后不会生效" in chat.send(text="改一下", edited=True)[0].text
+    assert "暂不支持贴纸" in chat.send(unsupported="sticker")[0].text
+    assert "暂不支持语音消息" in chat.send(unsupported="voice")[0].text
+    assert "类别" in chat.last.text
+
+
+def test_it_speaks_english_to_english_users(Session_, engine, point_token):
+    chat = Chat(Session_, engine, language="en-GB")
+    chat.command("start", point_token)
+    assert "Choose a category" in chat.last.text
+    assert any(b.label == "Livelihood" for row in chat.last.buttons for b in row)
+
+
+def test_my_reports_lists_status(chat, point_token, session):
+    assert "还没有反映过" in chat.command("my")[0].text
+    chat.command("start", point_token)
+    chat.fill_report()
+    chat.press("确认提交")
+    listing = chat.command("my")[0].text
+    assert TRACKING.search(listing) and "已提交，待审核" in listing
+
+
+def test_a_return_for_more_round_trip(chat, point_token, session, clerk: User):
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    chat.press("确认提交")
+    report = reports_in(session)[0]
+    lifecycle.apply(session, report, lifecycle.Action.RETURN, user=clerk, note="请补充路灯位置照片")
+    session.commit()
+    [owed] = session.scalars(sa.select(OutboxMessage))
+    supp = owed.buttons[0][0]["data"]
+
+    replies = chat.send(callback=supp)
+    assert "请补充路灯位置照片" in replies[0].text
+    assert "还没有收到补充内容" in chat.press("提交补充")[0].text
+    chat.text("路灯位于人民路12号至30号之间")
+    chat.photo()
+    chat.press("提交补充")
+    assert "补充内容已提交" in chat.log[-2].text
+    session.rollback()  # end the read snapshot, see the latest rows
+    report = session.get(Report, report.id)
+    assert report.status is ReportStatus.RESUBMITTED
+    assert [a.supplement for a in report.attachments] == [True]
+    last = session.scalars(sa.select(ReportEvent).order_by(ReportEvent.id.desc())).first()
+    assert last.action == "resubmit" and "12号" in last.note
+    # The old button now finds nothing to add to.
+    assert "不需要补充" in chat.send(callback=supp)[0].text
