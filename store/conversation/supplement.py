@@ -1,0 +1,135 @@
+"""Adding to a returned report (退回补充) from the chat."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from store import files, forms, lifecycle
+from store.conversation.steps import check_file, clean
+from store.conversation.types import Button, EngineConfig, Inbound, Reply
+from store.models import Attachment, Conversation, Report, Reporter, ReportStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+DRAFT_MODES = frozenset({"filling", "review", "editing"})
+
+
+class SupplementMoves:
+    """The supplement mode of `Turn`: collect text and files, then resubmit."""
+
+    config: EngineConfig
+    session: Session
+    inbound: Inbound
+    reporter: Reporter
+    conv: Conversation
+    form: forms.Form
+
+    if TYPE_CHECKING:  # provided by Turn
+        def t(self, key: str, **params: object) -> str: ...
+        def btn(self, key: str, verb: str, arg: str = "", *, stateless: bool = False) -> Button: ...
+        def advance(self) -> None: ...
+        def menu(self, text: str) -> list[Reply]: ...
+        def menu_replies(self) -> list[Reply]: ...
+        def current_prompt(self) -> list[Reply]: ...
+
+    # -- supplementing a returned report -------------------------------------
+
+    def returned_report(self, report_id: int) -> Report | None:
+        report = self.session.get(Report, report_id)
+        if report is None or report.reporter_id != self.reporter.id:
+            return None
+        return report
+
+    def supplement_start(self, report_id: int) -> list[Reply]:
+        report = self.returned_report(report_id)
+        if report is None:
+            return self.menu_replies()
+        if report.status is not ReportStatus.RETURNED:
+            return self.menu(self.t("chat.supplement.closed", no=report.tracking_no))
+        if self.conv.mode in DRAFT_MODES:
+            # The draft waits; it comes back when the supplement is sent.
+            self.conv.context = {**self.conv.context, "paused": {
+                "mode": self.conv.mode, "step": self.conv.step}}
+        self.conv.mode, self.conv.step = "supplement", None
+        self.conv.context = {**self.conv.context, "report_id": report.id, "texts": []}
+        return [self.supplement_prompt()]
+
+    def supplement_prompt(self) -> Reply:
+        self.advance()
+        report = self.returned_report(int(self.conv.context.get("report_id", 0)))
+        question = ""
+        if report is not None:
+            asked = [e for e in report.events if e.action == lifecycle.Action.RETURN.value]
+            question = asked[-1].note or "" if asked else ""
+        return Reply(
+            self.t("chat.supplement.start", no=report.tracking_no if report else "",
+                   title=report.title if report else "", question=question),
+            [[self.btn("btn.supplement_done", "sdone"), self.btn("btn.cancel", "cancel")]])
+
+    def supplement_input(self) -> list[Reply]:
+        report = self.returned_report(int(self.conv.context.get("report_id", 0)))
+        if report is None or report.status is not ReportStatus.RETURNED:
+            return self.end_supplement(report)
+        ib = self.inbound
+        if ib.file is not None:
+            problem = check_file(self.form_file_step(), ib.file, 0)
+            if problem is not None:
+                return [Reply(self.t(problem.key, **problem.params))]
+            assert ib.file.data is not None
+            rel, digest = files.save(self.config.upload_dir, ib.file.data,
+                                     ib.file.content_type)
+            self.session.add(Attachment(
+                report_id=report.id, kind=ib.file.kind, supplement=True,
+                filename=files.safe_filename(ib.file.filename, ib.file.content_type),
+                content_type=ib.file.content_type, size=len(ib.file.data), sha256=digest,
+                storage_path=rel, source_ref=ib.file.ref))
+            self.conv.context = {**self.conv.context,
+                                 "files": int(self.conv.context.get("files", 0)) + 1}
+        elif ib.text is not None:
+            text = clean(ib.text)
+            if len(text) > lifecycle.NOTE_LIMIT:
+                return [Reply(self.t("invalid.too_long", n=len(text), max=lifecycle.NOTE_LIMIT))]
+            if not text:
+                return [Reply(self.t("invalid.no_content"))]
+            self.conv.context = {**self.conv.context,
+                                 "texts": [*self.conv.context.get("texts", []), text]}
+        else:
+            return [Reply(self.t("invalid.location_or_text"))]
+        return [Reply(self.t("chat.supplement.noted"),
+                      [[self.btn("btn.supplement_done", "sdone")]])]
+
+    def form_file_step(self) -> forms.Step:
+        step = next((s for s in self.form.steps if s.kind == "file"), None)
+        return step or forms.Step(key="files", kind="file", prompt={"zh": ""}, label={"zh": ""})
+
+    def supplement_done(self, _arg: str = "") -> list[Reply]:
+        report = self.returned_report(int(self.conv.context.get("report_id", 0)))
+        if report is None or report.status is not ReportStatus.RETURNED:
+            return self.end_supplement(report)
+        texts = list(self.conv.context.get("texts", []))
+        added = int(self.conv.context.get("files", 0))
+        if not texts and not added:
+            return [Reply(self.t("chat.supplement.empty")), self.supplement_prompt()]
+        note = "\n".join(texts) or self.t("chat.supplement.files_only", n=added)
+        if len(note) > lifecycle.NOTE_LIMIT:
+            note = note[: lifecycle.NOTE_LIMIT]
+        lifecycle.apply(self.session, report, lifecycle.Action.RESUBMIT, reporter=self.reporter,
+                        note=note)
+        out = [Reply(self.t("chat.supplement.done", no=report.tracking_no))]
+        return out + self.leave_supplement()
+
+    def end_supplement(self, report: Report | None) -> list[Reply]:
+        out = [Reply(self.t("chat.supplement.closed", no=report.tracking_no if report else ""))]
+        return out + self.leave_supplement()
+
+    def leave_supplement(self) -> list[Reply]:
+        paused = self.conv.context.get("paused")
+        self.conv.context = {k: v for k, v in self.conv.context.items()
+                             if k in ("last_receipt", "submitted_turn")}
+        if paused:
+            self.conv.mode, self.conv.step = paused["mode"], paused["step"]
+            return [Reply(self.t("chat.resumed")), *self.current_prompt()]
+        self.conv.mode, self.conv.step = "idle", None
+        self.advance()
+        return self.menu_replies()

@@ -1,0 +1,442 @@
+"""One input being answered: the modes of a conversation and their moves.
+
+Modes:
+  idle        nothing in progress
+  filling     answering `step`
+  review      reading back the draft before confirming
+  editing     answering `step` again, chosen from the review
+  supplement  adding to a returned report (`context.report_id`)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store import files, forms, points, reports
+from store.conversation.flood import FloodGuard
+from store.conversation.steps import CHECKERS, SKIP, Invalid, check_file
+from store.conversation.summary import render_answer, summary
+from store.conversation.supplement import DRAFT_MODES, SupplementMoves
+from store.conversation.types import Button, EngineConfig, Inbound, IncomingFile, Reply
+from store.i18n import t
+from store.models import Attachment, Conversation, Reporter, ReportStatus
+
+UNSUPPORTED_NAMES = {
+    "sticker": ("贴纸", "stickers"), "voice": ("语音消息", "voice messages"),
+    "video": ("视频", "videos"), "video_note": ("视频消息", "video messages"),
+    "audio": ("音频", "audio"), "animation": ("动图", "animations"),
+    "contact": ("名片", "contacts"), "poll": ("投票", "polls"), "dice": ("骰子", "dice"),
+}
+
+
+class Turn(SupplementMoves):
+    """One input being answered; holds what every handler needs."""
+
+    def __init__(self, config: EngineConfig, flood: FloodGuard, session: Session,
+                 inbound: Inbound, reporter: Reporter, conv: Conversation) -> None:
+        self.config = config
+        self.flood = flood
+        self.session = session
+        self.inbound = inbound
+        self.reporter = reporter
+        self.conv = conv
+        self.lang = reporter.language
+        self.form = forms.load(conv.form)
+
+    def t(self, key: str, **params: object) -> str:
+        return t(key, self.lang, **params)
+
+    def btn(self, key: str, verb: str, arg: str = "", *, stateless: bool = False) -> Button:
+        """A button; turn-bound ones stop working once the conversation moves on."""
+        data = f"~{verb}:{arg}" if stateless else f"t{self.conv.turn}:{verb}:{arg}"
+        return Button(self.t(key), data)
+
+    # -- dispatch ----------------------------------------------------------
+
+    def run(self) -> list[Reply]:
+        ib = self.inbound
+        if ib.edited:
+            return [Reply(self.t("chat.edited")), *self.current_prompt()]
+        if ib.command:
+            return self.command(ib.command, ib.args.strip())
+        if ib.callback:
+            return self.callback(ib.callback)
+        if ib.unsupported:
+            zh, en = UNSUPPORTED_NAMES.get(ib.unsupported, ("这类消息", "this kind of message"))
+            what = zh if self.lang == "zh" else en
+            return [Reply(self.t("chat.unsupported", what=what)), *self.current_prompt()]
+        mode = self.conv.mode
+        if mode in ("filling", "editing"):
+            return self.answer()
+        if mode == "supplement":
+            return self.supplement_input()
+        if mode == "review":
+            return self.review()
+        return self.menu(self.t("chat.idle_hint"))
+
+    def command(self, name: str, args: str) -> list[Reply]:
+        if name == "start":
+            return self.start(args)
+        if name == "new":
+            return self.new_report()
+        if name == "cancel":
+            return self.cancel()
+        if name == "back":
+            return self.back()
+        if name == "my":
+            return self.my_reports()
+        return [Reply(self.t("chat.help"), self.menu_buttons())]
+
+    def callback(self, data: str) -> list[Reply]:
+        if data.startswith("~"):
+            verb, _, arg = data[1:].partition(":")
+            if verb == "new":
+                return self.new_report()
+            if verb == "my":
+                return self.my_reports()
+            if verb == "supp" and arg.isdigit():
+                return self.supplement_start(int(arg))
+            return self.current_prompt()
+        turn, _, rest = data.partition(":")
+        verb, _, arg = rest.partition(":")
+        if turn != f"t{self.conv.turn}":
+            if verb == "ok" and self.conv.context.get("submitted_turn") == turn:
+                no = self.conv.context.get("last_receipt")
+                return [Reply(self.t("chat.already_submitted", no=no), self.menu_buttons())]
+            return [Reply(self.t("chat.stale_button")), *self.current_prompt()]
+        handlers: dict[str, Callable[[str], list[Reply]]] = {
+            "ch": self.answer_with_text, "yn": self.answer_yesno, "skip": self.skip,
+            "done": self.files_done, "ok": self.confirm, "edit": self.edit_menu,
+            "ed": self.edit_step, "rv": self.to_review, "resume": self.resume,
+            "restart": self.restart, "cancel": lambda _a: self.cancel(),
+            "back": lambda _a: self.back(), "sdone": self.supplement_done,
+        }
+        handler = handlers.get(verb)
+        return handler(arg) if handler else self.current_prompt()
+
+    # -- starting, resuming, stopping ---------------------------------------
+
+    def start(self, token: str) -> list[Reply]:
+        """`/start [token]`: bind the point from the QR code, keep any draft."""
+        out: list[Reply] = []
+        point = None
+        if token:
+            found = points.resolve(self.session, self.config.secret_key, token)
+            if not found.ok:
+                out.append(Reply(self.t(f"chat.token.{found.reason}")))
+            else:
+                point = found.point
+        if self.conv.mode in DRAFT_MODES or self.conv.mode == "supplement":
+            if point is not None:
+                self.conv.context = {**self.conv.context, "pending_point_id": point.id}
+            return [*out, self.draft_kept()]
+        if token and point is None:
+            return [*out, *self.menu_replies()]
+        self.conv.point_id = point.id if point else None
+        greeting = self.t("chat.welcome")
+        if point is not None:
+            greeting += "\n" + self.t("chat.point_bound", point=point.name)
+        return [*out, *self.begin(greeting)]
+
+    def draft_kept(self) -> Reply:
+        self.advance()
+        n = len([k for k, v in self.conv.answers.items() if v is not None])
+        return Reply(self.t("chat.draft_kept", n=n), [[self.btn("btn.resume", "resume"),
+                                                        self.btn("btn.restart", "restart")]])
+
+    def new_report(self) -> list[Reply]:
+        if self.conv.mode in DRAFT_MODES:
+            return [self.draft_kept()]
+        return self.begin()
+
+    def begin(self, greeting: str | None = None) -> list[Reply]:
+        """Start the form from its first step (one message, to spare the rate limit)."""
+        self.conv.mode = "filling"
+        self.conv.answers = {}
+        self.conv.context = {k: v for k, v in self.conv.context.items()
+                             if k in ("last_receipt", "submitted_turn")}
+        first = self.form.next_step(None, {})
+        assert first is not None
+        self.conv.step = first.key
+        intro = self.form.intro.get(self.lang) or self.form.intro["zh"]
+        if greeting:
+            intro = f"{greeting}\n\n{intro}"
+        return [Reply(intro), *self.ask()]
+
+    def resume(self, _arg: str = "") -> list[Reply]:
+        self.conv.context = {k: v for k, v in self.conv.context.items() if k != "pending_point_id"}
+        return [Reply(self.t("chat.resumed")), *self.current_prompt()]
+
+    def restart(self, _arg: str = "") -> list[Reply]:
+        pending = self.conv.context.get("pending_point_id")
+        self.discard_draft()
+        if pending is not None:
+            self.conv.point_id = pending
+        return self.begin()
+
+    def cancel(self) -> list[Reply]:
+        if self.conv.mode == "idle":
+            return [Reply(self.t("chat.nothing_to_cancel"), self.menu_buttons())]
+        self.discard_draft()
+        return [Reply(self.t("chat.cancelled"), self.menu_buttons())]
+
+    def discard_draft(self) -> None:
+        self.session.execute(sa.delete(Attachment).where(
+            Attachment.conversation_id == self.conv.id, Attachment.report_id.is_(None)))
+        self.conv.mode, self.conv.step, self.conv.answers = "idle", None, {}
+        self.conv.context = {k: v for k, v in self.conv.context.items()
+                             if k in ("last_receipt", "submitted_turn")}
+        self.advance()
+
+    def back(self) -> list[Reply]:
+        if self.conv.mode == "review":
+            last = self.form.active_steps(self.conv.answers)[-1]
+            self.conv.mode, self.conv.step = "filling", last.key
+            return self.ask()
+        if self.conv.mode not in ("filling", "editing") or self.conv.step is None:
+            return self.current_prompt()
+        prev = self.form.previous_step(self.conv.step, self.conv.answers)
+        if prev is None:
+            return [Reply(self.t("chat.cannot_go_back")), *self.ask()]
+        self.conv.mode, self.conv.step = "filling", prev.key
+        return self.ask()
+
+    # -- asking and answering ------------------------------------------------
+
+    def advance(self) -> None:
+        """Move to a new turn: every button shown so far stops working."""
+        self.conv.turn += 1
+
+    def ask(self) -> list[Reply]:
+        """Show the current step's prompt with its buttons (a new turn)."""
+        self.advance()
+        step = self.form.step(self.conv.step or "")
+        active = self.form.active_steps(self.conv.answers)
+        index = next((i for i, s in enumerate(active, start=1) if s.key == step.key), len(active))
+        text = f"{step.text(self.lang)}\n{self.t('chat.progress', i=index, n=len(active))}"
+        rows: list[list[Button]] = []
+        if step.kind == "choice":
+            row: list[Button] = []
+            for choice in step.choices:
+                row.append(Button(choice.label.get(self.lang) or choice.label["zh"],
+                                  f"t{self.conv.turn}:ch:{choice.value}"))
+                if len(row) == max(1, step.columns):
+                    rows.append(row)
+                    row = []
+            if row:
+                rows.append(row)
+        elif step.kind == "yesno":
+            rows.append([self.btn("chat.yes", "yn", "1"), self.btn("chat.no", "yn", "0")])
+        elif step.kind == "file":
+            rows.append([self.btn("btn.done", "done"), self.btn("btn.skip", "skip")])
+        if step.optional and step.kind != "file":
+            rows.append([self.btn("btn.skip", "skip")])
+        nav = [self.btn("btn.back", "back")] if self.form.previous_step(step.key, self.conv.answers) else []
+        if self.conv.mode == "editing":
+            nav.append(self.btn("btn.to_review", "rv"))
+        rows.append([*nav, self.btn("btn.cancel", "cancel")])
+        return [Reply(text, rows)]
+
+    def current_prompt(self) -> list[Reply]:
+        mode = self.conv.mode
+        if mode in ("filling", "editing") and self.conv.step:
+            return self.ask()
+        if mode == "review":
+            return self.review()
+        if mode == "supplement":
+            return [self.supplement_prompt()]
+        return self.menu_replies()
+
+    def answer(self) -> list[Reply]:
+        step = self.form.step(self.conv.step or "")
+        ib = self.inbound
+        if step.kind == "file":
+            if ib.file is not None:
+                return self.take_file(ib.file)
+            word = (ib.text or "").strip().lower()
+            if word in ("完成", "done", "好了", "ok"):
+                return self.files_done()
+            if word in ("跳过", "skip", "没有", "无"):
+                return self.skip()
+            return [Reply(self.t("invalid.need_file")), *self.ask()]
+        if ib.file is not None:
+            return [Reply(self.t("invalid.need_text")), *self.ask()]
+        outcome = CHECKERS[step.kind](step, ib)
+        if isinstance(outcome, Invalid):
+            return [Reply(self.t(outcome.key, **outcome.params)), *self.ask()]
+        return self.store(step.key, None if outcome is SKIP else outcome.value)  # type: ignore[union-attr]
+
+    def answer_with_text(self, value: str) -> list[Reply]:
+        step = self.form.step(self.conv.step or "")
+        if step.kind != "choice" or step.choice(value) is None:
+            return self.current_prompt()
+        return self.store(step.key, value)
+
+    def answer_yesno(self, value: str) -> list[Reply]:
+        step = self.form.step(self.conv.step or "")
+        if step.kind != "yesno" or value not in ("0", "1"):
+            return self.current_prompt()
+        return self.store(step.key, value == "1")
+
+    def skip(self, _arg: str = "") -> list[Reply]:
+        step = self.form.step(self.conv.step or "")
+        if step.kind == "file":
+            return self.files_done()
+        if not step.optional:
+            return self.current_prompt()
+        return self.store(step.key, None)
+
+    def take_file(self, file: IncomingFile) -> list[Reply]:
+        step = self.form.step(self.conv.step or "")
+        kept = self.draft_files()
+        problem = check_file(step, file, len(kept))
+        if problem is not None:
+            return [Reply(self.t(problem.key, **problem.params))]
+        assert file.data is not None
+        rel, digest = files.save(self.config.upload_dir, file.data, file.content_type)
+        if any(a.sha256 == digest for a in kept):
+            return [Reply(self.t("invalid.duplicate_file"))]
+        self.session.add(Attachment(
+            conversation_id=self.conv.id, kind=file.kind,
+            filename=files.safe_filename(file.filename, file.content_type),
+            content_type=file.content_type, size=len(file.data), sha256=digest,
+            storage_path=rel, source_ref=file.ref,
+        ))
+        self.session.flush()
+        self.conv.answers = {**self.conv.answers, step.key: len(kept) + 1}
+        return [Reply(self.t("chat.file_received", n=len(kept) + 1),
+                      [[self.btn("btn.done", "done")]])]
+
+    def draft_files(self) -> list[Attachment]:
+        return list(self.session.scalars(sa.select(Attachment).where(
+            Attachment.conversation_id == self.conv.id, Attachment.report_id.is_(None),
+            Attachment.supplement.is_(False))))
+
+    def files_done(self, _arg: str = "") -> list[Reply]:
+        step = self.form.step(self.conv.step or "")
+        if step.kind != "file":
+            return self.current_prompt()
+        count = len(self.draft_files())
+        return self.store(step.key, count or None)
+
+    def store(self, key: str, value: object) -> list[Reply]:
+        """Keep an answer, then ask what comes next (or read the draft back)."""
+        self.conv.answers = {**self.conv.answers, key: value}
+        # While editing, a changed answer can open a step not yet answered
+        # (say, contact details after turning anonymity off): ask it first.
+        if self.conv.mode == "editing":
+            pending = next((s for s in self.form.active_steps(self.conv.answers)
+                            if s.key not in self.conv.answers), None)
+            if pending is None:
+                return self.to_review()
+            self.conv.step = pending.key
+            return self.ask()
+        nxt = self.form.next_step(key, self.conv.answers)
+        if nxt is None:
+            return self.to_review()
+        self.conv.step = nxt.key
+        return self.ask()
+
+    # -- review, edit, confirm --------------------------------------------
+
+    def to_review(self, _arg: str = "") -> list[Reply]:
+        self.conv.mode, self.conv.step = "review", None
+        return self.review()
+
+    def review(self) -> list[Reply]:
+        self.advance()
+        text = self.t("chat.review", summary=summary(self.form, self.conv.answers, self.lang))
+        return [Reply(text, [[self.btn("btn.confirm", "ok"), self.btn("btn.edit", "edit")],
+                             [self.btn("btn.cancel", "cancel")]])]
+
+    def edit_menu(self, _arg: str = "") -> list[Reply]:
+        if self.conv.mode != "review":
+            return self.current_prompt()
+        self.advance()
+        steps = self.form.active_steps(self.conv.answers)
+        rows = [[self.btn_raw(s.name(self.lang), "ed", s.key) for s in steps[i:i + 2]]
+                for i in range(0, len(steps), 2)]
+        rows.append([self.btn("btn.to_review", "rv")])
+        return [Reply(self.t("chat.edit_which"), rows)]
+
+    def btn_raw(self, label: str, verb: str, arg: str) -> Button:
+        return Button(label, f"t{self.conv.turn}:{verb}:{arg}")
+
+    def edit_step(self, key: str) -> list[Reply]:
+        try:
+            step = self.form.step(key)
+        except KeyError:
+            return self.current_prompt()
+        if not self.form.applies(step, self.conv.answers):
+            return self.current_prompt()
+        self.conv.mode, self.conv.step = "editing", step.key
+        out: list[Reply] = []
+        if step.kind == "file":
+            # Files add up; starting the step again means replacing them.
+            self.session.execute(sa.delete(Attachment).where(
+                Attachment.conversation_id == self.conv.id, Attachment.report_id.is_(None)))
+        current = render_answer(step, self.conv.answers.get(step.key), self.lang)
+        if step.kind == "text" and self.conv.answers.get(step.key):
+            out.append(Reply(f"{step.name(self.lang)}：{current}"))
+        return [*out, *self.ask()]
+
+    def confirm(self, _arg: str = "") -> list[Reply]:
+        if self.conv.mode != "review":
+            return self.current_prompt()
+        fields = self.report_fields()
+        missing = next((s for s in self.form.active_steps(self.conv.answers)
+                        if not s.optional and self.conv.answers.get(s.key) is None), None)
+        if missing is not None:
+            self.conv.mode, self.conv.step = "filling", missing.key
+            return self.ask()
+        report = reports.create_from_answers(self.session, self.conv, self.reporter, fields)
+        submitted_turn = f"t{self.conv.turn}"
+        self.conv.mode, self.conv.step, self.conv.answers = "idle", None, {}
+        self.conv.context = {"last_receipt": report.tracking_no, "submitted_turn": submitted_turn}
+        self.advance()
+        return [Reply(self.t("chat.receipt", no=report.tracking_no, title=report.title),
+                      self.menu_buttons())]
+
+    def report_fields(self) -> dict[str, object]:
+        """Report columns from the answers of the steps that apply."""
+        fields: dict[str, object] = {}
+        for step in self.form.active_steps(self.conv.answers):
+            value = self.conv.answers.get(step.key)
+            if step.field is None or value is None:
+                continue
+            if step.kind == "location" and isinstance(value, dict):
+                fields["latitude"], fields["longitude"] = value["latitude"], value["longitude"]
+                fields[step.field] = render_answer(step, value, "zh")
+            else:
+                fields[step.field] = value
+        return fields
+
+    # -- my reports, menus --------------------------------------------------
+
+    def my_reports(self) -> list[Reply]:
+        rows = reports.for_reporter(self.session, self.reporter.id)
+        if not rows:
+            return [Reply(self.t("chat.my.none"), self.menu_buttons())]
+        lines = [self.t("chat.my.header", n=len(rows))]
+        buttons: list[list[Button]] = []
+        for r in rows:
+            lines.append(self.t("chat.my.row", no=r.tracking_no, title=r.title,
+                                status=self.t(f"status.{r.status.value}"),
+                                date=r.created_at.strftime("%Y-%m-%d")))
+            if r.status is ReportStatus.RETURNED:
+                buttons.append([Button(f"{self.t('button.supplement')} {r.tracking_no}",
+                                       f"~supp:{r.id}")])
+        return [Reply("\n".join(lines), [*buttons, *self.menu_buttons()])]
+
+    def menu_buttons(self) -> list[list[Button]]:
+        return [[self.btn("btn.report", "new", stateless=True),
+                 self.btn("btn.my", "my", stateless=True)]]
+
+    def menu(self, text: str) -> list[Reply]:
+        return [Reply(text, self.menu_buttons())]
+
+    def menu_replies(self) -> list[Reply]:
+        return self.menu(self.t("chat.idle_hint"))
