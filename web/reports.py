@@ -80,7 +80,10 @@ def act(report_id: int) -> Any:
                         note=request.form.get("note"), expected_version=version)
     except TransitionError as exc:
         edge.rollback()
-        flash(t(exc.code, **exc.params), "error")
+        # Whatever the rule broken, a page older than the report is the real reason.
+        stale = edge.db().get(Report, report_id)
+        code = "error.conflict" if stale and stale.version != version else exc.code
+        flash(t(code, **(exc.params if code == exc.code else {})), "error")
         return redirect(url_for("reports.detail", report_id=report_id))
     edge.commit()
     flash(DONE[action], "success")
