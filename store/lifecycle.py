@@ -86,6 +86,14 @@ def _actor_key(user: User | None, reporter: Reporter | None) -> str:
     return REPORTER if reporter is not None else user.role.value  # type: ignore[union-attr]
 
 
+def _has_history(session: Session, report: Report) -> bool:
+    if report.id is None:
+        return False
+    return session.scalar(
+        sa.select(ReportEvent.id).where(ReportEvent.report_id == report.id).limit(1)
+    ) is not None
+
+
 def apply(
     session: Session,
     report: Report,
@@ -102,7 +110,14 @@ def apply(
     since, `Conflict` is raised and nothing is written.
     """
     actor = _actor_key(user, reporter)
-    current = None if action is Action.SUBMIT else report.status
+    # A report is new until its submit event exists; the status column alone
+    # cannot say so (it defaults to submitted), and without this check a
+    # second SUBMIT would reset a decided report to submitted.
+    current = report.status if _has_history(session, report) else None
+    # Checked first: whoever acted on an older version learns that the report
+    # moved, not that their action no longer fits its new state.
+    if current is not None and expected_version not in (None, report.version):
+        raise Conflict("error.conflict")
     move = TRANSITIONS.get(current, {}).get(action)
     if move is None:
         raise TransitionError("error.transition_not_allowed", action=action.value,
@@ -116,12 +131,10 @@ def apply(
         raise TransitionError("error.note_too_long", limit=NOTE_LIMIT)
 
     now = utcnow()
-    if action is Action.SUBMIT:
+    if current is None:
         report.status = move.to
         report.version = 1
     else:
-        if expected_version is not None and expected_version != report.version:
-            raise Conflict("error.conflict")
         # Compare-and-set on the version: a concurrent decision that slipped
         # in between our read and this write makes the update touch no row.
         result = session.execute(
