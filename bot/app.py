@@ -15,6 +15,8 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from bot.handlers import KEY, BotContext, HandlesInbound, on_error, on_update
 from bot.translate import DOWNLOAD_LIMIT
 from minyi.settings import ConfigError, Settings
+from store.conversation.engine import Engine
+from store.conversation.types import EngineConfig
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +34,19 @@ COMMANDS = {
 def build_application(
     settings: Settings,
     session_factory: Callable[[], AbstractContextManager[Session]],
-    engine: HandlesInbound,
+    engine: HandlesInbound | object | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """The PTB application for `settings`, answering every update through `engine`.
 
+    `engine` is the conversation engine; without one (or given something that
+    cannot `handle`, such as a database engine) one is built from `settings`.
     Start it with `serve()` (or `async with app: await app.start()` and the
     updater's `start_polling()`); nothing is contacted until then.
     """
     if not settings.telegram_bot_token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set; the Telegram bot cannot start")
+    if not hasattr(engine, "handle"):
+        engine = Engine(EngineConfig(settings.secret_key, settings.upload_dir, settings.form))
     app = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -51,7 +57,8 @@ def build_application(
         .build()
     )
     limit = min(settings.max_upload_mb * 1024 * 1024, DOWNLOAD_LIMIT)
-    app.bot_data[KEY] = BotContext(session_factory=session_factory, engine=engine,
+    app.bot_data[KEY] = BotContext(session_factory=session_factory,
+                                   engine=engine,  # type: ignore[arg-type]
                                    download_limit=limit)
     app.add_handler(TypeHandler(Update, on_update))
     app.add_error_handler(on_error)

@@ -12,6 +12,7 @@ Message, CallbackQuery, PhotoSize, Document, File, User, Chat.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email.parser
 import email.policy
@@ -20,7 +21,7 @@ import json
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
@@ -256,23 +257,29 @@ class BotAPIEmulator:
 
     def user_presses(self, user_id: int, callback_data: str, message_id: int,
                      language_code: str | None = "zh-hans") -> str:
-        """Press a button of the bot's message `message_id`; returns the query id."""
+        """Press a button of the bot's message `message_id`; returns the update id."""
         with self._cond:
-            message = self._messages[(user_id, message_id)]
-        query_id = f"cq{next(self._ids)}"
-        self._push("callback_query", {
-            "id": query_id, "from": self._user(user_id, language_code),
+            message = dict(self._messages[(user_id, message_id)])
+        return self._push("callback_query", {
+            "id": f"cq{next(self._ids)}", "from": self._user(user_id, language_code),
             "message": message, "chat_instance": f"ci{user_id}", "data": callback_data,
         })
-        return query_id
 
-    def press(self, user_id: int, label: str) -> str:
-        """Press the button labelled `label` on the newest message that shows one."""
+    def press(self, user_id: int, label: str) -> int:
+        """Press the button labelled `label` on the newest message that still shows one."""
         for sent in reversed(self.sent_to(user_id)):
-            data = sent.button(label)
+            with self._cond:
+                markup = self._messages[(user_id, sent.message_id)].get("reply_markup")
+            data = Sent(sent.method, user_id, sent.message_id, None, markup, 0).button(label)
             if data is not None:
                 return self.user_presses(user_id, data, sent.message_id)
         raise AssertionError(f"no button {label!r} in chat {user_id}: {self.texts(user_id)}")
+
+    def shown_buttons(self, chat_id: int, message_id: int) -> list[list[tuple[str, str]]]:
+        """The buttons message `message_id` shows now (after any edits)."""
+        with self._cond:
+            markup = self._messages[(chat_id, message_id)].get("reply_markup")
+        return Sent("", chat_id, message_id, None, markup, 0).buttons
 
     def block_bot(self, user_id: int) -> None:
         """The user blocks the bot: every later send to them answers 403."""
@@ -301,6 +308,11 @@ class BotAPIEmulator:
     def wait_for_reply(self, chat_id: int, after: int, timeout: float = 15.0) -> Sent:
         """The first message to `chat_id` beyond the first `after` ones, once it arrives."""
         return self.wait_for(lambda: (self.sent_to(chat_id)[after:] or [None])[0], timeout)
+
+    def updates(self) -> list[JSON]:
+        """Every update queued so far, as getUpdates would return it."""
+        with self._cond:
+            return [_public(u) for u in self._updates]
 
     def pending_updates(self) -> int:
         with self._cond:
@@ -532,6 +544,80 @@ class BotAPIEmulator:
         return _ok(True)
 
 
+class BackgroundLoop:
+    """An asyncio loop in a thread, so a synchronous test can run a bot beside it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        """Run `coro` on the loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
+
+
+class RunningBot:
+    """A python-telegram-bot Application polling the emulator from a background loop.
+
+    `act()` plays one user action and returns what the bot sent back once the
+    application has finished handling it.
+    """
+
+    def __init__(self, app: Any, emu: BotAPIEmulator) -> None:
+        from telegram import Update
+        from telegram.ext import TypeHandler
+
+        self.app = app
+        self.emu = emu
+        self.loop = BackgroundLoop()
+        self._handled: set[int] = set()
+        self._cond = threading.Condition()
+        app.add_handler(TypeHandler(Update, self._mark), group=99)
+
+    async def _mark(self, update: Any, context: Any) -> None:
+        with self._cond:
+            self._handled.add(update.update_id)
+            self._cond.notify_all()
+
+    async def _start(self) -> None:
+        await self.app.initialize()
+        await self.app.start()
+        await self.app.updater.start_polling(poll_interval=0, timeout=1)
+
+    async def _stop(self) -> None:
+        await self.app.updater.stop()
+        await self.app.stop()
+        await self.app.shutdown()
+
+    def start(self) -> RunningBot:
+        self.loop.run(self._start())
+        return self
+
+    def stop(self) -> None:
+        try:
+            self.loop.run(self._stop())
+        finally:
+            self.loop.close()
+
+    def wait_handled(self, update_id: int, timeout: float = 20.0) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: update_id in self._handled, timeout):
+                raise AssertionError(f"update {update_id} was not handled")
+
+    def act(self, chat_id: int, action: Callable[[], int | JSON]) -> list[Sent]:
+        """Do `action` (an emulator call) and return the bot's messages it caused."""
+        before = len(self.emu.sent_to(chat_id))
+        result = action()
+        self.wait_handled(result["update_id"] if isinstance(result, dict) else result)
+        return self.emu.sent_to(chat_id)[before:]
+
+
 class _ApiError(Exception):
     def __init__(self, status: int, description: str, body: JSON | None = None) -> None:
         super().__init__(description)
@@ -661,4 +747,4 @@ def _handler_for(emu: BotAPIEmulator) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-__all__ = ["BotAPIEmulator", "Sent", "TOKEN", "BOT_ID", "DOWNLOAD_LIMIT"]
+__all__ = ["BotAPIEmulator", "BackgroundLoop", "RunningBot", "Sent", "TOKEN", "BOT_ID", "DOWNLOAD_LIMIT"]

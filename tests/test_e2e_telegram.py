@@ -1,0 +1,236 @@
+"""End to end over HTTP: the real PTB application and notifier against the Bot API emulator.
+
+A citizen scans a collection point's code, files a report with a photo,
+staff adopt it in the console, and the notifier brings the news back to the
+citizen's chat. The rest checks what the bot says to everything else a
+Telegram user can throw at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import Bot
+
+from bot.app import build_application
+from minyi.notifier import Notifier
+from minyi.settings import Settings
+from store import files
+from store.conversation.engine import Engine
+from store.conversation.types import EngineConfig
+from store.models import Attachment, Conversation, OutboxMessage, OutboxStatus, Report, User
+from tests.botapi_emulator import TOKEN, BotAPIEmulator, RunningBot, Sent
+from tests.chat_driver import SITUATION, SUGGESTION
+from tests.web_support import csrf, login
+
+pytestmark = pytest.mark.e2e
+
+PHOTO = b"\xff\xd8\xff\xe0" + b"a street lamp, broken" * 20
+TRACKING = re.compile(r"\d{4}-\d{6}")
+
+
+@dataclass
+class World:
+    emu: BotAPIEmulator
+    bot: RunningBot
+    settings: Settings
+    Session: sessionmaker[Session]
+
+    def act(self, user_id: int, action: Any) -> list[Sent]:
+        return self.bot.act(user_id, action)
+
+    def said(self, sent: list[Sent]) -> str:
+        return "\n".join(s.text or "" for s in sent)
+
+
+@pytest.fixture
+def world(settings: Settings, Session_: sessionmaker[Session]) -> Iterator[World]:  # noqa: N803
+    with BotAPIEmulator() as emu:
+        tg_settings = replace(settings, telegram_bot_token=TOKEN, telegram_base_url=emu.base_url,
+                              telegram_base_file_url=emu.base_file_url, telegram_poll_timeout=1)
+        engine = Engine(EngineConfig(secret_key=tg_settings.secret_key,
+                                     upload_dir=tg_settings.upload_dir, form=tg_settings.form))
+        running = RunningBot(build_application(tg_settings, Session_, engine), emu).start()
+        try:
+            yield World(emu, running, tg_settings, Session_)
+        finally:
+            running.stop()
+
+
+def _file_report(w: World, user: int, point_token: str) -> list[Sent]:
+    """Scan, answer every question (with a photo), and stop at the read-back summary."""
+    emu = w.emu
+    said = w.said(w.act(user, lambda: emu.user_sends_command(user, "start", point_token)))
+    assert "城关镇便民服务中心" in said
+    w.act(user, lambda: emu.press(user, "民生保障"))
+    w.act(user, lambda: emu.user_sends_text(user, "城关镇人民路路灯长期不亮"))
+    w.act(user, lambda: emu.user_sends_text(user, SITUATION))
+    w.act(user, lambda: emu.press(user, "跳过"))
+    w.act(user, lambda: emu.user_sends_text(user, SUGGESTION))
+    w.act(user, lambda: emu.user_sends_location(user, 25.04, 102.71))
+    w.act(user, lambda: emu.user_sends_photo(user, PHOTO))
+    w.act(user, lambda: emu.press(user, "完成"))
+    w.act(user, lambda: emu.press(user, "否"))
+    w.act(user, lambda: emu.press(user, "否"))
+    summary = w.act(user, lambda: emu.user_sends_text(user, "张先生 13800000000"))
+    assert any(s.button("确认") for s in summary), w.said(summary)
+    return summary
+
+
+def _adopt_in_console(w: World, report: Report, clerk: User) -> None:
+    from web import create_app
+
+    app = create_app(w.settings, session_factory=w.Session)
+    app.config.update(TESTING=True)
+    client = app.test_client()
+    login(client, clerk.username)
+    token = csrf(client, f"/reports/{report.id}")
+    response = client.post(f"/reports/{report.id}/act", data={
+        "action": "adopt", "version": str(report.version), "csrf_token": token})
+    assert response.status_code in (200, 302, 303), response.get_data(as_text=True)
+
+
+def _deliver(w: World) -> int:
+    async def once() -> int:
+        bot = Bot(TOKEN, base_url=w.emu.base_url, base_file_url=w.emu.base_file_url)
+        async with bot:
+            return await Notifier(w.settings, w.Session, bot).tick()
+
+    return asyncio.run(once())
+
+
+def test_it_carries_a_report_from_scan_to_adoption_feedback(
+    world: World, point_token: str, clerk: User, session: Session
+) -> None:
+    user = 5001
+    _file_report(world, user, point_token)
+    receipt = world.said(world.act(user, lambda: world.emu.press(user, "确认")))
+    number = TRACKING.search(receipt)
+    assert number, receipt
+
+    report = session.scalars(sa.select(Report)).one()
+    assert report.tracking_no == number.group(0)
+    assert report.title == "城关镇人民路路灯长期不亮"
+    assert (report.latitude, report.longitude) == (25.04, 102.71)
+    assert report.point is not None and report.point.name == "城关镇便民服务中心"
+    [photo] = session.scalars(sa.select(Attachment).where(Attachment.report_id == report.id))
+    assert photo.kind == "photo"
+    assert files.open_path(world.settings.upload_dir, photo.storage_path).read_bytes() == PHOTO
+
+    _adopt_in_console(world, report, clerk)
+    before = len(world.emu.sent_to(user))
+    assert _deliver(world) == 1
+    feedback = world.emu.sent_to(user)[before:]
+    assert len(feedback) == 1
+    assert "已被采用" in (feedback[0].text or "") and number.group(0) in (feedback[0].text or "")
+    session.commit()  # end the read snapshot taken before the adoption
+    assert session.scalars(sa.select(OutboxMessage.status)).all() == [OutboxStatus.SENT]
+    assert _deliver(world) == 0  # delivered once, never again
+    assert len(world.emu.sent_to(user)) == before + 1
+
+
+def test_it_creates_one_report_when_confirm_is_double_clicked(
+    world: World, point_token: str, session: Session
+) -> None:
+    user = 5002
+    summary = _file_report(world, user, point_token)
+    confirm = next(s for s in summary if s.button("确认"))
+    data = confirm.button("确认")
+    assert data
+    emu = world.emu
+    first = emu.user_presses(user, data, confirm.message_id)
+    second = emu.user_presses(user, data, confirm.message_id)
+    world.bot.wait_handled(first)
+    world.bot.wait_handled(second)
+
+    assert session.scalar(sa.select(sa.func.count()).select_from(Report)) == 1
+    receipts = [s for s in emu.sent_to(user) if TRACKING.search(s.text or "")]
+    numbers = {TRACKING.search(s.text or "").group(0) for s in receipts}  # type: ignore[union-attr]
+    assert len(numbers) == 1
+    assert emu.shown_buttons(user, confirm.message_id) == []
+    assert len(emu.answered_callbacks) >= 2  # every tap's spinner is stopped
+
+
+def test_it_keeps_the_draft_when_start_comes_again_mid_report(
+    world: World, point_token: str, session: Session
+) -> None:
+    user, emu = 5003, world.emu
+    world.act(user, lambda: emu.user_sends_command(user, "start", point_token))
+    world.act(user, lambda: emu.press(user, "民生保障"))
+    world.act(user, lambda: emu.user_sends_text(user, "城关镇人民路路灯长期不亮"))
+    said = world.said(world.act(user, lambda: emu.user_sends_command(user, "start", point_token)))
+    assert "尚未提交" in said
+    conv = session.scalars(sa.select(Conversation)).one()
+    assert conv.answers.get("title") == "城关镇人民路路灯长期不亮"
+    said = world.said(world.act(user, lambda: emu.press(user, "继续填写")))
+    assert "具体情况" in said
+
+
+def test_it_tells_a_forged_code_apart_and_binds_no_point(world: World, session: Session) -> None:
+    user, emu = 5004, world.emu
+    said = world.said(world.act(user, lambda: emu.user_sends_command(user, "start", "p1-forged0000")))
+    assert "无法识别" in said
+    conv = session.scalars(sa.select(Conversation)).one()
+    assert conv.point_id is None
+
+
+def test_it_refuses_group_chats_once_and_politely(world: World, session: Session) -> None:
+    emu, group = world.emu, -100777
+    first = world.act(group, lambda: emu.group_message(group, 5005, "/start", "supergroup"))
+    again = world.act(group, lambda: emu.group_message(group, 5005, "路灯坏了", "supergroup"))
+    assert len(first) == 1 and "请私聊我" in (first[0].text or "")
+    assert "private chat" in (first[0].text or "")
+    assert again == []
+    assert session.scalar(sa.select(sa.func.count()).select_from(Conversation)) == 0
+
+
+def test_it_answers_stickers_and_voice_clearly(world: World, point_token: str) -> None:
+    user, emu = 5006, world.emu
+    world.act(user, lambda: emu.user_sends_command(user, "start", point_token))
+    assert "不支持贴纸" in world.said(world.act(user, lambda: emu.user_sends_sticker(user)))
+    assert "不支持语音" in world.said(world.act(user, lambda: emu.user_sends_voice(user)))
+
+
+def test_it_refuses_a_document_over_twenty_megabytes_naming_the_limit(
+    world: World, point_token: str, session: Session
+) -> None:
+    user, emu = 5007, world.emu
+    _file_report_until_photos(world, user, point_token)
+    said = world.said(world.act(user, lambda: emu.user_sends_document(
+        user, size=25 * 1024 * 1024, file_name="调查报告.pdf")))
+    assert "20" in said and "MB" in said.upper()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
+    assert ("getFile", ) not in {(m,) for m, _ in emu.calls}
+
+
+def _file_report_until_photos(w: World, user: int, point_token: str) -> None:
+    emu = w.emu
+    w.act(user, lambda: emu.user_sends_command(user, "start", point_token))
+    w.act(user, lambda: emu.press(user, "民生保障"))
+    w.act(user, lambda: emu.user_sends_text(user, "城关镇人民路路灯长期不亮"))
+    w.act(user, lambda: emu.user_sends_text(user, SITUATION))
+    w.act(user, lambda: emu.press(user, "跳过"))
+    w.act(user, lambda: emu.user_sends_text(user, SUGGESTION))
+    w.act(user, lambda: emu.press(user, "跳过"))
+
+
+def test_it_answers_an_edited_message_without_applying_it(
+    world: World, point_token: str, session: Session
+) -> None:
+    user, emu = 5008, world.emu
+    world.act(user, lambda: emu.user_sends_command(user, "start", point_token))
+    world.act(user, lambda: emu.press(user, "民生保障"))
+    sent = emu.user_sends_text(user, "城关镇人民路路灯长期不亮")
+    world.bot.wait_handled(sent["update_id"])
+    said = world.said(world.act(user, lambda: emu.user_edits_message(
+        user, sent["message_id"], "完全不同的标题内容")))
+    assert "修改后不会生效" in said
+    conv = session.scalars(sa.select(Conversation)).one()
+    assert conv.answers.get("title") == "城关镇人民路路灯长期不亮"
