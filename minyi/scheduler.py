@@ -44,9 +44,10 @@ def prune_processed_updates(session: Session, now: datetime | None = None) -> in
 
 
 def outbox_health(session: Session) -> OutboxHealth:
-    counts = dict(session.execute(
-        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
-    ).tuples().all())
+    counts: dict[str, int] = {
+        status: n for status, n in session.execute(
+            sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status))
+    }
     oldest = session.scalar(
         sa.select(sa.func.min(OutboxMessage.created_at))
         .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
