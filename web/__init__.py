@@ -95,7 +95,7 @@ def create_app(
     for module in (auth, reports, points, chat):
         app.register_blueprint(module.bp)
 
-    _errors(app)
+    _errors(app, settings)
     _templating(app)
     app.after_request(_security_headers)
     return app
@@ -128,9 +128,12 @@ def _wants_json() -> bool:
     return request.path.startswith("/c/api/")
 
 
-def _errors(app: Flask) -> None:
+def _errors(app: Flask, settings: Settings) -> None:
     def page(code: int, detail: str | None = None) -> tuple[Any, int]:
         title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
+        if code == 413:
+            text = (f"文件太大了：单个文件不能超过 {settings.max_upload_mb} MB。"
+                    "请压缩后重新发送，或改发照片。")
         if _wants_json():
             return jsonify(ok=False, error=detail or text), code
         return render_template("error.html", code=code, title=title, text=detail or text), code
