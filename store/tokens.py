@@ -42,7 +42,7 @@ def parse(secret: str, token: str | None) -> PointToken | None:
     """
     if not token or len(token) > MAX_LEN:
         return None
-    m = TOKEN_RE.match(token)
+    m = TOKEN_RE.fullmatch(token)  # `$` alone would let a trailing newline through
     if m is None:
         return None
     point_id, version, sig = int(m.group(1)), int(m.group(2)), m.group(3)
