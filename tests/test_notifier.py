@@ -1,0 +1,309 @@
+"""The notifier against the Bot API emulator: delivery, faults, limits, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from minyi.notifier import Notifier, RateLimiter
+from minyi.settings import Settings
+from store import outbox
+from store.models import (
+    Channel,
+    OutboxMessage,
+    OutboxStatus,
+    Reporter,
+    WebChatMessage,
+    utcnow,
+)
+from tests.botapi_emulator import TOKEN, BotAPIEmulator
+
+# -- the limiter, on a clock of its own --------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_it_spaces_two_messages_to_one_chat_by_the_interval() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(30, 1.0, clock=clock, sleep=clock.sleep)
+    assert limiter.delay("a") == 0
+    limiter.done("a")
+    assert limiter.delay("a") == pytest.approx(1.0)
+    assert limiter.delay("b") == 0  # other chats are not held back
+    asyncio.run(limiter.wait("a"))
+    assert clock.slept == [pytest.approx(1.0)]
+
+
+def test_it_lets_no_more_than_the_rate_through_in_a_second() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(30, 1.0, clock=clock, sleep=clock.sleep)
+    for i in range(30):
+        assert limiter.delay(i) == 0
+        limiter.done(i)
+        clock.now += 0.01
+    assert limiter.delay(99) == pytest.approx(1.0 - 0.30)
+    clock.now += 0.70
+    assert limiter.delay(99) == 0
+
+
+def test_it_holds_everyone_back_while_paused() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(30, 1.0, clock=clock, sleep=clock.sleep)
+    limiter.pause(5)
+    assert limiter.delay("fresh") == pytest.approx(5)
+    assert limiter.paused_for() == pytest.approx(5)
+    clock.now += 5
+    assert limiter.delay("fresh") == 0
+
+
+# -- the notifier over HTTP --------------------------------------------------
+
+
+@pytest.fixture
+def emu() -> Iterator[BotAPIEmulator]:
+    with BotAPIEmulator(hang_seconds=5) as e:
+        e.enforce_limits = True  # Telegram answers 429 to a sender that breaks its limits
+        yield e
+
+
+def _reporter(session: Session, emu: BotAPIEmulator, user_id: int,
+              channel: Channel = Channel.TELEGRAM) -> Reporter:
+    if channel is Channel.TELEGRAM:
+        emu.user_sends_text(user_id, "你好")  # a chat exists once the user has written
+    reporter = Reporter(channel=channel, external_id=str(user_id), chat_id=str(user_id))
+    session.add(reporter)
+    session.flush()
+    return reporter
+
+
+def _owe(session: Session, reporter: Reporter, *texts: str) -> list[int]:
+    rows = [outbox.enqueue(session, reporter, text) for text in texts]
+    session.commit()
+    return [r.id for r in rows if r is not None]
+
+
+def _row(session: Session, row_id: int) -> OutboxMessage:
+    session.commit()  # a fresh snapshot: the notifier wrote in its own transactions
+    msg = session.get(OutboxMessage, row_id, populate_existing=True)
+    assert msg is not None
+    return msg
+
+
+def _tick(settings: Settings, Session_: sessionmaker[Session], emu: BotAPIEmulator,  # noqa: N803
+          *, later: float = 0.0, read_timeout: float = 5.0,
+          notifier: Notifier | None = None) -> int:
+    async def run() -> int:
+        request = HTTPXRequest(read_timeout=read_timeout, connection_pool_size=4)
+        async with Bot(TOKEN, base_url=emu.base_url, request=request) as bot:
+            n = notifier or Notifier(settings, Session_, bot)
+            n.bot = bot
+            return await n.tick(now=utcnow() + timedelta(seconds=later))
+
+    return asyncio.run(run())
+
+
+def test_it_delivers_telegram_feedback_once_with_its_buttons(
+    settings: Settings, Session_: sessionmaker[Session], session: Session, emu: BotAPIEmulator  # noqa: N803
+) -> None:
+    reporter = _reporter(session, emu, 42)
+    msg = outbox.enqueue(session, reporter, "您反映的信息已被采用。",
+                         buttons=[[{"label": "补充信息", "data": "~supp:7"}]])
+    session.commit()
+    assert msg is not None
+
+    assert _tick(settings, Session_, emu) == 1
+    [sent] = emu.sent_to(42)
+    assert sent.text == "您反映的信息已被采用。"
+    assert sent.buttons == [[("补充信息", "~supp:7")]]
+    row = _row(session, msg.id)
+    assert row.status == OutboxStatus.SENT and row.sent_at is not None
+
+
+def test_it_copies_web_feedback_into_the_transcript_without_a_bot(
+    settings: Settings, Session_: sessionmaker[Session], session: Session  # noqa: N803
+) -> None:
+    reporter = Reporter(channel=Channel.WEB, external_id="w-abc", chat_id="w-abc")
+    session.add(reporter)
+    session.flush()
+    [row_id] = _owe(session, reporter, "已采用")
+
+    handled = asyncio.run(Notifier(settings, Session_, None).tick())
+    assert handled == 1
+    assert _row(session, row_id).status == OutboxStatus.SENT
+    [line] = session.scalars(sa.select(WebChatMessage)).all()
+    assert (line.chat_id, line.text, line.outbox_id) == ("w-abc", "已采用", row_id)
+
+
+def test_it_leaves_telegram_rows_alone_when_there_is_no_bot(
+    settings: Settings, Session_: sessionmaker[Session], session: Session, emu: BotAPIEmulator  # noqa: N803
+) -> None:
+    [row_id] = _owe(session, _reporter(session, emu, 43), "已采用")
+    assert asyncio.run(Notifier(settings, Session_, None).tick()) == 0
+    assert _row(session, row_id).status == OutboxStatus.PENDING
+
+
+def test_it_waits_as_long_as_a_429_asks_and_then_delivers(
+    settings: Settings, Session_: sessionmaker[Session], session: Session, emu: BotAPIEmulator  # noqa: N803
+) -> None:
+    [row_id] = _owe(session, _reporter(session, emu, 44), "已采用")
+    emu.fail_next("429", retry_after=1)
+
+    async def two_ticks() -> tuple[float, int]:
+        async with Bot(TOKEN, base_url=emu.base_url) as bot:
+            notifier = Notifier(settings, Session_, bot)
+            await notifier.tick()
+            paused = notifier.limiter.paused_for()
+            return paused, await notifier.tick(now=utcnow() + timedelta(seconds=2))
+
+    paused, handled = asyncio.run(two_ticks())
+    assert paused > 0  # the whole sender held back, not just this row
+    assert handled == 1
+    row = _row(session, row_id)
+    assert row.status == OutboxStatus.SENT and row.attempts == 2
+    assert emu.texts(44) == ["已采用"]
+
+
+def test_it_retries_a_server_error_with_backoff(
+    settings: Settings, Session_: sessionmaker[Session], session: Session, emu: BotAPIEmulator  # noqa: N803
+) -> None:
+    [row_id] = _owe(session, _reporter(session, emu, 45), "已采用")
+    emu.fail_next("500")
+    emu.fail_next("502")
+    before = utcnow()
+
+    assert _tick(settings, Session_, emu) == 1
+    row = _row(session, row_id)
+    assert row.status == OutboxStatus.PENDING and row.attempts == 1
+    assert "Internal Server Error" in (row.last_error or "")
+    assert row.next_attempt_at >= before + timedelta(seconds=outbox.backoff(1))
+    assert _tick(settings, Session_, emu) == 0  # not due yet
+
+    assert _tick(settings, Session_, emu, later=3) == 1
+    row = _row(session, row_id)
+    assert row.status == OutboxStatus.PENDING and row.attempts == 2
+    assert row.next_attempt_at >= before + timedelta(seconds=outbox.backoff(2))
+
+    assert _tick(settings, Session_, emu, later=10) == 1
+    assert _row(session, row_id).status == OutboxStatus.SENT
+    assert emu.texts(45) == ["已采用"]
+
+
+def test_it_retries_a_send_that_timed_out(
+    settings: Settings, Session_: sessionmaker[Session], session: Session, emu: BotAPIEmulator  # noqa: N803
+) -> None:
+    [row_id] = _owe(session, _reporter(session, emu, 46), "已采用")
+    emu.fail_next("hang")
+
+    assert _tick(settings, Session_, emu, read_timeout=0.3) == 1
+    row = _row(session, row_id)
+    assert row.status == OutboxStatus.PENDING and "TimedOut" in (row.last_error or "")
+    assert emu.texts(46) == []
+
+    assert _tick(settings, Session_, emu, later=3) == 1
+    assert _row(session, row_id).status == OutboxStatus.SENT
+    assert emu.texts(46) == ["已采用"]
+
+
+@pytest.mark.parametrize("fault", ["403", "deactivated"])
+def test_it_marks_a_reporter_who_blocked_the_bot_and_never_retries(
+    fault: str, settings: Settings, Session_: sessionmaker[Session], session: Session,  # noqa: N803
+    emu: BotAPIEmulator,
+) -> None:
+    reporter = _reporter(session, emu, 47)
+    first, second = _owe(session, reporter, "已采用", "又一条反馈")
+    emu.fail_next(fault)
+
+    assert _tick(settings, Session_, emu) == 2
+    assert _row(session, first).status == OutboxStatus.DEAD
+    assert _row(session, second).status == OutboxStatus.DEAD
+    session.refresh(reporter)
+    assert reporter.blocked_at is not None
+    assert outbox.enqueue(session, reporter, "第三条") is None
+    assert _tick(settings, Session_, emu, later=7200) == 0
+    assert emu.texts(47) == []
+    assert [m for m, _ in emu.calls].count("sendMessage") == 1
+
+
+def test_it_gives_up_on_a_chat_that_does_not_exist(
+    settings: Settings, Session_: sessionmaker[Session], session: Session, emu: BotAPIEmulator  # noqa: N803
+) -> None:
+    reporter = Reporter(channel=Channel.TELEGRAM, external_id="999", chat_id="999")
+    session.add(reporter)
+    session.flush()
+    [row_id] = _owe(session, reporter, "已采用")
+
+    assert _tick(settings, Session_, emu) == 1
+    row = _row(session, row_id)
+    assert row.status == OutboxStatus.DEAD and "not found" in (row.last_error or "")
+    session.refresh(reporter)
+    assert reporter.blocked_at is None
+
+
+def test_it_does_not_resend_after_a_restart(
+    settings: Settings, Session_: sessionmaker[Session], session: Session, emu: BotAPIEmulator  # noqa: N803
+) -> None:
+    reporter = _reporter(session, emu, 48)
+    ids = _owe(session, reporter, "一", "二")
+    assert _tick(settings, Session_, emu) == 2
+
+    # A fresh notifier, as after a restart, finds nothing left to send.
+    assert _tick(settings, Session_, emu, later=3600) == 0
+    assert emu.texts(48) == ["一", "二"]
+    assert {_row(session, i).status for i in ids} == {OutboxStatus.SENT}
+
+
+def test_it_sends_a_claim_abandoned_by_a_dead_worker_once_the_lease_ends(
+    settings: Settings, Session_: sessionmaker[Session], session: Session, emu: BotAPIEmulator  # noqa: N803
+) -> None:
+    [row_id] = _owe(session, _reporter(session, emu, 49), "已采用")
+    with Session_() as s, s.begin():
+        outbox.claim_due(s, [Channel.TELEGRAM])  # the worker dies right after this
+    assert _tick(settings, Session_, emu) == 0
+    later = (outbox.LEASE + timedelta(seconds=1)).total_seconds()
+    assert _tick(settings, Session_, emu, later=later) == 1
+    assert emu.texts(49) == ["已采用"]
+    assert _row(session, row_id).status == OutboxStatus.SENT
+
+
+def test_it_keeps_under_telegrams_limits_for_200_messages_to_50_chats(
+    settings: Settings, Session_: sessionmaker[Session], session: Session, emu: BotAPIEmulator  # noqa: N803
+) -> None:
+    reporters = [_reporter(session, emu, 1000 + i) for i in range(50)]
+    for round_ in range(4):
+        for reporter in reporters:
+            outbox.enqueue(session, reporter, f"第{round_ + 1}条反馈")
+    session.commit()
+    settings = replace(settings, global_rate=30, per_chat_interval=1.0)
+
+    handled = 0
+    while handled < 200:
+        got = _tick(settings, Session_, emu)
+        assert got > 0
+        handled += got
+
+    assert emu.throttled == []
+    assert emu.rate_violations() == []
+    for reporter in reporters:
+        assert emu.texts(int(reporter.chat_id)) == [f"第{n}条反馈" for n in range(1, 5)]
+    session.commit()
+    statuses = session.scalars(sa.select(OutboxMessage.status)).all()
+    assert len(statuses) == 200 and set(statuses) == {OutboxStatus.SENT}
