@@ -21,7 +21,8 @@ class ConfigError(Exception):
 
 def _read(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name)
-    if value is None and env.get(f"{name}_FILE"):
+    # A blank variable counts as unset (compose files often leave `NAME=`).
+    if not (value or "").strip() and env.get(f"{name}_FILE"):
         path = Path(env[f"{name}_FILE"])
         try:
             value = path.read_text(encoding="utf-8").strip()
