@@ -17,11 +17,12 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.scheduler import build_scheduler
 from minyi.settings import Settings
+from store.conversation.engine import Engine
+from store.conversation.types import EngineConfig
 from store.db import make_engine, make_sessionmaker
 
 log = logging.getLogger("minyi")
@@ -74,12 +75,13 @@ class WebServer:
 
 
 async def _start_bot(settings: Settings, session_factory: sessionmaker[Session],
-                     engine: sa.Engine) -> Any:
+                     conversations: Engine) -> Any:
     """Initialise the PTB Application (getMe) and start long polling; returns it."""
-    from bot.app import build_application
     from telegram.error import InvalidToken, TelegramError
 
-    application = build_application(settings, session_factory, engine)
+    from bot.app import ALLOWED_UPDATES, build_application, register_commands
+
+    application = build_application(settings, session_factory, conversations)
     try:
         await application.initialize()  # calls getMe
     except InvalidToken as exc:
@@ -89,9 +91,10 @@ async def _start_bot(settings: Settings, session_factory: sessionmaker[Session],
         raise StartupError(f"cannot reach the Telegram Bot API at {settings.telegram_base_url} "
                            f"({exc}); check the network or TELEGRAM_BASE_URL") from exc
     await application.start()
+    await register_commands(application.bot)
     assert application.updater is not None
     await application.updater.start_polling(
-        timeout=settings.telegram_poll_timeout, drop_pending_updates=False,
+        timeout=settings.telegram_poll_timeout, allowed_updates=ALLOWED_UPDATES,
     )
     return application
 
@@ -116,6 +119,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
     engine = make_engine(settings.database_url)
     session_factory = make_sessionmaker(engine)
+    # One conversation engine behind both channels: the same form, the same rules.
+    conversations = Engine(EngineConfig(secret_key=settings.secret_key,
+                                        upload_dir=settings.upload_dir, form=settings.form))
     application = None
     web: WebServer | None = None
     scheduler = None
@@ -124,7 +130,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         if settings.telegram_bot_token:
             log.info("Telegram bot: starting long polling against %s", settings.telegram_base_url
                      .replace(settings.telegram_bot_token, "<token>"))
-            application = await _start_bot(settings, session_factory, engine)
+            application = await _start_bot(settings, session_factory, conversations)
             username = application.bot.username
             if not settings.telegram_bot_username and username:
                 # Links and QR codes need the bot's name: take what getMe said.
@@ -136,7 +142,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
         from web import create_app
 
-        app = create_app(settings, session_factory=session_factory, engine=engine)
+        app = create_app(settings, session_factory=session_factory, engine=conversations)
         web = WebServer(app, settings.host, settings.port)
         web.start()
         log.info("Console and web chat listening on %s (public address %s)",
