@@ -1,0 +1,193 @@
+"""A real Chromium clicks through the console and files a report in the web chat.
+
+Skipped when /usr/bin/chromium is absent; never downloads a browser. With
+MINYI_SCREENSHOTS=1 the README's screenshots in docs/screenshots/ are redone;
+otherwise they go to a temporary folder, so a test run leaves the tree clean.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from minyi.settings import Settings
+from store import files
+from store.models import Attachment, CollectionPoint, Report, ReportStatus, User
+from tests.chat_driver import SITUATION, SUGGESTION
+from tests.conftest import PASSWORD
+from tests.web_support import make_report
+
+CHROMIUM = Path("/usr/bin/chromium")
+DOCS_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture
+def base_url(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = DOCS_SHOTS if os.environ.get("MINYI_SCREENSHOTS") == "1" else tmp_path / "shots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+def _photo() -> bytes:
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (480, 320), (90, 110, 130))
+    draw = ImageDraw.Draw(img)
+    for x in range(30, 480, 90):
+        draw.rectangle([x, 120, x + 14, 320], fill=(40, 40, 40))
+        draw.ellipse([x - 12, 95, x + 26, 125], fill=(250, 220, 120) if x % 180 else (60, 60, 60))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
+def _seed(session: Session, settings: Settings, point: CollectionPoint) -> Report:
+    other = CollectionPoint(name="东街社区委员工作室")
+    session.add(other)
+    session.commit()
+    make_report(session, other, title="老旧小区加装电梯审批流程长、居民协调难", category="livelihood")
+    make_report(session, point, title="城区中小学放学时段校门口交通拥堵", category="education",
+                external_id="w-demo-2")
+    make_report(session, other, title="沿河排污口雨后出现黑臭水体", category="ecology",
+                external_id="tg-2002", urgent=True)
+    make_report(session, point, title="个体工商户反映电子发票开具操作复杂", category="economy",
+                external_id="tg-2003")
+    report = make_report(
+        session, point, title="城关镇人民路路灯长期不亮，夜间出行存在安全隐患", urgent=True,
+        situation=SITUATION, suggestion=SUGGESTION, place="城关镇人民路（百货大楼至人民医院段）",
+        analysis="路灯线路老化，维修责任在城管和供电部门之间不明确，群众报修后无人跟进。",
+        contact="张先生 138****0000",
+        answers={"category": "livelihood", "urgent": True, "anonymous": False})
+    data = _photo()
+    rel, digest = files.save(settings.upload_dir, data, "image/jpeg")
+    session.add(Attachment(report_id=report.id, kind="photo", filename="人民路夜间.jpg",
+                           content_type="image/jpeg", size=len(data), sha256=digest,
+                           storage_path=rel))
+    session.commit()
+    return report
+
+
+def test_it_clicks_from_inbox_to_adoption(
+    base_url: str, browser: object, clerk: User, session: Session, settings: Settings,
+    point: CollectionPoint, shots: Path,
+) -> None:
+    report = _seed(session, settings, point)
+    page = browser.new_page(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
+    page.goto(f"{base_url}/reports")
+    page.fill("input[name=username]", "carol")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('登录')")
+    page.wait_for_selector("h1:has-text('信息收件箱')")
+    page.screenshot(path=str(shots / "console.png"))
+
+    page.click(f"a:has-text('{report.tracking_no}')")
+    page.wait_for_selector(".tracking strong")
+    assert page.inner_text(".tracking strong") == report.tracking_no
+    page.wait_for_load_state("load")  # the photo is in
+    page.screenshot(path=str(shots / "report.png"), full_page=True)
+
+    page.click("#adopt")
+    page.wait_for_selector(".flash-success")
+    assert "已采用" in page.inner_text(".flash-success")
+    session.expire_all()
+    assert session.get(Report, report.id).status is ReportStatus.ADOPTED  # type: ignore[union-attr]
+
+    page.click("nav a:has-text('采集点')")
+    page.wait_for_load_state("load")  # the QR images are in
+    assert point.name in page.inner_text("main")
+    page.screenshot(path=str(shots / "points.png"))
+    page.close()
+
+
+def test_it_files_a_report_from_a_phone(
+    base_url: str, browser: object, point: CollectionPoint, point_token: str, session: Session,
+    tmp_path: Path, shots: Path,
+) -> None:
+    photo = tmp_path / "路灯.jpg"
+    photo.write_bytes(_photo())
+    ctx = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+        has_touch=True, locale="zh-CN")
+    page = ctx.new_page()
+    page.goto(f"{base_url}/c/{point_token}")
+
+    def bubble(text: str) -> None:
+        page.locator(".bubble", has_text=text).last.wait_for()
+
+    def say(text: str) -> None:
+        page.fill("#text", text)
+        page.click("#send")
+
+    def tap(label: str) -> None:
+        page.locator("button.choice", has_text=label).last.click()
+
+    bubble("请选择信息类别")
+    assert point.name in page.inner_text("header")
+    tap("民生保障")
+    bubble("请用一句话概括")
+    say("城关镇人民路路灯长期不亮")
+    bubble("请描述具体情况")
+    say(SITUATION)
+    bubble("您认为问题的原因是什么")
+    tap("跳过")
+    bubble("您有什么意见建议")
+    say(SUGGESTION)
+    bubble("问题发生在什么地方")
+    say("城关镇人民路")
+    bubble("可上传照片或文件")
+    page.set_input_files("#file", str(photo))
+    bubble("已收到第 1 个文件")
+    tap("完成")
+    bubble("这件事是否紧急")
+    tap("否")
+    bubble("是否匿名反映")
+    tap("否")
+    bubble("请留下联系方式")
+    say("张先生 13800000000")
+    bubble("请核对您要反映的信息")
+    tap("确认提交")
+    bubble("提交成功")
+    receipt = page.locator(".bubble", has_text="提交成功").last.inner_text()
+    no = re.search(r"\d{4}-\d{6}", receipt)
+    assert no
+    page.screenshot(path=str(shots / "webchat.png"))
+
+    report = session.scalar(sa.select(Report).where(Report.tracking_no == no.group(0)))
+    assert report is not None and report.point_id == point.id and len(report.attachments) == 1
+    ctx.close()
