@@ -49,8 +49,12 @@ class WebServer:
     def __init__(self, app: Any, host: str, port: int, threads: int = 8) -> None:
         from waitress import create_server
 
-        self.server: Any = create_server(app, host=host, port=port, threads=threads,
-                                         ident="minyi", clear_untrusted_proxy_headers=True)
+        try:
+            self.server: Any = create_server(app, host=host, port=port, threads=threads,
+                                             ident="minyi", clear_untrusted_proxy_headers=True)
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                               "is minyi already running? Choose another PORT") from exc
         self.thread = threading.Thread(target=self._run, name="waitress", daemon=True)
 
     @property
