@@ -52,8 +52,6 @@ def outbox_health(session: Session) -> OutboxHealth:
         sa.select(sa.func.min(OutboxMessage.created_at))
         .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
     )
-    if oldest is not None and oldest.tzinfo is None:  # func.min skips the column type on SQLite
-        oldest = oldest.replace(tzinfo=utcnow().tzinfo)
     return OutboxHealth(
         pending=counts.get(OutboxStatus.PENDING, 0), sending=counts.get(OutboxStatus.SENDING, 0),
         dead=counts.get(OutboxStatus.DEAD, 0), oldest_pending=oldest,

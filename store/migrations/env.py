@@ -8,7 +8,7 @@ minyi itself would use.
 from __future__ import annotations
 
 from logging.config import fileConfig
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from alembic import context
@@ -21,7 +21,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Migrations must not import the models (they change; a migration must
     # not), so our UTC type is written out as the column type it stores.
     if type_ == "type" and isinstance(obj, UTCDateTime):
