@@ -307,3 +307,23 @@ def test_it_keeps_under_telegrams_limits_for_200_messages_to_50_chats(
     session.commit()
     statuses = session.scalars(sa.select(OutboxMessage.status)).all()
     assert len(statuses) == 200 and set(statuses) == {OutboxStatus.SENT}
+
+
+def test_it_runs_until_told_to_stop(
+    settings: Settings, Session_: sessionmaker[Session], session: Session, emu: BotAPIEmulator  # noqa: N803
+) -> None:
+    [row_id] = _owe(session, _reporter(session, emu, 50), "已采用")
+    settings = replace(settings, notifier_interval=0.05)
+
+    async def run_then_stop() -> None:
+        async with Bot(TOKEN, base_url=emu.base_url) as bot:
+            stop = asyncio.Event()
+            task = asyncio.create_task(Notifier(settings, Session_, bot).run(stop))
+            while not emu.sent_to(50):
+                await asyncio.sleep(0.01)
+            stop.set()
+            await asyncio.wait_for(task, 10)
+
+    asyncio.run(run_then_stop())
+    assert emu.texts(50) == ["已采用"]
+    assert _row(session, row_id).status == OutboxStatus.SENT
