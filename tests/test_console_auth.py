@@ -71,3 +71,16 @@ def test_it_sends_secure_cookies_in_production(settings, Session_) -> None:  # n
     assert prod.config["SESSION_COOKIE_SECURE"] is True
     assert prod.config["REMEMBER_COOKIE_SECURE"] is True
     assert prod.config["SESSION_COOKIE_HTTPONLY"] is True
+
+
+def test_it_shows_a_chinese_page_when_something_breaks(app, client: FlaskClient) -> None:  # noqa: ANN001
+    def boom() -> str:
+        raise RuntimeError("kaboom")
+
+    app.add_url_rule("/boom", view_func=boom)
+    app.add_url_rule("/c/api/boom", view_func=boom)
+    resp = client.get("/boom")
+    assert resp.status_code == 500 and "系统出错了" in resp.get_data(as_text=True)
+    assert "kaboom" not in resp.get_data(as_text=True)
+    api = client.get("/c/api/boom")
+    assert api.status_code == 500 and api.get_json()["ok"] is False

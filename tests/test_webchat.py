@@ -80,7 +80,7 @@ class Visitor:
         return "\n".join(m["text"] for m in (self.seen if messages is None else messages))
 
 
-def _report_through(v: Visitor) -> str:
+def _to_photos(v: Visitor) -> None:
     out = v.send(command="start", args=v.token)
     assert "城关镇便民服务中心" in v.texts(out)
     v.press("民生保障")
@@ -89,6 +89,11 @@ def _report_through(v: Visitor) -> str:
     v.press("跳过")
     v.text(SUGGESTION)
     v.text("城关镇人民路")
+    assert "照片" in v.texts(v.seen[-1:])
+
+
+def _report_through(v: Visitor) -> str:
+    _to_photos(v)
     assert "已收到第 1 个文件" in v.texts(v._take(v.upload(JPEG, "路灯.jpg", "image/jpeg")))
     v.press("完成")
     v.press("否")
@@ -199,6 +204,28 @@ def test_it_refuses_an_oversize_upload_with_a_clear_message(
     resp = v.upload(b"\xff\xd8\xff" + b"0" * (2 * 1024 * 1024), "big.jpg", "image/jpeg")
     assert resp.status_code == 413
     assert "不能超过 1 MB" in resp.get_json()["error"]
+
+
+def test_it_lets_the_engine_refuse_a_file_over_the_limit(
+    settings: Settings, Session_: sessionmaker[Session], point_token: str,  # noqa: N803
+    session: Session,
+) -> None:
+    from web import create_app
+
+    app = create_app(dataclasses.replace(settings, max_upload_mb=1), session_factory=Session_)
+    v = Visitor(app.test_client(), point_token)
+    _to_photos(v)
+    # Just over 1 MB: inside the request limit, over the file limit.
+    resp = v.upload(b"\xff\xd8\xff" + b"0" * (1024 * 1024 + 10), "big.jpg", "image/jpeg")
+    assert "文件太大" in v.texts(v._take(resp))
+    assert session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
+
+
+def test_it_builds_its_own_database_session_factory(settings: Settings, db_engine) -> None:  # noqa: ANN001
+    from web import create_app
+
+    client = create_app(settings).test_client()
+    assert "工作人员登录" in client.get("/login").get_data(as_text=True)
 
 
 def test_it_slows_down_a_flood(app: Flask, client: FlaskClient, point_token: str,
