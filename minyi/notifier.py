@@ -86,6 +86,11 @@ class RateLimiter:
         """Send nothing to anyone for `seconds`."""
         self._paused_until = max(self._paused_until, self.clock() + seconds)
 
+    @property
+    def paused_until(self) -> float:
+        """The clock reading before which nothing is sent (0 when never paused)."""
+        return self._paused_until
+
     def paused_for(self) -> float:
         return max(0.0, self._paused_until - self.clock())
 
