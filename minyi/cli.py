@@ -93,8 +93,8 @@ def cmd_init(settings: Settings, args: argparse.Namespace) -> None:
         print(f"Administrator created / 已创建管理员: {name}")
         if printed:
             print(f"  password / 密码: {password}")
-            print("  This password is shown only once; change it after logging in. "
-                  "/ 密码只显示这一次，请登录后修改。")
+            print("  It is shown only this once; `minyi user password admin` sets a new one. "
+                  "/ 密码只显示这一次，可用 minyi user password admin 重设。")
     finally:
         engine.dispose()
 
@@ -147,6 +147,32 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> None:
     finally:
         engine.dispose()
     print(f"User created / 已创建用户: {args.name} ({role})")
+    if printed:
+        print(f"  password / 密码: {password}  (shown once / 只显示这一次)")
+
+
+def cmd_user_password(settings: Settings, args: argparse.Namespace) -> None:
+    """Set a new password for a staff account (e.g. a forgotten one)."""
+    password, printed = args.password, False
+    if password is None:
+        if _interactive(sys.stdin):
+            password = _ask_password()
+        else:
+            password, printed = _new_password(), True
+    if len(password) < users.MIN_PASSWORD:
+        raise CommandError(f"密码至少 {users.MIN_PASSWORD} 位 / password needs at least "
+                           f"{users.MIN_PASSWORD} characters")
+    engine, Session = _sessions(settings)  # noqa: N806
+    try:
+        _require_schema(engine)
+        with Session() as s, s.begin():
+            user = s.scalar(sa.select(User).where(User.username == args.name))
+            if user is None:
+                raise CommandError(f"no user named {args.name} / 没有用户 {args.name}")
+            user.password_hash = users.hash_password(password)
+    finally:
+        engine.dispose()
+    print(f"Password changed / 已重设密码: {args.name}")
     if printed:
         print(f"  password / 密码: {password}  (shown once / 只显示这一次)")
 
@@ -231,6 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password", help="(default: ask, or generate and print one)")
     p.add_argument("--display-name")
     p.set_defaults(handler=cmd_user_add)
+    p = user.add_parser("password", help="set a new password for a staff account")
+    p.add_argument("name")
+    p.add_argument("--password", help="(default: ask, or generate and print one)")
+    p.set_defaults(handler=cmd_user_password)
 
     point = sub.add_parser("point", help="collection points").add_subparsers(
         dest="point_command", required=True, metavar="ACTION")

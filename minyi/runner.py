@@ -130,6 +130,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     web: WebServer | None = None
     scheduler = None
     notifier_task: asyncio.Task[None] | None = None
+    crashed: BaseException | None = None
     try:
         if settings.telegram_bot_token:
             log.info("Telegram bot: starting long polling against %s", settings.telegram_base_url
@@ -167,8 +168,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                                      return_when=asyncio.FIRST_COMPLETED)
         if notifier_task in done and not stop.is_set():
             stop_wait.cancel()
-            exc = notifier_task.exception()
-            log.error("the notifier stopped unexpectedly: %r; shutting down", exc)
+            crashed = notifier_task.exception() or RuntimeError("the notifier returned early")
+            log.error("the notifier stopped unexpectedly: %r; shutting down", crashed)
             stop.set()
         log.info("stopping ...")
     finally:
@@ -180,14 +181,18 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 await asyncio.wait_for(notifier_task, timeout=15)
             except (TimeoutError, asyncio.CancelledError):
                 notifier_task.cancel()
-            except Exception:  # already reported above, or the loop is going anyway
-                log.exception("notifier failed while stopping")
+            except Exception:
+                if crashed is None:
+                    log.exception("the notifier failed while stopping")
         if application is not None:
             await _stop_bot(application)
         if web is not None:
             await asyncio.to_thread(web.stop)
         engine.dispose()
         log.info("stopped")
+    if crashed is not None:
+        # Exit non-zero so that a service manager restarts us.
+        raise crashed
 
 
 def serve(settings: Settings) -> None:

@@ -131,6 +131,20 @@ def test_it_makes_up_a_password_for_a_user_added_without_one(
     assert _check(env, "victor", password.group(1))
 
 
+def test_it_sets_a_new_password(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["init"])
+    capsys.readouterr()
+
+    assert main(["user", "password", "admin", "--password", "new-password-1"]) == 0
+
+    assert "Password changed" in capsys.readouterr().out
+    assert _check(env, "admin", "new-password-1")
+    assert main(["user", "password", "nobody", "--password", "new-password-1"]) == 1
+    assert "no user named nobody" in capsys.readouterr().err
+    assert main(["user", "password", "admin", "--password", "short"]) == 1
+    assert _check(env, "admin", "new-password-1")
+
+
 def test_it_refuses_a_duplicate_user(env: str, capsys: pytest.CaptureFixture[str]) -> None:
     main(["init", "--admin-user", "zhang", "--admin-password", "s3cret-enough"])
     capsys.readouterr()
