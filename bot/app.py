@@ -16,7 +16,6 @@ from bot.handlers import KEY, BotContext, HandlesInbound, on_error, on_update
 from bot.translate import DOWNLOAD_LIMIT
 from minyi.settings import ConfigError, Settings
 from store.conversation.engine import Engine
-from store.conversation.types import EngineConfig
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ def build_application(
     if not settings.telegram_bot_token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set; the Telegram bot cannot start")
     if not hasattr(engine, "handle"):
-        engine = Engine(EngineConfig(settings.secret_key, settings.upload_dir, settings.form))
+        engine = Engine(settings.engine_config())
     app = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)

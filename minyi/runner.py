@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from minyi.scheduler import build_scheduler
 from minyi.settings import Settings
 from store.conversation.engine import Engine
-from store.conversation.types import EngineConfig
 from store.db import make_engine, make_sessionmaker
 
 log = logging.getLogger("minyi")
@@ -124,8 +123,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     engine = make_engine(settings.database_url)
     session_factory = make_sessionmaker(engine)
     # One conversation engine behind both channels: the same form, the same rules.
-    conversations = Engine(EngineConfig(secret_key=settings.secret_key,
-                                        upload_dir=settings.upload_dir, form=settings.form))
+    conversations = Engine(settings.engine_config())
     application = None
     web: WebServer | None = None
     scheduler = None

@@ -11,6 +11,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from store.conversation.types import EngineConfig
 
 DEV_SECRET = "dev-only-secret-do-not-use-in-production"
 
@@ -83,6 +87,13 @@ class Settings:
     @property
     def upload_dir(self) -> Path:
         return self.instance_dir / "uploads"
+
+    def engine_config(self) -> EngineConfig:
+        """What the conversation engine needs, for every channel alike."""
+        from store.conversation.types import EngineConfig
+
+        return EngineConfig(secret_key=self.secret_key, upload_dir=self.upload_dir,
+                            form=self.form, max_file_mb=self.max_upload_mb)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:

@@ -358,3 +358,15 @@ def test_a_return_for_more_round_trip(chat, point_token, session, clerk: User):
     assert last.action == "resubmit" and "12号" in last.note
     # The old button now finds nothing to add to.
     assert "不需要补充" in chat.send(callback=supp)[0].text
+
+
+def test_it_names_the_lower_upload_ceiling_of_the_office(Session_, tmp_path, point_token):
+    chat = Chat(Session_, Engine(EngineConfig(SECRET, tmp_path / "u", flood_burst=1000,
+                                              max_file_mb=5)))
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    chat.press("修改")
+    chat.press("照片")
+    data = b"%PDF" + b"0" * (6 * 1024 * 1024)
+    replies = chat.send(file=IncomingFile("document", "a.pdf", "application/pdf", len(data), data))
+    assert "不能超过 5 MB" in replies[0].text

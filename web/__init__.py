@@ -103,9 +103,8 @@ def create_app(
 
 def _conversation_engine(settings: Settings) -> Any:
     from store.conversation.engine import Engine
-    from store.conversation.types import EngineConfig
 
-    return Engine(EngineConfig(settings.secret_key, settings.upload_dir, settings.form))
+    return Engine(settings.engine_config())
 
 
 def _login(app: Flask) -> None:

@@ -9,6 +9,7 @@ from flask_login import login_required
 
 from store import files, forms, lifecycle
 from store import reports as reports_mod
+from store.conversation.summary import render_answer
 from store.i18n import t
 from store.lifecycle import Action, TransitionError
 from store.models import Attachment, Report, ReportStatus, Role
@@ -142,12 +143,7 @@ def _answers(report: Report) -> list[tuple[str, str]]:
         if step.key not in report.answers:
             continue
         seen.add(step.key)
-        value = report.answers[step.key]
-        if step.kind == "choice" and isinstance(value, str) and step.choice(value):
-            shown = step.choice(value).label.get("zh", value)  # type: ignore[union-attr]
-        else:
-            shown = _plain(value)
-        out.append((step.name("zh"), shown))
+        out.append((step.name("zh"), render_answer(step, report.answers[step.key], "zh")))
     out += [(k, _plain(v)) for k, v in report.answers.items() if k not in seen]
     return out
 

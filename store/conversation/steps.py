@@ -138,11 +138,15 @@ def check_location(step: Step, inbound: Inbound) -> Outcome:
     return check_text(step, inbound)
 
 
-def check_file(step: Step, file: IncomingFile, already: int) -> Invalid | None:
-    """Why `file` cannot be kept, or None when it can (the caller stores it)."""
-    if file.data is None or file.size > step.max_mb * 1024 * 1024:
+def check_file(step: Step, file: IncomingFile, already: int, ceiling_mb: int = 20) -> Invalid | None:
+    """Why `file` cannot be kept, or None when it can (the caller stores it).
+
+    The limit is the step's own or the channel's `ceiling_mb`, whichever is lower.
+    """
+    limit = min(step.max_mb, ceiling_mb)
+    if file.data is None or file.size > limit * 1024 * 1024:
         return Invalid("invalid.file_too_big", {"mb": round(file.size / 1024 / 1024, 1),
-                                                "max": step.max_mb})
+                                                "max": limit})
     if step.accept and file.content_type not in step.accept:
         return Invalid("invalid.file_type", {"type": file.content_type or "unknown"})
     if already >= step.max_files:

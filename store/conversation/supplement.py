@@ -73,7 +73,7 @@ class SupplementMoves:
             return self.end_supplement(report)
         ib = self.inbound
         if ib.file is not None:
-            problem = check_file(self.form_file_step(), ib.file, 0)
+            problem = check_file(self.form_file_step(), ib.file, 0, self.config.max_file_mb)
             if problem is not None:
                 return [Reply(self.t(problem.key, **problem.params))]
             assert ib.file.data is not None

@@ -292,7 +292,7 @@ class Turn(SupplementMoves):
     def take_file(self, file: IncomingFile) -> list[Reply]:
         step = self.form.step(self.conv.step or "")
         kept = self.draft_files()
-        problem = check_file(step, file, len(kept))
+        problem = check_file(step, file, len(kept), self.config.max_file_mb)
         if problem is not None:
             return [Reply(self.t(problem.key, **problem.params))]
         assert file.data is not None

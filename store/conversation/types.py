@@ -71,6 +71,8 @@ class EngineConfig:
     secret_key: str
     upload_dir: Path
     form: str = "report"
+    # The channel's upload ceiling (MAX_UPLOAD_MB); a form step may ask for less.
+    max_file_mb: int = 20
     # Flood control: at most `flood_burst` inputs per `flood_window` seconds per user.
     flood_burst: int = 20
     flood_window: float = 10.0
