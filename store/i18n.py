@@ -25,6 +25,77 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Your report \"{title}\" ({no}) needs more information:\n{note}\nTap the button below to add it.",
     },
     "button.supplement": {"zh": "补充信息", "en": "Add information"},
+    "feedback.merged": {
+        "zh": "您反映的信息《{title}》（编号 {no}）与其他群众反映的问题相同，已合并办理。后续进展会继续在这里通知您。",
+        "en": "Your report \"{title}\" ({no}) matches another report and is handled together with it. We will keep you posted here.",
+    },
+    "feedback.raised": {
+        "zh": "好消息！您反映的信息《{title}》（编号 {no}）已被{level}采用。",
+        "en": "Good news! Your report \"{title}\" ({no}) has been adopted by the {level}.",
+    },
+    "feedback.transferred": {
+        "zh": "您反映的信息《{title}》（编号 {no}）已转交{department}办理，办理结果会通知您。",
+        "en": "Your report \"{title}\" ({no}) has been passed to {department}; we will tell you how it was handled.",
+    },
+    "feedback.handled": {
+        "zh": "您反映的信息《{title}》（编号 {no}）有了办理回复：\n{note}",
+        "en": "Your report \"{title}\" ({no}) has a reply from the department:\n{note}",
+    },
+    "feedback.instructed": {
+        "zh": "您反映的信息《{title}》（编号 {no}）得到了{leader}的批示，有关方面将按批示要求研究办理。",
+        "en": "Your report \"{title}\" ({no}) received a written instruction from {leader}; it will be acted upon.",
+    },
+    "feedback.closed": {
+        "zh": "您反映的信息《{title}》（编号 {no}）已办结。请您对办理情况作出评价：",
+        "en": "Your report \"{title}\" ({no}) is concluded. How satisfied are you with how it was handled?",
+    },
+    "feedback.return_reminder": {
+        "zh": "提醒：您反映的信息《{title}》（编号 {no}）还需要补充：\n{note}\n请点击下方按钮补充，逾期未补充将办结。",
+        "en": "Reminder: your report \"{title}\" ({no}) still needs more information:\n{note}\nTap below to add it; otherwise it will be closed.",
+    },
+    "feedback.return_expired": {
+        "zh": "您反映的信息《{title}》（编号 {no}）因长时间未补充，已办结。如情况仍存在，欢迎重新反映。",
+        "en": "Your report \"{title}\" ({no}) was closed because the requested information did not arrive. You are welcome to report again.",
+    },
+    "adoption.county": {"zh": "县（区）政协", "en": "county CPPCC"},
+    "adoption.city": {"zh": "市政协", "en": "city CPPCC"},
+    "adoption.province": {"zh": "省政协", "en": "provincial CPPCC"},
+    "adoption.national": {"zh": "全国政协", "en": "National Committee of the CPPCC"},
+    "satisfaction.satisfied": {"zh": "满意", "en": "Satisfied"},
+    "satisfaction.basically": {"zh": "基本满意", "en": "Mostly satisfied"},
+    "satisfaction.unsatisfied": {"zh": "不满意", "en": "Not satisfied"},
+    "notice.urgent": {
+        "zh": "【紧急】{no}《{title}》待{level}，请尽快处理。",
+        "en": "[URGENT] {no} \"{title}\" awaits {level}.",
+    },
+    "notice.resubmitted": {
+        "zh": "{no}《{title}》反映人已补充，待{level}。",
+        "en": "{no} \"{title}\" was supplemented and awaits {level}.",
+    },
+    "notice.overdue": {
+        "zh": "【督办】转办事项 {no}《{title}》已超过办理期限（{due}），请尽快回复。",
+        "en": "[OVERDUE] transfer {no} \"{title}\" passed its deadline ({due}).",
+    },
+    "notice.escalated": {
+        "zh": "【督办升级】{department} 对 {no}《{title}》的转办已严重逾期（期限 {due}），请督促办理。",
+        "en": "[ESCALATED] {department} is well past the deadline ({due}) on {no} \"{title}\".",
+    },
+    "notice.transfer": {
+        "zh": "新的转办事项：{no}《{title}》，办理期限 {due}。",
+        "en": "New transfer: {no} \"{title}\", due {due}.",
+    },
+    "error.final_level": {
+        "zh": "采用须在最后一级（审定）决定；本级请点“通过，报送上一级”。",
+        "en": "Adoption is decided at the final level; sign this level off to pass it up.",
+    },
+    "error.not_final_level": {
+        "zh": "这已是最后一级审核，请直接决定采用或不采用。",
+        "en": "This is the final level: adopt or decline it.",
+    },
+    "error.not_higher": {
+        "zh": "新的采用级别必须高于原采用级别。",
+        "en": "The new adoption level must be higher than the current one.",
+    },
     # Errors raised by the domain, shown by any channel or the console.
     "error.transition_not_allowed": {
         "zh": "该信息当前状态不允许此操作。",
@@ -44,8 +115,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status.submitted": {"zh": "已提交，待审核", "en": "Submitted, awaiting review"},
     "status.returned": {"zh": "退回补充", "en": "Returned for more information"},
     "status.resubmitted": {"zh": "已补充，待审核", "en": "Supplemented, awaiting review"},
+    "status.reviewing": {"zh": "审核中", "en": "Under review"},
+    "status.reopened": {"zh": "重新办理", "en": "Reopened"},
     "status.adopted": {"zh": "已采用", "en": "Adopted"},
     "status.not_adopted": {"zh": "不采用", "en": "Not adopted"},
+    "status.merged": {"zh": "已合并", "en": "Merged"},
+    "status.transferred": {"zh": "已转办", "en": "With a department"},
+    "status.handled": {"zh": "已办理回复", "en": "Department replied"},
+    "status.closed": {"zh": "已办结", "en": "Closed"},
     "urgency.normal": {"zh": "一般", "en": "Normal"},
     "urgency.urgent": {"zh": "紧急", "en": "Urgent"},
 }

@@ -1,12 +1,19 @@
-"""The one writer of `Report.status`.
+"""The one writer of `Report.status` (and of the facts that move with it).
 
-Allowed moves are a table. Each move writes its event and, in the same
-transaction, the feedback owed to the reporter (an outbox row). Callers pass
-the session and commit; nothing here commits.
+Allowed moves are a table: state → action → `Move`. Each move writes its
+event and, in the same transaction, the feedback owed to the reporter (and to
+the reporters of reports merged into this one). Callers pass the session and
+commit; nothing here commits.
+
+Who may act is part of the table: a role, `REPORTER` (from the chat),
+`SYSTEM` (scheduled jobs) or `LEVEL` — the roles of the review level the
+report waits at (初审 → 审核 → 审定, see `store.review`), plus admins.
+Staff act only on reports of units they may see (`store.access`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -14,51 +21,118 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import outbox
+from store import access, notices, outbox, review
 from store.i18n import t
-from store.models import Report, Reporter, ReportEvent, ReportStatus, Role, User, utcnow
+from store.models import (
+    AdoptionLevel,
+    Report,
+    Reporter,
+    ReportEvent,
+    ReportStatus,
+    Role,
+    Urgency,
+    User,
+    utcnow,
+)
 
 S = ReportStatus
 
 
 class Action(StrEnum):
     SUBMIT = "submit"
+    SIGN_OFF = "sign_off"  # this level passes it up the chain
     ADOPT = "adopt"
     DECLINE = "decline"
     RETURN = "return"
     RESUBMIT = "resubmit"
+    REMIND = "remind"  # the reporter is reminded of an open question
+    EXPIRE = "expire"  # no answer to the question in time
+    MERGE = "merge"
+    EDIT = "edit"
+    RAISE = "raise"  # adopted again by a higher level
+    TRANSFER = "transfer"
+    DEPT_REPLY = "dept_reply"
+    INSTRUCT = "instruct"  # 批示
+    CLOSE = "close"
+    RATE = "rate"
+    REOPEN = "reopen"
 
 
-REPORTER = "reporter"  # the actor for moves made from the chat
-STAFF_DECIDERS = frozenset({Role.ADMIN, Role.CLERK})
+REPORTER = "reporter"
+SYSTEM = "system"
+LEVEL = "level"
+OFFICE = frozenset(r.value for r in access.OFFICE_ROLES)
+DEPARTMENT = frozenset({Role.DEPARTMENT.value, Role.ADMIN.value})
+TEXT_FIELDS = frozenset({"title", "situation", "analysis", "suggestion", "summary"})
+PENDING = (S.SUBMITTED, S.REVIEWING, S.RESUBMITTED, S.REOPENED)
+DECIDED = (S.ADOPTED, S.NOT_ADOPTED)
 
 
 @dataclass(frozen=True)
 class Move:
-    to: ReportStatus
+    # None: the report stays in its state (an edit, a 批示, a reminder ...).
+    to: ReportStatus | None
     actors: frozenset[str]
     note_required: bool = False
     # Key of the feedback message in store.i18n, or None when none is owed.
     feedback: str | None = None
+    # Report columns the caller may set with this move.
+    fields: frozenset[str] = frozenset()
+    # Review-chain position: only at the last level / only below it.
+    final_level: bool | None = None
 
+
+def _m(to: ReportStatus | None, *actors: str, **kw: Any) -> Move:
+    return Move(to, frozenset(actors), **kw)
+
+
+REVIEW_MOVES: dict[Action, Move] = {
+    Action.SIGN_OFF: _m(S.REVIEWING, LEVEL, final_level=False),
+    Action.ADOPT: _m(S.ADOPTED, LEVEL, feedback="feedback.adopted",
+                     fields=frozenset({"adoption_level"}), final_level=True),
+    Action.DECLINE: _m(S.NOT_ADOPTED, LEVEL, note_required=True, feedback="feedback.not_adopted"),
+    Action.RETURN: _m(S.RETURNED, LEVEL, note_required=True, feedback="feedback.returned"),
+    Action.MERGE: _m(S.MERGED, LEVEL, feedback="feedback.merged",
+                     fields=frozenset({"merged_into_id"})),
+    Action.EDIT: _m(None, *OFFICE, fields=TEXT_FIELDS),
+}
+FOLLOW_UP: dict[Action, Move] = {
+    Action.RAISE: _m(None, *OFFICE, feedback="feedback.raised",
+                     fields=frozenset({"adoption_level"})),
+    Action.INSTRUCT: _m(None, *OFFICE, note_required=True, feedback="feedback.instructed"),
+}
 
 TRANSITIONS: dict[ReportStatus | None, dict[Action, Move]] = {
-    None: {Action.SUBMIT: Move(S.SUBMITTED, frozenset({REPORTER}))},
-    S.SUBMITTED: {
-        Action.ADOPT: Move(S.ADOPTED, STAFF_DECIDERS, feedback="feedback.adopted"),
-        Action.DECLINE: Move(S.NOT_ADOPTED, STAFF_DECIDERS, True, "feedback.not_adopted"),
-        Action.RETURN: Move(S.RETURNED, STAFF_DECIDERS, True, "feedback.returned"),
-    },
-    S.RESUBMITTED: {
-        Action.ADOPT: Move(S.ADOPTED, STAFF_DECIDERS, feedback="feedback.adopted"),
-        Action.DECLINE: Move(S.NOT_ADOPTED, STAFF_DECIDERS, True, "feedback.not_adopted"),
-        Action.RETURN: Move(S.RETURNED, STAFF_DECIDERS, True, "feedback.returned"),
-    },
+    None: {Action.SUBMIT: _m(S.SUBMITTED, REPORTER)},
+    **{state: REVIEW_MOVES for state in PENDING},
     S.RETURNED: {
-        Action.RESUBMIT: Move(S.RESUBMITTED, frozenset({REPORTER}), True),
+        Action.RESUBMIT: _m(S.RESUBMITTED, REPORTER, note_required=True),
+        Action.REMIND: _m(None, SYSTEM, feedback="feedback.return_reminder"),
+        Action.EXPIRE: _m(S.CLOSED, SYSTEM, feedback="feedback.return_expired"),
     },
-    S.ADOPTED: {},
+    S.ADOPTED: {
+        **FOLLOW_UP,
+        Action.EDIT: _m(None, *OFFICE, fields=TEXT_FIELDS),
+        Action.TRANSFER: _m(S.TRANSFERRED, *OFFICE, feedback="feedback.transferred"),
+        Action.CLOSE: _m(S.CLOSED, *OFFICE, feedback="feedback.closed"),
+    },
+    S.TRANSFERRED: {
+        **FOLLOW_UP,
+        Action.DEPT_REPLY: _m(S.HANDLED, *DEPARTMENT, note_required=True,
+                              feedback="feedback.handled"),
+    },
+    S.HANDLED: {
+        **FOLLOW_UP,
+        Action.TRANSFER: _m(S.TRANSFERRED, *OFFICE, feedback="feedback.transferred"),
+        Action.CLOSE: _m(S.CLOSED, *OFFICE, feedback="feedback.closed"),
+    },
     S.NOT_ADOPTED: {},
+    S.MERGED: {},
+    S.CLOSED: {
+        **FOLLOW_UP,
+        Action.RATE: _m(None, REPORTER, fields=frozenset({"satisfaction"})),
+        Action.REOPEN: _m(S.REOPENED, REPORTER, note_required=True),
+    },
 }
 
 NOTE_LIMIT = 2000
@@ -77,14 +151,38 @@ class Conflict(TransitionError):
     """Someone else moved the report since the caller looked at it."""
 
 
-def allowed_actions(status: ReportStatus, actor: str) -> list[Action]:
-    return [a for a, m in TRANSITIONS.get(status, {}).items() if actor in m.actors]
+def _actor_key(user: User | None, reporter: Reporter | None, system: bool) -> str:
+    if sum((user is not None, reporter is not None, system)) != 1:
+        raise ValueError("exactly one of user, reporter and system acts")
+    if reporter is not None:
+        return REPORTER
+    if system:
+        return SYSTEM
+    return user.role.value  # type: ignore[union-attr]
 
 
-def _actor_key(user: User | None, reporter: Reporter | None) -> str:
-    if (user is None) == (reporter is None):
-        raise ValueError("exactly one of user and reporter acts")
-    return REPORTER if reporter is not None else user.role.value  # type: ignore[union-attr]
+def actors_for(session: Session, report: Report, move: Move) -> frozenset[str]:
+    """Who may make `move` on `report` now, with `LEVEL` spelled out."""
+    if LEVEL not in move.actors:
+        return move.actors
+    level = review.level_at(review.chain(session), report.review_level)
+    return (move.actors - {LEVEL}) | {r.value for r in level.roles} | {Role.ADMIN.value}
+
+
+def allowed_actions(session: Session, report: Report, user: User) -> list[Action]:
+    """What `user` may do to `report` now (what the console offers)."""
+    if not user.active or not access.can_see(session, user, report):
+        return []
+    levels = review.chain(session)
+    out = []
+    for action, move in TRANSITIONS.get(report.status, {}).items():
+        if user.role.value not in actors_for(session, report, move):
+            continue
+        if move.final_level is not None and \
+                review.is_final(levels, report.review_level) != move.final_level:
+            continue
+        out.append(action)
+    return out
 
 
 def _has_history(session: Session, report: Report) -> bool:
@@ -102,18 +200,22 @@ def apply(
     *,
     user: User | None = None,
     reporter: Reporter | None = None,
+    system: bool = False,
     note: str | None = None,
     expected_version: int | None = None,
+    values: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> ReportEvent:
     """Move `report` by `action`; write the event and any feedback owed.
 
+    `values` sets the report columns the move allows (its `fields`);
+    `context` fills the feedback message (a department's name, a leader ...).
     `expected_version` is the version the actor saw; if the report has moved
     since, `Conflict` is raised and nothing is written.
     """
-    actor = _actor_key(user, reporter)
+    actor = _actor_key(user, reporter, system)
     # A report is new until its submit event exists; the status column alone
-    # cannot say so (it defaults to submitted), and without this check a
-    # second SUBMIT would reset a decided report to submitted.
+    # cannot say so (it defaults to submitted).
     current = report.status if _has_history(session, report) else None
     # Checked first: whoever acted on an older version learns that the report
     # moved, not that their action no longer fits its new state.
@@ -123,27 +225,44 @@ def apply(
     if move is None:
         raise TransitionError("error.transition_not_allowed", action=action.value,
                               status=current.value if current else "new")
-    if actor not in move.actors:
+    if actor not in actors_for(session, report, move):
         raise TransitionError("error.forbidden")
+    if user is not None and (not user.active or not access.can_see(session, user, report)):
+        raise TransitionError("error.forbidden")
+    levels = review.chain(session)
+    if move.final_level is not None and review.is_final(levels, report.review_level) != move.final_level:
+        raise TransitionError("error.final_level" if move.final_level else "error.not_final_level")
     note = (note or "").strip() or None
     if move.note_required and not note:
         raise TransitionError("error.note_required")
     if note and len(note) > NOTE_LIMIT:
         raise TransitionError("error.note_too_long", limit=NOTE_LIMIT)
+    values = dict(values or {})
+    if action is Action.ADOPT:
+        values.setdefault("adoption_level", AdoptionLevel.COUNTY)
+    if action is Action.RAISE and \
+            adoption_rank(values.get("adoption_level")) <= adoption_rank(report.adoption_level):
+        raise TransitionError("error.not_higher")
+    if not set(values) <= move.fields:
+        raise ValueError(f"{action.value} may not set {sorted(set(values) - move.fields)}")
 
     now = utcnow()
+    to = move.to or current
+    assert to is not None
+    changes: dict[str, Any] = {**values, **_level_changes(report, action, levels)}
     if current is None:
-        report.status = move.to
+        report.status = to
         report.version = 1
     else:
+        if to in DECIDED:
+            changes["decided_at"] = now
         # Compare-and-set on the version: a concurrent decision that slipped
         # in between our read and this write makes the update touch no row.
         result = session.execute(
             sa.update(Report)
             .where(Report.id == report.id, Report.version == report.version,
                    Report.status == report.status)
-            .values(status=move.to, version=Report.version + 1, updated_at=now,
-                    decided_at=now if move.to in (S.ADOPTED, S.NOT_ADOPTED) else Report.decided_at)
+            .values(status=to, version=Report.version + 1, updated_at=now, **changes)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -152,19 +271,62 @@ def apply(
 
     event = ReportEvent(
         report=report, action=action.value, from_status=current.value if current else None,
-        to_status=move.to.value, user_id=user.id if user else None,
+        to_status=to.value, user_id=user.id if user else None,
         reporter_id=reporter.id if reporter else None, note=note, created_at=now,
     )
     session.add(event)
     if move.feedback:
-        owner = report.reporter
-        text = t(move.feedback, owner.language, no=report.tracking_no, title=report.title,
-                 note=note or "")
-        buttons = None
-        if action is Action.RETURN:
-            # "~verb:arg" is the engine's stateless button: valid whenever pressed.
-            buttons = [[{"label": t("button.supplement", owner.language),
-                         "data": f"~supp:{report.id}"}]]
-        outbox.enqueue(session, owner, text, report=report, buttons=buttons)
+        _owe_feedback(session, report, action, move.feedback, note, dict(context or {}))
+    if action is Action.SUBMIT and report.urgency is Urgency.URGENT:
+        notices.alert_reviewers(session, report, "urgent")
     session.flush()
     return event
+
+
+def _level_changes(report: Report, action: Action,
+                   levels: tuple[review.Level, ...]) -> dict[str, Any]:
+    """Where in the review chain the report stands after `action`."""
+    if action is Action.SIGN_OFF:
+        return {"review_level": min(report.review_level + 1, len(levels) - 1)}
+    if action is Action.RETURN:
+        return {"returned_from_level": report.review_level}
+    if action is Action.RESUBMIT:
+        return {"review_level": report.returned_from_level or 0, "returned_from_level": None}
+    if action is Action.REOPEN:
+        return {"review_level": 0, "satisfaction": None}
+    return {}
+
+
+def _owe_feedback(session: Session, report: Report, action: Action, key: str,
+                  note: str | None, context: dict[str, Any]) -> None:
+    """Queue `key` for the reporter, and for reporters whose reports were merged into this one."""
+    recipients = [report.reporter]
+    merged = session.scalars(sa.select(Report).where(Report.merged_into_id == report.id,
+                                                     Report.status == S.MERGED))
+    seen = {report.reporter_id}
+    for child in merged:
+        if child.reporter_id not in seen:
+            seen.add(child.reporter_id)
+            recipients.append(child.reporter)
+    level = report.adoption_level
+    for owner in recipients:
+        lang = owner.language
+        params = {"no": report.tracking_no, "title": report.title, "note": note or "",
+                  "level": t(f"adoption.{level.value}", lang) if level else "", **context}
+        buttons = _buttons(action, report, lang)
+        outbox.enqueue(session, owner, t(key, lang, **params), report=report, buttons=buttons)
+
+
+def _buttons(action: Action, report: Report, lang: str) -> list[list[dict[str, str]]] | None:
+    # "~verb:arg" is the engine's stateless button: valid whenever pressed.
+    if action in (Action.RETURN, Action.REMIND):
+        return [[{"label": t("button.supplement", lang), "data": f"~supp:{report.id}"}]]
+    if action is Action.CLOSE:
+        return [[{"label": t(f"satisfaction.{k}", lang), "data": f"~rate:{report.id}:{k}"}
+                 for k in ("satisfied", "basically", "unsatisfied")]]
+    return None
+
+
+def adoption_rank(level: AdoptionLevel | None) -> int:
+    """County < city < province < national; None below all."""
+    return -1 if level is None else list(AdoptionLevel).index(level)

@@ -6,7 +6,7 @@ Only `store.lifecycle` writes `Report.status`; everything else reads it.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,11 +58,35 @@ class ReporterKind(enum.StrEnum):
 
 
 class ReportStatus(enum.StrEnum):
-    SUBMITTED = "submitted"
-    RETURNED = "returned"
-    RESUBMITTED = "resubmitted"
+    SUBMITTED = "submitted"  # new, waiting at the first review level
+    REVIEWING = "reviewing"  # signed off by a level, waiting at `review_level`
+    RETURNED = "returned"  # 退回补充: waiting for the reporter
+    RESUBMITTED = "resubmitted"  # supplemented, back at the level that returned it
+    REOPENED = "reopened"  # the reporter was not satisfied; back at the first level
     ADOPTED = "adopted"
     NOT_ADOPTED = "not_adopted"
+    MERGED = "merged"  # folded into another report (`merged_into_id`)
+    TRANSFERRED = "transferred"  # 转办: with a department
+    HANDLED = "handled"  # the department replied (办理回复)
+    CLOSED = "closed"
+
+
+class AdoptionLevel(enum.StrEnum):
+    """Who adopted a report; higher levels come later (被省政协采用)."""
+
+    COUNTY = "county"
+    CITY = "city"
+    PROVINCE = "province"
+    NATIONAL = "national"
+
+
+class UnitKind(enum.StrEnum):
+    CPPCC = "cppcc"  # a county / city CPPCC office
+    PARTY = "party"  # a democratic party committee
+    FEDERATION = "federation"  # federation of industry and commerce
+    COMMITTEE = "committee"  # a special committee office
+    DEPARTMENT = "department"  # a government department that takes transfers
+    OTHER = "other"
 
 
 class Urgency(enum.StrEnum):
@@ -72,7 +96,11 @@ class Urgency(enum.StrEnum):
 
 class Role(enum.StrEnum):
     ADMIN = "admin"
-    CLERK = "clerk"
+    CLERK = "clerk"  # 信息员: first review
+    DIRECTOR = "director"  # 办公室主任: second review
+    SECRETARY_GENERAL = "secretary_general"  # 秘书长: final approval
+    UNIT_LIAISON = "unit_liaison"  # a reporting unit's liaison: reads its unit's reports
+    DEPARTMENT = "department"  # 有关部门: answers transfers to its unit
     VIEWER = "viewer"
 
 
@@ -92,6 +120,18 @@ def _enum(cls: type[enum.StrEnum], length: int = 20) -> sa.Enum:
     )
 
 
+class Unit(Base):
+    """An organisation in the network: a CPPCC office, a party committee, a department ..."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[UnitKind] = mapped_column(_enum(UnitKind), default=UnitKind.CPPCC)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CollectionPoint(Base):
     """A 采集点: a place with a QR code that opens a chat with the point known."""
 
@@ -101,6 +141,7 @@ class CollectionPoint(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     address: Mapped[str | None] = mapped_column(sa.String(300))
     contact: Mapped[str | None] = mapped_column(sa.String(200))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
     # Bumped to invalidate every code printed so far (rotation, issue 4).
     token_version: Mapped[int] = mapped_column(default=1)
     active: Mapped[bool] = mapped_column(default=True)
@@ -150,6 +191,18 @@ class Report(Base):
     point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("collection_points.id"), index=True)
     reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("reporters.id"), index=True)
     status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus), default=ReportStatus.SUBMITTED)
+    # The unit whose staff handle it (the point's unit), for access rules.
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    # Index into the office's review chain (0 = 初审) while the report is in review.
+    review_level: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    # The level that returned it for more, so the supplement goes back there.
+    returned_from_level: Mapped[int | None]
+    # 信息摘要, written by staff.
+    summary: Mapped[str | None] = mapped_column(sa.Text)
+    adoption_level: Mapped[AdoptionLevel | None] = mapped_column(_enum(AdoptionLevel))
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    # 满意 / 基本满意 (not satisfied reopens instead).
+    satisfaction: Mapped[str | None] = mapped_column(sa.String(20))
     # Optimistic lock: a decision names the version it saw.
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -165,7 +218,10 @@ class Report(Base):
         back_populates="report", order_by="ReportEvent.id"
     )
 
-    __table_args__ = (sa.Index("ix_reports_status_created", "status", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_reports_status_created", "status", "created_at"),
+        sa.Index("ix_reports_queue", "status", "urgency", "created_at"),
+    )
 
 
 class Attachment(Base):
@@ -220,7 +276,9 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("reporters.id"), index=True)
+    # The recipient: a reporter, or a staff member who linked their Telegram.
+    reporter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reporters.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     report_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reports.id"))
     channel: Mapped[Channel] = mapped_column(_enum(Channel))
     chat_id: Mapped[str] = mapped_column(sa.String(64))
@@ -306,6 +364,138 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(sa.String(100))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(_enum(Role))
+    # None: the whole network (a provincial office or the installer's admin).
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    # Set when the staff member linked Telegram (/link CODE) for alerts.
+    telegram_chat_id: Mapped[str | None] = mapped_column(sa.String(64))
+    link_code: Mapped[str | None] = mapped_column(sa.String(16), unique=True)
+    link_code_expires_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+
+
+class ReportVersion(Base):
+    """The text of a report at one moment; number 1 is the reporter's original."""
+
+    __tablename__ = "report_versions"
+    __table_args__ = (sa.UniqueConstraint("report_id", "number", name="uq_report_versions_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(200))
+    situation: Mapped[str] = mapped_column(sa.Text)
+    analysis: Mapped[str | None] = mapped_column(sa.Text)
+    suggestion: Mapped[str] = mapped_column(sa.Text)
+    summary: Mapped[str | None] = mapped_column(sa.Text)
+    # None for the reporter's original.
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class Transfer(Base):
+    """转办: a report sent to a department, with a deadline and its reply."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    due_at: Mapped[datetime]
+    # After this the transfer is escalated to the office's leadership (督办).
+    escalate_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")  # open | replied
+    reply: Mapped[str | None] = mapped_column(sa.Text)
+    replied_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    replied_at: Mapped[datetime | None]
+    last_reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    report: Mapped[Report] = relationship()
+    department: Mapped[Unit] = relationship()
+
+    __table_args__ = (sa.Index("ix_transfers_open_due", "status", "due_at"),)
+
+
+class Instruction(Base):
+    """领导批示: a leader's written instruction on a report."""
+
+    __tablename__ = "instructions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    leader_name: Mapped[str] = mapped_column(sa.String(100))
+    leader_title: Mapped[str] = mapped_column(sa.String(200))
+    level: Mapped[AdoptionLevel] = mapped_column(_enum(AdoptionLevel))
+    text: Mapped[str] = mapped_column(sa.Text)
+    instructed_on: Mapped[date]
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportNote(Base):
+    """An internal note on a report, for staff only."""
+
+    __tablename__ = "report_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class DeclineTemplate(Base):
+    """A reason for not adopting, worded once by the office and chosen with a click."""
+
+    __tablename__ = "decline_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(sa.String(500))
+    # The one-click "already being handled by the government" reason.
+    already_handled: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class AccessLog(Base):
+    """Who looked at a reporter's identity, and when (保密)."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    what: Mapped[str] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffNotice(Base):
+    """Something a staff member should look at: the console badge."""
+
+    __tablename__ = "staff_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    report_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reports.id"))
+    kind: Mapped[str] = mapped_column(sa.String(30))  # urgent | overdue | escalated | returned ...
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+
+class OfficeSetting(Base):
+    """Settings the office changes in the console (the review chain ...)."""
+
+    __tablename__ = "office_settings"
+
+    key: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)

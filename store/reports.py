@@ -8,15 +8,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import lifecycle
+from store import access, lifecycle
 from store.models import (
     Attachment,
+    CollectionPoint,
     Conversation,
     Counter,
     Report,
     Reporter,
     ReportStatus,
+    ReportVersion,
     Urgency,
+    User,
     utcnow,
 )
 
@@ -56,9 +59,14 @@ def create_from_answers(
         contact=None if fields.get("anonymous") else fields.get("contact"),
         answers=dict(conversation.answers), form=conversation.form,
         point_id=conversation.point_id, reporter=reporter,
+        unit_id=_point_unit(session, conversation.point_id),
     )
     session.add(report)
     session.flush()
+    # Version 1 is the reporter's own words; staff edits add versions, never overwrite it.
+    session.add(ReportVersion(report_id=report.id, number=1, title=report.title,
+                              situation=report.situation, analysis=report.analysis,
+                              suggestion=report.suggestion, summary=None))
     session.execute(
         sa.update(Attachment)
         .where(Attachment.conversation_id == conversation.id, Attachment.report_id.is_(None))
@@ -68,6 +76,12 @@ def create_from_answers(
     return report
 
 
+def _point_unit(session: Session, point_id: int | None) -> int | None:
+    if point_id is None:
+        return None
+    return session.scalar(sa.select(CollectionPoint.unit_id).where(CollectionPoint.id == point_id))
+
+
 def for_reporter(session: Session, reporter_id: int, limit: int = 10) -> list[Report]:
     return list(session.scalars(
         sa.select(Report).where(Report.reporter_id == reporter_id)
@@ -75,25 +89,30 @@ def for_reporter(session: Session, reporter_id: int, limit: int = 10) -> list[Re
     ))
 
 
-def page(session: Session, status: ReportStatus | None = None, page: int = 1,
+def page(session: Session, user: User, status: ReportStatus | None = None, page: int = 1,
          per_page: int = 20) -> tuple[list[Report], int]:
-    """Newest first, optionally one status; returns (reports, total)."""
-    query = sa.select(Report)
-    count = sa.select(sa.func.count()).select_from(Report)
+    """What `user` may see, urgent pending ones first, then newest first; (reports, total)."""
+    scope = access.report_scope(session, user)
+    query = sa.select(Report).where(scope)
+    count = sa.select(sa.func.count()).select_from(Report).where(scope)
     if status is not None:
         query = query.where(Report.status == status)
         count = count.where(Report.status == status)
     total = session.scalar(count) or 0
+    urgent_first = sa.case(
+        (sa.and_(Report.urgency == Urgency.URGENT, Report.status.in_(lifecycle.PENDING)), 0),
+        else_=1)
     rows = session.scalars(
-        query.order_by(Report.created_at.desc(), Report.id.desc())
+        query.order_by(urgent_first, Report.created_at.desc(), Report.id.desc())
         .offset((max(page, 1) - 1) * per_page).limit(per_page)
     )
     return list(rows), total
 
 
-def status_counts(session: Session) -> dict[ReportStatus, int]:
-    """How many reports are in each status (every status present, zero if none)."""
-    rows = session.execute(sa.select(Report.status, sa.func.count()).group_by(Report.status))
+def status_counts(session: Session, user: User) -> dict[ReportStatus, int]:
+    """How many reports `user` may see are in each status (every status present)."""
+    rows = session.execute(sa.select(Report.status, sa.func.count())
+                           .where(access.report_scope(session, user)).group_by(Report.status))
     counts = dict.fromkeys(ReportStatus, 0)
     for status, n in rows:
         counts[ReportStatus(status)] = n

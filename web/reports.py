@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
 
-from store import files, forms, lifecycle
+from store import access, files, forms, lifecycle
 from store import reports as reports_mod
 from store.conversation.summary import render_answer
 from store.i18n import t
@@ -45,11 +45,11 @@ def inbox() -> Any:
     page = request.args.get("page", "1")
     page_no = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
     session = edge.db()
-    rows, total = reports_mod.page(session, status, page_no, PER_PAGE)
+    rows, total = reports_mod.page(session, edge.staff(), status, page_no, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     return render_template(
         "inbox.html", reports=rows, total=total, page=page_no, pages=pages, status=status,
-        statuses=list(ReportStatus), counts=reports_mod.status_counts(session),
+        statuses=list(ReportStatus), counts=reports_mod.status_counts(session, edge.staff()),
         categories=_category_labels(),
     )
 
@@ -58,7 +58,7 @@ def inbox() -> Any:
 @login_required
 def detail(report_id: int) -> Any:
     report = _report(report_id)
-    actions = lifecycle.allowed_actions(report.status, _role())
+    actions = lifecycle.allowed_actions(edge.db(), report, edge.staff())
     return render_template("report.html", report=report, answers=_answers(report),
                            actions=[a.value for a in actions], categories=_category_labels(),
                            inline_images=INLINE_IMAGES)
@@ -98,6 +98,7 @@ def attachment(attachment_id: int) -> Any:
     att = edge.db().get(Attachment, attachment_id)
     if att is None or att.report_id is None:
         abort(404)
+    _report(att.report_id)  # the same access rule as the report itself
     try:
         path = files.open_path(edge.settings().upload_dir, att.storage_path)
     except FileNotFoundError:
@@ -113,7 +114,8 @@ def attachment(attachment_id: int) -> Any:
 
 def _report(report_id: int) -> Report:
     report = edge.db().get(Report, report_id)
-    if report is None:
+    # A report of a unit the user may not see does not exist for them.
+    if report is None or not access.can_see(edge.db(), edge.staff(), report):
         abort(404)
     return report
 

@@ -1,0 +1,64 @@
+"""Telling staff: the console badge, and Telegram for those who linked it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store import access, review
+from store.i18n import t
+from store.models import (
+    Channel,
+    OutboxMessage,
+    Report,
+    Role,
+    StaffNotice,
+    User,
+    utcnow,
+)
+
+
+def notify(session: Session, user: User, kind: str, text: str, report: Report | None = None) -> None:
+    """A console notice for `user`, and the same words on Telegram if they linked it."""
+    session.add(StaffNotice(user_id=user.id, report_id=report.id if report else None, kind=kind,
+                            text=text))
+    if user.telegram_chat_id:
+        session.add(OutboxMessage(user_id=user.id, report_id=report.id if report else None,
+                                  channel=Channel.TELEGRAM, chat_id=user.telegram_chat_id,
+                                  text=text))
+
+
+def staff_who_see(session: Session, report: Report, roles: frozenset[Role]) -> list[User]:
+    """Active staff with one of `roles` who may see `report`."""
+    users = session.scalars(sa.select(User).where(User.active.is_(True), User.role.in_(roles)))
+    return [u for u in users if access.can_see(session, u, report)]
+
+
+def alert_reviewers(session: Session, report: Report, kind: str) -> None:
+    """Alert whoever acts at the report's current review level (and admins)."""
+    level = review.level_at(review.chain(session), report.review_level)
+    text = t(f"notice.{kind}", "zh", no=report.tracking_no, title=report.title,
+             level=level.label())
+    for user in staff_who_see(session, report, level.roles | {Role.ADMIN}):
+        notify(session, user, kind, text, report)
+
+
+def unread(session: Session, user: User, limit: int = 20) -> list[StaffNotice]:
+    return list(session.scalars(
+        sa.select(StaffNotice).where(StaffNotice.user_id == user.id, StaffNotice.read_at.is_(None))
+        .order_by(StaffNotice.id.desc()).limit(limit)))
+
+
+def unread_count(session: Session, user: User) -> int:
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(StaffNotice)
+        .where(StaffNotice.user_id == user.id, StaffNotice.read_at.is_(None))) or 0
+
+
+def mark_read(session: Session, user: User, notice_id: int | None = None) -> None:
+    """Mark one notice (or all of `user`'s) as read."""
+    query = sa.update(StaffNotice).where(StaffNotice.user_id == user.id,
+                                         StaffNotice.read_at.is_(None))
+    if notice_id is not None:
+        query = query.where(StaffNotice.id == notice_id)
+    session.execute(query.values(read_at=utcnow()))

@@ -1,0 +1,76 @@
+"""The office's review chain: 初审 → 审核 → 审定, or a shorter one.
+
+The chain is an office setting (one row in `office_settings`), chosen from
+the levels below. Each level names the roles that sign it off; an admin may
+act at any level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from store.models import OfficeSetting, Role
+
+
+@dataclass(frozen=True)
+class Level:
+    key: str
+    name: dict[str, str]
+    roles: frozenset[Role]
+
+    def label(self, lang: str = "zh") -> str:
+        return self.name.get(lang) or self.name["zh"]
+
+
+LEVELS: dict[str, Level] = {
+    "first": Level("first", {"zh": "初审", "en": "First review"}, frozenset({Role.CLERK})),
+    "second": Level("second", {"zh": "审核", "en": "Review"}, frozenset({Role.DIRECTOR})),
+    "final": Level("final", {"zh": "审定", "en": "Approval"},
+                   frozenset({Role.SECRETARY_GENERAL})),
+}
+# The chains an office may run: two or three levels, always ending in approval.
+CHAINS: dict[str, tuple[str, ...]] = {
+    "three": ("first", "second", "final"),
+    "two": ("first", "final"),
+}
+DEFAULT_CHAIN = "three"
+SETTING_KEY = "review_chain"
+
+
+class ReviewError(ValueError):
+    pass
+
+
+def chain(session: Session) -> tuple[Level, ...]:
+    """The levels a report passes, first to last."""
+    row = session.get(OfficeSetting, SETTING_KEY)
+    name = (row.value or {}).get("chain", DEFAULT_CHAIN) if row else DEFAULT_CHAIN
+    return tuple(LEVELS[k] for k in CHAINS.get(name, CHAINS[DEFAULT_CHAIN]))
+
+
+def chain_name(session: Session) -> str:
+    row = session.get(OfficeSetting, SETTING_KEY)
+    name = (row.value or {}).get("chain", DEFAULT_CHAIN) if row else DEFAULT_CHAIN
+    return name if name in CHAINS else DEFAULT_CHAIN
+
+
+def set_chain(session: Session, name: str) -> None:
+    """Switch the office to chain `name`; reports above the new top level wait at it."""
+    if name not in CHAINS:
+        raise ReviewError(f"unknown review chain {name!r}; choose one of {sorted(CHAINS)}")
+    row = session.get(OfficeSetting, SETTING_KEY)
+    if row is None:
+        session.add(OfficeSetting(key=SETTING_KEY, value={"chain": name}))
+    else:
+        row.value = {"chain": name}
+
+
+def level_at(levels: tuple[Level, ...], index: int) -> Level:
+    """The level a report at `index` waits at (clamped when the chain got shorter)."""
+    return levels[min(max(index, 0), len(levels) - 1)]
+
+
+def is_final(levels: tuple[Level, ...], index: int) -> bool:
+    return index >= len(levels) - 1
