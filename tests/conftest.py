@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from minyi.settings import Settings
 from store import points as points_mod
 from store import users
 from store.db import make_engine, make_sessionmaker
-from store.models import Base, CollectionPoint, Role, User
+from store.models import Base, CollectionPoint, Role, Unit, UnitKind, User
 
 PG_URL = os.environ.get("MINYI_TEST_POSTGRES_URL")
 SECRET = "test-secret-key-0123456789abcdef"
@@ -112,6 +113,49 @@ def clerk(session: Session) -> User:
 @pytest.fixture
 def viewer(session: Session) -> User:
     return _user(session, "victor", Role.VIEWER)
+
+
+@pytest.fixture
+def director(session: Session) -> User:
+    return _user(session, "david", Role.DIRECTOR)
+
+
+@pytest.fixture
+def secretary(session: Session) -> User:
+    return _user(session, "sophia", Role.SECRETARY_GENERAL)
+
+
+@dataclass
+class Network:
+    """A county CPPCC with a township below it, a neighbour county, and two departments."""
+
+    county: Unit
+    township: Unit
+    other_county: Unit
+    roads: Unit  # 县住建局: a department under the county
+    water: Unit  # 县水利局
+
+
+@pytest.fixture
+def network(session: Session) -> Network:
+    county = Unit(name="城关县政协", kind=UnitKind.CPPCC)
+    other = Unit(name="东山县政协", kind=UnitKind.CPPCC)
+    session.add_all([county, other])
+    session.flush()
+    township = Unit(name="城关镇政协联络组", kind=UnitKind.CPPCC, parent_id=county.id)
+    roads = Unit(name="县住建局", kind=UnitKind.DEPARTMENT, parent_id=county.id)
+    water = Unit(name="县水利局", kind=UnitKind.DEPARTMENT, parent_id=county.id)
+    session.add_all([township, roads, water])
+    session.commit()
+    return Network(county, township, other, roads, water)
+
+
+def staff(session: Session, name: str, role: Role, unit: Unit | None = None) -> User:
+    """A staff member of `unit` (None: the whole network), committed."""
+    user = users.create_user(session, name, PASSWORD, role, display_name=name.title())
+    user.unit_id = unit.id if unit else None
+    session.commit()
+    return user
 
 
 @pytest.fixture
