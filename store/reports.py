@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import access, lifecycle
+from store import access, lifecycle, review
 from store.models import (
     Attachment,
     CollectionPoint,
@@ -18,6 +18,7 @@ from store.models import (
     Reporter,
     ReportStatus,
     ReportVersion,
+    Role,
     Urgency,
     User,
     utcnow,
@@ -117,3 +118,40 @@ def status_counts(session: Session, user: User) -> dict[ReportStatus, int]:
     for status, n in rows:
         counts[ReportStatus(status)] = n
     return counts
+
+
+def _queue_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
+    """Pending reports in `user`'s scope that wait at a level `user` signs off."""
+    scope = sa.and_(access.report_scope(session, user), Report.status.in_(lifecycle.PENDING))
+    if user.role is Role.ADMIN:
+        return scope
+    levels = review.chain(session)
+    mine = [i for i, level in enumerate(levels) if user.role in level.roles]
+    if not mine:
+        return sa.false()
+    last = len(levels) - 1
+    # A report past the end of a chain that got shorter waits at its last level.
+    at = [Report.review_level == i for i in mine if i != last]
+    if last in mine:
+        at.append(Report.review_level >= last)
+    return sa.and_(scope, sa.or_(*at))
+
+
+def my_queue(session: Session, user: User, page: int = 1,
+             per_page: int = 20) -> tuple[list[Report], int]:
+    """待我审核: pending reports waiting at `user`'s review level, urgent first, oldest first."""
+    where = _queue_scope(session, user)
+    total = session.scalar(sa.select(sa.func.count()).select_from(Report).where(where)) or 0
+    urgent_first = sa.case((Report.urgency == Urgency.URGENT, 0), else_=1)
+    rows = session.scalars(
+        sa.select(Report).where(where)
+        .order_by(urgent_first, Report.created_at, Report.id)
+        .offset((max(page, 1) - 1) * per_page).limit(per_page)
+    )
+    return list(rows), total
+
+
+def find(session: Session, user: User, tracking_no: str) -> Report | None:
+    """The report numbered `tracking_no`, if `user` may see it."""
+    return session.scalar(sa.select(Report).where(Report.tracking_no == tracking_no.strip(),
+                                                  access.report_scope(session, user)))

@@ -66,3 +66,8 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         return None
     user.last_login_at = utcnow()
     return user
+
+
+def list_users(session: Session) -> list[User]:
+    """Every staff account, active ones first, by username."""
+    return list(session.scalars(sa.select(User).order_by(User.active.desc(), User.username)))

@@ -38,6 +38,13 @@ ERROR_TEXT = {
 }
 
 
+ROLE_NAMES = {
+    "admin": "管理员", "clerk": "信息员（初审）", "director": "办公室主任（审核）",
+    "secretary_general": "秘书长（审定）", "unit_liaison": "单位联络员", "department": "有关部门",
+    "viewer": "只读",
+}
+
+
 class Staff(UserMixin):
     """Flask-Login's view of a staff member; `user` is bound to the request's session."""
 
@@ -90,9 +97,9 @@ def create_app(
     CSRFProtect(app)
     _login(app)
 
-    from web import auth, chat, points, reports
+    from web import admin, auth, chat, decisions, office, points, reports
 
-    for module in (auth, reports, points, chat):
+    for module in (auth, reports, decisions, office, admin, points, chat):
         app.register_blueprint(module.bp)
 
     _errors(app, settings)
@@ -163,9 +170,19 @@ def _templating(app: Flask) -> None:
     def status(value: Any) -> str:
         return t(f"status.{value}")
 
+    @app.template_filter("role")
+    def role(value: Any) -> str:
+        return ROLE_NAMES.get(str(value), str(value))
+
+    @app.template_filter("adoption")
+    def adoption(value: Any) -> str:
+        return t(f"adoption.{value}") if value else ""
+
     @app.context_processor
     def helpers() -> dict[str, Any]:
-        return {"can_decide": edge.can_decide, "is_admin": edge.is_admin, "Role": Role}
+        return {"can_decide": edge.can_decide, "is_admin": edge.is_admin, "is_office": edge.is_office,
+                "is_department": edge.is_department, "unread_notices": edge.unread_notices,
+                "Role": Role}
 
 
 def _security_headers(resp: Response) -> Response:

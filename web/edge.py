@@ -16,6 +16,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
+from store import notices
 from store.models import Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,8 +70,27 @@ def staff() -> User:
     return current_user.user  # type: ignore[no-any-return]
 
 
+# The office's own staff: they review, decide and follow up (store.access.OFFICE_ROLES).
+OFFICE = (Role.ADMIN, Role.CLERK, Role.DIRECTOR, Role.SECRETARY_GENERAL)
+
+
 def can_decide() -> bool:
-    return bool(current_user.is_authenticated and current_user.role in (Role.ADMIN, Role.CLERK))
+    return bool(current_user.is_authenticated and current_user.role in OFFICE)
+
+
+def is_office() -> bool:
+    return can_decide()
+
+
+def is_department() -> bool:
+    return bool(current_user.is_authenticated and current_user.role == Role.DEPARTMENT)
+
+
+def unread_notices() -> int:
+    """The header badge: the logged-in user's unread notices."""
+    if not current_user.is_authenticated:
+        return 0
+    return notices.unread_count(db(), staff())
 
 
 def is_admin() -> bool:

@@ -1,4 +1,4 @@
-"""The inbox, a report's detail, its attachments, and the decisions on it."""
+"""The inbox (all, by status, 待我审核), a report's page, its attachments, the reporter's identity."""
 
 from __future__ import annotations
 
@@ -7,24 +7,20 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
 
-from store import access, files, forms, lifecycle
+from store import access, files, forms, lifecycle, review
 from store import reports as reports_mod
 from store.conversation.summary import render_answer
-from store.i18n import t
-from store.lifecycle import Action, TransitionError
-from store.models import Attachment, Report, ReportStatus, Role
-from web import edge
+from store.models import AdoptionLevel, Attachment, Report, ReportStatus, utcnow
+from web import edge, sidebar
+from web.lazy import lazy
+
+(transfers,) = lazy("transfers")
 
 bp = Blueprint("reports", __name__)
 
 PER_PAGE = 20
 # Browsers show these inline safely; anything else is a download.
 INLINE_IMAGES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
-DONE = {
-    Action.ADOPT: "已采用，反馈已排队发送给反映人。",
-    Action.DECLINE: "已标记为不采用，原因已排队反馈给反映人。",
-    Action.RETURN: "已退回补充，问题已排队发送给反映人。",
-}
 
 
 @bp.route("/")
@@ -36,59 +32,82 @@ def index() -> Any:
 @bp.route("/reports")
 @login_required
 def inbox() -> Any:
-    """Reports newest first, one status or all, a page at a time."""
+    """Reports urgent-pending first, then newest; one status, all, or 待我审核 (`?tab=mine`)."""
     raw_status = request.args.get("status") or None
     try:
         status = ReportStatus(raw_status) if raw_status else None
     except ValueError:
         status = None
+    mine = request.args.get("tab") == "mine"
     page = request.args.get("page", "1")
     page_no = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
-    session = edge.db()
-    rows, total = reports_mod.page(session, edge.staff(), status, page_no, PER_PAGE)
+    session, user = edge.db(), edge.staff()
+    if mine:
+        status = None
+        rows, total = reports_mod.my_queue(session, user, page_no, PER_PAGE)
+    else:
+        rows, total = reports_mod.page(session, user, status, page_no, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
+    levels = review.chain(session)
     return render_template(
         "inbox.html", reports=rows, total=total, page=page_no, pages=pages, status=status,
-        statuses=list(ReportStatus), counts=reports_mod.status_counts(session, edge.staff()),
-        categories=_category_labels(),
+        mine=mine, statuses=list(ReportStatus), counts=reports_mod.status_counts(session, user),
+        queue_total=reports_mod.my_queue(session, user, 1, 1)[1] if not mine else total,
+        categories=_category_labels(), pending=frozenset(lifecycle.PENDING),
+        level_names={i: lv.label() for i, lv in enumerate(levels)}, last_level=len(levels) - 1,
+        overdue=_overdue_report_ids(),
     )
 
 
 @bp.route("/reports/<int:report_id>")
 @login_required
 def detail(report_id: int) -> Any:
-    report = _report(report_id)
-    actions = lifecycle.allowed_actions(edge.db(), report, edge.staff())
-    return render_template("report.html", report=report, answers=_answers(report),
-                           actions=[a.value for a in actions], categories=_category_labels(),
-                           inline_images=INLINE_IMAGES)
+    return render_detail(visible_report(report_id))
 
 
-@bp.route("/reports/<int:report_id>/act", methods=["POST"])
-@edge.roles_required(Role.ADMIN, Role.CLERK)
-def act(report_id: int) -> Any:
-    """Adopt, decline (with a reason) or return (with a question), via the lifecycle."""
-    try:
-        action = Action(request.form.get("action", ""))
-        version = int(request.form.get("version", ""))
-    except ValueError:
-        abort(400)
-    if action not in DONE:
-        abort(400)
-    report = _report(report_id)
-    try:
-        lifecycle.apply(edge.db(), report, action, user=edge.staff(),
-                        note=request.form.get("note"), expected_version=version)
-    except TransitionError as exc:
-        edge.rollback()
-        # Whatever the rule broken, a page older than the report is the real reason.
-        stale = edge.db().get(Report, report_id)
-        code = "error.conflict" if stale and stale.version != version else exc.code
-        flash(t(code, **(exc.params if code == exc.code else {})), "error")
+@bp.route("/reports/<int:report_id>/identity", methods=["POST"])
+@login_required
+def identity(report_id: int) -> Any:
+    """查看反映人信息: only roles that may, and every look is logged."""
+    report = visible_report(report_id)
+    user = edge.staff()
+    if not access.can_see_identity(user):
+        abort(403)
+    if report.anonymous:
+        flash("该信息为匿名反映，没有反映人信息。", "info")
         return redirect(url_for("reports.detail", report_id=report_id))
+    access.log_identity_view(edge.db(), user, report)
     edge.commit()
-    flash(DONE[action], "success")
-    return redirect(url_for("reports.detail", report_id=report_id))
+    return render_detail(report, revealed=True)
+
+
+def render_detail(report: Report, *, revealed: bool = False, status: int = 200) -> Any:
+    """The report page with every panel the user's actions need."""
+    session, user = edge.db(), edge.staff()
+    actions = {a.value for a in lifecycle.allowed_actions(session, report, user)}
+    levels = review.chain(session)
+    office = user.role in access.OFFICE_ROLES
+    panels = sidebar.panels(session, report, user, actions, office)
+    at = min(report.review_level, len(levels) - 1)
+    in_review = report.status in lifecycle.PENDING
+    chain_state = [(lv.label(), "done" if (i < at if in_review else report.adoption_level is not None)
+                    else "current" if in_review and i == at else "todo")
+                   for i, lv in enumerate(levels)]
+    return render_template(
+        "report.html", report=report, answers=_answers(report), actions=actions,
+        categories=_category_labels(), inline_images=INLINE_IMAGES, revealed=revealed,
+        can_identity=access.can_see_identity(user), office=office,
+        levels=[lv.label() for lv in levels], at_level=at, in_review=in_review,
+        chain_state=chain_state,
+        adoption_levels=list(AdoptionLevel), **panels,
+    ), status
+
+
+def _overdue_report_ids() -> set[int]:
+    """Reports whose open transfer is past its deadline, for the inbox highlight."""
+    now = utcnow()
+    return {tr.report_id for tr in transfers.for_user(edge.db(), edge.staff(), open_only=True)
+            if transfers.is_overdue(tr, now)}
 
 
 @bp.route("/files/<int:attachment_id>")
@@ -98,7 +117,7 @@ def attachment(attachment_id: int) -> Any:
     att = edge.db().get(Attachment, attachment_id)
     if att is None or att.report_id is None:
         abort(404)
-    _report(att.report_id)  # the same access rule as the report itself
+    visible_report(att.report_id)  # the same access rule as the report itself
     try:
         path = files.open_path(edge.settings().upload_dir, att.storage_path)
     except FileNotFoundError:
@@ -112,16 +131,12 @@ def attachment(attachment_id: int) -> Any:
     return resp
 
 
-def _report(report_id: int) -> Report:
+def visible_report(report_id: int) -> Report:
     report = edge.db().get(Report, report_id)
     # A report of a unit the user may not see does not exist for them.
     if report is None or not access.can_see(edge.db(), edge.staff(), report):
         abort(404)
     return report
-
-
-def _role() -> str:
-    return str(edge.staff().role.value)
 
 
 def _category_labels() -> dict[str, str]:

@@ -1,0 +1,96 @@
+"""A staff member's own pages: 我的转办 (departments), notices, Telegram link, statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from store import access, notices
+from store.i18n import t
+from store.lifecycle import TransitionError
+from store.models import Role, Transfer, utcnow
+from web import edge
+from web.lazy import lazy
+
+staff, stats, transfers = lazy("staff", "stats", "transfers")
+
+bp = Blueprint("office", __name__)
+
+
+@bp.route("/transfers")
+@edge.roles_required(Role.DEPARTMENT, *edge.OFFICE)
+def my_transfers() -> Any:
+    """我的转办: transfers to the user's department (all, for the office), overdue ones marked."""
+    open_only = request.args.get("all") is None
+    now = utcnow()
+    rows = [(tr, transfers.is_overdue(tr, now))
+            for tr in transfers.for_user(edge.db(), edge.staff(), open_only=open_only)]
+    return render_template("transfers.html", rows=rows, open_only=open_only)
+
+
+@bp.route("/transfers/<int:transfer_id>/reply", methods=["POST"])
+@edge.roles_required(Role.DEPARTMENT, Role.ADMIN)
+def reply(transfer_id: int) -> Any:
+    """The department's 办理回复; it goes to the reporter."""
+    session, user = edge.db(), edge.staff()
+    transfer = session.get(Transfer, transfer_id)
+    # Another department's transfer does not exist for this user.
+    if transfer is None or not access.can_reply_transfer(session, user, transfer):
+        abort(404)
+    text = (request.form.get("text") or "").strip()
+    if not text:
+        flash("请填写办理回复内容。", "error")
+        return redirect(url_for("office.my_transfers", _anchor=f"transfer-{transfer_id}"))
+    try:
+        transfers.reply(session, transfer, user, text)
+    except TransitionError as exc:
+        edge.rollback()
+        flash(t(exc.code, **exc.params), "error")
+        return redirect(url_for("office.my_transfers", _anchor=f"transfer-{transfer_id}"))
+    edge.commit()
+    flash("办理回复已提交，并已排队反馈给反映人。", "success")
+    return redirect(url_for("office.my_transfers"))
+
+
+@bp.route("/notices")
+@login_required
+def notice_list() -> Any:
+    return render_template("notices.html", notices=notices.unread(edge.db(), edge.staff(), 100))
+
+
+@bp.route("/notices/read", methods=["POST"])
+@login_required
+def notice_read() -> Any:
+    """Mark one notice (`id`) or all of them read."""
+    raw = request.form.get("id", "")
+    notices.mark_read(edge.db(), edge.staff(), int(raw) if raw.isdigit() else None)
+    edge.commit()
+    target = request.form.get("report_id", "")
+    if target.isdigit():
+        return redirect(url_for("reports.detail", report_id=int(target)))
+    return redirect(url_for("office.notice_list"))
+
+
+@bp.route("/account")
+@login_required
+def account() -> Any:
+    return render_template("account.html", user=edge.staff(), code=None)
+
+
+@bp.route("/account/link", methods=["POST"])
+@login_required
+def link_telegram() -> Any:
+    """绑定 Telegram: a one-time code the staff member sends to the bot as /link CODE."""
+    user = edge.staff()
+    code = staff.issue_link_code(edge.db(), user)
+    edge.commit()
+    return render_template("account.html", user=user, code=code)
+
+
+@bp.route("/stats")
+@edge.roles_required(*edge.OFFICE, Role.VIEWER, Role.UNIT_LIAISON)
+def statistics() -> Any:
+    """Counts by status, adoption level and 批示, per unit and per point, in the user's scope."""
+    return render_template("stats.html", o=stats.overview(edge.db(), edge.staff()))
