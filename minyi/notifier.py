@@ -1,4 +1,4 @@
-"""Delivers the outbox: feedback owed to reporters, on the web chat and on Telegram.
+"""Delivers the outbox: feedback owed to reporters (web chat, Telegram) and staff alerts (Telegram).
 
 Each tick claims due rows in a short transaction, delivers them one by one
 and records each outcome in a transaction of its own, so a message accepted
@@ -150,12 +150,12 @@ class Notifier:
             return
         queue.remove(ready)
         if not await self._send(ready):
-            # The reporter blocked us: the rest of their batch is given up unsent.
+            # The recipient (a reporter, or staff) blocked us: the rest of their batch is given up unsent.
             rest = [d for d in queue if d.chat_id == ready.chat_id]
             for d in rest:
                 queue.remove(d)
             await asyncio.to_thread(self._record_many, rest, outbox.give_up,
-                                    error="reporter blocked the bot")
+                                    error="recipient blocked the bot")
 
     async def _send(self, due: Due) -> bool:
         """Send one row and record the outcome; False when the chat can't be written to."""
@@ -196,7 +196,7 @@ class Notifier:
             for due in dues:
                 msg = session.get(OutboxMessage, due.id)
                 # Only the claim we hold is ours to settle; a row given up
-                # meanwhile (its reporter blocked us) stays as it is.
+                # meanwhile (its recipient blocked us) stays as it is.
                 if msg is not None and msg.status == OutboxStatus.SENDING:
                     outcome(session, msg, **kwargs)
 

@@ -157,7 +157,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         notifier = Notifier(settings, session_factory, bot)
         notifier_task = asyncio.create_task(notifier.run(stop), name="notifier")
 
-        scheduler = build_scheduler(session_factory)
+        scheduler = build_scheduler(session_factory, settings)
         scheduler.start()
         log.info("minyi is running; press Ctrl+C to stop")
 

@@ -1,7 +1,12 @@
 """Scheduled jobs (APScheduler on the runner's asyncio loop).
 
 Jobs are plain functions that open their own unit of work; the scheduler runs
-them in its thread pool so the event loop never waits on the database.
+them in its thread pool so the event loop never waits on the database. Each
+takes an optional `now`, so tests run them at any moment they like.
+
+  housekeeping       every 10 minutes: prune update ids, log the outbox's health
+  chase_returns      hourly: remind, then close, unanswered 退回补充 questions
+  chase_transfers    daily at 09:00 office time, and once at start-up: overdue 转办
 """
 
 from __future__ import annotations
@@ -12,8 +17,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
+from minyi.settings import Settings
+from store import returns, transfers
 from store.models import OutboxMessage, OutboxStatus, ProcessedUpdate, utcnow
 
 log = logging.getLogger("minyi.scheduler")
@@ -23,6 +31,10 @@ KEEP_PROCESSED_UPDATES = timedelta(days=7)
 # Feedback older than this and still unsent means delivery is stuck.
 STUCK_AFTER = timedelta(minutes=15)
 HOUSEKEEPING_EVERY = timedelta(minutes=10)
+RETURNS_EVERY = timedelta(hours=1)
+# Transfers are chased when the office's working day starts.
+OFFICE_TZ = "Asia/Shanghai"
+TRANSFERS_AT_HOUR = 9
 
 
 @dataclass(frozen=True)
@@ -72,12 +84,51 @@ def housekeeping(session_factory: sessionmaker[Session], now: datetime | None = 
     return health
 
 
-def build_scheduler(session_factory: sessionmaker[Session]) -> AsyncIOScheduler:
+def chase_returns(session_factory: sessionmaker[Session], remind_days: int, expire_days: int,
+                  now: datetime | None = None) -> dict[str, int]:
+    """Remind reporters of open 退回补充 questions, and close those left unanswered too long."""
+    with session_factory() as s, s.begin():
+        done = returns.chase(s, now or utcnow(), timedelta(days=remind_days),
+                             timedelta(days=expire_days))
+    if any(done.values()):
+        log.info("returned reports: %(reminded)d reminded, %(expired)d closed unanswered", done)
+    return done
+
+
+def chase_transfers(session_factory: sessionmaker[Session],
+                    now: datetime | None = None) -> dict[str, int]:
+    """Remind departments of overdue transfers and escalate the long-overdue ones."""
+    with session_factory() as s, s.begin():
+        done = transfers.chase(s, now or utcnow())
+    if any(done.values()):
+        log.info("overdue transfers: %(reminded)d reminded, %(escalated)d escalated", done)
+    return done
+
+
+def build_scheduler(session_factory: sessionmaker[Session],
+                    settings: Settings | None = None) -> AsyncIOScheduler:
     """A scheduler with minyi's jobs; the caller starts it inside the running loop."""
+    settings = settings or Settings()
     scheduler = AsyncIOScheduler(timezone="UTC")
+    started = datetime.now(tz=utcnow().tzinfo)
     scheduler.add_job(
         housekeeping, "interval", args=[session_factory], id="housekeeping",
-        seconds=HOUSEKEEPING_EVERY.total_seconds(), next_run_time=datetime.now(tz=utcnow().tzinfo),
+        seconds=HOUSEKEEPING_EVERY.total_seconds(), next_run_time=started,
         coalesce=True, max_instances=1,
     )
+    scheduler.add_job(
+        chase_returns, "interval", id="chase_returns",
+        args=[session_factory, settings.return_remind_days, settings.return_expire_days],
+        seconds=RETURNS_EVERY.total_seconds(), next_run_time=started,
+        coalesce=True, max_instances=1,
+    )
+    scheduler.add_job(
+        chase_transfers, CronTrigger(hour=TRANSFERS_AT_HOUR, minute=0, timezone=OFFICE_TZ),
+        args=[session_factory], id="chase_transfers", coalesce=True, max_instances=1,
+        misfire_grace_time=3600,
+    )
+    # Once at start-up too, so an office that restarts after 09:00 is not a day late;
+    # a transfer already reminded today is not reminded again.
+    scheduler.add_job(chase_transfers, "date", args=[session_factory], id="chase_transfers_now",
+                      run_date=started)
     return scheduler

@@ -47,6 +47,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = _read(env, name)
     if raw is None:
@@ -79,6 +86,12 @@ class Settings:
     global_rate: int = 30
     per_chat_interval: float = 1.0
     form: str = "report"
+    # 退回补充: remind the reporter after this many days, close after that many.
+    return_remind_days: int = 3
+    return_expire_days: int = 7
+    # 转办: the console's default deadline, and how long past it before escalating.
+    transfer_due_days: int = 15
+    transfer_escalate_days: int = 7
 
     @property
     def is_production(self) -> bool:
@@ -133,6 +146,12 @@ class Settings:
             )
         base_url = _read(env, "TELEGRAM_BASE_URL") or "https://api.telegram.org/bot"
         file_url = _read(env, "TELEGRAM_BASE_FILE_URL") or base_url.replace("/bot", "/file/bot", 1)
+        remind = _positive(env, "RETURN_REMIND_DAYS", 3)
+        expire = _positive(env, "RETURN_EXPIRE_DAYS", 7)
+        if expire <= remind:
+            raise ConfigError(
+                f"RETURN_EXPIRE_DAYS ({expire}) must be greater than RETURN_REMIND_DAYS ({remind}): "
+                "the reminder comes before the return is closed")
         return cls(
             env=mode,
             instance_dir=instance,
@@ -149,4 +168,8 @@ class Settings:
             max_upload_mb=_int(env, "MAX_UPLOAD_MB", 20),
             global_rate=_int(env, "TELEGRAM_GLOBAL_RATE", 30),
             form=_read(env, "MINYI_FORM") or "report",
+            return_remind_days=remind,
+            return_expire_days=expire,
+            transfer_due_days=_positive(env, "TRANSFER_DUE_DAYS", 15),
+            transfer_escalate_days=_positive(env, "TRANSFER_ESCALATE_DAYS", 7),
         )

@@ -279,6 +279,9 @@ def apply(
         _owe_feedback(session, report, action, move.feedback, note, dict(context or {}))
     if action is Action.SUBMIT and report.urgency is Urgency.URGENT:
         notices.alert_reviewers(session, report, "urgent")
+    if action is Action.RESUBMIT:
+        # The level that asked the question is told the answer has come.
+        notices.alert_reviewers(session, report, "resubmitted")
     session.flush()
     return event
 

@@ -1,4 +1,4 @@
-"""The outbox: messages owed to reporters, written inside the owing transaction.
+"""The outbox: messages owed to reporters (and staff alerts), written inside the owing transaction.
 
 Delivery (`minyi.notifier`) claims due rows, sends them and records the
 outcome; this module holds the state changes so each has one writer.
@@ -19,6 +19,7 @@ from store.models import (
     OutboxStatus,
     Report,
     Reporter,
+    User,
     WebChatMessage,
     utcnow,
 )
@@ -95,19 +96,34 @@ def retry_later(session: Session, msg: OutboxMessage, error: str, delay: float) 
 
 
 def give_up(session: Session, msg: OutboxMessage, error: str, *, blocked: bool = False) -> None:
-    """Never retry `msg`; if the reporter blocked us, stop writing to them at all."""
+    """Never retry `msg`; if the recipient blocked us, stop writing to them at all.
+
+    A reporter who blocked the bot is marked blocked until they write again;
+    a staff member who did is unlinked (they link again with /link CODE).
+    """
     msg.status = OutboxStatus.DEAD
     msg.last_error = error[:1000]
-    if blocked:
+    if not blocked:
+        return
+    if msg.reporter_id is not None:
         reporter = session.get(Reporter, msg.reporter_id)
         if reporter is not None and reporter.blocked_at is None:
             reporter.blocked_at = utcnow()
-        session.execute(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.reporter_id == msg.reporter_id,
-                   OutboxMessage.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.DEAD, last_error="reporter blocked the bot")
-        )
+        recipient = OutboxMessage.reporter_id == msg.reporter_id
+        reason = "reporter blocked the bot"
+    elif msg.user_id is not None:
+        user = session.get(User, msg.user_id)
+        if user is not None and user.telegram_chat_id == msg.chat_id:
+            user.telegram_chat_id = None
+        recipient = OutboxMessage.user_id == msg.user_id
+        reason = "staff member blocked the bot"
+    else:
+        return
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(recipient, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.DEAD, last_error=reason)
+    )
 
 
 def unblock(session: Session, reporter: Reporter) -> None:

@@ -2,6 +2,14 @@
 
 from store.i18n import register
 
+# What a channel may send that the engine cannot take, named for the reply.
+UNSUPPORTED_NAMES = {
+    "sticker": ("贴纸", "stickers"), "voice": ("语音消息", "voice messages"),
+    "video": ("视频", "videos"), "video_note": ("视频消息", "video messages"),
+    "audio": ("音频", "audio"), "animation": ("动图", "animations"),
+    "contact": ("名片", "contacts"), "poll": ("投票", "polls"), "dice": ("骰子", "dice"),
+}
+
 register({
     "chat.welcome": {
         "zh": "您好！这里是政协社情民意信息直通车。\n您可以反映身边的问题和意见建议，我们会审核处理并在这里告诉您结果。",
@@ -32,6 +40,9 @@ register({
     "chat.cancelled": {
         "zh": "已取消，本次填写的内容已清除。需要时随时点“反映信息”重新开始。",
         "en": "Cancelled; this draft has been cleared. Tap Report whenever you want to start again.",
+    },
+    "chat.side_cancelled": {
+        "zh": "好的，已取消。", "en": "OK, cancelled.",
     },
     "chat.nothing_to_cancel": {"zh": "当前没有正在填写的信息。", "en": "There is no report in progress."},
     "chat.cannot_go_back": {"zh": "已经是第一项了。", "en": "This is already the first question."},
@@ -105,6 +116,10 @@ register({
         "zh": "信息 {no} 目前不需要补充（可能已经处理完毕）。发送 /my 查看最新进度。",
         "en": "Report {no} needs no more information now (it may have been settled). Send /my to see where it stands.",
     },
+    "chat.supplement.expired": {
+        "zh": "信息 {no} 因超过期限未补充，已经办结，这次的补充内容没有提交。如情况仍存在，欢迎点“反映信息”重新反映。",
+        "en": "Report {no} was closed because the information did not arrive in time, so this supplement was not sent. If the problem persists, tap Report to report it again.",
+    },
     "chat.supplement.files_only": {"zh": "（补充了 {n} 个文件）", "en": "({n} file(s) added)"},
     # Buttons.
     "btn.report": {"zh": "📝 反映信息", "en": "📝 Report"},
@@ -166,4 +181,57 @@ register({
         "zh": "请发送位置，或用文字写出地址。",
         "en": "Send a location, or type the address.",
     },
+    # After closure (satisfaction, reopening) and staff linking (store.conversation.closure).
+    "chat.rate.thanks": {
+        "zh": "感谢您的评价（{rating}）！信息 {no} 的办理到此结束，欢迎继续反映身边的问题。",
+        "en": "Thank you for your rating ({rating})! Report {no} is now complete; you are welcome to report again.",
+    },
+    "chat.rate.ask_comment": {
+        "zh": "很抱歉办理结果没有让您满意。请用文字说明哪些问题还没有解决，我们会重新办理信息 {no}。",
+        "en": "We are sorry the outcome did not satisfy you. Tell us in words what is still unresolved, and report {no} will be taken up again.",
+    },
+    "chat.rate.reopened": {
+        "zh": "✅ 已收到您的意见，信息 {no} 已重新进入审核办理，结果会在这里通知您。",
+        "en": "✅ Thank you; report {no} has been reopened for review. We will tell you the outcome here.",
+    },
+    "chat.rate.already": {
+        "zh": "信息 {no} 已经评价过了，无需重复评价。发送 /my 可查看最新进度。",
+        "en": "Report {no} has already been rated. Send /my to see where it stands.",
+    },
+    "chat.rate.not_closed": {
+        "zh": "信息 {no} 目前不在办结状态，暂时不能评价。发送 /my 可查看最新进度。",
+        "en": "Report {no} is not concluded, so it cannot be rated now. Send /my to see where it stands.",
+    },
+    "chat.rate.not_yours": {
+        "zh": "只有该信息的反映人才能评价。",
+        "en": "Only the person who filed this report can rate it.",
+    },
+    "chat.rate.merged": {
+        "zh": "您的信息已与 {no} 合并办理，评价由该信息的反映人作出。感谢您的关注！",
+        "en": "Your report was handled together with {no}; its rating is given by that report's author. Thank you!",
+    },
+    "chat.rate.need_text": {
+        "zh": "请用文字说明哪些问题还没有解决。",
+        "en": "Please describe in words what is still unresolved.",
+    },
+    "chat.rate.comment_cancelled": {
+        "zh": "好的，不再重新办理。如有需要，可再次点击“不满意”。",
+        "en": "OK, the report will not be reopened. Tap Not satisfied again if you change your mind.",
+    },
+    "chat.link.ok": {
+        "zh": "✅ 已绑定工作人员账号 {name}。今后紧急信息、转办督办等提醒会发到这里。",
+        "en": "✅ Linked to staff account {name}. Alerts (urgent reports, overdue transfers) will come here.",
+    },
+    "chat.link.bad": {
+        "zh": "绑定码无效或已过期。请在后台“个人设置”中重新生成绑定码，然后发送 /link 绑定码。",
+        "en": "That link code is wrong or has expired. Make a new one in the console, then send /link CODE.",
+    },
+    "chat.link.usage": {
+        "zh": "请发送 /link 绑定码（在后台生成，24 小时内有效）。",
+        "en": "Send /link CODE (made in the console, valid for 24 hours).",
+    },
+    "chat.link.telegram_only": {
+        "zh": "工作人员账号只能绑定 Telegram。", "en": "Staff accounts can only be linked on Telegram.",
+    },
+    "btn.rate_cancel": {"zh": "不用了", "en": "Never mind"},
 })

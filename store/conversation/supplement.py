@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+
 from store import files, forms, lifecycle
 from store.conversation.steps import check_file, clean
 from store.conversation.types import Button, EngineConfig, Inbound, Reply
@@ -46,7 +48,7 @@ class SupplementMoves:
         if report is None:
             return self.menu_replies()
         if report.status is not ReportStatus.RETURNED:
-            return self.menu(self.t("chat.supplement.closed", no=report.tracking_no))
+            return self.menu(self.no_longer_returned(report))
         if self.conv.mode in DRAFT_MODES:
             # The draft waits; it comes back when the supplement is sent.
             self.conv.context = {**self.conv.context, "paused": {
@@ -79,8 +81,10 @@ class SupplementMoves:
             assert ib.file.data is not None
             rel, digest = files.save(self.config.upload_dir, ib.file.data,
                                      ib.file.content_type)
+            # Held by the conversation until 提交补充, so an unsent supplement
+            # never shows up on the report.
             self.session.add(Attachment(
-                report_id=report.id, kind=ib.file.kind, supplement=True,
+                conversation_id=self.conv.id, kind=ib.file.kind, supplement=True,
                 filename=files.safe_filename(ib.file.filename, ib.file.content_type),
                 content_type=ib.file.content_type, size=len(ib.file.data), sha256=digest,
                 storage_path=rel, source_ref=ib.file.ref))
@@ -116,14 +120,32 @@ class SupplementMoves:
             note = note[: lifecycle.NOTE_LIMIT]
         lifecycle.apply(self.session, report, lifecycle.Action.RESUBMIT, reporter=self.reporter,
                         note=note)
+        self.session.execute(sa.update(Attachment).where(*self.held_files()).values(
+            report_id=report.id, conversation_id=None))
         out = [Reply(self.t("chat.supplement.done", no=report.tracking_no))]
         return out + self.leave_supplement()
 
     def end_supplement(self, report: Report | None) -> list[Reply]:
-        out = [Reply(self.t("chat.supplement.closed", no=report.tracking_no if report else ""))]
+        if report is None:
+            out = [Reply(self.t("chat.supplement.closed", no=""))]
+        else:
+            out = [Reply(self.no_longer_returned(report))]
         return out + self.leave_supplement()
 
+    def no_longer_returned(self, report: Report) -> str:
+        """Why an answer to the question is no longer taken; nothing sent is kept."""
+        last = report.events[-1] if report.events else None
+        if last is not None and last.action == lifecycle.Action.EXPIRE.value:
+            return self.t("chat.supplement.expired", no=report.tracking_no)
+        return self.t("chat.supplement.closed", no=report.tracking_no)
+
+    def held_files(self) -> tuple[sa.ColumnElement[bool], ...]:
+        return (Attachment.conversation_id == self.conv.id, Attachment.report_id.is_(None),
+                Attachment.supplement.is_(True))
+
     def leave_supplement(self) -> list[Reply]:
+        """End the side errand (supplement or reopen comment); a paused draft comes back."""
+        self.session.execute(sa.delete(Attachment).where(*self.held_files()))
         paused = self.conv.context.get("paused")
         self.conv.context = {k: v for k, v in self.conv.context.items()
                              if k in ("last_receipt", "submitted_turn")}

@@ -6,6 +6,7 @@ Modes:
   review      reading back the draft before confirming
   editing     answering `step` again, chosen from the review
   supplement  adding to a returned report (`context.report_id`)
+  reopen      saying why a closed report left them unsatisfied (`context.report_id`)
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import files, forms, points, reports
+from store.conversation.closure import ClosureMoves
 from store.conversation.flood import FloodGuard
+from store.conversation.messages import UNSUPPORTED_NAMES
 from store.conversation.steps import CHECKERS, SKIP, Invalid, check_file
 from store.conversation.summary import render_answer, summary
 from store.conversation.supplement import DRAFT_MODES, SupplementMoves
@@ -24,15 +27,8 @@ from store.conversation.types import Button, EngineConfig, Inbound, IncomingFile
 from store.i18n import t
 from store.models import Attachment, Conversation, Reporter, ReportStatus
 
-UNSUPPORTED_NAMES = {
-    "sticker": ("贴纸", "stickers"), "voice": ("语音消息", "voice messages"),
-    "video": ("视频", "videos"), "video_note": ("视频消息", "video messages"),
-    "audio": ("音频", "audio"), "animation": ("动图", "animations"),
-    "contact": ("名片", "contacts"), "poll": ("投票", "polls"), "dice": ("骰子", "dice"),
-}
 
-
-class Turn(SupplementMoves):
+class Turn(SupplementMoves, ClosureMoves):
     """One input being answered; holds what every handler needs."""
 
     def __init__(self, config: EngineConfig, flood: FloodGuard, session: Session,
@@ -73,6 +69,8 @@ class Turn(SupplementMoves):
             return self.answer()
         if mode == "supplement":
             return self.supplement_input()
+        if mode == "reopen":
+            return self.comment_input()
         if mode == "review":
             return self.review()
         return self.menu(self.t("chat.idle_hint"))
@@ -88,6 +86,8 @@ class Turn(SupplementMoves):
             return self.back()
         if name == "my":
             return self.my_reports()
+        if name == "link":
+            return self.link(args)
         return [Reply(self.t("chat.help"), self.menu_buttons())]
 
     def callback(self, data: str) -> list[Reply]:
@@ -99,6 +99,8 @@ class Turn(SupplementMoves):
                 return self.my_reports()
             if verb == "supp" and arg.isdigit():
                 return self.supplement_start(int(arg))
+            if verb == "rate":
+                return self.rate(arg)
             return self.current_prompt()
         turn, _, rest = data.partition(":")
         verb, _, arg = rest.partition(":")
@@ -113,6 +115,7 @@ class Turn(SupplementMoves):
             "ed": self.edit_step, "rv": self.to_review, "resume": self.resume,
             "restart": self.restart, "cancel": lambda _a: self.cancel(),
             "back": lambda _a: self.back(), "sdone": self.supplement_done,
+            "rcancel": self.comment_cancel,
         }
         handler = handlers.get(verb)
         return handler(arg) if handler else self.current_prompt()
@@ -129,7 +132,7 @@ class Turn(SupplementMoves):
                 out.append(Reply(self.t(f"chat.token.{found.reason}")))
             else:
                 point = found.point
-        if self.conv.mode in DRAFT_MODES or self.conv.mode == "supplement":
+        if self.conv.mode in DRAFT_MODES or self.conv.mode in ("supplement", "reopen"):
             if point is not None:
                 self.conv.context = {**self.conv.context, "pending_point_id": point.id}
             return [*out, self.draft_kept()]
@@ -180,6 +183,9 @@ class Turn(SupplementMoves):
     def cancel(self) -> list[Reply]:
         if self.conv.mode == "idle":
             return [Reply(self.t("chat.nothing_to_cancel"), self.menu_buttons())]
+        if self.conv.mode in ("supplement", "reopen"):
+            # Only the side errand ends; a draft paused for it comes back.
+            return [Reply(self.t("chat.side_cancelled")), *self.leave_supplement()]
         self.discard_draft()
         return [Reply(self.t("chat.cancelled"), self.menu_buttons())]
 
@@ -248,6 +254,8 @@ class Turn(SupplementMoves):
             return self.review()
         if mode == "supplement":
             return [self.supplement_prompt()]
+        if mode == "reopen":
+            return [self.comment_prompt()]
         return self.menu_replies()
 
     def answer(self) -> list[Reply]:

@@ -1,0 +1,131 @@
+"""After closure: one-tap satisfaction (满意 / 基本满意 / 不满意), and staff linking Telegram.
+
+The CLOSE feedback carries `~rate:<report id>:<satisfied|basically|unsatisfied>`.
+Satisfied or mostly satisfied is recorded (lifecycle RATE) with thanks; not
+satisfied asks for a comment (mode `reopen`) and then reopens the report with
+it (lifecycle REOPEN: back to the first review level).
+
+`/link CODE` is for staff: the one-time code from the console ties this
+Telegram chat to their account, so alerts reach them here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from store import lifecycle
+from store.conversation.steps import clean
+from store.conversation.types import Button, Inbound, Reply
+from store.models import Channel, Conversation, Report, Reporter, ReportEvent, ReportStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+RATINGS = ("satisfied", "basically", "unsatisfied")
+
+
+class ClosureMoves:
+    """The `reopen` mode of `Turn` and the stateless `~rate:` buttons; `/link`."""
+
+    session: Session
+    inbound: Inbound
+    reporter: Reporter
+    conv: Conversation
+
+    if TYPE_CHECKING:  # provided by Turn
+        def t(self, key: str, **params: object) -> str: ...
+        def btn(self, key: str, verb: str, arg: str = "", *, stateless: bool = False) -> Button: ...
+        def advance(self) -> None: ...
+        def menu(self, text: str) -> list[Reply]: ...
+        def menu_replies(self) -> list[Reply]: ...
+        def leave_supplement(self) -> list[Reply]: ...
+
+    # -- satisfaction ---------------------------------------------------------
+
+    def rate(self, arg: str) -> list[Reply]:
+        """A satisfaction button from the CLOSE feedback: record it, or ask why not."""
+        raw_id, _, rating = arg.partition(":")
+        report = self.session.get(Report, int(raw_id)) if raw_id.isdigit() else None
+        if report is None or rating not in RATINGS:
+            return self.menu_replies()
+        if report.reporter_id != self.reporter.id:
+            merged = self.session.scalar(sa.select(Report.id).where(
+                Report.merged_into_id == report.id, Report.reporter_id == self.reporter.id))
+            key = "chat.rate.merged" if merged is not None else "chat.rate.not_yours"
+            return self.menu(self.t(key, no=report.tracking_no))
+        refused = self.cannot_rate(report)
+        if refused is not None:
+            return self.menu(self.t(refused, no=report.tracking_no))
+        if rating == "unsatisfied":
+            return self.ask_comment(report)
+        lifecycle.apply(self.session, report, lifecycle.Action.RATE, reporter=self.reporter,
+                        values={"satisfaction": rating})
+        out = [Reply(self.t("chat.rate.thanks", rating=self.t(f"satisfaction.{rating}"),
+                            no=report.tracking_no))]
+        if self.conv.mode == "reopen":
+            return out + self.leave_supplement()
+        return out + self.menu_replies()
+
+    def cannot_rate(self, report: Report) -> str | None:
+        """Why `report` cannot be rated now (already rated, reopened, not closed), or None."""
+        if report.satisfaction is not None:
+            return "chat.rate.already"
+        if report.status is ReportStatus.CLOSED:
+            return None
+        reopened = self.session.scalar(sa.select(ReportEvent.id).where(
+            ReportEvent.report_id == report.id,
+            ReportEvent.action == lifecycle.Action.REOPEN.value).limit(1))
+        return "chat.rate.already" if reopened is not None else "chat.rate.not_closed"
+
+    def ask_comment(self, report: Report) -> list[Reply]:
+        if self.conv.mode in ("filling", "review", "editing"):
+            # The draft waits; it comes back after the comment.
+            self.conv.context = {**self.conv.context, "paused": {
+                "mode": self.conv.mode, "step": self.conv.step}}
+        self.conv.mode, self.conv.step = "reopen", None
+        self.conv.context = {**self.conv.context, "report_id": report.id}
+        return [self.comment_prompt(report)]
+
+    def comment_prompt(self, report: Report | None = None) -> Reply:
+        self.advance()
+        report = report or self.session.get(Report, int(self.conv.context.get("report_id", 0)))
+        return Reply(self.t("chat.rate.ask_comment", no=report.tracking_no if report else ""),
+                     [[self.btn("btn.rate_cancel", "rcancel")]])
+
+    def comment_input(self) -> list[Reply]:
+        """The reason for 不满意: reopen the report with it."""
+        report = self.session.get(Report, int(self.conv.context.get("report_id", 0)))
+        if report is None or report.reporter_id != self.reporter.id:
+            return self.leave_supplement()
+        refused = self.cannot_rate(report)
+        if refused is not None:
+            return [Reply(self.t(refused, no=report.tracking_no)), *self.leave_supplement()]
+        text = clean(self.inbound.text or "")
+        if not text:
+            return [Reply(self.t("chat.rate.need_text")), self.comment_prompt(report)]
+        if len(text) > lifecycle.NOTE_LIMIT:
+            return [Reply(self.t("invalid.too_long", n=len(text), max=lifecycle.NOTE_LIMIT))]
+        lifecycle.apply(self.session, report, lifecycle.Action.REOPEN, reporter=self.reporter,
+                        note=text)
+        return [Reply(self.t("chat.rate.reopened", no=report.tracking_no)),
+                *self.leave_supplement()]
+
+    def comment_cancel(self, _arg: str = "") -> list[Reply]:
+        return [Reply(self.t("chat.rate.comment_cancelled")), *self.leave_supplement()]
+
+    # -- staff linking Telegram ------------------------------------------------
+
+    def link(self, code: str) -> list[Reply]:
+        """`/link CODE`: tie this Telegram chat to the staff account that made the code."""
+        if self.inbound.channel is not Channel.TELEGRAM:
+            return [Reply(self.t("chat.link.telegram_only"))]
+        if not code:
+            return [Reply(self.t("chat.link.usage"))]
+        from store import staff  # the console's side of linking
+
+        user = staff.link_telegram(self.session, code.strip(), self.inbound.chat_id)
+        if user is None:
+            return [Reply(self.t("chat.link.bad"))]
+        return [Reply(self.t("chat.link.ok", name=user.display_name or user.username))]

@@ -1,0 +1,170 @@
+"""转办: sending an adopted report to a department, its deadline, its reply, and chasing it.
+
+`transfer` and `reply` go through the lifecycle (TRANSFER, DEPT_REPLY), so the
+reporter hears of both; `chase` is the scheduler's daily round: a reminder to
+the department for each overdue transfer, and one escalation (督办) to the
+office's leadership once the second deadline has passed. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store import access, lifecycle, notices
+from store.i18n import register, t
+from store.lifecycle import Action, TransitionError
+from store.models import Report, ReportEvent, Role, Transfer, Unit, UnitKind, User, utcnow
+
+OPEN, REPLIED = "open", "replied"
+# Deadlines are shown, and "one reminder a day" is counted, in the office's time.
+LOCAL = ZoneInfo("Asia/Shanghai")
+MAX_DAYS = 365
+# Who hears of an escalation: the office's leadership, above the clerk.
+LEADERSHIP = frozenset({Role.DIRECTOR, Role.SECRETARY_GENERAL, Role.ADMIN})
+
+register({
+    "notice.transfer_replied": {
+        "zh": "{department} 已回复转办事项 {no}《{title}》。",
+        "en": "{department} replied to the transfer of {no} \"{title}\".",
+    },
+    "error.not_a_department": {
+        "zh": "请选择一个承办部门。", "en": "Choose a department to transfer to.",
+    },
+    "error.bad_days": {
+        "zh": "期限须为 1～{max} 天。", "en": "Deadlines must be between 1 and {max} days.",
+    },
+    "error.transfer_answered": {
+        "zh": "该转办事项已经回复过了。", "en": "This transfer has already been answered.",
+    },
+})
+
+
+def local_date(moment: datetime) -> str:
+    return moment.astimezone(LOCAL).strftime("%Y-%m-%d")
+
+
+def transfer(session: Session, report: Report, user: User, *, department: Unit, due_days: int,
+             escalate_days: int, note: str | None = None,
+             expected_version: int | None = None) -> Transfer:
+    """Send `report` to `department`: due in `due_days`, escalated `escalate_days` after that.
+
+    The reporter is told which department has it; the department's staff get
+    a notice (and a Telegram message if they linked it).
+    """
+    if department.kind is not UnitKind.DEPARTMENT:
+        raise TransitionError("error.not_a_department")
+    for days in (due_days, escalate_days):
+        if not 1 <= days <= MAX_DAYS:
+            raise TransitionError("error.bad_days", max=MAX_DAYS)
+    lifecycle.apply(session, report, Action.TRANSFER, user=user, note=note,
+                    expected_version=expected_version, context={"department": department.name})
+    now = utcnow()
+    due_at = now + timedelta(days=due_days)
+    row = Transfer(report_id=report.id, department_id=department.id, note=(note or "").strip() or None,
+                   due_at=due_at, escalate_at=due_at + timedelta(days=escalate_days),
+                   status=OPEN, created_by_id=user.id, created_at=now)
+    session.add(row)
+    session.flush()
+    text = t("notice.transfer", "zh", no=report.tracking_no, title=report.title,
+             due=local_date(due_at))
+    for member in department_staff(session, department):
+        notices.notify(session, member, "transfer", text, report)
+    return row
+
+
+def department_staff(session: Session, department: Unit) -> list[User]:
+    """Active department staff who answer transfers to `department` (their unit or one above)."""
+    users = session.scalars(sa.select(User).where(
+        User.active.is_(True), User.role == Role.DEPARTMENT, User.unit_id.is_not(None)))
+    return [u for u in users
+            if department.id in access.unit_subtree(session, u.unit_id)]  # type: ignore[arg-type]
+
+
+def reply(session: Session, transfer_row: Transfer, user: User, text: str) -> ReportEvent:
+    """The department answers (办理回复): the report becomes handled and the reporter reads `text`."""
+    if not access.can_reply_transfer(session, user, transfer_row):
+        raise TransitionError("error.forbidden")
+    if transfer_row.status != OPEN:
+        raise TransitionError("error.transfer_answered")
+    report = transfer_row.report
+    department = transfer_row.department
+    event = lifecycle.apply(session, report, Action.DEPT_REPLY, user=user, note=text,
+                            context={"department": department.name})
+    transfer_row.status = REPLIED
+    transfer_row.reply = event.note
+    transfer_row.replied_by_id = user.id
+    transfer_row.replied_at = event.created_at
+    creator = session.get(User, transfer_row.created_by_id)
+    if creator is not None and creator.active and creator.id != user.id:
+        notices.notify(session, creator, "transfer_replied",
+                       t("notice.transfer_replied", "zh", department=department.name,
+                         no=report.tracking_no, title=report.title), report)
+    session.flush()
+    return event
+
+
+def for_user(session: Session, user: User, open_only: bool = False) -> list[Transfer]:
+    """Transfers `user` may see, open ones first by deadline, then the newest answered.
+
+    Department staff see only transfers to their own unit (or the units below
+    it), never another department's, even on a report both handled.
+    """
+    query = (sa.select(Transfer).join(Report, Report.id == Transfer.report_id)
+             .where(access.report_scope(session, user)))
+    if user.role is Role.DEPARTMENT:
+        if user.unit_id is None:
+            return []
+        query = query.where(Transfer.department_id.in_(access.unit_subtree(session, user.unit_id)))
+    if open_only:
+        query = query.where(Transfer.status == OPEN)
+    query = query.order_by(sa.case((Transfer.status == OPEN, 0), else_=1), Transfer.due_at,
+                           Transfer.id.desc())
+    return list(session.scalars(query))
+
+
+def for_report(session: Session, report: Report) -> list[Transfer]:
+    """Every transfer of `report`, oldest first."""
+    return list(session.scalars(
+        sa.select(Transfer).where(Transfer.report_id == report.id).order_by(Transfer.id)))
+
+
+def is_overdue(transfer_row: Transfer, now: datetime | None = None) -> bool:
+    return transfer_row.status == OPEN and (now or utcnow()) > transfer_row.due_at
+
+
+def is_escalated(transfer_row: Transfer, now: datetime | None = None) -> bool:
+    return transfer_row.status == OPEN and (now or utcnow()) > transfer_row.escalate_at
+
+
+def chase(session: Session, now: datetime | None = None) -> dict[str, int]:
+    """Remind departments of overdue transfers (once a local day) and escalate the long-overdue.
+
+    Returns how many transfers were reminded and escalated this round.
+    """
+    now = now or utcnow()
+    overdue = session.scalars(
+        sa.select(Transfer).where(Transfer.status == OPEN, Transfer.due_at < now)
+        .order_by(Transfer.due_at, Transfer.id))
+    reminded = escalated = 0
+    for row in overdue:
+        report, department = row.report, row.department
+        due = local_date(row.due_at)
+        if row.last_reminded_at is None or local_date(row.last_reminded_at) < local_date(now):
+            text = t("notice.overdue", "zh", no=report.tracking_no, title=report.title, due=due)
+            for member in department_staff(session, department):
+                notices.notify(session, member, "overdue", text, report)
+            row.last_reminded_at = now
+            reminded += 1
+        if row.escalated_at is None and now > row.escalate_at:
+            text = t("notice.escalated", "zh", department=department.name,
+                     no=report.tracking_no, title=report.title, due=due)
+            for member in notices.staff_who_see(session, report, LEADERSHIP):
+                notices.notify(session, member, "escalated", text, report)
+            row.escalated_at = now
+            escalated += 1
+    session.flush()
+    return {"reminded": reminded, "escalated": escalated}
