@@ -19,6 +19,7 @@ from store.models import (
     ReportStatus,
     User,
 )
+from tests.review_support import adopt
 from tests.web_support import csrf, login, make_report
 
 
@@ -33,15 +34,26 @@ def _act(client: FlaskClient, report: Report, action: str, note: str | None = No
     return resp.get_data(as_text=True)
 
 
-def _events(session: Session, report: Report) -> list[ReportEvent]:
+def _fresh(session: Session) -> None:
+    """A new read snapshot: the app has moved reports since the test last looked."""
+    session.rollback()
     session.expire_all()
+
+
+def _events(session: Session, report: Report) -> list[ReportEvent]:
+    _fresh(session)
     return list(session.scalars(sa.select(ReportEvent).where(ReportEvent.report_id == report.id)
                                 .order_by(ReportEvent.id)))
 
 
 def _status(session: Session, report: Report) -> ReportStatus:
-    session.expire_all()
+    _fresh(session)
     return session.get(Report, report.id).status  # type: ignore[union-attr]
+
+
+def _version(session: Session, report: Report) -> int:
+    _fresh(session)
+    return session.get(Report, report.id).version  # type: ignore[union-attr]
 
 
 def _outbox(session: Session, report: Report) -> list[OutboxMessage]:
@@ -49,7 +61,7 @@ def _outbox(session: Session, report: Report) -> list[OutboxMessage]:
 
 
 def test_it_lists_reports_newest_first_with_status_filter(
-    client: FlaskClient, clerk: User, session: Session, point: CollectionPoint
+    client: FlaskClient, clerk: User, admin: User, session: Session, point: CollectionPoint
 ) -> None:
     old = make_report(session, point, title="老旧小区加装电梯进展缓慢")
     new = make_report(session, point, title="农贸市场周边占道经营严重", urgent=True)
@@ -58,7 +70,8 @@ def test_it_lists_reports_newest_first_with_status_filter(
     assert page.index(new.tracking_no) < page.index(old.tracking_no)
     assert "紧急" in page and point.name in page
 
-    _act(client, old, "adopt")
+    adopt(session, old, admin)
+    session.commit()
     adopted = client.get("/reports?status=adopted").get_data(as_text=True)
     assert old.tracking_no in adopted and new.tracking_no not in adopted
     waiting = client.get("/reports?status=submitted").get_data(as_text=True)
@@ -110,21 +123,28 @@ def test_it_shows_the_detail_with_answers_history_and_attachments(
     assert client.get(f"/files/{photo.id}").status_code == 302
 
 
-def test_it_adopts_and_owes_the_reporter_feedback(
-    client: FlaskClient, clerk: User, session: Session
+def test_it_adopts_at_the_last_level_and_owes_the_reporter_feedback(
+    client: FlaskClient, clerk: User, director: User, secretary: User, session: Session
 ) -> None:
     report = make_report(session)
     login(client, "carol")
-    page = _act(client, report, "adopt")
+    page = _act(client, report, "sign_off", note="情况属实，建议报送。")
+    assert "本级已通过" in page and "待审核" in page and 'id="adopt"' not in page
+    login(client, "david")
+    assert 'id="sign-off"' in client.get(f"/reports/{report.id}").get_data(as_text=True)
+    _act(client, report, "sign_off", version=_version(session, report))
+    assert _outbox(session, report) == []  # signing off tells the reporter nothing
+    login(client, "sophia")
+    page = _act(client, report, "adopt", version=_version(session, report))
     assert "已采用" in page
     events = _events(session, report)
-    assert [e.action for e in events] == ["submit", "adopt"]
-    assert events[-1].user_id == clerk.id
+    assert [e.action for e in events] == ["submit", "sign_off", "sign_off", "adopt"]
+    assert [e.user_id for e in events[1:]] == [clerk.id, director.id, secretary.id]
     assert _status(session, report) is ReportStatus.ADOPTED
     (msg,) = _outbox(session, report)
     assert report.tracking_no in msg.text and "已被采用" in msg.text
-    # The page now shows the decision in the history and no more actions.
-    assert "Carol" in page and 'id="adopt"' not in page
+    # The page now shows the decision in the history and no more review actions.
+    assert "Sophia" in page and "Carol" in page and 'id="adopt"' not in page
 
 
 def test_it_declines_with_a_reason(client: FlaskClient, clerk: User, session: Session) -> None:
@@ -170,7 +190,7 @@ def test_it_reports_a_conflict_on_a_stale_version(
     # Another tab returns it, and the reporter supplements it: adopting is allowed
     # again, but not from the page that saw the first version.
     _act(client, report, "return", note="请补充照片。", token=token)
-    session.expire_all()
+    _fresh(session)
     lifecycle.apply(session, report, lifecycle.Action.RESUBMIT, reporter=report.reporter,
                     note="已补充照片")
     session.commit()

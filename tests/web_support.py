@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from store import lifecycle
-from store.models import CollectionPoint, Report, Reporter, Urgency
+from store.models import CollectionPoint, Report, Reporter, ReportVersion, Urgency
 from store.reports import next_tracking_no
 from tests.conftest import PASSWORD
 
@@ -50,6 +50,10 @@ def make_report(session: Session, point: CollectionPoint | None = None, *, title
     )
     session.add(report)
     session.flush()
+    # Version 1 is the reporter's own words, as store.reports keeps it.
+    session.add(ReportVersion(report_id=report.id, number=1, title=report.title,
+                              situation=report.situation, analysis=report.analysis,
+                              suggestion=report.suggestion))
     lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=reporter)
     session.commit()
     return report
