@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from store import lifecycle
+from store import lifecycle, returns
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig, IncomingFile
 from store.models import (
     Attachment,
+    Channel,
     CollectionPoint,
     Conversation,
     OutboxMessage,
     Report,
     ReportEvent,
     ReportStatus,
+    StaffNotice,
     Urgency,
     User,
 )
 from tests.chat_driver import JPEG, SITUATION, SUGGESTION, Chat
 from tests.conftest import SECRET
+from tests.review_support import adopt
 
 TRACKING = re.compile(r"\d{4}-\d{6}")
 
@@ -370,3 +374,137 @@ def test_it_names_the_lower_upload_ceiling_of_the_office(Session_, tmp_path, poi
     data = b"%PDF" + b"0" * (6 * 1024 * 1024)
     replies = chat.send(file=IncomingFile("document", "a.pdf", "application/pdf", len(data), data))
     assert "不能超过 5 MB" in replies[0].text
+
+
+# -- after the office is done: satisfaction, reopening, late supplements ---------
+
+
+def _closed_report(chat: Chat, session: Session, admin: User, point_token: str) -> tuple[Report, dict[str, str]]:
+    """File a report through `chat`, adopt and close it; returns it and its rating buttons."""
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    chat.press("确认提交")
+    report = reports_in(session)[-1]
+    adopt(session, report, admin)
+    lifecycle.apply(session, report, lifecycle.Action.CLOSE, user=admin)
+    session.commit()
+    owed = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.report_id == report.id)
+                           .order_by(OutboxMessage.id.desc())).first()
+    assert owed is not None and owed.buttons
+    return report, {b["label"]: b["data"] for b in owed.buttons[0]}
+
+
+def test_a_satisfied_reporter_rates_once_with_one_tap(chat, session, point_token, admin):
+    report, rate = _closed_report(chat, session, admin, point_token)
+    assert set(rate) == {"满意", "基本满意", "不满意"}
+
+    thanks = chat.send(callback=rate["基本满意"])
+    assert "感谢您的评价（基本满意）" in thanks[0].text
+    again = chat.send(callback=rate["满意"])
+    assert "已经评价过了" in again[0].text
+
+    session.rollback()  # end the read snapshot
+    session.refresh(report)
+    assert report.satisfaction == "basically" and report.status is ReportStatus.CLOSED
+    assert [e.action for e in report.events][-1] == "rate"
+    assert report.events[-1].reporter_id == report.reporter_id
+
+
+def test_an_unsatisfied_reporter_reopens_the_report_with_a_comment(chat, session, point_token, admin):
+    report, rate = _closed_report(chat, session, admin, point_token)
+
+    ask = chat.send(callback=rate["不满意"])
+    assert "哪些问题还没有解决" in ask[0].text
+    assert "请用文字" in chat.photo()[0].text  # a comment must be words
+    done = chat.text("路灯修好了两盏，还有10盏不亮")
+    assert "已重新进入审核办理" in done[0].text
+    assert "已经评价过了" in chat.send(callback=rate["满意"])[0].text
+
+    session.rollback()  # end the read snapshot
+    session.refresh(report)
+    assert report.status is ReportStatus.REOPENED and report.review_level == 0
+    assert report.satisfaction is None
+    assert report.events[-1].action == "reopen" and "10盏不亮" in report.events[-1].note
+    conv = session.scalars(sa.select(Conversation)).one()
+    assert conv.mode == "idle"
+
+
+def test_an_unsatisfied_comment_can_be_called_off_and_a_draft_comes_back(
+    chat, session, point_token, admin
+):
+    report, rate = _closed_report(chat, session, admin, point_token)
+    chat.press("反映信息")
+    chat.press("民生保障")
+    chat.send(callback=rate["不满意"])
+    back = chat.press("不用了")
+    assert "不再重新办理" in back[0].text and "继续填写" in back[1].text
+    assert "标题" in back[2].text or "题目" in back[2].text
+    session.rollback()  # end the read snapshot
+    session.refresh(report)
+    assert report.status is ReportStatus.CLOSED
+
+
+def test_only_the_reporter_may_rate(chat, session, point_token, admin, Session_, engine):
+    report, rate = _closed_report(chat, session, admin, point_token)
+    stranger = Chat(Session_, engine, user_id="2002")
+    assert "只有该信息的反映人" in stranger.send(callback=rate["满意"])[0].text
+    session.rollback()  # end the read snapshot
+    session.refresh(report)
+    assert report.satisfaction is None
+
+
+def test_a_report_not_closed_cannot_be_rated(chat, session, point_token):
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    chat.press("确认提交")
+    report = reports_in(session)[0]
+    assert "暂时不能评价" in chat.send(callback=f"~rate:{report.id}:satisfied")[0].text
+
+
+def test_a_supplement_after_the_return_expired_is_refused_clearly(chat, point_token, session, clerk):
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    chat.press("确认提交")
+    report = reports_in(session)[0]
+    asked = lifecycle.apply(session, report, lifecycle.Action.RETURN, user=clerk, note="请补充照片")
+    session.commit()
+    chat.send(callback=f"~supp:{report.id}")
+    chat.photo()
+    chat.text("照片已补充")
+
+    returns.chase(session, asked.created_at + timedelta(days=8), 3, 7)
+    session.commit()
+    late = chat.press("提交补充")
+    assert "超过期限未补充，已经办结" in late[0].text
+
+    session.rollback()  # end the read snapshot
+    session.refresh(report)
+    assert report.status is ReportStatus.CLOSED
+    assert session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
+    assert "超过期限" in chat.send(callback=f"~supp:{report.id}")[0].text
+
+
+def test_a_resubmission_alerts_the_level_that_returned_it(chat, point_token, session, clerk, director):
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    chat.press("确认提交")
+    report = reports_in(session)[0]
+    lifecycle.apply(session, report, lifecycle.Action.SIGN_OFF, user=clerk)
+    lifecycle.apply(session, report, lifecycle.Action.RETURN, user=director, note="请补充位置")
+    session.commit()
+    chat.send(callback=f"~supp:{report.id}")
+    chat.text("人民路12号至30号")
+    chat.press("提交补充")
+
+    session.rollback()  # end the read snapshot
+    session.refresh(report)
+    assert report.status is ReportStatus.RESUBMITTED and report.review_level == 1
+    kinds = {(n.user_id, n.kind) for n in session.scalars(sa.select(StaffNotice))}
+    assert (director.id, "resubmitted") in kinds and (clerk.id, "resubmitted") not in kinds
+
+
+def test_link_is_for_telegram_and_needs_a_code(Session_, engine):
+    web = Chat(Session_, engine, user_id="w-1", channel=Channel.WEB)
+    assert "只能绑定 Telegram" in web.command("link", "ABCD1234")[0].text
+    tg = Chat(Session_, engine, user_id="3003")
+    assert "/link" in tg.command("link")[0].text

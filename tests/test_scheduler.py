@@ -1,4 +1,4 @@
-"""Scheduled housekeeping: old update ids go, the outbox's health is logged."""
+"""Scheduled jobs: housekeeping, chasing returned reports and overdue transfers."""
 
 from __future__ import annotations
 
@@ -10,8 +10,24 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi import scheduler
-from store import outbox
-from store.models import Channel, OutboxStatus, ProcessedUpdate, Reporter, utcnow
+from minyi.settings import Settings
+from store import lifecycle, outbox, transfers
+from store.lifecycle import Action
+from store.models import (
+    Channel,
+    CollectionPoint,
+    OutboxStatus,
+    ProcessedUpdate,
+    Reporter,
+    ReportStatus,
+    Role,
+    StaffNotice,
+    User,
+    utcnow,
+)
+from tests.conftest import Network, staff
+from tests.review_support import adopt
+from tests.web_support import make_report
 
 
 def test_it_forgets_update_ids_older_than_a_week(
@@ -75,8 +91,44 @@ def test_it_logs_a_healthy_outbox_at_info(
     assert [r.levelno for r in caplog.records] == [logging.INFO]
 
 
-def test_it_schedules_housekeeping(Session_: sessionmaker[Session]) -> None:  # noqa: N803
-    sched = scheduler.build_scheduler(Session_)
+def test_it_schedules_housekeeping_returns_and_transfers(
+    Session_: sessionmaker[Session],  # noqa: N803
+) -> None:
+    settings = Settings(return_remind_days=2, return_expire_days=5)
+    sched = scheduler.build_scheduler(Session_, settings)
 
-    [job] = sched.get_jobs()
-    assert job.id == "housekeeping" and job.args == (Session_,)
+    jobs = {job.id: job for job in sched.get_jobs()}
+    assert set(jobs) == {"housekeeping", "chase_returns", "chase_transfers", "chase_transfers_now"}
+    assert jobs["housekeeping"].args == (Session_,)
+    assert jobs["chase_returns"].args == (Session_, 2, 5)
+    assert jobs["chase_returns"].trigger.interval == timedelta(hours=1)
+    daily = jobs["chase_transfers"].trigger
+    assert str(daily.timezone) == "Asia/Shanghai"
+    fields = {f.name: str(f) for f in daily.fields}
+    assert (fields["hour"], fields["minute"]) == ("9", "0")
+    assert jobs["chase_transfers_now"].func is scheduler.chase_transfers
+
+
+def test_the_jobs_chase_returns_and_transfers_in_their_own_unit_of_work(
+    Session_: sessionmaker[Session], session: Session, point: CollectionPoint,  # noqa: N803
+    admin: User, network: Network,
+) -> None:
+    returned = make_report(session, point, title="人民路路灯长期不亮")
+    asked = lifecycle.apply(session, returned, Action.RETURN, user=admin, note="请补充位置")
+    moved = make_report(session, point, title="农贸市场占道经营", unit_id=network.county.id)
+    adopt(session, moved, admin)
+    roads = staff(session, "lu", Role.DEPARTMENT, network.roads)
+    row = transfers.transfer(session, moved, admin, department=network.roads, due_days=2,
+                             escalate_days=1)
+    session.commit()
+
+    assert scheduler.chase_returns(Session_, 3, 7, now=asked.created_at + timedelta(days=8)) == \
+        {"reminded": 0, "expired": 1}
+    assert scheduler.chase_transfers(Session_, now=row.created_at + timedelta(days=4)) == \
+        {"reminded": 1, "escalated": 1}
+
+    session.rollback()  # end the read snapshot
+    session.refresh(returned)
+    assert returned.status is ReportStatus.CLOSED
+    kinds = session.scalars(sa.select(StaffNotice.kind).where(StaffNotice.user_id == roads.id))
+    assert "overdue" in list(kinds)
