@@ -1,0 +1,121 @@
+"""Admin pages, notices, Telegram link codes and statistics in the console."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from store import review
+from store.models import Role, StaffNotice, Unit, User
+from tests.conftest import Network, staff
+from tests.web_support import csrf, login, make_report
+
+
+def _post(client: FlaskClient, path: str, **data: str) -> str:
+    resp = client.post(path, data={"csrf_token": csrf(client, "/reports"), **data},
+                       follow_redirects=True)
+    assert resp.status_code == 200, resp.status_code
+    return resp.get_data(as_text=True)
+
+
+def test_it_keeps_admin_pages_to_admins(
+    client: FlaskClient, clerk: User, viewer: User, session: Session
+) -> None:
+    for who in ("carol", "victor"):
+        login(client, who)
+        for path in ("/admin/users", "/admin/units", "/admin/templates", "/admin/chain"):
+            assert client.get(path).status_code == 403, (who, path)
+        resp = client.post("/admin/chain", data={"chain": "two",
+                                                 "csrf_token": csrf(client, "/reports")})
+        assert resp.status_code == 403
+    session.rollback()
+    assert review.chain_name(session) == "three"
+
+
+def test_it_adds_units_and_staff_and_changes_a_role(
+    client: FlaskClient, admin: User, session: Session, network: Network
+) -> None:
+    login(client, "alice")
+    page = _post(client, "/admin/units", name="县交通局<i>", kind="department",
+                 parent_id=str(network.county.id))
+    assert "县交通局&lt;i&gt;" in page and "<i>" not in page
+    page = _post(client, "/admin/users", username="liu", display_name="刘科长",
+                 password="a-long-password", role="department", unit_id=str(network.roads.id))
+    assert "已添加工作人员" in page
+    session.rollback()
+    liu = session.scalar(sa.select(User).where(User.username == "liu"))
+    assert liu is not None and liu.role is Role.DEPARTMENT and liu.unit_id == network.roads.id
+    assert session.scalar(sa.select(Unit).where(Unit.name == "县交通局<i>")) is not None
+    _post(client, f"/admin/users/{liu.id}", role="viewer", unit_id="")
+    session.rollback()
+    session.expire_all()
+    liu = session.get(User, liu.id)
+    assert liu.role is Role.VIEWER and liu.unit_id is None and not liu.active  # type: ignore[union-attr]
+    client.post("/logout", data={"csrf_token": csrf(client, "/reports")})
+    assert login(client, "liu").status_code == 401  # a switched-off account cannot log in
+
+
+def test_it_switches_the_review_chain(client: FlaskClient, admin: User, session: Session) -> None:
+    login(client, "alice")
+    page = _post(client, "/admin/chain", chain="two")
+    assert "两级" in page
+    session.rollback()
+    assert [lv.label() for lv in review.chain(session)] == ["初审", "审定"]
+
+
+def test_it_manages_decline_templates(client: FlaskClient, admin: User, session: Session) -> None:
+    login(client, "alice")
+    page = _post(client, "/admin/templates", text="反映问题属于个人诉求，建议通过信访渠道反映。")
+    assert "个人诉求" in page
+    tid = re.search(r'name="id" value="(\d+)"', page)
+    assert tid
+    page = _post(client, "/admin/templates", id=tid.group(1), text="属于个人诉求。", active="1")
+    assert "属于个人诉求。" in page
+    page = _post(client, "/admin/templates", id=tid.group(1), text="属于个人诉求。")  # switched off
+    assert "属于个人诉求。" not in page
+
+
+def test_it_gives_every_staff_member_a_telegram_link_code(
+    client: FlaskClient, admin: User, clerk: User, session: Session
+) -> None:
+    login(client, "carol")
+    page = _post(client, "/account/link")
+    code = re.search(r"/link ([A-Za-z0-9]{8})", page)
+    assert code and "在机器人中发送" in page
+    session.rollback()
+    session.expire_all()
+    assert session.get(User, clerk.id).link_code == code.group(1)  # type: ignore[union-attr]
+    login(client, "alice")
+    page = _post(client, f"/admin/users/{clerk.id}/link")
+    assert re.search(r"/link [A-Za-z0-9]{8}", page) and "Carol" in page
+
+
+def test_it_badges_unread_notices_and_marks_them_read(
+    client: FlaskClient, clerk: User, session: Session
+) -> None:
+    report = make_report(session, urgent=True, title="水库<b>渗漏</b>")
+    login(client, "carol")
+    page = client.get("/reports").get_data(as_text=True)
+    assert re.search(r'id="notices"[^>]*>通知 <b class="count">1</b>', page)
+    notices = client.get("/notices").get_data(as_text=True)
+    assert report.tracking_no in notices and "&lt;b&gt;渗漏" in notices
+    _post(client, "/notices/read")
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(StaffNotice)
+                          .where(StaffNotice.read_at.is_(None))) == 0
+    assert 'class="count"' not in client.get("/reports").get_data(as_text=True)
+
+
+def test_it_keeps_departments_out_of_office_pages(
+    client: FlaskClient, session: Session, network: Network
+) -> None:
+    make_report(session)
+    staff(session, "rita", Role.DEPARTMENT, network.roads)
+    login(client, "rita")
+    assert "暂无" in client.get("/reports").get_data(as_text=True)
+    assert client.get("/stats").status_code == 403
+    assert client.get("/admin/users").status_code == 403
+    assert client.get("/transfers").status_code == 200
