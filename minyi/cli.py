@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import ConfigError, Settings
-from store import migrate, users
+from store import migrate, staff, templates, units, users
 from store import points as points_mod
 from store.db import make_engine, make_sessionmaker
-from store.models import CollectionPoint, Role, User
+from store.models import CollectionPoint, Role, UnitKind, User
 
 
 class CommandError(Exception):
@@ -71,6 +71,9 @@ def cmd_init(settings: Settings, args: argparse.Namespace) -> None:
     password = args.admin_password or os.environ.get("MINYI_ADMIN_PASSWORD") or None
     engine, Session = _sessions(settings)  # noqa: N806
     try:
+        with Session() as s, s.begin():
+            if templates.ensure_defaults(s):
+                print("Default 不采用 reasons added / 已添加默认不采用原因模板")
         with Session() as s, s.begin():
             has_admin = s.scalar(sa.select(User.id).where(User.role == Role.ADMIN).limit(1))
             if name is not None and s.scalar(sa.select(User.id).where(User.username == name)):
@@ -143,6 +146,7 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> None:
         with Session() as s, s.begin():
             user = users.create_user(s, args.name, password, args.role,
                                      display_name=args.display_name)
+            staff.update_user(s, user, role=user.role, unit_id=args.unit, active=True)
             role = user.role.value
     finally:
         engine.dispose()
@@ -227,6 +231,39 @@ def cmd_point_list(settings: Settings, args: argparse.Namespace) -> None:
         print("\n".join(lines))
 
 
+# -- unit ---------------------------------------------------------------------
+
+
+def cmd_unit_add(settings: Settings, args: argparse.Namespace) -> None:
+    """Add a unit (a CPPCC office, a party committee, a department ...) to the network."""
+    engine, Session = _sessions(settings)  # noqa: N806
+    try:
+        _require_schema(engine)
+        with Session() as s, s.begin():
+            unit = units.create(s, args.name, args.kind, args.parent)
+            line = f"Unit #{unit.id} created / 已创建单位: {unit.name} ({unit.kind.value})"
+    finally:
+        engine.dispose()
+    print(line)
+
+
+def cmd_unit_list(settings: Settings, args: argparse.Namespace) -> None:
+    """The network of units as a tree."""
+    engine, Session = _sessions(settings)  # noqa: N806
+    try:
+        _require_schema(engine)
+        with Session() as s, s.begin():
+            lines = [f"{'  ' * depth}#{u.id} {u.name} ({u.kind.value})"
+                     for u, depth in units.tree(s)]
+    finally:
+        engine.dispose()
+    if not lines:
+        print("No units yet; add one with `minyi unit add NAME --kind cppcc` "
+              "/ 还没有单位，可用 minyi unit add 名称 --kind cppcc 添加")
+        return
+    print("\n".join(lines))
+
+
 # -- wiring -------------------------------------------------------------------
 
 
@@ -256,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", required=True, choices=[r.value for r in Role])
     p.add_argument("--password", help="(default: ask, or generate and print one)")
     p.add_argument("--display-name")
+    p.add_argument("--unit", type=int, help="the unit's id (see `minyi unit list`; "
+                   "default: the whole network)")
     p.set_defaults(handler=cmd_user_add)
     p = user.add_parser("password", help="set a new password for a staff account")
     p.add_argument("name")
@@ -271,6 +310,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_point_add)
     p = point.add_parser("list", help="list collection points and their links")
     p.set_defaults(handler=cmd_point_list)
+
+    unit = sub.add_parser("unit", help="units of the network").add_subparsers(
+        dest="unit_command", required=True, metavar="ACTION")
+    p = unit.add_parser("add", help="add a unit")
+    p.add_argument("name")
+    p.add_argument("--kind", required=True, choices=[k.value for k in UnitKind])
+    p.add_argument("--parent", type=int, help="the parent unit's id")
+    p.set_defaults(handler=cmd_unit_add)
+    p = unit.add_parser("list", help="list units as a tree")
+    p.set_defaults(handler=cmd_unit_list)
     return parser
 
 
@@ -284,7 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"minyi: configuration error / 配置错误: {exc}", file=sys.stderr)
         return 2
-    except (CommandError, users.UserError, points_mod.PointError) as exc:
+    except (CommandError, users.UserError, points_mod.PointError, units.UnitError,
+            staff.StaffError) as exc:
         print(f"minyi: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

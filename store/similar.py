@@ -1,0 +1,96 @@
+"""Finding likely duplicates: reports that tell the same story in other words.
+
+Chinese has no spaces, so texts are compared as sets of character bigrams
+(Latin words and numbers count as whole tokens). The text score is weighted
+by what makes a duplicate likelier: the same collection point, the same
+category, and closeness in time.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store import access
+from store.models import Report, ReportStatus, User
+
+WINDOW = timedelta(days=180)
+RECENT = timedelta(days=30)
+CANDIDATES = 500
+MIN_SCORE = 0.12
+# Reports that cannot take a merge are not offered (see store.merging).
+NOT_CANDIDATES = (ReportStatus.MERGED, ReportStatus.NOT_ADOPTED)
+
+_LATIN = re.compile(r"[a-z0-9]+")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def tokens(text: str) -> set[str]:
+    """Character bigrams of each run of Chinese, plus whole Latin words and numbers."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    out = set(_LATIN.findall(text))
+    for run in _CJK.findall(text):
+        if len(run) == 1:
+            out.add(run)
+        out.update(run[i:i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def dice(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+def _text_score(report: Report, other: Report, mine: tuple[set[str], set[str]]) -> float:
+    title, body = mine
+    # Titles are short and pointed; the body carries the facts. Both count.
+    return 0.4 * dice(title, tokens(other.title)) + \
+        0.6 * dice(body, tokens(f"{other.title} {other.situation}"))
+
+
+def score(report: Report, other: Report) -> float:
+    """How likely `other` tells the same story as `report`, 0 to 1."""
+    mine = (tokens(report.title), tokens(f"{report.title} {report.situation}"))
+    return _weighted(report, other, _text_score(report, other, mine))
+
+
+def _weighted(report: Report, other: Report, text: float) -> float:
+    bonus = 0.8
+    if report.point_id is not None and report.point_id == other.point_id:
+        bonus += 0.1
+    if report.category == other.category:
+        bonus += 0.1
+    apart = abs(report.created_at - other.created_at)
+    # Full weight within a month, fading to 0.7 at the window's edge.
+    fade = 1.0 if apart <= RECENT else 1.0 - 0.3 * min(1.0, (apart - RECENT) / (WINDOW - RECENT))
+    return text * bonus * fade
+
+
+def similar(session: Session, report: Report, user: User, limit: int = 5) -> list[tuple[Report, float]]:
+    """Up to `limit` reports `user` may see most like `report`, best first, with scores in 0..1.
+
+    Leaves out `report` itself, reports already merged into it, and reports
+    that cannot take a merge (merged or not adopted).
+    """
+    query = (
+        sa.select(Report)
+        .where(access.report_scope(session, user), Report.id != report.id,
+               Report.status.not_in(NOT_CANDIDATES),
+               Report.created_at.between(report.created_at - WINDOW, report.created_at + WINDOW))
+        .order_by(Report.created_at.desc(), Report.id.desc()).limit(CANDIDATES)
+    )
+    mine = (tokens(report.title), tokens(f"{report.title} {report.situation}"))
+    ranked = []
+    for other in session.scalars(query):
+        if other.merged_into_id == report.id:
+            continue
+        value = _weighted(report, other, _text_score(report, other, mine))
+        if value >= MIN_SCORE:
+            ranked.append((other, round(value, 4)))
+    ranked.sort(key=lambda pair: (-pair[1], -pair[0].id))
+    return ranked[:limit]
