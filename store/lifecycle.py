@@ -267,6 +267,13 @@ def apply(
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict("error.conflict")
+        if action is Action.MERGE:
+            # Feedback fans out one level deep: reports merged into this one
+            # follow it to the new main report, or their reporters hear nothing more.
+            session.execute(sa.update(Report)
+                            .where(Report.merged_into_id == report.id, Report.status == S.MERGED)
+                            .values(merged_into_id=values["merged_into_id"])
+                            .execution_options(synchronize_session=False))
         session.refresh(report)
 
     event = ReportEvent(
