@@ -1,8 +1,9 @@
 """End to end over HTTP: the real PTB application and notifier against the Bot API emulator.
 
 A citizen scans a collection point's code, files a report with a photo,
-staff adopt it in the console, and the notifier brings the news back to the
-citizen's chat. The rest checks what the bot says to everything else a
+staff adopt it in the console (level by level), and the notifier brings the
+news back to the citizen's chat; a report returned for more comes back with
+the citizen's answer and photo. The rest checks what the bot says to everything else a
 Telegram user can throw at it.
 """
 
@@ -25,7 +26,16 @@ from minyi.settings import Settings
 from store import files
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig
-from store.models import Attachment, Conversation, OutboxMessage, OutboxStatus, Report, User
+from store.models import (
+    Attachment,
+    Conversation,
+    OutboxMessage,
+    OutboxStatus,
+    Report,
+    ReportStatus,
+    StaffNotice,
+    User,
+)
 from tests.botapi_emulator import TOKEN, BotAPIEmulator, RunningBot, Sent
 from tests.chat_driver import SITUATION, SUGGESTION
 from tests.web_support import csrf, login
@@ -84,17 +94,29 @@ def _file_report(w: World, user: int, point_token: str) -> list[Sent]:
     return summary
 
 
-def _adopt_in_console(w: World, report: Report, clerk: User) -> None:
+def _decide_in_console(w: World, report_id: int, user: User, action: str, **form: str) -> None:
+    """`user` takes `action` on the report's page, naming the version it shows."""
     from web import create_app
 
     app = create_app(w.settings, session_factory=w.Session)
     app.config.update(TESTING=True)
     client = app.test_client()
-    login(client, clerk.username)
-    token = csrf(client, f"/reports/{report.id}")
-    response = client.post(f"/reports/{report.id}/act", data={
-        "action": "adopt", "version": str(report.version), "csrf_token": token})
+    login(client, user.username)
+    token = csrf(client, f"/reports/{report_id}")
+    with w.Session() as s:
+        version = s.get(Report, report_id).version  # type: ignore[union-attr]
+    response = client.post(f"/reports/{report_id}/act", data={
+        "action": action, "version": str(version), "csrf_token": token, **form})
     assert response.status_code in (200, 302, 303), response.get_data(as_text=True)
+    with w.Session() as s:
+        assert s.get(Report, report_id).version == version + 1, f"{action} was refused"  # type: ignore[union-attr]
+
+
+def _adopt_in_console(w: World, report: Report, clerk: User, director: User, secretary: User) -> None:
+    """初审 → 审核 → 审定: each level signs off in the console, the last one adopts."""
+    _decide_in_console(w, report.id, clerk, "sign_off")
+    _decide_in_console(w, report.id, director, "sign_off")
+    _decide_in_console(w, report.id, secretary, "adopt", adoption_level="county")
 
 
 def _deliver(w: World) -> int:
@@ -107,7 +129,7 @@ def _deliver(w: World) -> int:
 
 
 def test_it_carries_a_report_from_scan_to_adoption_feedback(
-    world: World, point_token: str, clerk: User, session: Session
+    world: World, point_token: str, clerk: User, director: User, secretary: User, session: Session
 ) -> None:
     user = 5001
     _file_report(world, user, point_token)
@@ -124,7 +146,7 @@ def test_it_carries_a_report_from_scan_to_adoption_feedback(
     assert photo.kind == "photo"
     assert files.open_path(world.settings.upload_dir, photo.storage_path).read_bytes() == PHOTO
 
-    _adopt_in_console(world, report, clerk)
+    _adopt_in_console(world, report, clerk, director, secretary)
     before = len(world.emu.sent_to(user))
     assert _deliver(world) == 1
     feedback = world.emu.sent_to(user)[before:]
@@ -234,3 +256,42 @@ def test_it_answers_an_edited_message_without_applying_it(
     assert "修改后不会生效" in said
     conv = session.scalars(sa.select(Conversation)).one()
     assert conv.answers.get("title") == "城关镇人民路路灯长期不亮"
+
+
+def test_it_plays_a_return_for_more_round_trip(
+    world: World, point_token: str, clerk: User, director: User, session: Session
+) -> None:
+    """审核 returns it with a question; the citizen answers in text and a photo; it comes back to 审核."""
+    user, emu = 5009, world.emu
+    _file_report(world, user, point_token)
+    world.act(user, lambda: emu.press(user, "确认"))
+    report = session.scalars(sa.select(Report)).one()
+    _decide_in_console(world, report.id, clerk, "sign_off")
+    _decide_in_console(world, report.id, director, "return", note="请补充路灯的具体位置和现场照片")
+
+    before = len(emu.sent_to(user))
+    assert _deliver(world) == 1
+    [question] = emu.sent_to(user)[before:]
+    assert "需要补充" in (question.text or "") and "现场照片" in (question.text or "")
+    assert question.button("补充信息")
+
+    said = world.said(world.act(user, lambda: emu.press(user, "补充信息")))
+    assert "请补充路灯的具体位置和现场照片" in said
+    assert "已记下" in world.said(world.act(user, lambda: emu.user_sends_text(
+        user, "路灯位于人民路12号至30号之间，共12盏")))
+    extra = b"\xff\xd8\xff\xe0" + b"the lamps at night" * 20
+    world.act(user, lambda: emu.user_sends_photo(user, extra))
+    done = world.said(world.act(user, lambda: emu.press(user, "提交补充")))
+    assert "补充内容已提交" in done and report.tracking_no in done
+
+    session.rollback()  # end the read snapshot taken before the supplement
+    report = session.get(Report, report.id)  # type: ignore[assignment]
+    assert report.status is ReportStatus.RESUBMITTED and report.review_level == 1
+    resubmit = report.events[-1]
+    assert resubmit.action == "resubmit" and "人民路12号至30号" in (resubmit.note or "")
+    supplements = [a for a in report.attachments if a.supplement]
+    assert [a.kind for a in supplements] == ["photo"]
+    assert files.open_path(world.settings.upload_dir, supplements[0].storage_path).read_bytes() == extra
+    notices = session.scalars(sa.select(StaffNotice).where(StaffNotice.kind == "resubmitted")).all()
+    assert [n.user_id for n in notices] == [director.id]
+    assert report.tracking_no in notices[0].text and "审核" in notices[0].text

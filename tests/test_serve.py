@@ -175,10 +175,12 @@ def test_it_runs_bot_console_and_notifier_in_one_process(
                 report = make_report(s, external_id=str(citizen))
                 report_id, tracking_no, version = report.id, report.tracking_no, report.version
             engine.dispose()
-            page = client.post(f"/reports/{report_id}/act", data={
-                "action": "adopt", "version": str(version),
-                "csrf_token": _csrf(client, f"/reports/{report_id}")})
-            assert page.status_code == 200
+            # The admin may act at every level: 初审 and 审核 sign off, 审定 adopts.
+            for step, action in enumerate(("sign_off", "sign_off", "adopt")):
+                page = client.post(f"/reports/{report_id}/act", data={
+                    "action": action, "version": str(version + step),
+                    "csrf_token": _csrf(client, f"/reports/{report_id}")})
+                assert page.status_code == 200
 
             feedback = emu.wait_for(
                 lambda: [t for t in emu.texts(citizen) if tracking_no in t], timeout=60)
