@@ -78,6 +78,9 @@ def _photo() -> bytes:
 
 
 def _seed(session: Session, settings: Settings, point: CollectionPoint) -> Report:
+    from store import templates
+
+    templates.ensure_defaults(session)
     other = CollectionPoint(name="东街社区委员工作室")
     session.add(other)
     session.commit()
@@ -103,36 +106,69 @@ def _seed(session: Session, settings: Settings, point: CollectionPoint) -> Repor
     return report
 
 
-def test_it_clicks_from_inbox_to_adoption(
-    base_url: str, browser: object, clerk: User, session: Session, settings: Settings,
-    point: CollectionPoint, shots: Path,
+def _login(page: object, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/login")  # type: ignore[attr-defined]
+    page.fill("input[name=username]", username)  # type: ignore[attr-defined]
+    page.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
+    page.click("button:has-text('登录')")  # type: ignore[attr-defined]
+    page.wait_for_selector("h1:has-text('信息收件箱')")  # type: ignore[attr-defined]
+
+
+def test_it_clicks_a_report_through_the_review_chain(
+    base_url: str, browser: object, clerk: User, director: User, secretary: User,
+    session: Session, settings: Settings, point: CollectionPoint, shots: Path,
 ) -> None:
     report = _seed(session, settings, point)
-    page = browser.new_page(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
-    page.goto(f"{base_url}/reports")
-    page.fill("input[name=username]", "carol")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('登录')")
-    page.wait_for_selector("h1:has-text('信息收件箱')")
+    ctx = browser.new_context(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
+    page = ctx.new_page()
+    _login(page, base_url, "carol")
     page.screenshot(path=str(shots / "console.png"))
 
+    # 初审: the clerk finds it in 待我审核 and signs the level off.
+    page.click("#tab-mine")
     page.click(f"a:has-text('{report.tracking_no}')")
     page.wait_for_selector(".tracking strong")
     assert page.inner_text(".tracking strong") == report.tracking_no
+    assert "初审" in page.inner_text("#chain li.current")
     page.wait_for_load_state("load")  # the photo is in
     page.screenshot(path=str(shots / "report.png"), full_page=True)
+    page.fill("form:has(#sign-off) textarea[name=note]", "情况属实，建议报送。")
+    page.click("#sign-off")
+    page.wait_for_selector(".flash-success")
+    assert "本级已通过" in page.inner_text(".flash-success")
 
+    # 审核: the director, in a fresh session.
+    ctx.clear_cookies()
+    _login(page, base_url, "david")
+    page.click("#tab-mine")
+    page.click(f"a:has-text('{report.tracking_no}')")
+    assert "审核" in page.inner_text("#chain li.current")
+    page.click("#sign-off")
+    page.wait_for_selector(".flash-success")
+
+    # 审定: the secretary-general adopts it at the city level.
+    ctx.clear_cookies()
+    _login(page, base_url, "sophia")
+    page.click("#tab-mine")
+    page.click(f"a:has-text('{report.tracking_no}')")
+    assert "审定" in page.inner_text("#chain li.current")
+    page.select_option("form:has(#adopt) select[name=adoption_level]", "city")
+    page.screenshot(path=str(shots / "review.png"), full_page=True)
     page.click("#adopt")
     page.wait_for_selector(".flash-success")
     assert "已采用" in page.inner_text(".flash-success")
+    assert page.locator("#chain li.done").count() == 3
+    session.rollback()
     session.expire_all()
-    assert session.get(Report, report.id).status is ReportStatus.ADOPTED  # type: ignore[union-attr]
+    adopted = session.get(Report, report.id)
+    assert adopted is not None and adopted.status is ReportStatus.ADOPTED
+    assert adopted.adoption_level is not None and adopted.adoption_level.value == "city"
 
     page.click("nav a:has-text('采集点')")
     page.wait_for_load_state("load")  # the QR images are in
     assert point.name in page.inner_text("main")
     page.screenshot(path=str(shots / "points.png"))
-    page.close()
+    ctx.close()
 
 
 def test_it_files_a_report_from_a_phone(
