@@ -16,12 +16,13 @@ from telegram.request import HTTPXRequest
 
 from minyi.notifier import Notifier, RateLimiter
 from minyi.settings import Settings
-from store import outbox
+from store import notices, outbox
 from store.models import (
     Channel,
     OutboxMessage,
     OutboxStatus,
     Reporter,
+    User,
     WebChatMessage,
     utcnow,
 )
@@ -329,3 +330,29 @@ def test_it_runs_until_told_to_stop(
     asyncio.run(run_then_stop())
     assert emu.texts(50) == ["已采用"]
     assert _row(session, row_id).status == OutboxStatus.SENT
+
+
+def test_a_staff_member_who_blocked_the_bot_is_unlinked_and_reporters_still_hear(
+    settings: Settings, Session_: sessionmaker[Session], session: Session,  # noqa: N803
+    emu: BotAPIEmulator, clerk: User, director: User,
+) -> None:
+    reporter = _reporter(session, emu, 48)
+    for user, chat in ((clerk, 61), (director, 62)):
+        emu.user_sends_text(chat, "/link")
+        user.telegram_chat_id = str(chat)
+    notices.notify(session, clerk, "urgent", "【紧急】一")
+    notices.notify(session, clerk, "urgent", "【紧急】二")
+    notices.notify(session, director, "urgent", "【紧急】三")
+    [feedback] = _owe(session, reporter, "已采用")
+    emu.block_bot(61)
+
+    assert _tick(settings, Session_, emu) == 4
+    session.commit()
+    rows = {r.text: r for r in session.scalars(sa.select(OutboxMessage))}
+    assert rows["【紧急】一"].status == rows["【紧急】二"].status == OutboxStatus.DEAD
+    assert rows["【紧急】三"].status == OutboxStatus.SENT
+    assert _row(session, feedback).status == OutboxStatus.SENT
+    session.refresh(clerk)
+    session.refresh(director)
+    assert clerk.telegram_chat_id is None and director.telegram_chat_id == "62"
+    assert emu.texts(48) == ["已采用"] and emu.texts(62) == ["【紧急】三"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from store import lifecycle
+from store import lifecycle, staff
 from store.conversation.steps import clean
 from store.conversation.types import Button, Inbound, Reply
 from store.models import Channel, Conversation, Report, Reporter, ReportEvent, ReportStatus
@@ -123,8 +123,6 @@ class ClosureMoves:
             return [Reply(self.t("chat.link.telegram_only"))]
         if not code:
             return [Reply(self.t("chat.link.usage"))]
-        from store import staff  # the console's side of linking
-
         user = staff.link_telegram(self.session, code.strip(), self.inbound.chat_id)
         if user is None:
             return [Reply(self.t("chat.link.bad"))]
