@@ -119,3 +119,18 @@ def test_it_keeps_departments_out_of_office_pages(
     assert client.get("/stats").status_code == 403
     assert client.get("/admin/users").status_code == 403
     assert client.get("/transfers").status_code == 200
+
+
+def test_it_shows_statistics_to_office_and_viewers(
+    client: FlaskClient, admin: User, viewer: User, session: Session, point: object
+) -> None:
+    from tests.review_support import adopt
+
+    report = make_report(session, point)  # type: ignore[arg-type]
+    make_report(session, point, title="第二条")  # type: ignore[arg-type]
+    adopt(session, report, admin)
+    session.commit()
+    login(client, "victor")
+    page = client.get("/stats").get_data(as_text=True)
+    assert "按状态" in page and "按采集点" in page and "城关镇便民服务中心" in page
+    assert re.search(r"已采用</td><td>1<", page) and "共 2 条" in page

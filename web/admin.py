@@ -6,12 +6,9 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from store import review, users
+from store import review, staff, templates, units, users
 from store.models import Role, UnitKind, User
 from web import edge
-from web.lazy import lazy
-
-staff, templates, units = lazy("staff", "templates", "units")
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_only = edge.roles_required(Role.ADMIN)

@@ -12,17 +12,13 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from store import lifecycle
+from store import editing, instructions, lifecycle, merging, notes, templates, transfers, units
 from store import reports as reports_mod
 from store.i18n import t
 from store.lifecycle import Action, TransitionError
 from store.models import AdoptionLevel, Report
 from web import edge
-from web.lazy import lazy
 from web.reports import visible_report
-
-editing, instructions, merging, notes, templates, transfers, units = lazy(
-    "editing", "instructions", "merging", "notes", "templates", "transfers", "units")
 
 bp = Blueprint("decisions", __name__)
 

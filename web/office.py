@@ -7,14 +7,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from store import access, notices
+from store import access, notices, staff, stats, transfers
 from store.i18n import t
 from store.lifecycle import TransitionError
 from store.models import Role, Transfer, utcnow
 from web import edge
-from web.lazy import lazy
-
-staff, stats, transfers = lazy("staff", "stats", "transfers")
 
 bp = Blueprint("office", __name__)
 

@@ -7,14 +7,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
 
-from store import access, files, forms, lifecycle, review
+from store import access, files, forms, lifecycle, review, transfers
 from store import reports as reports_mod
 from store.conversation.summary import render_answer
 from store.models import AdoptionLevel, Attachment, Report, ReportStatus, utcnow
 from web import edge, sidebar
-from web.lazy import lazy
-
-(transfers,) = lazy("transfers")
 
 bp = Blueprint("reports", __name__)
 

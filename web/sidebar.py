@@ -10,11 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from store import instructions, notes, similar, templates, transfers, units
 from store.models import Report, User, utcnow
-from web.lazy import lazy
-
-instructions, notes, similar, templates, transfers, units = lazy(
-    "instructions", "notes", "similar", "templates", "transfers", "units")
 
 
 def panels(session: Session, report: Report, user: User, actions: set[str],
