@@ -1,0 +1,209 @@
+"""Who may do what: every role × every action, on a report of their own unit and of another.
+
+`allowed_actions` (what the console offers) and `apply` (what happens) must
+agree everywhere; staff of another unit may do nothing and see nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store import access, lifecycle, points, reports
+from store.lifecycle import Action, TransitionError
+from store.models import AccessLog, AdoptionLevel, Report, ReportStatus, Role, Transfer, User, utcnow
+from tests.conftest import Network, staff
+from tests.domain_support import file_report
+
+VALUES: dict[Action, dict[str, Any]] = {
+    Action.ADOPT: {"adoption_level": AdoptionLevel.COUNTY},
+    Action.RAISE: {"adoption_level": AdoptionLevel.CITY},
+    Action.EDIT: {"title": "城关镇老旧小区加装电梯进展缓慢"},
+    Action.RATE: {"satisfaction": "satisfied"},
+}
+CONTEXT = {"department": "县住建局", "leader": "县长"}
+# Report positions worth checking: each review level, and after the decision.
+POSITIONS = ["first", "second", "final", "adopted", "transferred", "handled"]
+
+
+def _people(session: Session, network: Network) -> dict[tuple[Role, str], User]:
+    """One user per role on the report's side ("own") and in another unit ("other")."""
+    people = {}
+    for role in Role:
+        if role is Role.DEPARTMENT:
+            own, other = network.roads, network.water
+        else:
+            own, other = network.county, network.other_county
+        people[(role, "own")] = staff(session, f"{role.value}-own", role, own)
+        people[(role, "other")] = staff(session, f"{role.value}-other", role, other)
+    return people
+
+
+def _report_at(session: Session, network: Network, position: str, admin: User) -> Report:
+    point = points.create_point(session, "城关镇便民服务中心")
+    point.unit_id = network.township.id  # below the county: county staff see it
+    report = file_report(session, point=point)
+    main = file_report(session, point=point, title="同一问题的主信息")
+    # Merge needs somewhere to go.
+    VALUES[Action.MERGE] = {"merged_into_id": main.id}
+    steps = {"first": 0, "second": 1}.get(position, 2)
+    for _ in range(steps):
+        lifecycle.apply(session, report, Action.SIGN_OFF, user=admin)
+    if position in ("adopted", "transferred", "handled"):
+        lifecycle.apply(session, report, Action.ADOPT, user=admin, values=VALUES[Action.ADOPT])
+    if position in ("transferred", "handled"):
+        lifecycle.apply(session, report, Action.TRANSFER, user=admin, context=CONTEXT)
+        now = utcnow()
+        session.add(Transfer(report_id=report.id, department_id=network.roads.id, due_at=now,
+                             escalate_at=now, created_by_id=admin.id))
+    if position == "handled":
+        lifecycle.apply(session, report, Action.DEPT_REPLY, user=admin, note="已完成改造。")
+    session.commit()
+    return report
+
+
+def _tries(session: Session, report: Report, action: Action, user: User) -> str | None:
+    """Apply `action` as `user` inside a savepoint rolled back after; the error code or None."""
+    savepoint = session.begin_nested()
+    try:
+        lifecycle.apply(session, report, action, user=user, note="说明", context=CONTEXT,
+                        values=VALUES.get(action))
+        return None
+    except TransitionError as exc:
+        return exc.code
+    finally:
+        savepoint.rollback()
+        session.refresh(report)
+
+
+# What each role may do at each position on its own unit's report: the office's rules in words.
+EXPECTED: dict[str, dict[Role, set[Action]]] = {
+    "first": {Role.CLERK: {Action.SIGN_OFF, Action.DECLINE, Action.RETURN, Action.MERGE,
+                           Action.EDIT},
+              Role.DIRECTOR: {Action.EDIT}, Role.SECRETARY_GENERAL: {Action.EDIT}},
+    "second": {Role.CLERK: {Action.EDIT},
+               Role.DIRECTOR: {Action.SIGN_OFF, Action.DECLINE, Action.RETURN, Action.MERGE,
+                               Action.EDIT},
+               Role.SECRETARY_GENERAL: {Action.EDIT}},
+    "final": {Role.CLERK: {Action.EDIT}, Role.DIRECTOR: {Action.EDIT},
+              Role.SECRETARY_GENERAL: {Action.ADOPT, Action.DECLINE, Action.RETURN, Action.MERGE,
+                                       Action.EDIT}},
+    "adopted": {r: {Action.RAISE, Action.INSTRUCT, Action.EDIT, Action.TRANSFER, Action.CLOSE}
+                for r in (Role.CLERK, Role.DIRECTOR, Role.SECRETARY_GENERAL)},
+    "transferred": {**{r: {Action.RAISE, Action.INSTRUCT}
+                       for r in (Role.CLERK, Role.DIRECTOR, Role.SECRETARY_GENERAL)},
+                    Role.DEPARTMENT: {Action.DEPT_REPLY}},
+    "handled": {r: {Action.RAISE, Action.INSTRUCT, Action.TRANSFER, Action.CLOSE}
+                for r in (Role.CLERK, Role.DIRECTOR, Role.SECRETARY_GENERAL)},
+}
+ADMIN_EXTRA = {"first": {Action.SIGN_OFF, Action.DECLINE, Action.RETURN, Action.MERGE, Action.EDIT},
+               "second": {Action.SIGN_OFF, Action.DECLINE, Action.RETURN, Action.MERGE,
+                          Action.EDIT},
+               "final": {Action.ADOPT, Action.DECLINE, Action.RETURN, Action.MERGE, Action.EDIT},
+               "transferred": {Action.DEPT_REPLY}}
+
+
+def _expected(position: str, role: Role) -> set[Action]:
+    if role is Role.ADMIN:
+        # Admins act at every level and in the office.
+        return EXPECTED[position][Role.CLERK] | ADMIN_EXTRA.get(position, set())
+    return EXPECTED[position].get(role, set())
+
+
+@pytest.mark.parametrize("position", POSITIONS)
+def test_every_role_may_do_exactly_its_part_on_its_own_units_report_and_nothing_elsewhere(
+    session: Session, network: Network, position: str
+) -> None:
+    people = _people(session, network)
+    report = _report_at(session, network, position, people[(Role.ADMIN, "own")])
+
+    for (role, side), user in people.items():
+        offered = set(lifecycle.allowed_actions(session, report, user))
+        done = set()
+        for action in Action:
+            code = _tries(session, report, action, user)
+            if code is None:
+                done.add(action)
+            elif side == "other" and role is not Role.ADMIN:
+                assert code in ("error.forbidden", "error.transition_not_allowed",
+                                "error.final_level", "error.not_final_level"), (role, action)
+        case = f"{role.value}/{side} at {position}"
+        assert offered == done, case
+        if side == "own":
+            assert done == _expected(position, role), case
+        elif role is not Role.ADMIN:
+            assert done == set(), case
+            assert not access.can_see(session, user, report), case
+    # Nothing stuck: every try was rolled back.
+    session.rollback()
+    assert session.get_one(Report, report.id).version == report.version
+
+
+def test_an_inactive_user_may_do_nothing(session: Session, network: Network) -> None:
+    admin = staff(session, "boss", Role.ADMIN)
+    clerk = staff(session, "clerk", Role.CLERK, network.county)
+    report = _report_at(session, network, "first", admin)
+    clerk.active = False
+
+    assert lifecycle.allowed_actions(session, report, clerk) == []
+    assert _tries(session, report, Action.SIGN_OFF, clerk) == "error.forbidden"
+    assert reports.page(session, clerk) == ([], 0)
+
+
+def test_departments_see_only_reports_transferred_to_them(session: Session,
+                                                          network: Network) -> None:
+    admin = staff(session, "boss", Role.ADMIN)
+    roads = staff(session, "roads", Role.DEPARTMENT, network.roads)
+    water = staff(session, "water", Role.DEPARTMENT, network.water)
+    # A department user placed at the county sees transfers to every department below it.
+    county_dept = staff(session, "county-dept", Role.DEPARTMENT, network.county)
+    transferred = _report_at(session, network, "transferred", admin)
+    adopted = _report_at(session, network, "adopted", admin)
+
+    assert reports.page(session, roads) == ([transferred], 1)
+    assert reports.page(session, water) == ([], 0)
+    assert reports.page(session, county_dept)[1] == 1
+    assert reports.status_counts(session, roads)[ReportStatus.TRANSFERRED] == 1
+    assert not access.can_see(session, roads, adopted)
+    assert reports.find(session, roads, adopted.tracking_no) is None
+    assert reports.find(session, roads, transferred.tracking_no) == transferred
+    transfer = session.scalar(sa.select(Transfer).where(Transfer.report_id == transferred.id))
+    assert transfer is not None
+    assert access.can_reply_transfer(session, roads, transfer)
+    assert not access.can_reply_transfer(session, water, transfer)
+
+
+def test_unit_staff_see_their_unit_and_the_units_below(session: Session, network: Network) -> None:
+    admin = staff(session, "boss", Role.ADMIN)
+    report = _report_at(session, network, "first", admin)  # filed at the township
+    county = staff(session, "county-liaison", Role.UNIT_LIAISON, network.county)
+    township = staff(session, "township-viewer", Role.VIEWER, network.township)
+    neighbour = staff(session, "other-clerk", Role.CLERK, network.other_county)
+    everywhere = staff(session, "province-viewer", Role.VIEWER)
+
+    for user in (county, township, everywhere):
+        assert report in reports.page(session, user)[0], user.username
+    assert reports.page(session, neighbour)[1] == 0
+    assert reports.find(session, neighbour, report.tracking_no) is None
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_only_office_staff_see_who_reported_and_each_look_is_logged(
+    session: Session, network: Network, role: Role
+) -> None:
+    admin = staff(session, "boss", Role.ADMIN)
+    report = _report_at(session, network, "first", admin)
+    user = staff(session, "someone", role, network.county if role is not Role.DEPARTMENT
+                 else network.roads)
+
+    sees = access.can_see_identity(user)
+
+    assert sees == (role in (Role.ADMIN, Role.CLERK, Role.DIRECTOR, Role.SECRETARY_GENERAL))
+    if sees:
+        access.log_identity_view(session, user, report, "contact")
+        session.commit()
+        [row] = session.scalars(sa.select(AccessLog).where(AccessLog.user_id == user.id))
+        assert (row.report_id, row.what) == (report.id, "contact")
