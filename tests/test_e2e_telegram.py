@@ -23,7 +23,7 @@ from telegram import Bot
 from bot.app import build_application
 from minyi.notifier import Notifier
 from minyi.settings import Settings
-from store import files
+from store import files, staff
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig
 from store.models import (
@@ -262,7 +262,13 @@ def test_it_plays_a_return_for_more_round_trip(
     world: World, point_token: str, clerk: User, director: User, session: Session
 ) -> None:
     """审核 returns it with a question; the citizen answers in text and a photo; it comes back to 审核."""
-    user, emu = 5009, world.emu
+    user, emu, reviewer_chat = 5009, world.emu, 6001
+    # The 审核 reviewer linked Telegram with the code the console showed them.
+    code = staff.issue_link_code(session, director)
+    session.commit()
+    linked = world.said(world.act(reviewer_chat, lambda: emu.user_sends_command(
+        reviewer_chat, "link", code)))
+    assert "已绑定工作人员账号" in linked
     _file_report(world, user, point_token)
     world.act(user, lambda: emu.press(user, "确认"))
     report = session.scalars(sa.select(Report)).one()
@@ -295,3 +301,6 @@ def test_it_plays_a_return_for_more_round_trip(
     notices = session.scalars(sa.select(StaffNotice).where(StaffNotice.kind == "resubmitted")).all()
     assert [n.user_id for n in notices] == [director.id]
     assert report.tracking_no in notices[0].text and "审核" in notices[0].text
+    # ... and on Telegram, delivered by the same notifier.
+    assert _deliver(world) == 1
+    assert any("反映人已补充" in t and report.tracking_no in t for t in emu.texts(reviewer_chat))

@@ -113,8 +113,10 @@ def test_the_department_reply_reaches_the_reporter(
     row = session.get(Transfer, row.id)  # type: ignore[assignment]
     assert row.status == "replied" and row.replied_by_id == roads.id
     assert "已更换损坏路灯12盏" in (row.reply or "")
-    assert "办理回复" in _feedback(session, report)[-1]
-    assert "已更换损坏路灯12盏" in _feedback(session, report)[-1]
+    reply_msg = session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.report_id == report.id).order_by(OutboxMessage.id.desc())).first()
+    assert reply_msg is not None and reply_msg.chat_id == report.reporter.chat_id
+    assert "办理回复" in reply_msg.text and "已更换损坏路灯12盏" in reply_msg.text
     # Whoever transferred it learns of the reply in the console.
     assert [n.kind for n in _notices(session, admin, "transfer_replied")] == ["transfer_replied"]
 
