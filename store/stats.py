@@ -92,10 +92,11 @@ def overview(session: Session, user: User, since: datetime | None = None,
                 .where(Instruction.report_id.in_(chunk))):
             instructed_levels[AdoptionLevel(level)] += 1
             instructed.add(report_id)
-        firsts.update(session.execute(
-            sa.select(ReportEvent.report_id, sa.func.min(ReportEvent.created_at))
-            .where(ReportEvent.report_id.in_(chunk), ReportEvent.action.in_(DECISIONS))
-            .group_by(ReportEvent.report_id)).tuples())
+        for report_id, first in session.execute(
+                sa.select(ReportEvent.report_id, sa.func.min(ReportEvent.created_at))
+                .where(ReportEvent.report_id.in_(chunk), ReportEvent.action.in_(DECISIONS))
+                .group_by(ReportEvent.report_id)):
+            firsts[report_id] = first
 
     created = {r.id: r.created_at for r in rows}
     hours = [max(0.0, (_aware(at) - _aware(created[rid])).total_seconds() / 3600)
