@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from minyi.cli import main
-from store import tokens, users
+from store import templates, tokens, users
 from store.db import make_engine, make_sessionmaker
-from store.models import CollectionPoint, Role, User
+from store.models import CollectionPoint, Role, Unit, User
 from tests.conftest import SECRET
 
 ENV_NAMES = ("MINYI_ENV", "MINYI_INSTANCE", "DATABASE_URL", "SECRET_KEY", "SECRET_KEY_FILE",
@@ -243,3 +243,76 @@ def test_it_stops_in_production_without_a_secret_key(
     assert "SECRET_KEY is not set" in err
     assert "Traceback" not in err
     assert not (Path.cwd() / "instance").exists()
+
+
+def _units(url: str) -> list[tuple[str, str, int | None]]:
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            return [(u.name, u.kind.value, u.parent_id)
+                    for u in s.scalars(sa.select(Unit).order_by(Unit.id))]
+    finally:
+        engine.dispose()
+
+
+def test_init_gives_the_office_its_decline_reasons_once(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["init"])
+    assert "不采用原因" in capsys.readouterr().out
+    main(["init"])
+    assert "不采用原因" not in capsys.readouterr().out
+
+    engine = make_engine(env)
+    try:
+        with make_sessionmaker(engine)() as s:
+            offered = templates.active(s)
+            assert len(offered) == 1 + len(templates.DEFAULTS)
+            assert templates.already_handled(s) is not None
+    finally:
+        engine.dispose()
+
+
+def test_it_adds_and_lists_units(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["init"])
+    capsys.readouterr()
+
+    assert main(["unit", "add", "城关县政协", "--kind", "cppcc"]) == 0
+    assert "Unit #1" in capsys.readouterr().out
+    assert main(["unit", "add", "县住建局", "--kind", "department", "--parent", "1"]) == 0
+    assert main(["unit", "list"]) == 0
+
+    out = capsys.readouterr().out
+    assert "#1 城关县政协 (cppcc)\n  #2 县住建局 (department)" in out
+    assert _units(env) == [("城关县政协", "cppcc", None), ("县住建局", "department", 1)]
+
+
+def test_it_refuses_a_unit_with_an_unknown_parent_or_kind(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["init"])
+    capsys.readouterr()
+
+    assert main(["unit", "add", "县水利局", "--kind", "department", "--parent", "9"]) == 1
+    assert "#9" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["unit", "add", "县水利局", "--kind", "ministry"])
+    assert _units(env) == []
+    assert main(["unit", "list"]) == 0
+    assert "No units yet" in capsys.readouterr().out
+
+
+def test_it_adds_a_staff_user_to_a_unit(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["init"])
+    main(["unit", "add", "县住建局", "--kind", "department"])
+    capsys.readouterr()
+
+    assert main(["user", "add", "dora", "--role", "department", "--password", "dept-password",
+                 "--unit", "1"]) == 0
+    assert main(["user", "add", "dan", "--role", "department", "--password", "dept-password"]) == 1
+    assert "unit" in capsys.readouterr().err
+    assert main(["user", "add", "eve", "--role", "clerk", "--password", "clerk-password",
+                 "--unit", "7"]) == 1
+
+    added = {u.username: u.unit_id for u in _users(env)}
+    assert added["dora"] == 1 and "dan" not in added and "eve" not in added
