@@ -8,8 +8,10 @@ office the whole network's.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -110,7 +112,7 @@ def overview(session: Session, user: User, since: datetime | None = None,
                     decided=len(hours))
 
 
-def _rows(session: Session, model: type[Unit] | type[CollectionPoint], rows: list,
+def _rows(session: Session, model: type[Unit] | type[CollectionPoint], rows: Sequence[Any],
           key: str, instructed: set[int], nameless: str) -> list[Row]:
     out: dict[int | None, Row] = {}
     for r in rows:
