@@ -99,7 +99,9 @@ def transfer(report_id: int) -> Any:
     session = edge.db()
     raw = request.form.get("department_id", "")
     department = next((d for d in units.departments(session) if str(d.id) == raw), None)
-    due, escalate = _days("due_days", 15), _days("escalate_days", 30)
+    cfg = edge.settings()
+    due = _days("due_days", cfg.transfer_due_days)
+    escalate = _days("escalate_days", cfg.transfer_escalate_days)
     if department is None or due is None or escalate is None:
         flash("请选择承办部门，并填写 1～365 天的办理期限和督办期限。", "error")
         return redirect(url_for("reports.detail", report_id=report_id))
