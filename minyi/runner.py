@@ -173,7 +173,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     finally:
         stop.set()
         if scheduler is not None and scheduler.running:
-            scheduler.shutdown(wait=False)
+            # Let a running job finish its unit of work: the database engine is
+            # disposed below, and a job cut off there would end in a traceback.
+            await asyncio.to_thread(scheduler.shutdown, True)
         if notifier_task is not None:
             try:
                 await asyncio.wait_for(notifier_task, timeout=15)

@@ -1,7 +1,7 @@
-"""Scheduled jobs (APScheduler on the runner's asyncio loop).
+"""Scheduled jobs (APScheduler in background threads, beside the runner's loop).
 
 Jobs are plain functions that open their own unit of work; the scheduler runs
-them in its thread pool so the event loop never waits on the database. Each
+them in worker threads so the event loop never waits on the database. Each
 takes an optional `now`, so tests run them at any moment they like.
 
   housekeeping       every 10 minutes: prune update ids, log the outbox's health
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -106,10 +106,16 @@ def chase_transfers(session_factory: sessionmaker[Session],
 
 
 def build_scheduler(session_factory: sessionmaker[Session],
-                    settings: Settings | None = None) -> AsyncIOScheduler:
-    """A scheduler with minyi's jobs; the caller starts it inside the running loop."""
+                    settings: Settings | None = None) -> BackgroundScheduler:
+    """A scheduler with minyi's jobs, run in its own worker threads.
+
+    The jobs are blocking database work, so they get threads of their own
+    rather than the event loop's; `shutdown(wait=True)` then waits for a
+    running job to finish its unit of work instead of abandoning it.
+    """
     settings = settings or Settings()
-    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler = BackgroundScheduler(timezone="UTC", executors={
+        "default": {"type": "threadpool", "max_workers": 2}})
     started = datetime.now(tz=utcnow().tzinfo)
     scheduler.add_job(
         housekeeping, "interval", args=[session_factory], id="housekeeping",
