@@ -21,7 +21,8 @@ from store.models import Report, ReportStatus, User
 WINDOW = timedelta(days=180)
 RECENT = timedelta(days=30)
 CANDIDATES = 500
-MIN_SCORE = 0.12
+# Below this, two reports share little more than common words and place names.
+MIN_SCORE = 0.2
 # Reports that cannot take a merge are not offered (see store.merging).
 NOT_CANDIDATES = (ReportStatus.MERGED, ReportStatus.NOT_ADOPTED)
 

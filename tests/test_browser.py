@@ -84,13 +84,22 @@ def _seed(session: Session, settings: Settings, point: CollectionPoint) -> Repor
     other = CollectionPoint(name="东街社区委员工作室")
     session.add(other)
     session.commit()
-    make_report(session, other, title="老旧小区加装电梯审批流程长、居民协调难", category="livelihood")
+    # Each demo report tells its own story, so the similar-reports panel shows
+    # what an office would see: the one real duplicate, not shared filler text.
+    make_report(session, other, title="老旧小区加装电梯审批流程长、居民协调难", category="livelihood",
+                situation="东街社区12个老旧小区申请加装电梯，审批要跑5个部门，两年只装成2部。")
     make_report(session, point, title="城区中小学放学时段校门口交通拥堵", category="education",
-                external_id="w-demo-2")
+                external_id="w-demo-2",
+                situation="实验小学门口每天16:30放学时车辆排队约300米，接送家长要等20分钟。")
     make_report(session, other, title="沿河排污口雨后出现黑臭水体", category="ecology",
-                external_id="tg-2002", urgent=True)
+                external_id="tg-2002", urgent=True,
+                situation="东河3号排污口每逢下雨就排出黑水，下游500米河段发臭，已持续两个月。")
     make_report(session, point, title="个体工商户反映电子发票开具操作复杂", category="economy",
-                external_id="tg-2003")
+                external_id="tg-2003",
+                situation="城关镇约200户个体工商户反映电子发票系统步骤多，老年经营者需找人代开。")
+    make_report(session, point, title="人民路路灯坏了晚上很黑", category="livelihood",
+                external_id="w-demo-3",
+                situation="人民路百货大楼附近有10多盏路灯不亮，已经3个月了，晚上出行很不安全。")
     report = make_report(
         session, point, title="城关镇人民路路灯长期不亮，夜间出行存在安全隐患", urgent=True,
         situation=SITUATION, suggestion=SUGGESTION, place="城关镇人民路（百货大楼至人民医院段）",
