@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from store import review
+from store import review, templates
 from store.models import Role, StaffNotice, Unit, User
 from tests.conftest import Network, staff
 from tests.web_support import csrf, login, make_report
@@ -75,7 +75,14 @@ def test_it_manages_decline_templates(client: FlaskClient, admin: User, session:
     page = _post(client, "/admin/templates", id=tid.group(1), text="属于个人诉求。", active="1")
     assert "属于个人诉求。" in page
     page = _post(client, "/admin/templates", id=tid.group(1), text="属于个人诉求。")  # switched off
-    assert "属于个人诉求。" not in page
+    # Still listed, unticked, so it can be switched on again ...
+    assert re.search(r'value="属于个人诉求。"[^>]*>.*?name="active" value="1" >', page, re.S)
+    session.rollback()
+    assert [t.text for t in templates.active(session)] == []
+    # ... and it is.
+    _post(client, "/admin/templates", id=tid.group(1), text="属于个人诉求。", active="1")
+    session.rollback()
+    assert [t.text for t in templates.active(session)] == ["属于个人诉求。"]
 
 
 def test_it_gives_every_staff_member_a_telegram_link_code(

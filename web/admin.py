@@ -129,7 +129,7 @@ def template_list() -> Any:
         edge.commit()
         flash("已保存不采用原因模板。", "success")
         return redirect(url_for("admin.template_list"))
-    return render_template("admin_templates.html", rows=templates.active(session))
+    return render_template("admin_templates.html", rows=templates.all_templates(session))
 
 
 @bp.route("/chain", methods=["GET", "POST"])
