@@ -247,6 +247,7 @@ def apply(
         raise ValueError(f"{action.value} may not set {sorted(set(values) - move.fields)}")
 
     now = utcnow()
+    acted_at = review.level_at(levels, report.review_level).key if current in PENDING else None
     to = move.to or current
     assert to is not None
     changes: dict[str, Any] = {**values, **_level_changes(report, action, levels)}
@@ -278,7 +279,7 @@ def apply(
 
     event = ReportEvent(
         report=report, action=action.value, from_status=current.value if current else None,
-        to_status=to.value, user_id=user.id if user else None,
+        to_status=to.value, level=acted_at, user_id=user.id if user else None,
         reporter_id=reporter.id if reporter else None, note=note, created_at=now,
     )
     session.add(event)

@@ -260,6 +260,9 @@ class ReportEvent(Base):
     action: Mapped[str] = mapped_column(sa.String(30))
     from_status: Mapped[str | None] = mapped_column(sa.String(20))
     to_status: Mapped[str] = mapped_column(sa.String(20))
+    # The review level (store.review key: first / second / final) the report
+    # stood at when a reviewer acted, so the history says who signed off what.
+    level: Mapped[str | None] = mapped_column(sa.String(20))
     # Exactly one of these is set: staff or the reporter acted.
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reporter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reporters.id"))

@@ -40,9 +40,9 @@ def test_a_report_passes_first_review_review_and_approval(
     session.rollback()
     stored = session.get_one(Report, report.id)
     assert stored.status is ReportStatus.ADOPTED
-    assert [(e.action, e.user_id) for e in stored.events] == [
-        ("submit", None), ("sign_off", clerk.id), ("sign_off", director.id),
-        ("adopt", secretary.id)]
+    assert [(e.action, e.user_id, e.level) for e in stored.events] == [
+        ("submit", None, None), ("sign_off", clerk.id, "first"),
+        ("sign_off", director.id, "second"), ("adopt", secretary.id, "final")]
     [feedback] = session.scalars(sa.select(OutboxMessage).where(
         OutboxMessage.report_id == report.id)).all()
     assert "已被采用" in feedback.text

@@ -96,7 +96,8 @@ def render_detail(report: Report, *, revealed: bool = False, status: int = 200) 
         can_identity=access.can_see_identity(user), office=office,
         levels=[lv.label() for lv in levels], at_level=at, in_review=in_review,
         chain_state=chain_state,
-        adoption_levels=list(AdoptionLevel), settings=edge.settings(), **panels,
+        adoption_levels=list(AdoptionLevel), settings=edge.settings(),
+        level_names={key: lv.label() for key, lv in review.LEVELS.items()}, **panels,
     ), status
 
 
