@@ -11,36 +11,19 @@ Telegram chat to their account, so alerts reach them here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import sqlalchemy as sa
 
 from store import lifecycle, staff
+from store.conversation.parts import TurnParts
 from store.conversation.steps import clean
-from store.conversation.types import Button, Inbound, Reply
-from store.models import Channel, Conversation, Report, Reporter, ReportEvent, ReportStatus
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+from store.conversation.types import Reply
+from store.models import Channel, Report, ReportEvent, ReportStatus
 
 RATINGS = ("satisfied", "basically", "unsatisfied")
 
 
-class ClosureMoves:
+class ClosureMoves(TurnParts):
     """The `reopen` mode of `Turn` and the stateless `~rate:` buttons; `/link`."""
-
-    session: Session
-    inbound: Inbound
-    reporter: Reporter
-    conv: Conversation
-
-    if TYPE_CHECKING:  # provided by Turn
-        def t(self, key: str, **params: object) -> str: ...
-        def btn(self, key: str, verb: str, arg: str = "", *, stateless: bool = False) -> Button: ...
-        def advance(self) -> None: ...
-        def menu(self, text: str) -> list[Reply]: ...
-        def menu_replies(self) -> list[Reply]: ...
-        def leave_supplement(self) -> list[Reply]: ...
 
     # -- satisfaction ---------------------------------------------------------
 

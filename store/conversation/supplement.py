@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import sqlalchemy as sa
 
 from store import files, forms, lifecycle
+from store.conversation.parts import TurnParts
 from store.conversation.steps import check_file, clean
-from store.conversation.types import Button, EngineConfig, Inbound, Reply
-from store.models import Attachment, Conversation, Report, Reporter, ReportStatus
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+from store.conversation.types import Reply
+from store.models import Attachment, Report, ReportStatus
 
 DRAFT_MODES = frozenset({"filling", "review", "editing"})
 
 
-class SupplementMoves:
+class SupplementMoves(TurnParts):
     """The supplement mode of `Turn`: collect text and files, then resubmit."""
-
-    config: EngineConfig
-    session: Session
-    inbound: Inbound
-    reporter: Reporter
-    conv: Conversation
-    form: forms.Form
-
-    if TYPE_CHECKING:  # provided by Turn
-        def t(self, key: str, **params: object) -> str: ...
-        def btn(self, key: str, verb: str, arg: str = "", *, stateless: bool = False) -> Button: ...
-        def advance(self) -> None: ...
-        def menu(self, text: str) -> list[Reply]: ...
-        def menu_replies(self) -> list[Reply]: ...
-        def current_prompt(self) -> list[Reply]: ...
 
     # -- supplementing a returned report -------------------------------------
 
