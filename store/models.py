@@ -52,6 +52,17 @@ class Channel(enum.StrEnum):
     WEB = "web"
 
 
+class PointKind(enum.StrEnum):
+    """Where a collection point sits in the network (issue 4)."""
+
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    STREET = "street"
+    COMMUNITY = "community"
+    MEMBER_STUDIO = "member_studio"  # 委员工作室
+    COUNCIL_HALL = "council_hall"  # 民生议事堂
+
+
 class ReporterKind(enum.StrEnum):
     CITIZEN = "citizen"
     MEMBER = "member"
@@ -146,6 +157,30 @@ class CollectionPoint(Base):
     token_version: Mapped[int] = mapped_column(default=1)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[PointKind] = mapped_column(_enum(PointKind), default=PointKind.COMMUNITY,
+                                            server_default=PointKind.COMMUNITY.value)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("collection_points.id"),
+                                                  index=True)
+    # The office's own code for the point; the key of bulk import and export.
+    code: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Where a retired or revoked code sends the scanner instead.
+    successor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("collection_points.id"))
+    # Set when the point's code is withdrawn without a new one; rotation clears it.
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class PointScan(Base):
+    """How often a point's code was opened on one channel on one (UTC) day."""
+
+    __tablename__ = "point_scans"
+    __table_args__ = (sa.UniqueConstraint("point_id", "channel", "day",
+                                          name="uq_point_scans_point_channel_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    point_id: Mapped[int] = mapped_column(sa.ForeignKey("collection_points.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    day: Mapped[date] = mapped_column()
+    count: Mapped[int] = mapped_column(default=0)
 
 
 class Reporter(Base):
