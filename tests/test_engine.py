@@ -29,6 +29,7 @@ from store.models import (
 from tests.chat_driver import JPEG, SITUATION, SUGGESTION, Chat
 from tests.conftest import SECRET
 from tests.review_support import adopt
+from tests.web_support import login
 
 TRACKING = re.compile(r"\d{4}-\d{6}")
 
@@ -508,3 +509,77 @@ def test_link_is_for_telegram_and_needs_a_code(Session_, engine):
     assert "只能绑定 Telegram" in web.command("link", "ABCD1234")[0].text
     tg = Chat(Session_, engine, user_id="3003")
     assert "/link" in tg.command("link")[0].text
+
+
+# -- per-category questions (issue 4) -----------------------------------------
+
+def _finish_after_suggestion(chat: Chat) -> None:
+    chat.text("城关镇人民路")
+    chat.press("跳过")  # photos
+    chat.press("否")    # urgent
+    chat.press("否")    # anonymous
+    chat.press("跳过")  # contact
+
+
+def test_it_asks_a_law_report_which_agency_and_keeps_the_answer(chat, session, point_token,
+                                                                client, clerk):
+    chat.command("start", point_token)
+    chat.press("法治建设")
+    assert "部门名称" in chat.last.text
+    chat.text("城关镇综合执法队")
+    assert "标题" in chat.last.text
+    chat.text("城关镇夜市占道经营执法标准不一")
+    chat.text(SITUATION)
+    chat.press("跳过")
+    chat.text(SUGGESTION)
+    assert "哪类环境问题" not in chat.last.text  # another category's question stays away
+    _finish_after_suggestion(chat)
+    assert "涉及部门" in chat.last.text and "城关镇综合执法队" in chat.last.text  # read-back
+    chat.press("确认提交")
+
+    [report] = reports_in(session)
+    assert report.category == "law"
+    assert report.answers["agency"] == "城关镇综合执法队"
+    assert "pollution" not in report.answers and "hospital" not in report.answers
+    login(client, "carol")
+    page = client.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert "涉及部门" in page and "城关镇综合执法队" in page
+
+
+def test_it_asks_an_ecology_report_the_kind_of_pollution_as_buttons(chat, session, point_token,
+                                                                    client, clerk):
+    chat.command("start", point_token)
+    chat.press("生态环境")
+    assert "标题" in chat.last.text  # no question of another category before it
+    chat.text("城关河沿岸排污口雨后出现黑臭水体")
+    chat.text(SITUATION)
+    chat.press("跳过")
+    chat.text(SUGGESTION)
+    assert "哪类环境问题" in chat.last.text
+    assert {b.label for row in chat.last.buttons for b in row} >= {"水", "大气", "噪声", "跳过"}
+    chat.press("水")
+    assert "什么地方" in chat.last.text
+    _finish_after_suggestion(chat)
+    assert "污染类型" in chat.last.text
+    chat.press("确认提交")
+
+    [report] = reports_in(session)
+    assert report.answers["pollution"] == "water"
+    login(client, "carol")
+    page = client.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert "污染类型" in page and "<td class=\"prose\">水</td>" in page
+
+
+def test_it_lets_the_pollution_question_be_skipped(chat, session, point_token):
+    chat.command("start", point_token)
+    chat.press("生态环境")
+    chat.text("城关河沿岸排污口雨后出现黑臭水体")
+    chat.text(SITUATION)
+    chat.press("跳过")
+    chat.text(SUGGESTION)
+    chat.press("跳过")
+    assert "什么地方" in chat.last.text
+    _finish_after_suggestion(chat)
+    chat.press("确认提交")
+    [report] = reports_in(session)
+    assert report.answers.get("pollution") is None
