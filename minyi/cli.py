@@ -231,6 +231,34 @@ def cmd_point_list(settings: Settings, args: argparse.Namespace) -> None:
         print("\n".join(lines))
 
 
+def _change_point(settings: Settings, point_id: int,
+                  change: Callable[[Session, CollectionPoint], object]) -> tuple[str, list[str]]:
+    engine, Session_ = _sessions(settings)  # noqa: N806
+    try:
+        _require_schema(engine)
+        with Session_() as s, s.begin():
+            point = s.get(CollectionPoint, point_id)
+            if point is None:
+                raise CommandError(f"no collection point #{point_id} / 没有 #{point_id} 号采集点")
+            change(s, point)
+            return point.name, _point_lines(settings, point)
+    finally:
+        engine.dispose()
+
+
+def cmd_point_rotate(settings: Settings, args: argparse.Namespace) -> None:
+    """Retire every printed code of a point and print the new links (print new posters next)."""
+    name, lines = _change_point(settings, args.id, points_mod.rotate)
+    print(f"#{args.id} {name}: new code issued, old codes retired / 已更换二维码，旧二维码失效")
+    print("\n".join(lines))
+
+
+def cmd_point_revoke(settings: Settings, args: argparse.Namespace) -> None:
+    """Withdraw a point's code; `minyi point rotate` issues a new one."""
+    name, _ = _change_point(settings, args.id, points_mod.revoke)
+    print(f"#{args.id} {name}: code revoked / 二维码已作废")
+
+
 # -- unit ---------------------------------------------------------------------
 
 
@@ -310,6 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_point_add)
     p = point.add_parser("list", help="list collection points and their links")
     p.set_defaults(handler=cmd_point_list)
+    p = point.add_parser("rotate", help="issue a new code; every printed code is retired")
+    p.add_argument("id", type=int)
+    p.set_defaults(handler=cmd_point_rotate)
+    p = point.add_parser("revoke", help="withdraw a point's code without a new one")
+    p.add_argument("id", type=int)
+    p.set_defaults(handler=cmd_point_revoke)
 
     unit = sub.add_parser("unit", help="units of the network").add_subparsers(
         dest="unit_command", required=True, metavar="ACTION")

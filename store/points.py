@@ -8,7 +8,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import tokens
-from store.models import CollectionPoint
+from store.models import CollectionPoint, PointKind, utcnow
+
+KIND_NAMES: dict[str, str] = {
+    PointKind.COUNTY: "县（区）", PointKind.TOWNSHIP: "乡镇", PointKind.STREET: "街道",
+    PointKind.COMMUNITY: "社区（村）", PointKind.MEMBER_STUDIO: "委员工作室",
+    PointKind.COUNCIL_HALL: "民生议事堂",
+}
 
 
 class PointError(ValueError):
@@ -23,6 +29,9 @@ class Resolved:
     point: CollectionPoint | None = None
     # forged | unknown | retired | inactive (a message key suffix) when not ok.
     reason: str | None = None
+    # Set with ok=True when a retired or revoked code was routed on to its
+    # point's successor: tell the scanner, then bind `point` (the successor).
+    replaced: CollectionPoint | None = None
 
 
 def create_point(session: Session, name: str, address: str | None = None,
@@ -33,6 +42,14 @@ def create_point(session: Session, name: str, address: str | None = None,
     point = CollectionPoint(name=name, address=address, contact=contact)
     session.add(point)
     session.flush()
+    return point
+
+
+def find(session: Session, ref: str) -> CollectionPoint | None:
+    """A point by its import code, or by its id."""
+    point = session.scalar(sa.select(CollectionPoint).where(CollectionPoint.code == ref))
+    if point is None and ref.isdigit():
+        point = session.get(CollectionPoint, int(ref))
     return point
 
 
@@ -48,11 +65,58 @@ def resolve(session: Session, secret: str, token: str | None) -> Resolved:
     point = session.get(CollectionPoint, parsed.point_id)
     if point is None:
         return Resolved(False, reason="unknown")
-    if parsed.version != point.token_version:
+    if parsed.version != point.token_version or point.revoked_at is not None:
+        successor = _live_successor(session, point)
+        if successor is not None:
+            return Resolved(True, point=successor, replaced=point)
         return Resolved(False, reason="retired")
     if not point.active:
         return Resolved(False, reason="inactive")
     return Resolved(True, point=point)
+
+
+def _live_successor(session: Session, point: CollectionPoint) -> CollectionPoint | None:
+    """The first active, unrevoked point down the successor chain (cycles stop it)."""
+    seen = {point.id}
+    current = point
+    while current.successor_id is not None and current.successor_id not in seen:
+        nxt = session.get(CollectionPoint, current.successor_id)
+        if nxt is None:
+            return None
+        if nxt.active and nxt.revoked_at is None:
+            return nxt
+        seen.add(nxt.id)
+        current = nxt
+    return None
+
+
+def rotate(session: Session, point: CollectionPoint) -> CollectionPoint:
+    """Issue a new code: every code printed so far is retired, and a revocation lifted.
+
+    Print new posters next (`minyi posters`).
+    """
+    point.token_version += 1
+    point.revoked_at = None
+    session.flush()
+    return point
+
+
+def revoke(session: Session, point: CollectionPoint) -> CollectionPoint:
+    """Withdraw the point's code without issuing a new one; `rotate` issues one again."""
+    if point.revoked_at is None:
+        point.revoked_at = utcnow()
+    session.flush()
+    return point
+
+
+def set_successor(session: Session, point: CollectionPoint,
+                  successor: CollectionPoint | None) -> CollectionPoint:
+    """Where this point's retired or revoked codes send scanners (None: nowhere)."""
+    if successor is not None and successor.id == point.id:
+        raise PointError("接续采集点不能是它自己 / a point cannot succeed itself")
+    point.successor_id = successor.id if successor else None
+    session.flush()
+    return point
 
 
 def list_points(session: Session) -> list[CollectionPoint]:
@@ -65,3 +129,29 @@ def telegram_link(bot_username: str | None, token: str) -> str | None:
 
 def web_link(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/c/{token}"
+
+
+def tree(all_points: list[CollectionPoint]) -> list[tuple[CollectionPoint, int]]:
+    """Points in depth-first order with their depth; orphans and cycles surface at the top."""
+    children: dict[int | None, list[CollectionPoint]] = {}
+    ids = {p.id for p in all_points}
+    for p in all_points:
+        parent = p.parent_id if p.parent_id in ids else None
+        children.setdefault(parent, []).append(p)
+    out: list[tuple[CollectionPoint, int]] = []
+    seen: set[int] = set()
+
+    def walk(parent: int | None, depth: int) -> None:
+        for child in children.get(parent, []):
+            if child.id not in seen:
+                seen.add(child.id)
+                out.append((child, depth))
+                walk(child.id, depth + 1)
+
+    walk(None, 0)
+    for p in all_points:  # parts of a parent cycle have no root to hang from
+        if p.id not in seen:
+            seen.add(p.id)
+            out.append((p, 0))
+            walk(p.id, 1)
+    return out

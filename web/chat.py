@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, make_response, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from store import forms, points, tokens, webchat
+from store import forms, points, scans, tokens, webchat
 from store.conversation.types import Inbound, IncomingFile
 from store.models import Channel
 from web import edge
@@ -27,6 +27,9 @@ bp = Blueprint("chat", __name__, url_prefix="/c")
 
 COOKIE = "minyi_chat"
 COOKIE_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
+# A session cookie (no max-age) listing the points this browser session has
+# opened, so a reload is not counted as another scan.
+SCAN_COOKIE = "minyi_scanned"
 COMMANDS = frozenset({"start", "cancel", "back", "my", "help", "new"})
 TEXT_CAP = 20_000  # past the form's limits; the engine explains those
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/gif"})
@@ -79,11 +82,24 @@ def page(token: str) -> Any:
     resp = make_response(render_template(
         "chat.html", token=token, point=found.point if found.ok else None))
     resp.headers["Cache-Control"] = "no-store"
+    if found.ok and found.point is not None:
+        _count_scan(resp, found.point.id)
     if chat_id is None:
         chat_id = "w" + secrets.token_urlsafe(18)
         resp.set_cookie(COOKIE, _signer().dumps(chat_id), max_age=COOKIE_AGE, httponly=True,
                         samesite="Lax", secure=current_app.config["CHAT_COOKIE_SECURE"])
     return resp
+
+
+def _count_scan(resp: Any, point_id: int) -> None:
+    seen = set((request.cookies.get(SCAN_COOKIE) or "").split("."))
+    if str(point_id) in seen:
+        return
+    scans.record(edge.db(), point_id, Channel.WEB)
+    edge.commit()
+    seen = {s for s in seen if s.isdigit()} | {str(point_id)}
+    resp.set_cookie(SCAN_COOKIE, ".".join(sorted(seen))[-1000:], httponly=True, samesite="Lax",
+                    secure=current_app.config["CHAT_COOKIE_SECURE"])
 
 
 @bp.route("/api/send", methods=["POST"])

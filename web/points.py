@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import login_required
 
 import qr
-from store import files
+from store import files, scans
 from store import points as points_mod
 from store.models import CollectionPoint, Role
 from web import edge
@@ -25,14 +25,72 @@ MIME = {"png": "image/png", "svg": "image/svg+xml"}
 def index() -> Any:
     settings = edge.settings()
     rows = []
-    for point in points_mod.list_points(edge.db()):
+    session = edge.db()
+    figures = scans.figures(session)
+    all_points = points_mod.list_points(session)
+    by_id = {p.id: p for p in all_points}
+    for point, depth in points_mod.tree(all_points):
         token = points_mod.token_for(point, settings.secret_key)
         rows.append({
-            "point": point, "token": token,
+            "point": point, "token": token, "depth": depth,
+            "figures": figures.get(point.id, scans.PointFigures()),
+            "successor": by_id[point.successor_id].name if point.successor_id in by_id else None,
+            "successor_ref": (by_id[point.successor_id].code or point.successor_id)
+            if point.successor_id in by_id else None,
             "web": points_mod.web_link(settings.public_url, token),
             "telegram": points_mod.telegram_link(settings.telegram_bot_username, token),
         })
-    return render_template("points.html", rows=rows)
+    return render_template("points.html", rows=rows,
+                           kinds=points_mod.KIND_NAMES)
+
+
+def _point_or_404(point_id: int) -> CollectionPoint:
+    point = edge.db().get(CollectionPoint, point_id)
+    if point is None:
+        abort(404)
+    return point
+
+
+@bp.route("/points/<int:point_id>/rotate", methods=["POST"])
+@edge.roles_required(Role.ADMIN)
+def rotate(point_id: int) -> Any:
+    """Retire every printed code of the point and issue a new one."""
+    point = points_mod.rotate(edge.db(), _point_or_404(point_id))
+    edge.commit()
+    flash(f"已为「{point.name}」更换二维码，旧二维码已失效。请重新打印海报。", "success")
+    return redirect(url_for("points.index", _anchor=f"point-{point.id}"))
+
+
+@bp.route("/points/<int:point_id>/revoke", methods=["POST"])
+@edge.roles_required(Role.ADMIN)
+def revoke(point_id: int) -> Any:
+    """Withdraw the point's code; "更换二维码" issues a new one later."""
+    point = points_mod.revoke(edge.db(), _point_or_404(point_id))
+    edge.commit()
+    flash(f"已作废「{point.name}」的二维码。", "success")
+    return redirect(url_for("points.index", _anchor=f"point-{point.id}"))
+
+
+@bp.route("/points/<int:point_id>/successor", methods=["POST"])
+@edge.roles_required(Role.ADMIN)
+def successor(point_id: int) -> Any:
+    """Where the point's retired codes send scanners (empty: nowhere)."""
+    session = edge.db()
+    point = _point_or_404(point_id)
+    raw = (request.form.get("successor") or "").strip()
+    target = points_mod.find(session, raw) if raw else None
+    try:
+        if raw and target is None:
+            raise points_mod.PointError(f"找不到采集点「{raw}」 / no such point")
+        points_mod.set_successor(session, point, target)
+    except points_mod.PointError as exc:
+        edge.rollback()
+        flash(str(exc).split(" / ")[0], "error")
+        return redirect(url_for("points.index", _anchor=f"point-{point_id}"))
+    edge.commit()
+    flash(f"已设置「{point.name}」的接续采集点。" if target else
+          f"已取消「{point.name}」的接续采集点。", "success")
+    return redirect(url_for("points.index", _anchor=f"point-{point.id}"))
 
 
 @bp.route("/points", methods=["POST"])

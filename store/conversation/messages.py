@@ -28,6 +28,10 @@ register({
         "zh": "这个二维码已经更换，请扫描采集点张贴的新二维码；您也可以直接点“反映信息”。",
         "en": "This QR code has been replaced. Scan the new code at the collection point, or tap Report.",
     },
+    "chat.token.routed": {
+        "zh": "这个二维码已经更换，已为您转到新的采集点「{point}」。",
+        "en": "This QR code has been replaced; you are now with the collection point {point}.",
+    },
     "chat.token.inactive": {
         "zh": "这个采集点已停用。您仍可以直接点“反映信息”。",
         "en": "This collection point is closed. You can still tap Report.",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import files, forms, points, reports
+from store import files, forms, points, reports, scans
 from store.conversation.closure import ClosureMoves
 from store.conversation.flood import FloodGuard
 from store.conversation.messages import UNSUPPORTED_NAMES
@@ -25,7 +25,7 @@ from store.conversation.summary import render_answer, summary
 from store.conversation.supplement import DRAFT_MODES, SupplementMoves
 from store.conversation.types import Button, EngineConfig, Inbound, IncomingFile, Reply
 from store.i18n import t
-from store.models import Attachment, Conversation, Reporter, ReportStatus
+from store.models import Attachment, Channel, Conversation, Reporter, ReportStatus
 
 
 class Turn(SupplementMoves, ClosureMoves):
@@ -132,6 +132,11 @@ class Turn(SupplementMoves, ClosureMoves):
                 out.append(Reply(self.t(f"chat.token.{found.reason}")))
             else:
                 point = found.point
+                if found.replaced is not None:
+                    out.append(Reply(self.t("chat.token.routed", point=point.name)))
+                # The web chat counts its page opens itself (once per browser session).
+                if self.inbound.channel == Channel.TELEGRAM:
+                    scans.record(self.session, point.id, Channel.TELEGRAM)
         if self.conv.mode in DRAFT_MODES or self.conv.mode in ("supplement", "reopen"):
             if point is not None:
                 self.conv.context = {**self.conv.context, "pending_point_id": point.id}
