@@ -48,10 +48,11 @@ def figures(session: Session) -> dict[int, PointFigures]:
             .group_by(PointScan.point_id, PointScan.channel)):
         scans.setdefault(point_id, {})[Channel(channel).value] = int(total)
     reports: dict[int, int] = {}
-    for point_id, n in session.execute(
+    for report_point, n in session.execute(
             sa.select(Report.point_id, sa.func.count(Report.id))
             .where(Report.point_id.is_not(None)).group_by(Report.point_id)):
-        reports[point_id] = int(n)
+        if report_point is not None:
+            reports[report_point] = int(n)
     out: dict[int, PointFigures] = {}
     for point_id in set(scans) | set(reports):
         by = scans.get(point_id, {})

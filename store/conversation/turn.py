@@ -130,7 +130,7 @@ class Turn(SupplementMoves, ClosureMoves):
             found = points.resolve(self.session, self.config.secret_key, token)
             if not found.ok:
                 out.append(Reply(self.t(f"chat.token.{found.reason}")))
-            else:
+            elif found.point is not None:
                 point = found.point
                 if found.replaced is not None:
                     out.append(Reply(self.t("chat.token.routed", point=point.name)))
