@@ -200,6 +200,14 @@ class Reporter(Base):
     language: Mapped[str] = mapped_column(sa.String(8), default="zh")
     blocked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # -- members and informants (issue 4, MEMBERS) --
+    # Set when a binding code is redeemed (store.members); kind turns to MEMBER.
+    member_name: Mapped[str | None] = mapped_column(sa.String(100))
+    member_role: Mapped[str | None] = mapped_column(sa.String(20))  # member | informant
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    # Opted in to topic calls (/subscribe).
+    topics_opt_in: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # -- end members --
 
 
 class Report(Base):
@@ -243,6 +251,9 @@ class Report(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     decided_at: Mapped[datetime | None]
+    # -- topic calls (issue 4, MEMBERS): the 选题 this report answers --
+    topic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id"), index=True)
+    # -- end topic calls --
 
     point: Mapped[CollectionPoint | None] = relationship()
     reporter: Mapped[Reporter] = relationship()
@@ -537,3 +548,37 @@ class OfficeSetting(Base):
 
     key: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# -- members, informants and topic calls (issue 4, MEMBERS) --------------------
+
+class BindingCode(Base):
+    """A one-time code the console gives a member or informant; `/bind CODE` redeems it."""
+
+    __tablename__ = "binding_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    role: Mapped[str] = mapped_column(sa.String(20))  # member | informant
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    reporter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reporters.id"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Topic(Base):
+    """A topic call (选题): what the office wants to hear about, until its deadline."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text)
+    deadline: Mapped[datetime] = mapped_column(index=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+# -- end members, informants and topic calls ----------------------------------

@@ -60,7 +60,10 @@ def create_from_answers(
         contact=None if fields.get("anonymous") else fields.get("contact"),
         answers=dict(conversation.answers), form=conversation.form,
         point_id=conversation.point_id, reporter=reporter,
-        unit_id=_point_unit(session, conversation.point_id),
+        # A member's report without a point belongs to the member's unit.
+        unit_id=(_point_unit(session, conversation.point_id) if conversation.point_id is not None
+                 else reporter.unit_id),
+        topic_id=conversation.context.get("topic_id"),
     )
     session.add(report)
     session.flush()

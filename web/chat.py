@@ -30,7 +30,8 @@ COOKIE_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
 # A session cookie (no max-age) listing the points this browser session has
 # opened, so a reload is not counted as another scan.
 SCAN_COOKIE = "minyi_scanned"
-COMMANDS = frozenset({"start", "cancel", "back", "my", "help", "new"})
+COMMANDS = frozenset({"start", "cancel", "back", "my", "help", "new",
+                      "bind", "mystats", "topics", "subscribe", "unsubscribe"})
 TEXT_CAP = 20_000  # past the form's limits; the engine explains those
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/gif"})
 

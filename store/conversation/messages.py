@@ -51,8 +51,8 @@ register({
     "chat.nothing_to_cancel": {"zh": "当前没有正在填写的信息。", "en": "There is no report in progress."},
     "chat.cannot_go_back": {"zh": "已经是第一项了。", "en": "This is already the first question."},
     "chat.help": {
-        "zh": "可用指令：\n/new 反映一条新信息\n/my 查看我反映的信息及办理进度\n/back 返回上一步\n/cancel 取消正在填写的信息\n/help 帮助",
-        "en": "Commands:\n/new report something new\n/my your reports and where they stand\n/back previous question\n/cancel discard the report in progress\n/help this help",
+        "zh": "可用指令：\n/new 反映一条新信息\n/my 查看我反映的信息及办理进度\n/back 返回上一步\n/cancel 取消正在填写的信息\n/topics 正在征集的选题\n/subscribe 订阅选题通知（/unsubscribe 退订）\n/bind 绑定码 委员、信息员绑定身份\n/mystats 我的信息统计\n/help 帮助",
+        "en": "Commands:\n/new report something new\n/my your reports and where they stand\n/back previous question\n/cancel discard the report in progress\n/topics open topic calls\n/subscribe topic call messages (/unsubscribe to stop)\n/bind CODE members and informants\n/mystats your figures\n/help this help",
     },
     "chat.idle_hint": {
         "zh": "如需反映情况，请点“反映信息”；查看进度请点“我的信息”。",
@@ -238,4 +238,66 @@ register({
         "zh": "工作人员账号只能绑定 Telegram。", "en": "Staff accounts can only be linked on Telegram.",
     },
     "btn.rate_cancel": {"zh": "不用了", "en": "Never mind"},
+})
+
+# Members and topic calls (membership.py).
+register({
+    "chat.bind.usage": {
+        "zh": "请在 /bind 后面加上工作人员给您的绑定码，例如：/bind K7M2QX9P",
+        "en": "Put the binding code staff gave you after /bind, e.g. /bind K7M2QX9P",
+    },
+    "chat.bind.ok": {
+        "zh": "绑定成功：{name}（{role}）。今后您反映的信息会记在您和所在单位名下，发送 /mystats 可查看个人统计。",
+        "en": "Bound: {name} ({role}). Your reports now count for you and your unit; send /mystats for your figures.",
+    },
+    "chat.bind.unknown": {
+        "zh": "绑定码不正确，请核对后重新输入（不区分大小写）。",
+        "en": "That binding code is not right; check it and try again (case does not matter).",
+    },
+    "chat.bind.used": {
+        "zh": "这个绑定码已经使用过，每个码只能用一次。如需重新绑定，请联系工作人员生成新码。",
+        "en": "This binding code has already been used; each code works once. Ask staff for a new one.",
+    },
+    "chat.bind.expired": {
+        "zh": "这个绑定码已过期，请联系工作人员生成新码。",
+        "en": "This binding code has expired. Ask staff for a new one.",
+    },
+    "chat.bind.role.member": {"zh": "政协委员", "en": "CPPCC member"},
+    "chat.bind.role.informant": {"zh": "特邀信息员", "en": "special informant"},
+    "chat.mystats.member": {
+        "zh": "{name}，您的信息统计：\n已报送 {submitted} 条\n被采用 {adopted} 条\n其中被上级（市级及以上）采用 {upward} 条\n获领导批示 {instructions} 次",
+        "en": "{name}, your figures:\nSubmitted {submitted}\nAdopted {adopted}\nAdopted above county level {upward}\nLeaders' instructions {instructions}",
+    },
+    "chat.mystats.citizen": {
+        "zh": "您的信息统计：\n已报送 {submitted} 条\n被采用 {adopted} 条\n其中被上级（市级及以上）采用 {upward} 条\n获领导批示 {instructions} 次\n（委员和特邀信息员可用工作人员给的绑定码发送 /bind 绑定身份。）",
+        "en": "Your figures:\nSubmitted {submitted}\nAdopted {adopted}\nAdopted above county level {upward}\nLeaders' instructions {instructions}\n(Members and informants: send /bind with the code staff gave you.)",
+    },
+    "chat.topics.none": {"zh": "目前没有正在征集的选题。", "en": "No topic calls are open right now."},
+    "chat.topics.header": {
+        "zh": "正在征集的选题（{n} 个），点下方按钮即可围绕选题反映：",
+        "en": "Open topic calls ({n}); tap one below to answer it:",
+    },
+    "chat.topics.row": {
+        "zh": "{i}. {title}\n{description}\n截止：{deadline}",
+        "en": "{i}. {title}\n{description}\nOpen until {deadline}",
+    },
+    "chat.topics.unknown": {"zh": "没有找到这个选题。", "en": "That topic call does not exist."},
+    "chat.topics.closed": {
+        "zh": "选题“{title}”已于 {deadline} 截止，不再接收反映。发送 /topics 查看正在征集的选题，或直接反映其他问题。",
+        "en": "The topic call \"{title}\" closed on {deadline}. Send /topics for open calls, or report something else.",
+    },
+    "chat.topics.busy": {
+        "zh": "您有一条正在填写的信息。请先完成它，或发送 /cancel 取消后再选择选题。",
+        "en": "You have a report in progress. Finish it, or send /cancel, before answering a topic call.",
+    },
+    "chat.topics.started": {"zh": "📣 选题：{title}", "en": "📣 Topic call: {title}"},
+    "chat.subscribed": {
+        "zh": "已订阅选题通知：有新的选题时会发消息给您。发送 /unsubscribe 可退订。",
+        "en": "Subscribed: new topic calls will be sent to you. Send /unsubscribe to stop.",
+    },
+    "chat.unsubscribed": {
+        "zh": "已退订选题通知。发送 /subscribe 可重新订阅。",
+        "en": "Unsubscribed from topic calls. Send /subscribe to subscribe again.",
+    },
+    "btn.topics": {"zh": "📣 选题征集", "en": "📣 Topic calls"},
 })

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from store import files, forms, points, reports, scans
 from store.conversation.closure import ClosureMoves
 from store.conversation.flood import FloodGuard
+from store.conversation.membership import MemberMoves
 from store.conversation.messages import UNSUPPORTED_NAMES
 from store.conversation.steps import CHECKERS, SKIP, Invalid, check_file
 from store.conversation.summary import render_answer, summary
@@ -28,7 +29,7 @@ from store.i18n import t
 from store.models import Attachment, Channel, Conversation, Reporter, ReportStatus
 
 
-class Turn(SupplementMoves, ClosureMoves):
+class Turn(SupplementMoves, ClosureMoves, MemberMoves):
     """One input being answered; holds what every handler needs."""
 
     def __init__(self, config: EngineConfig, flood: FloodGuard, session: Session,
@@ -88,6 +89,14 @@ class Turn(SupplementMoves, ClosureMoves):
             return self.my_reports()
         if name == "link":
             return self.link(args)
+        if name == "bind":
+            return self.bind(args)
+        if name == "mystats":
+            return self.mystats()
+        if name == "topics":
+            return self.topic_list()
+        if name in ("subscribe", "unsubscribe"):
+            return self.subscribe(name == "subscribe")
         return [Reply(self.t("chat.help"), self.menu_buttons())]
 
     def callback(self, data: str) -> list[Reply]:
@@ -101,6 +110,10 @@ class Turn(SupplementMoves, ClosureMoves):
                 return self.supplement_start(int(arg))
             if verb == "rate":
                 return self.rate(arg)
+            if verb == "topics":
+                return self.topic_list()
+            if verb == "topic":
+                return self.topic_start(arg)
             return self.current_prompt()
         turn, _, rest = data.partition(":")
         verb, _, arg = rest.partition(":")
@@ -446,7 +459,7 @@ class Turn(SupplementMoves, ClosureMoves):
 
     def menu_buttons(self) -> list[list[Button]]:
         return [[self.btn("btn.report", "new", stateless=True),
-                 self.btn("btn.my", "my", stateless=True)]]
+                 self.btn("btn.my", "my", stateless=True)], *self.topic_buttons()]
 
     def menu(self, text: str) -> list[Reply]:
         return [Reply(text, self.menu_buttons())]

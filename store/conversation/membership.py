@@ -1,0 +1,83 @@
+"""Members and topic calls in the chat: `/bind CODE`, `/mystats`, `/topics`, `/subscribe`.
+
+`/bind CODE` redeems a one-time code from the console (store.members): the
+reporter becomes a member or informant of the code's unit. `/mystats` shows
+their own figures. `/topics` lists open topic calls (选题) with a button each
+(`~topic:<id>`) that starts the form with the topic attached; `/subscribe`
+and `/unsubscribe` opt in and out of new calls arriving as messages.
+"""
+
+from __future__ import annotations
+
+from store import members, topics
+from store.conversation.parts import TurnParts
+from store.conversation.supplement import DRAFT_MODES
+from store.conversation.types import Button, Reply
+from store.models import Topic
+
+
+class MemberMoves(TurnParts):
+    """Commands for members and topic calls; stateless buttons `~topics`, `~topic:<id>`."""
+
+    def after(self, text: str) -> list[Reply]:
+        """`text`, then whatever the reporter was doing (a draft is never lost)."""
+        if self.conv.mode == "idle":
+            return self.menu(text)
+        return [Reply(text), *self.current_prompt()]
+
+    # -- members ---------------------------------------------------------------
+
+    def bind(self, code: str) -> list[Reply]:
+        if not code:
+            return self.after(self.t("chat.bind.usage"))
+        result = members.redeem(self.session, self.reporter, code)
+        if not result.ok:
+            return self.after(self.t(f"chat.bind.{result.reason}"))
+        assert result.code is not None
+        role = self.t(f"chat.bind.role.{result.code.role}")
+        return self.after(self.t("chat.bind.ok", name=result.code.name, role=role))
+
+    def mystats(self) -> list[Reply]:
+        f = members.figures(self.session, self.reporter.id)
+        key = "chat.mystats.member" if self.reporter.member_name else "chat.mystats.citizen"
+        return self.after(self.t(key, name=self.reporter.member_name or "",
+                                 submitted=f.submitted, adopted=f.adopted,
+                                 upward=f.adopted_upward, instructions=f.instructions))
+
+    # -- topic calls -------------------------------------------------------------
+
+    def topic_list(self) -> list[Reply]:
+        open_ = topics.current(self.session)
+        if not open_:
+            return self.after(self.t("chat.topics.none"))
+        lines = [self.t("chat.topics.header", n=len(open_))]
+        rows: list[list[Button]] = []
+        for i, topic in enumerate(open_, start=1):
+            lines.append(self.t("chat.topics.row", i=i, title=topic.title,
+                                description=topic.description,
+                                deadline=topics.deadline_text(topic)))
+            rows.append([Button(f"{i}. {topic.title}"[:60], f"~topic:{topic.id}")])
+        return [Reply("\n\n".join(lines), [*rows, *self.menu_buttons()])]
+
+    def topic_start(self, arg: str) -> list[Reply]:
+        topic = self.session.get(Topic, int(arg)) if arg.isdigit() else None
+        if topic is None:
+            return self.after(self.t("chat.topics.unknown"))
+        if not topics.is_open(topic):
+            return self.after(self.t("chat.topics.closed", title=topic.title,
+                                     deadline=topics.deadline_text(topic)))
+        if self.conv.mode in DRAFT_MODES or self.conv.mode in ("supplement", "reopen"):
+            return self.after(self.t("chat.topics.busy"))
+        replies = self.begin(self.t("chat.topics.started", title=topic.title))
+        self.conv.context = {**self.conv.context, "topic_id": topic.id}
+        return replies
+
+    def subscribe(self, on: bool) -> list[Reply]:
+        topics.set_opt_in(self.session, self.reporter, on)
+        return self.after(self.t("chat.subscribed" if on else "chat.unsubscribed"))
+
+    def topic_buttons(self) -> list[list[Button]]:
+        """The menu's 选题 button, shown while some topic call is open."""
+        if not topics.current(self.session):
+            return []
+        return [[self.btn("btn.topics", "topics", stateless=True)]]

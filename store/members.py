@@ -1,0 +1,124 @@
+"""Members and special informants: one-time binding codes and their own figures.
+
+The console issues a code (`issue_code`); the member sends `/bind CODE` in
+either channel and the engine calls `redeem`, which turns their reporter row
+into a member of the code's unit. `figures` is what `/mystats` shows.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store.models import (
+    AdoptionLevel,
+    BindingCode,
+    Instruction,
+    Report,
+    Reporter,
+    ReporterKind,
+    utcnow,
+)
+
+ROLES = ("member", "informant")
+# No 0/O, 1/I/L: codes are read off paper and typed on phones.
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+DEFAULT_TTL = timedelta(days=7)
+UPWARD = (AdoptionLevel.CITY, AdoptionLevel.PROVINCE, AdoptionLevel.NATIONAL)
+
+
+def issue_code(session: Session, *, name: str, role: str, unit_id: int | None,
+               created_by_id: int | None, ttl: timedelta = DEFAULT_TTL,
+               now: datetime | None = None) -> BindingCode:
+    """A fresh one-time code for `name`; the caller shows it once and commits."""
+    name = " ".join(name.split())
+    if not name or len(name) > 100:
+        raise ValueError("name")
+    if role not in ROLES:
+        raise ValueError("role")
+    code = BindingCode(code="".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH)),
+                       name=name, role=role, unit_id=unit_id,
+                       expires_at=(now or utcnow()) + ttl, created_by_id=created_by_id)
+    session.add(code)
+    session.flush()
+    return code
+
+
+def normalise_code(text: str) -> str:
+    """What the member typed, as stored: upper case, no spaces or dashes."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    """`reason` is ok | unknown | used | expired (an i18n key suffix)."""
+
+    reason: str
+    code: BindingCode | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == "ok"
+
+
+def redeem(session: Session, reporter: Reporter, typed: str,
+           now: datetime | None = None) -> Redeemed:
+    """Bind `reporter` to the member named by code `typed`; each code works once."""
+    now = now or utcnow()
+    code = session.scalar(sa.select(BindingCode).where(BindingCode.code == normalise_code(typed)))
+    if code is None:
+        return Redeemed("unknown")
+    if code.used_at is not None:
+        return Redeemed("used", code)
+    if code.expires_at <= now:
+        return Redeemed("expired", code)
+    # Conditional update: of two simultaneous redemptions only one matches.
+    result = session.execute(
+        sa.update(BindingCode).where(BindingCode.id == code.id, BindingCode.used_at.is_(None))
+        .values(used_at=now, reporter_id=reporter.id)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return Redeemed("used", code)
+    session.refresh(code)
+    reporter.kind = ReporterKind.MEMBER
+    reporter.member_name = code.name
+    reporter.member_role = code.role
+    reporter.unit_id = code.unit_id
+    session.flush()
+    return Redeemed("ok", code)
+
+
+@dataclass(frozen=True)
+class Figures:
+    submitted: int
+    adopted: int
+    adopted_upward: int
+    instructions: int
+
+
+def figures(session: Session, reporter_id: int) -> Figures:
+    """A reporter's own record: submitted, adopted, adopted above county, 批示."""
+    mine = Report.reporter_id == reporter_id
+    count = sa.select(sa.func.count()).select_from(Report).where(mine)
+    return Figures(
+        submitted=session.scalar(count) or 0,
+        adopted=session.scalar(count.where(Report.adoption_level.is_not(None))) or 0,
+        adopted_upward=session.scalar(count.where(Report.adoption_level.in_(UPWARD))) or 0,
+        instructions=session.scalar(
+            sa.select(sa.func.count()).select_from(Instruction).join(Report).where(mine)) or 0,
+    )
+
+
+def recent_codes(session: Session, limit: int = 50) -> list[BindingCode]:
+    return list(session.scalars(sa.select(BindingCode)
+                                .order_by(BindingCode.id.desc()).limit(limit)))
+
+
+def members(session: Session, limit: int = 500) -> list[Reporter]:
+    return list(session.scalars(sa.select(Reporter).where(Reporter.kind == ReporterKind.MEMBER)
+                                .order_by(Reporter.id).limit(limit)))

@@ -1,0 +1,87 @@
+"""Topic calls (选题): what the office wants to hear about, open until a deadline.
+
+Staff publish a topic (`publish`); every reporter who opted in (`/subscribe`)
+is owed one outbox message about it, written in the same transaction, and the
+notifier delivers them within the channel's rate limits. Reporters answer a
+topic from `/topics`; the engine starts the form with `context.topic_id`, and
+`reports.create_from_answers` stores it on the report.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store import outbox
+from store.i18n import register, t
+from store.models import Reporter, Topic, utcnow
+
+TITLE_LIMIT = 200
+DESCRIPTION_LIMIT = 2000
+# Offices read local time; China has one zone.
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+register({
+    "topic.broadcast": {
+        "zh": "📣 新选题：{title}\n{description}\n截止时间：{deadline}\n欢迎围绕这个选题反映情况和建议。",
+        "en": ("📣 New topic call: {title}\n{description}\nOpen until: {deadline}\n"
+               "Tell us what you see and suggest."),
+    },
+    "topic.answer": {"zh": "围绕此选题反映", "en": "Answer this topic"},
+})
+
+
+def publish(session: Session, *, title: str, description: str, deadline: datetime,
+            created_by_id: int | None, now: datetime | None = None) -> tuple[Topic, int]:
+    """Publish a topic and owe each opted-in reporter a message; (topic, messages queued).
+
+    Raises ValueError naming the bad field: title, description or deadline.
+    """
+    title, description = " ".join(title.split()), description.strip()
+    if not title or len(title) > TITLE_LIMIT:
+        raise ValueError("title")
+    if not description or len(description) > DESCRIPTION_LIMIT:
+        raise ValueError("description")
+    if deadline <= (now or utcnow()):
+        raise ValueError("deadline")
+    topic = Topic(title=title, description=description, deadline=deadline,
+                  created_by_id=created_by_id)
+    session.add(topic)
+    session.flush()
+    queued = 0
+    subscribers = session.scalars(sa.select(Reporter).where(
+        Reporter.topics_opt_in.is_(True), Reporter.blocked_at.is_(None)).order_by(Reporter.id))
+    for reporter in subscribers:
+        text = t("topic.broadcast", reporter.language, title=topic.title,
+                 description=topic.description, deadline=deadline_text(topic))
+        button = [[{"label": t("topic.answer", reporter.language), "data": f"~topic:{topic.id}"}]]
+        if outbox.enqueue(session, reporter, text, buttons=button) is not None:
+            queued += 1
+    session.flush()
+    return topic, queued
+
+
+def deadline_text(topic: Topic) -> str:
+    return topic.deadline.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+
+
+def is_open(topic: Topic, now: datetime | None = None) -> bool:
+    return topic.deadline > (now or utcnow())
+
+
+def current(session: Session, now: datetime | None = None) -> list[Topic]:
+    """Topics still open, nearest deadline first."""
+    return list(session.scalars(sa.select(Topic).where(Topic.deadline > (now or utcnow()))
+                                .order_by(Topic.deadline, Topic.id)))
+
+
+def recent(session: Session, limit: int = 50) -> list[Topic]:
+    return list(session.scalars(sa.select(Topic).order_by(Topic.id.desc()).limit(limit)))
+
+
+def set_opt_in(session: Session, reporter: Reporter, on: bool) -> None:
+    reporter.topics_opt_in = on
+    session.flush()
