@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import ConfigError, Settings
-from store import migrate, staff, templates, units, users
+from store import migrate, pointio, staff, templates, units, users
 from store import points as points_mod
 from store.db import make_engine, make_sessionmaker
 from store.models import CollectionPoint, Role, UnitKind, User
@@ -259,6 +259,43 @@ def cmd_point_revoke(settings: Settings, args: argparse.Namespace) -> None:
     print(f"#{args.id} {name}: code revoked / 二维码已作废")
 
 
+def cmd_point_import(settings: Settings, args: argparse.Namespace) -> None:
+    """Add or update points from a CSV or XLSX file; any bad row and nothing is imported."""
+    try:
+        data = open(args.file, "rb").read()  # noqa: SIM115
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror} / 无法读取文件") from exc
+    engine, Session_ = _sessions(settings)  # noqa: N806
+    try:
+        _require_schema(engine)
+        with Session_() as s, s.begin():
+            result = pointio.import_points(s, args.file, data)
+            if not result.ok:  # raising inside the transaction rolls it back
+                for error in result.errors:
+                    print(f"{args.file}: {error}", file=sys.stderr)
+                raise CommandError(f"{len(result.errors)} bad rows, nothing imported "
+                                   f"/ {len(result.errors)} 行有误，未导入任何数据")
+    finally:
+        engine.dispose()
+    print(f"{result.created} points added, {result.updated} updated "
+          f"/ 新增 {result.created} 个，更新 {result.updated} 个采集点")
+
+
+def cmd_point_export(settings: Settings, args: argparse.Namespace) -> None:
+    """Write every point to a CSV or XLSX file (by its name) that `point import` reads back."""
+    engine, Session_ = _sessions(settings)  # noqa: N806
+    try:
+        _require_schema(engine)
+        with Session_() as s, s.begin():
+            xlsx = args.file.lower().endswith(".xlsx")
+            data = pointio.export_xlsx(s) if xlsx else pointio.export_csv(s)
+    finally:
+        engine.dispose()
+    with open(args.file, "wb") as f:
+        f.write(data)
+    print(f"wrote {args.file} / 已导出")
+
+
 # -- unit ---------------------------------------------------------------------
 
 
@@ -338,6 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_point_add)
     p = point.add_parser("list", help="list collection points and their links")
     p.set_defaults(handler=cmd_point_list)
+    p = point.add_parser("import", help="add or update points from CSV or XLSX "
+                         "(columns: " + ", ".join(pointio.COLUMNS) + ")")
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_point_import)
+    p = point.add_parser("export", help="write every point to FILE.csv or FILE.xlsx")
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_point_export)
     p = point.add_parser("rotate", help="issue a new code; every printed code is retired")
     p.add_argument("id", type=int)
     p.set_defaults(handler=cmd_point_rotate)

@@ -6,10 +6,14 @@ import io
 
 import openpyxl
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from minyi.cli import main
 from store import pointio, points, units
-from store.models import CollectionPoint, PointKind
+from store.models import CollectionPoint, PointKind, User
+from tests.test_cli import env as cli_env  # noqa: F401  (the clean CLI environment)
+from tests.web_support import csrf, login
 
 HEADER = "code,name,kind,parent_code,unit,address,contact\n"
 GOOD = (HEADER
@@ -112,3 +116,50 @@ def test_it_imports_a_50000_row_file(session: Session) -> None:
     assert session.scalar(sa.select(sa.func.count(CollectionPoint.id))) == 50_000
     last = session.scalar(sa.select(CollectionPoint).where(CollectionPoint.code == "C49999"))
     assert last is not None and last.name == "第49999社区" and last.parent_id is not None
+
+
+def test_it_imports_and_exports_from_the_command_line(cli_env, tmp_path, capsys) -> None:  # noqa: F811
+    assert main(["init", "--admin-user", "zhang", "--admin-password", "s3cret-enough"]) == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes((HEADER + "A1,一,county,,,,\nA1,二,county,,,,\n").encode("gbk"))
+    capsys.readouterr()
+    assert main(["point", "import", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "第 3 行" in err and "重复" in err and "nothing imported" in err
+    good = tmp_path / "good.csv"
+    good.write_bytes(GOOD.encode("utf-8-sig"))
+    assert main(["point", "import", str(good)]) == 0
+    assert "新增 4 个" in capsys.readouterr().out
+    out = tmp_path / "out.xlsx"
+    assert main(["point", "export", str(out)]) == 0
+    rows = list(openpyxl.load_workbook(out).worksheets[0].iter_rows(values_only=True))
+    assert len(rows) == 5 and rows[1][:3] == ("X01", "城关县", "county")
+    assert main(["point", "import", str(tmp_path / "missing.csv")]) == 1
+
+
+def test_it_imports_from_the_console_or_lists_the_bad_rows(
+    client: FlaskClient, admin: User, session: Session
+) -> None:
+    login(client, "alice")
+    token = csrf(client, "/points")
+    bad = (HEADER + "A1,一,county,,,,\nA2,二,镇,,,,\n").encode("gbk")
+    resp = client.post("/points/import", data={"csrf_token": token,
+                                               "file": (io.BytesIO(bad), "网点.csv")})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "未导入任何数据" in page and "「镇」" in page
+    assert session.scalar(sa.select(sa.func.count(CollectionPoint.id))) == 0
+    resp = client.post("/points/import", data={"csrf_token": token,
+                                               "file": (io.BytesIO(GOOD.encode()), "ok.csv")},
+                       follow_redirects=True)
+    assert "新增 4 个" in resp.get_data(as_text=True)
+    export = client.get("/points/export.csv")
+    assert export.status_code == 200 and "人民路社区" in export.data.decode("utf-8-sig")
+
+
+def test_it_keeps_clerks_from_importing(client: FlaskClient, clerk: User, session: Session) -> None:
+    login(client, "carol")
+    token = csrf(client, "/points")
+    resp = client.post("/points/import", data={"csrf_token": token,
+                                               "file": (io.BytesIO(GOOD.encode()), "ok.csv")})
+    assert resp.status_code == 403
+    assert session.scalar(sa.select(sa.func.count(CollectionPoint.id))) == 0

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import login_required
 
 import qr
-from store import files, scans
+from store import files, pointio, scans
 from store import points as points_mod
 from store.models import CollectionPoint, Role
 from web import edge
@@ -136,4 +136,38 @@ def qr_image(point_id: int, kind: str, fmt: str) -> Any:
             f"filename*=UTF-8''{quote(filename)}"
         )
     resp.headers["Cache-Control"] = "private, max-age=300"
+    return resp
+
+
+@bp.route("/points/import", methods=["POST"])
+@edge.roles_required(Role.ADMIN)
+def import_file() -> Any:
+    """Add or update points from an uploaded CSV or XLSX; any bad row and nothing changes."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("请选择要导入的 CSV 或 XLSX 文件。", "error")
+        return redirect(url_for("points.index"))
+    result = pointio.import_points(edge.db(), upload.filename, upload.read())
+    if not result.ok:
+        edge.rollback()
+        return render_template("points_import.html", filename=upload.filename,
+                               errors=result.errors), 422
+    edge.commit()
+    flash(f"导入完成：新增 {result.created} 个，更新 {result.updated} 个采集点。", "success")
+    return redirect(url_for("points.index"))
+
+
+@bp.route("/points/export.<fmt>")
+@login_required
+def export_file(fmt: str) -> Any:
+    """Every point as CSV or XLSX, in the columns the import reads."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    session = edge.db()
+    data = pointio.export_csv(session) if fmt == "csv" else pointio.export_xlsx(session)
+    mime = ("text/csv; charset=utf-8" if fmt == "csv" else
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp = Response(data, mimetype=mime)
+    resp.headers["Content-Disposition"] = (
+        f"attachment; filename=\"points.{fmt}\"; filename*=UTF-8''{quote(f'采集点.{fmt}')}")
     return resp
