@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import ConfigError, Settings
-from store import migrate, pointio, staff, templates, units, users
+from qr import posters as qr_posters
+from store import migrate, pointio, posters, staff, templates, units, users
 from store import points as points_mod
 from store.db import make_engine, make_sessionmaker
 from store.models import CollectionPoint, Role, UnitKind, User
@@ -296,6 +297,37 @@ def cmd_point_export(settings: Settings, args: argparse.Namespace) -> None:
     print(f"wrote {args.file} / 已导出")
 
 
+def _progress_bar(total: int, out: TextIO) -> Callable[[int], None]:
+    def show(done: int) -> None:
+        filled = 30 * done // total
+        out.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} posters / 张海报")
+        if done == total:
+            out.write("\n")
+        out.flush()
+    return show
+
+
+def cmd_posters(settings: Settings, args: argparse.Namespace) -> None:
+    """One A4 PDF with a poster per point of a unit (and the units below it) or of the network."""
+    engine, Session_ = _sessions(settings)  # noqa: N806
+    try:
+        _require_schema(engine)
+        with Session_() as s, s.begin():
+            if args.unit is not None and units.get(s, args.unit) is None:
+                raise CommandError(f"no unit #{args.unit} / 没有 #{args.unit} 号单位")
+            sheets = [posters.poster_for(p, settings.secret_key, settings.public_url,
+                                         settings.telegram_bot_username)
+                      for p in posters.selection(s, unit_id=args.unit)]
+    finally:
+        engine.dispose()
+    if not sheets:
+        raise CommandError("no active collection points to print / 没有可打印的采集点")
+    data = qr_posters.render(sheets, progress=_progress_bar(len(sheets), sys.stderr))
+    with open(args.output, "wb") as f:
+        f.write(data)
+    print(f"wrote {len(sheets)} posters to {args.output} / 已生成 {len(sheets)} 张海报")
+
+
 # -- unit ---------------------------------------------------------------------
 
 
@@ -388,6 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = point.add_parser("revoke", help="withdraw a point's code without a new one")
     p.add_argument("id", type=int)
     p.set_defaults(handler=cmd_point_revoke)
+
+    p = sub.add_parser("posters", help="print A4 poster PDFs for collection points")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--unit", type=int, help="only the points of this unit and the units below")
+    scope.add_argument("--all", action="store_true", help="every point of the network (default)")
+    p.add_argument("-o", "--output", required=True, help="the PDF file to write")
+    p.set_defaults(handler=cmd_posters)
 
     unit = sub.add_parser("unit", help="units of the network").add_subparsers(
         dest="unit_command", required=True, metavar="ACTION")

@@ -9,7 +9,8 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import login_required
 
 import qr
-from store import files, pointio, scans
+from qr import posters as qr_posters
+from store import files, pointio, posters, scans
 from store import points as points_mod
 from store.models import CollectionPoint, Role
 from web import edge
@@ -170,4 +171,25 @@ def export_file(fmt: str) -> Any:
     resp = Response(data, mimetype=mime)
     resp.headers["Content-Disposition"] = (
         f"attachment; filename=\"points.{fmt}\"; filename*=UTF-8''{quote(f'采集点.{fmt}')}")
+    return resp
+
+
+@bp.route("/points/posters.pdf")
+@login_required
+def posters_pdf() -> Any:
+    """Posters as one A4 PDF: `?point=ID` for one point, `?unit=ID` for a unit, else all."""
+    session = edge.db()
+    settings = edge.settings()
+    point = request.args.get("point", type=int)
+    unit = request.args.get("unit", type=int)
+    chosen = posters.selection(session, unit_id=unit,
+                               point_ids=[point] if point is not None else None)
+    if not chosen:
+        abort(404)
+    data = qr_posters.render(posters.poster_for(p, settings.secret_key, settings.public_url,
+                                                settings.telegram_bot_username) for p in chosen)
+    name = f"{chosen[0].name}-海报.pdf" if point is not None else "采集点海报.pdf"
+    resp = Response(data, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = (
+        f"attachment; filename=\"posters.pdf\"; filename*=UTF-8''{quote(name)}")
     return resp

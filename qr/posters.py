@@ -1,0 +1,125 @@
+"""Printable A4 posters for collection points: name, instructions, both QR codes, a link.
+
+Chinese is set in reportlab's built-in CID font STSong-Light, which PDF readers
+supply themselves, so nothing has to be embedded or installed. QR codes are
+drawn as vector squares so they print sharp at any size.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import segno
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen.canvas import Canvas
+
+FONT = "STSong-Light"
+TITLE = "政协社情民意信息直通车"
+INSTRUCTIONS = (
+    "身边有问题、有意见建议？扫一扫下方二维码，",
+    "按提示填写，几分钟即可反映给政协。",
+    "提交后会收到受理编号，办理结果也会在这里告诉您。",
+    "可以匿名反映；请勿填写涉密信息。",
+)
+
+
+@dataclass(frozen=True)
+class Poster:
+    """What one page shows; `telegram` is None when the bot's username is unknown."""
+
+    name: str
+    web: str
+    telegram: str | None = None
+    address: str | None = None
+
+
+def _font() -> None:
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+
+
+def _qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
+    """A QR code with its quiet zone, `size` wide, lower-left corner at (x, y)."""
+    code = segno.make_qr(data, error="m", boost_error=False)
+    rows = list(code.matrix_iter(border=4))
+    module = size / len(rows)
+    canvas.setFillColorRGB(1, 1, 1)
+    canvas.rect(x, y, size, size, stroke=0, fill=1)
+    canvas.setFillColorRGB(0, 0, 0)
+    for r, row in enumerate(rows):
+        top = y + size - (r + 1) * module
+        for c, dark in enumerate(row):
+            if dark:
+                # A hair of overlap so printers leave no seams between modules.
+                canvas.rect(x + c * module, top, module + 0.05, module + 0.05, stroke=0, fill=1)
+
+
+def _centered(canvas: Canvas, text: str, y: float, size: float) -> None:
+    canvas.setFont(FONT, size)
+    width, _ = A4
+    # Long names shrink to fit the page width.
+    while size > 10 and pdfmetrics.stringWidth(text, FONT, size) > width - 30 * mm:
+        size -= 1
+        canvas.setFont(FONT, size)
+    canvas.drawCentredString(width / 2, y, text)
+
+
+def _page(canvas: Canvas, poster: Poster) -> None:
+    width, height = A4
+    canvas.setFillColorRGB(0.72, 0.11, 0.11)
+    canvas.rect(0, height - 40 * mm, width, 40 * mm, stroke=0, fill=1)
+    canvas.setFillColorRGB(1, 1, 1)
+    _centered(canvas, TITLE, height - 25 * mm, 30)
+    canvas.setFillColorRGB(0, 0, 0)
+    _centered(canvas, poster.name, height - 62 * mm, 28)
+    if poster.address:
+        canvas.setFillColorRGB(0.35, 0.35, 0.35)
+        _centered(canvas, poster.address, height - 72 * mm, 13)
+        canvas.setFillColorRGB(0, 0, 0)
+    y = height - 90 * mm
+    for line in INSTRUCTIONS:
+        _centered(canvas, line, y, 15)
+        y -= 9 * mm
+    codes = [("手机浏览器扫码反映", poster.web)]
+    if poster.telegram:
+        codes.append(("Telegram 扫码反映", poster.telegram))
+    size = 70 * mm
+    gap = (width - len(codes) * size) / (len(codes) + 1)
+    top = y - 8 * mm
+    for i, (caption, link) in enumerate(codes):
+        x = gap + i * (size + gap)
+        _qr(canvas, link, x, top - size, size)
+        canvas.setFont(FONT, 14)
+        canvas.drawCentredString(x + size / 2, top - size - 8 * mm, caption)
+    canvas.setFont(FONT, 12)
+    canvas.drawCentredString(width / 2, 32 * mm, "无法扫码？在浏览器中输入：")
+    canvas.setFont("Helvetica", 11)
+    canvas.drawCentredString(width / 2, 25 * mm, poster.web)
+    canvas.setFont(FONT, 10)
+    canvas.setFillColorRGB(0.4, 0.4, 0.4)
+    canvas.drawCentredString(width / 2, 12 * mm, "本二维码为该采集点专用，如有更换以新张贴的为准。")
+
+
+def render(posters: Iterable[Poster], progress: Callable[[int], None] | None = None) -> bytes:
+    """One A4 page per poster, as a PDF; `progress(n)` after each page."""
+    _font()
+    buf = io.BytesIO()
+    canvas = Canvas(buf, pagesize=A4, pageCompression=1)
+    canvas.setTitle("采集点海报")
+    canvas.setAuthor("民意直通车")
+    count = 0
+    for poster in posters:
+        _page(canvas, poster)
+        canvas.showPage()
+        count += 1
+        if progress:
+            progress(count)
+    if count == 0:
+        raise ValueError("no posters to print / 没有可打印的采集点")
+    canvas.save()
+    return buf.getvalue()

@@ -1,0 +1,46 @@
+"""Which points get posters, and what each poster shows; qr.posters draws them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from qr.posters import Poster
+from store import points
+from store.models import CollectionPoint, Unit
+
+
+def _unit_and_below(session: Session, unit_id: int) -> set[int]:
+    children: dict[int | None, list[int]] = {}
+    for uid, parent in session.execute(sa.select(Unit.id, Unit.parent_id)):
+        children.setdefault(parent, []).append(uid)
+    out, todo = set(), [unit_id]
+    while todo:
+        uid = todo.pop()
+        if uid not in out:
+            out.add(uid)
+            todo.extend(children.get(uid, []))
+    return out
+
+
+def selection(session: Session, unit_id: int | None = None,
+              point_ids: list[int] | None = None) -> list[CollectionPoint]:
+    """Active points with a live code, in tree order: those of a unit (and the units
+    below it), the given ones, or the whole network."""
+    chosen = [p for p, _ in points.tree(points.list_points(session))
+              if p.active and p.revoked_at is None]
+    if unit_id is not None:
+        units = _unit_and_below(session, unit_id)
+        chosen = [p for p in chosen if p.unit_id in units]
+    if point_ids is not None:
+        wanted = set(point_ids)
+        chosen = [p for p in chosen if p.id in wanted]
+    return chosen
+
+
+def poster_for(point: CollectionPoint, secret: str, public_url: str,
+               bot_username: str | None) -> Poster:
+    token = points.token_for(point, secret)
+    return Poster(name=point.name, address=point.address,
+                  web=points.web_link(public_url, token),
+                  telegram=points.telegram_link(bot_username, token))
