@@ -35,11 +35,18 @@ class Resolved:
 
 
 def create_point(session: Session, name: str, address: str | None = None,
-                 contact: str | None = None) -> CollectionPoint:
+                 contact: str | None = None, *, kind: PointKind | str = PointKind.COMMUNITY,
+                 parent: CollectionPoint | None = None,
+                 unit_id: int | None = None) -> CollectionPoint:
     name = name.strip()
     if not name or len(name) > 200:
         raise PointError("采集点名称不能为空，且不超过 200 字 / name must be 1-200 characters")
-    point = CollectionPoint(name=name, address=address, contact=contact)
+    try:
+        kind = PointKind(kind)
+    except ValueError as exc:
+        raise PointError(f"类型「{kind}」无效 / unknown kind") from exc
+    point = CollectionPoint(name=name, address=address, contact=contact, kind=kind,
+                            parent_id=parent.id if parent else None, unit_id=unit_id)
     session.add(point)
     session.flush()
     return point

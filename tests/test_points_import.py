@@ -163,3 +163,23 @@ def test_it_keeps_clerks_from_importing(client: FlaskClient, clerk: User, sessio
                                                "file": (io.BytesIO(GOOD.encode()), "ok.csv")})
     assert resp.status_code == 403
     assert session.scalar(sa.select(sa.func.count(CollectionPoint.id))) == 0
+
+
+def test_it_adds_a_point_with_kind_and_parent_in_the_console(
+    client: FlaskClient, admin: User, session: Session
+) -> None:
+    parent = points.create_point(session, "城关县", kind="county")
+    parent.code = "X01"
+    session.commit()
+    login(client, "alice")
+    token = csrf(client, "/points")
+    client.post("/points", data={"csrf_token": token, "name": "张委员工作室",
+                                 "kind": "member_studio", "parent": "X01"})
+    page = client.get("/points").get_data(as_text=True)
+    assert "委员工作室" in page and "margin-left: 1.5em" in page
+    studio = session.scalar(sa.select(CollectionPoint).where(CollectionPoint.name == "张委员工作室"))
+    assert studio is not None and studio.parent_id == parent.id
+    assert studio.kind == PointKind.MEMBER_STUDIO
+    resp = client.post("/points", data={"csrf_token": token, "name": "孤点", "parent": "nope"},
+                       follow_redirects=True)
+    assert "找不到上级采集点「nope」" in resp.get_data(as_text=True)

@@ -80,3 +80,16 @@ def test_it_serves_posters_from_the_console(
     assert point.name in text and points.token_for(point, SECRET) in text
     assert len(pages(client.get("/points/posters.pdf").data)) == 2
     assert client.get("/points/posters.pdf?point=999").status_code == 404
+
+
+def test_it_prints_a_units_posters_from_the_console(
+    client: FlaskClient, viewer: User, session: Session
+) -> None:
+    county = units.create(session, "城关县政协", "cppcc", None)
+    points.create_point(session, "甲社区", unit_id=county.id)
+    points.create_point(session, "无单位的点")
+    session.commit()
+    login(client, "victor")
+    assert "按单位打印海报" in client.get("/points").get_data(as_text=True)
+    [text] = pages(client.get(f"/points/posters.pdf?unit={county.id}").data)
+    assert "甲社区" in text

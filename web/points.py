@@ -10,7 +10,7 @@ from flask_login import login_required
 
 import qr
 from qr import posters as qr_posters
-from store import files, pointio, posters, scans
+from store import files, pointio, posters, scans, units
 from store import points as points_mod
 from store.models import CollectionPoint, Role
 from web import edge
@@ -41,7 +41,7 @@ def index() -> Any:
             "web": points_mod.web_link(settings.public_url, token),
             "telegram": points_mod.telegram_link(settings.telegram_bot_username, token),
         })
-    return render_template("points.html", rows=rows,
+    return render_template("points.html", rows=rows, units=units.tree(session),
                            kinds=points_mod.KIND_NAMES)
 
 
@@ -99,10 +99,16 @@ def successor(point_id: int) -> Any:
 def add() -> Any:
     """Create a point; its token and QR codes follow from its id."""
     form = request.form
+    session = edge.db()
+    parent_ref = (form.get("parent") or "").strip()
     try:
+        parent = points_mod.find(session, parent_ref) if parent_ref else None
+        if parent_ref and parent is None:
+            raise points_mod.PointError(f"找不到上级采集点「{parent_ref}」 / no such point")
         point = points_mod.create_point(
-            edge.db(), form.get("name", ""), address=(form.get("address") or "").strip() or None,
-            contact=(form.get("contact") or "").strip() or None)
+            session, form.get("name", ""), address=(form.get("address") or "").strip() or None,
+            contact=(form.get("contact") or "").strip() or None,
+            kind=form.get("kind") or "community", parent=parent)
     except points_mod.PointError as exc:
         edge.rollback()
         flash(str(exc).split(" / ")[0], "error")
