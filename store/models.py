@@ -253,6 +253,7 @@ class Report(Base):
     decided_at: Mapped[datetime | None]
     # -- topic calls (issue 4, MEMBERS): the 选题 this report answers --
     topic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id"), index=True)
+    topic: Mapped[Topic | None] = relationship()
     # -- end topic calls --
 
     point: Mapped[CollectionPoint | None] = relationship()

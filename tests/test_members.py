@@ -16,6 +16,7 @@ from store.models import AdoptionLevel, BindingCode, Channel, Report, Reporter, 
 from tests.chat_driver import Chat
 from tests.conftest import SECRET, Network
 from tests.review_support import adopt
+from tests.web_support import csrf, login
 
 
 @pytest.fixture
@@ -160,3 +161,43 @@ def test_it_shows_a_citizen_figures_and_how_to_bind(Session_, engine):
     chat = chat_for(Session_, engine)
     chat.command("mystats")
     assert "已报送 0 条" in chat.last.text and "/bind" in chat.last.text
+
+
+# -- the console ----------------------------------------------------------------
+
+def test_it_lets_a_clerk_issue_a_code_that_a_member_then_redeems(client, clerk, session, network,
+                                                                  Session_, engine):
+    login(client, "carol")
+    resp = client.post("/members/codes", data={
+        "csrf_token": csrf(client, "/members"), "name": "赵委员", "role": "member",
+        "unit_id": str(network.township.id), "days": "3"}, follow_redirects=True)
+    page = resp.get_data(as_text=True)
+    session.rollback()
+    code = session.scalar(sa.select(BindingCode))
+    assert f"已为「赵委员」生成绑定码 {code.code}，3 天内有效" in page
+    assert (code.name, code.role, code.unit_id, code.created_by_id) == (
+        "赵委员", "member", network.township.id, clerk.id)
+    assert timedelta(days=2, hours=23) < code.expires_at - utcnow() <= timedelta(days=3)
+
+    chat_for(Session_, engine).command("bind", code.code)
+    page = client.get("/members").get_data(as_text=True)
+    assert "已使用" in page and "已绑定（1）" in page and "城关镇政协联络组" in page
+
+
+@pytest.mark.parametrize(("form", "message"), [
+    ({"name": " ", "role": "member", "days": "7"}, "请填写姓名"),
+    ({"name": "赵", "role": "boss", "days": "7"}, "请选择身份"),
+    ({"name": "赵", "role": "member", "days": "365"}, "请选择有效期"),
+])
+def test_it_refuses_a_bad_code_request(client, clerk, session, form, message):
+    login(client, "carol")
+    resp = client.post("/members/codes", data={"csrf_token": csrf(client, "/members"), **form},
+                       follow_redirects=True)
+    assert message in resp.get_data(as_text=True)
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(BindingCode)) == 0
+
+
+def test_it_keeps_viewers_from_issuing_codes(client, viewer):
+    login(client, "victor")
+    assert client.get("/members").status_code == 403

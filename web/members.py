@@ -1,0 +1,52 @@
+"""Members and special informants: staff issue one-time binding codes and see who is bound."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from store import members, units
+from store.models import Role, utcnow
+from web import edge
+
+bp = Blueprint("members", __name__)
+
+ISSUERS = (Role.ADMIN, Role.CLERK)
+ROLE_NAMES = {"member": "政协委员", "informant": "特邀信息员"}
+TTL_DAYS = (1, 3, 7, 14, 30)
+
+
+@bp.route("/members")
+@edge.roles_required(*ISSUERS)
+def index() -> Any:
+    session = edge.db()
+    return render_template("members.html", codes=members.recent_codes(session),
+                           bound=members.members(session), units=units.tree(session),
+                           role_names=ROLE_NAMES, ttl_days=TTL_DAYS, now=utcnow())
+
+
+@bp.route("/members/codes", methods=["POST"])
+@edge.roles_required(*ISSUERS)
+def issue() -> Any:
+    """Issue a code; it is shown on the page for staff to pass on (it works once)."""
+    form = request.form
+    raw_unit = form.get("unit_id") or ""
+    days = int(form["days"]) if (form.get("days") or "").isdigit() else 7
+    try:
+        if days not in TTL_DAYS:
+            raise ValueError("days")
+        code = members.issue_code(
+            edge.db(), name=form.get("name", ""), role=form.get("role", ""),
+            unit_id=int(raw_unit) if raw_unit.isdigit() else None,
+            created_by_id=edge.staff().id, ttl=timedelta(days=days))
+    except ValueError as exc:
+        edge.rollback()
+        flash({"name": "请填写姓名（不超过 100 字）。", "role": "请选择身份。",
+               "days": "请选择有效期。"}.get(str(exc), "填写有误。"), "error")
+        return redirect(url_for("members.index"))
+    edge.commit()
+    flash(f"已为「{code.name}」生成绑定码 {code.code}，{days} 天内有效，只能使用一次。"
+          f"请告知本人在 Telegram 机器人或网页反映页面发送：/bind {code.code}", "success")
+    return redirect(url_for("members.index"))
