@@ -176,7 +176,7 @@ def test_it_adds_a_point_with_kind_and_parent_in_the_console(
     client.post("/points", data={"csrf_token": token, "name": "张委员工作室",
                                  "kind": "member_studio", "parent": "X01"})
     page = client.get("/points").get_data(as_text=True)
-    assert "委员工作室" in page and "margin-left: 1.5em" in page
+    assert "委员工作室" in page and "└ </span>张委员工作室" in page and "上级：城关县" in page
     studio = session.scalar(sa.select(CollectionPoint).where(CollectionPoint.name == "张委员工作室"))
     assert studio is not None and studio.parent_id == parent.id
     assert studio.kind == PointKind.MEMBER_STUDIO

@@ -36,6 +36,7 @@ def index() -> Any:
             "point": point, "token": token, "depth": depth,
             "figures": figures.get(point.id, scans.PointFigures()),
             "successor": by_id[point.successor_id].name if point.successor_id in by_id else None,
+            "parent": by_id[point.parent_id].name if point.parent_id in by_id else None,
             "successor_ref": (by_id[point.successor_id].code or point.successor_id)
             if point.successor_id in by_id else None,
             "web": points_mod.web_link(settings.public_url, token),
