@@ -170,7 +170,9 @@ def test_it_runs_bot_console_and_notifier_in_one_process(
             welcome = emu.wait_for_reply(citizen, 0, timeout=60)
             assert "城关镇便民服务中心" in (welcome.text or "")
 
-            engine = make_engine(env["DATABASE_URL"], sqlite_immediate=False)
+            # A writer beside the running server: BEGIN IMMEDIATE, so it queues on
+            # the lock instead of failing when the server wrote after its first read.
+            engine = make_engine(env["DATABASE_URL"])
             with make_sessionmaker(engine)() as s:
                 report = make_report(s, external_id=str(citizen))
                 report_id, tracking_no, version = report.id, report.tracking_no, report.version
