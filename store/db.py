@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+import store.search.index  # noqa: F401  (the search index's DDL and flush hook)
+
 
 def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa.Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.

@@ -34,6 +34,7 @@ from store.models import (
     User,
     utcnow,
 )
+from store.search import index as search_index
 
 S = ReportStatus
 
@@ -268,6 +269,9 @@ def apply(
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict("error.conflict")
+        if search_index.TEXT_COLUMNS_SET & set(changes):
+            # The ORM does not see this UPDATE, so the flush hook would miss it.
+            search_index.index_ids(session, [report.id])
         if action is Action.MERGE:
             # Feedback fans out one level deep: reports merged into this one
             # follow it to the new main report, or their reporters hear nothing more.

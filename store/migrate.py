@@ -10,9 +10,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from store.db import make_engine
+from store.db import make_engine, make_sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The revision that created the search index (store.search).
+SEARCH_REVISION = "0007"
 
 
 def _config(connection: sa.Connection | None = None) -> Config:
@@ -28,10 +30,24 @@ def upgrade(url: str, revision: str = "head") -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
+            before = MigrationContext.configure(conn).get_current_revision()
             command.upgrade(_config(conn), revision)
             conn.commit()
+        if before is not None and before < SEARCH_REVISION <= (current(engine) or ""):
+            # The index came with this upgrade: put the reports already filed into it.
+            from store.search import index
+
+            with make_sessionmaker(engine)() as session, session.begin():
+                index.rebuild(session)
     finally:
         engine.dispose()
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """What Alembic compares with the models: not the search index's own tables."""
+    from store.search import index
+
+    return not (type_ == "table" and name is not None and index.is_index_table(name))
 
 
 def head() -> str | None:

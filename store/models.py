@@ -583,3 +583,18 @@ class Topic(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 # -- end members, informants and topic calls ----------------------------------
+
+
+class SavedView(Base):
+    """A staff member's saved search (issue 5): a name and the search page's URL query."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (sa.UniqueConstraint("user_id", "name", name="uq_saved_views_user_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(40))
+    # The filters as `store.search.Filters.to_args()` gives them.
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

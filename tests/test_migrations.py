@@ -18,7 +18,8 @@ def test_it_upgrades_an_empty_database_to_the_models(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                          "include_name": migrate.include_name})
             diff = compare_metadata(ctx, Base.metadata)
         assert diff == []
         assert migrate.current(engine) == migrate.head()

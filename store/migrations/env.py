@@ -15,6 +15,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
 from store.db import make_engine
+from store.migrate import include_name
 from store.models import Base, UTCDateTime
 
 config = context.config
@@ -37,6 +38,7 @@ def _configure(connection: sa.Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=_render_item,
         compare_type=True,
+        include_name=include_name,
     )
 
 

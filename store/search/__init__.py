@@ -1,0 +1,13 @@
+"""Finding reports: Chinese full-text search, filters and saved views (issue 5).
+
+- `text`: normalising and tokenising Chinese (bigrams), query parsing, highlighting;
+- `index`: the index on SQLite (FTS5) and PostgreSQL (tsvector), kept in step
+  inside the writer's transaction;
+- `query`: `Filters`, `search`, `like_search`.
+"""
+
+from store.search.index import fold_traditional, index_ids, rebuild, set_fold_traditional
+from store.search.query import Filters, Hit, Results, like_search, search
+
+__all__ = ["Filters", "Hit", "Results", "fold_traditional", "index_ids", "like_search", "rebuild",
+           "search", "set_fold_traditional"]

@@ -1,0 +1,204 @@
+"""The search index: the only code that writes it.
+
+SQLite keeps it in an FTS5 table (`report_fts`, rowid = report id) of our own
+tokens (see `store.search.text`); PostgreSQL in `report_search`, a tsvector
+per report under a GIN index. Neither is an ORM table: the DDL below runs
+with `create_all` and in migration 0007.
+
+It is kept in step inside the writer's transaction: a flush hook reindexes
+reports that were added or had their text changed through the ORM, and notes
+added or removed; `store.lifecycle` calls `index_ids` after its compare-and-set
+UPDATE, which the ORM does not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session, UOWTransaction
+
+from store.models import Base, OfficeSetting, Report, ReportNote
+from store.search import text
+
+FTS_TABLE = "report_fts"
+PG_TABLE = "report_search"
+SETTING_KEY = "search"
+# Text columns of a report that the index holds (besides its notes).
+TEXT_COLUMNS = ("title", "situation", "analysis", "suggestion", "summary", "place")
+TEXT_COLUMNS_SET = frozenset(TEXT_COLUMNS)
+# bm25 weights for the FTS5 columns title, body, notes.
+WEIGHTS = "bm25(10.0, 1.0, 0.5)"
+_CHUNK = 500
+
+
+def ddl(dialect: str) -> list[str]:
+    """The statements that create the index on `dialect` (sqlite or postgresql)."""
+    if dialect == "sqlite":
+        return [
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+            "title, body, notes, tokenize='unicode61 remove_diacritics 0')",
+            # `rank` is bm25 with the title weighted above the body and the notes.
+            f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES('rank', '{WEIGHTS}')",
+        ]
+    if dialect == "postgresql":
+        return [
+            f"CREATE TABLE IF NOT EXISTS {PG_TABLE} ("
+            "report_id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE, "
+            "doc TSVECTOR NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS ix_{PG_TABLE}_doc ON {PG_TABLE} USING gin (doc)",
+        ]
+    raise NotImplementedError(f"no search index for {dialect}")
+
+
+def drop_ddl(dialect: str) -> list[str]:
+    table = FTS_TABLE if dialect == "sqlite" else PG_TABLE
+    return [f"DROP TABLE IF EXISTS {table}"]
+
+
+def is_index_table(name: str) -> bool:
+    """Tables of the index (FTS5 makes shadow tables), which the models do not describe."""
+    return name in (PG_TABLE, FTS_TABLE) or name.startswith(f"{FTS_TABLE}_")
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _create(target: sa.MetaData, connection: sa.Connection, **_: Any) -> None:
+    for statement in ddl(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+@event.listens_for(Base.metadata, "before_drop")
+def _drop(target: sa.MetaData, connection: sa.Connection, **_: Any) -> None:
+    for statement in drop_ddl(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+# -- the office's choice: fold traditional characters -----------------------------
+
+def fold_traditional(session: Session) -> bool:
+    """Whether the index (and so every query) folds traditional characters to simplified."""
+    row = session.get(OfficeSetting, SETTING_KEY)
+    return bool(row and row.value.get("fold_traditional"))
+
+
+def _fold_on(conn: sa.Connection) -> bool:
+    value = conn.scalar(sa.select(OfficeSetting.value).where(OfficeSetting.key == SETTING_KEY))
+    return bool(value and value.get("fold_traditional"))
+
+
+def set_fold_traditional(session: Session, on: bool) -> int:
+    """Turn folding on or off and rebuild the index to match; the number of reports indexed."""
+    row = session.get(OfficeSetting, SETTING_KEY)
+    if row is None:
+        session.add(OfficeSetting(key=SETTING_KEY, value={"fold_traditional": on}))
+    else:
+        row.value = {**row.value, "fold_traditional": on}
+    session.flush()
+    return rebuild(session)
+
+
+# -- writing ------------------------------------------------------------------------
+
+def index_ids(session: Session, ids: Iterable[int]) -> None:
+    """(Re)index these reports now, in the caller's transaction."""
+    wanted = sorted(set(ids))
+    if wanted:
+        session.flush()
+        _write(session.connection(), wanted)
+
+
+def rebuild(session: Session, *, batch: int = 5000,
+            progress: Callable[[int, int], None] | None = None) -> int:
+    """Empty the index and index every report again; the number indexed."""
+    conn = session.connection()
+    dialect = conn.dialect.name
+    conn.exec_driver_sql(f"DELETE FROM {FTS_TABLE if dialect == 'sqlite' else PG_TABLE}")
+    total = conn.scalar(sa.select(sa.func.count()).select_from(Report)) or 0
+    done, last = 0, 0
+    while True:
+        ids = list(conn.scalars(sa.select(Report.id).where(Report.id > last)
+                                .order_by(Report.id).limit(batch)))
+        if not ids:
+            break
+        _write(conn, ids, replace=False)
+        done += len(ids)
+        last = ids[-1]
+        if progress is not None:
+            progress(done, total)
+    if dialect == "sqlite":
+        # Merge the index's segments into one b-tree: bulk loads leave many.
+        conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES('optimize')")
+    else:
+        conn.exec_driver_sql(f"ANALYZE {PG_TABLE}")
+    return done
+
+
+def _write(conn: sa.Connection, ids: Sequence[int], replace: bool = True) -> None:
+    fold = _fold_on(conn)
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i:i + _CHUNK]
+        docs = _documents(conn, chunk)
+        if conn.dialect.name == "sqlite":
+            if replace:
+                conn.execute(sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN :ids")
+                             .bindparams(sa.bindparam("ids", expanding=True)), {"ids": chunk})
+            rows = [{"id": rid, "title": text.document(title, fold),
+                     "body": text.document(body, fold), "notes": text.document(notes, fold)}
+                    for rid, (title, body, notes) in docs.items()]
+            if rows:
+                conn.execute(sa.text(f"INSERT INTO {FTS_TABLE}(rowid, title, body, notes) "
+                                     "VALUES (:id, :title, :body, :notes)"), rows)
+        else:
+            if replace:
+                gone = set(chunk) - set(docs)
+                if gone:
+                    conn.execute(sa.text(f"DELETE FROM {PG_TABLE} WHERE report_id = ANY(:ids)"),
+                                 {"ids": sorted(gone)})
+            rows = [{"id": rid, "doc": text.tsvector([("A", title), ("B", body), ("C", notes)], fold)}
+                    for rid, (title, body, notes) in docs.items()]
+            if rows:
+                conn.execute(sa.text(
+                    f"INSERT INTO {PG_TABLE}(report_id, doc) VALUES (:id, CAST(:doc AS tsvector)) "
+                    "ON CONFLICT (report_id) DO UPDATE SET doc = excluded.doc"), rows)
+
+
+def _documents(conn: sa.Connection, ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
+    """(title, body, notes) of each report that exists; fields are joined by newlines."""
+    cols = [getattr(Report, c) for c in TEXT_COLUMNS]
+    out: dict[int, tuple[str, str, str]] = {}
+    notes: dict[int, list[str]] = {}
+    for rid, note in conn.execute(sa.select(ReportNote.report_id, ReportNote.text)
+                                  .where(ReportNote.report_id.in_(ids)).order_by(ReportNote.id)):
+        notes.setdefault(rid, []).append(note)
+    for rid, title, *body in conn.execute(sa.select(Report.id, *cols).where(Report.id.in_(ids))):
+        out[rid] = (title or "", "\n".join(b for b in body if b), "\n".join(notes.get(rid, ())))
+    return out
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
+    """Reindex what this flush added or changed, in the same transaction."""
+    ids: set[int] = set()
+    for obj in session.new:
+        if isinstance(obj, Report):
+            ids.add(obj.id)
+        elif isinstance(obj, ReportNote):
+            ids.add(obj.report_id)
+    for obj in session.dirty:
+        if isinstance(obj, Report) and _text_changed(obj):
+            ids.add(obj.id)
+    for obj in session.deleted:
+        if isinstance(obj, ReportNote):
+            ids.add(obj.report_id)
+        elif isinstance(obj, Report):
+            ids.add(obj.id)  # gone from reports, so _write drops it from the index
+    ids.discard(None)  # type: ignore[arg-type]
+    if ids:
+        _write(session.connection(), sorted(ids))
+
+
+def _text_changed(report: Report) -> bool:
+    state = sa.inspect(report)
+    return any(state.attrs[c].history.has_changes() for c in TEXT_COLUMNS)

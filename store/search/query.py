@@ -1,0 +1,308 @@
+"""Finding reports: free text and filters together, under the same access rules as the inbox.
+
+`Filters` is what a search page's URL says; `search` runs it against the
+index (`store.search.index`), `like_search` runs the same thing with a plain
+`LIKE` scan (the benchmark's baseline, and a check in the tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from markupsafe import Markup, escape
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session, selectinload
+
+from store import access, lifecycle
+from store.models import (
+    CollectionPoint,
+    Report,
+    Reporter,
+    ReporterKind,
+    ReportNote,
+    ReportStatus,
+    Transfer,
+    Urgency,
+    User,
+    utcnow,
+)
+from store.search import index, text
+
+BEIJING = timezone(timedelta(hours=8))
+SORTS = ("new", "relevance")
+MAX_PER_PAGE = 100
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A search: free text plus filters, all of which must hold."""
+
+    q: str = ""
+    status: tuple[str, ...] = ()
+    level: int | None = None
+    category: str | None = None
+    point_id: int | None = None
+    unit_id: int | None = None
+    reporter_kind: str | None = None
+    urgency: str | None = None
+    topic_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    overdue: bool = False
+    sort: str = "new"
+    page: int = 1
+    per_page: int = 20
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> tuple[Filters, list[str]]:
+        """Filters from a URL's query; what could not be read is left out and named."""
+        problems: list[str] = []
+        values: dict[str, Any] = {}
+
+        def get(key: str) -> str:
+            raw = args.get(key)
+            return str(raw).strip() if raw is not None else ""
+
+        def integer(key: str, low: int = 0, high: int = 2**31 - 1) -> int | None:
+            raw = get(key)
+            if not raw:
+                return None
+            if raw.isdigit() and low <= int(raw) <= high:
+                return int(raw)
+            problems.append(key)
+            return None
+
+        def day(key: str) -> date | None:
+            raw = get(key)
+            if not raw:
+                return None
+            try:
+                return date.fromisoformat(raw)
+            except ValueError:
+                problems.append(key)
+                return None
+
+        values["q"] = get("q")
+        getlist = getattr(args, "getlist", None)
+        raw_status = getlist("status") if getlist else [get("status")]
+        statuses = []
+        for raw in raw_status:
+            for part in str(raw).split(","):
+                if part.strip():
+                    if part.strip() in ReportStatus.__members__.values():
+                        statuses.append(part.strip())
+                    else:
+                        problems.append("status")
+        values["status"] = tuple(dict.fromkeys(statuses))
+        values["level"] = integer("level", 0, 10)
+        values["category"] = get("category")[:40] or None
+        values["point_id"] = integer("point")
+        values["unit_id"] = integer("unit")
+        kind = get("reporter")
+        if kind and kind not in ReporterKind.__members__.values():
+            problems.append("reporter")
+            kind = ""
+        values["reporter_kind"] = kind or None
+        urgency = get("urgency")
+        if urgency and urgency not in Urgency.__members__.values():
+            problems.append("urgency")
+            urgency = ""
+        values["urgency"] = urgency or None
+        values["topic_id"] = integer("topic")
+        values["date_from"], values["date_to"] = day("from"), day("to")
+        values["overdue"] = get("overdue") in ("1", "on", "true")
+        sort = get("sort") or "new"
+        if sort not in SORTS:
+            problems.append("sort")
+            sort = "new"
+        values["sort"] = sort
+        values["page"] = integer("page", 1, MAX_PAGE) or 1
+        values["per_page"] = integer("per_page", 1, MAX_PER_PAGE) or 20
+        return cls(**values), problems
+
+    def to_args(self, **changes: Any) -> dict[str, str]:
+        """The URL query for these filters (defaults left out), with `changes` applied."""
+        me = replace(self, **changes) if changes else self
+        out: dict[str, str] = {}
+        names = {"point_id": "point", "unit_id": "unit", "reporter_kind": "reporter",
+                 "topic_id": "topic", "date_from": "from", "date_to": "to"}
+        default = Filters()
+        for f in fields(self):
+            value = getattr(me, f.name)
+            if value == getattr(default, f.name):
+                continue
+            key = names.get(f.name, f.name)
+            if f.name == "status":
+                out[key] = ",".join(value)
+            elif isinstance(value, bool):
+                out[key] = "1"
+            else:
+                out[key] = str(value)
+        return out
+
+    @property
+    def filtered(self) -> bool:
+        """Any filter besides text, sort and paging is set."""
+        return bool(replace(self, q="", sort="new", page=1, per_page=20).to_args())
+
+
+@dataclass
+class Hit:
+    report: Report
+    title: Markup
+    snippet: Markup | None = None
+
+
+@dataclass
+class Results:
+    hits: list[Hit]
+    total: int
+    filters: Filters
+    query: text.Query = field(default_factory=lambda: text.Query((), False))
+    notice: str | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.filters.per_page))
+
+
+def search(session: Session, user: User, filters: Filters, *, count: bool = True) -> Results:
+    """Reports `user` may see that match `filters`, a page of them and how many in all."""
+    fold = index.fold_traditional(session)
+    query = text.parse(filters.q, fold)
+    notes_too = user.role in access.OFFICE_ROLES
+    where = _where(session, user, filters)
+    base = sa.select(Report.id)
+    rank: sa.ColumnElement[Any] | None = None
+    if not query.empty:
+        base, rank = _matching(session, base, query, notes_too)
+    base = base.where(*where)
+    total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) if count else 0
+    order: list[Any] = [Report.id.desc()]
+    if rank is not None and filters.sort == "relevance":
+        order.insert(0, rank)
+    ids = list(session.scalars(base.order_by(*order).limit(filters.per_page)
+                               .offset((filters.page - 1) * filters.per_page)))
+    return Results(_hits(session, ids, query, fold, notes_too), total or 0, filters, query,
+                   _notice(filters, query))
+
+
+def like_search(session: Session, user: User, filters: Filters, *, count: bool = True) -> Results:
+    """The same search with `LIKE '%word%'` over the text columns: no index, for comparison."""
+    query = text.parse(filters.q)
+    notes_too = user.role in access.OFFICE_ROLES
+    base = sa.select(Report.id).where(*_where(session, user, filters))
+    for term in query.terms:
+        pattern = f"%{term.text}%"
+        cond = [getattr(Report, c).ilike(pattern) for c in index.TEXT_COLUMNS]
+        if notes_too:
+            cond.append(sa.exists().where(ReportNote.report_id == Report.id,
+                                          ReportNote.text.ilike(pattern)))
+        base = base.where(sa.or_(*cond))
+    total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) if count else 0
+    ids = list(session.scalars(base.order_by(Report.id.desc()).limit(filters.per_page)
+                               .offset((filters.page - 1) * filters.per_page)))
+    return Results(_hits(session, ids, query, False, notes_too), total or 0, filters, query,
+                   _notice(filters, query))
+
+
+def _matching(session: Session, base: sa.Select[Any], query: text.Query,
+              notes_too: bool) -> tuple[sa.Select[Any], sa.ColumnElement[Any]]:
+    if session.get_bind().dialect.name == "postgresql":
+        rs = sa.table(index.PG_TABLE, sa.column("report_id"), sa.column("doc"))
+        tsq = sa.cast(sa.literal(text.tsquery(query, "" if notes_too else "AB")), postgresql.TSQUERY)
+        return (base.join(rs, rs.c.report_id == Report.id).where(rs.c.doc.op("@@")(tsq)),
+                sa.func.ts_rank(rs.c.doc, tsq).desc())
+    fts = sa.table(index.FTS_TABLE, sa.column("rowid"), sa.column("rank"))
+    expr = text.fts5_match(query)
+    if not notes_too:
+        expr = "{title body} : (" + expr + ")"
+    match = sa.literal_column(index.FTS_TABLE).op("MATCH")(sa.literal(expr))
+    return base.join(fts, fts.c.rowid == Report.id).where(match), fts.c.rank
+
+
+def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = [access.report_scope(session, user)]
+    if filters.status:
+        where.append(Report.status.in_(filters.status))
+    if filters.level is not None:
+        where.append(sa.and_(Report.status.in_(lifecycle.PENDING),
+                             Report.review_level == filters.level))
+    if filters.category:
+        where.append(Report.category == filters.category)
+    if filters.point_id is not None:
+        tree = sa.select(CollectionPoint.id).where(CollectionPoint.id == filters.point_id) \
+            .cte("point_tree", recursive=True)
+        tree = tree.union_all(sa.select(CollectionPoint.id)
+                              .where(CollectionPoint.parent_id == tree.c.id))
+        where.append(Report.point_id.in_(sa.select(tree.c.id)))
+    if filters.unit_id is not None:
+        where.append(Report.unit_id.in_(access.unit_subtree(session, filters.unit_id)))
+    if filters.reporter_kind:
+        where.append(sa.exists().where(Reporter.id == Report.reporter_id,
+                                       Reporter.kind == filters.reporter_kind))
+    if filters.urgency:
+        where.append(Report.urgency == filters.urgency)
+    if filters.topic_id is not None:
+        where.append(Report.topic_id == filters.topic_id)
+    if filters.date_from:
+        where.append(Report.created_at >= _utc(filters.date_from))
+    if filters.date_to:
+        where.append(Report.created_at < _utc(filters.date_to + timedelta(days=1)))
+    if filters.overdue:
+        where.append(sa.exists().where(Transfer.report_id == Report.id, Transfer.status == "open",
+                                       Transfer.due_at < utcnow()))
+    return where
+
+
+def _utc(day: date) -> datetime:
+    """Midnight of a Beijing date, as the stored UTC time."""
+    return datetime.combine(day, time(), BEIJING).astimezone(UTC)
+
+
+SNIPPET_FIELDS = ("situation", "analysis", "suggestion", "summary", "place")
+
+
+def _hits(session: Session, ids: list[int], query: text.Query, fold: bool,
+          notes_too: bool) -> list[Hit]:
+    if not ids:
+        return []
+    rows = {r.id: r for r in session.scalars(
+        sa.select(Report).where(Report.id.in_(ids))
+        .options(selectinload(Report.point), selectinload(Report.topic)))}
+    hits = []
+    for rid in ids:
+        report = rows[rid]
+        hit = Hit(report, text.highlight(report.title, query, fold))
+        if not query.empty:
+            hit.snippet = _snippet(session, report, query, fold, notes_too)
+        hits.append(hit)
+    return hits
+
+
+def _snippet(session: Session, report: Report, query: text.Query, fold: bool,
+             notes_too: bool) -> Markup | None:
+    for name in SNIPPET_FIELDS:
+        found = text.snippet(getattr(report, name) or "", query, fold)
+        if found is not None:
+            return found
+    if notes_too:
+        for note in session.scalars(sa.select(ReportNote.text)
+                                    .where(ReportNote.report_id == report.id)):
+            found = text.snippet(note, query, fold)
+            if found is not None:
+                return Markup("内部备注：") + found
+    return escape((report.situation or "")[:80])
+
+
+def _notice(filters: Filters, query: text.Query) -> str | None:
+    if filters.q.strip() and query.empty:
+        return "搜索词里没有可以搜索的文字或数字，已按其他条件列出。"
+    if query.cut:
+        return f"搜索词太长，只用了前 {text.MAX_QUERY_CHARS} 个字（最多 {text.MAX_TERMS} 个词）。"
+    return None

@@ -1,0 +1,241 @@
+"""Chinese text as the search index sees it: normalised, then cut into tokens.
+
+Chinese has no spaces, so a run of Chinese characters is indexed as its
+overlapping bigrams plus its last character on its own (加装电梯 → 加装 装电
+电梯 梯). Every character then starts exactly one token, so:
+
+- a one-character query is a prefix query (电 → every token starting with 电);
+- a two-character query is one token (电梯);
+- a longer one is a phrase of consecutive bigrams (加装电梯 → "加装 装电 电梯").
+
+A run never fuses with the next one (punctuation, a field boundary or a Latin
+word puts a single-character token between them), so a phrase cannot match
+across them. Latin words and numbers are whole lower-case tokens matched as
+prefixes (5G基站 → 5g, 基站; 12345热线 → 12345, 热线).
+
+Normalisation is per character so that highlighting can map a match back to
+the original text: NFKC (ＡＢＣ１２３ → abc123), lower case and, when the office
+turns it on, traditional to simplified characters (電梯 → 电梯).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+from markupsafe import Markup, escape
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# A run of Chinese characters, or of Latin letters and digits.
+_RUN = re.compile(rf"[{_CJK}]+|[a-z0-9]+")
+_IS_CJK = re.compile(rf"[{_CJK}]")
+
+_OPERATORS = re.compile(r"\b(?:AND|OR|NOT|NEAR)\b")
+# How much of a query is used, and how many of its words.
+MAX_QUERY_CHARS = 100
+MAX_TERMS = 12
+
+
+@cache
+def _simplified() -> dict[str, str]:
+    import zhconv.zhconv as zc
+
+    table = zc.getdict("zh-hans")
+    return {k: v for k, v in table.items() if len(k) == 1 and len(v) == 1}
+
+
+@cache
+def _fold_char(ch: str, traditional: bool) -> str:
+    out = unicodedata.normalize("NFKC", ch).lower()
+    if traditional:
+        simple = _simplified()
+        out = "".join(simple.get(c, c) for c in out)
+    return out
+
+
+def normalize(text: str, traditional: bool = False) -> str:
+    """`text` as the index stores it (may differ in length from `text`)."""
+    if text.isascii():
+        return text.lower()
+    return "".join(_fold_char(ch, traditional) for ch in text)
+
+
+def _normalize_mapped(text: str, traditional: bool) -> tuple[str, list[int]]:
+    """The normalised text and, for each of its characters, the index it came from."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        folded = _fold_char(ch, traditional)
+        out.append(folded)
+        where.extend([i] * len(folded))
+    return "".join(out), where
+
+
+def runs(normalized: str) -> list[str]:
+    return _RUN.findall(normalized)
+
+
+def run_tokens(run: str) -> list[str]:
+    if not _IS_CJK.match(run):
+        return [run]
+    if len(run) == 1:
+        return [run]
+    return [run[i:i + 2] for i in range(len(run) - 1)] + [run[-1]]
+
+
+def tokens(text: str, traditional: bool = False) -> list[str]:
+    """The tokens of `text` in order, as they go into the index."""
+    out: list[str] = []
+    for run in runs(normalize(text, traditional)):
+        out.extend(run_tokens(run))
+    return out
+
+
+def document(text: str, traditional: bool = False) -> str:
+    """`tokens` joined by spaces: what SQLite's FTS5 (unicode61) is given to index."""
+    return " ".join(tokens(text, traditional))
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word of a query: a Chinese run or a Latin word / number."""
+
+    text: str  # normalised
+
+    @property
+    def chinese(self) -> bool:
+        return bool(_IS_CJK.match(self.text))
+
+    def bigrams(self) -> list[str]:
+        return [self.text[i:i + 2] for i in range(len(self.text) - 1)]
+
+
+@dataclass(frozen=True)
+class Query:
+    terms: tuple[Term, ...]
+    cut: bool  # the query was longer than we use
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms
+
+
+def parse(raw: str, traditional: bool = False) -> Query:
+    """The words of what a user typed; operators, quotes and punctuation are just separators."""
+    # Search-engine operators typed in capitals are not words to look for.
+    raw = _OPERATORS.sub(" ", raw or "")
+    text = normalize(raw, traditional).strip()
+    cut = len(text) > MAX_QUERY_CHARS
+    text = text[:MAX_QUERY_CHARS]
+    seen: dict[str, Term] = {}
+    for run in runs(text):
+        seen.setdefault(run, Term(run))
+    terms = tuple(seen.values())
+    return Query(terms[:MAX_TERMS], cut or len(terms) > MAX_TERMS)
+
+
+def fts5_match(query: Query) -> str:
+    """The FTS5 MATCH expression: every term must occur (AND)."""
+    parts = []
+    for term in query.terms:
+        if term.chinese and len(term.text) > 1:
+            parts.append('"' + " ".join(term.bigrams()) + '"')
+        else:
+            parts.append(f'"{term.text}"*')
+    return " AND ".join(parts)
+
+
+def tsquery(query: Query, weights: str = "") -> str:
+    """The PostgreSQL tsquery (literal lexemes, never parsed by a text search config)."""
+    parts = []
+    for term in query.terms:
+        if term.chinese and len(term.text) > 1:
+            phrase = " <-> ".join(f"'{b}'{':' + weights if weights else ''}"
+                                  for b in term.bigrams())
+            parts.append(f"({phrase})")
+        else:
+            parts.append(f"'{term.text}':*{weights}")
+    return " & ".join(parts)
+
+
+def tsvector(fields: list[tuple[str, str]], traditional: bool = False) -> str:
+    """A PostgreSQL tsvector literal for (weight, text) pairs, positions counted across them."""
+    positions: dict[str, list[str]] = {}
+    pos = 0
+    for weight, text in fields:
+        for token in tokens(text, traditional):
+            pos += 1
+            # PostgreSQL keeps positions up to 16383 and at most 256 per lexeme.
+            entries = positions.setdefault(token, [])
+            if pos <= 16383 and len(entries) < 256:
+                entries.append(f"{pos}{weight}")
+    return " ".join(f"'{tok}':{','.join(p)}" if p else f"'{tok}'"
+                    for tok, p in positions.items())
+
+
+# -- highlighting ----------------------------------------------------------------
+
+def _spans(normalized: str, query: Query) -> list[tuple[int, int]]:
+    spans = []
+    for term in query.terms:
+        start = normalized.find(term.text)
+        while start != -1:
+            # Latin words and numbers match at a word start, as the index does.
+            if term.chinese or start == 0 or not normalized[start - 1].isalnum() \
+                    or not normalized[start - 1].isascii():
+                spans.append((start, start + len(term.text)))
+            start = normalized.find(term.text, start + 1)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def matches(text: str, query: Query, traditional: bool = False) -> list[tuple[int, int]]:
+    """Where `query`'s words occur in `text`, as [start, end) spans of the original text."""
+    if query.empty or not text:
+        return []
+    normalized, where = _normalize_mapped(text, traditional)
+    out = []
+    for a, b in _spans(normalized, query):
+        out.append((where[a], where[b - 1] + 1))
+    return out
+
+
+def highlight(text: str, query: Query, traditional: bool = False) -> Markup:
+    """`text` escaped, with each match in <mark>."""
+    return _render(text or "", matches(text or "", query, traditional), 0, len(text or ""))
+
+
+def snippet(text: str, query: Query, traditional: bool = False, width: int = 80) -> Markup | None:
+    """About `width` characters of `text` around its first match, highlighted; None without one."""
+    spans = matches(text or "", query, traditional)
+    if not spans:
+        return None
+    first = spans[0][0]
+    start = max(0, first - width // 3)
+    end = min(len(text), start + width)
+    start = max(0, min(start, end - width))
+    return _render(text, spans, start, end)
+
+
+def _render(text: str, spans: list[tuple[int, int]], start: int, end: int) -> Markup:
+    out = [Markup("…") if start > 0 else Markup("")]
+    at = start
+    for a, b in spans:
+        if b <= start or a >= end:
+            continue
+        a, b = max(a, start), min(b, end)
+        out.append(escape(text[at:a]))
+        out.append(Markup("<mark>") + escape(text[a:b]) + Markup("</mark>"))
+        at = b
+    out.append(escape(text[at:end]))
+    if end < len(text):
+        out.append(Markup("…"))
+    return Markup("").join(out)
