@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import editing, lifecycle, notes, transfers
+from store import editing, notes, transfers
 from store.models import (
     CollectionPoint,
     Report,

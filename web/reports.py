@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
 
-from store import access, files, forms, lifecycle, review, transfers
+from store import access, files, forms, lifecycle, review, search, transfers
 from store import reports as reports_mod
 from store.conversation.summary import render_answer
 from store.models import AdoptionLevel, Attachment, Report, ReportStatus, utcnow
@@ -59,7 +59,8 @@ def inbox() -> Any:
 @bp.route("/reports/<int:report_id>")
 @login_required
 def detail(report_id: int) -> Any:
-    return render_detail(visible_report(report_id))
+    """The report; `?q=` (from a search) marks the words searched for."""
+    return render_detail(visible_report(report_id), q=request.args.get("q", "")[:200])
 
 
 @bp.route("/reports/<int:report_id>/identity", methods=["POST"])
@@ -78,7 +79,7 @@ def identity(report_id: int) -> Any:
     return render_detail(report, revealed=True)
 
 
-def render_detail(report: Report, *, revealed: bool = False, status: int = 200) -> Any:
+def render_detail(report: Report, *, revealed: bool = False, status: int = 200, q: str = "") -> Any:
     """The report page with every panel the user's actions need."""
     session, user = edge.db(), edge.staff()
     actions = {a.value for a in lifecycle.allowed_actions(session, report, user)}
@@ -97,7 +98,8 @@ def render_detail(report: Report, *, revealed: bool = False, status: int = 200) 
         levels=[lv.label() for lv in levels], at_level=at, in_review=in_review,
         chain_state=chain_state,
         adoption_levels=list(AdoptionLevel), settings=edge.settings(),
-        level_names={key: lv.label() for key, lv in review.LEVELS.items()}, **panels,
+        level_names={key: lv.label() for key, lv in review.LEVELS.items()},
+        hl=search.highlighted(session, report, q), q=q, **panels,
     ), status
 
 

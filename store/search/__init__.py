@@ -7,7 +7,7 @@
 """
 
 from store.search.index import fold_traditional, index_ids, rebuild, set_fold_traditional
-from store.search.query import Filters, Hit, Results, like_search, search
+from store.search.query import Filters, Hit, Results, highlighted, like_search, search
 
-__all__ = ["Filters", "Hit", "Results", "fold_traditional", "index_ids", "like_search", "rebuild",
-           "search", "set_fold_traditional"]
+__all__ = ["Filters", "Hit", "Results", "fold_traditional", "highlighted", "index_ids",
+           "like_search", "rebuild", "search", "set_fold_traditional"]

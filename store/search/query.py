@@ -306,3 +306,11 @@ def _notice(filters: Filters, query: text.Query) -> str | None:
     if query.cut:
         return f"搜索词太长，只用了前 {text.MAX_QUERY_CHARS} 个字（最多 {text.MAX_TERMS} 个词）。"
     return None
+
+
+def highlighted(session: Session, report: Report, q: str) -> dict[str, Markup]:
+    """The report's text fields escaped, with `q`'s words marked (for the report page)."""
+    fold = index.fold_traditional(session)
+    query = text.parse(q, fold)
+    return {name: text.highlight(getattr(report, name) or "", query, fold)
+            for name in ("title", *SNIPPET_FIELDS)}
