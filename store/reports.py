@@ -95,22 +95,29 @@ def for_reporter(session: Session, reporter_id: int, limit: int = 10) -> list[Re
 
 def page(session: Session, user: User, status: ReportStatus | None = None, page: int = 1,
          per_page: int = 20) -> tuple[list[Report], int]:
-    """What `user` may see, urgent pending ones first, then newest first; (reports, total)."""
-    scope = access.report_scope(session, user)
-    query = sa.select(Report).where(scope)
-    count = sa.select(sa.func.count()).select_from(Report).where(scope)
+    """What `user` may see, urgent pending ones first, then newest first; (reports, total).
+
+    Two index-ordered queries instead of one ORDER BY CASE: the urgent pending
+    reports are few, and the rest come straight off the created_at index, so
+    the first pages cost the same at a million reports as at a hundred.
+    """
+    where = [access.report_scope(session, user)]
     if status is not None:
-        query = query.where(Report.status == status)
-        count = count.where(Report.status == status)
-    total = session.scalar(count) or 0
-    urgent_first = sa.case(
-        (sa.and_(Report.urgency == Urgency.URGENT, Report.status.in_(lifecycle.PENDING)), 0),
-        else_=1)
-    rows = session.scalars(
-        query.order_by(urgent_first, Report.created_at.desc(), Report.id.desc())
-        .offset((max(page, 1) - 1) * per_page).limit(per_page)
-    )
-    return list(rows), total
+        where.append(Report.status == status)
+    total = session.scalar(sa.select(sa.func.count()).select_from(Report).where(*where)) or 0
+    urgent = sa.and_(Report.urgency == Urgency.URGENT, Report.status.in_(lifecycle.PENDING))
+    n_urgent = session.scalar(sa.select(sa.func.count()).select_from(Report)
+                              .where(*where, urgent)) or 0
+    newest = (Report.created_at.desc(), Report.id.desc())
+    offset = (max(page, 1) - 1) * per_page
+    rows: list[Report] = []
+    if offset < n_urgent:
+        rows = list(session.scalars(sa.select(Report).where(*where, urgent).order_by(*newest)
+                                    .offset(offset).limit(per_page)))
+    if len(rows) < per_page:
+        rows += session.scalars(sa.select(Report).where(*where, sa.not_(urgent)).order_by(*newest)
+                                .offset(max(0, offset - n_urgent)).limit(per_page - len(rows)))
+    return rows, total
 
 
 def status_counts(session: Session, user: User) -> dict[ReportStatus, int]:

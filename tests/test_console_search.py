@@ -71,10 +71,10 @@ def test_saved_views_are_tabs_with_live_counts(client: FlaskClient, session: Ses
     session.rollback()
     view = session.scalars(sa.select(SavedView)).one()
     assert view.args == {"urgency": "urgent"}
-    assert 'data-view="%d">紧急 <b>1</b>' % view.id in _page(client, "/search")
+    assert f'data-view="{view.id}">紧急 <b>1</b>' in _page(client, "/search")
     file_report(session, title="又一部电梯坏了", urgent=True)
     session.commit()
-    assert 'data-view="%d">紧急 <b>2</b>' % view.id in _page(client, "/search")  # live
+    assert f'data-view="{view.id}">紧急 <b>2</b>' in _page(client, "/search")  # live
     # A name that is too long is refused clearly; nothing is saved.
     resp = client.post("/search/views", data={"csrf_token": token, "name": "长" * 30, "q": "电梯"},
                        follow_redirects=True)
@@ -113,3 +113,23 @@ def test_search_never_reveals_another_units_report(client: FlaskClient, session:
     # Nor does the filter form offer the other unit or its point.
     assert "东山县政协" not in html and "东山乡" not in html
     assert client.get(f"/reports/{secret.id}?q=机密").status_code == 404
+
+
+def test_the_admin_turns_on_traditional_folding(client: FlaskClient, session: Session,
+                                                admin: User) -> None:
+    file_report(session, title="加装电梯")
+    session.commit()
+    login(client, "alice")
+    assert "共找到 <strong>0</strong>" in _page(client, "/search?q=電梯")
+    resp = client.post("/admin/search", data={"csrf_token": csrf(client, "/admin/chain"),
+                                              "fold_traditional": "1"}, follow_redirects=True)
+    assert "已开启繁简通搜，重建了 1 条" in resp.get_data(as_text=True)
+    assert "共找到 <strong>1</strong>" in _page(client, "/search?q=電梯")
+
+
+def test_only_admins_change_search_settings(client: FlaskClient, session: Session,
+                                            clerk: User) -> None:
+    login(client, "carol")
+    resp = client.post("/admin/search", data={"csrf_token": csrf(client, "/search"),
+                                              "fold_traditional": "1"})
+    assert resp.status_code in (403, 404)

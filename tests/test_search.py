@@ -18,6 +18,7 @@ from store.models import (
     ReportStatus,
     Role,
     Topic,
+    User,
 )
 from store.search import Filters, index, like_search, search, text
 from tests.conftest import Network, staff
@@ -342,3 +343,27 @@ def test_reporters_kind_is_read_from_the_reporter(session: Session, admin) -> No
     session.commit()
     assert find(session, admin, "", reporter_kind="citizen")
     assert session.get(Reporter, someone.id) is not None
+
+
+def test_upgrading_to_the_search_revision_indexes_reports_already_filed(db_url: str) -> None:
+    from store import migrate
+    from store.db import make_engine, make_sessionmaker
+
+    migrate.upgrade(db_url, "0005")
+    engine = make_engine(db_url)
+    with make_sessionmaker(engine)() as s, s.begin():
+        # The flush hook would try to write an index that does not exist yet: plain SQL.
+        s.execute(sa.text("INSERT INTO reporters (channel, external_id, chat_id, kind, language, "
+                          "created_at, topics_opt_in) VALUES ('web', 'x', 'x', 'citizen', 'zh', "
+                          "CURRENT_TIMESTAMP, false)"))
+        s.execute(sa.text(
+            "INSERT INTO reports (tracking_no, category, title, situation, suggestion, urgency, "
+            "anonymous, answers, form, reporter_id, status, review_level, version, created_at, "
+            "updated_at) VALUES ('2026-000001', 'livelihood', '老旧小区加装电梯', '12 个小区', '建议', "
+            "'normal', false, '{}', 'report', 1, 'submitted', 0, 1, CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP)"))
+    migrate.upgrade(db_url)
+    with make_sessionmaker(engine)() as s:
+        admin = User(username="a", password_hash="x", role=Role.ADMIN, active=True)
+        assert search(s, admin, Filters(q="电梯")).total == 1
+    engine.dispose()

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from store import review, staff, templates, units, users
+from store import review, search, staff, templates, units, users
 from store.models import Role, UnitKind, User
 from web import edge
 
@@ -132,6 +132,10 @@ def template_list() -> Any:
     return render_template("admin_templates.html", rows=templates.all_templates(session))
 
 
+# Above this many reports the index is rebuilt from the command line, not in a request.
+CONSOLE_REBUILD_LIMIT = 50_000
+
+
 @bp.route("/chain", methods=["GET", "POST"])
 @admin_only
 def chain() -> Any:
@@ -146,7 +150,26 @@ def chain() -> Any:
         flash(f"审核流程已改为{CHAIN_NAMES[name]}。", "success")
         return redirect(url_for("admin.chain"))
     return render_template("admin_chain.html", current=review.chain_name(session),
-                           chains=CHAIN_NAMES, levels=review.chain(session))
+                           chains=CHAIN_NAMES, levels=review.chain(session),
+                           fold=search.fold_traditional(session))
+
+
+@bp.route("/search", methods=["POST"])
+@admin_only
+def search_settings() -> Any:
+    """繁简通搜: fold traditional characters in the index and in queries (rebuilds the index)."""
+    session = edge.db()
+    on = request.form.get("fold_traditional") == "1"
+    try:
+        count = search.set_fold_traditional(session, on, limit=CONSOLE_REBUILD_LIMIT)
+    except search.TooMany as exc:
+        edge.rollback()
+        flash(f"信息有 {exc.count} 条，在页面上重建索引太慢。请在服务器上运行："
+              f"minyi search fold {'on' if on else 'off'}", "error")
+        return redirect(url_for("admin.chain"))
+    edge.commit()
+    flash(f"已{'开启' if on else '关闭'}繁简通搜，重建了 {count} 条信息的索引。", "success")
+    return redirect(url_for("admin.chain"))
 
 
 def _unit_id() -> int | None:

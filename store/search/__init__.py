@@ -6,8 +6,14 @@
 - `query`: `Filters`, `search`, `like_search`.
 """
 
-from store.search.index import fold_traditional, index_ids, rebuild, set_fold_traditional
+from store.search.index import (
+    TooMany,
+    fold_traditional,
+    index_ids,
+    rebuild,
+    set_fold_traditional,
+)
 from store.search.query import Filters, Hit, Results, highlighted, like_search, search
 
-__all__ = ["Filters", "Hit", "Results", "fold_traditional", "highlighted", "index_ids",
+__all__ = ["Filters", "Hit", "Results", "TooMany", "fold_traditional", "highlighted", "index_ids",
            "like_search", "rebuild", "search", "set_fold_traditional"]

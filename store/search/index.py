@@ -88,15 +88,31 @@ def _fold_on(conn: sa.Connection) -> bool:
     return bool(value and value.get("fold_traditional"))
 
 
-def set_fold_traditional(session: Session, on: bool) -> int:
-    """Turn folding on or off and rebuild the index to match; the number of reports indexed."""
+class TooMany(Exception):
+    """More reports than the caller wants to reindex now."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
+def set_fold_traditional(session: Session, on: bool, *, limit: int | None = None,
+                         progress: Callable[[int, int], None] | None = None) -> int:
+    """Turn folding on or off and rebuild the index to match; the number of reports indexed.
+
+    With `limit`, refuses (TooMany) when there are more reports than that.
+    """
+    if limit is not None:
+        count = session.scalar(sa.select(sa.func.count()).select_from(Report)) or 0
+        if count > limit:
+            raise TooMany(count)
     row = session.get(OfficeSetting, SETTING_KEY)
     if row is None:
         session.add(OfficeSetting(key=SETTING_KEY, value={"fold_traditional": on}))
     else:
         row.value = {**row.value, "fold_traditional": on}
     session.flush()
-    return rebuild(session)
+    return rebuild(session, progress=progress)
 
 
 # -- writing ------------------------------------------------------------------------

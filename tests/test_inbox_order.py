@@ -1,0 +1,32 @@
+"""The inbox order: urgent pending reports first, then everything newest first, across pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from store import reports
+from store.models import Report, User
+from tests.domain_support import file_report
+from tests.review_support import adopt
+
+
+def test_urgent_pending_come_first_and_pages_neither_repeat_nor_skip(session: Session,
+                                                                   admin: User) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    made: list[Report] = []
+    for i in range(23):
+        made.append(file_report(session, urgent=i in (2, 9, 15, 20),
+                                created_at=start + timedelta(hours=i)))
+    adopt(session, made[20], admin)  # urgent, but decided: it takes its place by date
+    session.commit()
+    urgent_pending = [made[15].id, made[9].id, made[2].id]
+    rest = [r.id for r in reversed(made) if r.id not in urgent_pending]
+    seen: list[int] = []
+    for page in range(1, 6):
+        rows, total = reports.page(session, admin, page=page, per_page=5)
+        assert total == 23
+        seen += [r.id for r in rows]
+    assert seen == urgent_pending + rest
+    assert reports.page(session, admin, page=6, per_page=5)[0] == []
