@@ -178,12 +178,20 @@ def search(session: Session, user: User, filters: Filters, *, count: bool = True
     notes_too = user.role in access.OFFICE_ROLES
     where = _where(session, user, filters)
     base = sa.select(Report.id)
+    newest: Any = Report.id
     rank: sa.ColumnElement[Any] | None = None
+    total: int | None = 0 if not count else None
     if not query.empty:
-        base, rank = _matching(session, base, query, notes_too)
+        base, newest, rank, only_text = _matching(session, base, query, notes_too)
+        if total is None and len(where) == 1 and isinstance(where[0], sa.sql.elements.True_):
+            # Nothing but the text to check: count in the index, without visiting reports.
+            total = session.scalar(sa.select(sa.func.count()).select_from(only_text.subquery()))
     base = base.where(*where)
-    total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) if count else 0
-    order: list[Any] = [Report.id.desc()]
+    if total is None:
+        total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
+    # Newest first is the index's own order (ids grow with time), so a page of a
+    # common word costs no sort of every match.
+    order: list[Any] = [newest.desc()]
     if rank is not None and filters.sort == "relevance":
         order.insert(0, rank)
     ids = list(session.scalars(base.order_by(*order).limit(filters.per_page)
@@ -211,19 +219,23 @@ def like_search(session: Session, user: User, filters: Filters, *, count: bool =
                    _notice(filters, query))
 
 
-def _matching(session: Session, base: sa.Select[Any], query: text.Query,
-              notes_too: bool) -> tuple[sa.Select[Any], sa.ColumnElement[Any]]:
+def _matching(session: Session, base: sa.Select[Any], query: text.Query, notes_too: bool) -> tuple[
+        sa.Select[Any], sa.ColumnElement[Any], sa.ColumnElement[Any], sa.Select[Any]]:
+    """`base` joined to the index and kept to matches; the id column in index order,
+    the relevance order, and the matches alone (for a count without the join)."""
     if session.get_bind().dialect.name == "postgresql":
         rs = sa.table(index.PG_TABLE, sa.column("report_id"), sa.column("doc"))
         tsq = sa.cast(sa.literal(text.tsquery(query, "" if notes_too else "AB")), postgresql.TSQUERY)
-        return (base.join(rs, rs.c.report_id == Report.id).where(rs.c.doc.op("@@")(tsq)),
-                sa.func.ts_rank(rs.c.doc, tsq).desc())
+        hit = rs.c.doc.op("@@")(tsq)
+        return (base.join(rs, rs.c.report_id == Report.id).where(hit), rs.c.report_id,
+                sa.func.ts_rank(rs.c.doc, tsq).desc(), sa.select(rs.c.report_id).where(hit))
     fts = sa.table(index.FTS_TABLE, sa.column("rowid"), sa.column("rank"))
     expr = text.fts5_match(query)
     if not notes_too:
         expr = "{title body} : (" + expr + ")"
     match = sa.literal_column(index.FTS_TABLE).op("MATCH")(sa.literal(expr))
-    return base.join(fts, fts.c.rowid == Report.id).where(match), fts.c.rank
+    return (base.join(fts, fts.c.rowid == Report.id).where(match), fts.c.rowid, fts.c.rank,
+            sa.select(fts.c.rowid).where(match))
 
 
 def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElement[bool]]:
