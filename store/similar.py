@@ -17,10 +17,13 @@ from sqlalchemy.orm import Session
 
 from store import access
 from store.models import Report, ReportStatus, User
+from store.search import related
 
 WINDOW = timedelta(days=180)
 RECENT = timedelta(days=30)
 CANDIDATES = 500
+# With the index's help: this many reports nearest in time besides those sharing rare words.
+NEAREST = 100
 # Below this, two reports share little more than common words and place names.
 MIN_SCORE = 0.2
 # Reports that cannot take a merge are not offered (see store.merging).
@@ -78,13 +81,17 @@ def similar(session: Session, report: Report, user: User, limit: int = 5) -> lis
     Leaves out `report` itself, reports already merged into it, and reports
     that cannot take a merge (merged or not adopted).
     """
-    query = (
-        sa.select(Report)
-        .where(access.report_scope(session, user), Report.id != report.id,
-               Report.status.not_in(NOT_CANDIDATES),
-               Report.created_at.between(report.created_at - WINDOW, report.created_at + WINDOW))
-        .order_by(Report.created_at.desc(), Report.id.desc()).limit(CANDIDATES)
-    )
+    window = (report.created_at - WINDOW, report.created_at + WINDOW)
+    scope = sa.and_(access.report_scope(session, user), Report.id != report.id,
+                    Report.status.not_in(NOT_CANDIDATES), Report.created_at.between(*window))
+    newest = (Report.created_at.desc(), Report.id.desc())
+    query = sa.select(Report).where(scope).order_by(*newest).limit(CANDIDATES)
+    # Where the index can say, the reports sharing the report's rarest words
+    # anywhere in the window, and the few nearest in time.
+    wordy = related.candidates(session, report, *window)
+    if wordy is not None:
+        nearest = sa.select(Report.id).where(scope).order_by(*newest).limit(NEAREST)
+        query = sa.select(Report).where(scope, sa.or_(Report.id.in_(wordy), Report.id.in_(nearest)))
     mine = (tokens(report.title), tokens(f"{report.title} {report.situation}"))
     ranked = []
     for other in session.scalars(query):

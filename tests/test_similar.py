@@ -80,3 +80,21 @@ def test_unrelated_reports_are_not_offered(session: Session, admin: User) -> Non
 
     assert similar.similar(session, report, admin) == []
     assert similar.tokens("城关镇 12 个") == {"城关", "关镇", "12", "个"}
+
+
+def test_the_index_finds_a_duplicate_older_than_the_newest_reports(
+        session: Session, admin: User, db_backend: str, monkeypatch) -> None:  # noqa: ANN001
+    if db_backend != "sqlite":
+        import pytest
+
+        pytest.skip("PostgreSQL keeps to the reports nearest in time (no cheap word counts)")
+    monkeypatch.setattr(similar, "CANDIDATES", 5)
+    monkeypatch.setattr(similar, "NEAREST", 5)
+    dup = file_report(session, title=ELEVATOR_AGAIN[0], situation=ELEVATOR_AGAIN[1],
+                      created_at=utcnow() - timedelta(days=100))
+    for i in range(12):
+        file_report(session, title=f"{STREETLIGHT[0]}{i}", situation=STREETLIGHT[1])
+    report = file_report(session, title=ELEVATOR[0], situation=ELEVATOR[1])
+    session.commit()
+
+    assert dup in [r for r, _ in similar.similar(session, report, admin)]

@@ -42,6 +42,8 @@ def ddl(dialect: str) -> list[str]:
             "title, body, notes, tokenize='unicode61 remove_diacritics 0')",
             # `rank` is bm25 with the title weighted above the body and the notes.
             f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES('rank', '{WEIGHTS}')",
+            # How many reports hold each token: finding a report's rarest words.
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE}_vocab USING fts5vocab({FTS_TABLE}, 'row')",
         ]
     if dialect == "postgresql":
         return [
@@ -54,8 +56,9 @@ def ddl(dialect: str) -> list[str]:
 
 
 def drop_ddl(dialect: str) -> list[str]:
-    table = FTS_TABLE if dialect == "sqlite" else PG_TABLE
-    return [f"DROP TABLE IF EXISTS {table}"]
+    if dialect == "sqlite":
+        return [f"DROP TABLE IF EXISTS {FTS_TABLE}_vocab", f"DROP TABLE IF EXISTS {FTS_TABLE}"]
+    return [f"DROP TABLE IF EXISTS {PG_TABLE}"]
 
 
 def is_index_table(name: str) -> bool:

@@ -22,6 +22,7 @@ SQLITE = [
     "CREATE VIRTUAL TABLE IF NOT EXISTS report_fts USING fts5("
     "title, body, notes, tokenize='unicode61 remove_diacritics 0')",
     "INSERT INTO report_fts(report_fts, rank) VALUES('rank', 'bm25(10.0, 1.0, 0.5)')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS report_fts_vocab USING fts5vocab(report_fts, 'row')",
 ]
 POSTGRESQL = [
     "CREATE TABLE IF NOT EXISTS report_search ("
@@ -57,8 +58,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    op.execute("DROP TABLE IF EXISTS report_fts" if bind.dialect.name == 'sqlite'
-               else "DROP TABLE IF EXISTS report_search")
+    if bind.dialect.name == 'sqlite':
+        op.execute("DROP TABLE IF EXISTS report_fts_vocab")
+        op.execute("DROP TABLE IF EXISTS report_fts")
+    else:
+        op.execute("DROP TABLE IF EXISTS report_search")
     with op.batch_alter_table('saved_views', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_saved_views_user_id'))
     op.drop_table('saved_views')
