@@ -55,7 +55,7 @@ def candidates(session: Session, report: Report, since: datetime, until: datetim
 
 
 def _document_counts(session: Session, words: set[str]) -> dict[str, int]:
-    db = str(session.get_bind().url)
+    db = str(session.get_bind().engine.url)
     now = time.monotonic()
     out: dict[str, int] = {}
     with _lock:
