@@ -36,6 +36,8 @@ BEIJING = timezone(timedelta(hours=8))
 SORTS = ("new", "relevance")
 MAX_PER_PAGE = 100
 MAX_PAGE = 10_000
+# PostgreSQL: below this many matches they are collected before the page is cut.
+MATERIALIZE_BELOW = 20_000
 
 
 @dataclass(frozen=True)
@@ -177,24 +179,31 @@ def search(session: Session, user: User, filters: Filters, *, count: bool = True
     query = text.parse(filters.q, fold)
     notes_too = user.role in access.OFFICE_ROLES
     where = _where(session, user, filters)
+    ranked = filters.sort == "relevance" and not query.empty
+    total: int | None = None
+    if count:
+        counted = sa.select(Report.id)
+        if not query.empty:
+            counted, _, _, only_text = _matching(session, counted, query, notes_too, False, False)
+            if len(where) == 1 and isinstance(where[0], sa.sql.elements.True_):
+                # Nothing but the text to check: count in the index, without visiting reports.
+                total = session.scalar(sa.select(sa.func.count()).select_from(only_text.subquery()))
+        if total is None:
+            total = session.scalar(sa.select(sa.func.count())
+                                   .select_from(counted.where(*where).subquery()))
     base = sa.select(Report.id)
     newest: Any = Report.id
     rank: sa.ColumnElement[Any] | None = None
-    total: int | None = 0 if not count else None
     if not query.empty:
-        base, newest, rank, only_text = _matching(session, base, query, notes_too)
-        if total is None and len(where) == 1 and isinstance(where[0], sa.sql.elements.True_):
-            # Nothing but the text to check: count in the index, without visiting reports.
-            total = session.scalar(sa.select(sa.func.count()).select_from(only_text.subquery()))
-    base = base.where(*where)
-    if total is None:
-        total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
+        # A few matches are best collected first; many are best met walking newest-first.
+        few = ranked or (total is not None and total < MATERIALIZE_BELOW)
+        base, newest, rank, _ = _matching(session, base, query, notes_too, ranked, few)
     # Newest first is the index's own order (ids grow with time), so a page of a
     # common word costs no sort of every match.
     order: list[Any] = [newest.desc()]
-    if rank is not None and filters.sort == "relevance":
+    if rank is not None and ranked:
         order.insert(0, rank)
-    ids = list(session.scalars(base.order_by(*order).limit(filters.per_page)
+    ids = list(session.scalars(base.where(*where).order_by(*order).limit(filters.per_page)
                                .offset((filters.page - 1) * filters.per_page)))
     return Results(_hits(session, ids, query, fold, notes_too), total or 0, filters, query,
                    _notice(filters, query))
@@ -219,16 +228,27 @@ def like_search(session: Session, user: User, filters: Filters, *, count: bool =
                    _notice(filters, query))
 
 
-def _matching(session: Session, base: sa.Select[Any], query: text.Query, notes_too: bool) -> tuple[
-        sa.Select[Any], sa.ColumnElement[Any], sa.ColumnElement[Any], sa.Select[Any]]:
+def _matching(session: Session, base: sa.Select[Any], query: text.Query, notes_too: bool,
+              ranked: bool, materialize: bool) -> tuple[
+        sa.Select[Any], sa.ColumnElement[Any], sa.ColumnElement[Any] | None, sa.Select[Any]]:
     """`base` joined to the index and kept to matches; the id column in index order,
     the relevance order, and the matches alone (for a count without the join)."""
     if session.get_bind().dialect.name == "postgresql":
         rs = sa.table(index.PG_TABLE, sa.column("report_id"), sa.column("doc"))
         tsq = sa.cast(sa.literal(text.tsquery(query, "" if notes_too else "AB")), postgresql.TSQUERY)
         hit = rs.c.doc.op("@@")(tsq)
-        return (base.join(rs, rs.c.report_id == Report.id).where(hit), rs.c.report_id,
-                sa.func.ts_rank(rs.c.doc, tsq).desc(), sa.select(rs.c.report_id).where(hit))
+        only_text = sa.select(rs.c.report_id).where(hit)
+        if not materialize:
+            return (base.join(rs, rs.c.report_id == Report.id).where(hit), rs.c.report_id,
+                    None, only_text)
+        # Materialised, so the planner cannot walk every report newest-first
+        # hoping to meet a match soon (a rare word would cost a full scan).
+        columns: list[Any] = [rs.c.report_id]
+        if ranked:
+            columns.append(sa.func.ts_rank(rs.c.doc, tsq).label("score"))
+        matches = sa.select(*columns).where(hit).cte("matches").prefix_with("MATERIALIZED")
+        return (base.join(matches, matches.c.report_id == Report.id), matches.c.report_id,
+                matches.c.score.desc() if ranked else None, only_text)
     fts = sa.table(index.FTS_TABLE, sa.column("rowid"), sa.column("rank"))
     expr = text.fts5_match(query)
     if not notes_too:
