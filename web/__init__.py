@@ -97,9 +97,9 @@ def create_app(
     CSRFProtect(app)
     _login(app)
 
-    from web import admin, auth, chat, decisions, members, office, points, reports, topics
+    from web import admin, auth, chat, decisions, members, office, points, reports, short, topics
 
-    for module in (auth, reports, decisions, office, admin, points, chat, members, topics):
+    for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics):
         app.register_blueprint(module.bp)
 
     _errors(app, settings)

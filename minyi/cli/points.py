@@ -48,6 +48,9 @@ def _point_lines(settings: Settings, point: CollectionPoint) -> list[str]:
         "  Telegram:       " + (tg or "(set TELEGRAM_BOT_USERNAME to get the t.me link "
                                  "/ 需配置 TELEGRAM_BOT_USERNAME)"),
         f"  web chat / 网页: {points_mod.web_link(settings.public_url, token)}",
+        "  short / 短网址:  "
+        + points_mod.short_link(settings.public_url,
+                                points_mod.short_code_for(point, settings.secret_key)),
     ]
 
 
