@@ -1,4 +1,4 @@
-"""Printable A4 posters for collection points: name, instructions, both QR codes, a link.
+"""Printable A4 posters for collection points: name, instructions, both QR codes, a short address.
 
 Chinese is set in reportlab's built-in CID font STSong-Light, which PDF readers
 supply themselves, so nothing has to be embedded or installed. QR codes are
@@ -19,6 +19,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
 FONT = "STSong-Light"
+# The short address is read letter by letter; a bold sans face reads best.
+SHORT_FONT = "Helvetica-Bold"
 TITLE = "政协社情民意信息直通车"
 INSTRUCTIONS = (
     "身边有问题、有意见建议？扫一扫下方二维码，",
@@ -30,12 +32,17 @@ INSTRUCTIONS = (
 
 @dataclass(frozen=True)
 class Poster:
-    """What one page shows; `telegram` is None when the bot's username is unknown."""
+    """What one page shows; `telegram` is None when the bot's username is unknown.
+
+    `short` is the address to type when scanning fails (`https://` is left off
+    the page: browsers add it); without one the full web link is offered instead.
+    """
 
     name: str
     web: str
     telegram: str | None = None
     address: str | None = None
+    short: str | None = None
 
 
 def _font() -> None:
@@ -69,6 +76,30 @@ def _centered(canvas: Canvas, text: str, y: float, size: float) -> None:
     canvas.drawCentredString(width / 2, y, text)
 
 
+def _fitting(text: str, font: str, largest: int, smallest: int, room: float) -> int | None:
+    """The largest size from `largest` down to `smallest` at which `text` fits `room`."""
+    for size in range(largest, smallest - 1, -1):
+        if pdfmetrics.stringWidth(text, font, size) <= room:
+            return size
+    return None
+
+
+def _short_address(canvas: Canvas, short: str, column: float, y: float) -> None:
+    """The address to type, large, under the web QR code (across the page if too long)."""
+    width, _ = A4
+    text = short.removeprefix("https://")
+    # Room symmetric about the column, with the page's margins kept.
+    room = 2 * min(column, width - column) - 24 * mm
+    size = _fitting(text, SHORT_FONT, 24, 16, room)
+    if size is None:
+        column = width / 2
+        size = _fitting(text, SHORT_FONT, 24, 9, width - 24 * mm) or 9
+    canvas.setFont(FONT, 12)
+    canvas.drawCentredString(column, y, "无法扫码？在浏览器中输入：")
+    canvas.setFont(SHORT_FONT, size)
+    canvas.drawCentredString(column, y - 12 * mm, text)
+
+
 def _page(canvas: Canvas, poster: Poster) -> None:
     width, height = A4
     canvas.setFillColorRGB(0.72, 0.11, 0.11)
@@ -96,10 +127,18 @@ def _page(canvas: Canvas, poster: Poster) -> None:
         _qr(canvas, link, x, top - size, size)
         canvas.setFont(FONT, 14)
         canvas.drawCentredString(x + size / 2, top - size - 8 * mm, caption)
-    canvas.setFont(FONT, 12)
-    canvas.drawCentredString(width / 2, 32 * mm, "无法扫码？在浏览器中输入：")
-    canvas.setFont("Helvetica", 11)
-    canvas.drawCentredString(width / 2, 25 * mm, poster.web)
+    if poster.short:
+        _short_address(canvas, poster.short, gap + size / 2, top - size - 18 * mm)
+        canvas.setFillColorRGB(0.4, 0.4, 0.4)
+        canvas.setFont(FONT, 9)
+        canvas.drawCentredString(width / 2, 22 * mm, "完整链接：")
+        canvas.setFont("Helvetica", 8)
+        canvas.drawCentredString(width / 2, 18 * mm, poster.web)
+    else:
+        canvas.setFont(FONT, 12)
+        canvas.drawCentredString(width / 2, 32 * mm, "无法扫码？在浏览器中输入：")
+        canvas.setFont("Helvetica", 11)
+        canvas.drawCentredString(width / 2, 25 * mm, poster.web)
     canvas.setFont(FONT, 10)
     canvas.setFillColorRGB(0.4, 0.4, 0.4)
     canvas.drawCentredString(width / 2, 12 * mm, "本二维码为该采集点专用，如有更换以新张贴的为准。")

@@ -64,6 +64,36 @@ def token_for(point: CollectionPoint, secret: str) -> str:
     return tokens.make(secret, point.id, point.token_version)
 
 
+def short_code_for(point: CollectionPoint, secret: str) -> str:
+    """The code a person can type instead of scanning (see `short_link`)."""
+    return tokens.make_short(secret, point.id, point.token_version)
+
+
+# How many retired versions a typed short code is checked against: enough for
+# every rotation a point will see, few enough that a guess is not helped.
+SHORT_VERSIONS_CHECKED = 20
+
+
+def token_for_short(session: Session, secret: str, code: str | None) -> str | None:
+    """The full token a typed short code stands for; None if it is malformed or forged.
+
+    The token is of the version the short code was printed with, so `resolve`
+    treats it as it would the QR code on the same poster: current, or replaced
+    (routed to the successor, or refused), or inactive.
+    """
+    parsed = tokens.parse_short(code)
+    if parsed is None:
+        return None
+    point = session.get(CollectionPoint, parsed.point_id)
+    if point is None:
+        return None
+    newest = point.token_version
+    for version in range(newest, max(0, newest - SHORT_VERSIONS_CHECKED), -1):
+        if tokens.short_matches(secret, parsed, version):
+            return tokens.make(secret, point.id, version)
+    return None
+
+
 def resolve(session: Session, secret: str, token: str | None) -> Resolved:
     """Which point a scanned token names. A bad token never yields a point."""
     parsed = tokens.parse(secret, token)
@@ -138,27 +168,40 @@ def web_link(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/c/{token}"
 
 
+def short_link(public_url: str, code: str) -> str:
+    return f"{public_url.rstrip('/')}/p/{code}"
+
+
 def tree(all_points: list[CollectionPoint]) -> list[tuple[CollectionPoint, int]]:
     """Points in depth-first order with their depth; orphans and cycles surface at the top."""
-    children: dict[int | None, list[CollectionPoint]] = {}
-    ids = {p.id for p in all_points}
-    for p in all_points:
-        parent = p.parent_id if p.parent_id in ids else None
-        children.setdefault(parent, []).append(p)
-    out: list[tuple[CollectionPoint, int]] = []
+    by_id = {p.id: p for p in all_points}
+    return [(by_id[i], depth) for i, depth in tree_order([(p.id, p.parent_id) for p in all_points])]
+
+
+def tree_order(links: list[tuple[int, int | None]]) -> list[tuple[int, int]]:
+    """(id, depth) in depth-first order from (id, parent id) pairs, children in the given order."""
+    children: dict[int | None, list[int]] = {}
+    ids = {i for i, _ in links}
+    for i, parent in links:
+        children.setdefault(parent if parent in ids else None, []).append(i)
+    out: list[tuple[int, int]] = []
     seen: set[int] = set()
 
-    def walk(parent: int | None, depth: int) -> None:
-        for child in children.get(parent, []):
-            if child.id not in seen:
-                seen.add(child.id)
-                out.append((child, depth))
-                walk(child.id, depth + 1)
+    def walk(root: int | None, depth: int) -> None:
+        # A stack, not recursion: an imported chain may be deeper than Python's limit.
+        stack = [(child, depth) for child in reversed(children.get(root, []))]
+        while stack:
+            node, level = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            out.append((node, level))
+            stack.extend((child, level + 1) for child in reversed(children.get(node, [])))
 
     walk(None, 0)
-    for p in all_points:  # parts of a parent cycle have no root to hang from
-        if p.id not in seen:
-            seen.add(p.id)
-            out.append((p, 0))
-            walk(p.id, 1)
+    for i, _ in links:  # parts of a parent cycle have no root to hang from
+        if i not in seen:
+            seen.add(i)
+            out.append((i, 0))
+            walk(i, 1)
     return out

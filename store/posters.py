@@ -43,4 +43,5 @@ def poster_for(point: CollectionPoint, secret: str, public_url: str,
     token = points.token_for(point, secret)
     return Poster(name=point.name, address=point.address,
                   web=points.web_link(public_url, token),
-                  telegram=points.telegram_link(bot_username, token))
+                  telegram=points.telegram_link(bot_username, token),
+                  short=points.short_link(public_url, points.short_code_for(point, secret)))

@@ -7,6 +7,7 @@ themselves, so the console can set scans against reports.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -40,17 +41,23 @@ def record(session: Session, point_id: int, channel: Channel, day: date | None =
     session.flush()
 
 
-def figures(session: Session) -> dict[int, PointFigures]:
-    """Scans by channel and reports submitted, per point id (points with neither are absent)."""
+def figures(session: Session, point_ids: Collection[int] | None = None) -> dict[int, PointFigures]:
+    """Scans by channel and reports submitted, per point id (points with neither are absent).
+
+    `point_ids` limits the count to those points (a page of them); None counts every point.
+    """
+    scan_q = (sa.select(PointScan.point_id, PointScan.channel, sa.func.sum(PointScan.count))
+              .group_by(PointScan.point_id, PointScan.channel))
+    report_q = (sa.select(Report.point_id, sa.func.count(Report.id))
+                .where(Report.point_id.is_not(None)).group_by(Report.point_id))
+    if point_ids is not None:
+        scan_q = scan_q.where(PointScan.point_id.in_(list(point_ids)))
+        report_q = report_q.where(Report.point_id.in_(list(point_ids)))
     scans: dict[int, dict[str, int]] = {}
-    for point_id, channel, total in session.execute(
-            sa.select(PointScan.point_id, PointScan.channel, sa.func.sum(PointScan.count))
-            .group_by(PointScan.point_id, PointScan.channel)):
+    for point_id, channel, total in session.execute(scan_q):
         scans.setdefault(point_id, {})[Channel(channel).value] = int(total)
     reports: dict[int, int] = {}
-    for report_point, n in session.execute(
-            sa.select(Report.point_id, sa.func.count(Report.id))
-            .where(Report.point_id.is_not(None)).group_by(Report.point_id)):
+    for report_point, n in session.execute(report_q):
         if report_point is not None:
             reports[report_point] = int(n)
     out: dict[int, PointFigures] = {}

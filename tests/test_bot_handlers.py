@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import Bot
+from telegram import Bot, BotCommand
 
 from bot.app import COMMANDS, build_application, register_commands
 from minyi.settings import ConfigError, Settings
@@ -121,17 +122,25 @@ def test_it_keeps_groups_and_channels_out_of_the_engine(rig: Rig) -> None:
 
 
 def test_it_registers_the_command_menu_in_chinese_and_english() -> None:
-    async def menu(emu: BotAPIEmulator) -> tuple[list[str], list[str]]:
+    async def menu(emu: BotAPIEmulator) -> tuple[list[BotCommand], list[BotCommand]]:
         async with Bot(TOKEN, base_url=emu.base_url) as bot:
             await register_commands(bot)
             zh = await bot.get_my_commands()
             en = await bot.get_my_commands(language_code="en")
-            return [c.description for c in zh], [c.description for c in en]
+            return list(zh), list(en)
 
     with BotAPIEmulator() as emu:
         zh, en = asyncio.run(menu(emu))
-    assert zh == [d for _, d in COMMANDS["zh"]] and "帮助" in zh
-    assert en == [d for _, d in COMMANDS["en"]] and "Help" in en
+    assert [c.description for c in zh] == [d for _, d in COMMANDS["zh"]]
+    assert [c.description for c in en] == [d for _, d in COMMANDS["en"]]
+    assert "帮助" in [c.description for c in zh] and "Help" in [c.description for c in en]
+    names = [c.command for c in zh]
+    assert names == [c.command for c in en]
+    for command in ("bind", "topics", "mystats", "subscribe", "unsubscribe"):
+        assert command in names
+    # Telegram's rules for a menu entry.
+    assert all(re.fullmatch(r"[a-z0-9_]{1,32}", c.command) and 1 <= len(c.description) <= 256
+               for c in zh + en)
 
 
 def test_it_will_not_build_without_a_token(settings: Settings,

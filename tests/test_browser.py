@@ -236,3 +236,35 @@ def test_it_files_a_report_from_a_phone(
     report = session.scalar(sa.select(Report).where(Report.tracking_no == no.group(0)))
     assert report is not None and report.point_id == point.id and len(report.attachments) == 1
     ctx.close()
+
+
+def test_it_searches_filters_saves_a_view_and_opens_a_marked_report(
+        browser, base_url: str, session: Session, admin: User, shots: Path) -> None:  # noqa: ANN001
+    from tests.domain_support import file_report
+
+    urgent = file_report(session, title="东门社区老旧小区加装电梯进展缓慢", urgent=True,
+                         situation="东门社区 12 栋老楼只有 2 栋装了电梯，80 岁以上老人 46 人上下楼困难。")
+    file_report(session, title="人民路电梯维保不到位", situation="人民路 3 个小区电梯一年停运 20 多次。")
+    file_report(session, title="菜市场周边停车难", situation="早高峰 300 多辆车乱停。")
+    session.commit()
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")  # type: ignore[attr-defined]
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.click("#nav-search")
+    page.fill("#q", "电梯")
+    page.click("#search-go")
+    assert "共找到 2 条信息" in page.inner_text("#total")
+    assert page.locator("#results mark").first.inner_text() == "电梯"
+    page.select_option("select[name=urgency]", "urgent")
+    page.click("#search-go")
+    assert "共找到 1 条信息" in page.inner_text("#total")
+    assert "q=%E7%94%B5%E6%A2%AF" in page.url and "urgency=urgent" in page.url  # shareable
+    page.fill("input[name=name]", "紧急电梯")
+    page.click("#save-view")
+    assert "紧急电梯 1" in page.inner_text("#views")
+    page.screenshot(path=str(shots / "search.png"))
+    page.click("#results a")
+    assert page.locator("h1 mark").inner_text() == "电梯"
+    assert f"/reports/{urgent.id}" in page.url

@@ -316,3 +316,34 @@ def test_it_adds_a_staff_user_to_a_unit(env: str, capsys: pytest.CaptureFixture[
 
     added = {u.username: u.unit_id for u in _users(env)}
     assert added["dora"] == 1 and "dan" not in added and "eve" not in added
+
+
+def test_search_rebuild_and_fold_from_the_command_line(
+        env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from store import search
+    from tests.domain_support import file_report
+
+    assert main(["init", "--admin-user", "boss", "--admin-password", "a-long-password"]) == 0
+    engine = make_engine(env)
+    try:
+        with make_sessionmaker(engine)() as s, s.begin():
+            file_report(s, title="老旧小区加装电梯")
+            # A restore from an old dump, say: the index lost its rows.
+            s.execute(sa.text("DELETE FROM report_fts" if env.startswith("sqlite")
+                              else "DELETE FROM report_search"))
+        boss = _users(env)[0]
+
+        def found(q: str) -> int:
+            with make_sessionmaker(engine)() as s:
+                return search.search(s, boss, search.Filters(q=q)).total
+
+        assert found("电梯") == 0
+        capsys.readouterr()
+        assert main(["search", "rebuild"]) == 0
+        assert "已重建 1 条信息的检索索引" in capsys.readouterr().out
+        assert found("电梯") == 1 and found("電梯") == 0
+        assert main(["search", "fold", "on"]) == 0
+        assert "已开启" in capsys.readouterr().out
+        assert found("電梯") == 1
+    finally:
+        engine.dispose()

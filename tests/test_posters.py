@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from minyi.cli import main
 from qr.posters import Poster, render
-from store import points, posters, units
+from store import points, posters, tokens, units
 from store.models import CollectionPoint, User
 from tests.conftest import SECRET
 from tests.test_cli import env as cli_env  # noqa: F401  (the clean CLI environment)
@@ -36,6 +36,17 @@ def test_it_prints_one_page_per_point_with_its_name_and_link() -> None:
     assert "张委员工作室" in texts[1] and "扫" in texts[1]
 
 
+def test_it_prints_the_short_address_to_type_under_the_codes() -> None:
+    short = "https://minyi.example.gov.cn/p/3-K7M2QX9"
+    for telegram in ("https://t.me/minyi_bot?start=p1_1_abc", None):
+        [text] = pages(render([Poster("城关镇人民路社区", "https://minyi.example.gov.cn/c/p1_1_abc",
+                                      telegram, short=short)]))
+        # Browsers add the scheme; the page shows only what must be typed.
+        assert "无法扫码？在浏览器中输入：\nminyi.example.gov.cn/p/3-K7M2QX9\n" in text
+        assert "https://minyi.example.gov.cn/p/" not in text
+        assert text.index("手机浏览器扫码反映") < text.index("minyi.example.gov.cn/p/3-K7M2QX9")
+
+
 def test_it_prints_a_units_posters_from_the_command_line(cli_env, tmp_path, capsys) -> None:  # noqa: F811
     assert main(["init", "--admin-user", "zhang", "--admin-password", "s3cret-enough"]) == 0
     for name in ("城关镇便民服务中心", "东城街道民生议事堂", "西城社区"):
@@ -48,6 +59,8 @@ def test_it_prints_a_units_posters_from_the_command_line(cli_env, tmp_path, caps
     texts = pages(out.read_bytes())
     assert [("城关镇便民服务中心" in t, "西城社区" in t) for t in texts] == [
         (True, False), (False, False), (False, True)]
+    for point_id, text in enumerate(texts, start=1):
+        assert f"minyi.example.test/p/{tokens.make_short(SECRET, point_id, 1)}" in text
     assert main(["posters", "--unit", "9", "-o", str(tmp_path / "u.pdf")]) == 1
     assert "#9" in capsys.readouterr().err
 
@@ -78,6 +91,7 @@ def test_it_serves_posters_from_the_console(
     assert one.status_code == 200 and one.mimetype == "application/pdf"
     [text] = pages(one.data)
     assert point.name in text and points.token_for(point, SECRET) in text
+    assert f"minyi.test/p/{points.short_code_for(point, SECRET)}" in text
     assert len(pages(client.get("/points/posters.pdf").data)) == 2
     assert client.get("/points/posters.pdf?point=999").status_code == 404
 

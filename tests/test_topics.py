@@ -78,6 +78,43 @@ def test_it_refuses_an_answer_after_the_deadline(chat, session):
     assert conv_mode == "idle"
 
 
+def test_it_files_an_ordinary_report_when_the_topic_closes_before_confirm(chat, session):
+    topic = make_topic(session)
+    chat.command("topics")
+    chat.press("老旧小区改造")
+    chat.fill_report(photo=False)
+    assert "请核对" in chat.last.text
+    topic.deadline = utcnow() - timedelta(minutes=5)
+    session.commit()
+    closed_at = topics.deadline_text(topic)
+
+    chat.press("确认提交")
+
+    receipt = chat.last.text
+    assert "提交成功" in receipt
+    assert f"选题“老旧小区改造中的急难愁盼”已于 {closed_at} 截止" in receipt
+    assert "已作为普通信息提交" in receipt
+    session.rollback()
+    [report] = session.scalars(sa.select(Report))
+    assert report.topic_id is None
+    assert report.tracking_no in receipt
+    assert (report.title, report.place) == ("城关镇人民路路灯长期不亮", "城关镇人民路")
+    assert report.situation and report.suggestion and report.contact == "张先生 13800000000"
+    conv_context = session.scalar(sa.text("select context from conversations"))
+    assert "topic_id" not in str(conv_context)
+
+
+def test_it_says_nothing_of_the_topic_when_it_is_still_open_at_confirm(chat, session):
+    topic = make_topic(session)
+    chat.command("topics")
+    chat.press("老旧小区改造")
+    chat.fill_report(photo=False)
+    chat.press("确认提交")
+    assert "截止" not in chat.last.text and "提交成功" in chat.last.text
+    session.rollback()
+    assert session.scalar(sa.select(Report.topic_id)) == topic.id
+
+
 def test_it_keeps_a_draft_when_a_topic_is_chosen_midway(chat, session):
     make_topic(session)
     chat.command("topics")

@@ -97,9 +97,22 @@ def create_app(
     CSRFProtect(app)
     _login(app)
 
-    from web import admin, auth, chat, decisions, members, office, points, reports, search, topics
+    from web import (
+        admin,
+        auth,
+        chat,
+        decisions,
+        members,
+        office,
+        points,
+        reports,
+        search,
+        short,
+        topics,
+    )
 
-    for module in (auth, reports, decisions, office, admin, points, chat, members, topics, search):
+    for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
+                   search):
         app.register_blueprint(module.bp)
 
     _errors(app, settings)

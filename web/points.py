@@ -10,9 +10,9 @@ from flask_login import login_required
 
 import qr
 from qr import posters as qr_posters
-from store import files, pointio, posters, scans, units
+from store import files, pointio, pointlist, posters, units
 from store import points as points_mod
-from store.models import CollectionPoint, Role
+from store.models import CollectionPoint, PointKind, Role
 from web import edge
 
 bp = Blueprint("points", __name__)
@@ -21,29 +21,50 @@ LINK_NAMES = {"web": "网页反映二维码", "telegram": "Telegram二维码"}
 MIME = {"png": "image/png", "svg": "image/svg+xml"}
 
 
+LIST_ARGS = ("q", "kind", "unit", "page")
+
+
 @bp.route("/points")
 @login_required
 def index() -> Any:
+    """A page of points (`?page=`) in tree order, narrowed by `?q=` (name, code, address,
+    id), `?kind=` and `?unit=` (that unit and the units below)."""
     settings = edge.settings()
-    rows = []
     session = edge.db()
-    figures = scans.figures(session)
-    all_points = points_mod.list_points(session)
-    by_id = {p.id: p for p in all_points}
-    for point, depth in points_mod.tree(all_points):
-        token = points_mod.token_for(point, settings.secret_key)
+    listing = pointlist.page(session, _filters(), request.args.get("page", 1, type=int))
+    rows = []
+    for row in listing.rows:
+        token = points_mod.token_for(row.point, settings.secret_key)
         rows.append({
-            "point": point, "token": token, "depth": depth,
-            "figures": figures.get(point.id, scans.PointFigures()),
-            "successor": by_id[point.successor_id].name if point.successor_id in by_id else None,
-            "parent": by_id[point.parent_id].name if point.parent_id in by_id else None,
-            "successor_ref": (by_id[point.successor_id].code or point.successor_id)
-            if point.successor_id in by_id else None,
+            **vars(row), "token": token,
             "web": points_mod.web_link(settings.public_url, token),
             "telegram": points_mod.telegram_link(settings.telegram_bot_username, token),
+            "short": points_mod.short_link(
+                settings.public_url, points_mod.short_code_for(row.point, settings.secret_key)),
         })
-    return render_template("points.html", rows=rows, units=units.tree(session),
-                           kinds=points_mod.KIND_NAMES)
+    return render_template("points.html", rows=rows, listing=listing, units=units.tree(session),
+                           kinds=points_mod.KIND_NAMES, list_args=_list_args(),
+                           filter_args={k: v for k, v in _list_args().items() if k != "page"})
+
+
+def _filters() -> pointlist.Filters:
+    args = request.args
+    kind = args.get("kind") or ""
+    return pointlist.Filters(
+        q=(args.get("q") or "").strip()[:pointlist.QUERY_LIMIT],
+        kind=PointKind(kind) if kind in points_mod.KIND_NAMES else None,
+        unit_id=args.get("unit", type=int))
+
+
+def _list_args() -> dict[str, str]:
+    """The list's filters and page as they came in the URL (empty ones left out)."""
+    return {k: v for k in LIST_ARGS if (v := (request.args.get(k) or "").strip())}
+
+
+def _back_to(point_id: int) -> Any:
+    """Back to the list the action was taken from (its filters and page ride on the form's URL)."""
+    args: dict[str, Any] = {**_list_args(), "_anchor": f"point-{point_id}"}
+    return redirect(url_for("points.index", **args))
 
 
 def _point_or_404(point_id: int) -> CollectionPoint:
@@ -60,7 +81,7 @@ def rotate(point_id: int) -> Any:
     point = points_mod.rotate(edge.db(), _point_or_404(point_id))
     edge.commit()
     flash(f"已为「{point.name}」更换二维码，旧二维码已失效。请重新打印海报。", "success")
-    return redirect(url_for("points.index", _anchor=f"point-{point.id}"))
+    return _back_to(point.id)
 
 
 @bp.route("/points/<int:point_id>/revoke", methods=["POST"])
@@ -70,7 +91,7 @@ def revoke(point_id: int) -> Any:
     point = points_mod.revoke(edge.db(), _point_or_404(point_id))
     edge.commit()
     flash(f"已作废「{point.name}」的二维码。", "success")
-    return redirect(url_for("points.index", _anchor=f"point-{point.id}"))
+    return _back_to(point.id)
 
 
 @bp.route("/points/<int:point_id>/successor", methods=["POST"])
@@ -88,11 +109,11 @@ def successor(point_id: int) -> Any:
     except points_mod.PointError as exc:
         edge.rollback()
         flash(str(exc).split(" / ")[0], "error")
-        return redirect(url_for("points.index", _anchor=f"point-{point_id}"))
+        return _back_to(point_id)
     edge.commit()
     flash(f"已设置「{point.name}」的接续采集点。" if target else
           f"已取消「{point.name}」的接续采集点。", "success")
-    return redirect(url_for("points.index", _anchor=f"point-{point.id}"))
+    return _back_to(point.id)
 
 
 @bp.route("/points", methods=["POST"])
@@ -116,7 +137,8 @@ def add() -> Any:
         return redirect(url_for("points.index"))
     edge.commit()
     flash(f"已添加采集点「{point.name}」。", "success")
-    return redirect(url_for("points.index", _anchor=f"point-{point.id}"))
+    return redirect(url_for("points.index", page=pointlist.page_of(session, point.id),
+                            _anchor=f"point-{point.id}"))
 
 
 @bp.route("/points/<int:point_id>/qr/<kind>.<fmt>")

@@ -72,6 +72,24 @@ class MemberMoves(TurnParts):
         self.conv.context = {**self.conv.context, "topic_id": topic.id}
         return replies
 
+    def drop_closed_topic(self) -> str | None:
+        """At confirm: a topic call that closed while the draft was filled is let go.
+
+        The report is filed as an ordinary one (nothing typed is lost); the
+        returned note tells the reporter why, for the receipt. None: nothing changed.
+        """
+        topic_id = self.conv.context.get("topic_id")
+        if topic_id is None:
+            return None
+        topic = self.session.get(Topic, topic_id)
+        if topic is not None and topics.is_open(topic):
+            return None
+        self.conv.context = {k: v for k, v in self.conv.context.items() if k != "topic_id"}
+        if topic is None:
+            return None
+        return self.t("chat.topics.closed_at_confirm", title=topic.title,
+                      deadline=topics.deadline_text(topic))
+
     def subscribe(self, on: bool) -> list[Reply]:
         topics.set_opt_in(self.session, self.reporter, on)
         return self.after(self.t("chat.subscribed" if on else "chat.unsubscribed"))

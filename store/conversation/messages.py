@@ -286,6 +286,10 @@ register({
         "zh": "选题“{title}”已于 {deadline} 截止，不再接收反映。发送 /topics 查看正在征集的选题，或直接反映其他问题。",
         "en": "The topic call \"{title}\" closed on {deadline}. Send /topics for open calls, or report something else.",
     },
+    "chat.topics.closed_at_confirm": {
+        "zh": "⚠️ 您填写期间，选题“{title}”已于 {deadline} 截止。这条信息已作为普通信息提交，您填写的内容全部保留，办理不受影响。",
+        "en": "⚠️ The topic call \"{title}\" closed at {deadline} while you were writing. Your report was filed as an ordinary report, with everything you wrote.",
+    },
     "chat.topics.busy": {
         "zh": "您有一条正在填写的信息。请先完成它，或发送 /cancel 取消后再选择选题。",
         "en": "You have a report in progress. Finish it, or send /cancel, before answering a topic call.",

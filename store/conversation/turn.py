@@ -418,13 +418,14 @@ class Turn(SupplementMoves, ClosureMoves, MemberMoves):
         if missing is not None:
             self.conv.mode, self.conv.step = "filling", missing.key
             return self.ask()
+        closed = self.drop_closed_topic()
         report = reports.create_from_answers(self.session, self.conv, self.reporter, fields)
         submitted_turn = f"t{self.conv.turn}"
         self.conv.mode, self.conv.step, self.conv.answers = "idle", None, {}
         self.conv.context = {"last_receipt": report.tracking_no, "submitted_turn": submitted_turn}
         self.advance()
-        return [Reply(self.t("chat.receipt", no=report.tracking_no, title=report.title),
-                      self.menu_buttons())]
+        receipt = self.t("chat.receipt", no=report.tracking_no, title=report.title)
+        return [Reply(f"{receipt}\n\n{closed}" if closed else receipt, self.menu_buttons())]
 
     def report_fields(self) -> dict[str, object]:
         """Report columns from the answers of the steps that apply."""

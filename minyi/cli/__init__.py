@@ -1,0 +1,55 @@
+"""The `minyi` command: set up the database, add staff and points, serve.
+
+One module per noun (`init`, `serve`, `user`, `point`, `posters`, `unit`, `search`);
+each has `register(sub)`, which adds its subcommand and sets `handler` on the
+parsed arguments. To add a command, write `minyi/cli/<noun>.py` and list it in
+`NOUNS`. Each handler takes the settings built once here, opens its own unit
+of work (`common.unit_of_work`) and prints what a person needs next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from minyi.cli import init, points, posters, search, serve, units, users
+from minyi.cli.common import CommandError, Handler
+from minyi.settings import ConfigError, Settings
+from store import points as points_mod
+from store import staff
+from store import units as units_mod
+from store import users as users_mod
+
+# In the order `minyi --help` lists them.
+NOUNS = (init, serve, users, points, posters, units, search)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minyi", description="民意直通车 — public opinion reports via Telegram and web chat",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for noun in NOUNS:
+        noun.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `minyi` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        handler: Handler = args.handler
+        handler(settings, args)
+    except ConfigError as exc:
+        print(f"minyi: configuration error / 配置错误: {exc}", file=sys.stderr)
+        return 2
+    except (CommandError, users_mod.UserError, points_mod.PointError, units_mod.UnitError,
+            staff.StaffError) as exc:
+        print(f"minyi: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+

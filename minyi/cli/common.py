@@ -1,0 +1,68 @@
+"""What every `minyi` subcommand shares: the error it raises, its unit of work, password prompts."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from minyi.settings import Settings
+from store import migrate, users
+from store.db import make_engine, make_sessionmaker
+
+# What `build_parser` hands each noun module to hang its subcommands on.
+Subcommands = argparse._SubParsersAction  # argparse has no public name for it
+Handler = Callable[[Settings, argparse.Namespace], None]
+
+
+class CommandError(Exception):
+    """A command cannot go on; the message says why (printed without a traceback)."""
+
+
+def sessions(settings: Settings) -> tuple[sa.Engine, sessionmaker[Session]]:
+    engine = make_engine(settings.database_url)
+    return engine, make_sessionmaker(engine)
+
+
+def require_schema(engine: sa.Engine) -> None:
+    if migrate.current(engine) != migrate.head():
+        raise CommandError("the database is not set up or not up to date; run `minyi init` first "
+                           "/ 数据库尚未初始化或需要升级，请先运行 minyi init")
+
+
+@contextmanager
+def unit_of_work(settings: Settings) -> Iterator[Session]:
+    """One transaction on an up-to-date database; raising inside it rolls everything back."""
+    engine, Session = sessions(settings)  # noqa: N806
+    try:
+        require_schema(engine)
+        with Session() as s, s.begin():
+            yield s
+    finally:
+        engine.dispose()
+
+
+def interactive(stdin: TextIO) -> bool:
+    return stdin.isatty() and not os.environ.get("CI")
+
+
+def ask_password(prompt: str = "Password / 密码: ") -> str:
+    while True:
+        first = getpass.getpass(prompt)
+        if len(first) < users.MIN_PASSWORD:
+            print(f"至少 {users.MIN_PASSWORD} 位 / at least {users.MIN_PASSWORD} characters")
+            continue
+        if getpass.getpass("Again / 再输一次: ") == first:
+            return first
+        print("两次输入不一致 / the two entries differ")
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12)

@@ -1,0 +1,66 @@
+"""`minyi init`: create or upgrade the database, then make sure there is an administrator."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import sqlalchemy as sa
+
+from minyi.cli.common import Subcommands, ask_password, interactive, new_password, sessions
+from minyi.settings import Settings
+from store import migrate, templates, users
+from store.models import Role, User
+
+
+def register(sub: Subcommands) -> None:
+    p = sub.add_parser("init", help="create or upgrade the database and the first administrator")
+    p.add_argument("--admin-user", help="administrator username (env MINYI_ADMIN_USER)")
+    p.add_argument("--admin-password", help="administrator password (env MINYI_ADMIN_PASSWORD)")
+    p.set_defaults(handler=cmd_init)
+
+
+def cmd_init(settings: Settings, args: argparse.Namespace) -> None:
+    """Create or upgrade the database, then make sure there is an administrator."""
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.database_url)
+    print(f"Database ready / 数据库已就绪: {_safe_url(settings.database_url)}")
+
+    name = args.admin_user or os.environ.get("MINYI_ADMIN_USER") or None
+    password = args.admin_password or os.environ.get("MINYI_ADMIN_PASSWORD") or None
+    engine, Session = sessions(settings)  # noqa: N806
+    try:
+        with Session() as s, s.begin():
+            if templates.ensure_defaults(s):
+                print("Default 不采用 reasons added / 已添加默认不采用原因模板")
+        with Session() as s, s.begin():
+            has_admin = s.scalar(sa.select(User.id).where(User.role == Role.ADMIN).limit(1))
+            if name is not None and s.scalar(sa.select(User.id).where(User.username == name)):
+                print(f"User {name} already exists; nothing changed / 用户 {name} 已存在")
+                return
+            if has_admin is not None and name is None:
+                print("An administrator exists already / 管理员账号已存在")
+                return
+            printed = False
+            if name is None and interactive(sys.stdin):
+                name = input("Administrator username / 管理员用户名 [admin]: ").strip() or "admin"
+                password = password or ask_password()
+            name = name or "admin"
+            if password is None:
+                if interactive(sys.stdin):
+                    password = ask_password()
+                else:
+                    password, printed = new_password(), True
+            users.create_user(s, name, password, Role.ADMIN, display_name=name)
+        print(f"Administrator created / 已创建管理员: {name}")
+        if printed:
+            print(f"  password / 密码: {password}")
+            print("  It is shown only this once; `minyi user password admin` sets a new one. "
+                  "/ 密码只显示这一次，可用 minyi user password admin 重设。")
+    finally:
+        engine.dispose()
+
+
+def _safe_url(url: str) -> str:
+    return sa.make_url(url).render_as_string(hide_password=True)

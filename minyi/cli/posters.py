@@ -1,0 +1,48 @@
+"""`minyi posters`: one A4 PDF with a poster per point."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from minyi.cli.common import CommandError, Subcommands, unit_of_work
+from minyi.settings import Settings
+from qr import posters as qr_posters
+from store import posters, units
+
+
+def register(sub: Subcommands) -> None:
+    p = sub.add_parser("posters", help="print A4 poster PDFs for collection points")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--unit", type=int, help="only the points of this unit and the units below")
+    scope.add_argument("--all", action="store_true", help="every point of the network (default)")
+    p.add_argument("-o", "--output", required=True, help="the PDF file to write")
+    p.set_defaults(handler=cmd_posters)
+
+
+def _progress_bar(total: int, out: TextIO) -> Callable[[int], None]:
+    def show(done: int) -> None:
+        filled = 30 * done // total
+        out.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} posters / 张海报")
+        if done == total:
+            out.write("\n")
+        out.flush()
+    return show
+
+
+def cmd_posters(settings: Settings, args: argparse.Namespace) -> None:
+    """One A4 PDF with a poster per point of a unit (and the units below it) or of the network."""
+    with unit_of_work(settings) as s:
+        if args.unit is not None and units.get(s, args.unit) is None:
+            raise CommandError(f"no unit #{args.unit} / 没有 #{args.unit} 号单位")
+        sheets = [posters.poster_for(p, settings.secret_key, settings.public_url,
+                                     settings.telegram_bot_username)
+                  for p in posters.selection(s, unit_id=args.unit)]
+    if not sheets:
+        raise CommandError("no active collection points to print / 没有可打印的采集点")
+    data = qr_posters.render(sheets, progress=_progress_bar(len(sheets), sys.stderr))
+    with open(args.output, "wb") as f:
+        f.write(data)
+    print(f"wrote {len(sheets)} posters to {args.output} / 已生成 {len(sheets)} 张海报")
