@@ -130,7 +130,7 @@ def status_counts(session: Session, user: User) -> dict[ReportStatus, int]:
     return counts
 
 
-def _queue_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
+def queue_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
     """Pending reports in `user`'s scope that wait at a level `user` signs off."""
     scope = sa.and_(access.report_scope(session, user), Report.status.in_(lifecycle.PENDING))
     if user.role is Role.ADMIN:
@@ -150,7 +150,7 @@ def _queue_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
 def my_queue(session: Session, user: User, page: int = 1,
              per_page: int = 20) -> tuple[list[Report], int]:
     """待我审核: pending reports waiting at `user`'s review level, urgent first, oldest first."""
-    where = _queue_scope(session, user)
+    where = queue_scope(session, user)
     total = session.scalar(sa.select(sa.func.count()).select_from(Report).where(where)) or 0
     urgent_first = sa.case((Report.urgency == Urgency.URGENT, 0), else_=1)
     rows = session.scalars(

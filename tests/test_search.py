@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import editing, notes, transfers
+from store import editing, lifecycle, notes, transfers
 from store.models import (
     CollectionPoint,
     Report,
@@ -241,7 +241,7 @@ def test_the_url_carries_every_filter(session: Session) -> None:
     f = Filters(q="加装电梯", status=("submitted", "reviewing"), level=1, category="livelihood",
                 point_id=3, unit_id=4, reporter_kind="member", urgency="urgent", topic_id=5,
                 date_from=date(2026, 1, 1), date_to=date(2026, 12, 31), overdue=True,
-                sort="relevance", page=2)
+                days=7, mine=True, sort="relevance", page=2)
     back, problems = Filters.from_args(f.to_args())
     assert back == f and problems == []
     assert Filters().to_args() == {}
@@ -367,3 +367,19 @@ def test_upgrading_to_the_search_revision_indexes_reports_already_filed(db_url: 
         admin = User(username="a", password_hash="x", role=Role.ADMIN, active=True)
         assert search(s, admin, Filters(q="电梯")).total == 1
     engine.dispose()
+
+
+def test_relative_days_and_my_queue_keep_a_saved_view_current(
+        session: Session, admin, clerk, director) -> None:
+    from store.search import views
+
+    old = file_report(session, urgent=True, created_at=datetime.now(UTC) - timedelta(days=9))
+    new = file_report(session, urgent=True)
+    waiting_for_director = file_report(session)
+    lifecycle.apply(session, waiting_for_director, lifecycle.Action.SIGN_OFF, user=clerk)
+    session.commit()
+    assert find(session, admin, "", urgency="urgent", days=7) == {new.id}
+    assert find(session, clerk, "", mine=True) == {old.id, new.id}
+    assert find(session, director, "", mine=True) == {waiting_for_director.id}
+    counts = dict((v.name, n) for v, n in views.builtin_counts(session, clerk))
+    assert counts == {"待我审核": 2, "本周紧急": 1}

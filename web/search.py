@@ -28,6 +28,7 @@ def index() -> Any:
     return render_template(
         "search.html", results=results, f=filters, problems=problems, saved=saved,
         counts=views.counts(session, user, saved), active_view=active,
+        builtin=views.builtin_counts(session, user),
         choices=choices.for_user(session, user), categories=_category_labels(),
         args=filters.to_args(page=1),
     )

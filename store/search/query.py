@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, selectinload
 
-from store import access, lifecycle
+from store import access, lifecycle, reports
 from store.models import (
     CollectionPoint,
     Report,
@@ -56,6 +56,8 @@ class Filters:
     date_from: date | None = None
     date_to: date | None = None
     overdue: bool = False
+    days: int | None = None  # submitted within the last N days (a view that stays current)
+    mine: bool = False  # 待我审核: pending at a level the user signs off
     sort: str = "new"
     page: int = 1
     per_page: int = 20
@@ -118,6 +120,8 @@ class Filters:
         values["topic_id"] = integer("topic")
         values["date_from"], values["date_to"] = day("from"), day("to")
         values["overdue"] = get("overdue") in ("1", "on", "true")
+        values["days"] = integer("days", 1, 3660)
+        values["mine"] = get("mine") in ("1", "on", "true")
         sort = get("sort") or "new"
         if sort not in SORTS:
             problems.append("sort")
@@ -286,6 +290,10 @@ def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElem
         where.append(Report.created_at >= _utc(filters.date_from))
     if filters.date_to:
         where.append(Report.created_at < _utc(filters.date_to + timedelta(days=1)))
+    if filters.days:
+        where.append(Report.created_at >= utcnow() - timedelta(days=filters.days))
+    if filters.mine:
+        where.append(reports.queue_scope(session, user))
     if filters.overdue:
         where.append(sa.exists().where(Transfer.report_id == Report.id, Transfer.status == "open",
                                        Transfer.due_at < utcnow()))

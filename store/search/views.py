@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from store import access
 from store.models import SavedView, User
 from store.search.query import Filters, search
 
 MAX_VIEWS = 12
 NAME_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """A view every office staff member has without saving it."""
+
+    name: str
+    args: dict[str, str]
+
+
+BUILTIN = (Builtin("待我审核", {"mine": "1"}), Builtin("本周紧急", {"urgency": "urgent", "days": "7"}))
+
+
+def builtin_for(user: User) -> list[Builtin]:
+    return list(BUILTIN) if user.role in access.OFFICE_ROLES else []
+
+
+def builtin_counts(session: Session, user: User) -> list[tuple[Builtin, int]]:
+    return [(view, search(session, user, _count_only(Filters.from_args(view.args)[0])).total)
+            for view in builtin_for(user)]
 
 
 class ViewError(ValueError):
