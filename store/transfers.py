@@ -136,6 +136,16 @@ def is_overdue(transfer_row: Transfer, now: datetime | None = None) -> bool:
     return transfer_row.status == OPEN and (now or utcnow()) > transfer_row.due_at
 
 
+def overdue_among(session: Session, report_ids: list[int], now: datetime | None = None) -> set[int]:
+    """Which of these reports have an open transfer past its deadline (the inbox's 逾期 mark)."""
+    if not report_ids:
+        return set()
+    return set(session.scalars(
+        sa.select(Transfer.report_id).where(Transfer.report_id.in_(report_ids),
+                                            Transfer.status == OPEN,
+                                            Transfer.due_at < (now or utcnow()))))
+
+
 def is_escalated(transfer_row: Transfer, now: datetime | None = None) -> bool:
     return transfer_row.status == OPEN and (now or utcnow()) > transfer_row.escalate_at
 

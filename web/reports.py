@@ -10,7 +10,7 @@ from flask_login import login_required
 from store import access, files, forms, lifecycle, review, search, transfers
 from store import reports as reports_mod
 from store.conversation.summary import render_answer
-from store.models import AdoptionLevel, Attachment, Report, ReportStatus, utcnow
+from store.models import AdoptionLevel, Attachment, Report, ReportStatus
 from web import edge, sidebar
 
 bp = Blueprint("reports", __name__)
@@ -52,7 +52,7 @@ def inbox() -> Any:
         queue_total=reports_mod.my_queue(session, user, 1, 1)[1] if not mine else total,
         categories=_category_labels(), pending=frozenset(lifecycle.PENDING),
         level_names={i: lv.label() for i, lv in enumerate(levels)}, last_level=len(levels) - 1,
-        overdue=_overdue_report_ids(),
+        overdue=transfers.overdue_among(session, [r.id for r in rows]),
     )
 
 
@@ -101,13 +101,6 @@ def render_detail(report: Report, *, revealed: bool = False, status: int = 200, 
         level_names={key: lv.label() for key, lv in review.LEVELS.items()},
         hl=search.highlighted(session, report, q), q=q, **panels,
     ), status
-
-
-def _overdue_report_ids() -> set[int]:
-    """Reports whose open transfer is past its deadline, for the inbox highlight."""
-    now = utcnow()
-    return {tr.report_id for tr in transfers.for_user(edge.db(), edge.staff(), open_only=True)
-            if transfers.is_overdue(tr, now)}
 
 
 @bp.route("/files/<int:attachment_id>")
