@@ -30,3 +30,24 @@ def test_urgent_pending_come_first_and_pages_neither_repeat_nor_skip(session: Se
         seen += [r.id for r in rows]
     assert seen == urgent_pending + rest
     assert reports.page(session, admin, page=6, per_page=5)[0] == []
+
+
+def test_the_inbox_marks_reports_whose_transfer_is_overdue(client, session: Session,  # noqa: ANN001
+                                                           admin: User, network) -> None:  # noqa: ANN001
+    from store import transfers
+    from tests.web_support import login
+
+    late = file_report(session, title="转办逾期的那条")
+    fine = file_report(session, title="按期办理的那条")
+    for r in (late, fine):
+        adopt(session, r, admin)
+        transfers.transfer(session, r, admin, department=network.roads, due_days=5, escalate_days=3)
+    session.flush()
+    transfers.for_report(session, late)[0].due_at = datetime.now(UTC) - timedelta(hours=1)
+    session.commit()
+    login(client, "alice")
+    html = client.get("/reports").get_data(as_text=True)
+    rows = {title: row for row in html.split("<tr")[1:] for title in ("转办逾期的那条", "按期办理的那条")
+            if title in row}
+    assert "badge overdue" in rows["转办逾期的那条"]
+    assert "badge overdue" not in rows["按期办理的那条"]
