@@ -203,8 +203,10 @@ def search(session: Session, user: User, filters: Filters, *, count: bool = True
         few = ranked or (total is not None and total < MATERIALIZE_BELOW)
         base, newest, rank, _ = _matching(session, base, query, notes_too, ranked, few)
     # Newest first is the index's own order (ids grow with time), so a page of a
-    # common word costs no sort of every match.
-    order: list[Any] = [newest.desc()]
+    # common word costs no sort of every match; without words, created_at's index
+    # serves both the order and any date range.
+    order: list[Any] = [newest.desc()] if not query.empty else \
+        [Report.created_at.desc(), Report.id.desc()]
     if rank is not None and ranked:
         order.insert(0, rank)
     ids = list(session.scalars(base.where(*where).order_by(*order).limit(filters.per_page)
