@@ -95,29 +95,40 @@ def for_reporter(session: Session, reporter_id: int, limit: int = 10) -> list[Re
 
 def page(session: Session, user: User, status: ReportStatus | None = None, page: int = 1,
          per_page: int = 20) -> tuple[list[Report], int]:
-    """What `user` may see, urgent pending ones first, then newest first; (reports, total).
-
-    Two index-ordered queries instead of one ORDER BY CASE: the urgent pending
-    reports are few, and the rest come straight off the created_at index, so
-    the first pages cost the same at a million reports as at a hundred.
-    """
+    """What `user` may see, urgent pending ones first, then newest first; (reports, total)."""
     where = [access.report_scope(session, user)]
     if status is not None:
         where.append(Report.status == status)
-    total = session.scalar(sa.select(sa.func.count()).select_from(Report).where(*where)) or 0
+    total = count(session, *where)
     urgent = sa.and_(Report.urgency == Urgency.URGENT, Report.status.in_(lifecycle.PENDING))
-    n_urgent = session.scalar(sa.select(sa.func.count()).select_from(Report)
-                              .where(*where, urgent)) or 0
-    newest = (Report.created_at.desc(), Report.id.desc())
+    rows = _urgent_first(session, where, urgent, (Report.created_at.desc(), Report.id.desc()),
+                         page, per_page)
+    return rows, total
+
+
+def count(session: Session, *where: sa.ColumnElement[bool]) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(Report).where(*where)) or 0
+
+
+def _urgent_first(session: Session, where: list[sa.ColumnElement[bool]],
+                  urgent: sa.ColumnElement[bool], order: tuple[Any, ...], page: int,
+                  per_page: int) -> list[Report]:
+    """A page of `where` with the `urgent` ones first, each part in `order`.
+
+    Two index-ordered queries instead of one ORDER BY CASE: the urgent ones
+    are few, and the rest come straight off the created_at index, so the first
+    pages cost the same at a million reports as at a hundred.
+    """
+    n_urgent = count(session, *where, urgent)
     offset = (max(page, 1) - 1) * per_page
     rows: list[Report] = []
     if offset < n_urgent:
-        rows = list(session.scalars(sa.select(Report).where(*where, urgent).order_by(*newest)
+        rows = list(session.scalars(sa.select(Report).where(*where, urgent).order_by(*order)
                                     .offset(offset).limit(per_page)))
     if len(rows) < per_page:
-        rows += session.scalars(sa.select(Report).where(*where, sa.not_(urgent)).order_by(*newest)
+        rows += session.scalars(sa.select(Report).where(*where, sa.not_(urgent)).order_by(*order)
                                 .offset(max(0, offset - n_urgent)).limit(per_page - len(rows)))
-    return rows, total
+    return rows
 
 
 def status_counts(session: Session, user: User) -> dict[ReportStatus, int]:
@@ -150,15 +161,15 @@ def queue_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
 def my_queue(session: Session, user: User, page: int = 1,
              per_page: int = 20) -> tuple[list[Report], int]:
     """待我审核: pending reports waiting at `user`'s review level, urgent first, oldest first."""
-    where = queue_scope(session, user)
-    total = session.scalar(sa.select(sa.func.count()).select_from(Report).where(where)) or 0
-    urgent_first = sa.case((Report.urgency == Urgency.URGENT, 0), else_=1)
-    rows = session.scalars(
-        sa.select(Report).where(where)
-        .order_by(urgent_first, Report.created_at, Report.id)
-        .offset((max(page, 1) - 1) * per_page).limit(per_page)
-    )
-    return list(rows), total
+    where = [queue_scope(session, user)]
+    rows = _urgent_first(session, where, Report.urgency == Urgency.URGENT,
+                         (Report.created_at, Report.id), page, per_page)
+    return rows, queue_count(session, user)
+
+
+def queue_count(session: Session, user: User) -> int:
+    """How many reports wait at `user`'s review level (the 待我审核 tab)."""
+    return count(session, queue_scope(session, user))
 
 
 def find(session: Session, user: User, tracking_no: str) -> Report | None:

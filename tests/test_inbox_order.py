@@ -51,3 +51,18 @@ def test_the_inbox_marks_reports_whose_transfer_is_overdue(client, session: Sess
             if title in row}
     assert "badge overdue" in rows["转办逾期的那条"]
     assert "badge overdue" not in rows["按期办理的那条"]
+
+
+def test_my_queue_is_urgent_first_then_oldest_first_across_pages(session: Session,
+                                                                 clerk: User) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    made = [file_report(session, urgent=i in (4, 7), created_at=start + timedelta(hours=i))
+            for i in range(9)]
+    session.commit()
+    seen: list[int] = []
+    for page in range(1, 4):
+        rows, total = reports.my_queue(session, clerk, page=page, per_page=4)
+        assert total == 9
+        seen += [r.id for r in rows]
+    assert seen == [made[4].id, made[7].id] + [r.id for r in made if r not in (made[4], made[7])]
+    assert reports.queue_count(session, clerk) == 9

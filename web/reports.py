@@ -49,7 +49,7 @@ def inbox() -> Any:
     return render_template(
         "inbox.html", reports=rows, total=total, page=page_no, pages=pages, status=status,
         mine=mine, statuses=list(ReportStatus), counts=reports_mod.status_counts(session, user),
-        queue_total=reports_mod.my_queue(session, user, 1, 1)[1] if not mine else total,
+        queue_total=reports_mod.queue_count(session, user) if not mine else total,
         categories=_category_labels(), pending=frozenset(lifecycle.PENDING),
         level_names={i: lv.label() for i, lv in enumerate(levels)}, last_level=len(levels) - 1,
         overdue=transfers.overdue_among(session, [r.id for r in rows]),
