@@ -94,12 +94,16 @@ def for_reporter(session: Session, reporter_id: int, limit: int = 10) -> list[Re
 
 
 def page(session: Session, user: User, status: ReportStatus | None = None, page: int = 1,
-         per_page: int = 20) -> tuple[list[Report], int]:
-    """What `user` may see, urgent pending ones first, then newest first; (reports, total)."""
+         per_page: int = 20, *, total: int | None = None) -> tuple[list[Report], int]:
+    """What `user` may see, urgent pending ones first, then newest first; (reports, total).
+
+    A caller that already knows the total (from `status_counts`) passes it.
+    """
     where = [access.report_scope(session, user)]
     if status is not None:
         where.append(Report.status == status)
-    total = count(session, *where)
+    if total is None:
+        total = count(session, *where)
     urgent = sa.and_(Report.urgency == Urgency.URGENT, Report.status.in_(lifecycle.PENDING))
     rows = _urgent_first(session, where, urgent, (Report.created_at.desc(), Report.id.desc()),
                          page, per_page)

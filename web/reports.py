@@ -39,16 +39,19 @@ def inbox() -> Any:
     page = request.args.get("page", "1")
     page_no = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
     session, user = edge.db(), edge.staff()
+    # The status counts are on the page anyway; the inbox's total is one of them.
+    counts = reports_mod.status_counts(session, user)
     if mine:
         status = None
         rows, total = reports_mod.my_queue(session, user, page_no, PER_PAGE)
     else:
-        rows, total = reports_mod.page(session, user, status, page_no, PER_PAGE)
+        known = counts[status] if status is not None else sum(counts.values())
+        rows, total = reports_mod.page(session, user, status, page_no, PER_PAGE, total=known)
     pages = max(1, -(-total // PER_PAGE))
     levels = review.chain(session)
     return render_template(
         "inbox.html", reports=rows, total=total, page=page_no, pages=pages, status=status,
-        mine=mine, statuses=list(ReportStatus), counts=reports_mod.status_counts(session, user),
+        mine=mine, statuses=list(ReportStatus), counts=counts,
         queue_total=reports_mod.queue_count(session, user) if not mine else total,
         categories=_category_labels(), pending=frozenset(lifecycle.PENDING),
         level_names={i: lv.label() for i, lv in enumerate(levels)}, last_level=len(levels) - 1,
