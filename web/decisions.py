@@ -58,9 +58,7 @@ def act(report_id: int) -> Any:
                         expected_version=version, values=values)
     except TransitionError as exc:
         return _refused(exc, report_id, version)
-    edge.commit()
-    flash(DONE[action], "success")
-    return redirect(url_for("reports.detail", report_id=report_id))
+    return _done(report_id, DONE[action])
 
 
 @bp.route("/reports/<int:report_id>/merge", methods=["POST"])
@@ -78,16 +76,13 @@ def merge(report_id: int) -> Any:
     elif number:
         into = reports_mod.find(session, user, number)
     if into is None or into.id == report.id:
-        flash("找不到要合并到的主信息，请从相似信息中选择或填写正确的编号。", "error")
-        return redirect(url_for("reports.detail", report_id=report_id))
+        return _back(report_id, "找不到要合并到的主信息，请从相似信息中选择或填写正确的编号。")
     visible_report(into.id)
     try:
         merging.merge(session, report, into, user, expected_version=version)
     except TransitionError as exc:
         return _refused(exc, report_id, version)
-    edge.commit()
-    flash(f"已合并到 {into.tracking_no}，反映人会收到该信息的后续进展。", "success")
-    return redirect(url_for("reports.detail", report_id=report_id))
+    return _done(report_id, f"已合并到 {into.tracking_no}，反映人会收到该信息的后续进展。")
 
 
 @bp.route("/reports/<int:report_id>/transfer", methods=["POST"])
@@ -103,17 +98,14 @@ def transfer(report_id: int) -> Any:
     due = _days("due_days", cfg.transfer_due_days)
     escalate = _days("escalate_days", cfg.transfer_escalate_days)
     if department is None or due is None or escalate is None:
-        flash("请选择承办部门，并填写 1～365 天的办理期限和督办期限。", "error")
-        return redirect(url_for("reports.detail", report_id=report_id))
+        return _back(report_id, "请选择承办部门，并填写 1～365 天的办理期限和督办期限。")
     try:
         transfers.transfer(session, report, edge.staff(), department=department, due_days=due,
                            escalate_days=escalate, note=request.form.get("note") or None,
                            expected_version=version)
     except TransitionError as exc:
         return _refused(exc, report_id, version)
-    edge.commit()
-    flash(f"已转交{department.name}办理，期限 {due} 天。", "success")
-    return redirect(url_for("reports.detail", report_id=report_id))
+    return _done(report_id, f"已转交{department.name}办理，期限 {due} 天。")
 
 
 @bp.route("/reports/<int:report_id>/instruct", methods=["POST"])
@@ -129,17 +121,14 @@ def instruct(report_id: int) -> Any:
         on = None
     leader, title, text = (form.get(k, "").strip() for k in ("leader_name", "leader_title", "text"))
     if on is None or not leader or not title or not text:
-        flash("请完整填写批示领导、职务、批示日期和批示内容。", "error")
-        return redirect(url_for("reports.detail", report_id=report_id))
+        return _back(report_id, "请完整填写批示领导、职务、批示日期和批示内容。")
     try:
         instructions.record(edge.db(), report, edge.staff(), leader_name=leader, leader_title=title,
                             level=_adoption_level(), text=text, instructed_on=on,
                             expected_version=version)
     except TransitionError as exc:
         return _refused(exc, report_id, version)
-    edge.commit()
-    flash(f"已记录{title}{leader}的批示。", "success")
-    return redirect(url_for("reports.detail", report_id=report_id))
+    return _done(report_id, f"已记录{title}{leader}的批示。")
 
 
 @bp.route("/reports/<int:report_id>/notes", methods=["POST"])
@@ -149,17 +138,13 @@ def add_note(report_id: int) -> Any:
     report = visible_report(report_id)
     text = (request.form.get("text") or "").strip()
     if not text:
-        flash("请填写备注内容。", "error")
-        return redirect(url_for("reports.detail", report_id=report_id))
+        return _back(report_id, "请填写备注内容。")
     try:
         notes.add(edge.db(), report, edge.staff(), text)
     except (TransitionError, ValueError) as exc:
         edge.rollback()
-        flash(_reason(exc), "error")
-        return redirect(url_for("reports.detail", report_id=report_id))
-    edge.commit()
-    flash("已添加内部备注。", "success")
-    return redirect(url_for("reports.detail", report_id=report_id, _anchor="notes"))
+        return _back(report_id, _reason(exc))
+    return _done(report_id, "已添加内部备注。", anchor="notes")
 
 
 @bp.route("/reports/<int:report_id>/edit", methods=["GET", "POST"])
@@ -190,9 +175,7 @@ def edit(report_id: int) -> Any:
     if saved is None:
         flash("内容没有变化，未保存新版本。", "info")
         return redirect(url_for("reports.detail", report_id=report_id))
-    edge.commit()
-    flash(f"已保存为第 {saved.number} 版，原始内容保留在版本记录中。", "success")
-    return redirect(url_for("reports.detail", report_id=report_id))
+    return _done(report_id, f"已保存为第 {saved.number} 版，原始内容保留在版本记录中。")
 
 
 FIELD_NAMES = {"title": "标题", "situation": "具体情况", "analysis": "原因分析",
@@ -252,10 +235,22 @@ def _decline_reason(typed: str | None) -> str | None:
     return picked.text if picked else typed
 
 
-def _refused(exc: TransitionError, report_id: int, version: int) -> Any:
+def _done(report_id: int, message: str, anchor: str | None = None) -> Any:
+    """Commit what the action wrote, say so, and show the report again."""
+    edge.commit()
+    flash(message, "success")
+    return redirect(url_for("reports.detail", report_id=report_id, _anchor=anchor))
+
+
+def _back(report_id: int, message: str) -> Any:
+    """Nothing was written: say why on the report's page."""
     edge.rollback()
-    flash(_conflict_or(exc, report_id, version), "error")
+    flash(message, "error")
     return redirect(url_for("reports.detail", report_id=report_id))
+
+
+def _refused(exc: TransitionError, report_id: int, version: int) -> Any:
+    return _back(report_id, _conflict_or(exc, report_id, version))
 
 
 def _conflict_or(exc: TransitionError, report_id: int, version: int) -> str:
