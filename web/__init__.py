@@ -94,12 +94,14 @@ def create_app(
     app.extensions["minyi"] = edge.Wiring(settings, session_factory, engine)
     app.teardown_appcontext(edge.close_db)
 
+    from web import admin, auth, chat, decisions, intake, members, office, points, reports, topics
+
+    # Before CSRF protection, which reads (and so size-checks) the form first.
+    app.before_request(intake.widen_upload_limit)
     CSRFProtect(app)
     _login(app)
 
-    from web import admin, auth, chat, decisions, members, office, points, reports, topics
-
-    for module in (auth, reports, decisions, office, admin, points, chat, members, topics):
+    for module in (auth, reports, decisions, office, admin, points, chat, members, topics, intake):
         app.register_blueprint(module.bp)
 
     _errors(app, settings)
