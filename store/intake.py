@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, Signer, URLSafeSerializer
 from sqlalchemy.orm import Session
 
 from store import access, files, forms, reports, webchat
@@ -270,10 +270,10 @@ def submit(session: Session, user: User, point: CollectionPoint, form_name: str,
     return report
 
 
-def office_name(session: Session, report: Report) -> str:
-    """Whose slip it is: the unit that handles the report."""
+def office_name(session: Session, report: Report) -> str | None:
+    """Whose slip it is: the unit that handles the report (None: a point without a unit)."""
     unit = session.get(Unit, report.unit_id) if report.unit_id is not None else None
-    return unit.name if unit is not None else "政协社情民意信息"
+    return unit.name if unit is not None else None
 
 
 # -- signed values the pages carry -------------------------------------------------------
@@ -312,9 +312,16 @@ def file_from(secret: str, user: User, ref: str) -> StoredFile | None:
         return None
 
 
+def _follow_signer(secret: str) -> Signer:
+    return Signer(secret, salt=FOLLOW_SALT)
+
+
 def follow_token(secret: str, reporter: Reporter) -> str:
-    """The slip's link: whoever opens it follows this reporter's web chat."""
-    return URLSafeSerializer(secret, salt=FOLLOW_SALT).dumps(reporter.external_id)
+    """The slip's link: whoever opens it follows this reporter's web chat.
+
+    Short (`<reporter id>.<signature>`), as a citizen may have to type it.
+    """
+    return _follow_signer(secret).sign(str(reporter.id)).decode()
 
 
 @dataclass(frozen=True)
@@ -325,14 +332,19 @@ class Followed:
 
 def follower(session: Session, secret: str, token: str) -> Followed | None:
     """The web-chat reporter a follow link names, or None for a forged or stale link."""
-    external_id = _load(secret, FOLLOW_SALT, token)
-    if not isinstance(external_id, str):
+    if not token or len(token) > TOKEN_CAP:
         return None
-    reporter = session.scalar(sa.select(Reporter).where(Reporter.channel == Channel.WEB,
-                                                        Reporter.external_id == external_id))
-    if reporter is None:
+    try:
+        raw = _follow_signer(secret).unsign(token).decode()
+    except BadSignature:
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        return None
+    reporter = session.get(Reporter, int(raw))
+    if reporter is None or reporter.channel is not Channel.WEB:
         return None
     point = session.scalar(
         sa.select(CollectionPoint).join(Conversation, Conversation.point_id == CollectionPoint.id)
-        .where(Conversation.channel == Channel.WEB, Conversation.external_id == external_id))
+        .where(Conversation.channel == Channel.WEB,
+               Conversation.external_id == reporter.external_id))
     return Followed(reporter, point)
