@@ -28,7 +28,7 @@ from store.models import (
     Role,
     User,
 )
-from tests.chat_driver import JPEG, SITUATION, SUGGESTION
+from tests.chat_driver import JPEG
 from tests.conftest import SECRET, Network, staff
 from tests.review_support import adopt
 from tests.web_support import csrf, login, make_report
@@ -105,6 +105,8 @@ def test_it_files_a_report_with_a_per_category_question(
     assert 'id="step-pollution"' in page and "data-when='{\"category\": \"ecology\"}'" in page
     assert re.search(r'id="step-pollution"[^>]*hidden', page)
     assert "仅当类别为“生态环境”时填写" in page
+    # A form on a page words the place and photo questions without the chat's buttons.
+    assert "请写出地址或地点" in page and "上传完毕请点" not in page
     assert f'value="{county_point.id}" selected' in page  # the only point in reach
 
     resp = _post(client, {**_form(client), **_ecology(county_point)}, [(JPEG, "排污口.jpg")])
@@ -212,7 +214,10 @@ def test_it_refuses_a_point_outside_the_clerks_unit(
     assert resp.status_code == 422
     assert "这个采集点不在您负责的范围内" in resp.get_data(as_text=True)
     assert _count(session) == 0
-    assert township_point.id  # the one she may use
+
+    # Her own point takes it, and the report belongs to her unit.
+    assert _post(client, {**_form(client), **_ecology(township_point)}).status_code == 302
+    assert _only_report(session).unit_id == network.township.id
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.DEPARTMENT, Role.UNIT_LIAISON])
