@@ -255,6 +255,10 @@ class Report(Base):
     topic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id"), index=True)
     topic: Mapped[Topic | None] = relationship()
     # -- end topic calls --
+    # -- counter intake (代录, issue 4): the staff member who typed it in for a walk-in --
+    entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
+    # -- end counter intake --
 
     point: Mapped[CollectionPoint | None] = relationship()
     reporter: Mapped[Reporter] = relationship()

@@ -43,11 +43,13 @@ def next_tracking_no(session: Session, now: datetime | None = None) -> str:
 
 
 def create_from_answers(
-    session: Session, conversation: Conversation, reporter: Reporter, fields: dict[str, Any]
+    session: Session, conversation: Conversation, reporter: Reporter, fields: dict[str, Any],
+    *, entered_by: User | None = None,
 ) -> Report:
     """Turn a confirmed draft into a submitted report; its files move with it.
 
     `fields` maps report columns to values (the engine has already checked them).
+    `entered_by` is the staff member who typed it in at a counter (代录), if any.
     """
     report = Report(
         tracking_no=next_tracking_no(session),
@@ -64,6 +66,7 @@ def create_from_answers(
         unit_id=(_point_unit(session, conversation.point_id) if conversation.point_id is not None
                  else reporter.unit_id),
         topic_id=conversation.context.get("topic_id"),
+        entered_by_id=entered_by.id if entered_by is not None else None,
     )
     session.add(report)
     session.flush()

@@ -268,3 +268,72 @@ def test_it_searches_filters_saves_a_view_and_opens_a_marked_report(
     page.click("#results a")
     assert page.locator("h1 mark").inner_text() == "电梯"
     assert f"/reports/{urgent.id}" in page.url
+
+
+def test_it_files_a_counter_report_and_prints_the_slip(
+    base_url: str, browser: object, clerk: User, point: CollectionPoint, session: Session,
+    tmp_path: Path, shots: Path,
+) -> None:
+    photo = tmp_path / "排污口.jpg"
+    photo.write_bytes(_photo())
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = ctx.new_page()
+    _login(page, base_url, "carol")
+    page.click("#nav-intake")
+    page.wait_for_selector("h1:has-text('代录社情民意信息')")
+    assert page.input_value("select[name=point_id]") == str(point.id)  # the only point there is
+
+    # The ecology question appears with its category, and goes with another one.
+    assert page.is_hidden("#step-pollution")
+    page.check("input[name=a_category][value=ecology]")
+    assert page.is_visible("#step-pollution")
+    page.check("input[name=a_category][value=law]")
+    assert page.is_hidden("#step-pollution") and page.is_visible("#step-agency")
+    page.check("input[name=a_category][value=ecology]")
+    page.check("input[name=a_pollution][value=water]")
+    page.fill("input[name=a_title]", "东河3号排污口雨后排出黑水")
+    page.fill("textarea[name=a_situation]", "东河的水很黑很臭，附近居民意见很大，希望有人来管一管")
+    page.fill("textarea[name=a_suggestion]", "建议环保部门对排污口上游企业逐一排查，并在雨季加密水质监测。")
+    page.fill("input[name=a_place]", "城关镇东河3号排污口")
+    page.set_input_files("input[name=a_photos]", str(photo))
+    page.check("input[name=a_urgent][value='0']")
+    page.check("input[name=a_anonymous][value='0']")
+    assert page.is_visible("#step-contact")
+    page.fill("input[name=a_contact]", "李女士 13900000000")
+    page.click("#submit")
+
+    # No number in the situation: the chat's rule, said beside the field; nothing is lost.
+    page.wait_for_selector("#err-situation")
+    assert "具体事实" in page.inner_text("#err-situation")
+    assert page.input_value("input[name=a_contact]") == "李女士 13900000000"
+    assert page.is_visible("#step-pollution") and page.is_checked("input[name=a_pollution][value=water]")
+    assert page.is_checked("#kept-photos input")
+    page.screenshot(path=str(shots / "intake.png"), full_page=True)
+    page.fill("textarea[name=a_situation]",
+              "东河3号排污口每逢下雨就排出黑水，下游500米河段发臭，已持续两个月。")
+    page.click("#submit")
+
+    page.wait_for_selector("#tracking-no")
+    no = page.inner_text("#tracking-no")
+    follow = page.inner_text("#follow-url")
+    assert re.fullmatch(r"\d{4}-\d{6}", no) and "/c/f/" in follow
+    assert page.is_visible("#print")
+    page.screenshot(path=str(shots / "slip.png"), full_page=True)
+    page.emulate_media(media="print")
+    assert page.is_hidden("#print")
+    page.emulate_media(media="screen")
+
+    report = session.scalar(sa.select(Report).where(Report.tracking_no == no))
+    assert report is not None and report.answers["pollution"] == "water"
+    assert report.entered_by_id == clerk.id and len(report.attachments) == 1
+
+    # The citizen's phone opens the slip's link and sees the receipt, without a new form.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)  # type: ignore[attr-defined]
+    chat = phone.new_page()
+    chat.goto(follow.replace("http://minyi.test", base_url))
+    chat.locator(".bubble", has_text=no).first.wait_for()
+    assert "代为录入" in chat.inner_text("#log")
+    chat.wait_for_timeout(300)
+    assert "请选择信息类别" not in chat.inner_text("#log")
+    phone.close()
+    ctx.close()

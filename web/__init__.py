@@ -94,14 +94,12 @@ def create_app(
     app.extensions["minyi"] = edge.Wiring(settings, session_factory, engine)
     app.teardown_appcontext(edge.close_db)
 
-    CSRFProtect(app)
-    _login(app)
-
     from web import (
         admin,
         auth,
         chat,
         decisions,
+        intake,
         members,
         office,
         points,
@@ -111,8 +109,13 @@ def create_app(
         topics,
     )
 
+    # Before CSRF protection, which reads (and so size-checks) the form first.
+    app.before_request(intake.widen_upload_limit)
+    CSRFProtect(app)
+    _login(app)
+
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
-                   search):
+                   search, intake):
         app.register_blueprint(module.bp)
 
     _errors(app, settings)

@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, make_response, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from store import forms, points, scans, tokens, webchat
+from store import forms, intake, points, scans, tokens, webchat
 from store.conversation.types import Inbound, IncomingFile
 from store.models import Channel
 from web import edge
@@ -89,6 +89,26 @@ def page(token: str) -> Any:
         chat_id = "w" + secrets.token_urlsafe(18)
         resp.set_cookie(COOKIE, _signer().dumps(chat_id), max_age=COOKIE_AGE, httponly=True,
                         samesite="Lax", secure=current_app.config["CHAT_COOKIE_SECURE"])
+    return resp
+
+
+@bp.route("/f/<token>")
+def follow(token: str) -> Any:
+    """A counter slip's link (代录): this browser joins the citizen's chat and sees its transcript.
+
+    Any number of phones may follow the same slip; each is the same reporter.
+    """
+    found = intake.follower(edge.db(), edge.settings().secret_key, token)
+    if found is None:
+        return render_template("error.html", code=404, title="回执链接无效",
+                               text="这个链接无法识别，可能抄写有误或已损坏。请重新扫描回执上的二维码，"
+                                    "或带上回执到采集点请工作人员查询办理进度。", chat=True), 404
+    # No start token: the page shows the transcript and does not open a new form.
+    resp = make_response(render_template("chat.html", token="", point=found.point))
+    resp.headers["Cache-Control"] = "no-store"
+    if _chat_id() != found.reporter.external_id:
+        resp.set_cookie(COOKIE, _signer().dumps(found.reporter.external_id), max_age=COOKIE_AGE,
+                        httponly=True, samesite="Lax", secure=current_app.config["CHAT_COOKIE_SECURE"])
     return resp
 
 

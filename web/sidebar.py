@@ -21,6 +21,8 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
     out: dict[str, Any] = {
         "decline_templates": [], "already_handled": None, "similar": [], "departments": [],
         "notes": [], "transfers": [], "instructions": [],
+        # 代录: office staff may print the counter slip again.
+        "slip": office and report.entered_by_id is not None,
     }
     if "decline" in actions:
         out["decline_templates"] = [x for x in templates.active(session) if not x.already_handled]

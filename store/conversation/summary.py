@@ -1,4 +1,4 @@
-"""The read-back of a draft, as the reporter sees it before confirming."""
+"""The read-back of a draft, as the reporter sees it before confirming, and its report columns."""
 
 from __future__ import annotations
 
@@ -35,3 +35,18 @@ def summary(form: Form, answers: dict[str, Any], lang: str) -> str:
             text = text[:EXCERPT] + more
         lines.append(f"【{step.name(lang)}】{text}")
     return "\n".join(lines)
+
+
+def report_fields(form: Form, answers: dict[str, Any]) -> dict[str, Any]:
+    """Report columns from the answers of the steps that apply (chat and counter alike)."""
+    fields: dict[str, Any] = {}
+    for step in form.active_steps(answers):
+        value = answers.get(step.key)
+        if step.field is None or value is None:
+            continue
+        if step.kind == "location" and isinstance(value, dict):
+            fields["latitude"], fields["longitude"] = value["latitude"], value["longitude"]
+            fields[step.field] = render_answer(step, value, "zh")
+        else:
+            fields[step.field] = value
+    return fields

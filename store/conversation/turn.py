@@ -22,7 +22,7 @@ from store.conversation.flood import FloodGuard
 from store.conversation.membership import MemberMoves
 from store.conversation.messages import UNSUPPORTED_NAMES
 from store.conversation.steps import CHECKERS, SKIP, Invalid, check_file
-from store.conversation.summary import render_answer, summary
+from store.conversation.summary import render_answer, report_fields, summary
 from store.conversation.supplement import DRAFT_MODES, SupplementMoves
 from store.conversation.types import Button, EngineConfig, Inbound, IncomingFile, Reply
 from store.i18n import t
@@ -429,17 +429,7 @@ class Turn(SupplementMoves, ClosureMoves, MemberMoves):
 
     def report_fields(self) -> dict[str, object]:
         """Report columns from the answers of the steps that apply."""
-        fields: dict[str, object] = {}
-        for step in self.form.active_steps(self.conv.answers):
-            value = self.conv.answers.get(step.key)
-            if step.field is None or value is None:
-                continue
-            if step.kind == "location" and isinstance(value, dict):
-                fields["latitude"], fields["longitude"] = value["latitude"], value["longitude"]
-                fields[step.field] = render_answer(step, value, "zh")
-            else:
-                fields[step.field] = value
-        return fields
+        return report_fields(self.form, self.conv.answers)
 
     # -- my reports, menus --------------------------------------------------
 

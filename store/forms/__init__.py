@@ -44,9 +44,16 @@ class Step:
     max_files: int = 9
     max_mb: int = 20
     when: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # How a paper-like form (counter intake) words the question, where the
+    # chat's prompt talks of buttons or sending; empty: use the prompt.
+    hint: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def text(self, lang: str) -> str:
         return self.prompt.get(lang) or self.prompt["zh"]
+
+    def form_text(self, lang: str) -> str:
+        """The question as a form on a page shows it."""
+        return self.hint.get(lang) or self.hint.get("zh") or self.text(lang)
 
     def name(self, lang: str) -> str:
         """The short label used in the read-back summary and the edit menu."""
@@ -133,6 +140,7 @@ def parse_form(data: dict[str, Any], source: str = "<form>") -> Form:
             columns=int(raw.get("columns", 1)), accept=tuple(raw.get("accept", ())),
             max_files=int(raw.get("max_files", 9)), max_mb=int(raw.get("max_mb", 20)),
             when=dict(raw.get("when", {})),
+            hint=_texts(raw["hint"], f"{where} hint") if "hint" in raw else {},
         ))
     fields = {s.field for s in steps if s.field and not s.optional and not s.when}
     missing = REQUIRED_FIELDS - fields

@@ -127,6 +127,7 @@
   // A scan of the code starts the chat; a reload of the same tab does not start it again.
   var key = "minyi-started:" + token;
   call(app.dataset.poll).then(function () {
+    if (!token) return;  // a counter slip's link: the transcript only, no new form
     var started = false;
     try { started = sessionStorage.getItem(key) === "1"; } catch (err) { /* private mode */ }
     if (!started) {
