@@ -1,4 +1,4 @@
-"""What the mode mixins of `Turn` (supplement, closure, membership) use of it.
+"""What the mode mixins of `Turn` (review, supplement, closure, membership) use of it.
 
 Declared once here so that each mixin type-checks on its own; `Turn`
 provides the real attributes and methods.
@@ -23,6 +23,7 @@ class TurnParts:
     reporter: Reporter
     conv: Conversation
     form: forms.Form
+    lang: str
 
     if TYPE_CHECKING:  # provided by Turn
         def t(self, key: str, **params: object) -> str: ...
@@ -34,3 +35,5 @@ class TurnParts:
         def leave_supplement(self) -> list[Reply]: ...
         def begin(self, greeting: str | None = None) -> list[Reply]: ...
         def menu_buttons(self) -> list[list[Button]]: ...
+        def ask(self) -> list[Reply]: ...
+        def drop_closed_topic(self) -> str | None: ...

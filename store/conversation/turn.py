@@ -21,15 +21,15 @@ from store.conversation.closure import ClosureMoves
 from store.conversation.flood import FloodGuard
 from store.conversation.membership import MemberMoves
 from store.conversation.messages import UNSUPPORTED_NAMES
+from store.conversation.review import ReviewMoves
 from store.conversation.steps import CHECKERS, SKIP, Invalid, check_file
-from store.conversation.summary import render_answer, report_fields, summary
 from store.conversation.supplement import DRAFT_MODES, SupplementMoves
 from store.conversation.types import Button, EngineConfig, Inbound, IncomingFile, Reply
 from store.i18n import t
 from store.models import Attachment, Channel, Conversation, Reporter, ReportStatus
 
 
-class Turn(SupplementMoves, ClosureMoves, MemberMoves):
+class Turn(ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves):
     """One input being answered; holds what every handler needs."""
 
     def __init__(self, config: EngineConfig, flood: FloodGuard, session: Session,
@@ -365,71 +365,6 @@ class Turn(SupplementMoves, ClosureMoves, MemberMoves):
             return self.to_review()
         self.conv.step = nxt.key
         return self.ask()
-
-    # -- review, edit, confirm --------------------------------------------
-
-    def to_review(self, _arg: str = "") -> list[Reply]:
-        self.conv.mode, self.conv.step = "review", None
-        return self.review()
-
-    def review(self) -> list[Reply]:
-        self.advance()
-        text = self.t("chat.review", summary=summary(self.form, self.conv.answers, self.lang))
-        return [Reply(text, [[self.btn("btn.confirm", "ok"), self.btn("btn.edit", "edit")],
-                             [self.btn("btn.cancel", "cancel")]])]
-
-    def edit_menu(self, _arg: str = "") -> list[Reply]:
-        if self.conv.mode != "review":
-            return self.current_prompt()
-        self.advance()
-        steps = self.form.active_steps(self.conv.answers)
-        rows = [[self.btn_raw(s.name(self.lang), "ed", s.key) for s in steps[i:i + 2]]
-                for i in range(0, len(steps), 2)]
-        rows.append([self.btn("btn.to_review", "rv")])
-        return [Reply(self.t("chat.edit_which"), rows)]
-
-    def btn_raw(self, label: str, verb: str, arg: str) -> Button:
-        return Button(label, f"t{self.conv.turn}:{verb}:{arg}")
-
-    def edit_step(self, key: str) -> list[Reply]:
-        try:
-            step = self.form.step(key)
-        except KeyError:
-            return self.current_prompt()
-        if not self.form.applies(step, self.conv.answers):
-            return self.current_prompt()
-        self.conv.mode, self.conv.step = "editing", step.key
-        out: list[Reply] = []
-        if step.kind == "file":
-            # Files add up; starting the step again means replacing them.
-            self.session.execute(sa.delete(Attachment).where(
-                Attachment.conversation_id == self.conv.id, Attachment.report_id.is_(None)))
-        current = render_answer(step, self.conv.answers.get(step.key), self.lang)
-        if step.kind == "text" and self.conv.answers.get(step.key):
-            out.append(Reply(f"{step.name(self.lang)}：{current}"))
-        return [*out, *self.ask()]
-
-    def confirm(self, _arg: str = "") -> list[Reply]:
-        if self.conv.mode != "review":
-            return self.current_prompt()
-        fields = self.report_fields()
-        missing = next((s for s in self.form.active_steps(self.conv.answers)
-                        if not s.optional and self.conv.answers.get(s.key) is None), None)
-        if missing is not None:
-            self.conv.mode, self.conv.step = "filling", missing.key
-            return self.ask()
-        closed = self.drop_closed_topic()
-        report = reports.create_from_answers(self.session, self.conv, self.reporter, fields)
-        submitted_turn = f"t{self.conv.turn}"
-        self.conv.mode, self.conv.step, self.conv.answers = "idle", None, {}
-        self.conv.context = {"last_receipt": report.tracking_no, "submitted_turn": submitted_turn}
-        self.advance()
-        receipt = self.t("chat.receipt", no=report.tracking_no, title=report.title)
-        return [Reply(f"{receipt}\n\n{closed}" if closed else receipt, self.menu_buttons())]
-
-    def report_fields(self) -> dict[str, object]:
-        """Report columns from the answers of the steps that apply."""
-        return report_fields(self.form, self.conv.answers)
 
     # -- my reports, menus --------------------------------------------------
 
