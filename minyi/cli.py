@@ -17,6 +17,7 @@ from typing import TextIO
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from minyi import seed
 from minyi.settings import ConfigError, Settings
 from qr import posters as qr_posters
 from store import migrate, pointio, posters, staff, templates, units, users
@@ -437,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_unit_add)
     p = unit.add_parser("list", help="list units as a tree")
     p.set_defaults(handler=cmd_unit_list)
+
+    seed.register(sub)
     return parser
 
 
@@ -451,7 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"minyi: configuration error / 配置错误: {exc}", file=sys.stderr)
         return 2
     except (CommandError, users.UserError, points_mod.PointError, units.UnitError,
-            staff.StaffError) as exc:
+            staff.StaffError, seed.SeedError) as exc:
         print(f"minyi: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
