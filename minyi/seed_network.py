@@ -130,7 +130,7 @@ def build(session: Session, words: Words, rng: random.Random, *, citizens: int,
                                                             d.name))
         for k in range(COUNTIES_PER_CITY):
             county_name = counties[ci * COUNTIES_PER_CITY + k]
-            county = unit(f"{city_name[:-1]}{county_name}政协", UnitKind.CPPCC, city)
+            county = unit(f"{county_name}政协", UnitKind.CPPCC, city)
             net.reviewer[county.id] = user(f"clerk-{county.id}", Role.CLERK, county.id,
                                            f"{county_name}政协信息员")
             net.county_weight[county.id] = rng.lognormvariate(0, 0.6)

@@ -242,6 +242,7 @@ class ReportMaker:
             row["review_level"] = row["returned_from_level"] = 0
         if row["status"] == S.CLOSED.value and row["adoption_level"] and rng.random() < 0.4:
             row["satisfaction"] = rng.choice(["满意", "满意", "基本满意"])
+            row["version"] += 1
             events.append(_event(rid, "rate", S.CLOSED, S.CLOSED, None, None, reporter_id,
                                  row["satisfaction"], moments[-1]))
         self.events += len(events) - before

@@ -223,11 +223,11 @@ def test_it_builds_the_search_index_that_finds_the_planted_phrase(db_url: str) -
         with Session_() as s:
             admin = s.scalar(sa.select(User).where(User.username == "seed-admin"))
             found = search.search(s, admin, search.Filters(q=stats.rare_phrase))
-        assert stats.indexed == 300
-        assert found.total == stats.rare_count == 3
     finally:
-        Base.metadata.drop_all(engine)
         engine.dispose()
+
+    assert stats.indexed == 300
+    assert found.total == stats.rare_count == 3
 
 
 # -- the command -----------------------------------------------------------------
