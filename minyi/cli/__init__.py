@@ -1,6 +1,6 @@
 """The `minyi` command: set up the database, add staff and points, serve.
 
-One module per noun (`init`, `serve`, `user`, `point`, `posters`, `unit`, `search`);
+One module per noun (`init`, `serve`, `user`, `point`, `posters`, `unit`, `search`, `seed`);
 each has `register(sub)`, which adds its subcommand and sets `handler` on the
 parsed arguments. To add a command, write `minyi/cli/<noun>.py` and list it in
 `NOUNS`. Each handler takes the settings built once here, opens its own unit
@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from minyi.cli import init, points, posters, search, serve, units, users
+from minyi.cli import init, points, posters, search, seed, serve, units, users
 from minyi.cli.common import CommandError, Handler
 from minyi.settings import ConfigError, Settings
 from store import points as points_mod
@@ -22,7 +22,7 @@ from store import units as units_mod
 from store import users as users_mod
 
 # In the order `minyi --help` lists them.
-NOUNS = (init, serve, users, points, posters, units, search)
+NOUNS = (init, serve, users, points, posters, units, search, seed)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,211 @@
+"""`minyi seed`: fill an empty database with a realistic network and N reports.
+
+For load tests and the search benchmark (bench/bench_search.py). The network
+comes from `minyi.seed_network`, the text from word lists through
+`minyi.seed_text`. Reports are written with Core `insert()` in batches, one
+transaction per batch, with ids chosen here so that they grow with
+`created_at`; no ORM object and no lifecycle call per report. Each report
+gets what `reports.create_from_answers` and `lifecycle.apply` would have left:
+
+- its row, version 1 of its text, a tracking number from the per-year
+  counter (the `counters` rows are set to match at the end);
+- the events of a short path to its status (submit, then e.g. adopt,
+  transfer, reply, close; review sign-offs only where the report still waits
+  at a later level), so that the console's actions, the history and the
+  statistics work on it; transfers and notes where its path has them;
+- no outbox rows and no staff notices: nothing is owed to anyone, so a
+  `minyi serve` on the seeded database sends nothing.
+
+`answers` keeps the short answers (category, urgency, anonymity, place, the
+per-category extras), not a second copy of the text. The search index is
+built at the end by `store.search.rebuild`, then the tables are analysed.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import cast
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from minyi import seed_network
+from minyi.seed_reports import ReportMaker
+from minyi.seed_text import load
+from store.db import make_sessionmaker
+from store.models import Counter, Report, ReportEvent, ReportNote, ReportVersion, Transfer
+
+BATCH = 5000
+YEARS = 3
+# Reports per reporter, on average: most citizens file once, some many times.
+REPORTS_PER_CITIZEN = 4
+BEIJING = timezone(timedelta(hours=8))
+# When people write (Beijing hours 0-23): office hours and evenings.
+HOUR_WEIGHTS = (1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 3, 6, 9, 10, 9, 5, 5, 8, 9, 9, 7, 5, 6, 7, 6, 4, 2)
+
+Progress = Callable[[str, int, int], None]
+
+
+class SeedError(Exception):
+    """The database cannot be seeded; the message says why (Chinese / English)."""
+
+
+@dataclass
+class SeedStats:
+    reports: int = 0
+    reporters: int = 0
+    members: int = 0
+    units: int = 0
+    points: int = 0
+    users: int = 0
+    topics: int = 0
+    events: int = 0
+    transfers: int = 0
+    overdue: int = 0
+    notes: int = 0
+    with_topic: int = 0
+    # The phrase planted in a handful of reports, and in how many.
+    rare_phrase: str = ""
+    rare_count: int = 0
+    # What the benchmark searches for: {"two": "电梯", "three": ..., "five": ..., "rare": ...}.
+    words: dict[str, str] = field(default_factory=dict)
+    indexed: int = 0
+    insert_seconds: float = 0.0
+    index_seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Reports written per second (network, reports and their rows; not the index)."""
+        return self.reports / self.insert_seconds if self.insert_seconds else 0.0
+
+
+def seed(target: sa.Engine | sessionmaker[Session], reports: int, *, seed: int = 1,
+         progress: Progress | None = None, index: bool = True, batch: int = BATCH,
+         now: datetime | None = None) -> SeedStats:
+    """Fill the (migrated, report-less) database behind `target` with `reports` reports.
+
+    The same `seed` gives the same data. `progress(phase, done, total)` is
+    called after each batch, phase "reports" then "index". With
+    `index=False` the search index is left for the caller to build.
+    """
+    if reports < 1:
+        raise SeedError("报告数至少为 1 / --reports must be at least 1")
+    Session_ = target if isinstance(target, sessionmaker) else make_sessionmaker(target)  # noqa: N806
+    now = now or datetime.now(UTC)
+    end = now - timedelta(minutes=10)
+    start = end - timedelta(days=365 * YEARS)
+    rng = random.Random(seed)
+    words = load()
+    began = time.perf_counter()
+
+    with Session_() as s, s.begin():
+        existing = s.scalar(sa.select(sa.func.count()).select_from(Report)) or 0
+        if existing:
+            raise SeedError(f"数据库中已有 {existing} 条信息，只能向空库填充演示数据 / the database "
+                            f"already holds {existing} reports; seed only fills an empty one")
+        citizens = max(20, reports // REPORTS_PER_CITIZEN)
+        net = seed_network.build(s, words, rng, citizens=citizens, start=start, end=end)
+        counters = {name: value for name, value in s.execute(sa.select(Counter.name, Counter.value))}
+        first_id = (s.scalar(sa.select(sa.func.max(Report.id))) or 0) + 1
+
+    stats = SeedStats(units=net.units, points=net.point_count, users=net.users,
+                      topics=len(net.topics), reporters=citizens + len(net.members),
+                      members=len(net.members), rare_phrase=words.search["rare"],
+                      words={k: v for k, v in words.search.items() if isinstance(v, str)})
+    times = _times(rng, reports, start, end)
+    rare = set(rng.sample(range(reports), min(reports, max(1, min(10, reports // 100)))))
+    maker = ReportMaker(words, rng, net, now=now, counters=counters)
+    tables = [(Report, "reports"), (ReportVersion, "versions"), (ReportEvent, "events"),
+              (Transfer, "transfers"), (ReportNote, "notes")]
+    for lo in range(0, reports, batch):
+        rows = maker.batch(first_id + lo, times[lo:lo + batch], rare={i - lo for i in rare})
+        with Session_() as s, s.begin():
+            conn = s.connection()
+            _tune(conn)
+            for model, key in tables:
+                if rows[key]:
+                    conn.execute(sa.insert(cast(sa.Table, model.__table__)), rows[key])
+        if progress is not None:
+            progress("reports", min(lo + batch, reports), reports)
+
+    with Session_() as s, s.begin():
+        _set_counters(s, maker.counters)
+        _sync_sequences(s, ("reports", "reporters"))
+    stats.reports = reports
+    stats.events, stats.transfers, stats.overdue = maker.events, maker.transfers, maker.overdue
+    stats.notes, stats.with_topic, stats.rare_count = maker.notes, maker.with_topic, maker.rare
+    stats.insert_seconds = time.perf_counter() - began
+
+    if index:
+        began = time.perf_counter()
+        stats.indexed = build_index(Session_, progress)
+        stats.index_seconds = time.perf_counter() - began
+    _analyse(Session_)
+    return stats
+
+
+def build_index(Session_: sessionmaker[Session], progress: Progress | None = None) -> int:  # noqa: N803
+    """Index every report for search; the number indexed."""
+    from store import search
+
+    def step(done: int, total: int) -> None:
+        if progress is not None:
+            progress("index", done, total)
+
+    with Session_() as s, s.begin():
+        return search.rebuild(s, progress=step)
+
+
+def _times(rng: random.Random, n: int, start: datetime, end: datetime) -> list[datetime]:
+    """`n` moments in [start, end], ascending: use grows over the years, and people write by day."""
+    days = (end - start).days
+    hours = list(range(24))
+    cum: list[float] = []
+    for w in HOUR_WEIGHTS:
+        cum.append((cum[-1] if cum else 0) + w)
+    origin = datetime.combine(start.astimezone(BEIJING).date(), datetime.min.time(), BEIJING)
+    out = []
+    for _ in range(n):
+        # Half uniform, half growing linearly: more reports as the system catches on.
+        day = int(days * (rng.random() if rng.random() < 0.5 else max(rng.random(), rng.random())))
+        hour = rng.choices(hours, cum_weights=cum)[0]
+        moment = origin + timedelta(days=day, hours=hour, seconds=rng.randrange(3600))
+        out.append(min(max(moment, start), end).astimezone(UTC))
+    out.sort()
+    return out
+
+
+def _tune(conn: sa.Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        # A larger page cache for this connection: ten indexes on reports take random inserts.
+        conn.exec_driver_sql("PRAGMA cache_size=-262144")
+
+
+def _set_counters(session: Session, counters: dict[str, int]) -> None:
+    """The per-year tracking-number counters, as far as the seeded numbers went."""
+    for name, value in counters.items():
+        row = session.get(Counter, name)
+        if row is None:
+            session.add(Counter(name=name, value=value))
+        else:
+            row.value = value
+
+
+def _sync_sequences(session: Session, tables: tuple[str, ...]) -> None:
+    """On PostgreSQL, move the id sequences past the ids chosen here."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                             f"(SELECT max(id) FROM {table}))")
+
+
+def _analyse(Session_: sessionmaker[Session]) -> None:  # noqa: N803
+    """Fresh planner statistics: a bulk load leaves none."""
+    with Session_() as s, s.begin():
+        s.connection().exec_driver_sql("ANALYZE")
