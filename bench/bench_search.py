@@ -8,9 +8,10 @@ or, in about a minute, on 20,000 reports seeded into a temporary file:
 
 Measured, each in a fresh session as a request would run it, as an office
 administrator (no unit: the whole network) and as the clerk of the busiest
-county (the county's reports only): the inbox's first page with its count
-(`store.reports.page`); a filtered page (status + category + a half-year
-date range, `store.search.search` without text); and searches with their
+county (the county's reports only): the inbox's queries (status counts, first page, the
+待我审核 count); a filtered page (status + category + a half-year
+date range, `store.search.search` without text); the similar reports a
+report's page shows (`store.similar`); and searches with their
 count for a two-, a three- and a five-character word and a rare phrase (the
 words `minyi seed` makes common, and the phrase it plants in a handful of
 reports). Baseline, in the same run on the same database: `search.like_search`,
@@ -41,7 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.seed import seed
 from minyi.seed_text import load
-from store import reports, search
+from store import reports, search, similar
 from store.db import make_engine, make_sessionmaker
 from store.models import Base, Report, Role, User
 
@@ -117,9 +118,23 @@ def cases(session: Session) -> list[Case]:
                 lambda s, u: search.like_search(s, u, f).total)
 
     def inbox(s: Session, u: User) -> int:
-        return reports.page(s, u)[1]
+        # What the inbox view asks: the status tabs' counts (the total is their sum),
+        # the first page, and the 待我审核 tab's count.
+        counts = reports.status_counts(s, u)
+        rows, total = reports.page(s, u, total=sum(counts.values()))
+        reports.queue_count(s, u)
+        return total
+
+    recent = session.scalar(sa.select(Report).order_by(Report.id.desc()).offset(50).limit(1))
+    assert recent is not None
+
+    def similar_reports(s: Session, u: User) -> int:
+        report = s.get(Report, recent.id)
+        assert report is not None
+        return len(similar.similar(s, report, u))
 
     out = [Case("inbox", "page", inbox),
+           Case("similar reports", "page", similar_reports),
            Case("filtered page", "page", lambda s, u: search.search(s, u, filtered).total)]
     for label, key in (("2 chars", "two"), ("3 chars", "three"), ("5 chars", "five"),
                        ("rare phrase", "rare")):

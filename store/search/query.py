@@ -188,10 +188,13 @@ def search(session: Session, user: User, filters: Filters, *, count: bool = True
     if count:
         counted = sa.select(Report.id)
         if not query.empty:
-            counted, _, _, only_text = _matching(session, counted, query, notes_too, False, False)
+            _, _, _, only_text = _matching(session, counted, query, notes_too, False, False)
             if len(where) == 1 and isinstance(where[0], sa.sql.elements.True_):
                 # Nothing but the text to check: count in the index, without visiting reports.
                 total = session.scalar(sa.select(sa.func.count()).select_from(only_text.subquery()))
+            # Otherwise the matches are one list the reports in scope are checked against
+            # (a unit's reports through its index), rather than a visit to every match.
+            counted = counted.where(Report.id.in_(only_text))
         if total is None:
             total = session.scalar(sa.select(sa.func.count())
                                    .select_from(counted.where(*where).subquery()))
