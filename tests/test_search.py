@@ -383,3 +383,28 @@ def test_relative_days_and_my_queue_keep_a_saved_view_current(
     assert find(session, director, "", mine=True) == {waiting_for_director.id}
     counts = dict((v.name, n) for v, n in views.builtin_counts(session, clerk))
     assert counts == {"待我审核": 2, "本周紧急": 1}
+
+
+@pytest.mark.parametrize("drive", [0, 10**9], ids=["walk-filters", "visit-matches"])
+def test_filtered_counts_agree_with_a_scan_whichever_side_drives(
+        session: Session, network: Network, monkeypatch: pytest.MonkeyPatch, drive: int) -> None:
+    from store.search import query as query_mod
+
+    monkeypatch.setattr(query_mod, "DRIVE_FROM_FILTERS", drive)
+    here = CollectionPoint(name="城关镇", unit_id=network.township.id)
+    there = CollectionPoint(name="东山乡", unit_id=network.other_county.id)
+    session.add_all([here, there])
+    session.flush()
+    rng = random.Random(3)
+    for i in range(40):
+        words = rng.sample(WORDS, 3)
+        file_report(session, point=here if i % 3 else there, title="".join(words),
+                    situation="，".join(words) + f"，{i} 户。", urgent=i % 4 == 0)
+    session.commit()
+    clerk = staff(session, "towny2", Role.CLERK, network.township)
+    for q in ("电梯", "小区", "学校", "加装"):
+        for extra in ({}, {"urgency": "urgent"}):
+            session.rollback()
+            fast = search(session, clerk, Filters(q=q, per_page=100, **extra))
+            slow = like_search(session, clerk, Filters(q=q, per_page=100, **extra))
+            assert (fast.total, ids(fast)) == (slow.total, ids(slow)), (q, extra)

@@ -38,6 +38,8 @@ MAX_PER_PAGE = 100
 MAX_PAGE = 10_000
 # PostgreSQL: below this many matches they are collected before the page is cut.
 MATERIALIZE_BELOW = 20_000
+# SQLite: above this many matches, a filtered count walks the filtered reports instead.
+DRIVE_FROM_FILTERS = 2_000
 
 
 @dataclass(frozen=True)
@@ -188,13 +190,20 @@ def search(session: Session, user: User, filters: Filters, *, count: bool = True
     if count:
         counted = sa.select(Report.id)
         if not query.empty:
-            _, _, _, only_text = _matching(session, counted, query, notes_too, False, False)
+            joined, _, _, only_text = _matching(session, counted, query, notes_too, False, False)
+            # Counting in the index alone is cheap (its lists, no reports).
+            matches = session.scalar(sa.select(sa.func.count()).select_from(only_text.subquery()))
             if len(where) == 1 and isinstance(where[0], sa.sql.elements.True_):
-                # Nothing but the text to check: count in the index, without visiting reports.
-                total = session.scalar(sa.select(sa.func.count()).select_from(only_text.subquery()))
-            # Otherwise the matches are one list the reports in scope are checked against
-            # (a unit's reports through its index), rather than a visit to every match.
-            counted = counted.where(Report.id.in_(only_text))
+                total = matches  # nothing else to check
+            elif session.get_bind().dialect.name == "sqlite" and (matches or 0) > DRIVE_FROM_FILTERS:
+                # Many matches: walk the reports the filters allow (a unit's index) and
+                # check each against the list of matches, rather than visit every match.
+                # (`id + 0` keeps SQLite from turning the list into rowid lookups.)
+                counted = counted.where((Report.id + 0).in_(only_text))
+            elif session.get_bind().dialect.name == "sqlite":
+                counted = joined  # few matches: visit each
+            else:
+                counted = counted.where(Report.id.in_(only_text))
         if total is None:
             total = session.scalar(sa.select(sa.func.count())
                                    .select_from(counted.where(*where).subquery()))
