@@ -23,7 +23,7 @@ WINDOW = timedelta(days=180)
 RECENT = timedelta(days=30)
 CANDIDATES = 500
 # With the index's help: this many reports nearest in time besides those sharing rare words.
-NEAREST = 100
+NEAREST = 60
 # Below this, two reports share little more than common words and place names.
 MIN_SCORE = 0.2
 # Reports that cannot take a merge are not offered (see store.merging).

@@ -21,7 +21,10 @@ from sqlalchemy.orm import Session
 from store.models import Report
 from store.search import index, text
 
-RAREST = 8  # how many of the report's rarest words are searched for
+RAREST = 6  # how many of the report's rarest words are searched for
+# A word in more reports than this says little about which one is a duplicate,
+# and ranking its matches would cost more than the page can spend.
+COMMON = 5_000
 # Counting a common token's reports walks its whole list (milliseconds each),
 # so counts are remembered per database for a while: a stale count only
 # shifts which rare words are chosen.
@@ -31,7 +34,7 @@ _lock = threading.Lock()
 
 
 def candidates(session: Session, report: Report, since: datetime, until: datetime,
-               limit: int = 200) -> list[int] | None:
+               limit: int = 100) -> list[int] | None:
     """Ids of up to `limit` reports in [since, until] sharing the report's rarest words, best first."""
     if session.get_bind().dialect.name != "sqlite":
         return None
@@ -41,7 +44,7 @@ def candidates(session: Session, report: Report, since: datetime, until: datetim
     if not words:
         return []
     counts = _document_counts(session, words)
-    shared = sorted((doc, term) for term, doc in counts.items() if doc > 1)[:RAREST]
+    shared = sorted((doc, term) for term, doc in counts.items() if 1 < doc <= COMMON)[:RAREST]
     if not shared:
         return []
     match = " OR ".join(f'"{term}"' for _, term in shared)
