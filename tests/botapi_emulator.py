@@ -428,7 +428,10 @@ class BotAPIEmulator:
                 last_here = self._last_send.get(chat_id)
                 if len(recent) >= GLOBAL_RATE or (
                         last_here is not None and now - last_here < PER_CHAT_INTERVAL):
-                    self.throttled.append(f"chat {chat_id} at {now:.3f}")
+                    why = (f"{len(recent)} sends in the last second" if len(recent) >= GLOBAL_RATE
+                           else f"{now - last_here:.3f}s after the last" if last_here is not None
+                           else "")
+                    self.throttled.append(f"chat {chat_id} at {now:.3f}: {why}")
                     raise _ApiError(429, "", body=_retry_body(1))
             self._send_times.append((now, chat_id))
             self._last_send[chat_id] = now
