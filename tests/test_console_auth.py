@@ -84,3 +84,14 @@ def test_it_shows_a_chinese_page_when_something_breaks(app, client: FlaskClient)
     assert "kaboom" not in resp.get_data(as_text=True)
     api = client.get("/c/api/boom")
     assert api.status_code == 500 and api.get_json()["ok"] is False
+
+
+def test_an_anonymous_request_answered_late_cannot_log_the_user_out(client, admin) -> None:  # noqa: ANN001
+    # The browser's own requests (the favicon, an error page) may start before the
+    # login and be answered after it: they must not send back the pre-login cookie.
+    client.get("/login")  # an anonymous session with its CSRF token
+    for path in ("/favicon.ico", "/no-such-page", "/static/favicon.svg"):
+        resp = client.get(path)
+        assert "Set-Cookie" not in resp.headers, path
+    assert client.get("/favicon.ico").status_code == 301
+    assert client.get("/static/favicon.svg").status_code == 200

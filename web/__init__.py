@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
@@ -118,6 +118,7 @@ def create_app(
                    search, intake):
         app.register_blueprint(module.bp)
 
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
     _errors(app, settings)
     _templating(app)
     app.after_request(_security_headers)
@@ -135,7 +136,11 @@ def _login(app: Flask) -> None:
     manager.login_view = "auth.login"
     manager.login_message = "请先登录。"
     manager.login_message_category = "info"
-    manager.session_protection = "basic"
+    # No session protection: its "basic" mode only marks a session not fresh,
+    # which nothing here reads, and doing so rewrites the cookie of anonymous
+    # requests -- a favicon or error page answered after the login response
+    # would put the pre-login cookie back and log the user out.
+    manager.session_protection = None
 
     @manager.user_loader
     def load(user_id: str) -> Staff | None:
@@ -144,6 +149,11 @@ def _login(app: Flask) -> None:
         except ValueError:
             return None
         return Staff(user) if user is not None and user.active else None
+
+
+def _favicon() -> Any:
+    """Browsers ask for /favicon.ico on their own; answer without touching the session."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 def _wants_json() -> bool:
