@@ -66,3 +66,12 @@ def ask_password(prompt: str = "Password / 密码: ") -> str:
 
 def new_password() -> str:
     return secrets.token_urlsafe(12)
+
+
+def draw_bar(out: TextIO, done: int, total: int, label: str, width: int = 30) -> None:
+    """One progress line, redrawn in place: `[####....] done/total label`; ends it when done."""
+    filled = width * done // total if total else width
+    out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label}")
+    if done >= total:
+        out.write("\n")
+    out.flush()

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from minyi.cli.common import CommandError, Subcommands, unit_of_work
+from minyi.cli.common import CommandError, Subcommands, draw_bar, unit_of_work
 from minyi.settings import Settings
 from qr import posters as qr_posters
 from store import posters, units
@@ -24,11 +24,7 @@ def register(sub: Subcommands) -> None:
 
 def _progress_bar(total: int, out: TextIO) -> Callable[[int], None]:
     def show(done: int) -> None:
-        filled = 30 * done // total
-        out.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} posters / 张海报")
-        if done == total:
-            out.write("\n")
-        out.flush()
+        draw_bar(out, done, total, "posters / 张海报")
     return show
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from minyi.cli.common import Subcommands, unit_of_work
+from minyi.cli.common import Subcommands, draw_bar, unit_of_work
 from minyi.settings import Settings
 from store import search
 
@@ -39,9 +39,4 @@ def cmd_fold(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _progress(done: int, total: int) -> None:
-    width = 30
-    filled = width * done // total if total else width
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} 条")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+    draw_bar(sys.stderr, done, total, "条")

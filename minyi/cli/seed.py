@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from minyi.cli.common import CommandError, Subcommands
+from minyi.cli.common import CommandError, Subcommands, draw_bar
 from minyi.seed import Progress, SeedError, SeedStats, seed
 from minyi.settings import Settings
 from store import migrate
@@ -66,11 +66,6 @@ def progress_bar(out: TextIO) -> Progress:
 
     def show(phase: str, done: int, total: int) -> None:
         start = began.setdefault(phase, time.perf_counter())
-        filled = 30 * done // max(total, 1)
         rate = done / max(time.perf_counter() - start, 1e-3)
-        out.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} "
-                  f"{labels.get(phase, phase)}  {rate:,.0f}/s ")
-        if done >= total:
-            out.write("\n")
-        out.flush()
+        draw_bar(out, done, total, f"{labels.get(phase, phase)}  {rate:,.0f}/s ")
     return show
