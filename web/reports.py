@@ -53,7 +53,7 @@ def inbox() -> Any:
         "inbox.html", reports=rows, total=total, page=page_no, pages=pages, status=status,
         mine=mine, statuses=list(ReportStatus), counts=counts,
         queue_total=reports_mod.queue_count(session, user) if not mine else total,
-        categories=_category_labels(), pending=frozenset(lifecycle.PENDING),
+        categories=category_labels(), pending=frozenset(lifecycle.PENDING),
         level_names={i: lv.label() for i, lv in enumerate(levels)}, last_level=len(levels) - 1,
         overdue=transfers.overdue_among(session, [r.id for r in rows]),
     )
@@ -96,7 +96,7 @@ def render_detail(report: Report, *, revealed: bool = False, status: int = 200, 
                    for i, lv in enumerate(levels)]
     return render_template(
         "report.html", report=report, answers=_answers(report), actions=actions,
-        categories=_category_labels(), inline_images=INLINE_IMAGES, revealed=revealed,
+        categories=category_labels(), inline_images=INLINE_IMAGES, revealed=revealed,
         can_identity=access.can_see_identity(user), office=office,
         levels=[lv.label() for lv in levels], at_level=at, in_review=in_review,
         chain_state=chain_state,
@@ -135,13 +135,9 @@ def visible_report(report_id: int) -> Report:
     return report
 
 
-def _category_labels() -> dict[str, str]:
-    form = forms.load(edge.settings().form)
-    try:
-        step = form.step("category")
-    except KeyError:
-        return {}
-    return {c.value: c.label.get("zh") or c.value for c in step.choices}
+def category_labels() -> dict[str, str]:
+    """The office form's categories, value -> Chinese label (the inbox, a report, 检索)."""
+    return forms.load(edge.settings().form).choice_labels("category")
 
 
 def _answers(report: Report) -> list[tuple[str, str]]:

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from store import forms
 from store.search import Filters, choices, search, views
 from web import edge
+from web.reports import category_labels
 
 bp = Blueprint("search", __name__)
 
@@ -29,7 +29,7 @@ def index() -> Any:
         "search.html", results=results, f=filters, problems=problems, saved=saved,
         counts=views.counts(session, user, saved), active_view=active,
         builtin=views.builtin_counts(session, user),
-        choices=choices.for_user(session, user), categories=_category_labels(),
+        choices=choices.for_user(session, user), categories=category_labels(),
         args=filters.to_args(page=1),
     )
 
@@ -63,10 +63,3 @@ def _url(args: dict[str, str]) -> str:
     return url_for("search.index") + (f"?{query}" if query else "")
 
 
-def _category_labels() -> dict[str, str]:
-    form = forms.load(edge.settings().form)
-    try:
-        step = form.step("category")
-    except KeyError:
-        return {}
-    return {c.value: c.label.get("zh") or c.value for c in step.choices}

@@ -76,6 +76,14 @@ class Form:
                 return s
         raise KeyError(key)
 
+    def choice_labels(self, key: str, lang: str = "zh") -> dict[str, str]:
+        """value -> label of a choice step's options (empty if the form has no such step)."""
+        try:
+            step = self.step(key)
+        except KeyError:
+            return {}
+        return {c.value: c.label.get(lang) or c.value for c in step.choices}
+
     def applies(self, step: Step, answers: dict[str, Any]) -> bool:
         """Whether `step` is asked, given the answers so far (its `when`)."""
         return all(answers.get(k) == v for k, v in step.when.items())
