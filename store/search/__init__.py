@@ -13,7 +13,7 @@ from store.search.index import (
     rebuild,
     set_fold_traditional,
 )
-from store.search.query import Filters, Hit, Results, highlighted, like_search, search
+from store.search.query import Filters, Hit, Results, count, highlighted, like_search, search
 
-__all__ = ["Filters", "Hit", "Results", "TooMany", "fold_traditional", "highlighted", "index_ids",
+__all__ = ["Filters", "Hit", "Results", "TooMany", "count", "fold_traditional", "highlighted", "index_ids",
            "like_search", "rebuild", "search", "set_fold_traditional"]

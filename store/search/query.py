@@ -179,40 +179,20 @@ class Results:
         return max(1, -(-self.total // self.filters.per_page))
 
 
-def search(session: Session, user: User, filters: Filters, *, count: bool = True) -> Results:
+def search(session: Session, user: User, filters: Filters) -> Results:
     """Reports `user` may see that match `filters`, a page of them and how many in all."""
     fold = index.fold_traditional(session)
     query = text.parse(filters.q, fold)
     notes_too = user.role in access.OFFICE_ROLES
     where = _where(session, user, filters)
     ranked = filters.sort == "relevance" and not query.empty
-    total: int | None = None
-    if count:
-        counted = sa.select(Report.id)
-        if not query.empty:
-            joined, _, _, only_text = _matching(session, counted, query, notes_too, False, False)
-            # Counting in the index alone is cheap (its lists, no reports).
-            matches = session.scalar(sa.select(sa.func.count()).select_from(only_text.subquery()))
-            if len(where) == 1 and isinstance(where[0], sa.sql.elements.True_):
-                total = matches  # nothing else to check
-            elif session.get_bind().dialect.name == "sqlite" and (matches or 0) > DRIVE_FROM_FILTERS:
-                # Many matches: walk the reports the filters allow (a unit's index) and
-                # check each against the list of matches, rather than visit every match.
-                # (`id + 0` keeps SQLite from turning the list into rowid lookups.)
-                counted = counted.where((Report.id + 0).in_(only_text))
-            elif session.get_bind().dialect.name == "sqlite":
-                counted = joined  # few matches: visit each
-            else:
-                counted = counted.where(Report.id.in_(only_text))
-        if total is None:
-            total = session.scalar(sa.select(sa.func.count())
-                                   .select_from(counted.where(*where).subquery()))
+    total = _count(session, where, query, notes_too)
     base = sa.select(Report.id)
     newest: Any = Report.id
     rank: sa.ColumnElement[Any] | None = None
     if not query.empty:
         # A few matches are best collected first; many are best met walking newest-first.
-        few = ranked or (total is not None and total < MATERIALIZE_BELOW)
+        few = ranked or total < MATERIALIZE_BELOW
         base, newest, rank, _ = _matching(session, base, query, notes_too, ranked, few)
     # Newest first is the index's own order (ids grow with time), so a page of a
     # common word costs no sort of every match; without words, created_at's index
@@ -223,11 +203,40 @@ def search(session: Session, user: User, filters: Filters, *, count: bool = True
         order.insert(0, rank)
     ids = list(session.scalars(base.where(*where).order_by(*order).limit(filters.per_page)
                                .offset((filters.page - 1) * filters.per_page)))
-    return Results(_hits(session, ids, query, fold, notes_too), total or 0, filters, query,
+    return Results(_hits(session, ids, query, fold, notes_too), total, filters, query,
                    _notice(filters, query))
 
 
-def like_search(session: Session, user: User, filters: Filters, *, count: bool = True) -> Results:
+def count(session: Session, user: User, filters: Filters) -> int:
+    """How many reports `user` may see match `filters` (a saved view's tab), without a page."""
+    query = text.parse(filters.q, index.fold_traditional(session))
+    return _count(session, _where(session, user, filters), query,
+                  user.role in access.OFFICE_ROLES)
+
+
+def _count(session: Session, where: list[sa.ColumnElement[bool]], query: text.Query,
+           notes_too: bool) -> int:
+    counted = sa.select(Report.id)
+    if not query.empty:
+        joined, _, _, only_text = _matching(session, counted, query, notes_too, False, False)
+        # Counting in the index alone is cheap (its lists, no reports).
+        matches = session.scalar(sa.select(sa.func.count()).select_from(only_text.subquery()))
+        if len(where) == 1 and isinstance(where[0], sa.sql.elements.True_):
+            return matches or 0  # nothing else to check
+        if session.get_bind().dialect.name == "sqlite" and (matches or 0) > DRIVE_FROM_FILTERS:
+            # Many matches: walk the reports the filters allow (a unit's index) and
+            # check each against the list of matches, rather than visit every match.
+            # (`id + 0` keeps SQLite from turning the list into rowid lookups.)
+            counted = counted.where((Report.id + 0).in_(only_text))
+        elif session.get_bind().dialect.name == "sqlite":
+            counted = joined  # few matches: visit each
+        else:
+            counted = counted.where(Report.id.in_(only_text))
+    return session.scalar(sa.select(sa.func.count())
+                          .select_from(counted.where(*where).subquery())) or 0
+
+
+def like_search(session: Session, user: User, filters: Filters) -> Results:
     """The same search with `LIKE '%word%'` over the text columns: no index, for comparison."""
     query = text.parse(filters.q)
     notes_too = user.role in access.OFFICE_ROLES
@@ -239,10 +248,10 @@ def like_search(session: Session, user: User, filters: Filters, *, count: bool =
             cond.append(sa.exists().where(ReportNote.report_id == Report.id,
                                           ReportNote.text.ilike(pattern)))
         base = base.where(sa.or_(*cond))
-    total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) if count else 0
+    total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
     ids = list(session.scalars(base.order_by(Report.id.desc()).limit(filters.per_page)
                                .offset((filters.page - 1) * filters.per_page)))
-    return Results(_hits(session, ids, query, False, notes_too), total or 0, filters, query,
+    return Results(_hits(session, ids, query, False, notes_too), total, filters, query,
                    _notice(filters, query))
 
 

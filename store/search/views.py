@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import access
 from store.models import SavedView, User
-from store.search.query import Filters, search
+from store.search.query import Filters, count
 
 MAX_VIEWS = 12
 NAME_LIMIT = 20
@@ -31,7 +31,7 @@ def builtin_for(user: User) -> list[Builtin]:
 
 
 def builtin_counts(session: Session, user: User) -> list[tuple[Builtin, int]]:
-    return [(view, search(session, user, _count_only(Filters.from_args(view.args)[0])).total)
+    return [(view, count(session, user, Filters.from_args(view.args)[0]))
             for view in builtin_for(user)]
 
 
@@ -85,9 +85,5 @@ def counts(session: Session, user: User, views: list[SavedView]) -> dict[int, in
     """How many reports each view finds now (under `user`'s access rules)."""
     out = {}
     for view in views:
-        out[view.id] = search(session, user, _count_only(filters_of(view))).total
+        out[view.id] = count(session, user, filters_of(view))
     return out
-
-
-def _count_only(filters: Filters) -> Filters:
-    return replace(filters, page=1, per_page=1)
