@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store.models import AccessLog, Report, Role, Transfer, Unit, User
+from store.models import AccessLog, CollectionPoint, Report, Role, Transfer, Unit, User
 
 # The office's own staff: they review, decide and follow up.
 OFFICE_ROLES = frozenset({Role.ADMIN, Role.CLERK, Role.DIRECTOR, Role.SECRETARY_GENERAL})
@@ -50,6 +50,12 @@ def report_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
     if units is None:
         return sa.true()
     return Report.unit_id.in_(units)
+
+
+def point_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
+    """A WHERE clause on `CollectionPoint`: the points of the units `user` sees (all: no unit)."""
+    units = visible_units(session, user)
+    return sa.true() if units is None else CollectionPoint.unit_id.in_(units)
 
 
 def can_see(session: Session, user: User, report: Report) -> bool:

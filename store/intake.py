@@ -115,11 +115,10 @@ class Draft:
 
 def points_for(session: Session, user: User) -> list[CollectionPoint]:
     """Active collection points whose reports `user` will see: their unit and the units below."""
-    query = sa.select(CollectionPoint).where(CollectionPoint.active.is_(True))
-    units = access.visible_units(session, user)
-    if units is not None:
-        query = query.where(CollectionPoint.unit_id.in_(units))
-    return list(session.scalars(query.order_by(CollectionPoint.name, CollectionPoint.id)))
+    return list(session.scalars(
+        sa.select(CollectionPoint)
+        .where(CollectionPoint.active.is_(True), access.point_scope(session, user))
+        .order_by(CollectionPoint.name, CollectionPoint.id)))
 
 
 def default_point(available: Sequence[CollectionPoint], last_id: int | None) -> int | None:

@@ -23,9 +23,8 @@ class Choices:
 def for_user(session: Session, user: User) -> Choices:
     visible = access.visible_units(session, user)
     unit_rows = [(u, d) for u, d in units.tree(session) if visible is None or u.id in visible]
-    query = sa.select(CollectionPoint).order_by(CollectionPoint.id)
-    if visible is not None:
-        query = query.where(CollectionPoint.unit_id.in_(visible))
+    query = sa.select(CollectionPoint).where(access.point_scope(session, user)) \
+        .order_by(CollectionPoint.id)
     topics = list(session.scalars(sa.select(Topic).order_by(Topic.deadline.desc()).limit(50)))
     return Choices(
         statuses=list(ReportStatus),
