@@ -85,11 +85,12 @@ def similar(session: Session, report: Report, user: User, limit: int = 5) -> lis
     scope = sa.and_(access.report_scope(session, user), Report.id != report.id,
                     Report.status.not_in(NOT_CANDIDATES), Report.created_at.between(*window))
     newest = (Report.created_at.desc(), Report.id.desc())
-    query = sa.select(Report).where(scope).order_by(*newest).limit(CANDIDATES)
     # Where the index can say, the reports sharing the report's rarest words
-    # anywhere in the window, and the few nearest in time.
+    # anywhere in the window, and the few nearest in time; else the nearest.
     wordy = related.candidates(session, report, *window)
-    if wordy is not None:
+    if wordy is None:
+        query = sa.select(Report).where(scope).order_by(*newest).limit(CANDIDATES)
+    else:
         nearest = sa.select(Report.id).where(scope).order_by(*newest).limit(NEAREST)
         query = sa.select(Report).where(scope, sa.or_(Report.id.in_(wordy), Report.id.in_(nearest)))
     mine = (tokens(report.title), tokens(f"{report.title} {report.situation}"))

@@ -82,11 +82,11 @@ def _drop(target: sa.MetaData, connection: sa.Connection, **_: Any) -> None:
 
 def fold_traditional(session: Session) -> bool:
     """Whether the index (and so every query) folds traditional characters to simplified."""
-    row = session.get(OfficeSetting, SETTING_KEY)
-    return bool(row and row.value.get("fold_traditional"))
+    return _fold_on(session.connection())
 
 
 def _fold_on(conn: sa.Connection) -> bool:
+    # Read through the connection: the flush hook may not use the session for queries.
     value = conn.scalar(sa.select(OfficeSetting.value).where(OfficeSetting.key == SETTING_KEY))
     return bool(value and value.get("fold_traditional"))
 
