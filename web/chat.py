@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, make_response, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.datastructures import FileStorage
 
 from store import forms, intake, points, scans, tokens, webchat
 from store.conversation.types import Inbound, IncomingFile
@@ -164,15 +165,20 @@ def upload() -> Any:
     item = request.files.get("file")
     if item is None or not item.filename:
         raise ApiError("没有收到文件，请重新选择。")
-    data = item.read()
-    content_type = (item.mimetype or mimetypes.guess_type(item.filename)[0]
-                    or "application/octet-stream")
-    kind = "photo" if content_type in PHOTO_TYPES else "document"
-    too_big = len(data) > _size_limit()
-    incoming = IncomingFile(kind=kind, filename=item.filename[:255], content_type=content_type,
-                            size=len(data), data=None if too_big else data)
-    shown = f"［{'图片' if kind == 'photo' else '文件'}］{item.filename[:80]}"
+    incoming = incoming_file(item, _size_limit())
+    shown = f"［{'图片' if incoming.kind == 'photo' else '文件'}］{item.filename[:80]}"
     return _run(chat_id, shown, file=incoming)
+
+
+def incoming_file(item: FileStorage, limit: int) -> IncomingFile:
+    """An uploaded file as the engine's checkers take it; over `limit` bytes it has no data,
+    as a file Telegram would not hand over, and the checker says it is too big."""
+    data = item.read()
+    name = item.filename or ""
+    content_type = item.mimetype or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return IncomingFile(kind="photo" if content_type in PHOTO_TYPES else "document",
+                        filename=name[:255], content_type=content_type, size=len(data),
+                        data=None if len(data) > limit else data)
 
 
 @bp.route("/api/location", methods=["POST"])

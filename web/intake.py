@@ -8,21 +8,18 @@ mistake keeps everything typed, and files already chosen stay (ticked boxes).
 from __future__ import annotations
 
 import base64
-import mimetypes
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask import session as cookie
 from sqlalchemy.exc import IntegrityError
-from werkzeug.datastructures import FileStorage
 
 import qr
 from store import access, forms, intake
-from store.conversation.types import IncomingFile
 from store.i18n import t
 from store.models import CollectionPoint, Report
 from web import edge
-from web.chat import PHOTO_TYPES
+from web.chat import incoming_file
 from web.reports import visible_report
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
@@ -56,7 +53,8 @@ def create() -> Any:
     available = intake.points_for(session, user)
     point = _chosen_point(available)
     values = {s.key: request.form.get(FIELD + s.key, "") for s in form.steps if s.kind != "file"}
-    uploads = {s.key: [_incoming(f) for f in request.files.getlist(FIELD + s.key) if f.filename]
+    uploads = {s.key: [incoming_file(f, settings.max_upload_mb * 1024 * 1024)
+                   for f in request.files.getlist(FIELD + s.key) if f.filename]
                for s in form.steps if s.kind == "file"}
     kept = {s.key: [f for ref in request.form.getlist(KEEP + s.key)
                     if (f := intake.file_from(settings.secret_key, user, ref)) is not None]
@@ -126,17 +124,6 @@ def _chosen_point(available: list[CollectionPoint]) -> CollectionPoint | None:
     return next((p for p in available if raw.isdigit() and p.id == int(raw)), None)
 
 
-def _incoming(item: FileStorage) -> IncomingFile:
-    """A chosen file as the chat's checkers take it (too big: no data, as in the chat)."""
-    data = item.read()
-    name = item.filename or ""
-    content_type = item.mimetype or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    too_big = len(data) > edge.settings().max_upload_mb * 1024 * 1024
-    return IncomingFile(kind="photo" if content_type in PHOTO_TYPES else "document",
-                        filename=name[:255], content_type=content_type, size=len(data),
-                        data=None if too_big else data)
-
-
 def _already(report: Report) -> Any:
     flash(f"这份信息已经提交过（编号 {report.tracking_no}），没有重复录入。", "info")
     return redirect(url_for("intake.slip", report_id=report.id))
@@ -144,11 +131,10 @@ def _already(report: Report) -> Any:
 
 def _category_label(report: Report) -> str:
     try:
-        step = forms.load(report.form).step("category")
-    except (forms.FormError, KeyError):
+        labels = forms.load(report.form).choice_labels("category")
+    except forms.FormError:
         return report.category
-    choice = step.choice(report.category)
-    return choice.label["zh"] if choice else report.category
+    return labels.get(report.category, report.category)
 
 
 def widen_upload_limit() -> None:
