@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from minyi.cli.common import CommandError, Subcommands, draw_bar
+from minyi.cli.common import CommandError, Subcommands, draw_bar, require_schema
 from minyi.seed import Progress, SeedError, SeedStats, seed
 from minyi.settings import Settings
 from store import migrate
@@ -29,12 +29,9 @@ def command(settings: Settings, args: argparse.Namespace, out: TextIO | None = N
     url = args.database_url or settings.database_url
     engine = make_engine(url)
     try:
-        revision = migrate.current(engine)
-        if revision is None:
-            migrate.upgrade(url)
-        elif revision != migrate.head():
-            raise CommandError("the database is not up to date; run `minyi init` first "
-                               "/ 数据库需要升级，请先运行 minyi init")
+        if migrate.current(engine) is None:
+            migrate.upgrade(url)  # an empty database is set up; an old one is left to `init`
+        require_schema(engine)
         try:
             stats = seed(engine, args.reports, seed=args.seed, progress=progress_bar(sys.stderr))
         except SeedError as exc:
