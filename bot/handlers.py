@@ -155,9 +155,10 @@ async def _send_quietly(bot: Bot, chat_id: int, text: str,
         except RetryAfter as exc:
             await asyncio.sleep(retry_after_seconds(exc))
         except Forbidden as exc:
-            log.info("chat %s cannot be written to: %s", chat_id, exc)
+            # Not the chat id: for a private chat it is the reporter's Telegram id (保密).
+            log.info("a chat cannot be written to: %s", exc)
             return False
         except TelegramError as exc:
-            log.warning("reply to chat %s failed: %s", chat_id, exc)
+            log.warning("a reply failed: %s", exc)
             return False
     return False

@@ -1,15 +1,26 @@
 """Who may see what: units, roles, and the reporter's identity (保密).
 
 Every list, count, search and decision goes through these rules, so a user
-never meets a report of a unit they may not see.
+never meets a report of a unit they may not see. Who filed a report (their
+name in the chat, their chat id, the answers the form marks `identity = true`)
+is read through `reveal_identity` alone, which checks the role and writes an
+`access_log` row; nothing else shows it.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store.models import AccessLog, CollectionPoint, Report, Role, Transfer, Unit, User
+from store import forms
+from store.conversation.summary import render_answer
+from store.models import AccessLog, Channel, CollectionPoint, Report, Role, Transfer, Unit, User
+
+# Refusals are logged with ids only: never a name, a contact or a chat id.
+log = logging.getLogger(__name__)
 
 # The office's own staff: they review, decide and follow up.
 OFFICE_ROLES = frozenset({Role.ADMIN, Role.CLERK, Role.DIRECTOR, Role.SECRETARY_GENERAL})
@@ -58,6 +69,20 @@ def point_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
     return sa.true() if units is None else CollectionPoint.unit_id.in_(units)
 
 
+def visible_report(session: Session, user: User, report_id: int) -> Report | None:
+    """Report `report_id` if `user` may see it; None (and a log line) if not, or no such report.
+
+    Both refusals look alike to the user (a 404), so guessing ids tells them
+    nothing; the log tells the operator who guessed what.
+    """
+    report = session.get(Report, report_id)
+    if report is None or not can_see(session, user, report):
+        log.warning("user %d (%s) refused report %d: %s", user.id, user.role.value, report_id,
+                    "no such report" if report is None else "outside their scope")
+        return None
+    return report
+
+
 def can_see(session: Session, user: User, report: Report) -> bool:
     return bool(session.scalar(
         sa.select(sa.literal(True)).select_from(Report)
@@ -69,9 +94,57 @@ def can_see_identity(user: User) -> bool:
     return user.role in IDENTITY_ROLES
 
 
-def log_identity_view(session: Session, user: User, report: Report, what: str = "identity") -> None:
-    """Record that `user` saw who filed `report`."""
-    session.add(AccessLog(user_id=user.id, report_id=report.id, what=what))
+@dataclass(frozen=True)
+class Identity:
+    """Who filed a report, as the logged 查看反映人信息 step shows it."""
+
+    name: str | None  # a member's bound name, else the name their chat gave
+    answers: tuple[tuple[str, str], ...]  # the form's identity answers: (label, answer)
+    channel: Channel
+    chat_id: str
+
+
+def reveal_identity(session: Session, user: User, report: Report, purpose: str) -> Identity | None:
+    """Who filed `report`, for `user`, logged as `purpose`; None if they may not know.
+
+    The only reader of a reporter's identity. None, and nothing logged as seen,
+    for a user who may not see the report or its reporter (the attempt goes to
+    the application log) and for an anonymous report.
+    """
+    if not can_see_identity(user) or not can_see(session, user, report):
+        log.warning("user %d (%s) refused the reporter of report %d (%s)",
+                    user.id, user.role.value, report.id, purpose)
+        return None
+    if report.anonymous:
+        return None
+    log_access(session, user, report, purpose)
+    reporter = report.reporter
+    return Identity(name=reporter.member_name or reporter.display_name,
+                    answers=_identity_answers(report), channel=reporter.channel,
+                    chat_id=reporter.chat_id)
+
+
+def _identity_answers(report: Report) -> tuple[tuple[str, str], ...]:
+    try:
+        form = forms.load(report.form)
+    except forms.FormError:
+        log.error("report %d: form %r cannot be read; its identity answers are not shown",
+                  report.id, report.form)
+        return ()
+    out = []
+    for step in form.steps:
+        if not step.identity:
+            continue
+        # The column, where the step fills one, is what filing kept (anonymity applied).
+        value = getattr(report, step.field) if step.field else report.answers.get(step.key)
+        if value is not None:
+            out.append((step.name("zh"), render_answer(step, value, "zh")))
+    return tuple(out)
+
+
+def log_access(session: Session, user: User, report: Report, what: str) -> None:
+    """Record that `user` was handed who filed `report`, or a way into their chat (a slip)."""
+    session.add(AccessLog(user_id=user.id, report_id=report.id, what=what[:40]))
 
 
 def can_reply_transfer(session: Session, user: User, transfer: Transfer) -> bool:

@@ -17,7 +17,10 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa
 
     `sqlite_immediate=False` gives plain deferred transactions, for readers
     that must not hold the write lock (tests inspecting the database).
+    Statements' values stay out of error messages and SQL logging: they hold
+    reporters' contacts and chat ids, and a crash's log line must not (保密).
     """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

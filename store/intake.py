@@ -263,9 +263,10 @@ def submit(session: Session, user: User, point: CollectionPoint, form_name: str,
     # The web chat starts idle at this point, as after a confirmed draft.
     conv.answers = {}
     conv.context = {"last_receipt": report.tracking_no}
-    webchat.record_out(session, citizen_id, [(t("intake.receipt", no=report.tracking_no,
-                                                 point=point.name,
-                                                 summary=summary(form, draft.answers, "zh")), None)])
+    # Anyone holding the printed slip can read the receipt: identity answers stay out of it.
+    receipt = t("intake.receipt", no=report.tracking_no, point=point.name,
+                summary=summary(form, draft.answers, "zh", identity=False))
+    webchat.record_out(session, citizen_id, [(receipt, None)])
     return report
 
 

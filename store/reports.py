@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import access, lifecycle, review
+from store import access, forms, lifecycle, review
 from store.models import (
     Attachment,
     CollectionPoint,
@@ -60,7 +60,7 @@ def create_from_answers(
         urgency=Urgency.URGENT if fields.get("urgency") else Urgency.NORMAL,
         anonymous=bool(fields.get("anonymous")),
         contact=None if fields.get("anonymous") else fields.get("contact"),
-        answers=dict(conversation.answers), form=conversation.form,
+        answers=_kept_answers(conversation), form=conversation.form,
         point_id=conversation.point_id, reporter=reporter,
         # A member's report without a point belongs to the member's unit.
         unit_id=(_point_unit(session, conversation.point_id) if conversation.point_id is not None
@@ -81,6 +81,17 @@ def create_from_answers(
     )
     lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=reporter)
     return report
+
+
+def _kept_answers(conversation: Conversation) -> dict[str, Any]:
+    """The answers of the steps that apply to the draft as confirmed.
+
+    An answer a later choice made moot is not kept: above all a contact typed
+    before the reporter chose to stay anonymous.
+    """
+    form = forms.load(conversation.form)
+    asked = {step.key for step in form.active_steps(conversation.answers)}
+    return {k: v for k, v in conversation.answers.items() if k in asked}
 
 
 def _point_unit(session: Session, point_id: int | None) -> int | None:

@@ -97,7 +97,7 @@ def slip(report_id: int) -> Any:
     settings, session = edge.settings(), edge.db()
     link = settings.public_url.rstrip("/") + url_for(
         "chat.follow", token=intake.follow_token(settings.secret_key, report.reporter))
-    access.log_identity_view(session, edge.staff(), report, what="slip")
+    access.log_access(session, edge.staff(), report, "slip")
     edge.commit()
     image = "data:image/svg+xml;base64," + base64.b64encode(qr.svg(link, scale=4)).decode()
     return render_template("slip.html", report=report, link=link, qr=image,

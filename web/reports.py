@@ -9,7 +9,7 @@ from flask_login import login_required
 
 from store import access, files, forms, lifecycle, review, search, transfers
 from store import reports as reports_mod
-from store.conversation.summary import render_answer
+from store.conversation.summary import answer_rows
 from store.models import AdoptionLevel, Attachment, Report, ReportStatus
 from web import edge, sidebar
 
@@ -72,17 +72,18 @@ def identity(report_id: int) -> Any:
     """查看反映人信息: only roles that may, and every look is logged."""
     report = visible_report(report_id)
     user = edge.staff()
-    if not access.can_see_identity(user):
-        abort(403)
-    if report.anonymous:
+    if report.anonymous and access.can_see_identity(user):
         flash("该信息为匿名反映，没有反映人信息。", "info")
         return redirect(url_for("reports.detail", report_id=report_id))
-    access.log_identity_view(edge.db(), user, report)
+    identity = access.reveal_identity(edge.db(), user, report, "identity")
+    if identity is None:
+        abort(403)
     edge.commit()
-    return render_detail(report, revealed=True)
+    return render_detail(report, identity=identity)
 
 
-def render_detail(report: Report, *, revealed: bool = False, status: int = 200, q: str = "") -> Any:
+def render_detail(report: Report, *, identity: access.Identity | None = None, status: int = 200,
+                  q: str = "") -> Any:
     """The report page with every panel the user's actions need."""
     session, user = edge.db(), edge.staff()
     actions = {a.value for a in lifecycle.allowed_actions(session, report, user)}
@@ -96,7 +97,7 @@ def render_detail(report: Report, *, revealed: bool = False, status: int = 200, 
                    for i, lv in enumerate(levels)]
     return render_template(
         "report.html", report=report, answers=_answers(report), actions=actions,
-        categories=category_labels(), inline_images=INLINE_IMAGES, revealed=revealed,
+        categories=category_labels(), inline_images=INLINE_IMAGES, identity=identity,
         can_identity=access.can_see_identity(user), office=office,
         levels=[lv.label() for lv in levels], at_level=at, in_review=in_review,
         chain_state=chain_state,
@@ -128,9 +129,9 @@ def attachment(attachment_id: int) -> Any:
 
 
 def visible_report(report_id: int) -> Report:
-    report = edge.db().get(Report, report_id)
-    # A report of a unit the user may not see does not exist for them.
-    if report is None or not access.can_see(edge.db(), edge.staff(), report):
+    """The report, or 404 (logged) when it does not exist or is not the user's to see."""
+    report = access.visible_report(edge.db(), edge.staff(), report_id)
+    if report is None:
         abort(404)
     return report
 
@@ -141,32 +142,10 @@ def category_labels() -> dict[str, str]:
 
 
 def _answers(report: Report) -> list[tuple[str, str]]:
-    """Every answer the form collected, labelled as the reporter saw it."""
+    """Every answer the form collected, labelled as the reporter saw it, identity left out."""
     try:
         form = forms.load(report.form)
     except forms.FormError:
-        return [(k, _plain(v)) for k, v in report.answers.items()]
-    out: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for step in form.steps:
-        if step.key not in report.answers:
-            continue
-        seen.add(step.key)
-        out.append((step.name("zh"), render_answer(step, report.answers[step.key], "zh")))
-    out += [(k, _plain(v)) for k, v in report.answers.items() if k not in seen]
-    return out
-
-
-def _plain(value: Any) -> str:
-    if value is None or value == "":
-        return "（未填写）"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        return f"{len(value)} 个文件" if value and isinstance(value[0], dict) else "、".join(
-            _plain(v) for v in value) or "（无）"
-    if isinstance(value, dict):
-        if "latitude" in value and "longitude" in value:
-            return f"位置 {value['latitude']:.5f}, {value['longitude']:.5f}"
-        return "；".join(f"{k}: {_plain(v)}" for k, v in value.items())
-    return str(value)
+        # Only the form can say which answers name the reporter: show none.
+        return []
+    return answer_rows(form, report.answers, "zh")

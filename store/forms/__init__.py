@@ -13,6 +13,10 @@ FORMS_DIR = Path(__file__).parent
 KINDS = frozenset({"text", "choice", "file", "location", "yesno"})
 FIELDS = frozenset({"category", "title", "situation", "analysis", "suggestion", "place",
                     "urgency", "anonymous", "contact"})
+# Columns every page, list, search and message about a report may show: an
+# identity answer (`identity = true`) must not fill one of them.
+SHOWN_FIELDS = frozenset({"category", "title", "situation", "analysis", "suggestion", "place",
+                          "urgency", "anonymous"})
 REQUIRED_FIELDS = frozenset({"category", "title", "situation", "suggestion"})
 
 
@@ -47,6 +51,9 @@ class Step:
     # How a paper-like form (counter intake) words the question, where the
     # chat's prompt talks of buttons or sending; empty: use the prompt.
     hint: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Who the reporter is (a name, a phone number): staff see it only through
+    # `store.access.reveal_identity`, which checks the role and logs the look.
+    identity: bool = False
 
     def text(self, lang: str) -> str:
         return self.prompt.get(lang) or self.prompt["zh"]
@@ -69,6 +76,16 @@ class Form:
     title: dict[str, str]
     intro: dict[str, str]
     steps: tuple[Step, ...]
+
+    @property
+    def identity_keys(self) -> frozenset[str]:
+        """Keys of the steps whose answers say who the reporter is."""
+        return frozenset(s.key for s in self.steps if s.identity)
+
+    @property
+    def identity_fields(self) -> frozenset[str]:
+        """Report columns filled by identity steps."""
+        return frozenset(s.field for s in self.steps if s.identity and s.field)
 
     def step(self, key: str) -> Step:
         for s in self.steps:
@@ -131,6 +148,12 @@ def parse_form(data: dict[str, Any], source: str = "<form>") -> Form:
         fld = raw.get("field")
         if fld is not None and fld not in FIELDS:
             raise FormError(f"{where}: field must be one of {sorted(FIELDS)}")
+        identity = raw.get("identity", False)
+        if not isinstance(identity, bool):
+            raise FormError(f"{where}: identity must be true or false")
+        if identity and fld in SHOWN_FIELDS:
+            raise FormError(f"{where}: an identity answer cannot fill {fld!r}, "
+                            "which is shown with the report to everyone who may see it")
         choices = tuple(Choice(str(c["value"]), _texts(c.get("label"), f"{where} choice"))
                         for c in raw.get("choices", []))
         if kind == "choice" and not choices:
@@ -149,6 +172,7 @@ def parse_form(data: dict[str, Any], source: str = "<form>") -> Form:
             max_files=int(raw.get("max_files", 9)), max_mb=int(raw.get("max_mb", 20)),
             when=dict(raw.get("when", {})),
             hint=_texts(raw["hint"], f"{where} hint") if "hint" in raw else {},
+            identity=identity,
         ))
     fields = {s.field for s in steps if s.field and not s.optional and not s.when}
     missing = REQUIRED_FIELDS - fields
