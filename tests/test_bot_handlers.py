@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -106,6 +107,15 @@ def test_it_tells_the_user_to_try_again_when_handling_fails(rig: Rig) -> None:
 
     rig.engine.fail = None  # and the bot keeps going
     assert [s.text for s in rig.bot.act(7, lambda: rig.emu.user_sends_text(7, "再试"))] == ["收到"]
+
+
+def test_it_logs_a_blocked_chat_without_its_id(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    """A private chat's id is the reporter's Telegram id (保密): logs say what failed, not whose."""
+    caplog.set_level(logging.INFO, logger="bot.handlers")
+    rig.emu.block_bot(5550001234)
+    assert rig.bot.act(5550001234, lambda: rig.emu.user_sends_text(5550001234, "路灯坏了")) == []
+    failed = [r.getMessage() for r in caplog.records if r.name == "bot.handlers"]
+    assert failed and all("5550001234" not in m for m in failed)
 
 
 def test_it_answers_in_english_when_the_client_is_english(rig: Rig) -> None:

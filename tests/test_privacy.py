@@ -308,6 +308,7 @@ def test_it_shows_the_reporter_only_through_the_logged_step(
         logged = [row for row in _access_rows(session) if row[1:] == (report.id, "identity")]
         if role in IDENTITY_ROLES:
             assert resp.status_code == 200 and shown in body
+            assert "no-store" in resp.headers["Cache-Control"]
             assert f"<b>{PHONE}" not in body  # the contact's markup is inert
             assert logged == [(w.users[role].id, report.id, "identity")]
             if report is w.telegram:

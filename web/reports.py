@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import login_required
 
 from store import access, files, forms, lifecycle, review, search, transfers
@@ -79,7 +89,10 @@ def identity(report_id: int) -> Any:
     if identity is None:
         abort(403)
     edge.commit()
-    return render_detail(report, identity=identity)
+    resp = make_response(render_detail(report, identity=identity))
+    # Not kept by the browser: the back button or the next user of the computer would see it.
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
 
 
 def render_detail(report: Report, *, identity: access.Identity | None = None, status: int = 200,
