@@ -371,8 +371,10 @@ def test_it_sets_only_the_columns_a_move_allows(session: Session) -> None:
     assert _count(session, ReportEvent, report) == 1
 
 
-@pytest.mark.parametrize("level", [AdoptionLevel.COUNTY, AdoptionLevel.CITY, None])
-def test_raise_must_go_higher(session: Session, level: AdoptionLevel | None) -> None:
+@pytest.mark.parametrize(("level", "code"), [(AdoptionLevel.COUNTY, "error.not_higher"),
+                                             (AdoptionLevel.CITY, "error.not_higher"),
+                                             (None, "error.level_required")])
+def test_raise_must_go_higher(session: Session, level: AdoptionLevel | None, code: str) -> None:
     world = _world(session)
     report = _replay(session, world, [Action.SUBMIT, Action.SIGN_OFF, Action.SIGN_OFF])
     _act(session, world, report, Action.ADOPT, "admin",
@@ -382,7 +384,7 @@ def test_raise_must_go_higher(session: Session, level: AdoptionLevel | None) -> 
     with pytest.raises(TransitionError) as exc:
         _act(session, world, report, Action.RAISE, "director", values={"adoption_level": level})
 
-    assert exc.value.code == "error.not_higher"
+    assert exc.value.code == code
     session.refresh(report)
     assert report.adoption_level is AdoptionLevel.CITY
     assert _count(session, OutboxMessage, report) == owed
