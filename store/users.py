@@ -80,19 +80,36 @@ def random_password() -> str:
     return "-".join("".join(secrets.choice(_READABLE) for _ in range(4)) for _ in range(3))
 
 
-def password_problem(password: str) -> str | None:
-    """Why `password` cannot be used (Chinese), or None."""
+_PROBLEMS = {
+    "short": (f"密码至少 {MIN_PASSWORD} 位。", f"password needs at least {MIN_PASSWORD} characters"),
+    "long": (f"密码不能超过 {MAX_PASSWORD} 位。", f"password may have at most {MAX_PASSWORD} characters"),
+}
+
+
+def _problem(password: str) -> tuple[str, str] | None:
     if len(password) < MIN_PASSWORD:
-        return f"密码至少 {MIN_PASSWORD} 位。"
+        return _PROBLEMS["short"]
     if len(password) > MAX_PASSWORD:
-        return f"密码不能超过 {MAX_PASSWORD} 位。"
+        return _PROBLEMS["long"]
     return None
 
 
+def password_problem(password: str) -> str | None:
+    """Why `password` cannot be used (Chinese), or None."""
+    problem = _problem(password)
+    return problem[0] if problem else None
+
+
+def password_problem_bilingual(password: str) -> str | None:
+    """The same, "中文 / English", for the command line."""
+    problem = _problem(password)
+    return f"{problem[0]} / {problem[1]}" if problem else None
+
+
 def _check_length(password: str) -> None:
-    problem = password_problem(password)
+    problem = password_problem_bilingual(password)
     if problem:
-        raise UserError(f"{problem} / password needs {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+        raise UserError(problem)
 
 
 def set_password(session: Session, user: User, password: str) -> None:

@@ -62,10 +62,9 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_user_password(settings: Settings, args: argparse.Namespace) -> None:
     """Set a new password for a staff account (e.g. a forgotten one)."""
     password, printed = _password(args.password)
-    problem = users.password_problem(password)
+    problem = users.password_problem_bilingual(password)
     if problem:
-        raise CommandError(f"{problem} / password needs {users.MIN_PASSWORD}-"
-                           f"{users.MAX_PASSWORD} characters")
+        raise CommandError(problem)
     with unit_of_work(settings) as s:
         user = s.scalar(sa.select(User).where(User.username == args.name))
         if user is None:
