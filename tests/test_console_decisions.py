@@ -170,6 +170,35 @@ def test_it_asks_before_declining_and_only_a_confirmed_post_decides(
     assert "与已报送信息重复" in msg.text
 
 
+@pytest.mark.parametrize("who", sorted(OFFICE))
+def test_it_needs_the_confirmation_from_every_office_role(
+    client: FlaskClient, admin: User, clerk: User, director: User, secretary: User,
+    session: Session, who: str,
+) -> None:
+    from store import lifecycle
+    from store.lifecycle import Action
+
+    report = make_report(session)
+    # Bring the report to the level this persona decides at.
+    signs = {"alice": 0, "carol": 0, "david": 1, "sophia": 2}[who]
+    for _ in range(signs):
+        lifecycle.apply(session, report, Action.SIGN_OFF, user=admin)
+    session.commit()
+    login(client, who)
+    status, page = _post(client, f"/reports/{report.id}/act", report, session,
+                         action="decline", choice="decline", note="不具体。")
+    assert status == 200 and 'id="confirm"' in page
+    fresh = _fresh(session, report)
+    assert fresh.status is not ReportStatus.NOT_ADOPTED and len(fresh.events) == 1 + signs
+    resp = client.post(f"/reports/{report.id}/act", follow_redirects=True, data={
+        **_hidden(page), "confirm": "1", "csrf_token": csrf(client, "/reports")})
+    assert resp.status_code == 200 and "已标记为不采用" in _flash(resp.get_data(as_text=True))
+    fresh = _fresh(session, report)
+    assert fresh.status is ReportStatus.NOT_ADOPTED
+    assert fresh.events[-1].user_id == {"alice": admin, "carol": clerk, "david": director,
+                                        "sophia": secretary}[who].id
+
+
 def test_it_asks_before_declining_as_already_being_handled(
     client: FlaskClient, clerk: User, session: Session
 ) -> None:
