@@ -21,8 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import access, notices, outbox, review
-from store.i18n import t
+from store import access, feedback, notices, review
 from store.models import (
     AdoptionLevel,
     Report,
@@ -343,7 +342,7 @@ def apply(
     )
     session.add(event)
     if move.feedback:
-        _owe_feedback(session, report, action, move.feedback, note, dict(context or {}))
+        feedback.owe(session, report, action, move.feedback, note, dict(context or {}))
     if action is Action.SUBMIT and report.urgency is Urgency.URGENT:
         notices.alert_reviewers(session, report, "urgent")
     if action is Action.RESUBMIT:
@@ -367,15 +366,6 @@ def _level_changes(report: Report, action: Action,
     return {}
 
 
-def _owe_feedback(session: Session, report: Report, action: Action, key: str,
-                  note: str | None, context: dict[str, Any]) -> None:
-    """Queue `key` for the reporter, and for reporters whose reports were merged into this one."""
-    for owner in _recipients(session, report):
-        lang = owner.language
-        outbox.enqueue(session, owner, _feedback_text(report, key, lang, note, context),
-                       report=report, buttons=_buttons(action, report, lang))
-
-
 @dataclass(frozen=True)
 class Preview:
     """What a move would tell people, before it is made (the console's confirmation)."""
@@ -387,48 +377,17 @@ class Preview:
 
 def preview(session: Session, report: Report, action: Action, *, note: str | None = None,
             context: Mapping[str, Any] | None = None) -> Preview:
-    """The state `action` leads to and the feedback it owes, written from the same words as `apply`.
+    """The state `action` leads to and the feedback it owes, in the words `apply` will queue.
 
     Call `check` first: this assumes the move is allowed.
     """
     move = TRANSITIONS.get(report.status, {})[action]
     if move.feedback is None:
         return Preview(move.to, None, 0)
-    people = _recipients(session, report)
-    text = _feedback_text(report, move.feedback, report.reporter.language, _clean_note(note),
-                          dict(context or {}))
+    people = feedback.recipients(session, report)
+    text = feedback.text(report, move.feedback, report.reporter.language, _clean_note(note),
+                         dict(context or {}))
     return Preview(move.to, text, len(people) - 1)
-
-
-def _recipients(session: Session, report: Report) -> list[Reporter]:
-    """The report's reporter, then each other reporter of a report merged into it."""
-    recipients = [report.reporter]
-    merged = session.scalars(sa.select(Report).where(Report.merged_into_id == report.id,
-                                                     Report.status == S.MERGED))
-    seen = {report.reporter_id}
-    for child in merged:
-        if child.reporter_id not in seen:
-            seen.add(child.reporter_id)
-            recipients.append(child.reporter)
-    return recipients
-
-
-def _feedback_text(report: Report, key: str, lang: str, note: str | None,
-                   context: dict[str, Any]) -> str:
-    level = report.adoption_level
-    params = {"no": report.tracking_no, "title": report.title, "note": note or "",
-              "level": t(f"adoption.{level.value}", lang) if level else "", **context}
-    return t(key, lang, **params)
-
-
-def _buttons(action: Action, report: Report, lang: str) -> list[list[dict[str, str]]] | None:
-    # "~verb:arg" is the engine's stateless button: valid whenever pressed.
-    if action in (Action.RETURN, Action.REMIND):
-        return [[{"label": t("button.supplement", lang), "data": f"~supp:{report.id}"}]]
-    if action is Action.CLOSE:
-        return [[{"label": t(f"satisfaction.{k}", lang), "data": f"~rate:{report.id}:{k}"}
-                 for k in ("satisfied", "basically", "unsatisfied")]]
-    return None
 
 
 def adoption_rank(level: AdoptionLevel | None) -> int:
