@@ -92,6 +92,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "这已是最后一级审核，请直接决定采用或不采用。",
         "en": "This is the final level: adopt or decline it.",
     },
+    "error.level_required": {
+        "zh": "请选择采用级别。",
+        "en": "Choose the level that adopts it.",
+    },
     "error.not_higher": {
         "zh": "新的采用级别必须高于原采用级别。",
         "en": "The new adoption level must be higher than the current one.",

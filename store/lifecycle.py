@@ -21,8 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import access, notices, outbox, review
-from store.i18n import t
+from store import access, feedback, notices, review
 from store.models import (
     AdoptionLevel,
     Report,
@@ -194,6 +193,87 @@ def _has_history(session: Session, report: Report) -> bool:
     ) is not None
 
 
+def permit(
+    session: Session,
+    report: Report,
+    action: Action,
+    *,
+    user: User | None = None,
+    reporter: Reporter | None = None,
+    system: bool = False,
+    expected_version: int | None = None,
+) -> Move:
+    """The move `action` makes on `report` now, if this actor may make it; else `TransitionError`.
+
+    Who and when only: the console asks this before it looks at what was typed,
+    so an impossible move is refused as such, not for a missing field.
+    """
+    return _permit(session, report, action, _actor_key(user, reporter, system), user,
+                   expected_version)[1]
+
+
+def check(
+    session: Session,
+    report: Report,
+    action: Action,
+    *,
+    user: User | None = None,
+    reporter: Reporter | None = None,
+    system: bool = False,
+    note: str | None = None,
+    expected_version: int | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> Move:
+    """Everything `apply` checks, without writing: for a page that asks "are you sure?" first."""
+    move = permit(session, report, action, user=user, reporter=reporter, system=system,
+                  expected_version=expected_version)
+    _check_input(report, action, move, _clean_note(note), dict(values or {}))
+    return move
+
+
+def _permit(session: Session, report: Report, action: Action, actor: str, user: User | None,
+            expected_version: int | None) -> tuple[ReportStatus | None, Move]:
+    # A report is new until its submit event exists; the status column alone
+    # cannot say so (it defaults to submitted).
+    current = report.status if _has_history(session, report) else None
+    # Checked first: whoever acted on an older version learns that the report
+    # moved, not that their action no longer fits its new state.
+    if current is not None and expected_version not in (None, report.version):
+        raise Conflict("error.conflict")
+    move = TRANSITIONS.get(current, {}).get(action)
+    if move is None:
+        raise TransitionError("error.transition_not_allowed", action=action.value,
+                              status=current.value if current else "new")
+    if actor not in actors_for(session, report, move):
+        raise TransitionError("error.forbidden")
+    if user is not None and (not user.active or not access.can_see(session, user, report)):
+        raise TransitionError("error.forbidden")
+    levels = review.chain(session)
+    if move.final_level is not None and review.is_final(levels, report.review_level) != move.final_level:
+        raise TransitionError("error.final_level" if move.final_level else "error.not_final_level")
+    return current, move
+
+
+def _clean_note(note: str | None) -> str | None:
+    return (note or "").strip() or None
+
+
+def _check_input(report: Report, action: Action, move: Move, note: str | None,
+                 values: dict[str, Any]) -> None:
+    if move.note_required and not note:
+        raise TransitionError("error.note_required")
+    if note and len(note) > NOTE_LIMIT:
+        raise TransitionError("error.note_too_long", limit=NOTE_LIMIT)
+    # The level is a decision of its own: no move guesses it.
+    if action in (Action.ADOPT, Action.RAISE) and values.get("adoption_level") is None:
+        raise TransitionError("error.level_required")
+    if action is Action.RAISE and \
+            adoption_rank(values.get("adoption_level")) <= adoption_rank(report.adoption_level):
+        raise TransitionError("error.not_higher")
+    if not set(values) <= move.fields:
+        raise ValueError(f"{action.value} may not set {sorted(set(values) - move.fields)}")
+
+
 def apply(
     session: Session,
     report: Report,
@@ -215,38 +295,12 @@ def apply(
     since, `Conflict` is raised and nothing is written.
     """
     actor = _actor_key(user, reporter, system)
-    # A report is new until its submit event exists; the status column alone
-    # cannot say so (it defaults to submitted).
-    current = report.status if _has_history(session, report) else None
-    # Checked first: whoever acted on an older version learns that the report
-    # moved, not that their action no longer fits its new state.
-    if current is not None and expected_version not in (None, report.version):
-        raise Conflict("error.conflict")
-    move = TRANSITIONS.get(current, {}).get(action)
-    if move is None:
-        raise TransitionError("error.transition_not_allowed", action=action.value,
-                              status=current.value if current else "new")
-    if actor not in actors_for(session, report, move):
-        raise TransitionError("error.forbidden")
-    if user is not None and (not user.active or not access.can_see(session, user, report)):
-        raise TransitionError("error.forbidden")
-    levels = review.chain(session)
-    if move.final_level is not None and review.is_final(levels, report.review_level) != move.final_level:
-        raise TransitionError("error.final_level" if move.final_level else "error.not_final_level")
-    note = (note or "").strip() or None
-    if move.note_required and not note:
-        raise TransitionError("error.note_required")
-    if note and len(note) > NOTE_LIMIT:
-        raise TransitionError("error.note_too_long", limit=NOTE_LIMIT)
+    current, move = _permit(session, report, action, actor, user, expected_version)
+    note = _clean_note(note)
     values = dict(values or {})
-    if action is Action.ADOPT:
-        values.setdefault("adoption_level", AdoptionLevel.COUNTY)
-    if action is Action.RAISE and \
-            adoption_rank(values.get("adoption_level")) <= adoption_rank(report.adoption_level):
-        raise TransitionError("error.not_higher")
-    if not set(values) <= move.fields:
-        raise ValueError(f"{action.value} may not set {sorted(set(values) - move.fields)}")
+    _check_input(report, action, move, note, values)
 
+    levels = review.chain(session)
     now = utcnow()
     acted_at = review.level_at(levels, report.review_level).key if current in PENDING else None
     to = move.to or current
@@ -288,7 +342,7 @@ def apply(
     )
     session.add(event)
     if move.feedback:
-        _owe_feedback(session, report, action, move.feedback, note, dict(context or {}))
+        feedback.owe(session, report, action, move.feedback, note, dict(context or {}))
     if action is Action.SUBMIT and report.urgency is Urgency.URGENT:
         notices.alert_reviewers(session, report, "urgent")
     if action is Action.RESUBMIT:
@@ -312,34 +366,28 @@ def _level_changes(report: Report, action: Action,
     return {}
 
 
-def _owe_feedback(session: Session, report: Report, action: Action, key: str,
-                  note: str | None, context: dict[str, Any]) -> None:
-    """Queue `key` for the reporter, and for reporters whose reports were merged into this one."""
-    recipients = [report.reporter]
-    merged = session.scalars(sa.select(Report).where(Report.merged_into_id == report.id,
-                                                     Report.status == S.MERGED))
-    seen = {report.reporter_id}
-    for child in merged:
-        if child.reporter_id not in seen:
-            seen.add(child.reporter_id)
-            recipients.append(child.reporter)
-    level = report.adoption_level
-    for owner in recipients:
-        lang = owner.language
-        params = {"no": report.tracking_no, "title": report.title, "note": note or "",
-                  "level": t(f"adoption.{level.value}", lang) if level else "", **context}
-        buttons = _buttons(action, report, lang)
-        outbox.enqueue(session, owner, t(key, lang, **params), report=report, buttons=buttons)
+@dataclass(frozen=True)
+class Preview:
+    """What a move would tell people, before it is made (the console's confirmation)."""
+
+    to: ReportStatus | None
+    message: str | None  # the reporter's message, in their language; None: they hear nothing
+    others: int  # reporters of reports merged into this one who hear the same
 
 
-def _buttons(action: Action, report: Report, lang: str) -> list[list[dict[str, str]]] | None:
-    # "~verb:arg" is the engine's stateless button: valid whenever pressed.
-    if action in (Action.RETURN, Action.REMIND):
-        return [[{"label": t("button.supplement", lang), "data": f"~supp:{report.id}"}]]
-    if action is Action.CLOSE:
-        return [[{"label": t(f"satisfaction.{k}", lang), "data": f"~rate:{report.id}:{k}"}
-                 for k in ("satisfied", "basically", "unsatisfied")]]
-    return None
+def preview(session: Session, report: Report, action: Action, *, note: str | None = None,
+            context: Mapping[str, Any] | None = None) -> Preview:
+    """The state `action` leads to and the feedback it owes, in the words `apply` will queue.
+
+    Call `check` first: this assumes the move is allowed.
+    """
+    move = TRANSITIONS.get(report.status, {})[action]
+    if move.feedback is None:
+        return Preview(move.to, None, 0)
+    people = feedback.recipients(session, report)
+    text = feedback.text(report, move.feedback, report.reporter.language, _clean_note(note),
+                         dict(context or {}))
+    return Preview(move.to, text, len(people) - 1)
 
 
 def adoption_rank(level: AdoptionLevel | None) -> int:

@@ -32,9 +32,25 @@ register({
 })
 
 
+def check(session: Session, report: Report, into: Report, user: User,
+          expected_version: int | None) -> None:
+    """Everything `merge` checks, without writing (for the console's confirmation)."""
+    _check_target(session, report, into, user)
+    lifecycle.check(session, report, Action.MERGE, user=user, expected_version=expected_version,
+                    values={"merged_into_id": into.id})
+
+
 def merge(session: Session, report: Report, into: Report, user: User,
           expected_version: int | None) -> ReportEvent:
     """Merge `report` into `into`; reports merged into `report` follow it to `into`."""
+    _check_target(session, report, into, user)
+    return lifecycle.apply(session, report, Action.MERGE, user=user,
+                           note=f"合并到 {into.tracking_no}《{into.title}》",
+                           expected_version=expected_version,
+                           values={"merged_into_id": into.id})
+
+
+def _check_target(session: Session, report: Report, into: Report, user: User) -> None:
     if into.id == report.id:
         raise TransitionError("error.merge_self")
     if into.merged_into_id == report.id:
@@ -43,7 +59,3 @@ def merge(session: Session, report: Report, into: Report, user: User,
         raise TransitionError("error.merge_target_closed", no=into.tracking_no)
     if not access.can_see(session, user, into):
         raise TransitionError("error.forbidden")
-    return lifecycle.apply(session, report, Action.MERGE, user=user,
-                           note=f"合并到 {into.tracking_no}《{into.title}》",
-                           expected_version=expected_version,
-                           values={"merged_into_id": into.id})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from store.models import OfficeSetting, Role
+from store.models import AdoptionLevel, OfficeSetting, Role
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ CHAINS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_CHAIN = "three"
 SETTING_KEY = "review_chain"
+# The level of the office itself (a county CPPCC adopts at county level):
+# what the adoption menu offers first. Unset until the admin says.
+OFFICE_LEVEL_KEY = "office_level"
 
 
 class ReviewError(ValueError):
@@ -74,3 +77,29 @@ def level_at(levels: tuple[Level, ...], index: int) -> Level:
 
 def is_final(levels: tuple[Level, ...], index: int) -> bool:
     return index >= len(levels) - 1
+
+
+def office_level(session: Session) -> AdoptionLevel | None:
+    """The level at which this office adopts reports, if the admin has set it."""
+    row = session.get(OfficeSetting, OFFICE_LEVEL_KEY)
+    raw = (row.value or {}).get("level") if row else None
+    try:
+        return AdoptionLevel(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def set_office_level(session: Session, level: AdoptionLevel | str) -> AdoptionLevel:
+    """Record the office's own level (县级、市级 ...); the adoption menu starts there."""
+    try:
+        level = AdoptionLevel(level)
+    except ValueError:
+        raise ReviewError(f"unknown level {level!r}; choose one of "
+                          f"{[lv.value for lv in AdoptionLevel]}") from None
+    row = session.get(OfficeSetting, OFFICE_LEVEL_KEY)
+    if row is None:
+        session.add(OfficeSetting(key=OFFICE_LEVEL_KEY, value={"level": level.value}))
+    else:
+        row.value = {"level": level.value}
+    session.flush()
+    return level

@@ -12,12 +12,16 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from store import notices, users
 from store.models import Role, Unit, User, utcnow
 
 # No 0/O, 1/I/L: the code is read off a screen and typed on a phone.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 CODE_LIFETIME = timedelta(hours=24)
+# Roles that see through their unit: without one a department would see nothing
+# and a liaison every unit's reports (store.access).
+UNIT_REQUIRED = frozenset({Role.DEPARTMENT, Role.UNIT_LIAISON})
 
 
 class StaffError(ValueError):
@@ -77,9 +81,8 @@ def update_user(session: Session, user: User, *, role: Role | str, unit_id: int 
         raise StaffError(f"未知角色 {role!r} / unknown role {role!r}") from None
     if unit_id is not None and session.get(Unit, unit_id) is None:
         raise StaffError(f"单位 #{unit_id} 不存在 / no unit #{unit_id}")
-    if role is Role.DEPARTMENT and unit_id is None:
-        # A department user without a unit would see nothing (store.access).
-        raise StaffError("部门用户必须指定所属部门 / a department user needs a unit")
+    if role in UNIT_REQUIRED and unit_id is None:
+        raise StaffError(f"{unit_rule(role)} / a {role.value} account needs a unit")
     user.role = role
     user.unit_id = unit_id
     user.active = active
@@ -90,3 +93,24 @@ def update_user(session: Session, user: User, *, role: Role | str, unit_id: int 
         user.link_code_expires_at = None
     session.flush()
     return user
+
+
+def unit_rule(role: Role) -> str:
+    """Why `role` must have a unit (Chinese), for the form that forgot one."""
+    if role is Role.DEPARTMENT:
+        return "有关部门的账号必须选择所属部门，不能选“全部单位”。"
+    return "单位联络员必须选择所联络的单位，不能选“全部单位”。"
+
+
+def reset_password(session: Session, user: User, by: User, password: str | None = None) -> str:
+    """An admin sets `user`'s password (typed, or made up when None) and `user` is told.
+
+    Returns the new password, for the admin to hand over once. The notice
+    (console, and Telegram if linked) is the record that it happened.
+    """
+    password = password if password is not None else users.random_password()
+    users.set_password(session, user, password)
+    notices.notify(session, user, "password_reset",
+                   f"管理员 {by.display_name or by.username}（{by.username}）重设了您的登录密码。"
+                   "如非您本人要求，请立即联系管理员。")
+    return password

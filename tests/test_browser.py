@@ -141,6 +141,7 @@ def test_it_clicks_a_report_through_the_review_chain(
     assert "初审" in page.inner_text("#chain li.current")
     page.wait_for_load_state("load")  # the photo is in
     page.screenshot(path=str(shots / "report.png"), full_page=True)
+    page.click("#choose-sign_off")
     page.fill("form:has(#sign-off) textarea[name=note]", "情况属实，建议报送。")
     page.click("#sign-off")
     page.wait_for_selector(".flash-success")
@@ -152,6 +153,7 @@ def test_it_clicks_a_report_through_the_review_chain(
     page.click("#tab-mine")
     page.click(f"a:has-text('{report.tracking_no}')")
     assert "审核" in page.inner_text("#chain li.current")
+    page.click("#choose-sign_off")
     page.click("#sign-off")
     page.wait_for_selector(".flash-success")
 
@@ -161,6 +163,7 @@ def test_it_clicks_a_report_through_the_review_chain(
     page.click("#tab-mine")
     page.click(f"a:has-text('{report.tracking_no}')")
     assert "审定" in page.inner_text("#chain li.current")
+    page.click("#choose-adopt")
     page.select_option("form:has(#adopt) select[name=adoption_level]", "city")
     page.screenshot(path=str(shots / "review.png"), full_page=True)
     page.click("#adopt")

@@ -49,7 +49,7 @@ def test_it_adds_units_and_staff_and_changes_a_role(
     liu = session.scalar(sa.select(User).where(User.username == "liu"))
     assert liu is not None and liu.role is Role.DEPARTMENT and liu.unit_id == network.roads.id
     assert session.scalar(sa.select(Unit).where(Unit.name == "县交通局<i>")) is not None
-    _post(client, f"/admin/users/{liu.id}", role="viewer", unit_id="")
+    _post(client, f"/admin/users/{liu.id}", role="viewer", unit_id="all")
     session.rollback()
     session.expire_all()
     liu = session.get(User, liu.id)

@@ -24,13 +24,17 @@ from tests.web_support import csrf, login, make_report
 
 
 def _act(client: FlaskClient, report: Report, action: str, note: str | None = None,
-         version: int | None = None, token: str | None = None) -> str:
+         version: int | None = None, token: str | None = None, status: int = 200,
+         **extra: str) -> str:
+    """Post one decision as its form would (declining already confirmed)."""
     data = {"action": action, "version": str(version if version is not None else report.version),
-            "csrf_token": token or csrf(client, f"/reports/{report.id}")}
+            "csrf_token": token or csrf(client, f"/reports/{report.id}"), **extra}
+    if action == "decline":
+        data["confirm"] = "1"
     if note is not None:
         data["note"] = note
     resp = client.post(f"/reports/{report.id}/act", data=data, follow_redirects=True)
-    assert resp.status_code == 200, resp.status_code
+    assert resp.status_code == status, resp.status_code
     return resp.get_data(as_text=True)
 
 
@@ -129,13 +133,14 @@ def test_it_adopts_at_the_last_level_and_owes_the_reporter_feedback(
     report = make_report(session)
     login(client, "carol")
     page = _act(client, report, "sign_off", note="情况属实，建议报送。")
-    assert "本级已通过" in page and "待审核" in page and 'id="adopt"' not in page
+    assert "本级已通过" in page and "待审核" in page and 'id="choose-adopt"' not in page
     login(client, "david")
-    assert 'id="sign-off"' in client.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert 'id="choose-sign_off"' in client.get(f"/reports/{report.id}").get_data(as_text=True)
     _act(client, report, "sign_off", version=_version(session, report))
     assert _outbox(session, report) == []  # signing off tells the reporter nothing
     login(client, "sophia")
-    page = _act(client, report, "adopt", version=_version(session, report))
+    page = _act(client, report, "adopt", version=_version(session, report),
+                adoption_level="county")
     assert "已采用" in page
     events = _events(session, report)
     assert [e.action for e in events] == ["submit", "sign_off", "sign_off", "adopt"]
@@ -144,7 +149,7 @@ def test_it_adopts_at_the_last_level_and_owes_the_reporter_feedback(
     (msg,) = _outbox(session, report)
     assert report.tracking_no in msg.text and "已被采用" in msg.text
     # The page now shows the decision in the history and no more review actions.
-    assert "Sophia" in page and "Carol" in page and 'id="adopt"' not in page
+    assert "Sophia" in page and "Carol" in page and 'id="choose-adopt"' not in page
 
 
 def test_it_declines_with_a_reason(client: FlaskClient, clerk: User, session: Session) -> None:
@@ -172,9 +177,9 @@ def test_it_refuses_decline_without_reason_and_return_without_question(
 ) -> None:
     report = make_report(session)
     login(client, "carol")
-    for action in ("decline", "return"):
-        page = _act(client, report, action, note="   ")
-        assert "请填写原因或说明" in page
+    for action, missing in (("decline", "请选择或填写不采用原因"), ("return", "请填写需要反映人补充的问题")):
+        page = _act(client, report, action, note="   ", status=422)
+        assert f'id="err-note" role="alert">{missing}' in page
     assert [e.action for e in _events(session, report)] == ["submit"]
     assert _status(session, report) is ReportStatus.SUBMITTED
     assert _outbox(session, report) == []
@@ -209,7 +214,7 @@ def test_it_lets_a_viewer_look_but_not_act(client: FlaskClient, viewer: User,
     report = make_report(session)
     login(client, "victor")
     page = client.get(f"/reports/{report.id}").get_data(as_text=True)
-    assert report.title in page and 'id="adopt"' not in page
+    assert report.title in page and 'id="choose-adopt"' not in page
     resp = client.post(f"/reports/{report.id}/act", data={
         "action": "adopt", "version": "1", "csrf_token": csrf(client, "/reports")})
     assert resp.status_code == 403

@@ -88,9 +88,9 @@ def test_it_declines_with_the_one_click_already_handled_reason(
     report = make_report(session)
     login(client, "carol")
     page = client.get(f"/reports/{report.id}").get_data(as_text=True)
-    assert 'id="already-handled"' in page
+    assert 'id="choose-already_handled"' in page
     page = _post(client, f"/reports/{report.id}/act", report, session, action="decline",
-                 template_id=str(handled.id))
+                 template_id=str(handled.id), confirm="1")
     assert "不采用" in _flash(page)
     assert _fresh(session, report).status is ReportStatus.NOT_ADOPTED
     (msg,) = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.report_id == report.id))
@@ -103,7 +103,7 @@ def test_it_needs_the_chain_before_adoption_and_raises_the_level_after(
     report = make_report(session)
     login(client, "carol")
     page = client.get(f"/reports/{report.id}").get_data(as_text=True)
-    assert 'id="adopt"' not in page and "初审通过" in page
+    assert 'id="choose-adopt"' not in page and "初审通过" in page
     page = _post(client, f"/reports/{report.id}/act", report, session, action="adopt")
     assert "审定" in _flash(page)  # adoption is decided at the last level
     adopt(session, _fresh(session, report), admin)
@@ -142,7 +142,8 @@ def test_it_merges_into_a_similar_report(
     login(client, "carol")
     page = client.get(f"/reports/{dup.id}").get_data(as_text=True)
     assert main.tracking_no in page and "相似度" in page
-    page = _post(client, f"/reports/{dup.id}/merge", dup, session, tracking_no=main.tracking_no)
+    page = _post(client, f"/reports/{dup.id}/merge", dup, session, tracking_no=main.tracking_no,
+                 confirm="1")
     assert main.tracking_no in _flash(page)
     fresh = _fresh(session, dup)
     assert fresh.status is ReportStatus.MERGED and fresh.merged_into_id == main.id
@@ -193,7 +194,7 @@ def test_it_records_a_leaders_instruction_and_internal_notes(
     session.commit()
     login(client, "alice")
     page = _post(client, f"/reports/{report.id}/instruct", report, session, leader_name="李明",
-                 leader_title="县长", adoption_level="county", instructed_on="2026-03-01",
+                 leader_title="县长", level="county", instructed_on="2026-03-01",
                  text="请住建局牵头抓紧解决。")
     assert "批示" in _flash(page)
     assert "请住建局牵头抓紧解决" in page and "县长" in page

@@ -371,8 +371,41 @@ def test_it_sets_only_the_columns_a_move_allows(session: Session) -> None:
     assert _count(session, ReportEvent, report) == 1
 
 
-@pytest.mark.parametrize("level", [AdoptionLevel.COUNTY, AdoptionLevel.CITY, None])
-def test_raise_must_go_higher(session: Session, level: AdoptionLevel | None) -> None:
+def test_it_refuses_adopting_without_a_level(session: Session) -> None:
+    world = _world(session)
+    report = _replay(session, world, [Action.SUBMIT, Action.SIGN_OFF, Action.SIGN_OFF])
+
+    with pytest.raises(TransitionError) as exc:
+        _act(session, world, report, Action.ADOPT, "secretary_general", values={})
+
+    assert exc.value.code == "error.level_required"
+    session.refresh(report)
+    assert (report.status, report.adoption_level) == (S.REVIEWING, None)
+    assert _count(session, OutboxMessage, report) == 0
+
+
+def test_it_previews_what_a_decline_tells_the_reporter_without_writing(session: Session) -> None:
+    world = _world(session)
+    report = _replay(session, world, [Action.SUBMIT])
+    lifecycle.check(session, report, Action.DECLINE, user=world.staff["clerk"], note="重复",
+                    expected_version=report.version)
+
+    preview = lifecycle.preview(session, report, Action.DECLINE, note="重复")
+
+    assert preview.to is S.NOT_ADOPTED and preview.others == 0
+    assert preview.message is not None and "原因：重复" in preview.message
+    assert (report.status, _count(session, ReportEvent, report),
+            _count(session, OutboxMessage, report)) == (S.SUBMITTED, 1, 0)
+    # What apply queues is word for word what the preview showed.
+    _act(session, world, report, Action.DECLINE, "clerk", note="重复")
+    queued = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.report_id == report.id))
+    assert [m.text for m in queued] == [preview.message]
+
+
+@pytest.mark.parametrize(("level", "code"), [(AdoptionLevel.COUNTY, "error.not_higher"),
+                                             (AdoptionLevel.CITY, "error.not_higher"),
+                                             (None, "error.level_required")])
+def test_raise_must_go_higher(session: Session, level: AdoptionLevel | None, code: str) -> None:
     world = _world(session)
     report = _replay(session, world, [Action.SUBMIT, Action.SIGN_OFF, Action.SIGN_OFF])
     _act(session, world, report, Action.ADOPT, "admin",
@@ -382,7 +415,7 @@ def test_raise_must_go_higher(session: Session, level: AdoptionLevel | None) -> 
     with pytest.raises(TransitionError) as exc:
         _act(session, world, report, Action.RAISE, "director", values={"adoption_level": level})
 
-    assert exc.value.code == "error.not_higher"
+    assert exc.value.code == code
     session.refresh(report)
     assert report.adoption_level is AdoptionLevel.CITY
     assert _count(session, OutboxMessage, report) == owed

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from store import lifecycle, notices, reports, review
 from store.lifecycle import Action
-from store.models import OutboxMessage, Report, ReportStatus, StaffNotice, User
+from store.models import AdoptionLevel, OutboxMessage, Report, ReportStatus, StaffNotice, User
 from tests.domain_support import file_report
 
 
@@ -34,7 +34,8 @@ def test_a_report_passes_first_review_review_and_approval(
     assert review.level_at(review.chain(session), report.review_level).label() == "审定"
     assert reports.my_queue(session, secretary)[0] == [report]
 
-    lifecycle.apply(session, report, Action.ADOPT, user=secretary)
+    lifecycle.apply(session, report, Action.ADOPT, user=secretary,
+                    values={"adoption_level": AdoptionLevel.COUNTY})
     session.commit()
 
     session.rollback()
@@ -76,7 +77,8 @@ def test_a_chain_cut_short_leaves_reports_waiting_at_its_last_level(
     session.commit()
 
     assert reports.my_queue(session, secretary)[0] == [report]
-    lifecycle.apply(session, report, Action.ADOPT, user=secretary)
+    lifecycle.apply(session, report, Action.ADOPT, user=secretary,
+                    values={"adoption_level": AdoptionLevel.COUNTY})
     assert report.status is ReportStatus.ADOPTED
 
 

@@ -181,6 +181,7 @@ def test_it_runs_bot_console_and_notifier_in_one_process(
             for step, action in enumerate(("sign_off", "sign_off", "adopt")):
                 page = client.post(f"/reports/{report_id}/act", data={
                     "action": action, "version": str(version + step),
+                    "adoption_level": "county",  # read by 采用 only
                     "csrf_token": _csrf(client, f"/reports/{report_id}")})
                 assert page.status_code == 200
 

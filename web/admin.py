@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from store import review, search, staff, templates, units, users
-from store.models import Role, UnitKind, User
+from store.i18n import t
+from store.models import AdoptionLevel, Role, UnitKind, User
 from web import edge
 
+log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_only = edge.roles_required(Role.ADMIN)
 
@@ -49,21 +52,43 @@ def unit_list() -> Any:
 @bp.route("/users", methods=["GET", "POST"])
 @admin_only
 def user_list() -> Any:
-    session = edge.db()
-    if request.method == "POST":
-        form = request.form
-        try:
-            user = users.create_user(session, form.get("username", ""), form.get("password", ""),
-                                     form.get("role", ""), form.get("display_name") or None)
-            staff.update_user(session, user, role=user.role, unit_id=_unit_id(), active=True)
-        except ValueError as exc:
-            edge.rollback()
-            flash(str(exc).split(" / ")[0], "error")
-            return redirect(url_for("admin.user_list"))
-        edge.commit()
-        flash(f"已添加工作人员「{user.username}」。", "success")
-        return redirect(url_for("admin.user_list"))
-    return _users_page()
+    """Staff accounts; adding one needs a role and a unit chosen on purpose (no defaults)."""
+    if request.method == "GET":
+        return _users_page()
+    session, form = edge.db(), request.form
+    errors: dict[str, str] = {}
+    username = form.get("username", "").strip()
+    if not username:
+        errors["username"] = "请填写用户名。"
+    role = _role(form.get("role", ""))
+    if role is None:
+        errors["role"] = "请选择角色。"
+    unit_id, unit_error = _unit_choice(form.get("unit_id", ""), role)
+    if unit_error:
+        errors["unit_id"] = unit_error
+    password = form.get("password", "")
+    problem = users.password_problem(password) if password else None
+    if problem:
+        errors["password"] = problem + "（留空则自动生成）"
+    if errors or role is None:
+        return _users_page(values=form, errors=errors, status=422)
+    made_up = not password
+    password = password or users.random_password()
+    try:
+        user = users.create_user(session, username, password, role,
+                                 form.get("display_name", "").strip() or None)
+        staff.update_user(session, user, role=role, unit_id=unit_id, active=True)
+    except ValueError as exc:
+        edge.rollback()
+        field = "unit_id" if isinstance(exc, staff.StaffError) else "username"
+        return _users_page(values=form, errors={field: str(exc).split(" / ")[0]}, status=422)
+    edge.commit()
+    log.info("staff account %s (%s) added by %s", user.username, role.value,
+             edge.staff().username)
+    flash(f"已添加工作人员「{user.username}」。", "success")
+    if made_up:
+        return _users_page(issued=(user, password))
+    return redirect(url_for("admin.user_list", _anchor=f"user-{user.id}"))
 
 
 @bp.route("/users/<int:user_id>", methods=["POST"])
@@ -74,22 +99,63 @@ def user_update(user_id: int) -> Any:
     user = session.get(User, user_id)
     if user is None:
         abort(404)
-    try:
-        role = Role(request.form.get("role", ""))
-    except ValueError:
+    role = _role(request.form.get("role", ""))
+    if role is None:
         abort(400)
     active = request.form.get("active") == "1"
     if user.id == edge.staff().id and (not active or role is not Role.ADMIN):
         flash("不能停用自己的账号或取消自己的管理员权限。", "error")
         return redirect(url_for("admin.user_list"))
+    unit_id, unit_error = _unit_choice(request.form.get("unit_id", ""), role)
+    if unit_error:
+        flash(f"「{user.username}」未保存：{unit_error}", "error")
+        return redirect(url_for("admin.user_list", _anchor=f"user-{user.id}"))
     try:
-        staff.update_user(session, user, role=role, unit_id=_unit_id(), active=active)
+        staff.update_user(session, user, role=role, unit_id=unit_id, active=active)
     except ValueError as exc:
         edge.rollback()
         flash(str(exc).split(" / ")[0], "error")
         return redirect(url_for("admin.user_list"))
     edge.commit()
     flash(f"已更新「{user.username}」。", "success")
+    return redirect(url_for("admin.user_list", _anchor=f"user-{user.id}"))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@admin_only
+def user_password(user_id: int) -> Any:
+    """重设密码 for a colleague: a made-up one shown once, or one the admin types twice.
+
+    The colleague is told (a notice, and Telegram if linked), which is also the
+    record of who reset it. Their sessions already open stay open: sessions
+    carry no password stamp yet.
+    """
+    session, admin = edge.db(), edge.staff()
+    user = session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if user.id == admin.id:
+        flash("请在“我的账号”中修改自己的密码（需要输入当前密码）。", "info")
+        return redirect(url_for("office.account"))
+    if request.method == "GET":
+        return _password_page(user)
+    typed = None
+    if request.form.get("mode") != "generate":
+        typed = request.form.get("password", "")
+        errors = {}
+        problem = users.password_problem(typed)
+        if problem:
+            errors["password"] = problem
+        elif request.form.get("password2", "") != typed:
+            errors["password2"] = "两次输入的新密码不一致。"
+        if errors:
+            return _password_page(user, errors, 422)
+    password = staff.reset_password(session, user, admin, typed)
+    edge.commit()
+    log.info("password of staff account %s reset by %s", user.username, admin.username)
+    if typed is None:
+        return _password_page(user, issued=password)
+    flash(f"已重设「{user.username}」的密码，并已通知本人。", "success")
     return redirect(url_for("admin.user_list", _anchor=f"user-{user.id}"))
 
 
@@ -151,7 +217,25 @@ def chain() -> Any:
         return redirect(url_for("admin.chain"))
     return render_template("admin_chain.html", current=review.chain_name(session),
                            chains=CHAIN_NAMES, levels=review.chain(session),
-                           fold=search.fold_traditional(session))
+                           fold=search.fold_traditional(session),
+                           office_level=review.office_level(session),
+                           adoption_levels=list(AdoptionLevel))
+
+
+@bp.route("/office-level", methods=["POST"])
+@admin_only
+def office_level() -> Any:
+    """本机关级别: the level this office adopts at, which the adoption menu then starts at."""
+    session = edge.db()
+    try:
+        level = review.set_office_level(session, request.form.get("level", ""))
+    except review.ReviewError:
+        edge.rollback()
+        flash("请选择本机关的级别。", "error")
+        return redirect(url_for("admin.chain", _anchor="office-level"))
+    edge.commit()
+    flash(f"本机关级别已设为{t(f'adoption.{level.value}')}，采用时将预选此级别。", "success")
+    return redirect(url_for("admin.chain", _anchor="office-level"))
 
 
 @bp.route("/search", methods=["POST"])
@@ -172,12 +256,40 @@ def search_settings() -> Any:
     return redirect(url_for("admin.chain"))
 
 
-def _unit_id() -> int | None:
-    raw = request.form.get("unit_id", "")
-    return int(raw) if raw.isdigit() else None
+def _role(raw: str) -> Role | None:
+    try:
+        return Role(raw)
+    except ValueError:
+        return None
 
 
-def _users_page(linked: tuple[User, str] | None = None) -> Any:
+# The unit menu's "not limited to a unit" entry: picked on purpose, never the default.
+ALL_UNITS = "all"
+
+
+def _unit_choice(raw: str, role: Role | None) -> tuple[int | None, str | None]:
+    """The unit chosen (None: the whole network), or why the choice will not do."""
+    if raw == ALL_UNITS:
+        if role in staff.UNIT_REQUIRED:
+            return None, staff.unit_rule(role)  # type: ignore[arg-type]
+        return None, None
+    if raw.isdigit():
+        return int(raw), None
+    return None, "请选择单位；可看全部单位信息的，请选“全部单位（不限）”。"
+
+
+def _users_page(linked: tuple[User, str] | None = None, *, values: Any = None,
+                errors: dict[str, str] | None = None, issued: tuple[User, str] | None = None,
+                status: int = 200) -> Any:
     session = edge.db()
     return render_template("admin_users.html", users=users.list_users(session),
-                           units=units.tree(session), roles=list(Role), linked=linked)
+                           units=units.tree(session), roles=list(Role), linked=linked,
+                           values=values or {}, errors=errors or {}, issued=issued,
+                           all_units=ALL_UNITS,
+                           unit_required=[r.value for r in staff.UNIT_REQUIRED]), status
+
+
+def _password_page(user: User, errors: dict[str, str] | None = None, status: int = 200,
+                   issued: str | None = None) -> Any:
+    return render_template("admin_password.html", user=user, errors=errors or {},
+                           issued=issued, min_length=users.MIN_PASSWORD), status

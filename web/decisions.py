@@ -2,6 +2,10 @@
 
 Every form carries the version the user saw; a report that moved since, or a
 move the rules refuse, comes back as the Chinese reason and nothing is written.
+A field left empty or wrong comes back on the same form, the reason beside it
+and everything typed kept. Declining and merging cannot be undone: the first
+post only shows what will happen and what the reporter will be told; a second
+post with `confirm=1` decides (see `web.decision_forms`).
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from store import editing, instructions, lifecycle, merging, notes, templates, transfers, units
+from store import access, editing, instructions, lifecycle, merging, notes, templates, transfers, units
 from store import reports as reports_mod
 from store.i18n import t
 from store.lifecycle import Action, TransitionError
-from store.models import AdoptionLevel, Report
+from store.models import Report
+from web import decision_forms as forms
 from web import edge
-from web.reports import visible_report
+from web.reports import render_detail, visible_report
 
 bp = Blueprint("decisions", __name__)
 
@@ -47,17 +52,35 @@ def act(report_id: int) -> Any:
         abort(400)
     version = _version()
     report = visible_report(report_id)
-    note = request.form.get("note")
-    values: dict[str, Any] = {}
-    if action in (Action.ADOPT, Action.RAISE):
-        values["adoption_level"] = _adoption_level()
-    if action is Action.DECLINE:
-        note = _decline_reason(note)
+    session, user = edge.db(), edge.staff()
     try:
-        lifecycle.apply(edge.db(), report, action, user=edge.staff(), note=note,
-                        expected_version=version, values=values)
+        move = lifecycle.permit(session, report, action, user=user, expected_version=version)
     except TransitionError as exc:
         return _refused(exc, report_id, version)
+    choice = _choice(action)
+    if request.form.get("revise"):
+        return _again(report, choice, {}, 200)
+    typed = _decline_reason() if action is Action.DECLINE else request.form.get("note")
+    note, errors = forms.read_note(action, move, typed)
+    values: dict[str, Any] = {}
+    if action in (Action.ADOPT, Action.RAISE):
+        level, level_errors = forms.read_level(
+            request.form, "adoption_level", "请选择采用级别。",
+            above=report.adoption_level if action is Action.RAISE else None)
+        values["adoption_level"] = level
+        errors |= level_errors
+    if errors:
+        return _again(report, choice, errors)
+    try:
+        if choice.confirm and not _confirmed():
+            lifecycle.check(session, report, action, user=user, note=note,
+                            expected_version=version, values=values)
+            return _confirm(report, choice, lifecycle.preview(session, report, action, note=note),
+                            _decline_lines(report, choice, note))
+        lifecycle.apply(session, report, action, user=user, note=note,
+                        expected_version=version, values=values)
+    except TransitionError as exc:
+        return _refused(exc, report_id, version, choice)
     return _done(report_id, DONE[action])
 
 
@@ -68,20 +91,25 @@ def merge(report_id: int) -> Any:
     version = _version()
     report = visible_report(report_id)
     session, user = edge.db(), edge.staff()
-    into: Report | None = None
-    raw_id = request.form.get("into_id", "")
-    number = (request.form.get("tracking_no") or "").strip()
-    if raw_id.isdigit():
-        into = session.get(Report, int(raw_id))
-    elif number:
-        into = reports_mod.find(session, user, number)
-    if into is None or into.id == report.id:
-        return _back(report_id, "找不到要合并到的主信息，请从相似信息中选择或填写正确的编号。")
-    visible_report(into.id)
+    choice = forms.BY_KEY["merge"]
     try:
-        merging.merge(session, report, into, user, expected_version=version)
+        lifecycle.permit(session, report, Action.MERGE, user=user, expected_version=version)
     except TransitionError as exc:
         return _refused(exc, report_id, version)
+    if request.form.get("revise"):
+        return _again(report, choice, {}, 200)
+    into = _merge_target()
+    if into is None or into.id == report.id:
+        return _again(report, choice, {
+            "into": "找不到要合并到的主信息，请从相似信息中选择，或填写正确的主信息编号。"})
+    try:
+        if not _confirmed():
+            merging.check(session, report, into, user, expected_version=version)
+            preview = lifecycle.preview(session, report, Action.MERGE)
+            return _confirm(report, choice, preview, _merge_lines(report, into))
+        merging.merge(session, report, into, user, expected_version=version)
+    except TransitionError as exc:
+        return _refused(exc, report_id, version, choice)
     return _done(report_id, f"已合并到 {into.tracking_no}，反映人会收到该信息的后续进展。")
 
 
@@ -91,20 +119,32 @@ def transfer(report_id: int) -> Any:
     """转办 to a department with a deadline and an escalation date."""
     version = _version()
     report = visible_report(report_id)
-    session = edge.db()
+    session, user = edge.db(), edge.staff()
+    choice = forms.BY_KEY["transfer"]
+    try:
+        lifecycle.permit(session, report, Action.TRANSFER, user=user, expected_version=version)
+    except TransitionError as exc:
+        return _refused(exc, report_id, version)
     raw = request.form.get("department_id", "")
     department = next((d for d in units.departments(session) if str(d.id) == raw), None)
     cfg = edge.settings()
-    due = _days("due_days", cfg.transfer_due_days)
-    escalate = _days("escalate_days", cfg.transfer_escalate_days)
+    due = forms.days(request.form, "due_days", cfg.transfer_due_days)
+    escalate = forms.days(request.form, "escalate_days", cfg.transfer_escalate_days)
+    errors = {}
+    if department is None:
+        errors["department_id"] = "请选择承办部门。"
+    if due is None:
+        errors["due_days"] = "办理期限请填写 1～365 天。"
+    if escalate is None:
+        errors["escalate_days"] = "督办期限请填写 1～365 天。"
     if department is None or due is None or escalate is None:
-        return _back(report_id, "请选择承办部门，并填写 1～365 天的办理期限和督办期限。")
+        return _again(report, choice, errors)
     try:
-        transfers.transfer(session, report, edge.staff(), department=department, due_days=due,
+        transfers.transfer(session, report, user, department=department, due_days=due,
                            escalate_days=escalate, note=request.form.get("note") or None,
                            expected_version=version)
     except TransitionError as exc:
-        return _refused(exc, report_id, version)
+        return _refused(exc, report_id, version, choice)
     return _done(report_id, f"已转交{department.name}办理，期限 {due} 天。")
 
 
@@ -114,20 +154,32 @@ def instruct(report_id: int) -> Any:
     """Record a 领导批示: who, their title, the level, the date and the words."""
     version = _version()
     report = visible_report(report_id)
-    form = request.form
+    session, user = edge.db(), edge.staff()
+    choice = forms.BY_KEY["instruct"]
     try:
-        on = date.fromisoformat(form.get("instructed_on", ""))
-    except ValueError:
-        on = None
-    leader, title, text = (form.get(k, "").strip() for k in ("leader_name", "leader_title", "text"))
-    if on is None or not leader or not title or not text:
-        return _back(report_id, "请完整填写批示领导、职务、批示日期和批示内容。")
-    try:
-        instructions.record(edge.db(), report, edge.staff(), leader_name=leader, leader_title=title,
-                            level=_adoption_level(), text=text, instructed_on=on,
-                            expected_version=version)
+        lifecycle.permit(session, report, Action.INSTRUCT, user=user, expected_version=version)
     except TransitionError as exc:
         return _refused(exc, report_id, version)
+    form = request.form
+    leader, title, text = (form.get(k, "").strip() for k in ("leader_name", "leader_title", "text"))
+    level, errors = forms.read_level(form, "level", "请选择作出批示的领导属于哪一级。")
+    try:
+        on: date | None = date.fromisoformat(form.get("instructed_on", ""))
+    except ValueError:
+        on = None
+    for field, value, missing in (("leader_name", leader, "请填写批示领导的姓名。"),
+                                  ("leader_title", title, "请填写批示领导的职务。"),
+                                  ("instructed_on", on, "请填写批示日期。"),
+                                  ("text", text, "请填写批示内容。")):
+        if not value:
+            errors[field] = missing
+    if errors or level is None or on is None:
+        return _again(report, choice, errors)
+    try:
+        instructions.record(session, report, user, leader_name=leader, leader_title=title,
+                            level=level, text=text, instructed_on=on, expected_version=version)
+    except TransitionError as exc:
+        return _refused(exc, report_id, version, choice)
     return _done(report_id, f"已记录{title}{leader}的批示。")
 
 
@@ -211,20 +263,19 @@ def _version() -> int:
     return int(raw)
 
 
-def _adoption_level() -> AdoptionLevel:
-    try:
-        return AdoptionLevel(request.form.get("adoption_level") or AdoptionLevel.COUNTY.value)
-    except ValueError:
-        abort(400)
+def _confirmed() -> bool:
+    return request.form.get("confirm") == "1"
 
 
-def _days(name: str, default: int) -> int | None:
-    raw = (request.form.get(name) or str(default)).strip()
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 365 else None
+def _choice(action: Action) -> forms.Choice:
+    """The choice whose form was posted: 不采用 comes from two (a reason, or 已在办理)."""
+    posted = forms.BY_KEY.get(request.form.get("choice", ""))
+    return posted if posted is not None and posted.needs is action else forms.BY_KEY[action.value]
 
 
-def _decline_reason(typed: str | None) -> str | None:
+def _decline_reason() -> str | None:
     """The typed reason, else the chosen template's words (one click for 已在政府部门处理中)."""
+    typed = request.form.get("note")
     if typed and typed.strip():
         return typed
     chosen = request.form.get("template_id", "")
@@ -233,6 +284,50 @@ def _decline_reason(typed: str | None) -> str | None:
     offered = templates.active(edge.db())
     picked = next((x for x in offered if x.id == int(chosen)), None)
     return picked.text if picked else typed
+
+
+def _merge_target() -> Report | None:
+    """The main report picked from the similar list or typed, if the user may see it."""
+    session, user = edge.db(), edge.staff()
+    raw_id = request.form.get("into_id", "")
+    number = (request.form.get("tracking_no") or "").strip()
+    if raw_id.isdigit():
+        into = session.get(Report, int(raw_id))
+        return into if into is not None and access.can_see(session, user, into) else None
+    return reports_mod.find(session, user, number) if number else None
+
+
+def _decline_lines(report: Report, choice: forms.Choice, note: str | None) -> list[str]:
+    lines = [f"信息 {report.tracking_no}《{report.title}》将标记为“不采用”。",
+             "不采用是最终决定：之后不能再采用、退回或合并这条信息。"]
+    if choice.key == "already_handled":
+        lines.insert(1, "理由：该问题已在政府有关部门研究处理中（办公室统一的“已在办理”答复）。")
+    return lines
+
+
+def _merge_lines(report: Report, into: Report) -> list[str]:
+    return [f"信息 {report.tracking_no}《{report.title}》将合并到主信息 "
+            f"{into.tracking_no}《{into.title}》（{t(f'status.{into.status.value}')}）。",
+            "合并后本信息不再单独审核、采用或不采用，此操作不能撤销。",
+            "主信息以后的每一步进展（采用、转办、办理结果）都会同时通知本信息的反映人。"]
+
+
+def _again(report: Report, choice: forms.Choice, errors: dict[str, str],
+           status: int = 422) -> Any:
+    """The chosen form again, as typed, with each problem beside its field; nothing written."""
+    edge.rollback()
+    return render_detail(visible_report(report.id), chosen=choice.key, values=request.form,
+                         errors=errors, status=status)
+
+
+def _confirm(report: Report, choice: forms.Choice, preview: lifecycle.Preview,
+             lines: list[str]) -> Any:
+    """What will happen and what the reporter will be told; the decision waits for `confirm=1`."""
+    edge.rollback()
+    return render_template(
+        "decision_confirm.html", report=visible_report(report.id), choice=choice,
+        preview=preview, lines=lines, fields=forms.kept(request.form.items(multi=True)),
+        target=url_for(request.endpoint or "reports.detail", report_id=report.id))
 
 
 def _done(report_id: int, message: str, anchor: str | None = None) -> Any:
@@ -249,8 +344,15 @@ def _back(report_id: int, message: str) -> Any:
     return redirect(url_for("reports.detail", report_id=report_id))
 
 
-def _refused(exc: TransitionError, report_id: int, version: int) -> Any:
-    return _back(report_id, _conflict_or(exc, report_id, version))
+def _refused(exc: TransitionError, report_id: int, version: int,
+             choice: forms.Choice | None = None) -> Any:
+    """The lifecycle said no: beside the field it is about, else on the report's page."""
+    edge.rollback()
+    message = _conflict_or(exc, report_id, version)
+    field = forms.FIELD_OF.get(exc.code)
+    if choice is not None and field is not None and message != t("error.conflict"):
+        return _again(visible_report(report_id), choice, {field: message})
+    return _back(report_id, message)
 
 
 def _conflict_or(exc: TransitionError, report_id: int, version: int) -> str:

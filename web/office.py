@@ -7,10 +7,10 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from store import access, notices, staff, stats, transfers
+from store import access, notices, staff, stats, transfers, users
 from store.i18n import t
 from store.lifecycle import TransitionError
-from store.models import Role, Transfer, utcnow
+from store.models import Role, Transfer, User, utcnow
 from web import edge
 
 bp = Blueprint("office", __name__)
@@ -73,7 +73,7 @@ def notice_read() -> Any:
 @bp.route("/account")
 @login_required
 def account() -> Any:
-    return render_template("account.html", user=edge.staff(), code=None)
+    return account_page(edge.staff(), None)
 
 
 @bp.route("/account/link", methods=["POST"])
@@ -83,7 +83,14 @@ def link_telegram() -> Any:
     user = edge.staff()
     code = staff.issue_link_code(edge.db(), user)
     edge.commit()
-    return render_template("account.html", user=user, code=code)
+    return account_page(user, code)
+
+
+def account_page(user: User, code: str | None, errors: dict[str, str] | None = None,
+                 status: int = 200) -> Any:
+    """我的账号: who I am, the Telegram link code, and the password change form."""
+    return render_template("account.html", user=user, code=code, errors=errors or {},
+                           min_password=users.MIN_PASSWORD), status
 
 
 @bp.route("/stats")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import (
@@ -21,7 +22,7 @@ from store import access, files, forms, lifecycle, review, search, transfers
 from store import reports as reports_mod
 from store.conversation.summary import answer_rows
 from store.models import AdoptionLevel, Attachment, Report, ReportStatus
-from web import edge, sidebar
+from web import decision_forms, edge, sidebar
 
 bp = Blueprint("reports", __name__)
 
@@ -72,8 +73,12 @@ def inbox() -> Any:
 @bp.route("/reports/<int:report_id>")
 @login_required
 def detail(report_id: int) -> Any:
-    """The report; `?q=` (from a search) marks the words searched for."""
-    return render_detail(visible_report(report_id), q=request.args.get("q", "")[:200])
+    """The report; `?q=` (from a search) marks the words searched for.
+
+    `?action=` opens one decision's form in place of the list of choices.
+    """
+    return render_detail(visible_report(report_id), q=request.args.get("q", "")[:200],
+                         chosen=request.args.get("action") or None)
 
 
 @bp.route("/reports/<int:report_id>/identity", methods=["POST"])
@@ -96,13 +101,23 @@ def identity(report_id: int) -> Any:
 
 
 def render_detail(report: Report, *, identity: access.Identity | None = None, status: int = 200,
-                  q: str = "") -> Any:
-    """The report page with every panel the user's actions need."""
+                  q: str = "", chosen: str | None = None, values: Mapping[str, str] | None = None,
+                  errors: Mapping[str, str] | None = None) -> Any:
+    """The report page with every panel the user's actions need.
+
+    `identity` is the reporter as `access.reveal_identity` handed them (the
+    logged step), `chosen` names the one decision whose form is shown
+    (`web.decision_forms`), `values` what was typed into it and `errors` what
+    is wrong, by field.
+    """
     session, user = edge.db(), edge.staff()
     actions = {a.value for a in lifecycle.allowed_actions(session, report, user)}
     levels = review.chain(session)
     office = user.role in access.OFFICE_ROLES
     panels = sidebar.panels(session, report, user, actions, office)
+    choices = decision_forms.offered(actions, panels["already_handled"] is not None) \
+        if office else []
+    choice = next((c for c in choices if c.key == chosen and c.key != "edit"), None)
     at = min(report.review_level, len(levels) - 1)
     in_review = report.status in lifecycle.PENDING
     chain_state = [(lv.label(), "done" if (i < at if in_review else report.adoption_level is not None)
@@ -115,6 +130,9 @@ def render_detail(report: Report, *, identity: access.Identity | None = None, st
         levels=[lv.label() for lv in levels], at_level=at, in_review=in_review,
         chain_state=chain_state,
         adoption_levels=list(AdoptionLevel), settings=edge.settings(),
+        choices=choices, chosen=choice, unavailable=chosen is not None and choice is None,
+        values=values or {}, errors=errors or {}, office_level=review.office_level(session),
+        raise_levels=decision_forms.levels_above(report.adoption_level),
         level_names={key: lv.label() for key, lv in review.LEVELS.items()},
         hl=search.highlighted(session, report, q), q=q, **panels,
     ), status

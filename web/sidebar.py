@@ -27,7 +27,7 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
     if "decline" in actions:
         out["decline_templates"] = [x for x in templates.active(session) if not x.already_handled]
         out["already_handled"] = templates.already_handled(session)
-    # Shown on every page view: with merge buttons to those who may merge, as links to the rest.
+    # Shown on every page view: as links, or as the choices of the open 合并 form.
     out["similar"] = similar.similar(session, report, user)
     if "transfer" in actions:
         out["departments"] = units.departments(session)

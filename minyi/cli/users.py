@@ -62,14 +62,14 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_user_password(settings: Settings, args: argparse.Namespace) -> None:
     """Set a new password for a staff account (e.g. a forgotten one)."""
     password, printed = _password(args.password)
-    if len(password) < users.MIN_PASSWORD:
-        raise CommandError(f"密码至少 {users.MIN_PASSWORD} 位 / password needs at least "
-                           f"{users.MIN_PASSWORD} characters")
+    problem = users.password_problem_bilingual(password)
+    if problem:
+        raise CommandError(problem)
     with unit_of_work(settings) as s:
         user = s.scalar(sa.select(User).where(User.username == args.name))
         if user is None:
             raise CommandError(f"no user named {args.name} / 没有用户 {args.name}")
-        user.password_hash = users.hash_password(password)
+        users.set_password(s, user, password)
     print(f"Password changed / 已重设密码: {args.name}")
     if printed:
         print(f"  password / 密码: {password}  (shown once / 只显示这一次)")
