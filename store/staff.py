@@ -75,8 +75,11 @@ def update_user(session: Session, user: User, *, role: Role | str, unit_id: int 
         role = Role(role)
     except ValueError:
         raise StaffError(f"未知角色 {role!r} / unknown role {role!r}") from None
-    if unit_id is not None and session.get(Unit, unit_id) is None:
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
+    if unit_id is not None and unit is None:
         raise StaffError(f"单位 #{unit_id} 不存在 / no unit #{unit_id}")
+    if unit is not None and unit.retired_at is not None and unit.id != user.unit_id:
+        raise StaffError(f"单位「{unit.name}」已撤销 / unit #{unit.id} is retired")
     if role is Role.DEPARTMENT and unit_id is None:
         # A department user without a unit would see nothing (store.access).
         raise StaffError("部门用户必须指定所属部门 / a department user needs a unit")

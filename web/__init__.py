@@ -96,6 +96,7 @@ def create_app(
 
     from web import (
         admin,
+        admin_units,
         auth,
         chat,
         decisions,
@@ -114,6 +115,8 @@ def create_app(
     CSRFProtect(app)
     _login(app)
 
+    # admin_units adds its routes to admin.bp, so it is imported before that is registered.
+    assert admin_units.bp is admin.bp
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
                    search, intake):
         app.register_blueprint(module.bp)
