@@ -219,7 +219,7 @@ def test_it_moves_ticked_points_to_a_unit_all_or_none(
     page = _post(client, "/points/move", point=[str(pts.studio.id), str(pts.theirs.id)],
                  unit=str(network.township.id))
 
-    assert "「东山县便民中心」（#%d）属于「东山县政协」，不在您管理的范围内" % pts.theirs.id in page
+    assert f"「东山县便民中心」（#{pts.theirs.id}）属于「东山县政协」，不在您管理的范围内" in page
     assert "未移动任何采集点" in page
     assert _fresh(session, pts.studio).unit_id == network.county.id
 

@@ -8,7 +8,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from minyi.cli import main
-from store import points, staff as staff_mod, units
+from store import points, units
+from store import staff as staff_mod
 from store.models import CollectionPoint, Role, Unit, User
 from store.units import UnitError
 from tests.conftest import Network, staff
