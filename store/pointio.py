@@ -197,12 +197,12 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
     table = cast(sa.Table, CollectionPoint.__table__)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (insert(table).on_conflict_do_nothing(index_elements=["code"])
+            .returning(table.c.id, table.c.code))
     added: dict[str, int] = {}
     for start in range(0, len(rows), BATCH):
-        stmt = (insert(table).values(rows[start:start + BATCH])
-                .on_conflict_do_nothing(index_elements=["code"])
-                .returning(table.c.id, table.c.code))
-        added.update({code: pid for pid, code in session.execute(stmt)})
+        # One statement, many rows: SQLAlchemy batches them into multi-row INSERTs.
+        added.update({code: pid for pid, code in session.execute(stmt, rows[start:start + BATCH])})
     return added
 
 
