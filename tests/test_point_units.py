@@ -150,7 +150,7 @@ def test_it_keeps_viewers_and_clerks_without_a_unit_from_changing_points(
         login(client, who)
         token = csrf(client, "/points")
         page = client.get("/points").get_data(as_text=True)
-        assert "添加采集点" not in page and 'form="move-form"' not in page and "编辑</a>" not in page
+        assert "添加采集点" not in page and 'form="move-form"' not in page and "编辑采集点</a>" not in page
         for path, data in (("/points", {"name": "x", "unit": str(network.county.id)}),
                            (f"/points/{pts.county.id}/edit", {"name": "改名"}),
                            ("/points/move", {"point": str(pts.county.id),
@@ -215,6 +215,8 @@ def test_it_moves_ticked_points_to_a_unit_all_or_none(
     page = client.get("/points").get_data(as_text=True)
     assert f'name="point" value="{pts.studio.id}" form="move-form"' in page
     assert f'name="point" value="{pts.theirs.id}"' not in page  # not theirs to tick
+    assert f'href="/points/{pts.studio.id}/edit">编辑采集点</a>' in page
+    assert f'href="/points/{pts.theirs.id}/edit"' not in page
 
     page = _post(client, "/points/move", point=[str(pts.studio.id), str(pts.theirs.id)],
                  unit=str(network.township.id))
