@@ -216,7 +216,11 @@ class Plan:
         if len(keys) == 1:
             row.parent, row.parent_known = next(iter(keys)), True
             return None
-        if not keys:
+        broken = [other.line for other in in_file if other.key is None]
+        if not keys and broken:
+            row.errors.append(f"上级「{ref}」在第 {broken[0]} 行，那一行有误 / "
+                              f"the parent's line {broken[0]} is bad")
+        elif not keys:
             if ref == row.name:
                 row.errors.append("上级不能是自己 / a point cannot be its own parent")
             else:

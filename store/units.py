@@ -288,8 +288,9 @@ class Directory:
     def find(self, ref: str) -> int:
         """The unit `ref` names: `#12` or `12` (an id), else an exact name.
 
-        Raises UnitError when there is none, when the name is shared by several
-        units (naming each with its path and id), or when the unit is retired.
+        Raises UnitError when there is none, or when the name is shared by several
+        units (naming each with its path and id). A retired unit is found (its old
+        points still name it); whoever puts something new in it refuses.
         """
         ref = ref.strip()
         digits = ref[1:] if ref.startswith("#") else ref
@@ -305,7 +306,4 @@ class Directory:
             raise UnitError(f"单位「{ref}」有 {len(found)} 个同名："
                             + "、".join(self.label(uid) for uid in found)
                             + f"，请填写单位 ID / {len(found)} units are named {ref!r}; give the id")
-        if self.retired(found[0]):
-            raise UnitError(f"单位「{self.rows[found[0]][0]}」（#{found[0]}）已撤销 / "
-                            f"unit #{found[0]} is retired")
         return found[0]

@@ -462,3 +462,36 @@ def test_it_keeps_viewers_from_importing(client: FlaskClient, session: Session,
                                                "file": (io.BytesIO(data), name)})
     assert resp.status_code == 403
     assert session.scalar(sa.select(sa.func.count(CollectionPoint.id))) == 0
+
+
+def test_it_points_a_line_to_its_parents_bad_line_rather_than_calling_it_unknown(
+    session: Session, network: Network
+) -> None:
+    sheet = [["名称", "上级", "单位"], ["第一镇", "不存在的县", "城关县政协"],
+             ["幸福社区", "第一镇", ""], ["甲", "乙", "城关县政协"], ["乙", "甲", ""]]
+    result = pointio.import_points(session, *sheet_file(sheet, "utf8"))
+    reasons = {e.line: e.reason for e in result.errors}
+    assert "上级「不存在的县」不存在" in reasons[2]
+    assert "上级「第一镇」在第 2 行，那一行有误" in reasons[3]
+    assert "上级关系成环" in reasons[4] and "上级关系成环" in reasons[5]
+
+
+def test_an_export_with_a_retired_units_old_point_imports_back(
+    session: Session, network: Network
+) -> None:
+    old = points.create_point(session, "老城区服务站", unit_id=network.township.id)
+    old.code, old.active = "LC01", False
+    session.flush()
+    units.retire(session, network.township)
+    session.commit()
+    data = pointio.export_xlsx(session)
+
+    result = pointio.import_points(session, "back.xlsx", data)
+
+    assert result.ok and (result.created, result.updated) == (0, 1)
+    session.commit()
+    assert by_name(session)["老城区服务站"][0].unit_id == network.township.id
+    # A new point cannot go there.
+    sheet = [["名称", "单位"], ["新服务站", "城关镇政协联络组"]]
+    [error] = pointio.import_points(session, *sheet_file(sheet, "utf8")).errors
+    assert "已撤销" in error.reason
