@@ -137,9 +137,13 @@ def test_it_refuses_a_county_clerk_a_point_outside_their_units(
     if form.get("unit") == "other":
         form = {"unit": str(network.other_county.id)}
 
-    page = _post(client, "/points", name="越界的点", **form)
+    resp = client.post("/points", data={"csrf_token": csrf(client, "/points"), "name": "越界的点",
+                                        "address": "东街1号", **form})
 
-    assert message in page
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and message in page
+    # The form comes back as it was filled in.
+    assert 'value="越界的点"' in page and 'value="东街1号"' in page
     assert session.scalar(sa.select(CollectionPoint).where(CollectionPoint.name == "越界的点")) is None
 
 
@@ -186,12 +190,19 @@ def test_it_refuses_to_put_a_point_under_itself_or_a_point_below_it(
     client: FlaskClient, admin: User, session: Session, pts: Points
 ) -> None:
     login(client, "alice")
+    token = csrf(client, "/points")
     for parent in (str(pts.studio.id), "CG"):
-        page = _post(client, f"/points/{pts.county.id}/edit", name="城关县便民中心", kind="county",
-                     parent=parent, unit="")
+        resp = client.post(f"/points/{pts.county.id}/edit", data={
+            "csrf_token": token, "name": "城关县便民中心（改）", "kind": "county",
+            "address": "新地址1号", "parent": parent, "unit": ""})
+        page = resp.get_data(as_text=True)
+        assert resp.status_code == 422
         assert "不能把「城关县便民中心」" in page and "放到它自己或它的下级采集点之下" in page
+        # What was typed is still there to correct.
+        assert 'value="城关县便民中心（改）"' in page and 'value="新地址1号"' in page
+        assert f'name="parent" size="12" value="{parent}"' in page
     got = _fresh(session, pts.county)
-    assert got.parent_id is None and got.name == "城关县便民中心"
+    assert got.parent_id is None and got.name == "城关县便民中心" and got.address is None
 
 
 def test_it_refuses_an_outsider_editing_a_county_point(

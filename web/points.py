@@ -31,6 +31,11 @@ LIST_ARGS = ("q", "kind", "unit", "page")
 def index() -> Any:
     """A page of points (`?page=`) in tree order, narrowed by `?q=` (name, code, address,
     id), `?kind=` and `?unit=` (that unit and the units below)."""
+    return _index_page()
+
+
+def _index_page(typed: dict[str, str] | None = None) -> Any:
+    """The list; `typed` is an add form refused, shown again as it was filled in (422)."""
     settings = edge.settings()
     session = edge.db()
     listing = pointlist.page(session, _filters(), request.args.get("page", 1, type=int))
@@ -47,12 +52,14 @@ def index() -> Any:
                 settings.public_url, points_mod.short_code_for(row.point, settings.secret_key)),
         })
     tree = units.tree(session)
-    return render_template(
+    page = render_template(
         "points.html", rows=rows, listing=listing, units=tree,
         unit_names={u.id: u.name for u, _ in tree}, kinds=points_mod.KIND_NAMES,
         list_args=_list_args(), filter_args={k: v for k, v in _list_args().items() if k != "page"},
         keeper=scope is not None, offered=units.offered(session, scope) if scope else [],
-        parents=pointedit.parent_choices(session, scope) if scope else None)
+        parents=pointedit.parent_choices(session, scope) if scope else None,
+        typed=typed or {"kind": "community"})
+    return (page, 422) if typed else page
 
 
 def _scope() -> Scope | None:
@@ -148,19 +155,19 @@ def add() -> Any:
     """Create a point in a unit the user keeps (or its parent's unit); its token and QR codes
     follow from its id."""
     scope = _keeper_scope()
-    form = request.form
+    typed = {k: (request.form.get(k) or "").strip()
+             for k in ("name", "address", "contact", "kind", "parent", "unit")}
     session = edge.db()
-    parent_ref = (form.get("parent") or "").strip()
     try:
         point = pointedit.add_point(
-            session, scope, form.get("name", ""), address=form.get("address"),
-            contact=form.get("contact"), kind=form.get("kind") or "community",
-            parent=pointedit.find_parent(session, parent_ref) if parent_ref else None,
-            unit_id=_unit_arg(form.get("unit")))
+            session, scope, typed["name"], address=typed["address"], contact=typed["contact"],
+            kind=typed["kind"] or "community",
+            parent=pointedit.find_parent(session, typed["parent"]) if typed["parent"] else None,
+            unit_id=_unit_arg(typed["unit"]))
     except points_mod.PointError as exc:
         edge.rollback()
-        flash(str(exc).split(" / ")[0], "error")
-        return redirect(url_for("points.index"))
+        flash(str(exc).split(" / ")[0] + "（未添加，已填写的内容保留在下方）", "error")
+        return _index_page(typed)
     edge.commit()
     unit = units.get(session, point.unit_id) if point.unit_id is not None else None
     where = f"，属于「{unit.name}」" if unit is not None else ""
@@ -179,30 +186,36 @@ def edit(point_id: int) -> Any:
     if not scope.covers(point.unit_id):
         flash(f"采集点「{point.name}」不属于您管理的单位，不能修改。", "error")
         return _back_to(point.id)
+    parent = session.get(CollectionPoint, point.parent_id) if point.parent_id else None
+    current = units.get(session, point.unit_id) if point.unit_id else None
+    values = {"name": point.name, "kind": point.kind.value, "address": point.address or "",
+              "contact": point.contact or "",
+              "parent": (parent.code or str(parent.id)) if parent else "",
+              "unit": str(point.unit_id or "")}
+    error = None
     if request.method == "POST":
         form = request.form
-        parent_ref = (form.get("parent") or "").strip()
+        values = {k: (form.get(k) or "").strip() for k in values}
         try:
             moved = pointedit.update_point(
-                session, scope, point, name=form.get("name", ""), kind=form.get("kind", ""),
-                address=form.get("address"), contact=form.get("contact"),
-                parent=pointedit.find_parent(session, parent_ref) if parent_ref else None,
-                unit_id=_unit_arg(form.get("unit")))
+                session, scope, point, name=values["name"], kind=values["kind"],
+                address=values["address"], contact=values["contact"],
+                parent=pointedit.find_parent(session, values["parent"]) if values["parent"] else None,
+                unit_id=_unit_arg(values["unit"]))
         except points_mod.PointError as exc:
+            # Shown again as typed, with the reason, so nothing typed is lost.
             edge.rollback()
-            flash(str(exc).split(" / ")[0], "error")
-            return redirect(url_for("points.edit", point_id=point_id, **_list_args()))
-        edge.commit()
-        flash(f"已保存采集点「{point.name}」。" + _adopted(moved), "success")
-        return _back_to(point.id)
-    parent = session.get(CollectionPoint, point.parent_id) if point.parent_id else None
+            error = str(exc).split(" / ")[0]
+        else:
+            edge.commit()
+            flash(f"已保存采集点「{point.name}」。" + _adopted(moved), "success")
+            return _back_to(point.id)
     offered = units.offered(session, scope)
-    current = units.get(session, point.unit_id) if point.unit_id else None
-    return render_template(
+    page = render_template(
         "point_edit.html", point=point, kinds=points_mod.KIND_NAMES, offered=offered,
-        current_unit=current, offered_ids={u.id for u, _ in offered},
-        parent_ref=(parent.code or str(parent.id)) if parent else "",
+        current_unit=current, offered_ids={u.id for u, _ in offered}, values=values, error=error,
         parents=pointedit.parent_choices(session, scope), list_args=_list_args())
+    return (page, 422) if error else page
 
 
 def _adopted(moved: pointedit.Moved) -> str:
