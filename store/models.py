@@ -141,6 +141,9 @@ class Unit(Base):
     kind: Mapped[UnitKind] = mapped_column(_enum(UnitKind), default=UnitKind.CPPCC)
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the unit is retired (撤销): no longer offered for new points, users or
+    # transfers; its reports, points and users keep pointing at it (store.units.retire).
+    retired_at: Mapped[datetime | None] = mapped_column()
 
 
 class CollectionPoint(Base):

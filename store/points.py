@@ -34,17 +34,35 @@ class Resolved:
     replaced: CollectionPoint | None = None
 
 
-def create_point(session: Session, name: str, address: str | None = None,
-                 contact: str | None = None, *, kind: PointKind | str = PointKind.COMMUNITY,
-                 parent: CollectionPoint | None = None,
-                 unit_id: int | None = None) -> CollectionPoint:
-    name = name.strip()
-    if not name or len(name) > 200:
+# The longest text each column takes (the columns' lengths).
+LIMITS = {"name": 200, "address": 300, "contact": 200}
+
+
+def checked(name: str, kind: PointKind | str, address: str | None,
+            contact: str | None) -> tuple[str, PointKind, str | None, str | None]:
+    """A point's name, kind, address and contact, trimmed and checked (PointError if bad)."""
+    name = (name or "").strip()
+    if not name or len(name) > LIMITS["name"]:
         raise PointError("采集点名称不能为空，且不超过 200 字 / name must be 1-200 characters")
     try:
         kind = PointKind(kind)
     except ValueError as exc:
         raise PointError(f"类型「{kind}」无效 / unknown kind") from exc
+    address = (address or "").strip() or None
+    contact = (contact or "").strip() or None
+    for label, column, value in (("地址", "address", address), ("联系人", "contact", contact)):
+        if value is not None and len(value) > LIMITS[column]:
+            raise PointError(f"{label}不超过 {LIMITS[column]} 字 / {column} longer than "
+                             f"{LIMITS[column]} characters")
+    return name, kind, address, contact
+
+
+def create_point(session: Session, name: str, address: str | None = None,
+                 contact: str | None = None, *, kind: PointKind | str = PointKind.COMMUNITY,
+                 parent: CollectionPoint | None = None,
+                 unit_id: int | None = None) -> CollectionPoint:
+    """Add a point as given; `store.pointedit.add_point` decides its unit and checks scope."""
+    name, kind, address, contact = checked(name, kind, address, contact)
     point = CollectionPoint(name=name, address=address, contact=contact, kind=kind,
                             parent_id=parent.id if parent else None, unit_id=unit_id)
     session.add(point)

@@ -79,8 +79,11 @@ def update_user(session: Session, user: User, *, role: Role | str, unit_id: int 
         role = Role(role)
     except ValueError:
         raise StaffError(f"未知角色 {role!r} / unknown role {role!r}") from None
-    if unit_id is not None and session.get(Unit, unit_id) is None:
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
+    if unit_id is not None and unit is None:
         raise StaffError(f"单位 #{unit_id} 不存在 / no unit #{unit_id}")
+    if unit is not None and unit.retired_at is not None and unit.id != user.unit_id:
+        raise StaffError(f"单位「{unit.name}」已撤销 / unit #{unit.id} is retired")
     if role in UNIT_REQUIRED and unit_id is None:
         raise StaffError(f"{unit_rule(role)} / a {role.value} account needs a unit")
     user.role = role

@@ -224,6 +224,7 @@ def test_it_returns_to_the_same_search_after_an_action(
 def test_it_opens_the_page_of_a_point_just_added(client: FlaskClient, admin: User, big: Big) -> None:
     login(client, "alice")
     resp = client.post("/points", data={"name": "第二十四镇新社区", "parent": "T24",
+                                        "unit": str(big.county_unit.id),
                                         "csrf_token": csrf(client, "/points")})
     assert resp.status_code == 302
     assert resp.headers["Location"].startswith("/points?page=25#point-")

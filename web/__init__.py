@@ -96,6 +96,7 @@ def create_app(
 
     from web import (
         admin,
+        admin_units,  # noqa: F401  (adds the units pages to admin.bp before it is registered)
         auth,
         chat,
         decisions,

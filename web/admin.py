@@ -1,4 +1,4 @@
-"""The admin's pages: units, staff accounts, decline reasons, the review chain."""
+"""The admin's pages: staff accounts, decline reasons, the review chain (units: `admin_units`)."""
 
 from __future__ import annotations
 
@@ -9,44 +9,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from store import review, search, staff, templates, units, users
 from store.i18n import t
-from store.models import AdoptionLevel, Role, UnitKind, User
+from store.models import AdoptionLevel, Role, User
 from web import edge
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_only = edge.roles_required(Role.ADMIN)
 
-KIND_NAMES = {"cppcc": "政协", "party": "民主党派", "federation": "工商联", "committee": "专委会",
-              "department": "政府部门", "other": "其他"}
 CHAIN_NAMES = {"three": "三级：初审 → 审核 → 审定", "two": "两级：初审 → 审定"}
-
-
-@bp.route("/units", methods=["GET", "POST"])
-@admin_only
-def unit_list() -> Any:
-    session = edge.db()
-    if request.method == "POST":
-        form = request.form
-        name = (form.get("name") or "").strip()
-        parent = form.get("parent_id", "")
-        try:
-            kind = UnitKind(form.get("kind", ""))
-        except ValueError:
-            abort(400)
-        if not name or len(name) > 200:
-            flash("请填写单位名称（不超过 200 字）。", "error")
-            return redirect(url_for("admin.unit_list"))
-        try:
-            unit = units.create(session, name, kind, int(parent) if parent.isdigit() else None)
-        except ValueError as exc:
-            edge.rollback()
-            flash(str(exc).split(" / ")[0], "error")
-            return redirect(url_for("admin.unit_list"))
-        edge.commit()
-        flash(f"已添加单位「{unit.name}」。", "success")
-        return redirect(url_for("admin.unit_list"))
-    return render_template("admin_units.html", tree=units.tree(session), kinds=list(UnitKind),
-                           kind_names=KIND_NAMES)
 
 
 @bp.route("/users", methods=["GET", "POST"])

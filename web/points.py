@@ -1,4 +1,5 @@
-"""Collection points: their tokens, links and QR codes; admins add new ones."""
+"""Collection points: their tokens, links and QR codes; who keeps a unit adds, edits,
+moves and imports its points (`store.units.point_scope`)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from flask_login import login_required
 
 import qr
 from qr import posters as qr_posters
-from store import files, pointio, pointlist, posters, units
+from store import files, pointedit, pointio, pointlist, posters, units
 from store import points as points_mod
 from store.models import CollectionPoint, PointKind, Role
+from store.units import Scope
 from web import edge
 
 bp = Blueprint("points", __name__)
@@ -29,22 +31,53 @@ LIST_ARGS = ("q", "kind", "unit", "page")
 def index() -> Any:
     """A page of points (`?page=`) in tree order, narrowed by `?q=` (name, code, address,
     id), `?kind=` and `?unit=` (that unit and the units below)."""
+    return _index_page()
+
+
+def _index_page(typed: dict[str, str] | None = None) -> Any:
+    """The list; `typed` is an add form refused, shown again as it was filled in (422)."""
     settings = edge.settings()
     session = edge.db()
     listing = pointlist.page(session, _filters(), request.args.get("page", 1, type=int))
+    scope = _scope()
     rows = []
     for row in listing.rows:
         token = points_mod.token_for(row.point, settings.secret_key)
         rows.append({
             **vars(row), "token": token,
+            "editable": scope is not None and scope.covers(row.point.unit_id),
             "web": points_mod.web_link(settings.public_url, token),
             "telegram": points_mod.telegram_link(settings.telegram_bot_username, token),
             "short": points_mod.short_link(
                 settings.public_url, points_mod.short_code_for(row.point, settings.secret_key)),
         })
-    return render_template("points.html", rows=rows, listing=listing, units=units.tree(session),
-                           kinds=points_mod.KIND_NAMES, list_args=_list_args(),
-                           filter_args={k: v for k, v in _list_args().items() if k != "page"})
+    tree = units.tree(session)
+    page = render_template(
+        "points.html", rows=rows, listing=listing, units=tree,
+        unit_names={u.id: u.name for u, _ in tree}, kinds=points_mod.KIND_NAMES,
+        list_args=_list_args(), filter_args={k: v for k, v in _list_args().items() if k != "page"},
+        keeper=scope is not None, offered=units.offered(session, scope) if scope else [],
+        parents=pointedit.parent_choices(session, scope) if scope else None,
+        typed=typed or {"kind": "community"})
+    return (page, 422) if typed else page
+
+
+def _scope() -> Scope | None:
+    """The units whose points the logged-in user keeps (None: none)."""
+    return units.point_scope(edge.db(), edge.staff())
+
+
+def _keeper_scope() -> Scope:
+    """As `_scope`, for a view that changes points: 403 for someone who keeps none."""
+    scope = _scope()
+    if scope is None:
+        abort(403)
+    return scope
+
+
+def _unit_arg(raw: str | None) -> int | None:
+    raw = (raw or "").strip().lstrip("#")
+    return int(raw) if raw.isdigit() else None
 
 
 def _filters() -> pointlist.Filters:
@@ -56,7 +89,7 @@ def _filters() -> pointlist.Filters:
         unit_id=args.get("unit", type=int))
 
 
-def _list_args() -> dict[str, str]:
+def _list_args() -> dict[str, Any]:
     """The list's filters and page as they came in the URL (empty ones left out)."""
     return {k: v for k in LIST_ARGS if (v := (request.args.get(k) or "").strip())}
 
@@ -117,28 +150,101 @@ def successor(point_id: int) -> Any:
 
 
 @bp.route("/points", methods=["POST"])
-@edge.roles_required(Role.ADMIN)
+@edge.roles_required(*units.POINT_KEEPERS)
 def add() -> Any:
-    """Create a point; its token and QR codes follow from its id."""
-    form = request.form
+    """Create a point in a unit the user keeps (or its parent's unit); its token and QR codes
+    follow from its id."""
+    scope = _keeper_scope()
+    typed = {k: (request.form.get(k) or "").strip()
+             for k in ("name", "address", "contact", "kind", "parent", "unit")}
     session = edge.db()
-    parent_ref = (form.get("parent") or "").strip()
     try:
-        parent = points_mod.find(session, parent_ref) if parent_ref else None
-        if parent_ref and parent is None:
-            raise points_mod.PointError(f"找不到上级采集点「{parent_ref}」 / no such point")
-        point = points_mod.create_point(
-            session, form.get("name", ""), address=(form.get("address") or "").strip() or None,
-            contact=(form.get("contact") or "").strip() or None,
-            kind=form.get("kind") or "community", parent=parent)
+        point = pointedit.add_point(
+            session, scope, typed["name"], address=typed["address"], contact=typed["contact"],
+            kind=typed["kind"] or "community",
+            parent=pointedit.find_parent(session, typed["parent"]) if typed["parent"] else None,
+            unit_id=_unit_arg(typed["unit"]))
+    except points_mod.PointError as exc:
+        edge.rollback()
+        flash(str(exc).split(" / ")[0] + "（未添加，已填写的内容保留在下方）", "error")
+        return _index_page(typed)
+    edge.commit()
+    unit = units.get(session, point.unit_id) if point.unit_id is not None else None
+    where = f"，属于「{unit.name}」" if unit is not None else ""
+    flash(f"已添加采集点「{point.name}」{where}。", "success")
+    return redirect(url_for("points.index", page=pointlist.page_of(session, point.id),
+                            _anchor=f"point-{point.id}"))
+
+
+@bp.route("/points/<int:point_id>/edit", methods=["GET", "POST"])
+@edge.roles_required(*units.POINT_KEEPERS)
+def edit(point_id: int) -> Any:
+    """Change a point's name, kind, address, contact, parent and unit."""
+    scope = _keeper_scope()
+    session = edge.db()
+    point = _point_or_404(point_id)
+    if not scope.covers(point.unit_id):
+        flash(f"采集点「{point.name}」不属于您管理的单位，不能修改。", "error")
+        return _back_to(point.id)
+    parent = session.get(CollectionPoint, point.parent_id) if point.parent_id else None
+    current = units.get(session, point.unit_id) if point.unit_id else None
+    values = {"name": point.name, "kind": point.kind.value, "address": point.address or "",
+              "contact": point.contact or "",
+              "parent": (parent.code or str(parent.id)) if parent else "",
+              "unit": str(point.unit_id or "")}
+    error = None
+    if request.method == "POST":
+        form = request.form
+        values = {k: (form.get(k) or "").strip() for k in values}
+        try:
+            moved = pointedit.update_point(
+                session, scope, point, name=values["name"], kind=values["kind"],
+                address=values["address"], contact=values["contact"],
+                parent=pointedit.find_parent(session, values["parent"]) if values["parent"] else None,
+                unit_id=_unit_arg(values["unit"]))
+        except points_mod.PointError as exc:
+            # Shown again as typed, with the reason, so nothing typed is lost.
+            edge.rollback()
+            error = str(exc).split(" / ")[0]
+        else:
+            edge.commit()
+            flash(f"已保存采集点「{point.name}」。" + _adopted(moved), "success")
+            return _back_to(point.id)
+    offered = units.offered(session, scope)
+    page = render_template(
+        "point_edit.html", point=point, kinds=points_mod.KIND_NAMES, offered=offered,
+        current_unit=current, offered_ids={u.id for u, _ in offered}, values=values, error=error,
+        parents=pointedit.parent_choices(session, scope), list_args=_list_args())
+    return (page, 422) if error else page
+
+
+def _adopted(moved: pointedit.Moved) -> str:
+    return (f"其中 {moved.reports} 条原先未指定单位的信息一并归入新单位。" if moved.reports else "")
+
+
+@bp.route("/points/move", methods=["POST"])
+@edge.roles_required(*units.POINT_KEEPERS)
+def move() -> Any:
+    """Put the ticked points in one unit, all or none."""
+    scope = _keeper_scope()
+    session = edge.db()
+    ids = [int(v) for v in request.form.getlist("point") if v.isdigit()]
+    unit_id = _unit_arg(request.form.get("unit"))
+    try:
+        if unit_id is None:
+            raise points_mod.PointError("请选择要移入的单位 / choose a unit")
+        moved = pointedit.move_points(session, scope, ids, unit_id)
     except points_mod.PointError as exc:
         edge.rollback()
         flash(str(exc).split(" / ")[0], "error")
-        return redirect(url_for("points.index"))
+        return redirect(url_for("points.index", **_list_args()))
     edge.commit()
-    flash(f"已添加采集点「{point.name}」。", "success")
-    return redirect(url_for("points.index", page=pointlist.page_of(session, point.id),
-                            _anchor=f"point-{point.id}"))
+    unit = units.get(session, unit_id)
+    already = len(set(ids)) - moved.points
+    flash(f"已把 {len(set(ids))} 个采集点移到「{unit.name if unit else unit_id}」"
+          + (f"（其中 {already} 个本来就在该单位）" if already else "") + "。" + _adopted(moved),
+          "success")
+    return redirect(url_for("points.index", **_list_args()))
 
 
 @bp.route("/points/<int:point_id>/qr/<kind>.<fmt>")
@@ -170,20 +276,27 @@ def qr_image(point_id: int, kind: str, fmt: str) -> Any:
 
 
 @bp.route("/points/import", methods=["POST"])
-@edge.roles_required(Role.ADMIN)
+@edge.roles_required(*units.POINT_KEEPERS)
 def import_file() -> Any:
-    """Add or update points from an uploaded CSV or XLSX; any bad row and nothing changes."""
+    """Add or update points from an uploaded CSV or XLSX, only in units the user keeps;
+    any bad line and nothing changes."""
+    scope = _keeper_scope()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash("请选择要导入的 CSV 或 XLSX 文件。", "error")
         return redirect(url_for("points.index"))
-    result = pointio.import_points(edge.db(), upload.filename, upload.read())
+    result = pointio.import_points(edge.db(), upload.filename, upload.read(), scope)
     if not result.ok:
         edge.rollback()
         return render_template("points_import.html", filename=upload.filename,
-                               errors=result.errors), 422
+                               errors=result.errors, ignored=result.ignored), 422
     edge.commit()
-    flash(f"导入完成：新增 {result.created} 个，更新 {result.updated} 个采集点。", "success")
+    notes = [f"导入完成：新增 {result.created} 个，更新 {result.updated} 个采集点"]
+    if result.generated:
+        notes.append(f"{result.generated} 行没有编码，已自动生成（导出即可看到）")
+    if result.ignored:
+        notes.append("未使用的列：" + "、".join(result.ignored))
+    flash("；".join(notes) + "。", "success")
     return redirect(url_for("points.index"))
 
 

@@ -1,4 +1,4 @@
-"""`minyi point add|list|import|export|rotate|revoke`: collection points and their codes."""
+"""`minyi point add|list|move|import|export|rotate|revoke`: collection points and their codes."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from minyi.cli.common import CommandError, Subcommands, unit_of_work
 from minyi.settings import Settings
-from store import pointio
+from store import pointedit, pointio, units
 from store import points as points_mod
-from store.models import CollectionPoint
+from store.models import CollectionPoint, PointKind
 
 
 def register(sub: Subcommands) -> None:
@@ -20,13 +20,22 @@ def register(sub: Subcommands) -> None:
         dest="point_command", required=True, metavar="ACTION")
     p = point.add_parser("add", help="add a collection point and print its links")
     p.add_argument("name")
+    p.add_argument("--unit", help="the unit it belongs to: id or exact name (`minyi unit list`); "
+                   "default: the parent point's unit")
+    p.add_argument("--parent", help="the parent point: its code or id")
+    p.add_argument("--kind", choices=[k.value for k in PointKind], default=PointKind.COMMUNITY.value)
     p.add_argument("--address")
     p.add_argument("--contact")
     p.set_defaults(handler=cmd_point_add)
     p = point.add_parser("list", help="list collection points and their links")
     p.set_defaults(handler=cmd_point_list)
-    p = point.add_parser("import", help="add or update points from CSV or XLSX "
-                         "(columns: " + ", ".join(pointio.COLUMNS) + ")")
+    p = point.add_parser("move", help="put points in another unit (all or none)")
+    p.add_argument("ids", nargs="+", type=int, metavar="ID")
+    p.add_argument("--unit", required=True, help="the unit: id or exact name")
+    p.set_defaults(handler=cmd_point_move)
+    p = point.add_parser("import", help="add or update points from CSV or XLSX; header names in "
+                         "Chinese or English, any order: " + ", ".join(
+                             f"{pointio.HEADERS_ZH[c]}/{c}" for c in pointio.COLUMNS))
     p.add_argument("file")
     p.set_defaults(handler=cmd_point_import)
     p = point.add_parser("export", help="write every point to FILE.csv or FILE.xlsx")
@@ -55,13 +64,28 @@ def _point_lines(settings: Settings, point: CollectionPoint) -> list[str]:
 
 
 def cmd_point_add(settings: Settings, args: argparse.Namespace) -> None:
-    """Add a collection point and print the links its QR codes carry."""
+    """Add a collection point in a unit (or its parent's) and print the links its QR codes carry."""
     with unit_of_work(settings) as s:
-        point = points_mod.create_point(s, args.name, address=args.address, contact=args.contact)
+        point = pointedit.add_point(
+            s, units.EVERYTHING, args.name, kind=args.kind, address=args.address,
+            contact=args.contact,
+            parent=pointedit.find_parent(s, args.parent) if args.parent else None,
+            unit_id=pointedit.find_unit(s, args.unit) if args.unit else None)
         lines = _point_lines(settings, point)
-        header = f"Collection point #{point.id} created / 已创建采集点: {point.name}"
+        unit = units.get(s, point.unit_id) if point.unit_id is not None else None
+        header = (f"Collection point #{point.id} created / 已创建采集点: {point.name}"
+                  + (f" — unit #{unit.id} {unit.name}" if unit else " — no unit / 未指定单位"))
     print(header)
     print("\n".join(lines))
+
+
+def cmd_point_move(settings: Settings, args: argparse.Namespace) -> None:
+    """Put the points in another unit; any missing point and none is moved."""
+    with unit_of_work(settings) as s:
+        unit_id = pointedit.find_unit(s, args.unit)
+        moved = pointedit.move_points(s, units.EVERYTHING, args.ids, unit_id)
+    print(f"{len(set(args.ids))} points now in unit #{unit_id} ({moved.points} moved, "
+          f"{moved.reports} reports without a unit came along) / 已移动")
 
 
 def cmd_point_list(settings: Settings, args: argparse.Namespace) -> None:
@@ -75,7 +99,8 @@ def cmd_point_list(settings: Settings, args: argparse.Namespace) -> None:
     for point, lines in rows:
         state = "" if point.active else "  [inactive / 已停用]"
         address = f" — {point.address}" if point.address else ""
-        print(f"#{point.id} {point.name}{address}{state}")
+        unit = f"  [unit #{point.unit_id}]" if point.unit_id else "  [no unit / 未指定单位]"
+        print(f"#{point.id} {point.name}{address}{unit}{state}")
         print("\n".join(lines))
 
 
@@ -114,10 +139,17 @@ def cmd_point_import(settings: Settings, args: argparse.Namespace) -> None:
         if not result.ok:  # raising inside the transaction rolls it back
             for error in result.errors:
                 print(f"{args.file}: {error}", file=sys.stderr)
+            if result.ignored:
+                print("columns not used / 未使用的列: " + ", ".join(result.ignored), file=sys.stderr)
             raise CommandError(f"{len(result.errors)} bad rows, nothing imported "
                                f"/ {len(result.errors)} 行有误，未导入任何数据")
     print(f"{result.created} points added, {result.updated} updated "
           f"/ 新增 {result.created} 个，更新 {result.updated} 个采集点")
+    if result.generated:
+        print(f"{result.generated} rows had no code and were given one (see `minyi point export`) "
+              f"/ {result.generated} 行没有编码，已自动生成")
+    if result.ignored:
+        print("columns not used / 未使用的列: " + ", ".join(result.ignored))
 
 
 def cmd_point_export(settings: Settings, args: argparse.Namespace) -> None:
