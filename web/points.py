@@ -13,7 +13,7 @@ from qr import posters as qr_posters
 from store import files, pointio, pointlist, posters, units
 from store import points as points_mod
 from store.models import CollectionPoint, PointKind, Role
-from web import edge
+from web import edge, printing
 
 bp = Blueprint("points", __name__)
 
@@ -43,6 +43,7 @@ def index() -> Any:
                 settings.public_url, points_mod.short_code_for(row.point, settings.secret_key)),
         })
     return render_template("points.html", rows=rows, listing=listing, units=units.tree(session),
+                           print_warning=printing.warning(),
                            kinds=points_mod.KIND_NAMES, list_args=_list_args(),
                            filter_args={k: v for k, v in _list_args().items() if k != "page"})
 
@@ -156,6 +157,8 @@ def qr_image(point_id: int, kind: str, fmt: str) -> Any:
             else points_mod.telegram_link(settings.telegram_bot_username, token))
     if link is None:
         abort(404)
+    if request.args.get("download") and (warned := printing.confirm_first("二维码")) is not None:
+        return warned
     data = qr.png(link) if fmt == "png" else qr.svg(link)
     resp = Response(data, mimetype=MIME[fmt])
     if request.args.get("download"):
@@ -215,6 +218,8 @@ def posters_pdf() -> Any:
                                point_ids=[point] if point is not None else None)
     if not chosen:
         abort(404)
+    if (warned := printing.confirm_first("海报")) is not None:
+        return warned
     data = qr_posters.render(posters.poster_for(p, settings.secret_key, settings.public_url,
                                                 settings.telegram_bot_username) for p in chosen)
     name = f"{chosen[0].name}-海报.pdf" if point is not None else "采集点海报.pdf"
