@@ -10,7 +10,7 @@ reports is greeted and asked the first question.
 
 from __future__ import annotations
 
-from store import points, scans
+from store import points, scans, transfers
 from store.conversation import news
 from store.conversation.parts import TurnParts
 from store.conversation.supplement import DRAFT_MODES
@@ -91,7 +91,7 @@ class OpeningMoves(TurnParts):
     def news_line(self, item: news.News) -> str:
         return self.t("chat.news.row", mark=news.MARKS.get(item.report.status, "🕓"),
                       no=item.report.tracking_no, title=item.report.title,
-                      news=item.text(self.lang), date=item.at.strftime("%Y-%m-%d"))
+                      news=item.text(self.lang), date=transfers.local_date(item.at))
 
     def news_reply(self, greeting: str | None = None, *, menu: bool = False) -> Reply | None:
         """Where the reporter's reports stand, with a 补充 button for each one returned to
