@@ -634,3 +634,47 @@ def test_the_step_counter_counts_what_the_form_will_ask_and_never_grows(
     if not anonymous:
         assert shown[-1] == (asked, asked)
     assert len(shown) == asked
+
+
+# -- the news a returning reporter sees (issue 10) ---------------------------------
+
+
+def test_a_returning_reporter_gets_each_reports_news_and_never_a_staff_note(
+    chat, session, point, point_token, admin,
+):
+    from datetime import date
+
+    from store import instructions, merging
+    from store.models import AdoptionLevel
+    from tests.web_support import make_report
+
+    chat.command("start", point_token)  # the first visit: the form
+    assert "请选择信息类别" in chat.last.text
+    chat.command("cancel")
+    adopted = make_report(session, point, title="城区学校周边交通拥堵", external_id="1001")
+    closed = make_report(session, point, title="老旧小区加装电梯难", external_id="1001")
+    merged = make_report(session, point, title="学校门口接送车辆乱停", external_id="1001")
+    adopt(session, adopted, admin, AdoptionLevel.CITY)
+    instructions.record(session, adopted, admin, leader_name="王某某", leader_title="市委书记",
+                        level=AdoptionLevel.CITY, text="请交通局牵头研究（内部批示原文）",
+                        instructed_on=date(2026, 5, 3))
+    adopt(session, closed, admin)
+    lifecycle.apply(session, closed, lifecycle.Action.CLOSE, user=admin)
+    lifecycle.apply(session, closed, lifecycle.Action.RATE, reporter=closed.reporter,
+                    values={"satisfaction": "basically"})
+    merging.merge(session, merged, adopted, admin, None)
+    session.commit()
+
+    [news] = chat.command("start", point_token)
+    text = news.text
+    assert "欢迎回来" in text and "采集点：城关镇便民服务中心" in text
+    assert f"{adopted.tracking_no}《城区学校周边交通拥堵》\n已被市政协采用；获市委书记批示" in text
+    assert "已办结，您的评价：基本满意" in text
+    assert "与其他群众反映的相同问题合并办理，已被市政协采用" in text
+    assert "王某某" not in text and "内部批示原文" not in text
+    assert "请选择信息类别" not in text
+    assert [b.label for row in news.buttons for b in row] == ["📝 反映新问题", "📋 我的反映"]
+    session.rollback()
+    assert session.scalar(sa.select(Conversation)).mode == "idle"
+    # Telegram keeps its commands: the form's intro names /back and /cancel there.
+    assert "随时发送 /back 返回上一步，/cancel 取消" in chat.press("反映新问题")[0].text
