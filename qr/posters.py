@@ -1,8 +1,8 @@
 """Printable A4 posters for collection points: name, instructions, both QR codes, a short address.
 
-Chinese is set in reportlab's built-in CID font STSong-Light, which PDF readers
-supply themselves, so nothing has to be embedded or installed. QR codes are
-drawn as vector squares so they print sharp at any size.
+Text is set in the CJK font that `qr.fonts` registers and embeds (a subset
+of Noto Sans CJK SC), so a poster prints alike on every printer and reader.
+QR codes are drawn as vector squares so they print sharp at any size.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from dataclasses import dataclass
 import segno
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
-FONT = "STSong-Light"
+from qr import fonts
+
 # The short address is read letter by letter; a bold sans face reads best.
-SHORT_FONT = "Helvetica-Bold"
+SHORT_FONT = fonts.SANS_BOLD
 TITLE = "政协社情民意信息直通车"
 INSTRUCTIONS = (
     "身边有问题、有意见建议？扫一扫下方二维码，",
@@ -45,11 +44,6 @@ class Poster:
     short: str | None = None
 
 
-def _font() -> None:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-
-
 def _qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
     """A QR code with its quiet zone, `size` wide, lower-left corner at (x, y)."""
     code = segno.make_qr(data, error="m", boost_error=False)
@@ -67,19 +61,17 @@ def _qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
 
 
 def _centered(canvas: Canvas, text: str, y: float, size: float) -> None:
-    canvas.setFont(FONT, size)
     width, _ = A4
     # Long names shrink to fit the page width.
-    while size > 10 and pdfmetrics.stringWidth(text, FONT, size) > width - 30 * mm:
+    while size > 10 and fonts.width(text, size) > width - 30 * mm:
         size -= 1
-        canvas.setFont(FONT, size)
-    canvas.drawCentredString(width / 2, y, text)
+    fonts.draw(canvas, width / 2, y, text, size, centred=True)
 
 
 def _fitting(text: str, font: str, largest: int, smallest: int, room: float) -> int | None:
     """The largest size from `largest` down to `smallest` at which `text` fits `room`."""
     for size in range(largest, smallest - 1, -1):
-        if pdfmetrics.stringWidth(text, font, size) <= room:
+        if fonts.width(text, size, font) <= room:
             return size
     return None
 
@@ -94,10 +86,8 @@ def _short_address(canvas: Canvas, short: str, column: float, y: float) -> None:
     if size is None:
         column = width / 2
         size = _fitting(text, SHORT_FONT, 24, 9, width - 24 * mm) or 9
-    canvas.setFont(FONT, 12)
-    canvas.drawCentredString(column, y, "无法扫码？在浏览器中输入：")
-    canvas.setFont(SHORT_FONT, size)
-    canvas.drawCentredString(column, y - 12 * mm, text)
+    fonts.draw(canvas, column, y, "无法扫码？在浏览器中输入：", 12, centred=True)
+    fonts.draw(canvas, column, y - 12 * mm, text, size, SHORT_FONT, centred=True)
 
 
 def _page(canvas: Canvas, poster: Poster) -> None:
@@ -125,30 +115,25 @@ def _page(canvas: Canvas, poster: Poster) -> None:
     for i, (caption, link) in enumerate(codes):
         x = gap + i * (size + gap)
         _qr(canvas, link, x, top - size, size)
-        canvas.setFont(FONT, 14)
-        canvas.drawCentredString(x + size / 2, top - size - 8 * mm, caption)
+        fonts.draw(canvas, x + size / 2, top - size - 8 * mm, caption, 14, centred=True)
     if poster.short:
         _short_address(canvas, poster.short, gap + size / 2, top - size - 18 * mm)
         canvas.setFillColorRGB(0.4, 0.4, 0.4)
-        canvas.setFont(FONT, 9)
-        canvas.drawCentredString(width / 2, 22 * mm, "完整链接：")
-        canvas.setFont("Helvetica", 8)
-        canvas.drawCentredString(width / 2, 18 * mm, poster.web)
+        fonts.draw(canvas, width / 2, 22 * mm, "完整链接：", 9, centred=True)
+        fonts.draw(canvas, width / 2, 18 * mm, poster.web, 8, centred=True)
     else:
-        canvas.setFont(FONT, 12)
-        canvas.drawCentredString(width / 2, 32 * mm, "无法扫码？在浏览器中输入：")
-        canvas.setFont("Helvetica", 11)
-        canvas.drawCentredString(width / 2, 25 * mm, poster.web)
-    canvas.setFont(FONT, 10)
+        fonts.draw(canvas, width / 2, 32 * mm, "无法扫码？在浏览器中输入：", 12, centred=True)
+        fonts.draw(canvas, width / 2, 25 * mm, poster.web, 11, centred=True)
     canvas.setFillColorRGB(0.4, 0.4, 0.4)
-    canvas.drawCentredString(width / 2, 12 * mm, "本二维码为该采集点专用，如有更换以新张贴的为准。")
+    fonts.draw(canvas, width / 2, 12 * mm, "本二维码为该采集点专用，如有更换以新张贴的为准。", 10,
+               centred=True)
 
 
 def render(posters: Iterable[Poster], progress: Callable[[int], None] | None = None) -> bytes:
     """One A4 page per poster, as a PDF; `progress(n)` after each page."""
-    _font()
+    fonts.register()
     buf = io.BytesIO()
-    canvas = Canvas(buf, pagesize=A4, pageCompression=1)
+    canvas = Canvas(buf, pagesize=A4, pageCompression=1, initialFontName=fonts.SANS)
     canvas.setTitle("采集点海报")
     canvas.setAuthor("民意直通车")
     count = 0

@@ -74,7 +74,7 @@ register({
     "intake.receipt": {
         "zh": "✅ 您反映的社情民意信息已由工作人员代为录入并提交。\n信息编号：{no}\n采集点：{point}\n\n"
               "登记内容：\n{summary}\n\n我们会尽快审核，审核和办理结果都会在这里通知您，请收藏本页面。"
-              "点“我的信息”可随时查看办理进度。",
+              "点“我的反映”可随时查看办理进度。",
         "en": "✅ Your report was entered by our staff and submitted.\nTracking number: {no}\n"
               "Collection point: {point}\n\nWhat was recorded:\n{summary}\n\nWe will review it soon and "
               "tell you every outcome here; bookmark this page. Tap My reports to follow it.",

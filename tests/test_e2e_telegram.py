@@ -187,12 +187,13 @@ def test_it_keeps_the_draft_when_start_comes_again_mid_report(
     world.act(user, lambda: emu.user_sends_command(user, "start", point_token))
     world.act(user, lambda: emu.press(user, "民生保障"))
     world.act(user, lambda: emu.user_sends_text(user, "城关镇人民路路灯长期不亮"))
+    # The same point's code again: the draft is taken up where it stood.
     said = world.said(world.act(user, lambda: emu.user_sends_command(user, "start", point_token)))
-    assert "尚未提交" in said
+    assert "您上次填写的信息还在（已填 2 项）" in said and "具体情况" in said
     conv = session.scalars(sa.select(Conversation)).one()
     assert conv.answers.get("title") == "城关镇人民路路灯长期不亮"
-    said = world.said(world.act(user, lambda: emu.press(user, "继续填写")))
-    assert "具体情况" in said
+    said = world.said(world.act(user, lambda: emu.user_sends_text(user, SITUATION)))
+    assert "原因" in said
 
 
 def test_it_tells_a_forged_code_apart_and_binds_no_point(world: World, session: Session) -> None:

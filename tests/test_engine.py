@@ -353,8 +353,11 @@ def test_a_return_for_more_round_trip(chat, point_token, session, clerk: User):
     assert "还没有收到补充内容" in chat.press("提交补充")[0].text
     chat.text("路灯位于人民路12号至30号之间")
     chat.photo()
-    chat.press("提交补充")
-    assert "补充内容已提交" in chat.log[-2].text
+    done = chat.press("提交补充")
+    # That report's news and the menu, not a new form.
+    assert len(done) == 1 and "补充内容已提交" in done[0].text
+    assert f"{report.tracking_no}《{report.title}》现在的状态：已补充，待审核" in done[0].text
+    assert {b.label for row in done[0].buttons for b in row} >= {"📝 反映新问题", "📋 我的反映"}
     session.rollback()  # end the read snapshot, see the latest rows
     report = session.get(Report, report.id)
     assert report.status is ReportStatus.RESUBMITTED
@@ -434,7 +437,7 @@ def test_an_unsatisfied_comment_can_be_called_off_and_a_draft_comes_back(
     chat, session, point_token, admin
 ):
     report, rate = _closed_report(chat, session, admin, point_token)
-    chat.press("反映信息")
+    chat.press("反映新问题")
     chat.press("民生保障")
     chat.send(callback=rate["不满意"])
     back = chat.press("不用了")
@@ -583,3 +586,95 @@ def test_it_lets_the_pollution_question_be_skipped(chat, session, point_token):
     chat.press("确认提交")
     [report] = reports_in(session)
     assert report.answers.get("pollution") is None
+
+
+# -- the step counter (issue 10) ---------------------------------------------------
+
+PROGRESS = re.compile(r"第 (\d+)/(\d+) 项")
+
+
+def _counters(chat: Chat) -> list[tuple[int, int]]:
+    """Every "第 i/n 项" the chat has shown, in order."""
+    return [(int(m[1]), int(m[2])) for r in chat.log for m in [PROGRESS.search(r.text)] if m]
+
+
+@pytest.mark.parametrize(("category", "anonymous", "asked"), [
+    ("民生保障", False, 10),  # no question of its own; the contact question is asked
+    ("教科文卫", False, 11),  # a hospital or school, then the rest
+    ("法治建设", True, 10),   # an agency; anonymous, so no contact question
+    ("经济发展", True, 9),
+])
+def test_the_step_counter_counts_what_the_form_will_ask_and_never_grows(
+    chat, point_token, category, anonymous, asked,
+):
+    chat.command("start", point_token)
+    chat.press(category)
+    if "医院或学校" in chat.last.text or "部门名称" in chat.last.text:
+        chat.press("跳过")
+    chat.text("城关镇人民路路灯长期不亮")
+    chat.text(SITUATION)
+    chat.press("跳过")
+    chat.text(SUGGESTION)
+    chat.text("城关镇人民路")
+    chat.press("跳过")
+    chat.press("否")
+    chat.press("是" if anonymous else "否")
+    if not anonymous:
+        chat.press("跳过")
+    assert "请核对" in chat.last.text
+    shown = _counters(chat)
+    numbers = [i for i, _ in shown]
+    totals = [n for _, n in shown]
+    assert numbers == list(range(1, len(shown) + 1))  # one number per question, in order
+    assert totals[0] == 11  # before the category: the most the form can ask
+    assert all(a >= b for a, b in zip(totals, totals[1:], strict=False))  # it never grows
+    # After the category it changes at most once more: right after the anonymity answer,
+    # when nothing is left to ask. Without anonymity, the last question is numbered n of n.
+    assert len(set(totals[1:])) == 1
+    if not anonymous:
+        assert shown[-1] == (asked, asked)
+    assert len(shown) == asked
+
+
+# -- the news a returning reporter sees (issue 10) ---------------------------------
+
+
+def test_a_returning_reporter_gets_each_reports_news_and_never_a_staff_note(
+    chat, session, point, point_token, admin,
+):
+    from datetime import date
+
+    from store import instructions, merging
+    from store.models import AdoptionLevel
+    from tests.web_support import make_report
+
+    chat.command("start", point_token)  # the first visit: the form
+    assert "请选择信息类别" in chat.last.text
+    chat.command("cancel")
+    adopted = make_report(session, point, title="城区学校周边交通拥堵", external_id="1001")
+    closed = make_report(session, point, title="老旧小区加装电梯难", external_id="1001")
+    merged = make_report(session, point, title="学校门口接送车辆乱停", external_id="1001")
+    adopt(session, adopted, admin, AdoptionLevel.CITY)
+    instructions.record(session, adopted, admin, leader_name="王某某", leader_title="市委书记",
+                        level=AdoptionLevel.CITY, text="请交通局牵头研究（内部批示原文）",
+                        instructed_on=date(2026, 5, 3))
+    adopt(session, closed, admin)
+    lifecycle.apply(session, closed, lifecycle.Action.CLOSE, user=admin)
+    lifecycle.apply(session, closed, lifecycle.Action.RATE, reporter=closed.reporter,
+                    values={"satisfaction": "basically"})
+    merging.merge(session, merged, adopted, admin, None)
+    session.commit()
+
+    [news] = chat.command("start", point_token)
+    text = news.text
+    assert "欢迎回来" in text and "采集点：城关镇便民服务中心" in text
+    assert f"{adopted.tracking_no}《城区学校周边交通拥堵》\n已被市政协采用；获市委书记批示" in text
+    assert "已办结，您的评价：基本满意" in text
+    assert "与其他群众反映的相同问题合并办理，已被市政协采用" in text
+    assert "王某某" not in text and "内部批示原文" not in text
+    assert "请选择信息类别" not in text
+    assert [b.label for row in news.buttons for b in row] == ["📝 反映新问题", "📋 我的反映"]
+    session.rollback()
+    assert session.scalar(sa.select(Conversation)).mode == "idle"
+    # Telegram keeps its commands: the form's intro names /back and /cancel there.
+    assert "随时发送 /back 返回上一步，/cancel 取消" in chat.press("反映新问题")[0].text

@@ -129,3 +129,30 @@ def test_it_names_the_file_with_a_toml_syntax_error(
         load("broken_form")
 
     assert "broken_form.toml" in str(exc.value)
+
+
+def test_the_step_counter_counts_the_most_an_undecided_answer_can_open() -> None:
+    data = _minimal()
+    text = {"zh": "请回答"}
+    # Choice "a" opens two questions of its own, "b" one; an optional yes/no opens one.
+    data["steps"][1:1] = [
+        {"key": "a1", "kind": "text", "prompt": text, "label": {"zh": "甲一"}, "when": {"category": "a"}},
+        {"key": "a2", "kind": "text", "prompt": text, "label": {"zh": "甲二"}, "when": {"category": "a"}},
+        {"key": "b1", "kind": "text", "prompt": text, "label": {"zh": "乙一"}, "when": {"category": "b"}},
+    ]
+    data["steps"] += [
+        {"key": "more", "kind": "yesno", "prompt": text, "label": {"zh": "补充"}},
+        {"key": "detail", "kind": "text", "prompt": text, "label": {"zh": "细节"}, "when": {"more": True}},
+    ]
+    form = parse_form(data, "mini.toml")
+
+    # Nothing answered: category, a1, a2 (the larger branch), title, situation, suggestion, more, detail.
+    assert form.progress("category", {}) == (1, 8)
+    assert [s.key for s in form.counted_steps({})][:3] == ["category", "a1", "a2"]
+    after_b = {"category": "b"}
+    assert form.progress("b1", after_b) == (2, 7)
+    assert form.progress("more", {**after_b, "b1": "x", "title": "t", "situation": "s",
+                                  "suggestion": "g"}) == (6, 7)
+    # Answering "no" closes the last question: the total shrinks, the numbers asked stay.
+    assert form.progress("more", {**after_b, "more": False}) == (6, 6)
+    assert form.progress("detail", {**after_b, "more": True}) == (7, 7)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import html
 import io
+import re
 
 import pypdf
+import pytest
 from flask.testing import FlaskClient
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.cli import main
+from minyi.settings import Settings
+from qr import fonts, loopback
 from qr.posters import Poster, render
 from store import points, posters, tokens, units
 from store.models import CollectionPoint, User
@@ -107,3 +113,116 @@ def test_it_prints_a_units_posters_from_the_console(
     assert "按单位打印海报" in client.get("/points").get_data(as_text=True)
     [text] = pages(client.get(f"/points/posters.pdf?unit={county.id}").data)
     assert "甲社区" in text
+
+
+def _fonts(data: bytes) -> dict[str, bool]:
+    """Every font the pages use: its PDF name -> whether its program is embedded."""
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    found: dict[str, bool] = {}
+    for page in reader.pages:
+        for ref in page["/Resources"]["/Font"].values():
+            font = ref.get_object()
+            if "/DescendantFonts" in font:
+                font = font["/DescendantFonts"][0].get_object()
+            desc = font.get("/FontDescriptor")
+            desc = desc.get_object() if desc is not None else {}
+            found[str(font["/BaseFont"])] = any(k in desc for k in ("/FontFile", "/FontFile2",
+                                                                    "/FontFile3"))
+    return found
+
+
+def test_it_embeds_a_subset_of_its_cjk_font_so_posters_print_alike_everywhere() -> None:
+    data = render([Poster("城关镇人民路社区（第一网格）", "https://minyi.example.gov.cn/c/p1_1_abc",
+                          "https://t.me/minyi_bot?start=p1_1_abc", "人民路1号",
+                          short="https://minyi.example.gov.cn/p/3-K7M2QX9")])
+    used = _fonts(data)
+    # Every font is a subset (a six-letter tag) of our TrueType face, embedded (FontFile2).
+    assert all(re.match(r"^/[A-Z]{6}\+MinyiSansSC-", name) for name in used), used
+    assert all(used.values()), used
+    assert {re.sub(r"^/[A-Z]{6}\+", "", name) for name in used} == {
+        "MinyiSansSC-Regular", "MinyiSansSC-Bold"}
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    regular = next(ref.get_object() for ref in reader.pages[0]["/Resources"]["/Font"].values()
+                   if "MinyiSansSC-Regular" in str(ref.get_object()["/BaseFont"]))
+    program = regular["/FontDescriptor"].get_object()["/FontFile2"].get_object().get_data()
+    # Only the glyphs the page uses: a few kilobytes of the 6.8 MB face.
+    assert len(program) < 200_000
+    assert "城关镇人民路社区" in pages(data)[0]
+
+
+def test_it_sets_a_character_beyond_its_font_in_the_readers_song_face() -> None:
+    # 㘵 (CJK extension A) is outside the embedded subset: it still prints, not as a blank box.
+    [text] = pages(render([Poster("㘵村便民服务点", "https://minyi.example.gov.cn/c/p1_1_abc")]))
+    assert "㘵村便民服务点" in text
+    used = _fonts(render([Poster("㘵村便民服务点", "https://minyi.example.gov.cn/c/p1_1_abc")]))
+    assert used.pop("/STSong-Light") is False
+    assert all(used.values())
+    assert fonts.runs("㘵村 3-K7") == [(fonts.FALLBACK, "㘵"), (fonts.SANS, "村 3-K7")]
+
+
+@pytest.mark.parametrize(("url", "host"), [
+    ("http://127.0.0.1:8000", "127.0.0.1"), ("http://127.8.9.1", "127.8.9.1"),
+    ("http://[::1]:8000/", "::1"), ("http://localhost:8000", "localhost"),
+    ("https://minyi.localhost", "minyi.localhost"), ("http://0.0.0.0:8000", "0.0.0.0"),
+    ("http://192.168.1.20:8000", None), ("https://minyi.example.gov.cn", None),
+    ("http://10.0.0.5", None), ("not a url", None),
+])
+def test_it_knows_which_links_a_phone_cannot_open(url: str, host: str | None) -> None:
+    assert loopback.loopback_host(url) == host
+    warning = loopback.warning(url, 8000)
+    assert (warning is None) == (host is None)
+    if warning:
+        assert "HOST=0.0.0.0" in warning and "PUBLIC_URL=http://<本机局域网IP>:8000" in warning
+
+
+def test_it_warns_before_the_console_prints_codes_for_a_loopback_address(
+    settings: Settings, Session_: sessionmaker[Session], clerk: User, session: Session,
+    point: CollectionPoint,
+) -> None:
+    from web import create_app
+
+    app = create_app(dataclasses.replace(settings, public_url="http://127.0.0.1:8000"),
+                     session_factory=Session_)
+    client = app.test_client()
+    login(client, "carol")
+    listing = client.get("/points").get_data(as_text=True)
+    assert "指向本机地址（127.0.0.1）" in listing
+
+    for path, what in ((f"/points/posters.pdf?point={point.id}", "海报"),
+                       (f"/points/{point.id}/qr/web.png?download=1", "二维码")):
+        first = client.get(path)
+        page = first.get_data(as_text=True)
+        assert first.status_code == 409 and first.mimetype == "text/html"
+        assert f"{what}上的链接是" in page and "HOST=0.0.0.0" in page
+        assert "PUBLIC_URL=http://&lt;本机局域网IP&gt;:8000" in page
+        go_on = html.unescape(re.search(r'href="([^"]+confirm=1[^"]*)"', page)[1])  # type: ignore[index]
+        confirmed = client.get(go_on)
+        assert confirmed.status_code == 200
+        assert confirmed.mimetype in ("application/pdf", "image/png")
+    # The page's own pictures of the codes are not printing: no question asked.
+    assert client.get(f"/points/{point.id}/qr/web.png").mimetype == "image/png"
+
+
+def test_it_prints_without_a_question_when_the_links_reach_phones(
+    client: FlaskClient, clerk: User, point: CollectionPoint,
+) -> None:
+    login(client, "carol")
+    assert "指向本机地址" not in client.get("/points").get_data(as_text=True)
+    assert client.get(f"/points/posters.pdf?point={point.id}").mimetype == "application/pdf"
+
+
+def test_the_command_line_warns_on_stderr_about_loopback_links(
+    cli_env, tmp_path, capsys, monkeypatch,  # noqa: F811
+) -> None:
+    assert main(["init", "--admin-user", "zhang", "--admin-password", "s3cret-enough"]) == 0
+    assert main(["point", "add", "城关镇便民服务中心"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("PUBLIC_URL", "http://127.0.0.1:8000")
+    out = tmp_path / "local.pdf"
+    assert main(["posters", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "警告" in err and "127.0.0.1" in err and "HOST=0.0.0.0" in err
+    assert "127.0.0.1:8000/p/" in pages(out.read_bytes())[0]
+    monkeypatch.setenv("PUBLIC_URL", "https://minyi.example.test")
+    assert main(["posters", "-o", str(out)]) == 0
+    assert "警告" not in capsys.readouterr().err

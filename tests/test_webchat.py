@@ -13,17 +13,24 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
-from store import outbox
+from store import forms, intake, lifecycle, outbox, transfers
+from store.conversation.messages import BUTTONS, TYPED_ONLY
+from store.i18n import MESSAGES
 from store.models import (
     Attachment,
     Channel,
     CollectionPoint,
+    Conversation,
     Report,
+    Reporter,
+    ReportStatus,
     User,
     WebChatMessage,
 )
 from tests.chat_driver import JPEG, SITUATION, SUGGESTION
+from tests.conftest import SECRET
 from tests.review_support import adopt
+from tests.web_support import make_report
 
 NO = re.compile(r"\b(\d{4}-\d{6})\b")
 
@@ -32,6 +39,7 @@ class Visitor:
     """A phone that opened a point's link: one cookie, one transcript."""
 
     def __init__(self, client: FlaskClient, token: str) -> None:
+        """`token`: a point's token, or "f/<token>" for a counter slip's follow link."""
         self.client, self.token = client, token
         page = client.get(f"/c/{token}")
         assert page.status_code == 200
@@ -55,6 +63,11 @@ class Visitor:
 
     def send(self, **body: Any) -> list[dict[str, Any]]:
         return self._take(self.post("/c/api/send", json=body))
+
+    def open(self) -> list[dict[str, Any]]:
+        """What the page's script does when the page is opened (not on a same-tab reload)."""
+        token = "" if self.token.startswith("f/") else self.token
+        return self._take(self.post("/c/api/open", json={"token": token}))
 
     def text(self, text: str) -> list[dict[str, Any]]:
         return self.send(text=text)
@@ -81,7 +94,7 @@ class Visitor:
 
 
 def _to_photos(v: Visitor) -> None:
-    out = v.send(command="start", args=v.token)
+    out = v.open()
     assert "城关镇便民服务中心" in v.texts(out)
     v.press("民生保障")
     v.text("城关镇人民路路灯长期不亮")
@@ -148,7 +161,7 @@ def test_it_says_a_forged_token_is_not_recognised(client: FlaskClient, point_tok
                                                    session: Session) -> None:
     forged = point_token[:-4] + ("AAAA" if not point_token.endswith("AAAA") else "BBBB")
     v = Visitor(client, forged)
-    out = v.texts(v.send(command="start", args=forged))
+    out = v.texts(v.open())
     assert "无法识别" in out
     assert session.scalar(sa.select(sa.func.count()).select_from(Report)) == 0
 
@@ -185,7 +198,7 @@ def test_it_refuses_api_calls_without_csrf_or_cookie(app: Flask, client: FlaskCl
 
 def test_it_lets_the_engine_answer_over_long_text(client: FlaskClient, point_token: str) -> None:
     v = Visitor(client, point_token)
-    v.send(command="start", args=point_token)
+    v.open()
     v.press("民生保障")
     out = v.texts(v.text("长" * 1600))
     assert "太长" in out
@@ -238,15 +251,200 @@ def test_it_slows_down_a_flood(app: Flask, client: FlaskClient, point_token: str
     assert sorted(texts) == sorted(f"第{i}条" for i in range(5))
 
 
-def test_it_shows_a_pressed_button_by_its_label(client: FlaskClient, point_token: str) -> None:
+def test_it_shows_a_pressed_button_by_its_label_and_no_bubble_the_visitor_did_not_type(
+    client: FlaskClient, point_token: str, session: Session,
+) -> None:
     v = Visitor(client, point_token)
-    v.send(command="start", args=point_token)
+    v.open()
     v.press("民生保障")
+    v.send(callback="~my:")  # the page's standing menu
     mine = [m["text"] for m in v.seen if m["dir"] == "in"]
-    assert mine == ["/start", "［民生保障］"]
+    assert mine == ["［民生保障］", "［📋 我的反映］"]
+    kept = session.scalars(sa.select(WebChatMessage.text).where(WebChatMessage.direction == "in"))
+    assert not any(text.startswith("/") for text in kept)
 
 
 def test_it_tells_a_new_visitor_they_have_no_reports(client: FlaskClient,
                                                      point_token: str) -> None:
     v = Visitor(client, point_token)
     assert "还没有反映过" in v.texts(v.send(command="my"))
+
+
+# -- a returning citizen (issue 10) ---------------------------------------------
+
+SLASH = re.compile(r"/[a-z]{2,}")
+PROGRESS = re.compile(r"第 (\d+)/(\d+) 项")
+
+
+def _chat_id(session: Session) -> str:
+    session.rollback()  # end the read snapshot, see the latest rows
+    return session.scalars(sa.select(Reporter.external_id)
+                           .where(Reporter.channel == Channel.WEB)).one()
+
+
+def _conversation(session: Session, chat_id: str) -> Conversation:
+    session.rollback()
+    return session.scalars(sa.select(Conversation).where(Conversation.external_id == chat_id)).one()
+
+
+def _labels(message: dict[str, Any]) -> list[str]:
+    return [b["label"] for row in message["buttons"] for b in row]
+
+
+def test_a_first_visit_opens_the_form_without_a_start_bubble_or_slash_commands(
+    client: FlaskClient, point_token: str, session: Session,
+) -> None:
+    v = Visitor(client, point_token)
+    out = v.open()
+    text = v.texts(out)
+    assert "城关镇便民服务中心" in text and "请选择信息类别" in text
+    assert "每个问题下面都有“返回上一步”和“取消”" in text
+    assert not SLASH.search(text)
+    assert "第 1/11 项" in text
+    assert [m for m in v.seen if m["dir"] == "in"] == []
+    # One 取消 under the question, drawn smaller than the answers.
+    question = out[-1]
+    cancels = [b for row in question["buttons"] for b in row if b["label"] == "取消"]
+    assert len(cancels) == 1 and cancels[0]["style"] == "minor"
+    assert all("style" not in b for b in question["buttons"][0])
+    # The page's standing menu has no second 取消 and sends no commands.
+    page = client.get(f"/c/{point_token}").get_data(as_text=True)
+    menu = page[page.index('<nav id="menu"'):page.index("</nav>")]
+    assert "取消" not in menu and "上一步" not in menu and "data-command" not in menu
+    assert "反映新问题" in menu and "我的反映" in menu
+
+
+def test_a_returning_citizen_sees_the_news_of_their_reports_first_and_no_new_form(
+    client: FlaskClient, point: CollectionPoint, point_token: str, session: Session, admin: User,
+    clerk: User, network: Any,
+) -> None:
+    v = Visitor(client, point_token)
+    first = _report_through(v)
+    chat_id = _chat_id(session)
+    declined = make_report(session, point, title="建议夜市延长营业时间", external_id=chat_id)
+    handled = make_report(session, point, title="城关河沿岸垃圾清理不及时", external_id=chat_id)
+    pending = make_report(session, point, title="菜市场周边停车难", external_id=chat_id)
+    returned = session.scalars(sa.select(Report).where(Report.tracking_no == first)).one()
+    lifecycle.apply(session, returned, lifecycle.Action.RETURN, user=clerk,
+                    note="请补充路灯的具体位置和照片")
+    lifecycle.apply(session, declined, lifecycle.Action.DECLINE, user=admin,
+                    note="该问题已列入今年城管工作计划")
+    adopt(session, handled, admin)
+    row = transfers.transfer(session, handled, admin, department=network.water, due_days=10,
+                             escalate_days=5, note="内部：请水利局牵头")
+    transfers.reply(session, row, admin, "已安排保洁船每周清理两次")
+    session.commit()
+
+    # The phone comes back (the QR code again, or its history): a new page, the same cookie.
+    again = Visitor(client, point_token)
+    history = again.poll()
+    out = again.open()
+    [news] = out
+    text = news["text"]
+    assert "欢迎回来" in text and "您反映的信息最新进展" in text
+    # The question asked of them comes first, then the latest to move.
+    assert text.index(first) < text.index(handled.tracking_no) < text.index(declined.tracking_no)
+    assert "需要您补充：请补充路灯的具体位置和照片" in text
+    assert "暂不采用。原因：该问题已列入今年城管工作计划" in text
+    assert "办理回复：已安排保洁船每周清理两次" in text
+    assert f"{pending.tracking_no}《菜市场周边停车难》\n已提交，待审核" in text
+    assert "内部" not in text  # a staff note is never news
+    assert not SLASH.search(text)
+    assert _labels(news) == [f"补充信息 {first}", "📝 反映新问题", "📋 我的反映"]
+    assert news["buttons"][0][0]["style"] == "main"
+    assert "请选择信息类别" not in again.texts(out)
+    assert _conversation(session, chat_id).mode == "idle"
+    assert len(history) > 0 and [m for m in again.seen if m["dir"] == "in"] == [
+        m for m in history if m["dir"] == "in"]
+
+    # The supplement, then that report's news: not a new form.
+    again.press(f"补充信息 {first}")
+    again.text("路灯在人民路12号至30号之间，共12盏")
+    done = again.press("提交补充")
+    assert len(done) == 2  # the visitor's ［提交补充］ and the answer
+    answer = done[-1]
+    assert "补充内容已提交" in answer["text"]
+    assert f"{first}《城关镇人民路路灯长期不亮》现在的状态：已补充，待审核" in answer["text"]
+    assert _labels(answer) == ["📝 反映新问题", "📋 我的反映"]
+    assert "请选择信息类别" not in again.texts(done)
+    assert _conversation(session, chat_id).mode == "idle"
+    assert session.get(Report, returned.id).status is ReportStatus.RESUBMITTED  # type: ignore[union-attr]
+
+    # Only when asked does a form start.
+    asked = again.texts(again.press("反映新问题"))
+    assert "请选择信息类别" in asked and "第 1/11 项" in asked
+
+
+def test_a_reload_with_nothing_filled_in_simply_goes_on(
+    client: FlaskClient, point_token: str, session: Session,
+) -> None:
+    v = Visitor(client, point_token)
+    v.open()
+    chat_id = _chat_id(session)
+    again = Visitor(client, point_token)
+    again.poll()  # the transcript, as the page shows it first
+    out = again.open()
+    assert len(out) == 1 and "请选择信息类别" in out[0]["text"]
+    assert "尚未提交" not in again.texts(out) and "欢迎" not in again.texts(out)
+    conv = _conversation(session, chat_id)
+    assert conv.mode == "filling" and conv.step == "category" and conv.answers == {}
+    # Its buttons work: the form goes on from there.
+    assert "请用一句话概括" in again.texts(again.press("民生保障"))
+
+    # With something filled in, it says so and asks where it stood.
+    third = Visitor(client, point_token)
+    third.poll()
+    out = third.open()
+    assert "您上次填写的信息还在（已填 1 项）" in out[0]["text"]
+    assert "请用一句话概括" in out[-1]["text"] and "第 2/10 项" in out[-1]["text"]
+
+
+def test_a_counter_slip_opens_on_the_news_of_its_report(
+    client: FlaskClient, point: CollectionPoint, session: Session,
+) -> None:
+    report = make_report(session, point, title="社区卫生服务站看病排队时间长",
+                         external_id="w-counter-walkin")
+    v = Visitor(client, "f/" + intake.follow_token(SECRET, report.reporter))
+    [news] = v.open()
+    assert report.tracking_no in news["text"] and "已提交，待审核" in news["text"]
+    assert "请选择信息类别" not in news["text"]
+    assert _conversation(session, "w-counter-walkin").mode == "idle"
+
+
+def test_the_web_chat_never_tells_a_citizen_to_type_a_command(
+    client: FlaskClient, point_token: str, session: Session, clerk: User,
+) -> None:
+    v = Visitor(client, point_token)
+    no = _report_through(v)
+    v.send(callback="~my:")
+    v.text("/whatever")  # typed by the visitor: answered in buttons and words
+    report = session.scalars(sa.select(Report).where(Report.tracking_no == no)).one()
+    lifecycle.apply(session, report, lifecycle.Action.RETURN, user=clerk, note="请补充照片")
+    session.commit()
+    v.send(callback=f"~supp:{report.id}")
+    v.text("补充说明：共12盏")
+    v.press("提交补充")
+    v.send(callback=f"~supp:{report.id}")  # no longer returned
+    v.send(callback=f"~rate:{report.id}:satisfied")  # not concluded
+    said = [m["text"] for m in v.seen if m["dir"] == "out"]
+    assert any("点按钮操作" in text for text in said)
+    assert [text for text in said if SLASH.search(text)] == []
+
+
+def test_every_message_naming_a_command_has_a_wording_for_buttons() -> None:
+    import store.conversation.engine  # noqa: F401  (registers the engine's texts)
+    import store.intake  # noqa: F401
+
+    for key, texts in MESSAGES.items():
+        # bot.*: the Telegram adapter's own words, never said in the web chat.
+        if key.endswith(BUTTONS) or key in TYPED_ONLY or key.startswith("bot."):
+            continue
+        if any(SLASH.search(text) for text in texts.values()):
+            variant = MESSAGES.get(key + BUTTONS)
+            assert variant is not None, f"{key} tells people to type a command"
+            assert not any(SLASH.search(text) for text in variant.values()), key
+            assert set(variant) == set(texts), key
+    # How to go back or stop is the channel's to say, not the form's.
+    for path in forms.FORMS_DIR.glob("*.toml"):
+        form = forms.load(path.stem)
+        assert not any(SLASH.search(text) for text in form.intro.values()), path

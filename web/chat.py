@@ -4,6 +4,12 @@ The visitor is known by a random id in a long-lived signed cookie; that id is
 both `Inbound.user_id` and `chat_id`. Every input and reply goes into the
 transcript (`store.webchat`), which the page polls; console feedback arrives
 there through the outbox.
+
+The web chat speaks in buttons and plain words: its inputs carry
+`BUTTONS_ONLY`, so the engine never tells a visitor to type a /command. The
+page being opened is not something the visitor said: `open` lets the engine
+answer it (news for a returning reporter, the form for a new one) and records
+only the answer.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import FileStorage
 
 from store import forms, intake, points, scans, tokens, webchat
-from store.conversation.types import Inbound, IncomingFile
+from store.conversation.types import BUTTONS_ONLY, Inbound, IncomingFile
+from store.i18n import t
 from store.models import Channel
 from web import edge
 
@@ -35,6 +42,8 @@ COMMANDS = frozenset({"start", "cancel", "back", "my", "help", "new",
                       "bind", "mystats", "topics", "subscribe", "unsubscribe"})
 TEXT_CAP = 20_000  # past the form's limits; the engine explains those
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/gif"})
+# The page's standing menu: the engine's stateless buttons, with their labels.
+MENU = (("~new:", "btn.report"), ("~my:", "btn.my"))
 
 
 class ApiError(Exception):
@@ -82,7 +91,7 @@ def page(token: str) -> Any:
     found = points.resolve(edge.db(), edge.settings().secret_key, token)
     chat_id = _chat_id()
     resp = make_response(render_template(
-        "chat.html", token=token, point=found.point if found.ok else None))
+        "chat.html", token=token, point=found.point if found.ok else None, menu=_menu()))
     resp.headers["Cache-Control"] = "no-store"
     if found.ok and found.point is not None:
         _count_scan(resp, found.point.id)
@@ -105,7 +114,7 @@ def follow(token: str) -> Any:
                                text="这个链接无法识别，可能抄写有误或已损坏。请重新扫描回执上的二维码，"
                                     "或带上回执到采集点请工作人员查询办理进度。", chat=True), 404
     # No start token: the page shows the transcript and does not open a new form.
-    resp = make_response(render_template("chat.html", token="", point=found.point))
+    resp = make_response(render_template("chat.html", token="", point=found.point, menu=_menu()))
     resp.headers["Cache-Control"] = "no-store"
     if _chat_id() != found.reporter.external_id:
         resp.set_cookie(COOKIE, _signer().dumps(found.reporter.external_id), max_age=COOKIE_AGE,
@@ -124,6 +133,23 @@ def _count_scan(resp: Any, point_id: int) -> None:
                     secure=current_app.config["CHAT_COOKIE_SECURE"])
 
 
+def _menu() -> list[tuple[str, str]]:
+    return [(data, t(key)) for data, key in MENU]
+
+
+@bp.route("/api/open", methods=["POST"])
+def open_chat() -> Any:
+    """The page was opened ({token} of the point's code, or none for a follow link).
+
+    Nothing goes into the transcript as the visitor's: they did not say it.
+    """
+    body = request.get_json(silent=True)
+    token = body.get("token", "") if isinstance(body, dict) else None
+    if not isinstance(token, str) or (token and not tokens.TOKEN_RE.fullmatch(token)):
+        raise ApiError("链接格式不正确，请重新扫描采集点二维码。")
+    return _run(_require_chat(), None, command="start", args=token)
+
+
 @bp.route("/api/send", methods=["POST"])
 def send() -> Any:
     """Text, a /command, or a pressed button ({text}, {command, args} or {callback})."""
@@ -139,7 +165,7 @@ def send() -> Any:
     if isinstance(callback, str) and callback:
         if len(callback.encode()) > 64:
             raise ApiError("按钮数据无效，请刷新页面后重试。")
-        label = webchat.button_label(session, chat_id, callback)
+        label = dict(_menu()).get(callback) or webchat.button_label(session, chat_id, callback)
         return _run(chat_id, f"［{label}］" if label else None, callback=callback)
     if isinstance(text, str) and text.strip():
         if len(text) > TEXT_CAP:
@@ -213,7 +239,8 @@ def _run(chat_id: str, shown: str | None, **what: Any) -> Any:
     if shown:
         webchat.record_in(session, chat_id, shown if len(shown) <= 2000 else shown[:2000] + "…")
     inbound = Inbound(channel=Channel.WEB, user_id=chat_id, chat_id=chat_id,
-                      language=request.accept_languages.best_match(["zh", "en"]) or "zh", **what)
+                      language=request.accept_languages.best_match(["zh", "en"]) or "zh",
+                      capabilities=BUTTONS_ONLY, **what)
     replies = engine.handle(session, inbound)
     webchat.record_out(session, chat_id, [(r.text, r.buttons_json()) for r in replies])
     edge.commit()

@@ -15,7 +15,7 @@ from store import files, pointedit, pointio, pointlist, posters, units
 from store import points as points_mod
 from store.models import CollectionPoint, PointKind, Role
 from store.units import Scope
-from web import edge
+from web import edge, printing
 
 bp = Blueprint("points", __name__)
 
@@ -55,6 +55,7 @@ def _index_page(typed: dict[str, str] | None = None) -> Any:
     page = render_template(
         "points.html", rows=rows, listing=listing, units=tree,
         unit_names={u.id: u.name for u, _ in tree}, kinds=points_mod.KIND_NAMES,
+        print_warning=printing.warning(),
         list_args=_list_args(), filter_args={k: v for k, v in _list_args().items() if k != "page"},
         keeper=scope is not None, offered=units.offered(session, scope) if scope else [],
         parents=pointedit.parent_choices(session, scope) if scope else None,
@@ -262,6 +263,8 @@ def qr_image(point_id: int, kind: str, fmt: str) -> Any:
             else points_mod.telegram_link(settings.telegram_bot_username, token))
     if link is None:
         abort(404)
+    if request.args.get("download") and (warned := printing.confirm_first("二维码")) is not None:
+        return warned
     data = qr.png(link) if fmt == "png" else qr.svg(link)
     resp = Response(data, mimetype=MIME[fmt])
     if request.args.get("download"):
@@ -328,6 +331,8 @@ def posters_pdf() -> Any:
                                point_ids=[point] if point is not None else None)
     if not chosen:
         abort(404)
+    if (warned := printing.confirm_first("海报")) is not None:
+        return warned
     data = qr_posters.render(posters.poster_for(p, settings.secret_key, settings.public_url,
                                                 settings.telegram_bot_username) for p in chosen)
     name = f"{chosen[0].name}-海报.pdf" if point is not None else "采集点海报.pdf"

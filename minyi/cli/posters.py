@@ -9,6 +9,7 @@ from typing import TextIO
 
 from minyi.cli.common import CommandError, Subcommands, draw_bar, unit_of_work
 from minyi.settings import Settings
+from qr import loopback
 from qr import posters as qr_posters
 from store import posters, units
 
@@ -38,6 +39,9 @@ def cmd_posters(settings: Settings, args: argparse.Namespace) -> None:
                   for p in posters.selection(s, unit_id=args.unit)]
     if not sheets:
         raise CommandError("no active collection points to print / 没有可打印的采集点")
+    warning = loopback.warning(settings.public_url, settings.port)
+    if warning:
+        print(f"warning / 警告: {warning}", file=sys.stderr)
     data = qr_posters.render(sheets, progress=_progress_bar(len(sheets), sys.stderr))
     with open(args.output, "wb") as f:
         f.write(data)

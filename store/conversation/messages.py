@@ -1,6 +1,26 @@
-"""What the conversation engine says, in Chinese and English."""
+"""What the conversation engine says, in Chinese and English.
 
-from store.i18n import register
+A message that tells people to type a /command has a variant, the same key
+with `.buttons` appended, for channels where people only press buttons and
+type words (the web chat); `worded` picks the one a channel should get.
+"""
+
+from store.conversation.types import Capabilities
+from store.i18n import MESSAGES, register
+
+BUTTONS = ".buttons"
+# Replies only a typed command or a Telegram-only event can bring, which must
+# name the command they explain: no variant needed.
+TYPED_ONLY = frozenset({"chat.edited", "chat.link.bad", "chat.link.usage", "chat.bind.usage"})
+
+
+def worded(key: str, capabilities: Capabilities) -> str:
+    """The key of message `key` as a channel with `capabilities` should say it."""
+    if capabilities.commands:
+        return key
+    variant = key + BUTTONS
+    return variant if variant in MESSAGES else key
+
 
 # What a channel may send that the engine cannot take, named for the reply.
 UNSUPPORTED_NAMES = {
@@ -17,15 +37,15 @@ register({
     },
     "chat.point_bound": {"zh": "📍 采集点：{point}", "en": "📍 Collection point: {point}"},
     "chat.token.forged": {
-        "zh": "这个二维码无法识别，可能已损坏或不是本平台的二维码。请重新扫描采集点张贴的二维码；您也可以直接点“反映信息”。",
+        "zh": "这个二维码无法识别，可能已损坏或不是本平台的二维码。请重新扫描采集点张贴的二维码；您也可以直接点“反映新问题”。",
         "en": "This QR code is not recognised; it may be damaged or not ours. Scan the code at the collection point again, or tap Report.",
     },
     "chat.token.unknown": {
-        "zh": "这个二维码对应的采集点不存在。请重新扫描采集点张贴的二维码；您也可以直接点“反映信息”。",
+        "zh": "这个二维码对应的采集点不存在。请重新扫描采集点张贴的二维码；您也可以直接点“反映新问题”。",
         "en": "This QR code names no collection point. Scan the code at the collection point again, or tap Report.",
     },
     "chat.token.retired": {
-        "zh": "这个二维码已经更换，请扫描采集点张贴的新二维码；您也可以直接点“反映信息”。",
+        "zh": "这个二维码已经更换，请扫描采集点张贴的新二维码；您也可以直接点“反映新问题”。",
         "en": "This QR code has been replaced. Scan the new code at the collection point, or tap Report.",
     },
     "chat.token.routed": {
@@ -33,7 +53,7 @@ register({
         "en": "This QR code has been replaced; you are now with the collection point {point}.",
     },
     "chat.token.inactive": {
-        "zh": "这个采集点已停用。您仍可以直接点“反映信息”。",
+        "zh": "这个采集点已停用。您仍可以直接点“反映新问题”。",
         "en": "This collection point is closed. You can still tap Report.",
     },
     "chat.draft_kept": {
@@ -42,7 +62,7 @@ register({
     },
     "chat.resumed": {"zh": "好的，继续填写。", "en": "OK, let's continue."},
     "chat.cancelled": {
-        "zh": "已取消，本次填写的内容已清除。需要时随时点“反映信息”重新开始。",
+        "zh": "已取消，本次填写的内容已清除。需要时随时点“反映新问题”重新开始。",
         "en": "Cancelled; this draft has been cleared. Tap Report whenever you want to start again.",
     },
     "chat.side_cancelled": {
@@ -55,7 +75,7 @@ register({
         "en": "Commands:\n/new report something new\n/my your reports and where they stand\n/back previous question\n/cancel discard the report in progress\n/topics open topic calls\n/subscribe topic call messages (/unsubscribe to stop)\n/bind CODE members and informants\n/mystats your figures\n/help this help",
     },
     "chat.idle_hint": {
-        "zh": "如需反映情况，请点“反映信息”；查看进度请点“我的信息”。",
+        "zh": "如需反映情况，请点“反映新问题”；查看进度请点“我的反映”。",
         "en": "To report something tap Report; to see your reports tap My reports.",
     },
     "chat.edited": {
@@ -121,13 +141,13 @@ register({
         "en": "Report {no} needs no more information now (it may have been settled). Send /my to see where it stands.",
     },
     "chat.supplement.expired": {
-        "zh": "信息 {no} 因超过期限未补充，已经办结，这次的补充内容没有提交。如情况仍存在，欢迎点“反映信息”重新反映。",
+        "zh": "信息 {no} 因超过期限未补充，已经办结，这次的补充内容没有提交。如情况仍存在，欢迎点“反映新问题”重新反映。",
         "en": "Report {no} was closed because the information did not arrive in time, so this supplement was not sent. If the problem persists, tap Report to report it again.",
     },
     "chat.supplement.files_only": {"zh": "（补充了 {n} 个文件）", "en": "({n} file(s) added)"},
     # Buttons.
-    "btn.report": {"zh": "📝 反映信息", "en": "📝 Report"},
-    "btn.my": {"zh": "📋 我的信息", "en": "📋 My reports"},
+    "btn.report": {"zh": "📝 反映新问题", "en": "📝 Report"},
+    "btn.my": {"zh": "📋 我的反映", "en": "📋 My reports"},
     "btn.skip": {"zh": "跳过", "en": "Skip"},
     "btn.done": {"zh": "完成", "en": "Done"},
     "btn.back": {"zh": "返回上一步", "en": "Back"},
@@ -304,4 +324,99 @@ register({
         "en": "Unsubscribed from topic calls. Send /subscribe to subscribe again.",
     },
     "btn.topics": {"zh": "📣 选题征集", "en": "📣 Topic calls"},
+})
+
+# Returning: where their reports stand (news.py), and the form taken up again.
+register({
+    "chat.welcome_back": {
+        "zh": "您好，欢迎回来！", "en": "Welcome back!",
+    },
+    "chat.form_nav": {
+        "zh": "随时发送 /back 返回上一步，/cancel 取消。",
+        "en": "Send /back to go back or /cancel to stop at any time.",
+    },
+    "chat.draft_resumed": {
+        "zh": "您上次填写的信息还在（已填 {n} 项），请接着填写：",
+        "en": "Your unfinished report is still here ({n} answers so far); let's go on:",
+    },
+    "chat.news.header": {"zh": "您反映的信息最新进展：", "en": "The latest on your reports:"},
+    "chat.news.row": {"zh": "{mark} {no}《{title}》\n{news}（{date}）", "en": "{mark} {no} \"{title}\"\n{news} ({date})"},
+    "chat.news.more": {
+        "zh": "另有 {n} 条较早的信息，点“我的反映”查看全部。",
+        "en": "{n} older report(s): tap My reports to see them all.",
+    },
+    "chat.news.footer": {
+        "zh": "要反映新的问题，请点“反映新问题”。",
+        "en": "To report something new, tap Report.",
+    },
+    "chat.news.returned": {"zh": "需要您补充：{note}", "en": "Please add: {note}"},
+    "chat.news.pending": {"zh": "{status}", "en": "{status}"},
+    "chat.news.adopted": {"zh": "已被采用", "en": "Adopted"},
+    "chat.news.adopted_at": {"zh": "已被{level}采用", "en": "Adopted by the {level}"},
+    "chat.news.not_adopted": {"zh": "暂不采用。原因：{note}", "en": "Not adopted. Reason: {note}"},
+    "chat.news.merged": {
+        "zh": "与其他群众反映的相同问题合并办理", "en": "Handled together with a matching report",
+    },
+    "chat.news.transferred": {"zh": "已转交{department}办理", "en": "Passed to {department}"},
+    "chat.news.handled": {"zh": "办理回复：{note}", "en": "The department replied: {note}"},
+    "chat.news.closed": {"zh": "已办结", "en": "Concluded"},
+    "chat.news.rated": {"zh": "已办结，您的评价：{rating}", "en": "Concluded; you rated it: {rating}"},
+    "chat.news.expired": {
+        "zh": "因长时间未补充，已办结", "en": "Closed: the requested information did not arrive",
+    },
+    "chat.news.instructed": {"zh": "；获{leader}批示", "en": "; instructed on by {leader}"},
+    "chat.news.one": {
+        "zh": "{no}《{title}》现在的状态：{news}", "en": "Report {no} \"{title}\" now: {news}",
+    },
+})
+
+# The same messages for channels without typed commands (the web chat).
+register({
+    "chat.form_nav.buttons": {
+        "zh": "每个问题下面都有“返回上一步”和“取消”。",
+        "en": "Every question has Back and Cancel below it.",
+    },
+    "chat.help.buttons": {
+        "zh": "请点按钮操作：“反映新问题”开始反映，“我的反映”查看办理进度。填写时每个问题下面都有“返回上一步”和“取消”。",
+        "en": "Use the buttons: Report to start a report, My reports to see where yours stand. Every question has Back and Cancel below it.",
+    },
+    "chat.receipt.buttons": {
+        "zh": "✅ 提交成功！\n信息编号：{no}\n标题：{title}\n\n我们会尽快审核，结果会在这里通知您。点“我的反映”可随时查看办理进度。",
+        "en": "✅ Submitted!\nTracking number: {no}\nTitle: {title}\n\nWe will review it soon and tell you the outcome here. Tap My reports to follow it.",
+    },
+    "chat.supplement.closed.buttons": {
+        "zh": "信息 {no} 目前不需要补充（可能已经处理完毕）。点“我的反映”查看最新进度。",
+        "en": "Report {no} needs no more information now (it may have been settled). Tap My reports to see where it stands.",
+    },
+    "chat.rate.already.buttons": {
+        "zh": "信息 {no} 已经评价过了，无需重复评价。点“我的反映”可查看最新进度。",
+        "en": "Report {no} has already been rated. Tap My reports to see where it stands.",
+    },
+    "chat.rate.not_closed.buttons": {
+        "zh": "信息 {no} 目前不在办结状态，暂时不能评价。点“我的反映”可查看最新进度。",
+        "en": "Report {no} is not concluded, so it cannot be rated now. Tap My reports to see where it stands.",
+    },
+    "chat.bind.ok.buttons": {
+        "zh": "绑定成功：{name}（{role}）。今后您反映的信息会记在您和所在单位名下。",
+        "en": "Bound: {name} ({role}). Your reports now count for you and your unit.",
+    },
+    "chat.mystats.citizen.buttons": {
+        "zh": "您的信息统计：\n已报送 {submitted} 条\n被采用 {adopted} 条\n其中被上级（市级及以上）采用 {upward} 条\n获领导批示 {instructions} 次",
+        "en": "Your figures:\nSubmitted {submitted}\nAdopted {adopted}\nAdopted above county level {upward}\nLeaders' instructions {instructions}",
+    },
+    "chat.topics.closed.buttons": {
+        "zh": "选题“{title}”已于 {deadline} 截止，不再接收反映。点“选题征集”查看正在征集的选题，或直接反映其他问题。",
+        "en": "The topic call \"{title}\" closed on {deadline}. Tap Topic calls for open ones, or report something else.",
+    },
+    "chat.topics.busy.buttons": {
+        "zh": "您有一条正在填写的信息。请先完成它，或点“取消”后再选择选题。",
+        "en": "You have a report in progress. Finish it, or tap Cancel, before answering a topic call.",
+    },
+    "chat.subscribed.buttons": {
+        "zh": "已订阅选题通知：有新的选题时会在这里告诉您。",
+        "en": "Subscribed: new topic calls will be shown here.",
+    },
+    "chat.unsubscribed.buttons": {
+        "zh": "已退订选题通知。", "en": "Unsubscribed from topic calls.",
+    },
 })

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from store import reports
 from store.conversation.parts import TurnParts
 from store.conversation.summary import render_answer, report_fields, summary
-from store.conversation.types import Button, Reply
+from store.conversation.types import MAIN, MINOR, Button, Reply
 from store.models import Attachment
 
 
@@ -21,8 +21,8 @@ class ReviewMoves(TurnParts):
     def review(self) -> list[Reply]:
         self.advance()
         text = self.t("chat.review", summary=summary(self.form, self.conv.answers, self.lang))
-        return [Reply(text, [[self.btn("btn.confirm", "ok"), self.btn("btn.edit", "edit")],
-                             [self.btn("btn.cancel", "cancel")]])]
+        return [Reply(text, [[self.btn("btn.confirm", "ok", style=MAIN), self.btn("btn.edit", "edit")],
+                             [self.btn("btn.cancel", "cancel", style=MINOR)]])]
 
     def edit_menu(self, _arg: str = "") -> list[Reply]:
         if self.conv.mode != "review":

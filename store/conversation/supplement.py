@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from store import files, forms, lifecycle
 from store.conversation.parts import TurnParts
 from store.conversation.steps import check_file, clean
-from store.conversation.types import Reply
+from store.conversation.types import MAIN, MINOR, Reply
 from store.models import Attachment, Report, ReportStatus
 
 DRAFT_MODES = frozenset({"filling", "review", "editing"})
@@ -48,7 +48,8 @@ class SupplementMoves(TurnParts):
         return Reply(
             self.t("chat.supplement.start", no=report.tracking_no if report else "",
                    title=report.title if report else "", question=question),
-            [[self.btn("btn.supplement_done", "sdone"), self.btn("btn.cancel", "cancel")]])
+            [[self.btn("btn.supplement_done", "sdone", style=MAIN),
+              self.btn("btn.cancel", "cancel", style=MINOR)]])
 
     def supplement_input(self) -> list[Reply]:
         report = self.returned_report(int(self.conv.context.get("report_id", 0)))
@@ -82,7 +83,7 @@ class SupplementMoves(TurnParts):
         else:
             return [Reply(self.t("invalid.location_or_text"))]
         return [Reply(self.t("chat.supplement.noted"),
-                      [[self.btn("btn.supplement_done", "sdone")]])]
+                      [[self.btn("btn.supplement_done", "sdone", style=MAIN)]])]
 
     def form_file_step(self) -> forms.Step:
         step = next((s for s in self.form.steps if s.kind == "file"), None)
@@ -103,8 +104,12 @@ class SupplementMoves(TurnParts):
                         note=note)
         self.session.execute(sa.update(Attachment).where(*self.held_files()).values(
             report_id=report.id, conversation_id=None))
-        out = [Reply(self.t("chat.supplement.done", no=report.tracking_no))]
-        return out + self.leave_supplement()
+        done = f"{self.t('chat.supplement.done', no=report.tracking_no)}\n{self.report_news(report)}"
+        after = self.leave_supplement()
+        if self.conv.mode == "idle":
+            # That report's news and the menu: no form, no idle hint.
+            return [Reply(done, self.menu_buttons())]
+        return [Reply(done), *after]
 
     def end_supplement(self, report: Report | None) -> list[Reply]:
         if report is None:
@@ -130,9 +135,12 @@ class SupplementMoves(TurnParts):
         paused = self.conv.context.get("paused")
         self.conv.context = {k: v for k, v in self.conv.context.items()
                              if k in ("last_receipt", "submitted_turn")}
-        if paused:
+        if paused and self.conv.answers:
             self.conv.mode, self.conv.step = paused["mode"], paused["step"]
             return [Reply(self.t("chat.resumed")), *self.current_prompt()]
+        if paused:
+            # A form opened but not yet answered: nothing to come back to.
+            self.discard_draft()
         self.conv.mode, self.conv.step = "idle", None
         self.advance()
         return self.menu_replies()

@@ -16,20 +16,21 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import files, forms, points, reports, scans
+from store import files, forms, reports
 from store.conversation.closure import ClosureMoves
 from store.conversation.flood import FloodGuard
 from store.conversation.membership import MemberMoves
-from store.conversation.messages import UNSUPPORTED_NAMES
+from store.conversation.messages import UNSUPPORTED_NAMES, worded
+from store.conversation.opening import OpeningMoves
 from store.conversation.review import ReviewMoves
 from store.conversation.steps import CHECKERS, SKIP, Invalid, check_file
 from store.conversation.supplement import DRAFT_MODES, SupplementMoves
-from store.conversation.types import Button, EngineConfig, Inbound, IncomingFile, Reply
+from store.conversation.types import MINOR, Button, EngineConfig, Inbound, IncomingFile, Reply
 from store.i18n import t
-from store.models import Attachment, Channel, Conversation, Reporter, ReportStatus
+from store.models import Attachment, Conversation, Reporter, ReportStatus
 
 
-class Turn(ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves):
+class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves):
     """One input being answered; holds what every handler needs."""
 
     def __init__(self, config: EngineConfig, flood: FloodGuard, session: Session,
@@ -44,12 +45,14 @@ class Turn(ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves):
         self.form = forms.load(conv.form)
 
     def t(self, key: str, **params: object) -> str:
-        return t(key, self.lang, **params)
+        """Message `key` in the reporter's language, worded for the channel's capabilities."""
+        return t(worded(key, self.inbound.capabilities), self.lang, **params)
 
-    def btn(self, key: str, verb: str, arg: str = "", *, stateless: bool = False) -> Button:
+    def btn(self, key: str, verb: str, arg: str = "", *, stateless: bool = False,
+            style: str = "") -> Button:
         """A button; turn-bound ones stop working once the conversation moves on."""
         data = f"~{verb}:{arg}" if stateless else f"t{self.conv.turn}:{verb}:{arg}"
-        return Button(self.t(key), data)
+        return Button(self.t(key), data, style)
 
     # -- dispatch ----------------------------------------------------------
 
@@ -135,39 +138,6 @@ class Turn(ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves):
 
     # -- starting, resuming, stopping ---------------------------------------
 
-    def start(self, token: str) -> list[Reply]:
-        """`/start [token]`: bind the point from the QR code, keep any draft."""
-        out: list[Reply] = []
-        point = None
-        if token:
-            found = points.resolve(self.session, self.config.secret_key, token)
-            if not found.ok:
-                out.append(Reply(self.t(f"chat.token.{found.reason}")))
-            elif found.point is not None:
-                point = found.point
-                if found.replaced is not None:
-                    out.append(Reply(self.t("chat.token.routed", point=point.name)))
-                # The web chat counts its page opens itself (once per browser session).
-                if self.inbound.channel == Channel.TELEGRAM:
-                    scans.record(self.session, point.id, Channel.TELEGRAM)
-        if self.conv.mode in DRAFT_MODES or self.conv.mode in ("supplement", "reopen"):
-            if point is not None:
-                self.conv.context = {**self.conv.context, "pending_point_id": point.id}
-            return [*out, self.draft_kept()]
-        if token and point is None:
-            return [*out, *self.menu_replies()]
-        self.conv.point_id = point.id if point else None
-        greeting = self.t("chat.welcome")
-        if point is not None:
-            greeting += "\n" + self.t("chat.point_bound", point=point.name)
-        return [*out, *self.begin(greeting)]
-
-    def draft_kept(self) -> Reply:
-        self.advance()
-        n = len([k for k, v in self.conv.answers.items() if v is not None])
-        return Reply(self.t("chat.draft_kept", n=n), [[self.btn("btn.resume", "resume"),
-                                                        self.btn("btn.restart", "restart")]])
-
     def new_report(self) -> list[Reply]:
         if self.conv.mode in DRAFT_MODES:
             return [self.draft_kept()]
@@ -182,7 +152,7 @@ class Turn(ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves):
         first = self.form.next_step(None, {})
         assert first is not None
         self.conv.step = first.key
-        intro = self.form.intro.get(self.lang) or self.form.intro["zh"]
+        intro = f"{self.form.intro.get(self.lang) or self.form.intro['zh']}\n{self.t('chat.form_nav')}"
         if greeting:
             intro = f"{greeting}\n\n{intro}"
         return [Reply(intro), *self.ask()]
@@ -238,9 +208,8 @@ class Turn(ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves):
         """Show the current step's prompt with its buttons (a new turn)."""
         self.advance()
         step = self.form.step(self.conv.step or "")
-        active = self.form.active_steps(self.conv.answers)
-        index = next((i for i, s in enumerate(active, start=1) if s.key == step.key), len(active))
-        text = f"{step.text(self.lang)}\n{self.t('chat.progress', i=index, n=len(active))}"
+        index, total = self.form.progress(step.key, self.conv.answers)
+        text = f"{step.text(self.lang)}\n{self.t('chat.progress', i=index, n=total)}"
         rows: list[list[Button]] = []
         if step.kind == "choice":
             row: list[Button] = []
@@ -258,10 +227,11 @@ class Turn(ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves):
             rows.append([self.btn("btn.done", "done"), self.btn("btn.skip", "skip")])
         if step.optional and step.kind != "file":
             rows.append([self.btn("btn.skip", "skip")])
-        nav = [self.btn("btn.back", "back")] if self.form.previous_step(step.key, self.conv.answers) else []
+        nav = ([self.btn("btn.back", "back", style=MINOR)]
+               if self.form.previous_step(step.key, self.conv.answers) else [])
         if self.conv.mode == "editing":
-            nav.append(self.btn("btn.to_review", "rv"))
-        rows.append([*nav, self.btn("btn.cancel", "cancel")])
+            nav.append(self.btn("btn.to_review", "rv", style=MINOR))
+        rows.append([*nav, self.btn("btn.cancel", "cancel", style=MINOR)])
         return [Reply(text, rows)]
 
     def current_prompt(self) -> list[Reply]:

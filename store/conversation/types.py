@@ -25,6 +25,22 @@ class IncomingFile:
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What people can do on a channel, so the engine words its replies to fit.
+
+    Each channel adapter says what its channel has; the engine never asks
+    which channel it is talking to.
+    """
+
+    # People can type /commands (Telegram's menu). Without them (the web chat)
+    # the engine speaks only of buttons and plain words.
+    commands: bool = True
+
+
+BUTTONS_ONLY = Capabilities(commands=False)
+
+
+@dataclass(frozen=True)
 class Inbound:
     """One thing a user did: a message, a command, a button, a file or a location."""
 
@@ -47,12 +63,19 @@ class Inbound:
     update_id: str | None = None
     # An edit of an earlier message (Telegram): answered, never applied silently.
     edited: bool = False
+    capabilities: Capabilities = Capabilities()
+
+
+# How a channel that can show it draws a button (Telegram draws them all alike).
+MAIN = "main"  # the step's main action: submit, send the supplement
+MINOR = "minor"  # going back or calling off: drawn smaller than the main action
 
 
 @dataclass(frozen=True)
 class Button:
     label: str
     data: str  # at most 64 bytes (Telegram's callback_data limit)
+    style: str = ""  # "", MAIN or MINOR
 
 
 @dataclass(frozen=True)
@@ -63,7 +86,8 @@ class Reply:
     def buttons_json(self) -> list[list[dict[str, str]]] | None:
         if not self.buttons:
             return None
-        return [[{"label": b.label, "data": b.data} for b in row] for row in self.buttons]
+        return [[{"label": b.label, "data": b.data, **({"style": b.style} if b.style else {})}
+                 for b in row] for row in self.buttons]
 
 
 @dataclass(frozen=True)

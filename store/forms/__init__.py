@@ -123,6 +123,46 @@ class Form:
     def active_steps(self, answers: dict[str, Any]) -> list[Step]:
         return [s for s in self.steps if self.applies(s, answers)]
 
+    def counted_steps(self, answers: dict[str, Any]) -> list[Step]:
+        """The steps the step counter counts, given the answers so far.
+
+        Every step whose `when` holds, and, for steps whose `when` waits on a
+        question not answered yet, as many as the most demanding answer to that
+        question would open: before the category is chosen, one of the
+        category's own questions; before anonymity is decided, the contact
+        question. So the total is the most the form can still ask. It never
+        grows while answering, and shrinks only right after an answer that
+        closes steps (a category without a question of its own, reporting
+        anonymously); the steps already asked keep their numbers.
+        """
+        counted: list[Step] = []
+        # (open keys) -> (the values they must take) -> steps waiting on them
+        waiting: dict[tuple[str, ...], dict[tuple[Any, ...], list[Step]]] = {}
+        for step in self.steps:
+            if any(k in answers and answers[k] != v for k, v in step.when.items()):
+                continue  # an answer already rules it out
+            open_keys = tuple(k for k in step.when if k not in answers)
+            if not open_keys:
+                counted.append(step)
+                continue
+            options = waiting.setdefault(open_keys, {})
+            options.setdefault(tuple(step.when[k] for k in open_keys), []).append(step)
+        for options in waiting.values():
+            most: list[Step] = []
+            for steps in options.values():
+                if len(steps) > len(most):
+                    most = steps
+            counted.extend(most)
+        order = {s.key: i for i, s in enumerate(self.steps)}
+        return sorted(counted, key=lambda s: order[s.key])
+
+    def progress(self, key: str, answers: dict[str, Any]) -> tuple[int, int]:
+        """(the number of step `key`, the total) for the counter "第 i/n 项"; see `counted_steps`."""
+        keys = [s.key for s in self.steps]
+        counted = [keys.index(s.key) for s in self.counted_steps(answers)]
+        number = sum(1 for i in counted if i < keys.index(key)) + 1
+        return number, max(len(counted), number)
+
 
 def _texts(raw: Any, where: str) -> dict[str, str]:
     if not isinstance(raw, dict) or not isinstance(raw.get("zh"), str):

@@ -9,7 +9,9 @@
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var token = app.dataset.token;
   var lastId = 0;
+  var lastTurn = -1;
   var busy = false;
+  var TURN = /^t(\d+):/;  // a button bound to a turn of the conversation
 
   function el(tag, cls, content) {
     var node = document.createElement(tag);
@@ -28,9 +30,11 @@
       (m.buttons || []).forEach(function (row) {
         var div = el("div", "buttons");
         row.forEach(function (b) {
-          var btn = el("button", "choice", b.label);
+          var btn = el("button", "choice" + (b.style ? " " + b.style : ""), b.label);
           btn.type = "button";
           btn.dataset.callback = b.data;
+          var turn = TURN.exec(b.data);
+          if (turn) lastTurn = Math.max(lastTurn, +turn[1]);
           div.appendChild(btn);
         });
         li.appendChild(div);
@@ -38,7 +42,18 @@
       log.appendChild(li);
       added = true;
     });
-    if (added) window.scrollTo(0, document.body.scrollHeight);
+    if (added) {
+      retire();
+      window.scrollTo(0, document.body.scrollHeight);
+    }
+  }
+
+  // Buttons of an earlier question no longer work (the engine would say so): grey them out.
+  function retire() {
+    log.querySelectorAll("button[data-callback]").forEach(function (btn) {
+      var turn = TURN.exec(btn.dataset.callback);
+      if (turn && +turn[1] < lastTurn) btn.disabled = true;
+    });
   }
 
   function showStatus(message) {
@@ -93,8 +108,8 @@
     if (b) send({ callback: b.dataset.callback });
   });
   document.getElementById("menu").addEventListener("click", function (e) {
-    var b = e.target.closest("button[data-command]");
-    if (b) send({ command: b.dataset.command });
+    var b = e.target.closest("button[data-callback]");
+    if (b) send({ callback: b.dataset.callback });
   });
   fileInput.addEventListener("change", function () {
     var f = fileInput.files[0];
@@ -124,17 +139,23 @@
     if (document.visibilityState === "visible" && !busy) call(app.dataset.poll);
   }
 
-  // A scan of the code starts the chat; a reload of the same tab does not start it again.
-  var key = "minyi-started:" + token;
+  // Opening the page (a scan, a follow link, the browser's history) lets the engine say
+  // what the visitor came back for; a reload of the same tab simply shows the transcript.
+  var key = "minyi-opened:" + location.pathname;
   call(app.dataset.poll).then(function () {
-    if (!token) return;  // a counter slip's link: the transcript only, no new form
-    var started = false;
-    try { started = sessionStorage.getItem(key) === "1"; } catch (err) { /* private mode */ }
-    if (!started) {
-      send({ command: "start", args: token }).then(function () {
-        try { sessionStorage.setItem(key, "1"); } catch (err) { /* private mode */ }
-      });
-    }
+    var opened = false;
+    try { opened = sessionStorage.getItem(key) === "1"; } catch (err) { /* private mode */ }
+    if (opened) return;
+    busy = true;
+    call(app.dataset.open, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token: token })
+    }).then(function (data) {
+      busy = false;
+      if (!data || !data.ok) return;  // try again on the next load
+      try { sessionStorage.setItem(key, "1"); } catch (err) { /* private mode */ }
+    });
   });
   setInterval(poll, 4000);
   document.addEventListener("visibilitychange", poll);

@@ -1,0 +1,114 @@
+"""The web chat on a phone-sized page in a real Chromium: opening, reloading, coming back.
+
+Skipped when /usr/bin/chromium is absent; never downloads a browser. With
+MINYI_SHOTS=<folder> the screenshots are kept there to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from store import lifecycle
+from store.models import Channel, CollectionPoint, Reporter, User
+from tests.web_support import make_report
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture
+def base_url(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def phone() -> Iterator[object]:
+    """A browser context the size of a phone (one cookie jar, tabs of its own)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True, locale="zh-CN")
+        browser.close()
+
+
+def _shot(page: object, name: str, tmp_path: Path) -> None:
+    folder = Path(os.environ.get("MINYI_SHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / name), full_page=True)  # type: ignore[attr-defined]
+
+
+def _area(box: dict[str, float] | None) -> float:
+    assert box is not None
+    return box["width"] * box["height"]
+
+
+def test_a_phone_opens_the_chat_once_and_comes_back_to_its_news(
+    base_url: str, phone: object, point: CollectionPoint, point_token: str, session: Session,
+    admin: User, tmp_path: Path,
+) -> None:
+    page = phone.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{base_url}/c/{point_token}")
+    page.locator(".bubble", has_text="请选择信息类别").wait_for()
+    assert page.locator(".msg.me").count() == 0  # no bubble the visitor did not type
+    assert "/" not in page.inner_text("#log").replace("1/11", "")
+    # One 取消, smaller than the answers; none in the standing menu.
+    cancel = page.locator("button.choice", has_text="取消")
+    assert cancel.count() == 1
+    assert _area(cancel.bounding_box()) < _area(
+        page.locator("button.choice", has_text="民生保障").bounding_box()) / 2
+    assert "取消" not in page.inner_text("#menu")
+    _shot(page, "first-visit.png", tmp_path)
+
+    # A reload of the tab with nothing filled in simply goes on: nothing new is said.
+    shown = page.locator(".msg").count()
+    page.reload()
+    page.locator(".bubble", has_text="请选择信息类别").wait_for()
+    page.wait_for_timeout(500)
+    assert page.locator(".msg").count() == shown
+
+    page.locator("button.choice", has_text="民生保障").last.click()
+    page.locator(".bubble", has_text="请用一句话概括").wait_for()
+    assert "第 2/10 项" in page.inner_text("#log")
+    # The earlier question's buttons no longer work, and look it.
+    assert page.locator("button.choice", has_text="民生保障").first.is_disabled()
+
+    # Meanwhile the office declined an earlier report of this phone.
+    session.rollback()
+    chat_id = session.scalars(sa.select(Reporter.external_id)
+                              .where(Reporter.channel == Channel.WEB)).one()
+    earlier = make_report(session, point, title="建议夜市延长营业时间", external_id=chat_id)
+    lifecycle.apply(session, earlier, lifecycle.Action.DECLINE, user=admin,
+                    note="该问题已列入今年城管工作计划")
+    session.commit()
+
+    # The phone comes back from its history, in a new tab: the news first, then the draft.
+    again = phone.new_page()  # type: ignore[attr-defined]
+    again.goto(f"{base_url}/c/{point_token}")
+    again.locator(".bubble", has_text="您反映的信息最新进展").wait_for()
+    again.locator(".bubble", has_text="已填 1 项").wait_for()
+    log = again.inner_text("#log")
+    assert "暂不采用。原因：该问题已列入今年城管工作计划" in log
+    assert log.index("最新进展") < log.rindex("请用一句话概括")
+    assert again.locator(".msg.me").count() == 1  # only the ［民生保障］ the visitor pressed
+    _shot(again, "returning.png", tmp_path)
