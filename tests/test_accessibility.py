@@ -330,3 +330,96 @@ def test_it_keeps_every_page_accessible_on_a_desk_and_on_a_phone(
     if persona == "admin":  # the parameters were real: every page opened at least once
         assert not [e for e, codes in answered.items() if e and 200 not in codes], answered
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+# The contrast of an element's text against the nearest background behind it (WCAG formula).
+CONTRAST = """el => {
+  const rgb = c => c.match(/[\\d.]+/g).slice(0, 4).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => v / 255)
+    .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let back = el;
+  while (back && (rgb(getComputedStyle(back).backgroundColor)[3] ?? 1) === 0) back = back.parentElement;
+  const [a, b] = [lum(rgb(getComputedStyle(el).color)),
+                  lum(rgb(getComputedStyle(back || document.body).backgroundColor))].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_it_shows_the_logout_button_in_the_header_and_it_logs_out(
+    viewport: dict[str, int], base_url: str, axe_context: Any, admin: User,
+) -> None:
+    page = axe_context(viewport).new_page()
+    login(page, base_url, "alice")
+    logout = page.locator("header #logout")
+    assert logout.is_visible() and logout.inner_text() == "退出"
+    box = logout.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+    assert logout.evaluate(CONTRAST) >= 4.5
+    logout.click()
+    page.wait_for_selector("h1:has-text('工作人员登录')")
+    page.goto(f"{base_url}/reports")
+    assert "/login" in page.url  # the session is gone, not just the page
+
+
+def test_it_turns_the_inbox_into_cards_on_a_phone_and_keeps_a_table_on_a_desk(
+    base_url: str, axe_context: Any, session: Session, settings: Settings, admin: User, clerk: User,
+    network: Network,
+) -> None:
+    seeded = _seed(session, settings, admin, clerk, network)
+    card_of = """tr => {
+      const row = tr.getBoundingClientRect();
+      return {width: row.width, head: getComputedStyle(tr.closest('table').querySelector('thead')).display,
+        cells: [...tr.cells].map(td => {
+          const box = td.getBoundingClientRect(), style = getComputedStyle(td);
+          const before = getComputedStyle(td, '::before');
+          const text = document.createRange();
+          text.selectNodeContents(td);
+          const first = [...text.getClientRects()].find(r => r.width > 1);
+          return {label: td.dataset.label || null, display: style.display,
+                  shown: before.content.replace(/^"|"$/g, ''), width: box.width,
+                  indent: first ? first.left - box.left : 0, em: parseFloat(style.fontSize)};
+        })};
+    }"""
+
+    phone = axe_context(PHONE, is_mobile=True, has_touch=True).new_page()
+    login(phone, base_url, "alice")
+    urgent = phone.locator("table.grid tbody tr", has_text=seeded.review.tracking_no)
+    card = urgent.evaluate(card_of)
+    assert card["head"] == "none"  # no column headings squeezed above the cards
+    assert card["width"] <= PHONE["width"]
+    assert all(c["display"] == "block" for c in card["cells"])  # one line per field
+    title = card["cells"][1]
+    assert title["width"] >= 0.8 * card["width"]  # the title runs the width of the card
+    labelled = [c for c in card["cells"] if c["label"]]
+    assert [c["label"] for c in labelled] == ["类别", "采集点", "状态", "审核级别", "提交时间"]
+    for cell in labelled:  # each field says what it is, with room for its name before the value
+        assert cell["shown"] == cell["label"] and cell["indent"] >= 4 * cell["em"], cell
+    assert "民生保障" in urgent.inner_text() and seeded.point.name in urgent.inner_text()
+
+    desk = axe_context(DESKTOP).new_page()
+    login(desk, base_url, "alice")
+    row = desk.locator("table.grid tbody tr", has_text=seeded.review.tracking_no).evaluate(card_of)
+    assert row["head"] == "table-header-group"
+    assert all(c["display"] == "table-cell" and c["shown"] in ("none", "normal") for c in row["cells"])
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_it_finds_no_serious_violations_in_the_web_chat_mid_form(
+    viewport: dict[str, int], base_url: str, axe_context: Any, point: CollectionPoint, point_token: str,
+) -> None:
+    page = axe_context(viewport, is_mobile=viewport is PHONE, has_touch=viewport is PHONE).new_page()
+    page.goto(f"{base_url}/c/{point_token}")
+    page.locator(".bubble", has_text="请选择信息类别").last.wait_for()
+    problems = axe_problems(page, "choosing a category") + label_problems(page, "choosing a category")
+
+    page.locator("button.choice", has_text="民生保障").last.click()
+    page.locator(".bubble", has_text="请用一句话概括").last.wait_for()
+    page.fill("#text", "路灯")  # too short for a title: the chat asks again, mid-form
+    page.click("#send")
+    page.locator(".bubble", has_text="内容太短了").last.wait_for()
+    where = "a title too short"
+    problems += axe_problems(page, where) + label_problems(page, where) + layout_problems(page, where)
+    assert page.locator(".msg.me .bubble").last.inner_text() == "路灯"
+    assert not problems, "\n".join(problems)
