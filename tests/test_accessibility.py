@@ -230,7 +230,7 @@ def _page_paths(app: Flask, values: dict[str, list[str]]) -> list[tuple[str, str
                             f"for <{name}>; add one to _values so the page is checked")
             filled = [{**f, name: c} for f in filled for c in choices]
         for args in filled:
-            path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m, a=args: quote(a[m[1]], safe=""),  # type: ignore[misc]
+            path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m, a=args: quote(a[m[1]], safe=""),
                           rule.rule)
             paths.append((rule.endpoint, path))
     return paths
@@ -423,3 +423,25 @@ def test_it_finds_no_serious_violations_in_the_web_chat_mid_form(
     problems += axe_problems(page, where) + label_problems(page, where) + layout_problems(page, where)
     assert page.locator(".msg.me .bubble").last.inner_text() == "路灯"
     assert not problems, "\n".join(problems)
+
+
+def test_it_lets_a_keyboard_skip_to_the_content_and_shows_where_the_focus_is(
+    base_url: str, axe_context: Any, admin: User,
+) -> None:
+    page = axe_context(DESKTOP).new_page()
+    login(page, base_url, "alice")
+    skip = page.locator("a.skip")
+    top = "el => el.getBoundingClientRect().top"
+    assert skip.evaluate(top) < 0  # out of sight until wanted
+    page.keyboard.press("Tab")
+    assert skip.evaluate("el => el === document.activeElement") and skip.evaluate(top) >= 0
+    assert skip.inner_text() == "跳到正文"
+    page.keyboard.press("Tab")  # the brand link in the red header: a white ring around it
+    ring = page.evaluate("""() => { const s = getComputedStyle(document.activeElement);
+      return [document.activeElement.className, s.outlineStyle, s.outlineColor, parseFloat(s.outlineWidth)]; }""")
+    assert ring == ["brand", "solid", "rgb(255, 255, 255)", 2.0]
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")  # the next stop is in the content, past the menu
+    assert page.evaluate("!!document.activeElement.closest('main')")
