@@ -14,6 +14,7 @@ saved there, to look at.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -60,7 +61,6 @@ from tests.web_support import make_report
 pytestmark = needs_chromium
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
-BLOCKING = ("serious", "critical")
 
 # GET endpoints that answer with a file, not a page, so there is nothing for axe to read.
 NOT_PAGES = {
@@ -150,6 +150,14 @@ class Seeded:
     point: CollectionPoint
 
 
+def _photo() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (240, 160), (90, 110, 130)).save(buf, "PNG")
+    return buf.getvalue()
+
+
 def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: Network) -> Seeded:
     templates.ensure_defaults(session)
     point = points_mod.create_point(session, "城关镇便民服务中心", address="城关镇人民路1号")
@@ -166,7 +174,7 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
         situation="人民路共有路灯40盏，其中12盏已损坏超过3个月，夜间出行的老人和学生多次摔倒。",
         analysis="路灯线路老化，维修责任在城管和供电部门之间不明确。",
         answers={"category": "livelihood", "urgent": True, "anonymous": False})
-    data = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    data = _photo()
     rel, digest = files.save(settings.upload_dir, data, "image/png")
     session.add(Attachment(report_id=review.id, kind="photo", filename="人民路夜间.png",
                            content_type="image/png", size=len(data), sha256=digest, storage_path=rel))
@@ -207,12 +215,11 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
 
 def _values(seeded: Seeded) -> dict[str, list[str]]:
     """What to put in each route parameter; `endpoint/name` before `name`."""
-    secret = SECRET
     return {
         "report_id": [str(r.id) for r in (seeded.review, seeded.handled, seeded.counter)],
-        "chat.page/token": [points_mod.token_for(seeded.point, secret)],
-        "chat.follow/token": [intake.follow_token(secret, seeded.counter.reporter)],
-        "short.follow/code": [points_mod.short_code_for(seeded.point, secret)],
+        "chat.page/token": [points_mod.token_for(seeded.point, SECRET)],
+        "chat.follow/token": [intake.follow_token(SECRET, seeded.counter.reporter)],
+        "short.follow/code": [points_mod.short_code_for(seeded.point, SECRET)],
     }
 
 
