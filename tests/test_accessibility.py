@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -53,14 +52,13 @@ from store.models import (
     utcnow,
 )
 from store.search import Filters, views
+from tests.a11y_support import CONTRAST, axe_problems, label_problems, layout_problems
 from tests.browser_support import DESKTOP, PHONE, login, needs_chromium
 from tests.conftest import SECRET, Network, staff
 from tests.review_support import adopt
 from tests.web_support import make_report
 
 pytestmark = needs_chromium
-
-AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 
 # GET endpoints that answer with a file, not a page, so there is nothing for axe to read.
 NOT_PAGES = {
@@ -77,68 +75,6 @@ NOT_PAGES = {
 # view, the 404 page, all transfers.
 EXTRA_PATHS = ("/reports?tab=mine", "/reports?status=returned", "/search?urgency=urgent",
                "/search?q=%E8%B7%AF%E7%81%AF", "/transfers?all=1", "/reports/999999")
-
-# axe leaves text whose colour equals its background as "incomplete" (it might be
-# hidden on purpose); nothing on these pages is, so a measured ratio below the
-# threshold fails like any violation.
-AXE_RUN = """async () => {
-  const result = await axe.run(document);
-  const blocking = result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical');
-  const faint = result.incomplete.filter(v => v.id === 'color-contrast').map(v => ({...v,
-    nodes: v.nodes.filter(n => n.any.some(c => c.data && c.data.contrastRatio
-      && c.data.contrastRatio < parseFloat(c.data.expectedContrastRatio)))})).filter(v => v.nodes.length);
-  return blocking.concat(faint).map(v => ({
-    id: v.id, impact: v.impact || 'serious', help: v.help, more: Math.max(0, v.nodes.length - 4),
-    nodes: v.nodes.slice(0, 4).map(n => n.target.join(' ') + ': ' + (n.failureSummary
-      || n.any.map(c => c.message).join(' ')).replace(/\\s+/g, ' ').slice(0, 220)),
-  }));
-}"""
-
-# Every control says what it is for: a <label> (around it or for= it) with words in
-# it, or an aria-label. A placeholder vanishes as one types, and a title shows only
-# to a mouse, so neither counts.
-UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
-  .filter(el => !['hidden', 'submit', 'button', 'reset', 'image'].includes(el.type))
-  .filter(el => {
-    const words = t => /[\\p{L}\\p{N}]/u.test(t || '');
-    const named = el.getAttribute('aria-labelledby') || words(el.getAttribute('aria-label'));
-    return !named && ![...el.labels].some(l => words(l.textContent));
-  })
-  .map(el => el.tagName.toLowerCase() + (el.name ? `[name=${el.name}]` : '') + (el.id ? '#' + el.id : ''))
-"""
-
-# Problems a reader sees without any tool: a page wider than the screen, and text
-# broken after every one or two characters because its column is too narrow.
-LAYOUT = """() => {
-  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
-    + [...el.classList].map(c => '.' + c).join('');
-  const out = [];
-  const root = document.documentElement, vw = root.clientWidth;
-  if (root.scrollWidth > vw + 1) {
-    const wide = [...document.body.querySelectorAll('*')].filter(el => {
-      const r = el.getBoundingClientRect();
-      return r.width > 0 && r.right > vw + 1 && el.checkVisibility();
-    }).slice(0, 3).map(name);
-    out.push(`the page is ${root.scrollWidth}px wide on a ${vw}px screen (${wide.join(', ')})`);
-  }
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  const squeezed = new Set();  // each text once, however many cells hold it
-  for (let node; (node = walker.nextNode());) {
-    const text = node.textContent.replace(/\\s+/g, '');
-    const el = node.parentElement;
-    if ([...text].length < 4 || !el || !el.checkVisibility()) continue;
-    const range = document.createRange();
-    range.selectNodeContents(node);
-    const lines = [...range.getClientRects()].filter(r => r.width > 1);
-    const em = parseFloat(getComputedStyle(el).fontSize);
-    if (lines.length >= 2 && Math.max(...lines.map(r => r.width)) < 2.6 * em && !squeezed.has(text)) {
-      squeezed.add(text);
-      out.push(`"${text.slice(0, 16)}" in ${name(el)} breaks after every one or two characters`);
-    }
-  }
-  return out;
-}"""
-
 
 @dataclass
 class Seeded:
@@ -249,44 +185,6 @@ def _one_database(db_backend: str) -> None:
         pytest.skip("the pages are the same on PostgreSQL: checked once, on SQLite")
 
 
-@pytest.fixture
-def axe_context(browser: Any) -> Iterator[Any]:
-    """New browser contexts with axe-core loaded into every page they open.
-
-    An init script is not subject to the app's Content-Security-Policy, which
-    (rightly) refuses a script tag the page did not bring.
-    """
-    opened: list[Any] = []
-    source = AXE.read_text(encoding="utf-8")
-
-    def new(viewport: dict[str, int], **options: Any) -> Any:
-        ctx = browser.new_context(viewport=viewport, locale="zh-CN", **options)
-        ctx.add_init_script(script=source)
-        opened.append(ctx)
-        return ctx
-
-    yield new
-    for ctx in opened:
-        ctx.close()
-
-
-def axe_problems(page: Any, where: str) -> list[str]:
-    """Serious and critical axe violations on the page as it is now, one line each."""
-    found = page.evaluate(AXE_RUN)
-    return [f"{where}: axe {v['id']} ({v['impact']}): {v['help']}\n      "
-            + "\n      ".join(v["nodes"]) + (f"\n      … and {v['more']} more" if v["more"] else "")
-            for v in found]
-
-
-def layout_problems(page: Any, where: str) -> list[str]:
-    return [f"{where}: {text}" for text in page.evaluate(LAYOUT)]
-
-
-def label_problems(page: Any, where: str) -> list[str]:
-    return [f"{where}: {control} has no label (a placeholder or title is not one)"
-            for control in page.evaluate(UNLABELLED)]
-
-
 def _shot(page: Any, name: str) -> None:
     folder = os.environ.get("MINYI_A11Y_SHOTS")
     if folder:
@@ -346,20 +244,6 @@ def test_it_keeps_every_page_accessible_on_a_desk_and_on_a_phone(
     if persona == "admin":  # the parameters were real: every page opened at least once
         assert not [e for e, codes in answered.items() if e and 200 not in codes], answered
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
-
-
-# The contrast of an element's text against the nearest background behind it (WCAG formula).
-CONTRAST = """el => {
-  const rgb = c => c.match(/[\\d.]+/g).slice(0, 4).map(Number);
-  const lum = ([r, g, b]) => [r, g, b].map(v => v / 255)
-    .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
-    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
-  let back = el;
-  while (back && (rgb(getComputedStyle(back).backgroundColor)[3] ?? 1) === 0) back = back.parentElement;
-  const [a, b] = [lum(rgb(getComputedStyle(el).color)),
-                  lum(rgb(getComputedStyle(back || document.body).backgroundColor))].sort((x, y) => y - x);
-  return (a + 0.05) / (b + 0.05);
-}"""
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
