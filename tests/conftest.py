@@ -23,6 +23,9 @@ from store import users
 from store.db import make_engine, make_sessionmaker
 from store.models import Base, CollectionPoint, Role, Unit, UnitKind, User
 
+# The browser tests' fixtures (base_url, browser, axe_context) live with their helpers.
+pytest_plugins = ["tests.browser_support", "tests.a11y_support"]
+
 PG_URL = os.environ.get("MINYI_TEST_POSTGRES_URL")
 SECRET = "test-secret-key-0123456789abcdef"
 PASSWORD = "correct horse battery"

@@ -10,42 +10,23 @@ from __future__ import annotations
 import io
 import os
 import re
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from minyi.settings import Settings
 from store import files
 from store.models import Attachment, CollectionPoint, Report, ReportStatus, User
+from tests.browser_support import login, needs_chromium
 from tests.chat_driver import SITUATION, SUGGESTION
 from tests.conftest import PASSWORD
 from tests.web_support import make_report
 
-CHROMIUM = Path("/usr/bin/chromium")
 DOCS_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium"),
-]
-
-
-@pytest.fixture
-def base_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -53,15 +34,6 @@ def shots(tmp_path: Path) -> Path:
     folder = DOCS_SHOTS if os.environ.get("MINYI_SCREENSHOTS") == "1" else tmp_path / "shots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 def _photo() -> bytes:
@@ -115,14 +87,6 @@ def _seed(session: Session, settings: Settings, point: CollectionPoint) -> Repor
     return report
 
 
-def _login(page: object, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login")  # type: ignore[attr-defined]
-    page.fill("input[name=username]", username)  # type: ignore[attr-defined]
-    page.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
-    page.click("button:has-text('登录')")  # type: ignore[attr-defined]
-    page.wait_for_selector("h1:has-text('信息收件箱')")  # type: ignore[attr-defined]
-
-
 def test_it_clicks_a_report_through_the_review_chain(
     base_url: str, browser: object, clerk: User, director: User, secretary: User,
     session: Session, settings: Settings, point: CollectionPoint, shots: Path,
@@ -130,7 +94,7 @@ def test_it_clicks_a_report_through_the_review_chain(
     report = _seed(session, settings, point)
     ctx = browser.new_context(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
     page = ctx.new_page()
-    _login(page, base_url, "carol")
+    login(page, base_url, "carol")
     page.screenshot(path=str(shots / "console.png"))
 
     # 初审: the clerk finds it in 待我审核 and signs the level off.
@@ -149,7 +113,7 @@ def test_it_clicks_a_report_through_the_review_chain(
 
     # 审核: the director, in a fresh session.
     ctx.clear_cookies()
-    _login(page, base_url, "david")
+    login(page, base_url, "david")
     page.click("#tab-mine")
     page.click(f"a:has-text('{report.tracking_no}')")
     assert "审核" in page.inner_text("#chain li.current")
@@ -159,7 +123,7 @@ def test_it_clicks_a_report_through_the_review_chain(
 
     # 审定: the secretary-general adopts it at the city level.
     ctx.clear_cookies()
-    _login(page, base_url, "sophia")
+    login(page, base_url, "sophia")
     page.click("#tab-mine")
     page.click(f"a:has-text('{report.tracking_no}')")
     assert "审定" in page.inner_text("#chain li.current")
@@ -281,7 +245,7 @@ def test_it_files_a_counter_report_and_prints_the_slip(
     photo.write_bytes(_photo())
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     page = ctx.new_page()
-    _login(page, base_url, "carol")
+    login(page, base_url, "carol")
     page.click("#nav-intake")
     page.wait_for_selector("h1:has-text('代录社情民意信息')")
     assert page.input_value("select[name=point_id]") == str(point.id)  # the only point there is
