@@ -113,7 +113,7 @@ def follow(token: str) -> Any:
         return render_template("error.html", code=404, title="回执链接无效",
                                text="这个链接无法识别，可能抄写有误或已损坏。请重新扫描回执上的二维码，"
                                     "或带上回执到采集点请工作人员查询办理进度。", chat=True), 404
-    # No start token: the page shows the transcript and does not open a new form.
+    # No point token: opening the page shows the news of their report; no form starts.
     resp = make_response(render_template("chat.html", token="", point=found.point, menu=_menu()))
     resp.headers["Cache-Control"] = "no-store"
     if _chat_id() != found.reporter.external_id:

@@ -18,7 +18,7 @@ EXCERPT = 300
 
 register({
     "summary.identity_kept": {
-        "zh": "已登记（保密，仅审核工作人员经登记后可查看）",
+        "zh": "已登记（保密：仅审核工作人员可查看，每次查看都有记录）",
         "en": "Recorded (confidential: only reviewing staff may look, and each look is logged)",
     },
 })
