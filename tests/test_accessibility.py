@@ -84,6 +84,7 @@ class Seeded:
     handled: Report  # adopted, transferred (overdue) to a department, with a leader's 批示
     counter: Report  # filed at the counter by the clerk: it has a slip
     point: CollectionPoint
+    clerk: User  # a colleague whose password the admin may reset
 
 
 def _photo() -> bytes:
@@ -146,7 +147,7 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
                        created_by_id=admin.id)
     views.save(session, admin, "紧急", Filters.from_args({"urgency": "urgent"})[0])
     session.commit()
-    return Seeded(review, handled, counter, point)
+    return Seeded(review, handled, counter, point, clerk)
 
 
 def _values(seeded: Seeded) -> dict[str, list[str]]:
@@ -156,6 +157,9 @@ def _values(seeded: Seeded) -> dict[str, list[str]]:
         "chat.page/token": [points_mod.token_for(seeded.point, SECRET)],
         "chat.follow/token": [intake.follow_token(SECRET, seeded.counter.reporter)],
         "short.follow/code": [points_mod.short_code_for(seeded.point, SECRET)],
+        "point_id": [str(seeded.point.id)],
+        "unit_id": [str(seeded.point.unit_id)],
+        "user_id": [str(seeded.clerk.id)],
     }
 
 
