@@ -213,7 +213,7 @@ def test_it_returns_to_the_same_search_after_an_action(
     action = f"/points/{big.found.id}/rotate?q={code}"
     assert f'action="{action}"' in page
 
-    resp = client.post(action, data={"csrf_token": csrf(client, "/points")})
+    resp = client.post(action, data={"csrf_token": csrf(client, "/points"), "confirm": "1"})
 
     assert resp.status_code == 302
     assert resp.headers["Location"] == f"/points?q={code}#point-{big.found.id}"

@@ -92,10 +92,10 @@ def test_it_lets_admins_rotate_revoke_and_set_a_successor_in_the_console(
     resp = client.post(f"/points/{point.id}/successor", data={"successor": "CG-002",
                                                                "csrf_token": token})
     assert resp.status_code == 302
-    client.post(f"/points/{point.id}/revoke", data={"csrf_token": token})
+    client.post(f"/points/{point.id}/revoke", data={"csrf_token": token, "confirm": "1"})
     page = client.get("/points").get_data(as_text=True)
     assert "二维码已作废" in page and "旧二维码转到：新址" in page
-    client.post(f"/points/{point.id}/rotate", data={"csrf_token": token})
+    client.post(f"/points/{point.id}/rotate", data={"csrf_token": token, "confirm": "1"})
     session.expire_all()
     assert point.token_version == 2 and point.revoked_at is None and point.successor_id == new.id
     page = client.get("/points").get_data(as_text=True)
@@ -136,3 +136,36 @@ def test_it_rotates_and_revokes_from_the_command_line(cli_env: str, capsys) -> N
         engine.dispose()
     assert main(["point", "rotate", "999"]) == 1
     assert "999" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("act", ["rotate", "revoke"])
+def test_it_asks_before_replacing_or_withdrawing_a_code(
+    client: FlaskClient, admin: User, session: Session, point: CollectionPoint, act: str
+) -> None:
+    login(client, "alice")
+    token = csrf(client, "/points")
+
+    first = client.post(f"/points/{point.id}/{act}?q=城关", data={"csrf_token": token})
+
+    page = first.get_data(as_text=True)
+    assert first.status_code == 200 and 'id="confirm-page"' in page
+    assert "已张贴" in page and f'action="/points/{point.id}/{act}?q=' in page
+    session.expire_all()
+    assert point.token_version == 1 and point.revoked_at is None  # nothing happened yet
+
+    second = client.post(f"/points/{point.id}/{act}?q=城关", data={"csrf_token": token, "confirm": "1"})
+
+    assert second.status_code == 302
+    session.rollback()  # end the test's read, see the request's write
+    assert (point.token_version == 2) if act == "rotate" else (point.revoked_at is not None)
+
+
+def test_no_page_relies_on_inline_script_the_csp_blocks() -> None:
+    """The console's CSP allows scripts from our static files only: an inline
+    onclick/onsubmit (a confirm() before a QR code is replaced, say) never runs."""
+    folder = Path(__file__).parent.parent / "web" / "templates"
+    import re
+
+    inline = [(p.name, m.group(0)) for p in sorted(folder.glob("*.html"))
+              for m in re.finditer(r"\son[a-z]+\s*=", p.read_text(encoding="utf-8"))]
+    assert inline == []

@@ -102,7 +102,7 @@ def test_it_refuses_to_retire_a_unit_in_use_and_says_what_to_move_first(
     session.execute(sa.update(User).where(User.username == "town-clerk").values(active=False))
     session.execute(sa.update(Unit).where(Unit.id == sub.id).values(parent_id=network.county.id))
     session.commit()
-    page = _post(client, f"/admin/units/{network.township.id}", action="retire")
+    page = _post(client, f"/admin/units/{network.township.id}", action="retire", confirm="1")
     assert "已撤销单位「城关镇政协联络组」" in page
     assert _unit(session, network.township).retired_at is not None
     listing = client.get("/admin/units").get_data(as_text=True)
@@ -209,3 +209,20 @@ def test_it_renames_moves_retires_and_restores_units_from_the_command_line(
     assert _units(env)["城关镇政协联络组"] == (None, False)
     assert main(["unit", "rename", "9", "x"]) == 1
     assert "no unit #9" in capsys.readouterr().err
+
+
+def test_it_asks_before_retiring_a_unit(
+    client: FlaskClient, admin: User, session: Session, network: Network
+) -> None:
+    login(client, "alice")
+
+    page = _post(client, f"/admin/units/{network.township.id}", action="retire")
+
+    assert 'id="confirm-page"' in page and "撤销单位「城关镇政协联络组」" in page
+    assert '<input type="hidden" name="action" value="retire">' in page
+    assert _unit(session, network.township).retired_at is None
+
+    page = _post(client, f"/admin/units/{network.township.id}", action="retire", confirm="1")
+
+    assert "已撤销单位「城关镇政协联络组」" in page
+    assert _unit(session, network.township).retired_at is not None

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from store import access, units
 from store.models import CollectionPoint, Unit, UnitKind, User
 from store.units import Scope, UnitError
-from web import edge
+from web import confirming, edge
 from web.admin import admin_only, bp
 
 KIND_NAMES = {"cppcc": "政协", "party": "民主党派", "federation": "工商联", "committee": "专委会",
@@ -89,6 +89,14 @@ def unit_edit(unit_id: int) -> Any:
                 done = "已移到新的上级单位。" if unit.parent_id else "已设为顶级单位。"
             elif action == "retire":
                 units.retire(session, unit, scope)
+                if not confirming.confirmed():
+                    # It could be retired: say what that means before it is.
+                    edge.rollback()
+                    return confirming.ask(f"撤销单位「{unit.name}」", [
+                        "该单位不再用于新的采集点、工作人员和转办。",
+                        "它的信息、采集点和工作人员的历史记录都保留，统计照常计入。",
+                        "以后可以在本页“恢复单位”。",
+                    ], button="确认撤销单位", cancel=url_for("admin.unit_edit", unit_id=unit_id))
                 done = f"已撤销单位「{unit.name}」。它的历史信息保留，不再用于新的采集点和工作人员。"
             else:
                 units.restore(session, unit, scope)

@@ -15,7 +15,7 @@ from store import files, pointedit, pointio, pointlist, posters, units
 from store import points as points_mod
 from store.models import CollectionPoint, PointKind, Role
 from store.units import Scope
-from web import edge, printing
+from web import confirming, edge, printing
 
 bp = Blueprint("points", __name__)
 
@@ -111,8 +111,17 @@ def _point_or_404(point_id: int) -> CollectionPoint:
 @bp.route("/points/<int:point_id>/rotate", methods=["POST"])
 @edge.roles_required(Role.ADMIN)
 def rotate(point_id: int) -> Any:
-    """Retire every printed code of the point and issue a new one."""
-    point = points_mod.rotate(edge.db(), _point_or_404(point_id))
+    """Retire every printed code of the point and issue a new one (after a confirmation)."""
+    point = _point_or_404(point_id)
+    if not confirming.confirmed():
+        return confirming.ask(f"更换「{point.name}」的二维码", [
+            "网页聊天和 Telegram 的二维码、海报上的短网址都换成新的。",
+            "已张贴、已打印的旧二维码和短网址全部失效：扫码会提示二维码已更换"
+            + ("，并转到接续采集点。" if point.successor_id else "。"),
+            "更换后请重新打印海报并张贴。",
+        ], button="确认更换二维码", cancel=url_for("points.index", **_list_args(),
+                                               _anchor=f"point-{point.id}"))
+    point = points_mod.rotate(edge.db(), point)
     edge.commit()
     flash(f"已为「{point.name}」更换二维码，旧二维码已失效。请重新打印海报。", "success")
     return _back_to(point.id)
@@ -121,8 +130,17 @@ def rotate(point_id: int) -> Any:
 @bp.route("/points/<int:point_id>/revoke", methods=["POST"])
 @edge.roles_required(Role.ADMIN)
 def revoke(point_id: int) -> Any:
-    """Withdraw the point's code; "更换二维码" issues a new one later."""
-    point = points_mod.revoke(edge.db(), _point_or_404(point_id))
+    """Withdraw the point's code (after a confirmation); "更换二维码" issues a new one later."""
+    point = _point_or_404(point_id)
+    if not confirming.confirmed():
+        return confirming.ask(f"作废「{point.name}」的二维码", [
+            "已张贴的二维码和短网址不再能开始反映：扫码会提示二维码已作废"
+            + ("，并转到接续采集点。" if point.successor_id else "。"),
+            "已经提交的信息和反映人的聊天不受影响。",
+            "以后可以点“更换二维码”发放新的二维码。",
+        ], button="确认作废二维码", cancel=url_for("points.index", **_list_args(),
+                                               _anchor=f"point-{point.id}"))
+    point = points_mod.revoke(edge.db(), point)
     edge.commit()
     flash(f"已作废「{point.name}」的二维码。", "success")
     return _back_to(point.id)
