@@ -21,8 +21,8 @@ from store import reports as reports_mod
 from store.i18n import t
 from store.lifecycle import Action, TransitionError
 from store.models import Report
+from web import confirming, edge
 from web import decision_forms as forms
-from web import edge
 from web.reports import render_detail, visible_report
 
 bp = Blueprint("decisions", __name__)
@@ -72,7 +72,7 @@ def act(report_id: int) -> Any:
     if errors:
         return _again(report, choice, errors)
     try:
-        if choice.confirm and not _confirmed():
+        if choice.confirm and not confirming.confirmed():
             lifecycle.check(session, report, action, user=user, note=note,
                             expected_version=version, values=values)
             return _confirm(report, choice, lifecycle.preview(session, report, action, note=note),
@@ -103,7 +103,7 @@ def merge(report_id: int) -> Any:
         return _again(report, choice, {
             "into": "找不到要合并到的主信息，请从相似信息中选择，或填写正确的主信息编号。"})
     try:
-        if not _confirmed():
+        if not confirming.confirmed():
             merging.check(session, report, into, user, expected_version=version)
             preview = lifecycle.preview(session, report, Action.MERGE)
             return _confirm(report, choice, preview, _merge_lines(report, into))
@@ -261,10 +261,6 @@ def _version() -> int:
     if not raw.isdigit():
         abort(400)
     return int(raw)
-
-
-def _confirmed() -> bool:
-    return request.form.get("confirm") == "1"
 
 
 def _choice(action: Action) -> forms.Choice:
