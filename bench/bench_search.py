@@ -40,8 +40,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from minyi.seed import seed
-from minyi.seed_text import load
+from minyi.demo import seed
+from minyi.demo.text import load
 from store import reports, search, similar
 from store.db import make_engine, make_sessionmaker
 from store.models import Base, Report, Role, User

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.cli import main
-from minyi.seed import SeedError, SeedStats, seed
+from minyi.demo import SeedError, SeedStats, seed
 from store import forms, lifecycle, migrate
 from store.db import make_engine, make_sessionmaker
 from store.models import (

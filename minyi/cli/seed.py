@@ -8,7 +8,7 @@ import time
 from typing import TextIO
 
 from minyi.cli.common import CommandError, Subcommands, draw_bar, require_schema
-from minyi.seed import Progress, SeedError, SeedStats, seed
+from minyi.demo import Progress, SeedError, SeedStats, seed
 from minyi.settings import Settings
 from store import migrate
 from store.db import make_engine

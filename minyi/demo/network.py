@@ -21,7 +21,7 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from minyi.seed_text import Theme, Where, Words
+from minyi.demo.text import Theme, Where, Words
 from store import users
 from store.models import (
     Channel,

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
-from minyi.seed_network import Network, PointInfo
-from minyi.seed_text import TextMaker, Theme, Where, Words
+from minyi.demo.network import Network, PointInfo
+from minyi.demo.text import TextMaker, Theme, Where, Words
 from store.models import AdoptionLevel, ReportStatus, Urgency
 
 S = ReportStatus

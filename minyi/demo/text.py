@@ -1,6 +1,6 @@
 """Report text for `minyi seed`: sentences from word lists, filled with places and numbers.
 
-The word lists (`seed_words.toml`) hold themes (加装电梯, 停车, 养老 ...), each
+The word lists (`words.toml`) hold themes (加装电梯, 停车, 养老 ...), each
 with its titles, facts, problems, causes and suggestions as templates; shared
 pools hold openers, impacts and generic causes and suggestions. A report picks
 one theme and combines its sentences in a varied order with random numbers,
@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-WORDS_FILE = Path(__file__).with_name("seed_words.toml")
+WORDS_FILE = Path(__file__).with_name("words.toml")
 # Lengths the generator aims at (characters), as a careful reporter writes.
 TITLE = (12, 25)
 SITUATION = (150, 300)

@@ -1,8 +1,8 @@
 """`minyi seed`: fill an empty database with a realistic network and N reports.
 
 For load tests and the search benchmark (bench/bench_search.py). The network
-comes from `minyi.seed_network`, the text from word lists through
-`minyi.seed_text`. Reports are written with Core `insert()` in batches, one
+comes from `minyi.demo.network`, the text from word lists through
+`minyi.demo.text`. Reports are written with Core `insert()` in batches, one
 transaction per batch, with ids chosen here so that they grow with
 `created_at`; no ORM object and no lifecycle call per report. Each report
 gets what `reports.create_from_answers` and `lifecycle.apply` would have left:
@@ -33,9 +33,9 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from minyi import seed_network
-from minyi.seed_reports import ReportMaker
-from minyi.seed_text import load
+from minyi.demo import network as seed_network
+from minyi.demo.reports import ReportMaker
+from minyi.demo.text import load
 from store.db import make_sessionmaker
 from store.models import Counter, Report, ReportEvent, ReportNote, ReportVersion, Transfer
 
