@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import struct
 import time
 import xml.parsers.expat
 from collections.abc import Callable, Mapping
@@ -148,7 +149,7 @@ class Gate:
             raise Refused(403, "wrong msg_signature") from None
         except InvalidAppIdException:
             raise Refused(403, "ciphertext made for another app id") from None
-        except (ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
+        except (ValueError, TypeError, IndexError, struct.error) as exc:
             raise Refused(400, f"ciphertext does not decrypt: {type(exc).__name__}") from None
 
 
@@ -208,6 +209,8 @@ def to_inbound(message: BaseMessage, key: str, file: IncomingFile | None = None)
     openid = str(message.source)
     base = Inbound(channel=Channel.WECHAT, user_id=openid, chat_id=openid, update_id=key)
     kind = message.type
+    if kind == "unknown":  # wechatpy's name for any type it has no class for: use WeChat's own
+        kind = str(getattr(message, "_data", {}).get("MsgType") or kind).lower()
     if kind == "text":
         text = str(message.content or "")
         command = parse_command(text)
