@@ -73,11 +73,12 @@ def accept(session: Session, envelope: inbound.Envelope) -> bool:
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(WeChatInbox)
     now = utcnow()
-    result = session.execute(insert.values(
+    written = session.scalar(insert.values(
         msg_key=envelope.key, openid=envelope.openid, payload=envelope.xml,
         status=WeChatInboxStatus.PENDING, sent_parts=0, attempts=0, next_attempt_at=now,
-        received_at=now).on_conflict_do_nothing(index_elements=[WeChatInbox.msg_key]))
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        received_at=now).on_conflict_do_nothing(index_elements=[WeChatInbox.msg_key])
+        .returning(WeChatInbox.id))
+    return written is not None
 
 
 def claim(session: Session, limit: int = 20, now: datetime | None = None) -> list[Item]:
@@ -213,6 +214,8 @@ class Worker:
                 file = inbound.photo(message, got.data, got.content_type, got.size)
         incoming = inbound.to_inbound(message, item.msg_key, file)
         with self.sessions() as s, s.begin():
+            # Still ours? Checked (and the row locked) before the handler runs, not only after.
+            self._update(s, item, last_error=None)
             if incoming is not None and incoming.text is not None:
                 # "2" or "民生保障" answering the options last offered is a press of that button.
                 chosen = render.choose(state.offer(s, item.openid), incoming.text)
@@ -227,7 +230,7 @@ class Worker:
                 state.save_offer(s, item.openid, rendered.offered)
             status = WeChatInboxStatus.ANSWERED if rendered.parts else WeChatInboxStatus.DONE
             self._update(s, item, status=status, replies=rendered.parts, sent_parts=0,
-                         last_error=None, done_at=None if rendered.parts else self.clock())
+                         done_at=None if rendered.parts else self.clock())
         return replace(item, status=status, replies=rendered.parts, sent_parts=0)
 
     def _send(self, item: Item) -> None:

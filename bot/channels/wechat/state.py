@@ -53,8 +53,10 @@ def add_once(session: Session, key: str, value: dict[str, Any],
              expires_at: datetime | None = None) -> bool:
     """Write `key` unless it is there already; True when this call wrote it (one atomic statement)."""
     stmt = _insert(session).values(key=key, value=value, expires_at=expires_at, updated_at=utcnow())
-    result = session.execute(stmt.on_conflict_do_nothing(index_elements=[ChannelState.key]))
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT ... ON CONFLICT.
+    written = session.scalar(stmt.on_conflict_do_nothing(index_elements=[ChannelState.key])
+                             .returning(ChannelState.key))
+    return written is not None
 
 
 def prune(session: Session, prefix: str, now: datetime | None = None) -> int:
