@@ -1,0 +1,60 @@
+"""Migration 0009: a migrated database takes WeChat reporters and conversations, and goes back."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.runtime.migration import MigrationContext
+
+from store import migrate
+from store.db import make_engine
+from store.models import Conversation, Reporter
+
+
+def test_a_migrated_database_accepts_the_wechat_channel(db_url: str) -> None:
+    migrate.upgrade(db_url)
+
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            reporter_id = conn.execute(sa.insert(Reporter.__table__).values(
+                channel="wechat", external_id="oA", chat_id="oA", kind="citizen", language="zh",
+                created_at=sa.func.now())).inserted_primary_key[0]
+            conn.execute(sa.insert(Conversation.__table__).values(
+                channel="wechat", external_id="oA", reporter_id=reporter_id, form="report",
+                mode="idle", answers={}, context={}, turn=0, updated_at=sa.func.now()))
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(sa.insert(Reporter.__table__).values(
+                channel="fax", external_id="x", chat_id="x", kind="citizen", language="zh",
+                created_at=sa.func.now()))
+    finally:
+        engine.dispose()
+
+
+def test_it_downgrades_to_0008_and_up_again(db_url: str) -> None:
+    migrate.upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            command.downgrade(migrate._config(conn), "0008")
+            conn.commit()
+        assert migrate.current(engine) == "0008"
+        assert "wechat_inbox" not in sa.inspect(engine).get_table_names()
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(sa.insert(Reporter.__table__).values(
+                channel="wechat", external_id="x", chat_id="x", kind="citizen", language="zh",
+                created_at=sa.func.now()))
+    finally:
+        engine.dispose()
+
+    migrate.upgrade(db_url)
+
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == migrate.head()
+        assert {"channel_state", "wechat_tokens", "wechat_inbox"} <= set(
+            sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
