@@ -150,12 +150,13 @@ class Worker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            # Cleared before draining, so a message kept meanwhile wakes the next round at once.
+            self._wake.clear()
             try:
                 self.drain()
             except Exception:
                 log.exception("wechat inbox: drain failed")
             self._wake.wait(self.interval)
-            self._wake.clear()
 
     def drain(self, limit: int = 1000) -> int:
         """Handle what is due until nothing is (or `limit` rows); returns how many were worked on."""
