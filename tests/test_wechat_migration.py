@@ -1,4 +1,4 @@
-"""Migration 0009: a migrated database takes WeChat reporters and conversations, and goes back."""
+"""Migration 0010: a migrated database takes WeChat reporters and conversations, and goes back."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_a_migrated_database_accepts_the_wechat_channel(db_url: str) -> None:
 
 def test_it_upgrades_a_database_with_reports_in_it(db_url: str) -> None:
     """Reporters are referenced by reports: the channel CHECK must change without copying tables."""
-    migrate.upgrade(db_url, "0008")
+    migrate.upgrade(db_url, "0009")
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:
@@ -77,14 +77,14 @@ def test_it_upgrades_a_database_with_reports_in_it(db_url: str) -> None:
         engine.dispose()
 
 
-def test_it_downgrades_to_0008_and_up_again(db_url: str) -> None:
+def test_it_downgrades_to_0009_and_up_again(db_url: str) -> None:
     migrate.upgrade(db_url)
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
-            command.downgrade(migrate._config(conn), "0008")
+            command.downgrade(migrate._config(conn), "0009")
             conn.commit()
-        assert migrate.current(engine) == "0008"
+        assert migrate.current(engine) == "0009"
         assert "wechat_inbox" not in sa.inspect(engine).get_table_names()
         with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
             conn.execute(sa.insert(Reporter.__table__).values(
