@@ -7,16 +7,20 @@ as container secrets usually do.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
     from store.conversation.types import EngineConfig
 
 DEV_SECRET = "dev-only-secret-do-not-use-in-production"
+WECHAT_API_BASE = "https://api.weixin.qq.com"
 
 
 class ConfigError(Exception):
@@ -92,10 +96,24 @@ class Settings:
     # 转办: the console's default deadline, and how long past it before escalating.
     transfer_due_days: int = 15
     transfer_escalate_days: int = 7
+    # WeChat Official Account (issue 11): on when the app id, secret and token are all set.
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = None
+    wechat_token: str | None = None
+    # Set for the encrypted ("safe") mode; 43 characters from the account's console.
+    wechat_aes_key: str | None = None
+    # A private gateway, or a test double, in place of WeChat's own API host.
+    wechat_api_base: str = WECHAT_API_BASE
+    # The template message sent instead when a reporter is outside the 48-hour window.
+    wechat_template_id: str | None = None
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def wechat_enabled(self) -> bool:
+        return bool(self.wechat_app_id and self.wechat_app_secret and self.wechat_token)
 
     @property
     def upload_dir(self) -> Path:
@@ -172,4 +190,59 @@ class Settings:
             return_expire_days=expire,
             transfer_due_days=_positive(env, "TRANSFER_DUE_DAYS", 15),
             transfer_escalate_days=_positive(env, "TRANSFER_ESCALATE_DAYS", 7),
+            **_wechat(env),
         )
+
+
+_WECHAT_REQUIRED = ("WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_TOKEN")
+_WECHAT_OPTIONAL = ("WECHAT_AES_KEY", "WECHAT_API_BASE", "WECHAT_TEMPLATE_ID")
+
+
+class _WeChatFields(TypedDict):
+    wechat_app_id: str | None
+    wechat_app_secret: str | None
+    wechat_token: str | None
+    wechat_aes_key: str | None
+    wechat_api_base: str
+    wechat_template_id: str | None
+
+
+def _wechat(env: Mapping[str, str]) -> _WeChatFields:
+    """The WECHAT_* settings, checked: all three of id, secret and token, or none of them."""
+    values = {name: _read(env, name) for name in _WECHAT_REQUIRED + _WECHAT_OPTIONAL}
+    given = [name for name, value in values.items() if value is not None]
+    missing = [name for name in _WECHAT_REQUIRED if values[name] is None]
+    if given and missing:
+        raise ConfigError(
+            f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} set but "
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not: the WeChat channel "
+            "needs WECHAT_APP_ID, WECHAT_APP_SECRET and WECHAT_TOKEN from the account's console "
+            "(开发 → 基本配置), or none of the WECHAT_* settings to stay off")
+    token = values["WECHAT_TOKEN"]
+    if token is not None and not re.fullmatch(r"[A-Za-z0-9]{3,32}", token):
+        raise ConfigError("WECHAT_TOKEN must be 3 to 32 letters or digits, as the account's "
+                          "console (基本配置 → 令牌 Token) requires")
+    aes_key = values["WECHAT_AES_KEY"]
+    if aes_key is not None:
+        _check_aes_key(aes_key)
+    base = (values["WECHAT_API_BASE"] or WECHAT_API_BASE).rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        raise ConfigError(f"WECHAT_API_BASE must be an http(s) URL, got {base!r}")
+    return {"wechat_app_id": values["WECHAT_APP_ID"], "wechat_app_secret": values["WECHAT_APP_SECRET"],
+            "wechat_token": token, "wechat_aes_key": aes_key, "wechat_api_base": base,
+            "wechat_template_id": values["WECHAT_TEMPLATE_ID"]}
+
+
+def _check_aes_key(key: str) -> None:
+    """An EncodingAESKey is 43 base64 characters that decode (with one `=`) to 32 bytes."""
+    if len(key) != 43:
+        raise ConfigError(
+            f"WECHAT_AES_KEY must be exactly 43 characters (the EncodingAESKey from 基本配置), "
+            f"got {len(key)}")
+    try:
+        raw = base64.b64decode(key + "=", validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise ConfigError("WECHAT_AES_KEY is not a valid EncodingAESKey: use the 43 letters and "
+                          "digits shown in 基本配置, without spaces")

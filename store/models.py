@@ -50,6 +50,7 @@ class Base(DeclarativeBase):
 class Channel(enum.StrEnum):
     TELEGRAM = "telegram"
     WEB = "web"
+    WECHAT = "wechat"  # a WeChat Official Account (issue 11)
 
 
 class PointKind(enum.StrEnum):
@@ -610,3 +611,67 @@ class SavedView(Base):
     args: Mapped[dict[str, Any]] = mapped_column(default=dict)
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- the WeChat channel's shared state (issue 11) ------------------------------
+
+class ChannelState(Base):
+    """A channel's small shared facts by key: cached QR tickets, options last offered, nonces seen.
+
+    Kept in the database so every process of an office sees the same; rows
+    with an `expires_at` in the past are pruned by their writer.
+    """
+
+    __tablename__ = "channel_state"
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WeChatToken(Base):
+    """The access token of one WeChat app, shared by every process; `version` counts refreshes.
+
+    A refresh is claimed by setting `refreshing_until` on the version seen, so
+    one process fetches and the others wait for the next version.
+    """
+
+    __tablename__ = "wechat_tokens"
+
+    app_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    access_token: Mapped[str | None] = mapped_column(sa.String(1024))
+    expires_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=0)
+    refreshing_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WeChatInboxStatus(enum.StrEnum):
+    PENDING = "pending"  # received and acknowledged, not yet handled
+    ANSWERED = "answered"  # handled; `replies` are being sent
+    DONE = "done"
+    DEAD = "dead"  # given up; `last_error` says why, `payload` keeps what was sent
+
+
+class WeChatInbox(Base):
+    """One callback from WeChat, kept from the moment it is acknowledged until its replies are out."""
+
+    __tablename__ = "wechat_inbox"
+    __table_args__ = (sa.Index("ix_wechat_inbox_due", "status", "next_attempt_at"),
+                      sa.Index("ix_wechat_inbox_openid_id", "openid", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # MsgId, or sender + time + event for events: WeChat's retries carry the same.
+    msg_key: Mapped[str] = mapped_column(sa.String(160), unique=True)
+    openid: Mapped[str] = mapped_column(sa.String(64))
+    payload: Mapped[str] = mapped_column(sa.Text)  # the message XML, decrypted
+    status: Mapped[WeChatInboxStatus] = mapped_column(_enum(WeChatInboxStatus),
+                                                      default=WeChatInboxStatus.PENDING)
+    replies: Mapped[list[Any] | None] = mapped_column(sa.JSON)
+    sent_parts: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]

@@ -1,0 +1,143 @@
+"""The whole loop over WeChat: a citizen scans a point's code, files a report by typing numbers and
+words, staff decide, and the feedback comes back, all against the emulated WeChat API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.wechat.delivery import send_message
+from minyi.settings import Settings
+from store import outbox
+from store.models import (
+    Attachment,
+    Channel,
+    CollectionPoint,
+    OutboxMessage,
+    Report,
+    Reporter,
+    User,
+    WeChatInbox,
+    WeChatInboxStatus,
+)
+from tests.chat_driver import JPEG, SITUATION, SUGGESTION
+from tests.review_support import adopt
+from tests.wechat_emulator import WeChatEmulator
+from tests.wechat_support import TEMPLATE, Running, wechat_settings
+
+CITIZEN = "oCitizen0000000000000000000"
+
+
+@pytest.fixture
+def emu() -> Iterator[WeChatEmulator]:
+    with WeChatEmulator() as e:
+        e.add_template(TEMPLATE)
+        yield e
+
+
+@pytest.fixture
+def wx(settings: Settings, Session_: sessionmaker[Session], emu: WeChatEmulator) -> Iterator[Running]:  # noqa: N803
+    running = Running(wechat_settings(settings, emu), Session_, emu)
+    yield running
+    running.close()
+
+
+def _one(texts: list[str]) -> str:
+    assert len(texts) == 1, texts
+    return texts[0]
+
+
+def _file_a_report(wx: Running, emu: WeChatEmulator, point_token: str) -> str:
+    """Scan, answer every question (numbers, words, a location, a photo), confirm; the receipt."""
+    welcome = _one(wx.say(emu.subscribe(CITIZEN, scene=point_token, encrypt=True)))
+    assert "城关镇便民服务中心" in welcome
+    assert "请选择信息类别：" in welcome and "2. 民生保障" in welcome
+
+    assert "标题" in _one(wx.say(emu.text(CITIZEN, "２")))
+    script = [  # what the citizen sends, and what the next question then says
+        (emu.text(CITIZEN, "城关镇人民路路灯长期不亮"), "请描述具体情况"),
+        (emu.text(CITIZEN, SITUATION), "原因是什么？（可跳过）\n（第 4/9 项）\n\n回复数字选择：\n1. 跳过"),
+        (emu.text(CITIZEN, "跳过"), "意见建议"),
+        (emu.text(CITIZEN, SUGGESTION), "可以发送位置"),
+        (emu.location(CITIZEN, 30.2741, 120.1551, "城关镇人民路"), "可上传照片"),
+        (emu.image(CITIZEN, JPEG), "已收到第 1 个文件。可以继续上传，上传完毕请点“完成”。\n\n"
+                                   "回复数字选择：\n1. 完成"),
+        (emu.text(CITIZEN, "1"), "是否紧急"),
+        (emu.text(CITIZEN, "否"), "是否匿名"),
+        (emu.text(CITIZEN, "二"), "联系方式"),
+        (emu.text(CITIZEN, "张先生 13800000000"), "【地点】位置（30.27410, 120.15510）"),
+    ]
+    for sent, expected in script:
+        answer = _one(wx.say(sent))
+        assert expected in answer, (sent.xml, answer)
+    assert "1. ✅ 确认提交\n2. ✏️ 修改" in answer
+    return _one(wx.say(emu.text(CITIZEN, "确认提交")))
+
+
+def test_a_citizen_files_a_report_from_a_points_code(wx: Running, emu: WeChatEmulator,
+                                                     point: CollectionPoint, point_token: str,
+                                                     session: Session) -> None:
+    receipt = _file_a_report(wx, emu, point_token)
+
+    report = session.scalar(sa.select(Report))
+    assert report is not None
+    assert report.tracking_no in receipt
+    assert (report.point_id, report.category, report.title) == (
+        point.id, "livelihood", "城关镇人民路路灯长期不亮")
+    assert report.situation == SITUATION and report.suggestion == SUGGESTION
+    reporter = session.get(Reporter, report.reporter_id)
+    assert reporter is not None
+    assert (reporter.channel, reporter.external_id, reporter.chat_id) == (Channel.WECHAT, CITIZEN, CITIZEN)
+    [photo] = session.scalars(sa.select(Attachment).where(Attachment.report_id == report.id))
+    assert (photo.kind, photo.content_type, photo.size) == ("photo", "image/jpeg", len(JPEG))
+    # Every input answered and closed; one token for the whole conversation.
+    assert set(session.scalars(sa.select(WeChatInbox.status))) == {WeChatInboxStatus.DONE}
+    assert emu.calls["/cgi-bin/token"] == 1
+
+
+def test_an_unknown_kind_of_message_gets_a_polite_answer_and_is_kept(
+        wx: Running, emu: WeChatEmulator, point_token: str, session: Session) -> None:
+    wx.say(emu.subscribe(CITIZEN, scene=point_token))
+
+    answer = _one(wx.say(emu.voice(CITIZEN)))
+    other = _one(wx.say(emu.message(CITIZEN, "hologram", {"Data": "三维影像"})))
+
+    assert answer.startswith("暂不支持语音消息")
+    assert "请选择信息类别：" in answer  # and the question again
+    assert other.startswith("暂不支持这类消息")
+    payloads = list(session.scalars(sa.select(WeChatInbox.payload).order_by(WeChatInbox.id)))
+    assert "<MsgType><![CDATA[hologram]]></MsgType>" in payloads[-1] and "三维影像" in payloads[-1]
+
+
+def test_a_menu_click_runs_its_command(wx: Running, emu: WeChatEmulator) -> None:
+    answer = _one(wx.say(emu.click(CITIZEN, "my")))
+
+    assert "还没有" in answer or "信息" in answer
+
+
+def test_feedback_reaches_the_reporter_and_falls_back_to_a_template_after_48_hours(
+        wx: Running, emu: WeChatEmulator, point_token: str, session: Session,
+        Session_: sessionmaker[Session], admin: User) -> None:  # noqa: N803
+    _file_a_report(wx, emu, point_token)
+    report = session.scalar(sa.select(Report))
+    assert report is not None
+    adopt(session, report, admin)
+    session.commit()
+    emu.advance(49 * 3600)
+
+    # As the notifier does: claim in one transaction, send outside it, record in another.
+    with Session_() as s, s.begin():
+        [due] = outbox.claim_due(s, [Channel.WECHAT])
+    outcome = send_message(wx.channel.api, Session_, due.chat_id, due.text, due.buttons,
+                           template_id=TEMPLATE, url="https://minyi.example.gov.cn/c/x")
+    with Session_() as s, s.begin():
+        outbox.mark_sent(s, s.merge(due))
+    session.rollback()
+
+    assert outcome.sent and outcome.via == "template"
+    template = emu.delivered_to(CITIZEN)[-1]
+    assert template.kind == "template" and report.tracking_no in template.data["keyword1"]
+    assert session.get(OutboxMessage, due.id).status == "sent"  # type: ignore[union-attr]

@@ -1,0 +1,94 @@
+"""The WeChat channel running for a test: the console app with /wechat installed, the inbox worker
+drained by hand, and the emulator as WeChat."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.wechat.web import install
+from bot.channels.wechat.wiring import WeChat, build
+from minyi.settings import Settings
+from store.conversation.engine import Engine
+from store.conversation.types import Inbound, Reply
+from store.models import utcnow
+from tests.wechat_emulator import AES_KEY, APP_ID, APP_SECRET, TOKEN, Callback, WeChatEmulator
+
+TEMPLATE = "TPL_minyi_feedback"
+
+
+def wechat_settings(settings: Settings, emu: WeChatEmulator, **overrides: Any) -> Settings:
+    """`settings` with the WeChat channel on, talking to `emu`."""
+    values: dict[str, Any] = {"wechat_app_id": APP_ID, "wechat_app_secret": APP_SECRET,
+                              "wechat_token": TOKEN, "wechat_aes_key": AES_KEY,
+                              "wechat_api_base": emu.base_url, "wechat_template_id": TEMPLATE}
+    return dataclasses.replace(settings, **{**values, **overrides})
+
+
+@dataclass
+class Recorder:
+    """A stand-in for the engine: records each input, answers with `answer(inbound)`."""
+
+    answer: Callable[[Inbound], list[Reply]] = lambda ib: [Reply(f"收到：{ib.text}")]
+    seen: list[Inbound] = field(default_factory=list)
+    fail: int = 0  # raise on this many calls first
+
+    def __call__(self, session: Session, inbound: Inbound) -> list[Reply]:
+        if self.fail:
+            self.fail -= 1
+            raise RuntimeError("the engine fell over")
+        self.seen.append(inbound)
+        return self.answer(inbound)
+
+
+class Running:
+    """The app with the channel installed; `say()` posts a callback and lets the worker answer."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], emu: WeChatEmulator,
+                 handle: Callable[[Session, Inbound], list[Reply]] | None = None) -> None:
+        from web import create_app
+
+        self.emu = emu
+        self.settings = settings
+        self.engine = Engine(settings.engine_config())
+        channel = build(settings, sessions, handle or self.engine.handle)
+        assert channel is not None
+        self.channel: WeChat = channel
+        self.app = create_app(settings, session_factory=sessions, engine=self.engine)
+        self.app.config["TESTING"] = True
+        install(self.app, channel.blueprint)
+        self.client: FlaskClient = self.app.test_client()
+        self.offset = timedelta()
+        channel.worker.clock = lambda: utcnow() + self.offset
+
+    def post(self, cb: Callback) -> Any:
+        return cb.post(self.client)
+
+    def drain(self) -> int:
+        return self.channel.worker.drain()
+
+    def later(self, **delta: float) -> None:
+        """Move the worker's clock on (rows waiting to be retried become due)."""
+        self.offset += timedelta(**delta)
+
+    def now(self) -> datetime:
+        return utcnow() + self.offset
+
+    def say(self, cb: Callback) -> list[str]:
+        """Post `cb`, let the worker answer, and return what the user was sent meanwhile."""
+        openid = cb.query["openid"]
+        before = len(self.emu.texts(openid))
+        response = self.post(cb)
+        assert response.status_code == 200, response.status_code
+        assert response.get_data(as_text=True) == "success"
+        self.drain()
+        return self.emu.texts(openid)[before:]
+
+    def close(self) -> None:
+        self.channel.close()
