@@ -139,8 +139,7 @@ def from_conversation(session: Session, conv: Conversation, reporter: Reporter) 
     """The chat's draft: the conversation's answers, files, point and topic."""
     form = forms.load(conv.form)
     held = [StoredFile.of(a) for a in session.scalars(
-        sa.select(Attachment).where(Attachment.conversation_id == conv.id,
-                                    Attachment.report_id.is_(None)).order_by(Attachment.id))]
+        sa.select(Attachment).where(*held_by(conv)).order_by(Attachment.id))]
     # The chat fills file steps one after another: each took as many files as its answer says.
     files: dict[str, list[StoredFile]] = {}
     for step in (s for s in form.active_steps(conv.answers) if s.kind == "file"):
@@ -148,6 +147,12 @@ def from_conversation(session: Session, conv: Conversation, reporter: Reporter) 
         files[step.key], held = held[:n], held[n:]
     return Draft(form=form, answers=dict(conv.answers), files=files, reporter=reporter,
                  point_id=conv.point_id, topic_id=conv.context.get("topic_id"))
+
+
+def held_by(conv: Conversation) -> tuple[sa.ColumnElement[bool], ...]:
+    """The files a conversation holds for its draft (not those of a supplement under way)."""
+    return (Attachment.conversation_id == conv.id, Attachment.report_id.is_(None),
+            Attachment.supplement.is_(False))
 
 
 def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any]) -> Report:

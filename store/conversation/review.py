@@ -72,8 +72,7 @@ class ReviewMoves(TurnParts):
         draft.topic_id = self.conv.context.get("topic_id")
         report = draft.file(self.session)
         # The files now belong to the report; the draft's copies of the rows go.
-        self.session.execute(sa.delete(Attachment).where(
-            Attachment.conversation_id == self.conv.id, Attachment.report_id.is_(None)))
+        self.session.execute(sa.delete(Attachment).where(*drafts.held_by(self.conv)))
         submitted_turn = f"t{self.conv.turn}"
         self.conv.mode, self.conv.step, self.conv.answers = "idle", None, {}
         self.conv.context = {"last_receipt": report.tracking_no, "submitted_turn": submitted_turn}
