@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from store import forms, lifecycle
 from store.conversation.steps import SKIP, Answer, Invalid, check_value, clean
 from store.conversation.summary import report_fields
+from store.errors import DomainError
 from store.files import StoredFile
 from store.i18n import register
 from store.models import (
@@ -44,12 +45,14 @@ register({
 })
 
 
-class DraftError(ValueError):
+class DraftError(DomainError):
     """A draft that cannot be filed; `errors` maps each step key to what is wrong with it."""
 
-    def __init__(self, errors: Mapping[str, Invalid]) -> None:
-        super().__init__("the draft cannot be filed: " + ", ".join(
-            f"{key} ({problem.key})" for key, problem in errors.items()))
+    def __init__(self, form: forms.Form, errors: Mapping[str, Invalid]) -> None:
+        steps = [form.step(key) for key in errors]
+        super().__init__("这些项需要修改：" + "、".join(s.name("zh") for s in steps)
+                         + " / these answers need changing: "
+                         + ", ".join(s.name("en") for s in steps))
         self.errors = dict(errors)
 
 
@@ -126,7 +129,7 @@ class Draft:
         """File the draft as a submitted report; `DraftError` if it does not pass `check()`."""
         checked = self.checked()
         if checked.errors:
-            raise DraftError(checked.errors)
+            raise DraftError(self.form, checked.errors)
         return file_as_is(session, self, checked.answers)
 
 

@@ -119,6 +119,7 @@ def test_it_returns_every_error_of_an_invalid_draft_at_once(session: Session) ->
     with pytest.raises(drafts.DraftError) as refused:
         draft.file(session)
     assert refused.value.errors == errors
+    assert str(refused.value).startswith("这些项需要修改：类别、标题、基本情况、意见建议、地点、是否紧急、是否匿名 / ")
     assert session.scalar(sa.select(sa.func.count()).select_from(Report)) == 0
 
 
