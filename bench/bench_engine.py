@@ -19,11 +19,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from store import points, reports
+from store import drafts, forms, points
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig, Inbound, IncomingFile
 from store.db import make_engine, make_sessionmaker
-from store.models import Base, Channel, Conversation, Reporter
+from store.models import Base, Channel, Reporter
 
 SECRET = "bench-secret-0123456789"
 TARGET_RATIO = 40.0
@@ -45,14 +45,11 @@ def baseline(tmp: Path, n: int) -> list[float]:
             rep = Reporter(channel=Channel.WEB, external_id=f"u{i}", chat_id=f"u{i}")
             s.add(rep)
             s.flush()
-            conv = Conversation(channel=Channel.WEB, external_id=f"u{i}", reporter_id=rep.id,
-                                answers={}, context={})
-            s.add(conv)
-            s.flush()
-            reports.create_from_answers(s, conv, rep, {
+            drafts.Draft(form=forms.load("report"), reporter=rep, answers={
                 "category": "livelihood", "title": "城关镇人民路路灯长期不亮",
                 "situation": "人民路共有路灯40盏，其中12盏已损坏超过3个月。",
-                "suggestion": "建议城管部门尽快排查维修。"})
+                "suggestion": "建议城管部门尽快排查维修。", "urgent": False,
+                "anonymous": True}).file(s)
         times.append(time.perf_counter() - start)
     engine.dispose()
     return times

@@ -1,11 +1,21 @@
-"""Keeping uploaded files on disk, named by content hash."""
+"""Keeping uploaded files on disk, named by content hash.
+
+`keep` is the one way an upload is saved, whoever received it (the chat, a
+supplement, counter intake): it returns a `StoredFile`, which becomes an
+`Attachment` row wherever the file belongs.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import mimetypes
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from store.conversation.types import IncomingFile
+from store.models import Attachment
 
 _SAFE = re.compile(r"[^A-Za-z0-9._\-\u4e00-\u9fff]+")
 
@@ -41,3 +51,45 @@ def open_path(upload_dir: Path, rel: str) -> Path:
     if base not in path.parents:
         raise FileNotFoundError(rel)
     return path
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A received file already on disk (content-addressed), not yet attached to anything."""
+
+    kind: str  # photo | document
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    path: str
+    ref: str | None = None  # the channel's own handle, to spot resends
+
+    def attachment(self, **owner: Any) -> Attachment:
+        """The row that keeps this file with its owner (`report_id=` or `conversation_id=`)."""
+        return Attachment(kind=self.kind, filename=self.filename, content_type=self.content_type,
+                          size=self.size, sha256=self.sha256, storage_path=self.path,
+                          source_ref=self.ref, **owner)
+
+    @classmethod
+    def of(cls, row: Attachment) -> StoredFile:
+        return cls(kind=row.kind, filename=row.filename, content_type=row.content_type,
+                   size=row.size, sha256=row.sha256, path=row.storage_path, ref=row.source_ref)
+
+
+def keep(upload_dir: Path, file: IncomingFile) -> StoredFile:
+    """Save a checked upload (`store.conversation.steps.check_file` said yes) under `upload_dir`."""
+    if file.data is None:
+        raise ValueError("an upload without its bytes cannot be kept")
+    rel, digest = save(upload_dir, file.data, file.content_type)
+    return StoredFile(kind=file.kind, filename=safe_filename(file.filename, file.content_type),
+                      content_type=file.content_type, size=len(file.data), sha256=digest,
+                      path=rel, ref=file.ref)
+
+
+def on_disk(upload_dir: Path, stored: StoredFile) -> bool:
+    """Whether a file saved by an earlier request is still there."""
+    try:
+        return open_path(upload_dir, stored.path).is_file()
+    except FileNotFoundError:
+        return False

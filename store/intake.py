@@ -1,10 +1,12 @@
 """Counter intake (代录): staff type in a walk-in citizen's report with the chat's own form.
 
-The form file, the checkers (`store.conversation.steps`) and the making of
-the report (`store.reports.create_from_answers`: numbering, version 1, files,
-the SUBMIT event) are the chat's. The citizen becomes a fresh web-chat
-reporter; the slip's follow link (`follow_token`) binds their phone to that
-chat, where the receipt and every later feedback appear.
+What staff typed becomes a `store.drafts.Draft`, checked by the form's own
+rules and filed as the chat files one (numbering, version 1, files, the
+SUBMIT event). Nothing pretends the citizen chatted: no conversation turn,
+nothing in the transcript as theirs. The citizen becomes a fresh web-chat
+reporter whose chat is bound to the point; the slip's follow link
+(`follow_token`) lets their phone open that chat, where the receipt (one
+message from us) and every later feedback appear.
 """
 
 from __future__ import annotations
@@ -19,14 +21,14 @@ import sqlalchemy as sa
 from itsdangerous import BadSignature, Signer, URLSafeSerializer
 from sqlalchemy.orm import Session
 
-from store import access, files, forms, reports, webchat
+from store import access, drafts, files, forms, webchat
 from store.conversation import messages as _messages  # noqa: F401  (the checkers' texts)
-from store.conversation.steps import CHECKERS, SKIP, Answer, Invalid, check_file, clean
-from store.conversation.summary import report_fields, summary
-from store.conversation.types import Inbound, IncomingFile
+from store.conversation.steps import Invalid, check_file
+from store.conversation.summary import summary
+from store.conversation.types import IncomingFile
+from store.files import StoredFile
 from store.i18n import MESSAGES, register, t
 from store.models import (
-    Attachment,
     Channel,
     CollectionPoint,
     Conversation,
@@ -44,8 +46,6 @@ CITIZEN_SALT = "minyi-intake-citizen"
 TOKEN_CAP = 400  # longer than any token we sign; refused before any work
 
 register({
-    "intake.required": {"zh": "请填写“{label}”。", "en": "Please fill in \"{label}\"."},
-    "intake.choose": {"zh": "请选择“{label}”。", "en": "Please choose \"{label}\"."},
     "intake.invalid.choose": {"zh": "请从选项中选择一项。", "en": "Please pick one of the options."},
     "intake.invalid.yesno": {"zh": "请选择“是”或“否”。", "en": "Please choose Yes or No."},
     "intake.invalid.too_long": {
@@ -82,20 +82,8 @@ register({
 })
 
 
-@dataclass(frozen=True)
-class StoredFile:
-    """A chosen file already on disk (content-addressed), not yet attached to anything."""
-
-    kind: str  # photo | document
-    filename: str
-    content_type: str
-    size: int
-    sha256: str
-    path: str
-
-
 @dataclass
-class Draft:
+class Checked:
     """What staff entered, checked: the answers of the steps that apply, and what is wrong.
 
     `errors` maps a step key (or `POINT`) to a Chinese sentence; `files` holds,
@@ -146,49 +134,39 @@ def condition_text(form: forms.Form, step: forms.Step) -> str:
 # -- checking what was typed -----------------------------------------------------------
 
 def _say(problem: Invalid) -> str:
+    """A problem worded for a form on a page (`intake.<key>` where the chat's words talk of sending)."""
     key = f"intake.{problem.key}" if f"intake.{problem.key}" in MESSAGES else problem.key
     return t(key, "zh", **problem.params)
 
 
 def check(form: forms.Form, raw: Mapping[str, str], uploads: Mapping[str, Sequence[IncomingFile]],
-          kept: Mapping[str, Sequence[StoredFile]], upload_dir: Path, ceiling_mb: int) -> Draft:
-    """Check the steps whose `when` holds, in order, with the chat's checkers.
+          kept: Mapping[str, Sequence[StoredFile]], upload_dir: Path, ceiling_mb: int) -> Checked:
+    """Check the page as a `drafts.Draft`: the steps whose `when` holds, by the form's rules.
 
     `raw` maps step keys to what was typed or picked ("1"/"0" for yes/no);
     `uploads` are files chosen now, `kept` those saved by an earlier try.
     Usable new files are saved at once, so a page shown again can keep them.
     """
-    draft = Draft()
-    for step in form.steps:
-        if not form.applies(step, draft.answers):
-            continue
-        if step.kind == "file":
-            _files(draft, step, uploads.get(step.key, ()), kept.get(step.key, ()), upload_dir,
-                   ceiling_mb)
-            continue
-        typed = raw.get(step.key) or ""
-        if not clean(typed):
-            if step.optional:
-                draft.answers[step.key] = None
-            else:
-                key = "intake.choose" if step.kind in ("choice", "yesno") else "intake.required"
-                draft.errors[step.key] = t(key, label=step.name("zh"))
-            continue
-        outcome = CHECKERS[step.kind](step, Inbound(channel=Channel.WEB, user_id="counter",
-                                                    chat_id="counter", text=typed))
-        if isinstance(outcome, Invalid):
-            draft.errors[step.key] = _say(outcome)
-        elif isinstance(outcome, Answer):
-            draft.answers[step.key] = outcome.value
-        else:
-            assert outcome is SKIP
-            draft.answers[step.key] = None
-    return draft
+    chosen: dict[str, list[StoredFile]] = {}
+    refused: dict[str, str] = {}
+    for step in (s for s in form.steps if s.kind == "file"):
+        chosen[step.key], problems = _files(step, uploads.get(step.key, ()),
+                                            kept.get(step.key, ()), upload_dir, ceiling_mb)
+        if problems:
+            refused[step.key] = "\n".join(problems)
+    checked = drafts.Draft(form=form, answers=raw, files=chosen).checked()
+    errors = {key: _say(problem) for key, problem in checked.errors.items()}
+    # A file refused on the way in says so, rather than that the step is empty.
+    errors.update((key, why) for key, why in refused.items() if key in checked.answers)
+    return Checked(answers=checked.answers,
+                   files={k: v for k, v in chosen.items() if k in checked.answers},
+                   errors={k: errors[k] for k in (s.key for s in form.steps) if k in errors})
 
 
-def _files(draft: Draft, step: forms.Step, chosen: Sequence[IncomingFile],
-           kept: Sequence[StoredFile], upload_dir: Path, ceiling_mb: int) -> None:
-    keep = [f for f in kept if _on_disk(upload_dir, f)][:step.max_files]
+def _files(step: forms.Step, chosen: Sequence[IncomingFile], kept: Sequence[StoredFile],
+           upload_dir: Path, ceiling_mb: int) -> tuple[list[StoredFile], list[str]]:
+    """The files this try keeps for `step` (earlier ones still on disk first), and why others were not."""
+    keep = [f for f in kept if files.on_disk(upload_dir, f)][:step.max_files]
     problems = []
     for incoming in chosen:
         problem = check_file(step, incoming, len(keep), ceiling_mb)
@@ -196,27 +174,10 @@ def _files(draft: Draft, step: forms.Step, chosen: Sequence[IncomingFile],
             problems.append(f"「{files.safe_filename(incoming.filename, incoming.content_type)}」"
                             f"{_say(problem)}")
             continue
-        assert incoming.data is not None
-        rel, digest = files.save(upload_dir, incoming.data, incoming.content_type)
-        if any(f.sha256 == digest for f in keep):
-            continue  # the same file twice: one copy is enough
-        keep.append(StoredFile(kind=incoming.kind,
-                               filename=files.safe_filename(incoming.filename, incoming.content_type),
-                               content_type=incoming.content_type, size=len(incoming.data),
-                               sha256=digest, path=rel))
-    draft.files[step.key] = keep
-    draft.answers[step.key] = len(keep) or None
-    if problems:
-        draft.errors[step.key] = "\n".join(problems)
-    elif not keep and not step.optional:
-        draft.errors[step.key] = t("intake.required", label=step.name("zh"))
-
-
-def _on_disk(upload_dir: Path, stored: StoredFile) -> bool:
-    try:
-        return files.open_path(upload_dir, stored.path).is_file()
-    except FileNotFoundError:
-        return False
+        stored = files.keep(upload_dir, incoming)
+        if all(f.sha256 != stored.sha256 for f in keep):  # the same file twice: one copy is enough
+            keep.append(stored)
+    return keep, problems
 
 
 # -- filing it ------------------------------------------------------------------------
@@ -235,39 +196,40 @@ def filed_for(session: Session, citizen_id: str) -> Report | None:
         .order_by(Report.id).limit(1))
 
 
-def submit(session: Session, user: User, point: CollectionPoint, form_name: str, draft: Draft,
-           citizen_id: str) -> Report:
-    """File a checked draft for a walk-in citizen; the receipt waits in their web chat.
+def submit(session: Session, user: User, point: CollectionPoint, form_name: str,
+           checked: Checked, citizen_id: str) -> Report:
+    """File a checked page for a walk-in citizen; the receipt waits in their web chat.
 
     The caller has checked that `user` may take reports at `point` (`points_for`).
     """
-    if not draft.ok:
+    if not checked.ok:
         raise ValueError("a draft with errors cannot be filed")
     form = forms.load(form_name)
     reporter = Reporter(channel=Channel.WEB, external_id=citizen_id, chat_id=citizen_id,
                         kind=ReporterKind.CITIZEN, language="zh")
     session.add(reporter)
     session.flush()
-    conv = Conversation(channel=Channel.WEB, external_id=citizen_id, reporter_id=reporter.id,
-                        point_id=point.id, form=form_name, mode="idle", answers=dict(draft.answers),
-                        context={}, turn=0)
-    session.add(conv)
-    session.flush()
-    for stored in (f for step_files in draft.files.values() for f in step_files):
-        session.add(Attachment(conversation_id=conv.id, kind=stored.kind, filename=stored.filename,
-                               content_type=stored.content_type, size=stored.size,
-                               sha256=stored.sha256, storage_path=stored.path))
-    session.flush()
-    report = reports.create_from_answers(session, conv, reporter, report_fields(form, draft.answers),
-                                         entered_by=user)
-    # The web chat starts idle at this point, as after a confirmed draft.
-    conv.answers = {}
-    conv.context = {"last_receipt": report.tracking_no}
+    report = drafts.Draft(form=form, answers=checked.answers, files=checked.files,
+                          reporter=reporter, point_id=point.id, entered_by=user).file(session)
+    _bind_chat(session, reporter, point, form_name)
     # Anyone holding the printed slip can read the receipt: identity answers stay out of it.
     receipt = t("intake.receipt", no=report.tracking_no, point=point.name,
-                summary=summary(form, draft.answers, "zh", identity=False))
+                summary=summary(form, checked.answers, "zh", identity=False))
     webchat.record_out(session, citizen_id, [(receipt, None)])
     return report
+
+
+def _bind_chat(session: Session, reporter: Reporter, point: CollectionPoint, form_name: str) -> None:
+    """The citizen's web chat, idle and bound to the point as scanning its code binds one.
+
+    Only the state the engine makes on first contact: no turn taken, no answer
+    kept. So the follow page names the point, and a report the citizen starts
+    later from that chat is taken at the same point.
+    """
+    session.add(Conversation(channel=Channel.WEB, external_id=reporter.external_id,
+                             reporter_id=reporter.id, point_id=point.id, form=form_name,
+                             mode="idle", answers={}, context={}, turn=0))
+    session.flush()
 
 
 def office_name(session: Session, report: Report) -> str | None:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import tokens
+from store.errors import DomainError
 from store.models import CollectionPoint, PointKind, utcnow
 
 KIND_NAMES: dict[str, str] = {
@@ -17,7 +18,7 @@ KIND_NAMES: dict[str, str] = {
 }
 
 
-class PointError(ValueError):
+class PointError(DomainError):
     pass
 
 

@@ -1,4 +1,4 @@
-"""Creating reports from finished conversations, and reading them back."""
+"""Tracking numbers, and reading reports back (lists, queues, counts); `store.drafts` files them."""
 
 from __future__ import annotations
 
@@ -8,21 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import access, forms, lifecycle, review
-from store.models import (
-    Attachment,
-    CollectionPoint,
-    Conversation,
-    Counter,
-    Report,
-    Reporter,
-    ReportStatus,
-    ReportVersion,
-    Role,
-    Urgency,
-    User,
-    utcnow,
-)
+from store import access, lifecycle, review
+from store.models import Counter, Report, ReportStatus, Role, Urgency, User, utcnow
 
 
 def next_tracking_no(session: Session, now: datetime | None = None) -> str:
@@ -40,64 +27,6 @@ def next_tracking_no(session: Session, now: datetime | None = None) -> str:
         session.flush()
         value = 1
     return f"{year}-{value:06d}"
-
-
-def create_from_answers(
-    session: Session, conversation: Conversation, reporter: Reporter, fields: dict[str, Any],
-    *, entered_by: User | None = None,
-) -> Report:
-    """Turn a confirmed draft into a submitted report; its files move with it.
-
-    `fields` maps report columns to values (the engine has already checked them).
-    `entered_by` is the staff member who typed it in at a counter (代录), if any.
-    """
-    report = Report(
-        tracking_no=next_tracking_no(session),
-        category=fields["category"], title=fields["title"], situation=fields["situation"],
-        analysis=fields.get("analysis"), suggestion=fields["suggestion"],
-        place=fields.get("place"), latitude=fields.get("latitude"),
-        longitude=fields.get("longitude"),
-        urgency=Urgency.URGENT if fields.get("urgency") else Urgency.NORMAL,
-        anonymous=bool(fields.get("anonymous")),
-        contact=None if fields.get("anonymous") else fields.get("contact"),
-        answers=_kept_answers(conversation), form=conversation.form,
-        point_id=conversation.point_id, reporter=reporter,
-        # A member's report without a point belongs to the member's unit.
-        unit_id=(_point_unit(session, conversation.point_id) if conversation.point_id is not None
-                 else reporter.unit_id),
-        topic_id=conversation.context.get("topic_id"),
-        entered_by_id=entered_by.id if entered_by is not None else None,
-    )
-    session.add(report)
-    session.flush()
-    # Version 1 is the reporter's own words; staff edits add versions, never overwrite it.
-    session.add(ReportVersion(report_id=report.id, number=1, title=report.title,
-                              situation=report.situation, analysis=report.analysis,
-                              suggestion=report.suggestion, summary=None))
-    session.execute(
-        sa.update(Attachment)
-        .where(Attachment.conversation_id == conversation.id, Attachment.report_id.is_(None))
-        .values(report_id=report.id, conversation_id=None)
-    )
-    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=reporter)
-    return report
-
-
-def _kept_answers(conversation: Conversation) -> dict[str, Any]:
-    """The answers of the steps that apply to the draft as confirmed.
-
-    An answer a later choice made moot is not kept: above all a contact typed
-    before the reporter chose to stay anonymous.
-    """
-    form = forms.load(conversation.form)
-    asked = {step.key for step in form.active_steps(conversation.answers)}
-    return {k: v for k, v in conversation.answers.items() if k in asked}
-
-
-def _point_unit(session: Session, point_id: int | None) -> int | None:
-    if point_id is None:
-        return None
-    return session.scalar(sa.select(CollectionPoint.unit_id).where(CollectionPoint.id == point_id))
 
 
 def for_reporter(session: Session, reporter_id: int, limit: int = 10) -> list[Report]:

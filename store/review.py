@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from store.errors import DomainError
 from store.models import AdoptionLevel, OfficeSetting, Role
 
 
@@ -42,7 +43,7 @@ SETTING_KEY = "review_chain"
 OFFICE_LEVEL_KEY = "office_level"
 
 
-class ReviewError(ValueError):
+class ReviewError(DomainError):
     pass
 
 

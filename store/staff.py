@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import notices, users
+from store.errors import DomainError
 from store.models import Role, Unit, User, utcnow
 
 # No 0/O, 1/I/L: the code is read off a screen and typed on a phone.
@@ -24,7 +25,7 @@ CODE_LIFETIME = timedelta(hours=24)
 UNIT_REQUIRED = frozenset({Role.DEPARTMENT, Role.UNIT_LIAISON})
 
 
-class StaffError(ValueError):
+class StaffError(DomainError):
     """A staff change cannot be made; the message says why (Chinese / English)."""
 
 

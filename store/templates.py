@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from store.errors import DomainError
 from store.models import DeclineTemplate
 
 TEXT_LIMIT = 500
@@ -21,7 +22,7 @@ DEFAULTS = (
 )
 
 
-class TemplateError(ValueError):
+class TemplateError(DomainError):
     """A template cannot be saved as asked; the message says why (Chinese / English)."""
 
 

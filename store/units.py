@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import access
+from store.errors import DomainError
 from store.models import CollectionPoint, Role, Unit, UnitKind, User, utcnow
 
 NAME_LIMIT = 200
@@ -22,7 +23,7 @@ NAME_LIMIT = 200
 NAMES_SHOWN = 5
 
 
-class UnitError(ValueError):
+class UnitError(DomainError):
     """A unit cannot be created or changed as asked; the message says why (Chinese / English)."""
 
 

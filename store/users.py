@@ -10,6 +10,7 @@ import secrets
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from store.errors import DomainError
 from store.models import Role, User, utcnow
 
 _N, _R, _P = 2**14, 8, 1
@@ -19,7 +20,7 @@ MAX_PASSWORD = 200
 _READABLE = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
-class UserError(ValueError):
+class UserError(DomainError):
     pass
 
 

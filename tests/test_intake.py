@@ -27,6 +27,7 @@ from store.models import (
     ReportVersion,
     Role,
     User,
+    WebChatMessage,
 )
 from tests.chat_driver import JPEG
 from tests.conftest import SECRET, Network, staff
@@ -133,6 +134,15 @@ def test_it_files_a_report_with_a_per_category_question(
     conv = session.scalar(sa.select(Conversation).where(
         Conversation.external_id == report.reporter.external_id))
     assert conv is not None and conv.mode == "idle" and conv.point_id == county_point.id
+    # Nothing pretends the citizen chatted: their chat never took a turn or kept an
+    # answer, and its transcript holds one message, ours: the receipt.
+    assert (conv.turn, conv.answers, conv.context) == (0, {}, {})
+    transcript = session.scalars(sa.select(WebChatMessage).where(
+        WebChatMessage.chat_id == report.reporter.external_id)).all()
+    assert [m.direction for m in transcript] == ["out"]
+    assert report.tracking_no in transcript[0].text
+    assert session.scalar(sa.select(sa.func.count()).select_from(Attachment)
+                          .where(Attachment.conversation_id.is_not(None))) == 0
 
     shown = client.get(f"/reports/{report.id}").get_data(as_text=True)
     assert "代录：Ken" in shown and "反映人（代录：Ken）" in shown

@@ -142,7 +142,7 @@ def _replay(session: Session, world: World, path: list[Action]) -> Report:
 
 
 def _new(session: Session) -> Report:
-    """A report as `reports.create_from_answers` builds it, before its submit move."""
+    """A report as `drafts.Draft.file` builds it, before its submit move."""
     report = Report(tracking_no=f"T-{session.scalar(sa.select(sa.func.count(Report.id)))}",
                     category="livelihood", title="老旧小区加装电梯进展缓慢",
                     situation="城关镇 12 个老旧小区中只有 2 个装了电梯。",

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 import qr
 from store import access, forms, intake
+from store.files import StoredFile
 from store.i18n import t
 from store.models import CollectionPoint, Report
 from web import edge
@@ -106,7 +107,7 @@ def slip(report_id: int) -> Any:
 
 
 def _page(available: list[CollectionPoint], *, point_id: int | None, values: dict[str, str],
-          answers: dict[str, Any], kept: dict[str, list[tuple[str, intake.StoredFile]]],
+          answers: dict[str, Any], kept: dict[str, list[tuple[str, StoredFile]]],
           errors: dict[str, str], citizen: str, status: int = 200) -> Any:
     settings = edge.settings()
     form = forms.load(settings.form)

@@ -16,10 +16,7 @@ from collections.abc import Sequence
 from minyi.cli import init, points, posters, search, seed, serve, units, users
 from minyi.cli.common import CommandError, Handler
 from minyi.settings import ConfigError, Settings
-from store import points as points_mod
-from store import staff
-from store import units as units_mod
-from store import users as users_mod
+from store.errors import DomainError
 
 # In the order `minyi --help` lists them.
 NOUNS = (init, serve, users, points, posters, units, search, seed)
@@ -45,8 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"minyi: configuration error / 配置错误: {exc}", file=sys.stderr)
         return 2
-    except (CommandError, users_mod.UserError, points_mod.PointError, units_mod.UnitError,
-            staff.StaffError) as exc:
+    except (CommandError, DomainError) as exc:
         print(f"minyi: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -5,7 +5,7 @@ comes from `minyi.demo.network`, the text from word lists through
 `minyi.demo.text`. Reports are written with Core `insert()` in batches, one
 transaction per batch, with ids chosen here so that they grow with
 `created_at`; no ORM object and no lifecycle call per report. Each report
-gets what `reports.create_from_answers` and `lifecycle.apply` would have left:
+gets what `drafts.Draft.file` and `lifecycle.apply` would have left:
 
 - its row, version 1 of its text, a tracking number from the per-year
   counter (the `counters` rows are set to match at the end);

@@ -1,12 +1,15 @@
-"""Reading a draft back, changing one answer, and filing it (modes `review` and `editing`)."""
+"""Reading a draft back, changing one answer, and filing it (modes `review` and `editing`).
+
+Filing goes through `store.drafts`, as counter intake and any other way in do.
+"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from store import reports
+from store import drafts
 from store.conversation.parts import TurnParts
-from store.conversation.summary import render_answer, report_fields, summary
+from store.conversation.summary import render_answer, summary
 from store.conversation.types import MAIN, MINOR, Button, Reply
 from store.models import Attachment
 
@@ -58,22 +61,22 @@ class ReviewMoves(TurnParts):
     def confirm(self, _arg: str = "") -> list[Reply]:
         if self.conv.mode != "review":
             return self.current_prompt()
-        fields = self.report_fields()
-        missing = next((s for s in self.form.active_steps(self.conv.answers)
-                        if not s.optional and self.conv.answers.get(s.key) is None), None)
-        if missing is not None:
-            self.conv.mode, self.conv.step = "filling", missing.key
+        draft = drafts.from_conversation(self.session, self.conv, self.reporter)
+        wrong = draft.check()
+        if wrong:
+            # Only a form changed under a draft gets here: ask the first step it now refuses.
+            self.conv.mode, self.conv.step = "filling", next(
+                s.key for s in self.form.steps if s.key in wrong)
             return self.ask()
         closed = self.drop_closed_topic()
-        report = reports.create_from_answers(self.session, self.conv, self.reporter, fields)
+        draft.topic_id = self.conv.context.get("topic_id")
+        report = draft.file(self.session)
+        # The files now belong to the report; the draft's copies of the rows go.
+        self.session.execute(sa.delete(Attachment).where(*drafts.held_by(self.conv)))
         submitted_turn = f"t{self.conv.turn}"
         self.conv.mode, self.conv.step, self.conv.answers = "idle", None, {}
         self.conv.context = {"last_receipt": report.tracking_no, "submitted_turn": submitted_turn}
         self.advance()
         receipt = self.t("chat.receipt", no=report.tracking_no, title=report.title)
         return [Reply(f"{receipt}\n\n{closed}" if closed else receipt, self.menu_buttons())]
-
-    def report_fields(self) -> dict[str, object]:
-        """Report columns from the answers of the steps that apply."""
-        return report_fields(self.form, self.conv.answers)
 

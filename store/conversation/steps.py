@@ -2,7 +2,9 @@
 
 Each step kind has one checker. A checker returns `Answer(value)` when the
 input is usable, `Invalid(key, params)` saying why it is not, or `Skip` for an
-optional step the user passed over.
+optional step the user passed over. `CHECKERS` take the chat's `Inbound`;
+`check_value` takes a value as a form on a page, an API or a stored draft
+holds it, and applies the same rules.
 """
 
 from __future__ import annotations
@@ -77,16 +79,20 @@ def has_fact(text: str) -> bool:
     return bool(_DIGIT.search(text) or _CN_QUANTITY.search(text) or _EN_NUMBER.search(text))
 
 
-def _is_skip(inbound: Inbound, step: Step) -> bool:
-    return step.optional and inbound.text is not None and normalise(inbound.text).lower() in SKIP_WORDS
+def _is_skip(text: str | None, step: Step) -> bool:
+    return step.optional and text is not None and normalise(text).lower() in SKIP_WORDS
 
 
 def check_text(step: Step, inbound: Inbound) -> Outcome:
     if inbound.text is None:
         return Invalid("invalid.need_text")
-    if _is_skip(inbound, step):
+    return _text(step, inbound.text)
+
+
+def _text(step: Step, typed: str) -> Outcome:
+    if _is_skip(typed, step):
         return SKIP
-    text = clean(inbound.text)
+    text = clean(typed)
     if step.single_line:
         text = " ".join(text.split())
     if len(text) > step.max_length:
@@ -107,19 +113,27 @@ def check_text(step: Step, inbound: Inbound) -> Outcome:
 
 
 def check_choice(step: Step, inbound: Inbound) -> Outcome:
-    if inbound.text is None:
+    return _choice(step, inbound.text)
+
+
+def _choice(step: Step, text: str | None) -> Outcome:
+    if text is None:
         return Invalid("invalid.choose")
-    typed = normalise(inbound.text)
+    typed = normalise(text)
     for i, choice in enumerate(step.choices, start=1):
         if typed == str(i) or typed == choice.value or typed in choice.label.values():
             return Answer(choice.value)
-    if _is_skip(inbound, step):
+    if _is_skip(text, step):
         return SKIP
     return Invalid("invalid.choose")
 
 
 def check_yesno(step: Step, inbound: Inbound) -> Outcome:
-    typed = normalise(inbound.text or "").lower()
+    return _yesno(inbound.text)
+
+
+def _yesno(text: str | None) -> Outcome:
+    typed = normalise(text or "").lower()
     if typed in YES_WORDS:
         return Answer(True)
     if typed in NO_WORDS:
@@ -129,13 +143,45 @@ def check_yesno(step: Step, inbound: Inbound) -> Outcome:
 
 def check_location(step: Step, inbound: Inbound) -> Outcome:
     if inbound.location is not None:
-        lat, lon = inbound.location
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            return Invalid("invalid.location_or_text")
-        return Answer({"latitude": lat, "longitude": lon})
+        return _point(*inbound.location)
     if inbound.text is None:
         return Invalid("invalid.location_or_text")
-    return check_text(step, inbound)
+    return _text(step, inbound.text)
+
+
+def _point(lat: float, lon: float) -> Outcome:
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return Invalid("invalid.location_or_text")
+    return Answer({"latitude": lat, "longitude": lon})
+
+
+def check_value(step: Step, value: Any) -> Outcome:
+    """`value` checked against a step that is not a file step, by the chat's own rules.
+
+    Takes what was typed into a form or sent by an API ("1"/"是" for yes, a
+    choice's number, value or label) and what a checked answer already holds
+    (True, a choice's value, `{"latitude": …, "longitude": …}`): checking
+    an answer again gives it back unchanged. An empty value is not judged
+    here: whether a step may stay unanswered is the draft's question.
+    """
+    if step.kind == "yesno" and isinstance(value, bool):
+        return Answer(value)
+    if step.kind == "location" and isinstance(value, dict):
+        lat, lon = value.get("latitude"), value.get("longitude")
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon)):
+            return Invalid("invalid.location_or_text")
+        return _point(float(lat), float(lon))  # type: ignore[arg-type]
+    if not isinstance(value, str):
+        return Invalid(_WRONG_SHAPE.get(step.kind, "invalid.need_text"))
+    if step.kind == "choice":
+        return _choice(step, value)
+    if step.kind == "yesno":
+        return _yesno(value)
+    return _text(step, value)
+
+
+_WRONG_SHAPE = {"choice": "invalid.choose", "yesno": "invalid.yesno",
+                "location": "invalid.location_or_text"}
 
 
 def check_file(step: Step, file: IncomingFile, already: int, ceiling_mb: int = 20) -> Invalid | None:

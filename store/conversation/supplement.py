@@ -60,16 +60,10 @@ class SupplementMoves(TurnParts):
             problem = check_file(self.form_file_step(), ib.file, 0, self.config.max_file_mb)
             if problem is not None:
                 return [Reply(self.t(problem.key, **problem.params))]
-            assert ib.file.data is not None
-            rel, digest = files.save(self.config.upload_dir, ib.file.data,
-                                     ib.file.content_type)
             # Held by the conversation until 提交补充, so an unsent supplement
             # never shows up on the report.
-            self.session.add(Attachment(
-                conversation_id=self.conv.id, kind=ib.file.kind, supplement=True,
-                filename=files.safe_filename(ib.file.filename, ib.file.content_type),
-                content_type=ib.file.content_type, size=len(ib.file.data), sha256=digest,
-                storage_path=rel, source_ref=ib.file.ref))
+            self.session.add(files.keep(self.config.upload_dir, ib.file).attachment(
+                conversation_id=self.conv.id, supplement=True))
             self.conv.context = {**self.conv.context,
                                  "files": int(self.conv.context.get("files", 0)) + 1}
         elif ib.text is not None:

@@ -291,16 +291,10 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
         problem = check_file(step, file, len(kept), self.config.max_file_mb)
         if problem is not None:
             return [Reply(self.t(problem.key, **problem.params))]
-        assert file.data is not None
-        rel, digest = files.save(self.config.upload_dir, file.data, file.content_type)
-        if any(a.sha256 == digest for a in kept):
+        stored = files.keep(self.config.upload_dir, file)
+        if any(a.sha256 == stored.sha256 for a in kept):
             return [Reply(self.t("invalid.duplicate_file"))]
-        self.session.add(Attachment(
-            conversation_id=self.conv.id, kind=file.kind,
-            filename=files.safe_filename(file.filename, file.content_type),
-            content_type=file.content_type, size=len(file.data), sha256=digest,
-            storage_path=rel, source_ref=file.ref,
-        ))
+        self.session.add(stored.attachment(conversation_id=self.conv.id))
         self.session.flush()
         self.conv.answers = {**self.conv.answers, step.key: len(kept) + 1}
         return [Reply(self.t("chat.file_received", n=len(kept) + 1),

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import access
+from store.errors import DomainError
 from store.models import SavedView, User
 from store.search.query import Filters, count
 
@@ -35,7 +36,7 @@ def builtin_counts(session: Session, user: User) -> list[tuple[Builtin, int]]:
             for view in builtin_for(user)]
 
 
-class ViewError(ValueError):
+class ViewError(DomainError):
     """A view could not be saved; the message is for the user (zh)."""
 
 

@@ -1,0 +1,198 @@
+"""A report before it is filed: a draft, checked by its form's own rules, then filed.
+
+Whoever collects a report builds a `Draft`: the chat engine from a
+conversation (`from_conversation`, on 确认提交), counter intake (代录) from a
+page, and any future API from a request. `Draft.check()` says everything that
+is wrong at once; `Draft.file()` makes the report exactly one way: a tracking
+number, version 1 of the reporter's own words, the files as attachments and
+the SUBMIT move through `store.lifecycle`.
+
+Errors follow the steps' convention (`store.conversation.steps.Invalid`: a
+message key and its parameters); whoever shows them words them for their
+page or channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store import forms, lifecycle
+from store.conversation.steps import SKIP, Answer, Invalid, check_value, clean
+from store.conversation.summary import report_fields
+from store.errors import DomainError
+from store.files import StoredFile
+from store.i18n import register
+from store.models import (
+    Attachment,
+    CollectionPoint,
+    Conversation,
+    Report,
+    Reporter,
+    ReportVersion,
+    Urgency,
+    User,
+)
+from store.reports import next_tracking_no
+
+register({
+    "draft.required": {"zh": "请填写“{label}”。", "en": "Please fill in \"{label}\"."},
+    "draft.choose": {"zh": "请选择“{label}”。", "en": "Please choose \"{label}\"."},
+})
+
+
+class DraftError(DomainError):
+    """A draft that cannot be filed; `errors` maps each step key to what is wrong with it."""
+
+    def __init__(self, form: forms.Form, errors: Mapping[str, Invalid]) -> None:
+        steps = [form.step(key) for key in errors]
+        super().__init__("这些项需要修改：" + "、".join(s.name("zh") for s in steps)
+                         + " / these answers need changing: "
+                         + ", ".join(s.name("en") for s in steps))
+        self.errors = dict(errors)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The answers of the steps that apply, as the report keeps them, and what is wrong."""
+
+    answers: dict[str, Any]
+    errors: dict[str, Invalid]
+
+
+@dataclass
+class Draft:
+    """A report's answers and files with who sent it and where, not yet filed.
+
+    `answers` maps step keys to what was given: typed text, a choice's number,
+    value or label, "是"/"1" or True for yes; checked answers pass unchanged.
+    `files` holds, per file step, the files already saved (`store.files.keep`).
+    A report taken at a point belongs to the point's unit; one without a point
+    to the reporter's (a member's) unit.
+    """
+
+    form: forms.Form
+    answers: Mapping[str, Any]
+    files: Mapping[str, Sequence[StoredFile]] = field(default_factory=dict)
+    reporter: Reporter | None = None
+    point_id: int | None = None
+    topic_id: int | None = None
+    entered_by: User | None = None  # the staff member who typed it in at a counter (代录)
+
+    def checked(self) -> Checked:
+        """Walk the steps whose `when` holds, in order, each with the chat's own checker.
+
+        A `when` is decided on the checked answers, so "2" for a category opens
+        that category's questions as picking it in the chat would. Answers to
+        steps that do not apply are dropped: above all a contact typed before
+        choosing to stay anonymous.
+        """
+        answers: dict[str, Any] = {}
+        errors: dict[str, Invalid] = {}
+        for step in self.form.steps:
+            if not self.form.applies(step, answers):
+                continue
+            if step.kind == "file":
+                n = len(self.files.get(step.key, ()))
+                answers[step.key] = n or None
+                if n > step.max_files:
+                    errors[step.key] = Invalid("invalid.too_many_files", {"max": step.max_files})
+                elif n == 0 and not step.optional:
+                    errors[step.key] = _missing(step)
+                continue
+            value = self.answers.get(step.key)
+            if value is None or (isinstance(value, str) and not clean(value)):
+                answers[step.key] = None
+                if not step.optional:
+                    errors[step.key] = _missing(step)
+                continue
+            outcome = check_value(step, value)
+            if isinstance(outcome, Invalid):
+                errors[step.key] = outcome
+                answers[step.key] = None
+            elif isinstance(outcome, Answer):
+                answers[step.key] = outcome.value
+            else:
+                assert outcome is SKIP
+                answers[step.key] = None
+        return Checked(answers, errors)
+
+    def check(self) -> dict[str, Invalid]:
+        """Everything that keeps this draft from being filed, by step key (empty: it may be)."""
+        return self.checked().errors
+
+    def file(self, session: Session) -> Report:
+        """File the draft as a submitted report; `DraftError` if it does not pass `check()`."""
+        checked = self.checked()
+        if checked.errors:
+            raise DraftError(self.form, checked.errors)
+        return file_as_is(session, self, checked.answers)
+
+
+def _missing(step: forms.Step) -> Invalid:
+    key = "draft.choose" if step.kind in ("choice", "yesno") else "draft.required"
+    return Invalid(key, {"label": step.name("zh")})
+
+
+def from_conversation(session: Session, conv: Conversation, reporter: Reporter) -> Draft:
+    """The chat's draft: the conversation's answers, files, point and topic."""
+    form = forms.load(conv.form)
+    held = [StoredFile.of(a) for a in session.scalars(
+        sa.select(Attachment).where(*held_by(conv)).order_by(Attachment.id))]
+    # The chat fills file steps one after another: each took as many files as its answer says.
+    files: dict[str, list[StoredFile]] = {}
+    for step in (s for s in form.active_steps(conv.answers) if s.kind == "file"):
+        n = conv.answers.get(step.key) or 0
+        files[step.key], held = held[:n], held[n:]
+    return Draft(form=form, answers=dict(conv.answers), files=files, reporter=reporter,
+                 point_id=conv.point_id, topic_id=conv.context.get("topic_id"))
+
+
+def held_by(conv: Conversation) -> tuple[sa.ColumnElement[bool], ...]:
+    """The files a conversation holds for its draft (not those of a supplement under way)."""
+    return (Attachment.conversation_id == conv.id, Attachment.report_id.is_(None),
+            Attachment.supplement.is_(False))
+
+
+def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any]) -> Report:
+    """File `answers` (already checked) for `draft`'s reporter; `Draft.file` checks first.
+
+    Called directly only where texts are made up rather than collected: the
+    test factory and the benchmark.
+    """
+    if draft.reporter is None:
+        raise ValueError("a draft needs its reporter to be filed")
+    fields = report_fields(draft.form, dict(answers))
+    anonymous = bool(fields.get("anonymous"))
+    report = Report(
+        tracking_no=next_tracking_no(session),
+        category=fields["category"], title=fields["title"], situation=fields["situation"],
+        analysis=fields.get("analysis"), suggestion=fields["suggestion"],
+        place=fields.get("place"), latitude=fields.get("latitude"),
+        longitude=fields.get("longitude"),
+        urgency=Urgency.URGENT if fields.get("urgency") else Urgency.NORMAL,
+        anonymous=anonymous, contact=None if anonymous else fields.get("contact"),
+        answers=dict(answers), form=draft.form.key, point_id=draft.point_id,
+        reporter=draft.reporter,
+        # A member's report without a point belongs to the member's unit.
+        unit_id=(session.scalar(sa.select(CollectionPoint.unit_id)
+                                .where(CollectionPoint.id == draft.point_id))
+                 if draft.point_id is not None else draft.reporter.unit_id),
+        topic_id=draft.topic_id,
+        entered_by_id=draft.entered_by.id if draft.entered_by is not None else None,
+    )
+    session.add(report)
+    session.flush()
+    # Version 1 is the reporter's own words; staff edits add versions, never overwrite it.
+    session.add(ReportVersion(report_id=report.id, number=1, title=report.title,
+                              situation=report.situation, analysis=report.analysis,
+                              suggestion=report.suggestion, summary=None))
+    session.add_all(stored.attachment(report_id=report.id)
+                    for step_files in draft.files.values() for stored in step_files)
+    session.flush()
+    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=draft.reporter)
+    return report
