@@ -28,7 +28,9 @@ class SupplementMoves(TurnParts):
 
     def supplement_start(self, arg: str) -> list[Reply]:
         """`~supp:<report id>`: collect what the office asked for (a draft waits meanwhile)."""
-        report = self.returned_report(int(arg)) if arg.isdigit() else None
+        if not arg.isdigit():
+            return self.current_prompt()
+        report = self.returned_report(int(arg))
         if report is None:
             return self.menu_replies()
         if report.status is not ReportStatus.RETURNED:
