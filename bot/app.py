@@ -15,26 +15,17 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from bot.handlers import KEY, BotContext, HandlesInbound, on_error, on_update
 from bot.translate import DOWNLOAD_LIMIT
 from minyi.settings import ConfigError, Settings
+from store.conversation import commands
 from store.conversation.engine import Engine
+from store.models import Channel
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post"]
 
-# The menu Telegram shows beside the input box, in this order.
-COMMANDS = {
-    "zh": [("new", "反映一条新信息"), ("my", "我反映的信息及办理进度"), ("back", "返回上一步"),
-           ("cancel", "取消正在填写的信息"), ("topics", "正在征集的选题"),
-           ("subscribe", "订阅选题通知"), ("unsubscribe", "退订选题通知"),
-           ("bind", "委员、信息员绑定身份（/bind 绑定码）"), ("mystats", "我的信息统计"),
-           ("help", "帮助"), ("start", "开始")],
-    "en": [("new", "Report something new"), ("my", "My reports and where they stand"),
-           ("back", "Previous question"), ("cancel", "Discard the report in progress"),
-           ("topics", "Open topic calls"), ("subscribe", "Get new topic calls"),
-           ("unsubscribe", "Stop topic call messages"),
-           ("bind", "Members and informants: /bind CODE"), ("mystats", "My figures"),
-           ("help", "Help"), ("start", "Start")],
-}
+# The menu Telegram shows beside the input box: the one list of commands, in its order.
+COMMANDS = {lang: [(c.name, c.description(lang)) for c in commands.menu(Channel.TELEGRAM)]
+            for lang in ("zh", "en")}
 
 
 def build_application(

@@ -387,11 +387,11 @@ class Conversation(Base):
     reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("reporters.id"))
     point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("collection_points.id"))
     form: Mapped[str] = mapped_column(sa.String(40), default="report")
-    # idle | filling | review | editing | supplement
+    # A `store.conversation.modes.Mode` value (idle, filling, review, editing, supplement, reopen).
     mode: Mapped[str] = mapped_column(sa.String(20), default="idle")
     step: Mapped[str | None] = mapped_column(sa.String(40))
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # Mode-specific extras (the report being supplemented, the last receipt ...).
+    # The mode's typed context, read and written by `store.conversation.context` only.
     context: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Bumped at every step; buttons carry it so a stale or double click is spotted.
     turn: Mapped[int] = mapped_column(default=0)

@@ -26,6 +26,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import FileStorage
 
 from store import forms, intake, points, scans, tokens, webchat
+from store.conversation import commands
 from store.conversation.types import BUTTONS_ONLY, Inbound, IncomingFile
 from store.i18n import t
 from store.models import Channel
@@ -38,12 +39,12 @@ COOKIE_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
 # A session cookie (no max-age) listing the points this browser session has
 # opened, so a reload is not counted as another scan.
 SCAN_COOKIE = "minyi_scanned"
-COMMANDS = frozenset({"start", "cancel", "back", "my", "help", "new",
-                      "bind", "mystats", "topics", "subscribe", "unsubscribe"})
+# Typed /commands are not offered here, but one typed anyway is taken as in Telegram.
+COMMANDS = commands.accepted(Channel.WEB)
 TEXT_CAP = 20_000  # past the form's limits; the engine explains those
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/gif"})
-# The page's standing menu: the engine's stateless buttons, with their labels.
-MENU = (("~new:", "btn.report"), ("~my:", "btn.my"))
+# The page's standing menu: the commands that are also buttons, as the engine draws them.
+MENU = tuple((f"~{c.name}:", c.button) for c in commands.buttons() if c.button)
 
 
 class ApiError(Exception):

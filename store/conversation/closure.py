@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from store import lifecycle, staff
+from store.conversation.context import ReopenContext
+from store.conversation.modes import Mode
 from store.conversation.parts import TurnParts
 from store.conversation.steps import clean
 from store.conversation.types import Reply
@@ -47,7 +49,7 @@ class ClosureMoves(TurnParts):
                         values={"satisfaction": rating})
         out = [Reply(self.t("chat.rate.thanks", rating=self.t(f"satisfaction.{rating}"),
                             no=report.tracking_no))]
-        if self.conv.mode == "reopen":
+        if self.mode is Mode.REOPEN:
             return out + self.leave_supplement()
         return out + self.menu_replies()
 
@@ -63,23 +65,20 @@ class ClosureMoves(TurnParts):
         return "chat.rate.already" if reopened is not None else "chat.rate.not_closed"
 
     def ask_comment(self, report: Report) -> list[Reply]:
-        if self.conv.mode in ("filling", "review", "editing"):
-            # The draft waits; it comes back after the comment.
-            self.conv.context = {**self.conv.context, "paused": {
-                "mode": self.conv.mode, "step": self.conv.step}}
-        self.conv.mode, self.conv.step = "reopen", None
-        self.conv.context = {**self.conv.context, "report_id": report.id}
+        # A draft waits; it comes back after the comment.
+        self.enter(Mode.REOPEN, ReopenContext(**vars(self.ctx.receipt()), report_id=report.id,
+                                              paused=self.pause()))
         return [self.comment_prompt(report)]
 
     def comment_prompt(self, report: Report | None = None) -> Reply:
         self.advance()
-        report = report or self.session.get(Report, int(self.conv.context.get("report_id", 0)))
+        report = report or self.session.get(Report, self.errand_report_id())
         return Reply(self.t("chat.rate.ask_comment", no=report.tracking_no if report else ""),
                      [[self.btn("btn.rate_cancel", "rcancel")]])
 
-    def comment_input(self) -> list[Reply]:
+    def comment_input(self, _arg: str = "") -> list[Reply]:
         """The reason for 不满意: reopen the report with it."""
-        report = self.session.get(Report, int(self.conv.context.get("report_id", 0)))
+        report = self.session.get(Report, self.errand_report_id())
         if report is None or report.reporter_id != self.reporter.id:
             return self.leave_supplement()
         refused = self.cannot_rate(report)
@@ -100,7 +99,7 @@ class ClosureMoves(TurnParts):
 
     # -- staff linking Telegram ------------------------------------------------
 
-    def link(self, code: str) -> list[Reply]:
+    def link(self, code: str = "") -> list[Reply]:
         """`/link CODE`: tie this Telegram chat to the staff account that made the code."""
         if self.inbound.channel is not Channel.TELEGRAM:
             return [Reply(self.t("chat.link.telegram_only"))]

@@ -4,12 +4,8 @@ Channel-neutral and form-driven: the engine walks the steps of a form file
 and never names a question. Its state lives in the `conversations` row, which
 it saves at every step (the caller commits), so a restart loses nothing.
 
-Modes of a conversation:
-  idle        nothing in progress
-  filling     answering `step`
-  review      reading back the draft before confirming
-  editing     answering `step` again, chosen from the review
-  supplement  adding to a returned report (`context.report_id`)
+Its modes, and which input moves which mode where, are the table in
+`store.conversation.modes`; `Turn` dispatches by it.
 """
 
 from __future__ import annotations
@@ -20,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from store.conversation import messages as _messages  # noqa: F401  (registers the texts)
 from store.conversation.flood import FloodGuard
+from store.conversation.modes import Mode
 from store.conversation.turn import Turn
 from store.conversation.types import EngineConfig, Inbound, Reply
 from store.i18n import lang_of, t
@@ -81,7 +78,7 @@ class Engine:
             Conversation.channel == inbound.channel, Conversation.external_id == inbound.user_id))
         if conv is None:
             conv = Conversation(channel=inbound.channel, external_id=inbound.user_id,
-                                reporter_id=reporter.id, form=self.config.form, mode="idle",
+                                reporter_id=reporter.id, form=self.config.form, mode=Mode.IDLE,
                                 answers={}, context={}, turn=0)
             session.add(conv)
             session.flush()

@@ -9,9 +9,12 @@ and `/unsubscribe` opt in and out of new calls arriving as messages.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from store import members, topics
+from store.conversation.context import DraftContext
+from store.conversation.modes import Mode
 from store.conversation.parts import TurnParts
-from store.conversation.supplement import DRAFT_MODES
 from store.conversation.types import Button, Reply
 from store.models import Topic
 
@@ -21,13 +24,13 @@ class MemberMoves(TurnParts):
 
     def after(self, text: str) -> list[Reply]:
         """`text`, then whatever the reporter was doing (a draft is never lost)."""
-        if self.conv.mode == "idle":
+        if self.mode is Mode.IDLE:
             return self.menu(text)
         return [Reply(text), *self.current_prompt()]
 
     # -- members ---------------------------------------------------------------
 
-    def bind(self, code: str) -> list[Reply]:
+    def bind(self, code: str = "") -> list[Reply]:
         if not code:
             return self.after(self.t("chat.bind.usage"))
         result = members.redeem(self.session, self.reporter, code)
@@ -37,7 +40,7 @@ class MemberMoves(TurnParts):
         role = self.t(f"chat.bind.role.{result.code.role}")
         return self.after(self.t("chat.bind.ok", name=result.code.name, role=role))
 
-    def mystats(self) -> list[Reply]:
+    def mystats(self, _arg: str = "") -> list[Reply]:
         f = members.figures(self.session, self.reporter.id)
         key = "chat.mystats.member" if self.reporter.member_name else "chat.mystats.citizen"
         return self.after(self.t(key, name=self.reporter.member_name or "",
@@ -46,7 +49,7 @@ class MemberMoves(TurnParts):
 
     # -- topic calls -------------------------------------------------------------
 
-    def topic_list(self) -> list[Reply]:
+    def topic_list(self, _arg: str = "") -> list[Reply]:
         open_ = topics.current(self.session)
         if not open_:
             return self.after(self.t("chat.topics.none"))
@@ -66,11 +69,9 @@ class MemberMoves(TurnParts):
         if not topics.is_open(topic):
             return self.after(self.t("chat.topics.closed", title=topic.title,
                                      deadline=topics.deadline_text(topic)))
-        if self.conv.mode in DRAFT_MODES or self.conv.mode in ("supplement", "reopen"):
+        if self.mode is not Mode.IDLE or self.has_draft():
             return self.after(self.t("chat.topics.busy"))
-        replies = self.begin(self.t("chat.topics.started", title=topic.title))
-        self.conv.context = {**self.conv.context, "topic_id": topic.id}
-        return replies
+        return self.begin(self.t("chat.topics.started", title=topic.title), topic_id=topic.id)
 
     def drop_closed_topic(self) -> str | None:
         """At confirm: a topic call that closed while the draft was filled is let go.
@@ -78,21 +79,25 @@ class MemberMoves(TurnParts):
         The report is filed as an ordinary one (nothing typed is lost); the
         returned note tells the reporter why, for the receipt. None: nothing changed.
         """
-        topic_id = self.conv.context.get("topic_id")
-        if topic_id is None:
+        if not isinstance(self.ctx, DraftContext) or self.ctx.topic_id is None:
             return None
+        topic_id = self.ctx.topic_id
         topic = self.session.get(Topic, topic_id)
         if topic is not None and topics.is_open(topic):
             return None
-        self.conv.context = {k: v for k, v in self.conv.context.items() if k != "topic_id"}
+        self.keep(replace(self.ctx, topic_id=None))
         if topic is None:
             return None
         return self.t("chat.topics.closed_at_confirm", title=topic.title,
                       deadline=topics.deadline_text(topic))
 
-    def subscribe(self, on: bool) -> list[Reply]:
-        topics.set_opt_in(self.session, self.reporter, on)
-        return self.after(self.t("chat.subscribed" if on else "chat.unsubscribed"))
+    def subscribe(self, _arg: str = "") -> list[Reply]:
+        topics.set_opt_in(self.session, self.reporter, True)
+        return self.after(self.t("chat.subscribed"))
+
+    def unsubscribe(self, _arg: str = "") -> list[Reply]:
+        topics.set_opt_in(self.session, self.reporter, False)
+        return self.after(self.t("chat.unsubscribed"))
 
     def topic_buttons(self) -> list[list[Button]]:
         """The menu's 选题 button, shown while some topic call is open."""

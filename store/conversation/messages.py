@@ -5,6 +5,7 @@ with `.buttons` appended, for channels where people only press buttons and
 type words (the web chat); `worded` picks the one a channel should get.
 """
 
+from store.conversation.commands import help_text
 from store.conversation.types import Capabilities
 from store.i18n import MESSAGES, register
 
@@ -70,10 +71,8 @@ register({
     },
     "chat.nothing_to_cancel": {"zh": "当前没有正在填写的信息。", "en": "There is no report in progress."},
     "chat.cannot_go_back": {"zh": "已经是第一项了。", "en": "This is already the first question."},
-    "chat.help": {
-        "zh": "可用指令：\n/new 反映一条新信息\n/my 查看我反映的信息及办理进度\n/back 返回上一步\n/cancel 取消正在填写的信息\n/topics 正在征集的选题\n/subscribe 订阅选题通知（/unsubscribe 退订）\n/bind 绑定码 委员、信息员绑定身份\n/mystats 我的信息统计\n/help 帮助",
-        "en": "Commands:\n/new report something new\n/my your reports and where they stand\n/back previous question\n/cancel discard the report in progress\n/topics open topic calls\n/subscribe topic call messages (/unsubscribe to stop)\n/bind CODE members and informants\n/mystats your figures\n/help this help",
-    },
+    # Generated from the one list of commands.
+    "chat.help": {"zh": help_text("zh"), "en": help_text("en")},
     "chat.idle_hint": {
         "zh": "如需反映情况，请点“反映新问题”；查看进度请点“我的反映”。",
         "en": "To report something tap Report; to see your reports tap My reports.",
@@ -418,5 +417,21 @@ register({
     },
     "chat.unsubscribed.buttons": {
         "zh": "已退订选题通知。", "en": "Unsubscribed from topic calls.",
+    },
+})
+
+# A conversation whose stored state could not be read, and a side errand kept.
+register({
+    "chat.recovered": {
+        "zh": "抱歉，刚才的对话无法接着进行，已回到主菜单。请重新选择要做的事。",
+        "en": "Sorry, the conversation could not go on from where it stood; here is the menu again.",
+    },
+    "chat.recovered_draft": {
+        "zh": "抱歉，刚才的对话无法接着进行，已回到主菜单。您已填写的 {n} 项内容都还在：点“反映新问题”，再点“继续填写”即可接着填。",
+        "en": "Sorry, the conversation could not go on from where it stood; here is the menu again. Your {n} answers are kept: tap Report, then Continue.",
+    },
+    "chat.side_busy": {
+        "zh": "您正在补充或评价一条信息。请先完成，或点“取消”后再反映新问题。",
+        "en": "You are adding to or rating a report. Finish it, or tap Cancel, before reporting something new.",
     },
 })

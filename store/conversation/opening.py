@@ -10,10 +10,12 @@ reports is greeted and asked the first question.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from store import points, scans, transfers
 from store.conversation import news
+from store.conversation.context import DraftContext, SideContext
 from store.conversation.parts import TurnParts
-from store.conversation.supplement import DRAFT_MODES
 from store.conversation.types import MAIN, Button, Reply
 from store.models import Channel, CollectionPoint, Report, ReportStatus
 
@@ -21,15 +23,15 @@ from store.models import Channel, CollectionPoint, Report, ReportStatus
 class OpeningMoves(TurnParts):
     """`start`, the news of a reporter's reports, and a draft taken up again."""
 
-    def start(self, token: str) -> list[Reply]:
+    def start(self, token: str = "") -> list[Reply]:
         """`/start [token]`: bind the point from the QR code; news first for a returning reporter."""
         out: list[Reply] = []
         point = self.scanned_point(token, out)
-        if self.conv.mode in DRAFT_MODES:
+        if self.has_draft():
             return [*out, *self.take_up_draft(point)]
-        if self.conv.mode in ("supplement", "reopen"):
+        if isinstance(self.ctx, SideContext):
             if point is not None:
-                self.conv.context = {**self.conv.context, "pending_point_id": point.id}
+                self.keep(replace(self.ctx, pending_point_id=point.id))
             latest = self.news_reply()
             return [*out, *([latest] if latest else []), *self.current_prompt()]
         if point is not None:
@@ -68,7 +70,8 @@ class OpeningMoves(TurnParts):
         out = [latest] if latest else []
         if point is not None and point.id != self.conv.point_id:
             if self.conv.answers:
-                self.conv.context = {**self.conv.context, "pending_point_id": point.id}
+                if isinstance(self.ctx, DraftContext):
+                    self.keep(replace(self.ctx, pending_point_id=point.id))
                 return [*out, self.draft_kept()]
             # Nothing filled in yet: the form simply goes on, for the new point.
             self.conv.point_id = point.id

@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from store import drafts
+from store.conversation.context import Context
+from store.conversation.modes import Mode
 from store.conversation.parts import TurnParts
 from store.conversation.summary import render_answer, summary
 from store.conversation.types import MAIN, MINOR, Button, Reply
@@ -18,18 +20,16 @@ class ReviewMoves(TurnParts):
     """The read-back with 确认提交 / 修改 / 取消, the edit menu, and confirm."""
 
     def to_review(self, _arg: str = "") -> list[Reply]:
-        self.conv.mode, self.conv.step = "review", None
+        self.enter(Mode.REVIEW)
         return self.review()
 
-    def review(self) -> list[Reply]:
+    def review(self, _arg: str = "") -> list[Reply]:
         self.advance()
         text = self.t("chat.review", summary=summary(self.form, self.conv.answers, self.lang))
         return [Reply(text, [[self.btn("btn.confirm", "ok", style=MAIN), self.btn("btn.edit", "edit")],
                              [self.btn("btn.cancel", "cancel", style=MINOR)]])]
 
     def edit_menu(self, _arg: str = "") -> list[Reply]:
-        if self.conv.mode != "review":
-            return self.current_prompt()
         self.advance()
         steps = self.form.active_steps(self.conv.answers)
         rows = [[self.btn_raw(s.name(self.lang), "ed", s.key) for s in steps[i:i + 2]]
@@ -47,7 +47,7 @@ class ReviewMoves(TurnParts):
             return self.current_prompt()
         if not self.form.applies(step, self.conv.answers):
             return self.current_prompt()
-        self.conv.mode, self.conv.step = "editing", step.key
+        self.enter(Mode.EDITING, step=step.key)
         out: list[Reply] = []
         if step.kind == "file":
             # Files add up; starting the step again means replacing them.
@@ -59,23 +59,21 @@ class ReviewMoves(TurnParts):
         return [*out, *self.ask()]
 
     def confirm(self, _arg: str = "") -> list[Reply]:
-        if self.conv.mode != "review":
-            return self.current_prompt()
         draft = drafts.from_conversation(self.session, self.conv, self.reporter)
         wrong = draft.check()
         if wrong:
             # Only a form changed under a draft gets here: ask the first step it now refuses.
-            self.conv.mode, self.conv.step = "filling", next(
-                s.key for s in self.form.steps if s.key in wrong)
+            self.enter(Mode.FILLING, step=next(s.key for s in self.form.steps if s.key in wrong))
             return self.ask()
         closed = self.drop_closed_topic()
-        draft.topic_id = self.conv.context.get("topic_id")
+        draft.topic_id = self.conv.context.get("topic_id")  # a call closed meanwhile was let go
         report = draft.file(self.session)
         # The files now belong to the report; the draft's copies of the rows go.
         self.session.execute(sa.delete(Attachment).where(*drafts.held_by(self.conv)))
         submitted_turn = f"t{self.conv.turn}"
-        self.conv.mode, self.conv.step, self.conv.answers = "idle", None, {}
-        self.conv.context = {"last_receipt": report.tracking_no, "submitted_turn": submitted_turn}
+        self.conv.answers = {}
+        self.enter(Mode.IDLE, Context(last_receipt=report.tracking_no,
+                                      submitted_turn=submitted_turn))
         self.advance()
         receipt = self.t("chat.receipt", no=report.tracking_no, title=report.title)
         return [Reply(f"{receipt}\n\n{closed}" if closed else receipt, self.menu_buttons())]

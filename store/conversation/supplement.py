@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sqlalchemy as sa
 
 from store import files, forms, lifecycle
+from store.conversation.context import DraftContext, Paused, SideContext, SupplementContext
+from store.conversation.modes import DRAFT_MODES, Mode
 from store.conversation.parts import TurnParts
 from store.conversation.steps import check_file, clean
 from store.conversation.types import MAIN, MINOR, Reply
 from store.models import Attachment, Report, ReportStatus
-
-DRAFT_MODES = frozenset({"filling", "review", "editing"})
 
 
 class SupplementMoves(TurnParts):
@@ -24,23 +26,34 @@ class SupplementMoves(TurnParts):
             return None
         return report
 
-    def supplement_start(self, report_id: int) -> list[Reply]:
-        report = self.returned_report(report_id)
+    def supplement_start(self, arg: str) -> list[Reply]:
+        """`~supp:<report id>`: collect what the office asked for (a draft waits meanwhile)."""
+        if not arg.isdigit():
+            return self.current_prompt()
+        report = self.returned_report(int(arg))
         if report is None:
             return self.menu_replies()
         if report.status is not ReportStatus.RETURNED:
             return self.menu(self.no_longer_returned(report))
-        if self.conv.mode in DRAFT_MODES:
-            # The draft waits; it comes back when the supplement is sent.
-            self.conv.context = {**self.conv.context, "paused": {
-                "mode": self.conv.mode, "step": self.conv.step}}
-        self.conv.mode, self.conv.step = "supplement", None
-        self.conv.context = {**self.conv.context, "report_id": report.id, "texts": []}
+        self.enter(Mode.SUPPLEMENT, SupplementContext(
+            **vars(self.ctx.receipt()), report_id=report.id, paused=self.pause()))
         return [self.supplement_prompt()]
+
+    def pause(self) -> Paused | None:
+        """The draft to come back to after a side errand (the one already paused, if any)."""
+        if isinstance(self.ctx, SideContext):
+            return self.ctx.paused
+        if self.mode in DRAFT_MODES:
+            topic = self.ctx.topic_id if isinstance(self.ctx, DraftContext) else None
+            return Paused(mode=self.mode, step=self.conv.step, topic_id=topic)
+        return None
+
+    def errand_report_id(self) -> int:
+        return self.ctx.report_id if isinstance(self.ctx, SideContext) else 0
 
     def supplement_prompt(self) -> Reply:
         self.advance()
-        report = self.returned_report(int(self.conv.context.get("report_id", 0)))
+        report = self.returned_report(self.errand_report_id())
         question = ""
         if report is not None:
             asked = [e for e in report.events if e.action == lifecycle.Action.RETURN.value]
@@ -51,8 +64,9 @@ class SupplementMoves(TurnParts):
             [[self.btn("btn.supplement_done", "sdone", style=MAIN),
               self.btn("btn.cancel", "cancel", style=MINOR)]])
 
-    def supplement_input(self) -> list[Reply]:
-        report = self.returned_report(int(self.conv.context.get("report_id", 0)))
+    def supplement_input(self, _arg: str = "") -> list[Reply]:
+        report = self.returned_report(self.errand_report_id())
+        assert isinstance(self.ctx, SupplementContext)
         if report is None or report.status is not ReportStatus.RETURNED:
             return self.end_supplement(report)
         ib = self.inbound
@@ -64,16 +78,14 @@ class SupplementMoves(TurnParts):
             # never shows up on the report.
             self.session.add(files.keep(self.config.upload_dir, ib.file).attachment(
                 conversation_id=self.conv.id, supplement=True))
-            self.conv.context = {**self.conv.context,
-                                 "files": int(self.conv.context.get("files", 0)) + 1}
+            self.keep(replace(self.ctx, files=self.ctx.files + 1))
         elif ib.text is not None:
             text = clean(ib.text)
             if len(text) > lifecycle.NOTE_LIMIT:
                 return [Reply(self.t("invalid.too_long", n=len(text), max=lifecycle.NOTE_LIMIT))]
             if not text:
                 return [Reply(self.t("invalid.no_content"))]
-            self.conv.context = {**self.conv.context,
-                                 "texts": [*self.conv.context.get("texts", []), text]}
+            self.keep(replace(self.ctx, texts=(*self.ctx.texts, text)))
         else:
             return [Reply(self.t("invalid.location_or_text"))]
         return [Reply(self.t("chat.supplement.noted"),
@@ -84,11 +96,11 @@ class SupplementMoves(TurnParts):
         return step or forms.Step(key="files", kind="file", prompt={"zh": ""}, label={"zh": ""})
 
     def supplement_done(self, _arg: str = "") -> list[Reply]:
-        report = self.returned_report(int(self.conv.context.get("report_id", 0)))
+        report = self.returned_report(self.errand_report_id())
         if report is None or report.status is not ReportStatus.RETURNED:
             return self.end_supplement(report)
-        texts = list(self.conv.context.get("texts", []))
-        added = int(self.conv.context.get("files", 0))
+        assert isinstance(self.ctx, SupplementContext)
+        texts, added = list(self.ctx.texts), self.ctx.files
         if not texts and not added:
             return [Reply(self.t("chat.supplement.empty")), self.supplement_prompt()]
         note = "\n".join(texts) or self.t("chat.supplement.files_only", n=added)
@@ -100,7 +112,7 @@ class SupplementMoves(TurnParts):
             report_id=report.id, conversation_id=None))
         done = f"{self.t('chat.supplement.done', no=report.tracking_no)}\n{self.report_news(report)}"
         after = self.leave_supplement()
-        if self.conv.mode == "idle":
+        if self.mode is Mode.IDLE:
             # That report's news and the menu: no form, no idle hint.
             return [Reply(done, self.menu_buttons())]
         return [Reply(done), *after]
@@ -126,15 +138,14 @@ class SupplementMoves(TurnParts):
     def leave_supplement(self) -> list[Reply]:
         """End the side errand (supplement or reopen comment); a paused draft comes back."""
         self.session.execute(sa.delete(Attachment).where(*self.held_files()))
-        paused = self.conv.context.get("paused")
-        self.conv.context = {k: v for k, v in self.conv.context.items()
-                             if k in ("last_receipt", "submitted_turn")}
+        paused = self.ctx.paused if isinstance(self.ctx, SideContext) else None
         if paused and self.conv.answers:
-            self.conv.mode, self.conv.step = paused["mode"], paused["step"]
+            self.enter(paused.mode, DraftContext(**vars(self.ctx.receipt()), topic_id=paused.topic_id),
+                       step=paused.step)
             return [Reply(self.t("chat.resumed")), *self.current_prompt()]
         if paused:
             # A form opened but not yet answered: nothing to come back to.
             self.discard_draft()
-        self.conv.mode, self.conv.step = "idle", None
+        self.enter(Mode.IDLE, self.ctx.receipt())
         self.advance()
         return self.menu_replies()

@@ -1,33 +1,35 @@
-"""One input being answered: the modes of a conversation and their moves.
+"""One input being answered: the dispatcher reads the modes table (`store.conversation.modes`).
 
-Modes:
-  idle        nothing in progress
-  filling     answering `step`
-  review      reading back the draft before confirming
-  editing     answering `step` again, chosen from the review
-  supplement  adding to a returned report (`context.report_id`)
-  reopen      saying why a closed report left them unsatisfied (`context.report_id`)
+`Turn.run` names the input, looks it up under the conversation's mode and
+calls that move; an input the mode does not list gets the mode's prompt
+again. Mode and context change only through `enter` and `keep`, which write
+the typed context of `store.conversation.context`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import files, forms, reports
+from store.conversation import context as ctxs
 from store.conversation.closure import ClosureMoves
+from store.conversation.commands import BY_NAME, buttons
 from store.conversation.flood import FloodGuard
 from store.conversation.membership import MemberMoves
 from store.conversation.messages import UNSUPPORTED_NAMES, worded
+from store.conversation.modes import DRAFT_MODES, FILE, LOCATION, TABLE, TEXT, Mode
 from store.conversation.opening import OpeningMoves
 from store.conversation.review import ReviewMoves
 from store.conversation.steps import CHECKERS, SKIP, Invalid, check_file
-from store.conversation.supplement import DRAFT_MODES, SupplementMoves
+from store.conversation.supplement import SupplementMoves
 from store.conversation.types import MINOR, Button, EngineConfig, Inbound, IncomingFile, Reply
 from store.i18n import t
 from store.models import Attachment, Conversation, Reporter, ReportStatus
+
+log = logging.getLogger(__name__)
 
 
 class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves):
@@ -43,6 +45,7 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
         self.conv = conv
         self.lang = reporter.language
         self.form = forms.load(conv.form)
+        self.ctx = ctxs.Context()
 
     def t(self, key: str, **params: object) -> str:
         """Message `key` in the reporter's language, worded for the channel's capabilities."""
@@ -54,124 +57,144 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
         data = f"~{verb}:{arg}" if stateless else f"t{self.conv.turn}:{verb}:{arg}"
         return Button(self.t(key), data, style)
 
+    # -- the mode and its context --------------------------------------------
+
+    @property
+    def mode(self) -> Mode:
+        return Mode(self.conv.mode)
+
+    def enter(self, mode: Mode, context: ctxs.Context | None = None, *,
+              step: str | None = None) -> None:
+        """Move to `mode` at `step`; without `context` the current one is kept (same kind)."""
+        context = self.ctx if context is None else context
+        self.conv.context = ctxs.dump(mode, context)
+        self.conv.mode, self.conv.step, self.ctx = mode.value, step, context
+
+    def keep(self, context: ctxs.Context) -> None:
+        """Replace the context, staying in the mode."""
+        self.enter(self.mode, context, step=self.conv.step)
+
+    def load_state(self) -> None:
+        """Read the stored mode and context; `Malformed` when the row cannot go on."""
+        mode = ctxs.mode_of(self.conv.mode)
+        self.ctx = ctxs.load(mode, self.conv.context)
+        if not isinstance(self.conv.answers, dict):
+            raise ctxs.Malformed("answers must be an object")
+        if mode in (Mode.FILLING, Mode.EDITING):
+            step = next((s for s in self.form.steps if s.key == self.conv.step), None)
+            if step is None or not self.form.applies(step, self.conv.answers):
+                raise ctxs.Malformed(f"no step {self.conv.step!r} to answer")
+
+    def recover(self, problem: ctxs.Malformed) -> list[Reply]:
+        """Back to the menu; the answers of the form are kept for 继续填写."""
+        log.warning("conversation %s recovered to the menu: %s", self.conv.id, problem)
+        answers = self.conv.answers if isinstance(self.conv.answers, dict) else {}
+        self.conv.answers = {k: v for k, v in answers.items() if k in {s.key for s in self.form.steps}}
+        self.enter(Mode.IDLE, ctxs.Context())
+        self.advance()
+        kept = self.answered()
+        text = self.t("chat.recovered_draft", n=kept) if kept else self.t("chat.recovered")
+        return self.menu(text)
+
     # -- dispatch ----------------------------------------------------------
 
     def run(self) -> list[Reply]:
+        try:
+            self.load_state()
+        except ctxs.Malformed as problem:
+            return self.recover(problem)
         ib = self.inbound
         if ib.edited:
             return [Reply(self.t("chat.edited")), *self.current_prompt()]
         if ib.command:
-            return self.command(ib.command, ib.args.strip())
+            name = ib.command if ib.command in BY_NAME else "help"
+            return self.dispatch(f"/{name}", ib.args.strip())
         if ib.callback:
             return self.callback(ib.callback)
         if ib.unsupported:
             zh, en = UNSUPPORTED_NAMES.get(ib.unsupported, ("这类消息", "this kind of message"))
             what = zh if self.lang == "zh" else en
             return [Reply(self.t("chat.unsupported", what=what)), *self.current_prompt()]
-        mode = self.conv.mode
-        if mode in ("filling", "editing"):
-            return self.answer()
-        if mode == "supplement":
-            return self.supplement_input()
-        if mode == "reopen":
-            return self.comment_input()
-        if mode == "review":
-            return self.review()
-        return self.menu(self.t("chat.idle_hint"))
+        return self.dispatch(FILE if ib.file is not None else
+                             LOCATION if ib.location is not None and ib.text is None else TEXT)
 
-    def command(self, name: str, args: str) -> list[Reply]:
-        if name == "start":
-            return self.start(args)
-        if name == "new":
-            return self.new_report()
-        if name == "cancel":
-            return self.cancel()
-        if name == "back":
-            return self.back()
-        if name == "my":
-            return self.my_reports()
-        if name == "link":
-            return self.link(args)
-        if name == "bind":
-            return self.bind(args)
-        if name == "mystats":
-            return self.mystats()
-        if name == "topics":
-            return self.topic_list()
-        if name in ("subscribe", "unsubscribe"):
-            return self.subscribe(name == "subscribe")
-        return [Reply(self.t("chat.help"), self.menu_buttons())]
+    def dispatch(self, key: str, arg: str = "") -> list[Reply]:
+        """The move the modes table names for `key` in this mode, or the mode's prompt again."""
+        found = TABLE[self.mode].get(key)
+        if found is None:
+            return self.current_prompt()
+        move = getattr(self, found.move)
+        replies: list[Reply] = move(arg)
+        return replies
 
     def callback(self, data: str) -> list[Reply]:
         if data.startswith("~"):
             verb, _, arg = data[1:].partition(":")
-            if verb == "new":
-                return self.new_report()
-            if verb == "my":
-                return self.my_reports()
-            if verb == "supp" and arg.isdigit():
-                return self.supplement_start(int(arg))
-            if verb == "rate":
-                return self.rate(arg)
-            if verb == "topics":
-                return self.topic_list()
-            if verb == "topic":
-                return self.topic_start(arg)
-            return self.current_prompt()
+            return self.dispatch(f"~{verb}", arg)
         turn, _, rest = data.partition(":")
         verb, _, arg = rest.partition(":")
         if turn != f"t{self.conv.turn}":
-            if verb == "ok" and self.conv.context.get("submitted_turn") == turn:
-                no = self.conv.context.get("last_receipt")
+            if verb == "ok" and self.ctx.submitted_turn == turn:
+                no = self.ctx.last_receipt
                 return [Reply(self.t("chat.already_submitted", no=no), self.menu_buttons())]
             return [Reply(self.t("chat.stale_button")), *self.current_prompt()]
-        handlers: dict[str, Callable[[str], list[Reply]]] = {
-            "ch": self.answer_with_text, "yn": self.answer_yesno, "skip": self.skip,
-            "done": self.files_done, "ok": self.confirm, "edit": self.edit_menu,
-            "ed": self.edit_step, "rv": self.to_review, "resume": self.resume,
-            "restart": self.restart, "cancel": lambda _a: self.cancel(),
-            "back": lambda _a: self.back(), "sdone": self.supplement_done,
-            "rcancel": self.comment_cancel,
-        }
-        handler = handlers.get(verb)
-        return handler(arg) if handler else self.current_prompt()
+        if verb.startswith(("~", "/", "<")):
+            return self.current_prompt()
+        return self.dispatch(verb, arg)
+
+    def help(self, _arg: str = "") -> list[Reply]:
+        return [Reply(self.t("chat.help"), self.menu_buttons())]
+
+    def side_busy(self, _arg: str = "") -> list[Reply]:
+        """/new during a side errand: the errand (and any draft it paused) is kept."""
+        return [Reply(self.t("chat.side_busy")), *self.current_prompt()]
 
     # -- starting, resuming, stopping ---------------------------------------
 
-    def new_report(self) -> list[Reply]:
-        if self.conv.mode in DRAFT_MODES:
+    def has_draft(self) -> bool:
+        """A form in progress, or answers kept when the conversation was recovered."""
+        return self.mode in DRAFT_MODES or (self.mode is Mode.IDLE and bool(self.conv.answers))
+
+    def new_report(self, _arg: str = "") -> list[Reply]:
+        if self.has_draft():
             return [self.draft_kept()]
         return self.begin()
 
-    def begin(self, greeting: str | None = None) -> list[Reply]:
+    def begin(self, greeting: str | None = None, topic_id: int | None = None) -> list[Reply]:
         """Start the form from its first step (one message, to spare the rate limit)."""
-        self.conv.mode = "filling"
-        self.conv.answers = {}
-        self.conv.context = {k: v for k, v in self.conv.context.items()
-                             if k in ("last_receipt", "submitted_turn")}
         first = self.form.next_step(None, {})
         assert first is not None
-        self.conv.step = first.key
+        self.conv.answers = {}
+        self.enter(Mode.FILLING, ctxs.DraftContext(**vars(self.ctx.receipt()), topic_id=topic_id),
+                   step=first.key)
         intro = f"{self.form.intro.get(self.lang) or self.form.intro['zh']}\n{self.t('chat.form_nav')}"
         if greeting:
             intro = f"{greeting}\n\n{intro}"
         return [Reply(intro), *self.ask()]
 
     def resume(self, _arg: str = "") -> list[Reply]:
-        self.conv.context = {k: v for k, v in self.conv.context.items() if k != "pending_point_id"}
+        if self.mode is Mode.IDLE:
+            # Answers kept by a recovery: the first question not answered, or the read-back.
+            pending = next((s for s in self.form.active_steps(self.conv.answers)
+                            if s.key not in self.conv.answers), None)
+            self.enter(Mode.FILLING if pending else Mode.REVIEW,
+                       ctxs.DraftContext(**vars(self.ctx.receipt())),
+                       step=pending.key if pending else None)
+        elif isinstance(self.ctx, ctxs.DraftContext):
+            self.keep(ctxs.DraftContext(**{**vars(self.ctx), "pending_point_id": None}))
         return [Reply(self.t("chat.resumed")), *self.current_prompt()]
 
     def restart(self, _arg: str = "") -> list[Reply]:
-        pending = self.conv.context.get("pending_point_id")
+        pending = getattr(self.ctx, "pending_point_id", None)
         self.discard_draft()
         if pending is not None:
             self.conv.point_id = pending
         return self.begin()
 
-    def cancel(self) -> list[Reply]:
-        if self.conv.mode == "idle":
+    def cancel(self, _arg: str = "") -> list[Reply]:
+        if self.mode is Mode.IDLE:
             return [Reply(self.t("chat.nothing_to_cancel"), self.menu_buttons())]
-        if self.conv.mode in ("supplement", "reopen"):
+        if self.mode not in DRAFT_MODES:
             # Only the side errand ends; a draft paused for it comes back.
             return [Reply(self.t("chat.side_cancelled")), *self.leave_supplement()]
         self.discard_draft()
@@ -180,22 +203,21 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
     def discard_draft(self) -> None:
         self.session.execute(sa.delete(Attachment).where(
             Attachment.conversation_id == self.conv.id, Attachment.report_id.is_(None)))
-        self.conv.mode, self.conv.step, self.conv.answers = "idle", None, {}
-        self.conv.context = {k: v for k, v in self.conv.context.items()
-                             if k in ("last_receipt", "submitted_turn")}
+        self.conv.answers = {}
+        self.enter(Mode.IDLE, self.ctx.receipt())
         self.advance()
 
-    def back(self) -> list[Reply]:
-        if self.conv.mode == "review":
+    def back(self, _arg: str = "") -> list[Reply]:
+        if self.mode is Mode.REVIEW:
             last = self.form.active_steps(self.conv.answers)[-1]
-            self.conv.mode, self.conv.step = "filling", last.key
+            self.enter(Mode.FILLING, step=last.key)
             return self.ask()
-        if self.conv.mode not in ("filling", "editing") or self.conv.step is None:
+        if self.mode not in (Mode.FILLING, Mode.EDITING) or self.conv.step is None:
             return self.current_prompt()
         prev = self.form.previous_step(self.conv.step, self.conv.answers)
         if prev is None:
             return [Reply(self.t("chat.cannot_go_back")), *self.ask()]
-        self.conv.mode, self.conv.step = "filling", prev.key
+        self.enter(Mode.FILLING, step=prev.key)
         return self.ask()
 
     # -- asking and answering ------------------------------------------------
@@ -229,24 +251,25 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
             rows.append([self.btn("btn.skip", "skip")])
         nav = ([self.btn("btn.back", "back", style=MINOR)]
                if self.form.previous_step(step.key, self.conv.answers) else [])
-        if self.conv.mode == "editing":
+        if self.mode is Mode.EDITING:
             nav.append(self.btn("btn.to_review", "rv", style=MINOR))
         rows.append([*nav, self.btn("btn.cancel", "cancel", style=MINOR)])
         return [Reply(text, rows)]
 
     def current_prompt(self) -> list[Reply]:
-        mode = self.conv.mode
-        if mode in ("filling", "editing") and self.conv.step:
+        """The mode's polite default: its question, read-back or menu again, nothing changed."""
+        mode = self.mode
+        if mode in (Mode.FILLING, Mode.EDITING) and self.conv.step:
             return self.ask()
-        if mode == "review":
+        if mode is Mode.REVIEW:
             return self.review()
-        if mode == "supplement":
+        if mode is Mode.SUPPLEMENT:
             return [self.supplement_prompt()]
-        if mode == "reopen":
+        if mode is Mode.REOPEN:
             return [self.comment_prompt()]
         return self.menu_replies()
 
-    def answer(self) -> list[Reply]:
+    def answer(self, _arg: str = "") -> list[Reply]:
         step = self.form.step(self.conv.step or "")
         ib = self.inbound
         if step.kind == "file":
@@ -265,7 +288,7 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
             return [Reply(self.t(outcome.key, **outcome.params)), *self.ask()]
         return self.store(step.key, None if outcome is SKIP else outcome.value)  # type: ignore[union-attr]
 
-    def answer_with_text(self, value: str) -> list[Reply]:
+    def answer_choice(self, value: str) -> list[Reply]:
         step = self.form.step(self.conv.step or "")
         if step.kind != "choice" or step.choice(value) is None:
             return self.current_prompt()
@@ -317,7 +340,7 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
         self.conv.answers = {**self.conv.answers, key: value}
         # While editing, a changed answer can open a step not yet answered
         # (say, contact details after turning anonymity off): ask it first.
-        if self.conv.mode == "editing":
+        if self.mode is Mode.EDITING:
             pending = next((s for s in self.form.active_steps(self.conv.answers)
                             if s.key not in self.conv.answers), None)
             if pending is None:
@@ -332,7 +355,7 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
 
     # -- my reports, menus --------------------------------------------------
 
-    def my_reports(self) -> list[Reply]:
+    def my_reports(self, _arg: str = "") -> list[Reply]:
         rows = reports.for_reporter(self.session, self.reporter.id)
         if not rows:
             return [Reply(self.t("chat.my.none"), self.menu_buttons())]
@@ -348,8 +371,8 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
         return [Reply("\n".join(lines), [*buttons, *self.menu_buttons()])]
 
     def menu_buttons(self) -> list[list[Button]]:
-        return [[self.btn("btn.report", "new", stateless=True),
-                 self.btn("btn.my", "my", stateless=True)], *self.topic_buttons()]
+        standing = [self.btn(c.button, c.name, stateless=True) for c in buttons() if c.button]
+        return [standing, *self.topic_buttons()]
 
     def menu(self, text: str) -> list[Reply]:
         return [Reply(text, self.menu_buttons())]
