@@ -1,8 +1,10 @@
 """`minyi serve`: everything in one process.
 
-waitress serves the Flask app (console + web chat) from its own thread; one
-asyncio loop runs the Telegram bot (long polling, when a token is set), the
-notifier that delivers the outbox, and the scheduler. SIGINT or SIGTERM stops
+waitress serves the Flask app (console, web chat, the WeChat callback) from
+its own thread; one asyncio loop runs the Telegram bot (long polling, when a
+token is set), the notifier that delivers the outbox through the channel
+registry, and the scheduler; the WeChat inbox worker (when WECHAT_* are set)
+runs in a thread of its own. SIGINT or SIGTERM stops
 them in the reverse order.
 """
 
@@ -114,9 +116,15 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             log.warning("Telegram bot is off (TELEGRAM_BOT_TOKEN is not set); "
                         "the web chat is available at %s/c/<point token>", settings.public_url)
 
+        bot = application.bot if application is not None else None
+        channels = registry(settings, session_factory, telegram_bot=bot)
+        log.info("channels switched on: %s", ", ".join(c.kind for c in channels))
+
         from web import create_app
 
-        app = create_app(settings, session_factory=session_factory, engine=conversations)
+        app = create_app(settings, session_factory=session_factory, engine=conversations,
+                         channels=channels)
+        channels.start()  # inbox workers (WeChat) answer what their callbacks keep
         web = WebServer(app, settings.host, settings.port)
         web.start()
         log.info("Console and web chat listening on %s (public address %s)",
@@ -124,9 +132,6 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
         from minyi.notifier import Notifier
 
-        bot = application.bot if application is not None else None
-        channels = registry(settings, session_factory, telegram_bot=bot)
-        log.info("channels switched on: %s", ", ".join(channels.kinds))
         notifier = Notifier(settings, session_factory, channels)
         notifier_task = asyncio.create_task(notifier.run(stop), name="notifier")
 
