@@ -20,7 +20,17 @@ from minyi.notifier import Notifier
 from minyi.settings import Settings
 from store import outbox
 from store.conversation.types import BUTTONS_ONLY, Capabilities
-from store.models import Channel, OutboxMessage, OutboxStatus, Reporter, WebChatMessage
+from store.models import (
+    Channel,
+    CollectionPoint,
+    OutboxMessage,
+    OutboxStatus,
+    Reporter,
+    User,
+    WebChatMessage,
+)
+from tests.test_posters import pages
+from tests.web_support import login
 from tests.wechat_emulator import WeChatEmulator
 from tests.wechat_support import TEMPLATE, wechat_settings
 
@@ -228,3 +238,32 @@ def test_it_delivers_wechat_feedback_through_the_registry_with_a_template_after_
         assert row.status == OutboxStatus.SENT
         [template] = emu.delivered_to(openid)
         assert template.kind == "template" and "已被采用" in template.data["keyword1"]
+
+
+def test_it_shows_every_enabled_channels_code_on_the_points_page_and_posters(
+        settings: Settings, Session_: sessionmaker[Session], clerk: User,  # noqa: N803
+        point: CollectionPoint, point_token: str) -> None:
+    from web import create_app
+
+    with WeChatEmulator() as emu:
+        app = create_app(wechat_settings(settings, emu), session_factory=Session_)
+        app.config["TESTING"] = True
+        client = app.test_client()
+        login(client, "carol")
+        try:
+            page = client.get("/points").get_data(as_text=True)
+            client.get("/points")
+            png = client.get(f"/points/{point.id}/qr/wechat.png")
+            pdf = client.get(f"/points/posters.pdf?point={point.id}&confirmed=1")
+        finally:
+            app.extensions["minyi"].channels.close()
+
+    for kind in ("web", "telegram", "wechat"):
+        assert f"/points/{point.id}/qr/{kind}.png" in page
+    assert f"https://t.me/minyi_test_bot?start={point_token}" in page
+    assert png.status_code == 200 and png.data.startswith(b"\x89PNG\r\n\x1a\n")
+    # WeChat was asked for the point's code once; every later look used the cached one.
+    assert emu.calls["/cgi-bin/qrcode/create"] == 1
+    assert pdf.status_code == 200, pdf.get_data(as_text=True)[:300]
+    [text] = pages(pdf.data)
+    assert "微信扫码反映" in text and "Telegram 扫码反映" in text and "手机浏览器扫码反映" in text

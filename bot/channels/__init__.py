@@ -47,6 +47,10 @@ class Registry:
         """The channels messages may be claimed for now; rows for any other wait."""
         return [kind for kind, channel in self.channels.items() if channel.sending]
 
+    def codes(self, token: str) -> list[tuple[str, str]]:
+        """(caption, payload) of a point's QR code on every enabled channel, for posters."""
+        return [(link.caption, link.qr_payload) for link in self.links(token)]
+
     def listen(self, app: Flask, handle: Handle) -> None:
         for channel in self:
             channel.listen(app, handle)

@@ -103,7 +103,8 @@ class PointLinks:
     """
 
     channel: Channel
-    label: str  # what a poster prints beside the code, zh first
+    label: str  # the channel's name on the points page ("网页反映", "Telegram", "微信公众号")
+    caption: str  # what a poster prints under the code
     deep_link: str | None
     qr_payload: str
 

@@ -62,4 +62,4 @@ class TelegramChannel(BaseChannel):
         link = points.telegram_link(self.username, token)
         if link is None:
             return None
-        return PointLinks(Channel.TELEGRAM, "Telegram 扫码反映", link, link)
+        return PointLinks(Channel.TELEGRAM, "Telegram", "Telegram 扫码反映", link, link)

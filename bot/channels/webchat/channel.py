@@ -48,4 +48,4 @@ class WebChatChannel(BaseChannel):
 
     def links(self, token: str) -> PointLinks:
         link = points.web_link(self.public_url, token)
-        return PointLinks(Channel.WEB, "网页扫码反映", link, link)
+        return PointLinks(Channel.WEB, "网页反映", "手机浏览器扫码反映", link, link)

@@ -64,7 +64,7 @@ class WeChatChannel(BaseChannel):
         except WeChatError as exc:
             log.warning("wechat: no QR code for a point now: %s", exc)
             return None
-        return PointLinks(Channel.WECHAT, "微信扫码反映", None, code.url)
+        return PointLinks(Channel.WECHAT, "微信公众号", "微信扫码反映", None, code.url)
 
     def listen(self, app: Flask, handle: Handle) -> None:
         """Install `/wechat` (callbacks kept in the inbox) with a worker that answers them."""
