@@ -100,7 +100,7 @@ def test_it_offers_wechats_cached_parametric_code_when_wechat_is_on(
             assert channels.kinds == [Channel.WEB, Channel.WECHAT]
             wechat = channels.get(Channel.WECHAT)
             assert wechat is not None
-            assert not wechat.capabilities.buttons and not wechat.capabilities.commands
+            assert not wechat.capabilities.buttons and wechat.capabilities.commands
             first = wechat.links("tok123")
             again = wechat.links("tok123")
             assert first is not None and first == again and first.qr_payload.startswith("http")
@@ -118,6 +118,7 @@ class Scripted(BaseChannel):
 
     outcomes: list[Outcome]
     kind: Channel = Channel.TELEGRAM
+    name: str = "脚本"
     capabilities: Capabilities = Capabilities()
     rate: RatePolicy = RatePolicy()
     delivered: list[Message] = dataclasses.field(default_factory=list)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.notifier import Notifier
 from minyi.settings import Settings
+from store import scans
 from store.models import (
     Attachment,
     Channel,
@@ -88,6 +89,8 @@ def test_a_citizen_files_a_report_from_a_points_code(wx: Running, emu: WeChatEmu
     assert (report.point_id, report.category, report.title) == (
         point.id, "livelihood", "城关镇人民路路灯长期不亮")
     assert report.situation == SITUATION and report.suggestion == SUGGESTION
+    # The scan of the point's WeChat code counts, beside the web chat's and Telegram's.
+    assert scans.figures(session)[point.id].on(Channel.WECHAT) == 1
     reporter = session.get(Reporter, report.reporter_id)
     assert reporter is not None
     assert (reporter.channel, reporter.external_id, reporter.chat_id) == (Channel.WECHAT, CITIZEN, CITIZEN)

@@ -56,7 +56,7 @@ def _index_page(typed: dict[str, str] | None = None) -> Any:
         shown["links"] = links[shown["token"]]
     tree = units.tree(session)
     page = render_template(
-        "points.html", rows=rows, listing=listing, units=tree,
+        "points.html", rows=rows, listing=listing, units=tree, scan_channels=list(edge.channels()),
         unit_names={u.id: u.name for u, _ in tree}, kinds=points_mod.KIND_NAMES,
         print_warning=printing.warning(),
         list_args=_list_args(), filter_args={k: v for k, v in _list_args().items() if k != "page"},

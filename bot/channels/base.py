@@ -117,6 +117,7 @@ class ChannelPort(Protocol):
     """One channel as the sender, the console, the posters and `minyi serve` see it."""
 
     kind: Channel
+    name: str  # as staff read it: "网页", "Telegram", "微信"
     capabilities: Capabilities
     rate: RatePolicy
 

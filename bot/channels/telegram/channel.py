@@ -7,15 +7,14 @@ import logging
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
-from bot.channels.base import BaseChannel, Capabilities, Message, Outcome, PointLinks, RatePolicy
-from bot.channels.telegram.sender import TEXT_LIMIT, retry_after_seconds, send
+from bot.channels.base import BaseChannel, Message, Outcome, PointLinks, RatePolicy
+from bot.channels.telegram.sender import CAPABILITIES, retry_after_seconds, send
 from minyi.settings import Settings
 from store import points
 from store.models import Channel
 
 log = logging.getLogger(__name__)
 
-CAPABILITIES = Capabilities(commands=True, buttons=True, files=True, longest_text=TEXT_LIMIT)
 
 
 class TelegramChannel(BaseChannel):
@@ -28,6 +27,7 @@ class TelegramChannel(BaseChannel):
     """
 
     kind = Channel.TELEGRAM
+    name = "Telegram"
     capabilities = CAPABILITIES
 
     def __init__(self, settings: Settings, bot: Bot | None) -> None:

@@ -31,6 +31,7 @@ class WebChatChannel(BaseChannel):
     """
 
     kind = Channel.WEB
+    name = "网页"
     capabilities = CAPABILITIES
     rate = RatePolicy()
 

@@ -9,7 +9,7 @@ import logging
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.base import BaseChannel, Capabilities, Handle, Message, Outcome, PointLinks, RatePolicy
+from bot.channels.base import BaseChannel, Handle, Message, Outcome, PointLinks, RatePolicy
 from bot.channels.wechat import delivery, render, web, wiring
 from bot.channels.wechat.api import Status, WeChatAPI, WeChatError
 from minyi.settings import Settings
@@ -17,10 +17,6 @@ from store.models import Channel
 
 log = logging.getLogger(__name__)
 
-# No buttons (choices are numbered options), no slash-command menu, plain text.
-# WeChat counts a message's bytes; a Chinese character takes three.
-CAPABILITIES = Capabilities(commands=False, buttons=False, files=True,
-                            longest_text=render.TEXT_LIMIT // 3)
 # WeChat publishes no per-second limit for customer service messages; its daily quota
 # (45009) is answered with a retry. Keep well under what one account is allowed.
 RATE = RatePolicy(overall=20, per_recipient=0.5)
@@ -30,7 +26,8 @@ class WeChatChannel(BaseChannel):
     """On when WECHAT_APP_ID, _APP_SECRET and _TOKEN are set; one API client per process."""
 
     kind = Channel.WECHAT
-    capabilities = CAPABILITIES
+    name = "微信"
+    capabilities = render.CAPABILITIES
     rate = RATE
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session],
