@@ -1,9 +1,11 @@
-"""Delivers the outbox: feedback owed to reporters (web chat, Telegram) and staff alerts (Telegram).
+"""Delivers the outbox: feedback owed to reporters and staff alerts, on whichever channel.
 
-Each tick claims due rows in a short transaction, delivers them one by one
-and records each outcome in a transaction of its own, so a message accepted
-by Telegram is marked sent before the next one goes out: a restart never
-sends it again. Telegram sends stay under its flood limits (`RateLimiter`).
+Each tick claims due rows for the enabled channels (the registry's; rows for
+a channel switched off wait until it is back), delivers them one by one
+through their channel and records each outcome in a transaction of its own,
+so a message accepted by a channel is marked sent before the next one goes
+out: a restart never sends it again. Each channel has its own `RateLimiter`
+built from its rate policy; outcomes are recorded alike for every channel.
 """
 
 from __future__ import annotations
@@ -14,22 +16,13 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from contextlib import AbstractContextManager, suppress
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
-from telegram import Bot
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
-    RetryAfter,
-    TelegramError,
-)
 
-from bot.sender import retry_after_seconds, send
+from bot.channels import Registry
+from bot.channels.base import ChannelPort, Message, Outcome, RatePolicy, Status
 from minyi.settings import Settings
 from store import outbox
 from store.models import Channel, OutboxMessage, OutboxStatus
@@ -40,22 +33,22 @@ CLAIM_BATCH = 100
 
 
 class RateLimiter:
-    """Spaces sends: at most `rate` per second overall, `interval` apart per chat.
+    """Spaces sends: at most `rate` per second overall (None: any), `interval` apart per chat.
 
     Spacing is measured from when the previous send *finished*, so the
     server, which sees each request before we see its answer, never sees
     two closer together than allowed. `pause()` holds every send back, as
-    Telegram asks after a 429.
+    a channel asks after a 429 or a quota error.
     """
 
-    def __init__(self, rate: int = 30, interval: float = 1.0, *,
+    def __init__(self, rate: int | None = 30, interval: float = 1.0, *,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
         self.rate = rate
         self.interval = interval
         self.clock = clock
         self.sleep = sleep
-        self._recent: deque[float] = deque(maxlen=rate)
+        self._recent: deque[float] = deque(maxlen=rate or 1)
         self._last: dict[Hashable, float] = {}
         self._paused_until = 0.0
 
@@ -65,7 +58,7 @@ class RateLimiter:
         waits = [self._paused_until - now]
         if chat in self._last:
             waits.append(self._last[chat] + self.interval - now)
-        if len(self._recent) >= self.rate:
+        if self.rate and len(self._recent) >= self.rate:
             waits.append(self._recent[0] + 1.0 - now)
         return max(0.0, *waits)
 
@@ -94,29 +87,27 @@ class RateLimiter:
     def paused_for(self) -> float:
         return max(0.0, self._paused_until - self.clock())
 
-
-@dataclass(frozen=True)
-class Due:
-    """A claimed outbox row, detached from its session."""
-
-    id: int
-    channel: Channel
-    chat_id: str
-    text: str
-    buttons: list[list[dict[str, str]]] | None
-    attempts: int
+    @classmethod
+    def of(cls, policy: RatePolicy) -> RateLimiter:
+        return cls(policy.overall, policy.per_recipient)
 
 
 class Notifier:
-    """Delivers due outbox rows; `run()` loops, `tick()` is one round."""
+    """Delivers due outbox rows through `registry`; `run()` loops, `tick()` is one round."""
 
     def __init__(self, settings: Settings,
                  session_factory: Callable[[], AbstractContextManager[Session]],
-                 bot: Bot | None) -> None:
+                 registry: Registry) -> None:
         self.settings = settings
         self.session_factory = session_factory
-        self.bot = bot
-        self.limiter = RateLimiter(settings.global_rate, settings.per_chat_interval)
+        self.registry = registry
+        # Kept across ticks (and across a registry rebuilt for the same channels).
+        self.limiters: dict[Channel, RateLimiter] = {}
+
+    def limiter(self, channel: ChannelPort) -> RateLimiter:
+        if channel.kind not in self.limiters:
+            self.limiters[channel.kind] = RateLimiter.of(channel.rate)
+        return self.limiters[channel.kind]
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; rest `notifier_interval` when nothing is due."""
@@ -132,73 +123,82 @@ class Notifier:
 
     async def tick(self, now: datetime | None = None) -> int:
         """Claim what is due (as of `now`) and deliver it; returns how many rows were handled."""
-        channels = [Channel.WEB] + ([Channel.TELEGRAM] if self.bot is not None else [])
-        due = await asyncio.to_thread(self._claim, channels, now)
-        web = [d for d in due if d.channel == Channel.WEB]
-        telegram = deque(d for d in due if d.channel == Channel.TELEGRAM)
-        if web:
-            await asyncio.to_thread(self._record_many, web, outbox.deliver_to_web)
-        while telegram:
-            await self._send_next(telegram)
+        registry = self.registry
+        due = await asyncio.to_thread(self._claim, registry.kinds, now)
+        queues: dict[Channel, deque[Message]] = {}
+        for message in due:
+            queues.setdefault(message.channel, deque()).append(message)
+        # Each channel at its own pace, side by side; only enabled channels were claimed.
+        await asyncio.gather(*(self._drain(registry.channels[kind], queue)
+                               for kind, queue in queues.items()))
         return len(due)
 
-    async def _send_next(self, queue: deque[Due]) -> None:
-        """Send the first row whose chat may be written to now, waiting if none may."""
-        ready = next((d for d in queue if self.limiter.delay(d.chat_id) == 0), None)
+    async def _drain(self, channel: ChannelPort, queue: deque[Message]) -> None:
+        limiter = self.limiter(channel)
+        while queue:
+            await self._send_next(channel, limiter, queue)
+
+    async def _send_next(self, channel: ChannelPort, limiter: RateLimiter,
+                         queue: deque[Message]) -> None:
+        """Send the first row whose recipient may be written to now, waiting if none may."""
+        ready = next((m for m in queue if limiter.delay(m.chat_id) == 0), None)
         if ready is None:
-            await self.limiter.sleep(min(self.limiter.delay(d.chat_id) for d in queue))
+            await limiter.sleep(min(limiter.delay(m.chat_id) for m in queue))
             return
         queue.remove(ready)
-        if not await self._send(ready):
+        if not await self._send(channel, limiter, ready):
             # The recipient (a reporter, or staff) blocked us: the rest of their batch is given up unsent.
-            rest = [d for d in queue if d.chat_id == ready.chat_id]
-            for d in rest:
-                queue.remove(d)
+            rest = [m for m in queue if m.chat_id == ready.chat_id]
+            for m in rest:
+                queue.remove(m)
             await asyncio.to_thread(self._record_many, rest, outbox.give_up,
-                                    error="recipient blocked the bot")
+                                    error="recipient blocked us")
 
-    async def _send(self, due: Due) -> bool:
-        """Send one row and record the outcome; False when the chat can't be written to."""
-        assert self.bot is not None
+    async def _send(self, channel: ChannelPort, limiter: RateLimiter, message: Message) -> bool:
+        """Deliver one row and record the outcome; False when the recipient is gone."""
         try:
-            await send(self.bot, due.chat_id, due.text, due.buttons)
-        except RetryAfter as exc:
-            seconds = retry_after_seconds(exc)
-            self.limiter.pause(seconds)
-            await self._record(due, outbox.retry_later, error=str(exc), delay=seconds)
-        except Forbidden as exc:
-            await self._record(due, outbox.give_up, error=str(exc), blocked=True)
-            return False
-        except (BadRequest, ChatMigrated) as exc:
-            # "chat not found" and the like: sending again would fail again.
-            await self._record(due, outbox.give_up, error=str(exc))
-        except Exception as exc:
-            # Time-outs, 5xx, connection errors: Telegram may be back later.
-            if isinstance(exc, InvalidToken) or not isinstance(exc, TelegramError):
-                log.error("sending outbox row %s failed", due.id, exc_info=exc)
-            await self._record(due, outbox.retry_later, error=f"{type(exc).__name__}: {exc}",
-                               delay=outbox.backoff(due.attempts))
-        else:
-            await self._record(due, outbox.mark_sent)
+            outcome = await channel.deliver(message)
+        except Exception as exc:  # a channel's bug: never lose the row over it
+            log.error("delivering outbox row %s failed", message.id, exc_info=exc)
+            outcome = Outcome.retry(f"{type(exc).__name__}: {exc}")
         finally:
-            self.limiter.done(due.chat_id)
-        return True
+            limiter.done(message.chat_id)
+        await self._settle(limiter, message, outcome)
+        return outcome.status != Status.GONE
+
+    async def _settle(self, limiter: RateLimiter, message: Message, outcome: Outcome) -> None:
+        """Record `outcome` the same way whichever channel it came from."""
+        if outcome.status == Status.SENT:
+            await self._record(message, outbox.mark_sent)
+        elif outcome.status == Status.RETRY:
+            if outcome.retry_after is not None:
+                # The channel said how long: nothing goes to anyone on it until then.
+                limiter.pause(outcome.retry_after)
+                delay = outcome.retry_after
+            else:
+                delay = outbox.backoff(message.attempts)
+            await self._record(message, outbox.retry_later, error=outcome.error, delay=delay)
+        elif outcome.status == Status.GONE:
+            await self._record(message, outbox.give_up, error=outcome.error, blocked=True)
+        else:
+            await self._record(message, outbox.give_up, error=outcome.error)
 
     # -- the database, in short transactions off the event loop ---------------
 
-    def _claim(self, channels: list[Channel], now: datetime | None) -> list[Due]:
+    def _claim(self, channels: list[Channel], now: datetime | None) -> list[Message]:
         with self.session_factory() as session, session.begin():  # type: ignore[attr-defined]
             rows = outbox.claim_due(session, channels, limit=CLAIM_BATCH, now=now)
-            return [Due(r.id, r.channel, r.chat_id, r.text, r.buttons, r.attempts) for r in rows]
+            return [Message(r.id, r.channel, r.chat_id, r.text, r.buttons, r.attempts) for r in rows]
 
-    def _record_many(self, dues: list[Due], outcome: Callable[..., None], **kwargs: Any) -> None:
+    def _record_many(self, messages: list[Message], outcome: Callable[..., None],
+                     **kwargs: Any) -> None:
         with self.session_factory() as session, session.begin():  # type: ignore[attr-defined]
-            for due in dues:
-                msg = session.get(OutboxMessage, due.id)
+            for message in messages:
+                msg = session.get(OutboxMessage, message.id)
                 # Only the claim we hold is ours to settle; a row given up
                 # meanwhile (its recipient blocked us) stays as it is.
                 if msg is not None and msg.status == OutboxStatus.SENDING:
                     outcome(session, msg, **kwargs)
 
-    async def _record(self, due: Due, outcome: Callable[..., None], **kwargs: Any) -> None:
-        await asyncio.to_thread(self._record_many, [due], outcome, **kwargs)
+    async def _record(self, message: Message, outcome: Callable[..., None], **kwargs: Any) -> None:
+        await asyncio.to_thread(self._record_many, [message], outcome, **kwargs)

@@ -1,8 +1,10 @@
 """`minyi serve`: everything in one process.
 
-waitress serves the Flask app (console + web chat) from its own thread; one
-asyncio loop runs the Telegram bot (long polling, when a token is set), the
-notifier that delivers the outbox, and the scheduler. SIGINT or SIGTERM stops
+waitress serves the Flask app (console, web chat, the WeChat callback) from
+its own thread; one asyncio loop runs the Telegram bot (long polling, when a
+token is set), the notifier that delivers the outbox through the channel
+registry, and the scheduler; the WeChat inbox worker (when WECHAT_* are set)
+runs in a thread of its own. SIGINT or SIGTERM stops
 them in the reverse order.
 """
 
@@ -17,8 +19,8 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
+from bot.channels import Registry, registry
+from bot.channels.base import ChannelStartError
 from minyi.scheduler import build_scheduler
 from minyi.settings import Settings
 from store.conversation.engine import Engine
@@ -77,41 +79,6 @@ class WebServer:
         self.thread.join(timeout)
 
 
-async def _start_bot(settings: Settings, session_factory: sessionmaker[Session],
-                     conversations: Engine) -> Any:
-    """Initialise the PTB Application (getMe) and start long polling; returns it."""
-    from telegram.error import InvalidToken, TelegramError
-
-    from bot.app import ALLOWED_UPDATES, build_application, register_commands
-
-    application = build_application(settings, session_factory, conversations)
-    try:
-        await application.initialize()  # calls getMe
-    except InvalidToken as exc:
-        raise StartupError(f"Telegram rejected TELEGRAM_BOT_TOKEN ({exc}); check it with "
-                           "BotFather, or unset it to run without the bot") from exc
-    except TelegramError as exc:
-        raise StartupError(f"cannot reach the Telegram Bot API at {settings.telegram_base_url} "
-                           f"({exc}); check the network or TELEGRAM_BASE_URL") from exc
-    await application.start()
-    await register_commands(application.bot)
-    assert application.updater is not None
-    await application.updater.start_polling(
-        timeout=settings.telegram_poll_timeout, allowed_updates=ALLOWED_UPDATES,
-    )
-    return application
-
-
-async def _stop_bot(application: Any) -> None:
-    with contextlib.suppress(Exception):
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
-    with contextlib.suppress(Exception):
-        if application.running:
-            await application.stop()
-    await application.shutdown()
-
-
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or SIGINT/SIGTERM arrives)."""
     stop = stop or asyncio.Event()
@@ -128,12 +95,18 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     web: WebServer | None = None
     scheduler = None
     notifier_task: asyncio.Task[None] | None = None
+    channels: Registry | None = None
     crashed: BaseException | None = None
     try:
         if settings.telegram_bot_token:
             log.info("Telegram bot: starting long polling against %s", settings.telegram_base_url
                      .replace(settings.telegram_bot_token, "<token>"))
-            application = await _start_bot(settings, session_factory, conversations)
+            from bot.channels.telegram import app as telegram_app
+
+            try:
+                application = await telegram_app.start(settings, session_factory, conversations)
+            except ChannelStartError as exc:
+                raise StartupError(str(exc)) from exc
             username = application.bot.username
             if not settings.telegram_bot_username and username:
                 # Links and QR codes need the bot's name: take what getMe said.
@@ -143,9 +116,15 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             log.warning("Telegram bot is off (TELEGRAM_BOT_TOKEN is not set); "
                         "the web chat is available at %s/c/<point token>", settings.public_url)
 
+        bot = application.bot if application is not None else None
+        channels = registry(settings, session_factory, telegram_bot=bot)
+        log.info("channels switched on: %s", ", ".join(c.kind for c in channels))
+
         from web import create_app
 
-        app = create_app(settings, session_factory=session_factory, engine=conversations)
+        app = create_app(settings, session_factory=session_factory, engine=conversations,
+                         channels=channels)
+        channels.start()  # inbox workers (WeChat) answer what their callbacks keep
         web = WebServer(app, settings.host, settings.port)
         web.start()
         log.info("Console and web chat listening on %s (public address %s)",
@@ -153,8 +132,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
         from minyi.notifier import Notifier
 
-        bot = application.bot if application is not None else None
-        notifier = Notifier(settings, session_factory, bot)
+        notifier = Notifier(settings, session_factory, channels)
         notifier_task = asyncio.create_task(notifier.run(stop), name="notifier")
 
         scheduler = build_scheduler(session_factory, settings)
@@ -185,7 +163,11 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 if crashed is None:
                     log.exception("the notifier failed while stopping")
         if application is not None:
-            await _stop_bot(application)
+            from bot.channels.telegram import app as telegram_app
+
+            await telegram_app.stop(application)
+        if channels is not None:
+            channels.close()
         if web is not None:
             await asyncio.to_thread(web.stop)
         engine.dispose()

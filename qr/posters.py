@@ -31,15 +31,17 @@ INSTRUCTIONS = (
 
 @dataclass(frozen=True)
 class Poster:
-    """What one page shows; `telegram` is None when the bot's username is unknown.
+    """What one page shows: a code per channel that is switched on, the web chat's first.
 
-    `short` is the address to type when scanning fails (`https://` is left off
-    the page: browsers add it); without one the full web link is offered instead.
+    `codes` are (caption, what the code encodes), from the channel registry;
+    without them the web link is the one code. `short` is the address to type
+    when scanning fails (`https://` is left off the page: browsers add it);
+    without one the full web link is offered instead.
     """
 
     name: str
     web: str
-    telegram: str | None = None
+    codes: tuple[tuple[str, str], ...] = ()
     address: str | None = None
     short: str | None = None
 
@@ -106,10 +108,9 @@ def _page(canvas: Canvas, poster: Poster) -> None:
     for line in INSTRUCTIONS:
         _centered(canvas, line, y, 15)
         y -= 9 * mm
-    codes = [("手机浏览器扫码反映", poster.web)]
-    if poster.telegram:
-        codes.append(("Telegram 扫码反映", poster.telegram))
-    size = 70 * mm
+    codes = list(poster.codes) or [("手机浏览器扫码反映", poster.web)]
+    # Side by side across the page: 70 mm each for two, smaller for more.
+    size = min(70 * mm, (width - 20 * mm) / len(codes) - 10 * mm)
     gap = (width - len(codes) * size) / (len(codes) + 1)
     top = y - 8 * mm
     for i, (caption, link) in enumerate(codes):

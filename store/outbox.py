@@ -1,7 +1,8 @@
 """The outbox: messages owed to reporters (and staff alerts), written inside the owing transaction.
 
-Delivery (`minyi.notifier`) claims due rows, sends them and records the
-outcome; this module holds the state changes so each has one writer.
+Delivery (`minyi.notifier`) claims due rows for the enabled channels, hands
+each to its channel (`bot.channels`) and records the outcome; this module
+holds the state changes so each has one writer. It names no channel.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from store.models import (
     Report,
     Reporter,
     User,
-    WebChatMessage,
     utcnow,
 )
 
@@ -37,7 +37,7 @@ def enqueue(
     report: Report | None = None,
     buttons: list[list[dict[str, str]]] | None = None,
 ) -> OutboxMessage | None:
-    """Owe `reporter` a message. Returns None for reporters who blocked the bot."""
+    """Owe `reporter` a message on their channel. Returns None for reporters who blocked us."""
     if reporter.blocked_at is not None:
         return None
     msg = OutboxMessage(
@@ -131,15 +131,6 @@ def unblock(session: Session, reporter: Reporter) -> None:
     reporter.blocked_at = None
 
 
-def deliver_to_web(session: Session, msg: OutboxMessage) -> None:
-    """Web chat delivery is a row in its transcript; a second delivery is a no-op."""
-    exists = session.scalar(sa.select(WebChatMessage.id).where(WebChatMessage.outbox_id == msg.id))
-    if exists is None:
-        session.add(WebChatMessage(chat_id=msg.chat_id, direction="out", text=msg.text,
-                                   buttons=msg.buttons, outbox_id=msg.id))
-    mark_sent(session, msg)
-
-
 def backoff(attempts: int, base: float = 2.0, cap: float = 3600.0) -> float:
     """Seconds to wait before attempt `attempts + 1`: 2, 4, 8 ... capped at an hour."""
     return float(min(cap, base ** max(1, attempts)))
@@ -153,4 +144,4 @@ def pending_count(session: Session) -> int:
 
 
 __all__: list[Any] = ["enqueue", "claim_due", "mark_sent", "retry_later", "give_up",
-                      "deliver_to_web", "backoff", "pending_count", "unblock"]
+                      "backoff", "pending_count", "unblock"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -39,9 +41,10 @@ def selection(session: Session, unit_id: int | None = None,
 
 
 def poster_for(point: CollectionPoint, secret: str, public_url: str,
-               bot_username: str | None) -> Poster:
+               codes: Sequence[tuple[str, str]]) -> Poster:
+    """The poster of `point`; `codes` are its (caption, payload) on each channel switched on
+    (`bot.channels.Registry.codes` of its token)."""
     token = points.token_for(point, secret)
     return Poster(name=point.name, address=point.address,
-                  web=points.web_link(public_url, token),
-                  telegram=points.telegram_link(bot_username, token),
+                  web=points.web_link(public_url, token), codes=tuple(codes),
                   short=points.short_link(public_url, points.short_code_for(point, secret)))

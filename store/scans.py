@@ -1,17 +1,20 @@
 """Scan analytics: how often each point's code was opened, per channel and day.
 
-The Telegram deep link is counted by the engine's /start; the web chat page by
-its GET, once per browser session. Reports per point come from the reports
+A scan on a chat channel (Telegram's deep link, WeChat's parametric code) is
+counted by the engine when it opens a conversation at a point; the web chat
+page by its GET, once per browser session. Reports per point come from the reports
 themselves, so the console can set scans against reports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from store.models import Channel, PointScan, Report, utcnow
@@ -19,26 +22,31 @@ from store.models import Channel, PointScan, Report, utcnow
 
 @dataclass(frozen=True)
 class PointFigures:
-    telegram: int = 0
-    web: int = 0
+    """A point's scans per channel (by `Channel` value) and its reports."""
+
+    by_channel: Mapping[str, int] = field(default_factory=dict)
     reports: int = 0
 
     @property
     def scans(self) -> int:
-        return self.telegram + self.web
+        return sum(self.by_channel.values())
+
+    def on(self, channel: Channel) -> int:
+        return self.by_channel.get(channel.value, 0)
 
 
 def record(session: Session, point_id: int, channel: Channel, day: date | None = None) -> None:
-    """Count one opening of a point's code; the caller commits."""
+    """Count one opening of a point's code; the caller commits.
+
+    One statement: the day's row is created or its count raised in SQL, so
+    two scans at the same moment both count and neither fails.
+    """
     day = day or utcnow().date()
-    row = session.scalar(sa.select(PointScan).where(
-        PointScan.point_id == point_id, PointScan.channel == channel, PointScan.day == day))
-    if row is None:
-        session.add(PointScan(point_id=point_id, channel=channel, day=day, count=1))
-    else:
-        # Increment in SQL so two concurrent scans both count.
-        row.count = PointScan.count + 1
-    session.flush()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(PointScan).values(point_id=point_id, channel=channel, day=day, count=1)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[PointScan.point_id, PointScan.channel, PointScan.day],
+        set_={"count": PointScan.count + 1}))
 
 
 def figures(session: Session, point_ids: Collection[int] | None = None) -> dict[int, PointFigures]:
@@ -63,6 +71,5 @@ def figures(session: Session, point_ids: Collection[int] | None = None) -> dict[
     out: dict[int, PointFigures] = {}
     for point_id in set(scans) | set(reports):
         by = scans.get(point_id, {})
-        out[point_id] = PointFigures(telegram=by.get("telegram", 0), web=by.get("web", 0),
-                                     reports=int(reports.get(point_id, 0)))
+        out[point_id] = PointFigures(by_channel=by, reports=int(reports.get(point_id, 0)))
     return out

@@ -1,7 +1,8 @@
 """The web chat's transcript: what a visitor said and every reply they got.
 
 The web chat adapter records each inbound message and each engine reply;
-the notifier adds console feedback through `store.outbox.deliver_to_web`.
+the notifier adds console feedback through the web chat channel
+(`bot.channels.webchat.channel.transcribe`).
 A page polls `since()` to show what is new.
 """
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, BotCommand
 
-from bot.app import COMMANDS, build_application, register_commands
+from bot.channels.telegram.app import COMMANDS, build_application, register_commands
 from minyi.settings import ConfigError, Settings
 from store.conversation.types import Button, Inbound, Reply
 from tests.botapi_emulator import TOKEN, BotAPIEmulator, RunningBot
@@ -111,10 +111,10 @@ def test_it_tells_the_user_to_try_again_when_handling_fails(rig: Rig) -> None:
 
 def test_it_logs_a_blocked_chat_without_its_id(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
     """A private chat's id is the reporter's Telegram id (保密): logs say what failed, not whose."""
-    caplog.set_level(logging.INFO, logger="bot.handlers")
+    caplog.set_level(logging.INFO, logger="bot.channels.telegram.handlers")
     rig.emu.block_bot(5550001234)
     assert rig.bot.act(5550001234, lambda: rig.emu.user_sends_text(5550001234, "路灯坏了")) == []
-    failed = [r.getMessage() for r in caplog.records if r.name == "bot.handlers"]
+    failed = [r.getMessage() for r in caplog.records if r.name == "bot.channels.telegram.handlers"]
     assert failed and all("5550001234" not in m for m in failed)
 
 

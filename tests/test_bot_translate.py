@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from telegram import Update
 
-from bot.sender import chunks, keyboard
-from bot.translate import can_download, file_ref, is_private, parse_command, to_inbound
+from bot.channels.telegram.sender import chunks, keyboard
+from bot.channels.telegram.translate import can_download, file_ref, is_private, parse_command, to_inbound
 from store.models import Channel
 from tests.botapi_emulator import BotAPIEmulator
 

@@ -27,6 +27,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 import tests.botapi_emulator as emulator_mod
+from bot.channels import registry
 from minyi.notifier import Notifier, RateLimiter
 from minyi.settings import Settings
 from store import topics
@@ -62,7 +63,7 @@ def _deliver_all(settings: Settings, Session_: sessionmaker[Session],  # noqa: N
     async def run() -> int:
         request = HTTPXRequest(read_timeout=10, connection_pool_size=4)
         async with Bot(TOKEN, base_url=emu.base_url, request=request) as bot:
-            notifier = Notifier(settings, Session_, bot)
+            notifier = Notifier(settings, Session_, registry(settings, Session_, telegram_bot=bot))
             handled = 0
             while got := await notifier.tick():
                 handled += got

@@ -174,10 +174,10 @@ def test_it_finds_a_point_by_code_or_a_fragment_of_its_chinese_name(
         assert shown(page) == ["城关镇人民路社区"], query
         assert "找到 1 个采集点" in page
         assert "上级：城关县 › 第十二镇" in page
-        assert "扫码 4 次（Telegram 3 · 网页 1）· 提交信息 2 条" in page
+        assert "扫码 4 次（网页 1 · Telegram 3）· 提交信息 2 条" in page
         assert "翻页" not in page
     county = client.get("/points?q=C0000").get_data(as_text=True)
-    assert shown(county) == ["城关县"] and "扫码 1 次（Telegram 0 · 网页 1）· 提交信息 0 条" in county
+    assert shown(county) == ["城关县"] and "扫码 1 次（网页 1 · Telegram 0）· 提交信息 0 条" in county
     by_id = client.get(f"/points?q={big.found.id}").get_data(as_text=True)
     assert "城关镇人民路社区" in shown(by_id)
     none = client.get("/points?q=不存在的社区").get_data(as_text=True)

@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 
-from bot.app import build_application
+from bot.channels import registry
+from bot.channels.telegram.app import build_application
 from minyi.notifier import Notifier
 from minyi.settings import Settings
 from store import files, staff
@@ -123,7 +124,7 @@ def _deliver(w: World) -> int:
     async def once() -> int:
         bot = Bot(TOKEN, base_url=w.emu.base_url, base_file_url=w.emu.base_file_url)
         async with bot:
-            return await Notifier(w.settings, w.Session, bot).tick()
+            return await Notifier(w.settings, w.Session, registry(w.settings, w.Session, telegram_bot=bot)).tick()
 
     return asyncio.run(once())
 

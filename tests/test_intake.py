@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels.webchat.channel import transcribe
 from minyi.settings import Settings
 from store import intake, outbox, points
 from store.models import (
@@ -328,7 +329,8 @@ def test_the_follow_link_shows_the_receipt_then_the_feedback(
     adopt(session, report, admin)
     session.commit()
     for msg in outbox.claim_due(session, [Channel.WEB]):
-        outbox.deliver_to_web(session, msg)
+        transcribe(session, msg.id, msg.chat_id, msg.text, msg.buttons)
+        outbox.mark_sent(session, msg)
     session.commit()
     feedback = _transcript(phone)
     assert "已被采用" in feedback and report.tracking_no in feedback

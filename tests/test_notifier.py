@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.channels import registry
 from minyi.notifier import Notifier, RateLimiter
 from minyi.settings import Settings
 from store import notices, outbox
@@ -116,8 +117,8 @@ def _tick(settings: Settings, Session_: sessionmaker[Session], emu: BotAPIEmulat
     async def run() -> int:
         request = HTTPXRequest(read_timeout=read_timeout, connection_pool_size=4)
         async with Bot(TOKEN, base_url=emu.base_url, request=request) as bot:
-            n = notifier or Notifier(settings, Session_, bot)
-            n.bot = bot
+            n = notifier or Notifier(settings, Session_, registry(settings, Session_, telegram_bot=bot))
+            n.registry = registry(settings, Session_, telegram_bot=bot)
             return await n.tick(now=utcnow() + timedelta(seconds=later))
 
     return asyncio.run(run())
@@ -148,7 +149,7 @@ def test_it_copies_web_feedback_into_the_transcript_without_a_bot(
     session.flush()
     [row_id] = _owe(session, reporter, "已采用")
 
-    handled = asyncio.run(Notifier(settings, Session_, None).tick())
+    handled = asyncio.run(Notifier(settings, Session_, registry(settings, Session_, telegram_bot=None)).tick())
     assert handled == 1
     assert _row(session, row_id).status == OutboxStatus.SENT
     [line] = session.scalars(sa.select(WebChatMessage)).all()
@@ -159,7 +160,7 @@ def test_it_leaves_telegram_rows_alone_when_there_is_no_bot(
     settings: Settings, Session_: sessionmaker[Session], session: Session, emu: BotAPIEmulator  # noqa: N803
 ) -> None:
     [row_id] = _owe(session, _reporter(session, emu, 43), "已采用")
-    assert asyncio.run(Notifier(settings, Session_, None).tick()) == 0
+    assert asyncio.run(Notifier(settings, Session_, registry(settings, Session_, telegram_bot=None)).tick()) == 0
     assert _row(session, row_id).status == OutboxStatus.PENDING
 
 
@@ -171,10 +172,10 @@ def test_it_waits_as_long_as_a_429_asks_and_then_delivers(
 
     async def two_ticks() -> tuple[float, int]:
         async with Bot(TOKEN, base_url=emu.base_url) as bot:
-            notifier = Notifier(settings, Session_, bot)
+            notifier = Notifier(settings, Session_, registry(settings, Session_, telegram_bot=bot))
             asked_at = time.monotonic()
             await notifier.tick()
-            paused = notifier.limiter.paused_until - asked_at
+            paused = notifier.limiters[Channel.TELEGRAM].paused_until - asked_at
             return paused, await notifier.tick(now=utcnow() + timedelta(seconds=2))
 
     paused, handled = asyncio.run(two_ticks())
@@ -298,7 +299,7 @@ def test_it_keeps_under_telegrams_limits_for_200_messages_to_50_chats(
     settings = replace(settings, global_rate=30, per_chat_interval=1.0)
     # One notifier across ticks, as `minyi serve` runs it: its limiter remembers
     # the sends of the previous batch.
-    notifier = Notifier(settings, Session_, None)
+    notifier = Notifier(settings, Session_, registry(settings, Session_, telegram_bot=None))
 
     handled = 0
     while handled < 200:
@@ -327,7 +328,7 @@ def test_it_runs_until_told_to_stop(
     async def run_then_stop() -> None:
         async with Bot(TOKEN, base_url=emu.base_url) as bot:
             stop = asyncio.Event()
-            task = asyncio.create_task(Notifier(settings, Session_, bot).run(stop))
+            task = asyncio.create_task(Notifier(settings, Session_, registry(settings, Session_, telegram_bot=bot)).run(stop))
             while not emu.sent_to(50):
                 await asyncio.sleep(0.01)
             stop.set()

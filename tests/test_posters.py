@@ -33,7 +33,9 @@ def pages(data: bytes) -> list[str]:
 
 def test_it_prints_one_page_per_point_with_its_name_and_link() -> None:
     data = render([Poster("城关镇人民路社区", "http://minyi.test/c/p1_1_abc",
-                          "https://t.me/minyi_bot?start=p1_1_abc", "人民路1号"),
+                          (("手机浏览器扫码反映", "http://minyi.test/c/p1_1_abc"),
+                           ("Telegram 扫码反映", "https://t.me/minyi_bot?start=p1_1_abc")),
+                          "人民路1号"),
                    Poster("张委员工作室", "http://minyi.test/c/p2_1_def")])
     texts = pages(data)
     assert len(texts) == 2
@@ -44,13 +46,17 @@ def test_it_prints_one_page_per_point_with_its_name_and_link() -> None:
 
 def test_it_prints_the_short_address_to_type_under_the_codes() -> None:
     short = "https://minyi.example.gov.cn/p/3-K7M2QX9"
-    for telegram in ("https://t.me/minyi_bot?start=p1_1_abc", None):
-        [text] = pages(render([Poster("城关镇人民路社区", "https://minyi.example.gov.cn/c/p1_1_abc",
-                                      telegram, short=short)]))
+    web = "https://minyi.example.gov.cn/c/p1_1_abc"
+    for others in ((("Telegram 扫码反映", "https://t.me/minyi_bot?start=p1_1_abc"),
+                    ("微信扫码反映", "http://weixin.qq.com/q/02abc")), ()):
+        codes = (("手机浏览器扫码反映", web), *others) if others else ()
+        [text] = pages(render([Poster("城关镇人民路社区", web, codes, short=short)]))
         # Browsers add the scheme; the page shows only what must be typed.
         assert "无法扫码？在浏览器中输入：\nminyi.example.gov.cn/p/3-K7M2QX9\n" in text
         assert "https://minyi.example.gov.cn/p/" not in text
         assert text.index("手机浏览器扫码反映") < text.index("minyi.example.gov.cn/p/3-K7M2QX9")
+        # Every channel switched on has its code on the page, three side by side.
+        assert ("微信扫码反映" in text and "Telegram 扫码反映" in text) == bool(others)
 
 
 def test_it_prints_a_units_posters_from_the_command_line(cli_env, tmp_path, capsys) -> None:  # noqa: F811
@@ -133,7 +139,9 @@ def _fonts(data: bytes) -> dict[str, bool]:
 
 def test_it_embeds_a_subset_of_its_cjk_font_so_posters_print_alike_everywhere() -> None:
     data = render([Poster("城关镇人民路社区（第一网格）", "https://minyi.example.gov.cn/c/p1_1_abc",
-                          "https://t.me/minyi_bot?start=p1_1_abc", "人民路1号",
+                          (("手机浏览器扫码反映", "https://minyi.example.gov.cn/c/p1_1_abc"),
+                           ("Telegram 扫码反映", "https://t.me/minyi_bot?start=p1_1_abc")),
+                          "人民路1号",
                           short="https://minyi.example.gov.cn/p/3-K7M2QX9")])
     used = _fonts(data)
     # Every font is a subset (a six-letter tag) of our TrueType face, embedded (FontFile2).

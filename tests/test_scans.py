@@ -58,7 +58,8 @@ def test_it_keeps_days_apart_and_sums_them(session: Session, point: CollectionPo
     session.commit()
     assert session.scalar(sa.select(sa.func.count(PointScan.id))) == 3
     fig = scans.figures(session)[point.id]
-    assert (fig.web, fig.telegram, fig.scans, fig.reports) == (3, 1, 4, 0)
+    assert (fig.on(Channel.WEB), fig.on(Channel.TELEGRAM), fig.scans, fig.reports) == (3, 1, 4, 0)
+    assert fig.on(Channel.WECHAT) == 0
 
 
 def test_it_shows_scans_against_reports_on_the_points_page(
@@ -72,5 +73,5 @@ def test_it_shows_scans_against_reports_on_the_points_page(
     session.commit()
     login(client, "victor")
     page = client.get("/points").get_data(as_text=True)
-    assert "扫码 6 次（Telegram 5 · 网页 1）· 提交信息 1 条" in page
-    assert "扫码 0 次（Telegram 0 · 网页 0）· 提交信息 0 条" in page and other.name in page
+    assert "扫码 6 次（网页 1 · Telegram 5）· 提交信息 1 条" in page
+    assert "扫码 0 次（网页 0 · Telegram 0）· 提交信息 0 条" in page and other.name in page

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,6 +25,8 @@ import pytest
 from store.db import make_engine, make_sessionmaker
 from tests.botapi_emulator import TOKEN, BotAPIEmulator
 from tests.web_support import make_report
+from tests.wechat_emulator import AES_KEY, APP_ID, APP_SECRET, WeChatEmulator
+from tests.wechat_emulator import TOKEN as WECHAT_TOKEN
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +36,8 @@ CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 SETTINGS = ("MINYI_ENV", "MINYI_INSTANCE", "DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "HOST",
             "PORT", "TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_USERNAME", "TELEGRAM_BASE_URL",
             "TELEGRAM_BASE_FILE_URL", "TELEGRAM_POLL_TIMEOUT", "MINYI_ADMIN_USER",
-            "MINYI_ADMIN_PASSWORD")
+            "MINYI_ADMIN_PASSWORD", "WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_TOKEN",
+            "WECHAT_AES_KEY", "WECHAT_API_BASE", "WECHAT_TEMPLATE_ID")
 
 
 def _free_port() -> int:
@@ -193,3 +196,56 @@ def test_it_runs_bot_console_and_notifier_in_one_process(
     assert status == 0, served.log
     assert "Telegram bot @minyi_test_bot is polling" in served.log
     assert "Traceback" not in served.log
+
+
+def test_it_answers_wechat_and_brings_feedback_there_in_one_process(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    token = _set_up(env)
+    citizen = "oServeCitizen00000000000000"
+    with WeChatEmulator() as emu:
+        emu.add_template("TPL_serve")
+        env.update(WECHAT_APP_ID=APP_ID, WECHAT_APP_SECRET=APP_SECRET, WECHAT_TOKEN=WECHAT_TOKEN,
+                   WECHAT_AES_KEY=AES_KEY, WECHAT_API_BASE=emu.base_url,
+                   WECHAT_TEMPLATE_ID="TPL_serve")
+        with _serve(env, tmp_path) as served, httpx.Client(base_url=served.url,
+                                                           follow_redirects=True) as client:
+            # WeChat's servers post the scan of the point's code to the callback URL.
+            scan = emu.subscribe(citizen, scene=token, encrypt=True)
+            answer = client.post(scan.url, content=scan.body, headers={"Content-Type": "text/xml"})
+            assert (answer.status_code, answer.text) == (200, "success")
+            # The inbox worker that `serve` started answers it.
+            welcome = _wait(lambda: emu.texts(citizen), 30)
+            assert "城关镇便民服务中心" in welcome[0]
+
+            engine = make_engine(env["DATABASE_URL"])
+            with make_sessionmaker(engine)() as s:
+                report = make_report(s, external_id=citizen)
+                report_id, tracking_no, version = report.id, report.tracking_no, report.version
+            engine.dispose()
+            _log_in(client)
+            # The points page offers the point's WeChat code beside the others.
+            assert "/qr/wechat.png" in client.get("/points").text
+            for step, action in enumerate(("sign_off", "sign_off", "adopt")):
+                page = client.post(f"/reports/{report_id}/act", data={
+                    "action": action, "version": str(version + step),
+                    "adoption_level": "county",
+                    "csrf_token": _csrf(client, f"/reports/{report_id}")})
+                assert page.status_code == 200
+
+            feedback = _wait(lambda: [t for t in emu.texts(citizen) if tracking_no in t], 60)
+            status = served.stop()
+
+    assert "已被采用" in feedback[0]
+    assert status == 0, served.log
+    assert "channels switched on: web, wechat" in served.log
+    assert "Traceback" not in served.log
+
+
+def _wait(found: Callable[[], list[str]], timeout: float) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if got := found():
+            return got
+        time.sleep(0.1)
+    pytest.fail(f"nothing arrived within {timeout}s")

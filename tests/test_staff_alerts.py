@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 
+from bot.channels import registry
 from minyi.notifier import Notifier
 from minyi.settings import Settings
 from store import staff as staff_mod
@@ -76,7 +77,7 @@ def emu() -> Iterator[BotAPIEmulator]:
 def _deliver(settings: Settings, Session_: sessionmaker[Session], emu: BotAPIEmulator) -> int:  # noqa: N803
     async def run() -> int:
         async with Bot(TOKEN, base_url=emu.base_url) as bot:
-            return await Notifier(settings, Session_, bot).tick()
+            return await Notifier(settings, Session_, registry(settings, Session_, telegram_bot=bot)).tick()
 
     return asyncio.run(run())
 

@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels.webchat.channel import transcribe
 from minyi.settings import Settings
 from store import forms, intake, lifecycle, outbox, transfers
 from store.conversation.messages import BUTTONS, TYPED_ONLY
@@ -143,7 +144,8 @@ def test_it_takes_a_whole_report_and_shows_the_console_feedback(
     session.commit()
 
     for msg in outbox.claim_due(session, [Channel.WEB]):
-        outbox.deliver_to_web(session, msg)
+        transcribe(session, msg.id, msg.chat_id, msg.text, msg.buttons)
+        outbox.mark_sent(session, msg)
     session.commit()
     feedback = v.texts(v.poll())
     assert no in feedback and "已被采用" in feedback

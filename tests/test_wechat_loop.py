@@ -3,15 +3,16 @@ words, staff decide, and the feedback comes back, all against the emulated WeCha
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.wechat.delivery import send_message
+from minyi.notifier import Notifier
 from minyi.settings import Settings
-from store import outbox
+from store import scans
 from store.models import (
     Attachment,
     Channel,
@@ -59,7 +60,7 @@ def _file_a_report(wx: Running, emu: WeChatEmulator, point_token: str) -> str:
     assert "标题" in _one(wx.say(emu.text(CITIZEN, "２")))
     script = [  # what the citizen sends, and what the next question then says
         (emu.text(CITIZEN, "城关镇人民路路灯长期不亮"), "请描述具体情况"),
-        (emu.text(CITIZEN, SITUATION), "原因是什么？（可跳过）\n（第 4/9 项）\n\n回复数字选择：\n1. 跳过"),
+        (emu.text(CITIZEN, SITUATION), "原因是什么？（可跳过）\n（第 4/10 项）\n\n回复数字选择：\n1. 跳过"),
         (emu.text(CITIZEN, "跳过"), "意见建议"),
         (emu.text(CITIZEN, SUGGESTION), "可以发送位置"),
         (emu.location(CITIZEN, 30.2741, 120.1551, "城关镇人民路"), "可上传照片"),
@@ -88,6 +89,8 @@ def test_a_citizen_files_a_report_from_a_points_code(wx: Running, emu: WeChatEmu
     assert (report.point_id, report.category, report.title) == (
         point.id, "livelihood", "城关镇人民路路灯长期不亮")
     assert report.situation == SITUATION and report.suggestion == SUGGESTION
+    # The scan of the point's WeChat code counts, beside the web chat's and Telegram's.
+    assert scans.figures(session)[point.id].on(Channel.WECHAT) == 1
     reporter = session.get(Reporter, report.reporter_id)
     assert reporter is not None
     assert (reporter.channel, reporter.external_id, reporter.chat_id) == (Channel.WECHAT, CITIZEN, CITIZEN)
@@ -118,7 +121,30 @@ def test_a_menu_click_runs_its_command(wx: Running, emu: WeChatEmulator) -> None
     assert "还没有" in answer or "信息" in answer
 
 
-def test_feedback_reaches_the_reporter_and_falls_back_to_a_template_after_48_hours(
+def _notify(wx: Running, Session_: sessionmaker[Session]) -> int:  # noqa: N803
+    """One round of `minyi serve`'s notifier over the app's channel registry."""
+    return asyncio.run(Notifier(wx.settings, Session_, wx.registry).tick())
+
+
+def test_feedback_reaches_the_reporter_through_the_registry(
+        wx: Running, emu: WeChatEmulator, point_token: str, session: Session,
+        Session_: sessionmaker[Session], admin: User) -> None:  # noqa: N803
+    _file_a_report(wx, emu, point_token)
+    report = session.scalar(sa.select(Report))
+    assert report is not None
+    adopt(session, report, admin)
+    session.commit()
+
+    assert _notify(wx, Session_) == 1
+
+    feedback = emu.delivered_to(CITIZEN)[-1]
+    assert feedback.kind == "custom" and report.tracking_no in feedback.text
+    assert "已被采用" in feedback.text
+    session.rollback()
+    assert set(session.scalars(sa.select(OutboxMessage.status))) == {"sent"}
+
+
+def test_feedback_falls_back_to_a_template_after_48_hours(
         wx: Running, emu: WeChatEmulator, point_token: str, session: Session,
         Session_: sessionmaker[Session], admin: User) -> None:  # noqa: N803
     _file_a_report(wx, emu, point_token)
@@ -128,16 +154,32 @@ def test_feedback_reaches_the_reporter_and_falls_back_to_a_template_after_48_hou
     session.commit()
     emu.advance(49 * 3600)
 
-    # As the notifier does: claim in one transaction, send outside it, record in another.
-    with Session_() as s, s.begin():
-        [due] = outbox.claim_due(s, [Channel.WECHAT])
-    outcome = send_message(wx.channel.api, Session_, due.chat_id, due.text, due.buttons,
-                           template_id=TEMPLATE, url="https://minyi.example.gov.cn/c/x")
-    with Session_() as s, s.begin():
-        outbox.mark_sent(s, s.merge(due))
-    session.rollback()
+    assert _notify(wx, Session_) == 1
 
-    assert outcome.sent and outcome.via == "template"
     template = emu.delivered_to(CITIZEN)[-1]
-    assert template.kind == "template" and report.tracking_no in template.data["keyword1"]
-    assert session.get(OutboxMessage, due.id).status == "sent"  # type: ignore[union-attr]
+    assert template.kind == "template" and template.template_id == TEMPLATE
+    assert report.tracking_no in template.data["keyword1"]
+    session.rollback()
+    [row] = session.scalars(sa.select(OutboxMessage))
+    assert row.status == "sent"
+
+
+def test_feedback_to_a_reporter_who_unfollowed_is_given_up_and_they_are_written_to_no_more(
+        wx: Running, emu: WeChatEmulator, point_token: str, session: Session,
+        Session_: sessionmaker[Session], admin: User) -> None:  # noqa: N803
+    _file_a_report(wx, emu, point_token)
+    wx.say(emu.unsubscribe(CITIZEN))
+    report = session.scalar(sa.select(Report))
+    assert report is not None
+    adopt(session, report, admin)
+    session.commit()
+    before = len(emu.delivered_to(CITIZEN))
+
+    assert _notify(wx, Session_) == 1
+
+    assert len(emu.delivered_to(CITIZEN)) == before
+    session.rollback()
+    [row] = session.scalars(sa.select(OutboxMessage))
+    assert row.status == "dead" and "43004" in (row.last_error or "")
+    reporter = session.get(Reporter, report.reporter_id, populate_existing=True)
+    assert reporter is not None and reporter.blocked_at is not None

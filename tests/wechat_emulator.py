@@ -169,6 +169,10 @@ class WeChatEmulator:
             self._media[media_id] = (data, content_type)
         return media_id
 
+    def follow(self, openid: str) -> None:
+        """`openid` follows the account and has just written to it (as a callback would record)."""
+        self._wrote(openid, subscribed=True)
+
     def follows(self, openid: str) -> bool:
         with self._lock:
             user = self._users.get(openid)

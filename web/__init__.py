@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
+from bot.channels import Registry, registry
 from minyi.settings import Settings
 from store.db import make_engine, make_sessionmaker
 from store.i18n import t
@@ -65,8 +66,14 @@ def create_app(
     *,
     session_factory: sessionmaker[Session] | None = None,
     engine: Any = None,
+    channels: Registry | None = None,
 ) -> Flask:
-    """The console and web chat for `settings`; pass a session factory or engine to share them."""
+    """The console and web chat for `settings`; pass a session factory or engine to share them.
+
+    `channels` is the process's registry (`minyi serve` builds it); without
+    one it is built from `settings`. Each channel `listen`s: WeChat installs
+    `/wechat` here when its settings are there.
+    """
     app = Flask(__name__)
     secure = settings.is_production
     app.config.update(
@@ -91,7 +98,9 @@ def create_app(
         session_factory = make_sessionmaker(make_engine(settings.database_url))
     if engine is None:
         engine = _conversation_engine(settings)
-    app.extensions["minyi"] = edge.Wiring(settings, session_factory, engine)
+    if channels is None:
+        channels = registry(settings, session_factory)
+    app.extensions["minyi"] = edge.Wiring(settings, session_factory, engine, channels)
     app.teardown_appcontext(edge.close_db)
 
     from web import (
@@ -119,6 +128,7 @@ def create_app(
                    search, intake):
         app.register_blueprint(module.bp)
 
+    channels.listen(app, engine.handle)
     app.add_url_rule("/favicon.ico", "favicon", _favicon)
     _errors(app, settings)
     _templating(app)

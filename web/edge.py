@@ -15,6 +15,7 @@ from flask import abort, current_app, g
 from flask_login import current_user
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels import Registry
 from minyi.settings import Settings
 from store import notices
 from store.models import Role, User
@@ -29,10 +30,15 @@ class Wiring:
     settings: Settings
     session_factory: sessionmaker[Session]
     engine: Any  # store.conversation.engine.Engine, or None before it is available
+    channels: Registry  # the enabled channels (bot.channels.registry)
 
 
 def wiring() -> Wiring:
     return current_app.extensions["minyi"]  # type: ignore[no-any-return]
+
+
+def channels() -> Registry:
+    return wiring().channels
 
 
 def settings() -> Settings:

@@ -10,16 +10,16 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import login_required
 
 import qr
+from bot.channels.base import PointLinks
 from qr import posters as qr_posters
 from store import files, pointedit, pointio, pointlist, posters, units
 from store import points as points_mod
-from store.models import CollectionPoint, PointKind, Role
+from store.models import Channel, CollectionPoint, PointKind, Role
 from store.units import Scope
 from web import confirming, edge, printing
 
 bp = Blueprint("points", __name__)
 
-LINK_NAMES = {"web": "网页反映二维码", "telegram": "Telegram二维码"}
 MIME = {"png": "image/png", "svg": "image/svg+xml"}
 
 
@@ -47,13 +47,16 @@ def _index_page(typed: dict[str, str] | None = None) -> Any:
             **vars(row), "token": token,
             "editable": scope is not None and scope.covers(row.point.unit_id),
             "web": points_mod.web_link(settings.public_url, token),
-            "telegram": points_mod.telegram_link(settings.telegram_bot_username, token),
             "short": points_mod.short_link(
                 settings.public_url, points_mod.short_code_for(row.point, settings.secret_key)),
         })
+    # The point's way in on every channel switched on (WeChat's code is fetched once).
+    links = _channel_links([shown["token"] for shown in rows])
+    for shown in rows:
+        shown["links"] = links[shown["token"]]
     tree = units.tree(session)
     page = render_template(
-        "points.html", rows=rows, listing=listing, units=tree,
+        "points.html", rows=rows, listing=listing, units=tree, scan_channels=list(edge.channels()),
         unit_names={u.id: u.name for u, _ in tree}, kinds=points_mod.KIND_NAMES,
         print_warning=printing.warning(),
         list_args=_list_args(), filter_args={k: v for k, v in _list_args().items() if k != "page"},
@@ -61,6 +64,19 @@ def _index_page(typed: dict[str, str] | None = None) -> Any:
         parents=pointedit.parent_choices(session, scope) if scope else None,
         typed=typed or {"kind": "community"})
     return (page, 422) if typed else page
+
+
+def _channel_links(tokens: list[str]) -> dict[str, list[PointLinks]]:
+    """Each token's links on every enabled channel.
+
+    The request's transaction ends first (these pages only read): a channel
+    may call out over the network and keep what it fetched (WeChat's QR
+    ticket) in a transaction of its own, which SQLite would not let start
+    beside ours. Objects read so far are reloaded on next use.
+    """
+    edge.rollback()
+    channels = edge.channels()
+    return {token: channels.links(token) for token in tokens}
 
 
 def _scope() -> Scope | None:
@@ -269,24 +285,27 @@ def move() -> Any:
 @bp.route("/points/<int:point_id>/qr/<kind>.<fmt>")
 @login_required
 def qr_image(point_id: int, kind: str, fmt: str) -> Any:
-    """The QR code of a point's web or Telegram link; `?download=1` saves it as a file."""
-    if kind not in LINK_NAMES or fmt not in MIME:
+    """The QR code of a point on one channel (`kind`: web, telegram, wechat ... whichever are
+    switched on); `?download=1` saves it as a file."""
+    channel = edge.channels().get(Channel(kind)) if kind in set(Channel) else None
+    if channel is None or fmt not in MIME:
         abort(404)
     point = edge.db().get(CollectionPoint, point_id)
     if point is None:
         abort(404)
     settings = edge.settings()
     token = points_mod.token_for(point, settings.secret_key)
-    link = (points_mod.web_link(settings.public_url, token) if kind == "web"
-            else points_mod.telegram_link(settings.telegram_bot_username, token))
-    if link is None:
+    found = next((link for link in _channel_links([token])[token] if link.channel == channel.kind),
+                 None)
+    if found is None:
         abort(404)
+    link = found.qr_payload
     if request.args.get("download") and (warned := printing.confirm_first("二维码")) is not None:
         return warned
     data = qr.png(link) if fmt == "png" else qr.svg(link)
     resp = Response(data, mimetype=MIME[fmt])
     if request.args.get("download"):
-        filename = files.safe_filename(f"{point.name}-{LINK_NAMES[kind]}.{fmt}", MIME[fmt])
+        filename = files.safe_filename(f"{point.name}-{found.label}二维码.{fmt}", MIME[fmt])
         # An ASCII name for old clients, the Chinese one for the rest (RFC 6266).
         resp.headers["Content-Disposition"] = (
             f'attachment; filename="point-{point.id}-{kind}.{fmt}"; '
@@ -351,8 +370,12 @@ def posters_pdf() -> Any:
         abort(404)
     if (warned := printing.confirm_first("海报")) is not None:
         return warned
-    data = qr_posters.render(posters.poster_for(p, settings.secret_key, settings.public_url,
-                                                settings.telegram_bot_username) for p in chosen)
+    codes = _channel_links([points_mod.token_for(p, settings.secret_key) for p in chosen])
+    data = qr_posters.render(
+        posters.poster_for(p, settings.secret_key, settings.public_url,
+                           [(ln.caption, ln.qr_payload)
+                            for ln in codes[points_mod.token_for(p, settings.secret_key)]])
+        for p in chosen)
     name = f"{chosen[0].name}-海报.pdf" if point is not None else "采集点海报.pdf"
     resp = Response(data, mimetype="application/pdf")
     resp.headers["Content-Disposition"] = (

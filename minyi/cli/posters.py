@@ -7,11 +7,12 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from minyi.cli.common import CommandError, Subcommands, draw_bar, unit_of_work
+from bot.channels import registry
+from minyi.cli.common import CommandError, Subcommands, draw_bar, sessions, unit_of_work
 from minyi.settings import Settings
 from qr import loopback
 from qr import posters as qr_posters
-from store import posters, units
+from store import points, posters, units
 
 
 def register(sub: Subcommands) -> None:
@@ -31,12 +32,23 @@ def _progress_bar(total: int, out: TextIO) -> Callable[[int], None]:
 
 def cmd_posters(settings: Settings, args: argparse.Namespace) -> None:
     """One A4 PDF with a poster per point of a unit (and the units below it) or of the network."""
-    with unit_of_work(settings) as s:
-        if args.unit is not None and units.get(s, args.unit) is None:
-            raise CommandError(f"no unit #{args.unit} / 没有 #{args.unit} 号单位")
-        sheets = [posters.poster_for(p, settings.secret_key, settings.public_url,
-                                     settings.telegram_bot_username)
-                  for p in posters.selection(s, unit_id=args.unit)]
+    engine, Session = sessions(settings)  # noqa: N806
+    channels = registry(settings, Session)
+    try:
+        with unit_of_work(settings) as s:
+            if args.unit is not None and units.get(s, args.unit) is None:
+                raise CommandError(f"no unit #{args.unit} / 没有 #{args.unit} 号单位")
+            tokens = [points.token_for(p, settings.secret_key)
+                      for p in posters.selection(s, unit_id=args.unit)]
+        # Outside that transaction: a channel may keep what it fetches (WeChat's codes) in its own.
+        codes = {token: channels.codes(token) for token in tokens}
+        with unit_of_work(settings) as s:
+            sheets = [posters.poster_for(p, settings.secret_key, settings.public_url,
+                                         codes.get(points.token_for(p, settings.secret_key), []))
+                      for p in posters.selection(s, unit_id=args.unit)]
+    finally:
+        channels.close()
+        engine.dispose()
     if not sheets:
         raise CommandError("no active collection points to print / 没有可打印的采集点")
     warning = loopback.warning(settings.public_url, settings.port)

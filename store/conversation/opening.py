@@ -58,9 +58,10 @@ class OpeningMoves(TurnParts):
             return None
         if found.replaced is not None:
             out.append(Reply(self.t("chat.token.routed", point=found.point.name)))
-        # The web chat counts its page opens itself (once per browser session).
-        if self.inbound.channel == Channel.TELEGRAM:
-            scans.record(self.session, found.point.id, Channel.TELEGRAM)
+        # Every chat channel's scan counts here; the web chat counts its page opens
+        # itself (once per browser session), before its page starts the conversation.
+        if self.inbound.channel != Channel.WEB:
+            scans.record(self.session, found.point.id, self.inbound.channel)
         return found.point
 
     def take_up_draft(self, point: CollectionPoint | None) -> list[Reply]:

@@ -1,6 +1,6 @@
 """What a channel hands the conversation engine, and what it gets back.
 
-Channels (Telegram, web chat) translate their own updates into `Inbound`
+Channels (bot/channels/: Telegram, web chat, WeChat) translate their own updates into `Inbound`
 and render `Reply` objects; they never look inside a conversation.
 """
 
@@ -35,6 +35,14 @@ class Capabilities:
     # People can type /commands (Telegram's menu). Without them (the web chat)
     # the engine speaks only of buttons and plain words.
     commands: bool = True
+    # Buttons under a message; without them (WeChat) a choice is numbered options.
+    buttons: bool = True
+    # Photos and documents can be sent to us.
+    files: bool = True
+    # The longest text one message may carry (None: no limit); longer text is split.
+    longest_text: int | None = None
+    # Bold, links and the like; without it, plain text only.
+    rich_text: bool = False
 
 
 BUTTONS_ONLY = Capabilities(commands=False)

@@ -44,6 +44,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.messages import BaseMessage
 
+from bot.channels.wechat.render import CAPABILITIES
 from store.conversation.types import Inbound, IncomingFile
 from store.models import Channel
 
@@ -207,7 +208,8 @@ def photo(message: BaseMessage, data: bytes | None, content_type: str, size: int
 def to_inbound(message: BaseMessage, key: str, file: IncomingFile | None = None) -> Inbound | None:
     """What the user did, as the engine takes it; None for events that ask for no answer."""
     openid = str(message.source)
-    base = Inbound(channel=Channel.WECHAT, user_id=openid, chat_id=openid, update_id=key)
+    base = Inbound(channel=Channel.WECHAT, user_id=openid, chat_id=openid, update_id=key,
+                   capabilities=CAPABILITIES)
     kind = message.type
     if kind == "unknown":  # wechatpy's name for any type it has no class for: use WeChat's own
         kind = str(getattr(message, "_data", {}).get("MsgType") or kind).lower()

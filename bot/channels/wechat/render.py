@@ -23,11 +23,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.channels.wechat import messages as _messages  # noqa: F401  (registers the texts)
-from store.conversation.types import Button, Reply
+from store.conversation.types import Button, Capabilities, Reply
 from store.i18n import t
 
 # The customer service API refuses a text message longer than this many bytes of UTF-8.
 TEXT_LIMIT = 2048
+
+# No buttons (choices are numbered options); a typed "/new" is a command, as in Telegram;
+# plain text. WeChat counts a message's bytes; a Chinese character takes three.
+CAPABILITIES = Capabilities(commands=True, buttons=False, files=True,
+                            longest_text=TEXT_LIMIT // 3)
 
 _NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
              "九": 9, "十": 10}

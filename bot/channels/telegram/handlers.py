@@ -20,8 +20,8 @@ from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.sender import retry_after_seconds, send
-from bot.translate import DOWNLOAD_LIMIT, can_download, file_ref, is_private, to_inbound
+from bot.channels.telegram.sender import retry_after_seconds, send
+from bot.channels.telegram.translate import DOWNLOAD_LIMIT, can_download, file_ref, is_private, to_inbound
 from store.conversation.types import Inbound, Reply
 from store.i18n import lang_of, register, t
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from telegram import Message, Update
 from telegram.constants import ChatType
 
+from bot.channels.telegram.sender import CAPABILITIES
 from store.conversation.types import Inbound, IncomingFile
 from store.models import Channel
 
@@ -95,7 +96,7 @@ def to_inbound(update: Update, data: bytes | None = None) -> Inbound | None:
         return None
     base = Inbound(channel=Channel.TELEGRAM, user_id=str(user.id), chat_id=str(chat.id),
                    language=user.language_code, display_name=user.full_name,
-                   update_id=str(update.update_id))
+                   update_id=str(update.update_id), capabilities=CAPABILITIES)
     query = update.callback_query
     if query is not None:
         if not query.data:

@@ -1,19 +1,21 @@
-"""Building and running the Telegram application (long polling)."""
+"""Building, starting and stopping the Telegram application (long polling)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 from sqlalchemy.orm import Session
 from telegram import Bot, BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
-from bot.handlers import KEY, BotContext, HandlesInbound, on_error, on_update
-from bot.translate import DOWNLOAD_LIMIT
+from bot.channels.base import ChannelStartError
+from bot.channels.telegram.handlers import KEY, BotContext, HandlesInbound, on_error, on_update
+from bot.channels.telegram.translate import DOWNLOAD_LIMIT
 from minyi.settings import ConfigError, Settings
 from store.conversation import commands
 from store.conversation.engine import Engine
@@ -84,3 +86,35 @@ async def serve(app: Application, stop: asyncio.Event, poll_timeout: int = 30) -
         finally:
             await app.updater.stop()
             await app.stop()
+
+
+async def start(settings: Settings, session_factory: Callable[[], AbstractContextManager[Session]],
+                engine: HandlesInbound) -> Application:  # type: ignore[type-arg]
+    """Initialise the application (getMe) and start long polling; returns it (see `stop`)."""
+    application = build_application(settings, session_factory, engine)
+    try:
+        await application.initialize()  # calls getMe
+    except InvalidToken as exc:
+        raise ChannelStartError(f"Telegram rejected TELEGRAM_BOT_TOKEN ({exc}); check it with "
+                                "BotFather, or unset it to run without the bot") from exc
+    except TelegramError as exc:
+        raise ChannelStartError(f"cannot reach the Telegram Bot API at {settings.telegram_base_url} "
+                                f"({exc}); check the network or TELEGRAM_BASE_URL") from exc
+    await application.start()
+    await register_commands(application.bot)
+    assert application.updater is not None
+    await application.updater.start_polling(
+        timeout=settings.telegram_poll_timeout, allowed_updates=ALLOWED_UPDATES,
+    )
+    return application
+
+
+async def stop(application: Application) -> None:  # type: ignore[type-arg]
+    """Stop polling and shut the application down, whatever state it reached."""
+    with contextlib.suppress(Exception):
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+    with contextlib.suppress(Exception):
+        if application.running:
+            await application.stop()
+    await application.shutdown()

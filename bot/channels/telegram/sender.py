@@ -8,8 +8,12 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import RetryAfter
 
+from store.conversation.types import Capabilities
+
 # Telegram refuses longer messages; long read-backs are split.
 TEXT_LIMIT = 4096
+# What people can do in a private chat with the bot (stamped on every `Inbound`).
+CAPABILITIES = Capabilities(commands=True, buttons=True, files=True, longest_text=TEXT_LIMIT)
 
 
 def keyboard(buttons_json: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup | None:
