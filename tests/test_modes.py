@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import COMMANDS as TELEGRAM_MENU
+from bot.channels.telegram.app import COMMANDS as TELEGRAM_MENU
 from store import forms, lifecycle
 from store.conversation import commands, context
 from store.conversation.engine import Engine
