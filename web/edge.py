@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import Registry
 from minyi.settings import Settings
-from store import notices
+from store import access, notices
 from store.models import Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,7 +77,7 @@ def staff() -> User:
 
 
 # The office's own staff: they review, decide and follow up (store.access.OFFICE_ROLES).
-OFFICE = (Role.ADMIN, Role.CLERK, Role.DIRECTOR, Role.SECRETARY_GENERAL)
+OFFICE = tuple(sorted(access.OFFICE_ROLES))
 
 
 def can_decide() -> bool:
