@@ -7,11 +7,13 @@ import inspect
 import pkgutil
 
 import store
+from store.conversation.context import Malformed
 from store.errors import DomainError
 from store.forms import FormError
 
-# Not a refused request: a form file that is broken stops the program.
-NOT_REFUSALS = {FormError}
+# Not refused requests: a form file that is broken stops the program; a
+# conversation row the engine cannot read is recovered to the menu (Turn.recover).
+NOT_REFUSALS = {FormError, Malformed}
 
 
 def test_every_value_error_the_domain_raises_is_a_domain_error() -> None:
