@@ -7,7 +7,7 @@ Outbound, it implements `ChannelPort`: `deliver(message) -> Outcome` for one
 outbox row, its `capabilities`, its `rate` policy and its `links` for a
 collection point; `listen`, `start` and `close` wire its inbound side into
 the web app and `minyi serve`. Nothing outside a channel's folder imports the channel's
-own library (telegram, wechatpy); `tests/test_channel_boundaries.py` checks.
+own library (telegram, wechatpy); `tests/test_channels.py` checks.
 
 The outcomes mirror a notification transport's: sent; retry (after N seconds
 when the channel said how long, which also holds the channel back that long);
