@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import points
+from store import points, units
 from store.models import CollectionPoint, PointKind, Report, Unit
 from store.points import PointError
 from store.units import Directory, Scope, UnitError
@@ -51,15 +51,7 @@ def _check_point_in(session: Session, scope: Scope, point: CollectionPoint, role
 
 
 def _target_unit(session: Session, scope: Scope, unit_id: int) -> Unit:
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        raise PointError(f"单位 #{unit_id} 不存在 / no unit #{unit_id}")
-    if unit.retired_at is not None:
-        raise PointError(f"单位「{unit.name}」已撤销 / unit #{unit_id} is retired")
-    if not scope.covers(unit.id):
-        raise PointError(f"单位「{unit.name}」（#{unit.id}）不在您管理的范围内 / "
-                         f"unit #{unit.id} is outside the units you manage")
-    return unit
+    return units.usable(session, unit_id, scope, error=PointError)
 
 
 def find_unit(session: Session, ref: str) -> int:

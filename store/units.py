@@ -86,20 +86,27 @@ def _outside(unit: Unit | None) -> UnitError:
     return UnitError(f"{what}不在您管理的范围内 / {where} is outside the units you manage")
 
 
+def usable(session: Session, unit_id: int, scope: Scope, *, role: str = "单位",
+           error: type[DomainError] = UnitError) -> Unit:
+    """Unit `unit_id`, to put something in or under: it exists, is not retired, and is
+    `scope`'s; else `error` (the caller's own kind of refusal), naming the unit as `role`."""
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise error(f"{role} #{unit_id} 不存在 / no unit #{unit_id}")
+    if unit.retired_at is not None:
+        raise error(f"{role}「{unit.name}」已撤销 / unit #{unit_id} is retired")
+    if not scope.covers(unit.id):
+        raise error(str(_outside(unit)))
+    return unit
+
+
 def _parent(session: Session, parent_id: int | None, scope: Scope) -> Unit | None:
     """The unit a unit is to hang under: it exists, is not retired, and is `scope`'s."""
     if parent_id is None:
         if not scope.everything:
             raise _outside(None)
         return None
-    parent = session.get(Unit, parent_id)
-    if parent is None:
-        raise UnitError(f"上级单位 #{parent_id} 不存在 / no unit #{parent_id}")
-    if parent.retired_at is not None:
-        raise UnitError(f"上级单位「{parent.name}」已撤销 / unit #{parent_id} is retired")
-    if not scope.covers(parent.id):
-        raise _outside(parent)
-    return parent
+    return usable(session, parent_id, scope, role="上级单位")
 
 
 def _no_clash(session: Session, name: str, parent_id: int | None, but: int | None = None) -> None:
