@@ -1,0 +1,69 @@
+"""Typed SQLAlchemy models: the nouns of minyi, one module per domain.
+
+Only `store.lifecycle` writes `Report.status`; everything else reads it. Import
+from here (`from store.models import Report`): importing the package maps every table.
+"""
+
+from store.models.base import Base, UTCDateTime, enum_type, utcnow
+from store.models.conversation import Conversation, ProcessedUpdate, WebChatMessage
+from store.models.delivery import ChannelState, OutboxMessage, StaffNotice, WeChatInbox, WeChatToken
+from store.models.enums import (
+    AdoptionLevel,
+    Channel,
+    OutboxStatus,
+    PointKind,
+    ReporterKind,
+    ReportStatus,
+    Role,
+    UnitKind,
+    Urgency,
+    WeChatInboxStatus,
+)
+from store.models.network import BindingCode, CollectionPoint, PointScan, Unit, User
+from store.models.office import AccessLog, OfficeSetting, SavedView
+from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
+from store.models.review import DeclineTemplate, Instruction, Topic, Transfer
+
+__all__ = [
+    "utcnow",
+    "UTCDateTime",
+    "Base",
+    "enum_type",
+    "Channel",
+    "PointKind",
+    "ReporterKind",
+    "ReportStatus",
+    "AdoptionLevel",
+    "UnitKind",
+    "Urgency",
+    "Role",
+    "OutboxStatus",
+    "WeChatInboxStatus",
+    "Unit",
+    "CollectionPoint",
+    "PointScan",
+    "User",
+    "BindingCode",
+    "Reporter",
+    "Report",
+    "Attachment",
+    "ReportEvent",
+    "ReportVersion",
+    "ReportNote",
+    "Counter",
+    "Transfer",
+    "Instruction",
+    "DeclineTemplate",
+    "Topic",
+    "Conversation",
+    "ProcessedUpdate",
+    "WebChatMessage",
+    "OutboxMessage",
+    "StaffNotice",
+    "ChannelState",
+    "WeChatToken",
+    "WeChatInbox",
+    "OfficeSetting",
+    "AccessLog",
+    "SavedView",
+]

@@ -1,0 +1,62 @@
+"""Chat state: conversations, processed updates, the web chat's transcript."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.models.base import Base, enum_type, utcnow
+from store.models.enums import Channel
+
+
+class WebChatMessage(Base):
+    """The web chat's transcript: what the page shows when it is opened again."""
+
+    __tablename__ = "web_chat_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    direction: Mapped[str] = mapped_column(sa.String(3))  # in | out
+    text: Mapped[str] = mapped_column(sa.Text)
+    buttons: Mapped[list[Any] | None] = mapped_column(sa.JSON)
+    # Set when the message came from the outbox, so a redelivery is a no-op.
+    outbox_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbox.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Conversation(Base):
+    """One reporter's place in a form, saved at every step."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "external_id", name="uq_conversations_channel_external"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    external_id: Mapped[str] = mapped_column(sa.String(64))
+    reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("reporters.id"))
+    point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("collection_points.id"))
+    form: Mapped[str] = mapped_column(sa.String(40), default="report")
+    # A `store.conversation.modes.Mode` value (idle, filling, review, editing, supplement, reopen).
+    mode: Mapped[str] = mapped_column(sa.String(20), default="idle")
+    step: Mapped[str | None] = mapped_column(sa.String(40))
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The mode's typed context, read and written by `store.conversation.context` only.
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Bumped at every step; buttons carry it so a stale or double click is spotted.
+    turn: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ProcessedUpdate(Base):
+    """Channel updates already handled, so a redelivered update does nothing."""
+
+    __tablename__ = "processed_updates"
+
+    channel: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    update_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,104 @@
+"""The network: units, collection points and their scans, staff accounts, binding codes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.models.base import Base, enum_type, utcnow
+from store.models.enums import Channel, PointKind, Role, UnitKind
+
+
+class Unit(Base):
+    """An organisation in the network: a CPPCC office, a party committee, a department ..."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[UnitKind] = mapped_column(enum_type(UnitKind), default=UnitKind.CPPCC)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the unit is retired (撤销): no longer offered for new points, users or
+    # transfers; its reports, points and users keep pointing at it (store.units.retire).
+    retired_at: Mapped[datetime | None] = mapped_column()
+
+
+class CollectionPoint(Base):
+    """A 采集点: a place with a QR code that opens a chat with the point known."""
+
+    __tablename__ = "collection_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+    contact: Mapped[str | None] = mapped_column(sa.String(200))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    # Bumped to invalidate every code printed so far (rotation, issue 4).
+    token_version: Mapped[int] = mapped_column(default=1)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[PointKind] = mapped_column(enum_type(PointKind), default=PointKind.COMMUNITY,
+                                            server_default=PointKind.COMMUNITY.value)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("collection_points.id"),
+                                                  index=True)
+    # The office's own code for the point; the key of bulk import and export.
+    code: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Where a retired or revoked code sends the scanner instead.
+    successor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("collection_points.id"))
+    # Set when the point's code is withdrawn without a new one; rotation clears it.
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class PointScan(Base):
+    """How often a point's code was opened on one channel on one (UTC) day."""
+
+    __tablename__ = "point_scans"
+    __table_args__ = (sa.UniqueConstraint("point_id", "channel", "day",
+                                          name="uq_point_scans_point_channel_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    point_id: Mapped[int] = mapped_column(sa.ForeignKey("collection_points.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    day: Mapped[date] = mapped_column()
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class User(Base):
+    """A staff member of the office."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(sa.String(100))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(enum_type(Role))
+    # None: the whole network (a provincial office or the installer's admin).
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    # Set when the staff member linked Telegram (/link CODE) for alerts.
+    telegram_chat_id: Mapped[str | None] = mapped_column(sa.String(64))
+    link_code: Mapped[str | None] = mapped_column(sa.String(16), unique=True)
+    link_code_expires_at: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class BindingCode(Base):
+    """A one-time code the console gives a member or informant; `/bind CODE` redeems it."""
+
+    __tablename__ = "binding_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    role: Mapped[str] = mapped_column(sa.String(20))  # member | informant
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    reporter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reporters.id"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,47 @@
+"""The office's own settings, the identity access log, saved views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.models.base import Base, utcnow
+
+
+class AccessLog(Base):
+    """Who looked at a reporter's identity, and when (保密)."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    what: Mapped[str] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OfficeSetting(Base):
+    """Settings the office changes in the console (the review chain ...)."""
+
+    __tablename__ = "office_settings"
+
+    key: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SavedView(Base):
+    """A staff member's saved search (issue 5): a name and the search page's URL query."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (sa.UniqueConstraint("user_id", "name", name="uq_saved_views_user_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(40))
+    # The filters as `store.search.Filters.to_args()` gives them.
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,205 @@
+"""Reports and what hangs off them: reporters, attachments, events, versions, notes, counters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from store.models.base import Base, enum_type, utcnow
+from store.models.enums import AdoptionLevel, Channel, ReporterKind, ReportStatus, Urgency
+
+if TYPE_CHECKING:
+    from store.models.network import CollectionPoint, User
+    from store.models.review import Topic
+
+
+class Reporter(Base):
+    """Someone who reports, identified by channel and that channel's user id."""
+
+    __tablename__ = "reporters"
+    __table_args__ = (sa.UniqueConstraint("channel", "external_id", name="uq_reporters_channel_external"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    external_id: Mapped[str] = mapped_column(sa.String(64))
+    # Where feedback goes: the Telegram chat id, or the web chat's id.
+    chat_id: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[ReporterKind] = mapped_column(enum_type(ReporterKind), default=ReporterKind.CITIZEN)
+    display_name: Mapped[str | None] = mapped_column(sa.String(200))
+    contact: Mapped[str | None] = mapped_column(sa.String(200))
+    language: Mapped[str] = mapped_column(sa.String(8), default="zh")
+    blocked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # -- members and informants (issue 4, MEMBERS) --
+    # Set when a binding code is redeemed (store.members); kind turns to MEMBER.
+    member_name: Mapped[str | None] = mapped_column(sa.String(100))
+    member_role: Mapped[str | None] = mapped_column(sa.String(20))  # member | informant
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    # Opted in to topic calls (/subscribe).
+    topics_opt_in: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+
+class Report(Base):
+    """A 社情民意信息 as the reporter filed it, and where it stands."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_no: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    category: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    situation: Mapped[str] = mapped_column(sa.Text)
+    analysis: Mapped[str | None] = mapped_column(sa.Text)
+    suggestion: Mapped[str] = mapped_column(sa.Text)
+    place: Mapped[str | None] = mapped_column(sa.String(300))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    urgency: Mapped[Urgency] = mapped_column(enum_type(Urgency), default=Urgency.NORMAL)
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    contact: Mapped[str | None] = mapped_column(sa.String(200))
+    # Every answer as the form collected it, including per-category extras.
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    form: Mapped[str] = mapped_column(sa.String(40), default="report")
+    point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("collection_points.id"), index=True)
+    reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("reporters.id"), index=True)
+    status: Mapped[ReportStatus] = mapped_column(enum_type(ReportStatus), default=ReportStatus.SUBMITTED)
+    # The unit whose staff handle it (the point's unit), for access rules.
+    # Indexed with what a unit's inbox counts and orders by (see __table_args__).
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    # Index into the office's review chain (0 = 初审) while the report is in review.
+    review_level: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    # The level that returned it for more, so the supplement goes back there.
+    returned_from_level: Mapped[int | None]
+    # 信息摘要, written by staff.
+    summary: Mapped[str | None] = mapped_column(sa.Text)
+    adoption_level: Mapped[AdoptionLevel | None] = mapped_column(enum_type(AdoptionLevel))
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    # 满意 / 基本满意 (not satisfied reopens instead).
+    satisfaction: Mapped[str | None] = mapped_column(sa.String(20))
+    # Optimistic lock: a decision names the version it saw.
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    decided_at: Mapped[datetime | None]
+    # -- topic calls (issue 4, MEMBERS): the 选题 this report answers --
+    topic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id"), index=True)
+    topic: Mapped[Topic | None] = relationship()
+    # -- end topic calls --
+    # -- counter intake (代录, issue 4): the staff member who typed it in for a walk-in --
+    entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
+    # -- end counter intake --
+
+    point: Mapped[CollectionPoint | None] = relationship()
+    reporter: Mapped[Reporter] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="report", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[ReportEvent]] = relationship(
+        back_populates="report", order_by="ReportEvent.id"
+    )
+
+    __table_args__ = (
+        sa.Index("ix_reports_status_created", "status", "created_at"),
+        sa.Index("ix_reports_queue", "status", "urgency", "created_at"),
+        # A unit's inbox: its status tabs, urgent and 待我审核 counts from the index
+        # alone, and its newest reports without a sort (issue 5, a million reports).
+        sa.Index("ix_reports_unit_status", "unit_id", "status", "urgency", "review_level"),
+        sa.Index("ix_reports_unit_created", "unit_id", "created_at"),
+    )
+
+
+class Attachment(Base):
+    """A photo or document kept with a report (or still with a draft)."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    # While the report is a draft the file belongs to the conversation.
+    conversation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(16))  # photo | document
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    storage_path: Mapped[str] = mapped_column(sa.String(300))
+    # The channel's own handle (Telegram file_unique_id), to spot resends.
+    source_ref: Mapped[str | None] = mapped_column(sa.String(200))
+    # Added later in answer to a return-for-more question.
+    supplement: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    report: Mapped[Report | None] = relationship(back_populates="attachments")
+
+
+class ReportEvent(Base):
+    """Append-only history: who moved a report from where to where, and why."""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(30))
+    from_status: Mapped[str | None] = mapped_column(sa.String(20))
+    to_status: Mapped[str] = mapped_column(sa.String(20))
+    # The review level (store.review key: first / second / final) the report
+    # stood at when a reviewer acted, so the history says who signed off what.
+    level: Mapped[str | None] = mapped_column(sa.String(20))
+    # Exactly one of these is set: staff or the reporter acted.
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reporter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reporters.id"))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    report: Mapped[Report] = relationship(back_populates="events")
+    user: Mapped[User | None] = relationship()
+
+
+class Counter(Base):
+    """Named sequences, e.g. one per year for tracking numbers."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
+
+
+class ReportVersion(Base):
+    """The text of a report at one moment; number 1 is the reporter's original."""
+
+    __tablename__ = "report_versions"
+    __table_args__ = (sa.UniqueConstraint("report_id", "number", name="uq_report_versions_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(200))
+    situation: Mapped[str] = mapped_column(sa.Text)
+    analysis: Mapped[str | None] = mapped_column(sa.Text)
+    suggestion: Mapped[str] = mapped_column(sa.Text)
+    summary: Mapped[str | None] = mapped_column(sa.Text)
+    # None for the reporter's original.
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class ReportNote(Base):
+    """An internal note on a report, for staff only."""
+
+    __tablename__ = "report_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,85 @@
+"""Handling: transfers to departments, leaders' instructions (批示), decline templates, topics (选题)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from store.models.base import Base, enum_type, utcnow
+from store.models.enums import AdoptionLevel
+
+if TYPE_CHECKING:
+    from store.models.network import Unit
+    from store.models.reports import Report
+
+
+class Transfer(Base):
+    """转办: a report sent to a department, with a deadline and its reply."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    due_at: Mapped[datetime]
+    # After this the transfer is escalated to the office's leadership (督办).
+    escalate_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")  # open | replied
+    reply: Mapped[str | None] = mapped_column(sa.Text)
+    replied_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    replied_at: Mapped[datetime | None]
+    last_reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    report: Mapped[Report] = relationship()
+    department: Mapped[Unit] = relationship()
+
+    __table_args__ = (sa.Index("ix_transfers_open_due", "status", "due_at"),)
+
+
+class Instruction(Base):
+    """领导批示: a leader's written instruction on a report."""
+
+    __tablename__ = "instructions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    leader_name: Mapped[str] = mapped_column(sa.String(100))
+    leader_title: Mapped[str] = mapped_column(sa.String(200))
+    level: Mapped[AdoptionLevel] = mapped_column(enum_type(AdoptionLevel))
+    text: Mapped[str] = mapped_column(sa.Text)
+    instructed_on: Mapped[date]
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeclineTemplate(Base):
+    """A reason for not adopting, worded once by the office and chosen with a click."""
+
+    __tablename__ = "decline_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(sa.String(500))
+    # The one-click "already being handled by the government" reason.
+    already_handled: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Topic(Base):
+    """A topic call (选题): what the office wants to hear about, until its deadline."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text)
+    deadline: Mapped[datetime] = mapped_column(index=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
