@@ -19,11 +19,13 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from store import drafts, forms, points
+from store import forms
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig, Inbound, IncomingFile
 from store.db import make_engine, make_sessionmaker
 from store.models import Base, Channel, Reporter
+from store.network import points
+from store.reports import drafts
 
 SECRET = "bench-secret-0123456789"
 TARGET_RATIO = 40.0

@@ -11,7 +11,7 @@ administrator (no unit: the whole network) and as the clerk of the busiest
 county (the county's reports only): the inbox's queries (status counts, first page, the
 待我审核 count); a filtered page (status + category + a half-year
 date range, `store.search.search` without text); the similar reports a
-report's page shows (`store.similar`); and searches with their
+report's page shows (`store.reports.similar`); and searches with their
 count for a two-, a three- and a five-character word and a rare phrase (the
 words `minyi seed` makes common, and the phrase it plants in a handful of
 reports). Baseline, in the same run on the same database: `search.like_search`,
@@ -42,9 +42,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.demo import seed
 from minyi.demo.text import load
-from store import reports, search, similar
+from store import search
 from store.db import make_engine, make_sessionmaker
 from store.models import Base, Report, Role, User
+from store.reports import queries as reports
+from store.reports import similar
 
 DEFAULT_URL = "sqlite:///instance/bench.sqlite3"
 PAGE_MS, SEARCH_MS, RARE_SPEEDUP = 150.0, 300.0, 20.0

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from bot.channels import Registry
 from bot.channels.base import ChannelPort, Message, Outcome, RatePolicy, Status
 from minyi.settings import Settings
-from store import outbox
+from store.delivery import outbox
 from store.models import Channel, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)

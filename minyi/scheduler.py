@@ -21,8 +21,9 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
-from store import returns, transfers
 from store.models import OutboxMessage, OutboxStatus, ProcessedUpdate, utcnow
+from store.reports import returns
+from store.review import transfers
 
 log = logging.getLogger("minyi.scheduler")
 

@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
-from store import points as points_mod
-from store import users
 from store.db import make_engine, make_sessionmaker
 from store.models import Base, CollectionPoint, Role, Unit, UnitKind, User
+from store.network import points as points_mod
+from store.network import users
 
 # The browser tests' fixtures (base_url, browser, axe_context) live with their helpers.
 pytest_plugins = ["tests.browser_support", "tests.a11y_support"]

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from store import drafts, forms
+from store import forms
 from store.models import Channel, CollectionPoint, Report, Reporter
+from store.reports import drafts
 
 _n = itertools.count(1)
 

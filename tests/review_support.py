@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from store import lifecycle, review
-from store.lifecycle import Action
 from store.models import AdoptionLevel, Report, User
+from store.reports import lifecycle
+from store.reports.lifecycle import Action
+from store.review import chain as review
 
 
 def sign_off_to_final(session: Session, report: Report, user: User) -> None:

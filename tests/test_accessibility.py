@@ -28,20 +28,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from minyi.settings import Settings
-from store import (
-    files,
-    instructions,
-    intake,
-    lifecycle,
-    members,
-    notes,
-    templates,
-    topics,
-    transfers,
-    webchat,
-)
-from store import points as points_mod
-from store.lifecycle import Action
+from store.delivery import webchat
 from store.models import (
     AdoptionLevel,
     Attachment,
@@ -51,6 +38,11 @@ from store.models import (
     User,
     utcnow,
 )
+from store.network import members, topics
+from store.network import points as points_mod
+from store.reports import files, intake, lifecycle, notes
+from store.reports.lifecycle import Action
+from store.review import instructions, templates, transfers
 from store.search import Filters, views
 from tests.a11y_support import CONTRAST, axe_problems, label_problems, layout_problems
 from tests.browser_support import DESKTOP, PHONE, login, needs_chromium

@@ -12,9 +12,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import access, lifecycle, points, reports
-from store.lifecycle import Action, TransitionError
+from store import access
 from store.models import AccessLog, AdoptionLevel, Report, ReportStatus, Role, Transfer, User, utcnow
+from store.network import points
+from store.reports import lifecycle
+from store.reports import queries as reports
+from store.reports.lifecycle import Action, TransitionError
 from tests.conftest import Network, staff
 from tests.domain_support import file_report
 

@@ -30,8 +30,8 @@ import tests.botapi_emulator as emulator_mod
 from bot.channels import registry
 from minyi.notifier import Notifier, RateLimiter
 from minyi.settings import Settings
-from store import topics
 from store.models import Channel, OutboxMessage, OutboxStatus, Reporter, utcnow
+from store.network import topics
 from tests.botapi_emulator import TOKEN, BotAPIEmulator
 
 MEMBERS = int(os.environ.get("MINYI_BROADCAST_MEMBERS", "10000"))

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from minyi.settings import Settings
-from store import files
 from store.models import Attachment, CollectionPoint, Report, ReportStatus, User
+from store.reports import files
 from tests.browser_support import login, needs_chromium
 from tests.chat_driver import SITUATION, SUGGESTION
 from tests.conftest import PASSWORD
@@ -50,7 +50,7 @@ def _photo() -> bytes:
 
 
 def _seed(session: Session, settings: Settings, point: CollectionPoint) -> Report:
-    from store import templates
+    from store.review import templates
 
     templates.ensure_defaults(session)
     other = CollectionPoint(name="东街社区委员工作室")

@@ -18,8 +18,8 @@ from bot.channels import Registry, registry
 from bot.channels.base import BaseChannel, ChannelPort, Message, Outcome, PointLinks, RatePolicy
 from minyi.notifier import Notifier
 from minyi.settings import Settings
-from store import outbox
 from store.conversation.types import BUTTONS_ONLY, Capabilities
+from store.delivery import outbox
 from store.models import (
     Channel,
     CollectionPoint,
@@ -66,7 +66,7 @@ def test_it_keeps_each_channels_library_inside_the_channels_folder() -> None:
 
 
 def test_it_has_the_notifier_and_the_outbox_name_no_channel() -> None:
-    for module in ("minyi/notifier.py", "store/outbox.py"):
+    for module in ("minyi/notifier.py", "store/delivery/outbox.py"):
         imported = _imports(ROOT / module)
         assert not [n for n in imported if n.startswith("bot.channels.") and n != "bot.channels.base"]
     notifier = (ROOT / "minyi/notifier.py").read_text(encoding="utf-8").lower()

@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from minyi.cli import main
-from store import templates, tokens, users
 from store.db import make_engine, make_sessionmaker
 from store.models import CollectionPoint, Role, Unit, User
+from store.network import tokens, users
+from store.review import templates
 from tests.conftest import SECRET
 
 ENV_NAMES = ("MINYI_ENV", "MINYI_INSTANCE", "DATABASE_URL", "SECRET_KEY", "SECRET_KEY_FILE",

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from store import review, templates
 from store.models import Role, StaffNotice, Unit, User
+from store.review import chain as review
+from store.review import templates
 from tests.conftest import Network, staff
 from tests.web_support import csrf, login, make_report
 

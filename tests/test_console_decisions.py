@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from store import review, templates
 from store.models import (
     AdoptionLevel,
     CollectionPoint,
@@ -21,6 +20,8 @@ from store.models import (
     Role,
     User,
 )
+from store.review import chain as review
+from store.review import templates
 from tests.conftest import Network, staff
 from tests.review_support import adopt, sign_off_to_final
 from tests.web_support import csrf, login, make_report
@@ -104,7 +105,7 @@ def test_it_offers_no_decision_to_viewers_and_departments(
     report = make_report(session)
     adopt(session, report, admin)
     session.commit()
-    from store import transfers
+    from store.review import transfers
     transfers.transfer(session, _fresh(session, report), admin, department=network.roads,
                        due_days=10, escalate_days=5)
     session.commit()
@@ -175,8 +176,8 @@ def test_it_needs_the_confirmation_from_every_office_role(
     client: FlaskClient, admin: User, clerk: User, director: User, secretary: User,
     session: Session, who: str,
 ) -> None:
-    from store import lifecycle
-    from store.lifecycle import Action
+    from store.reports import lifecycle
+    from store.reports.lifecycle import Action
 
     report = make_report(session)
     # Bring the report to the level this persona decides at.

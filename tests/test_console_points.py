@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from store import points, scans
 from store.models import Channel, CollectionPoint, PointKind, Unit, UnitKind, User
+from store.network import points, scans
 from tests.conftest import SECRET
 from tests.web_support import csrf, login, make_report
 

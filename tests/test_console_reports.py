@@ -9,7 +9,6 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from minyi.settings import Settings
-from store import files, lifecycle
 from store.models import (
     Attachment,
     CollectionPoint,
@@ -19,6 +18,7 @@ from store.models import (
     ReportStatus,
     User,
 )
+from store.reports import files, lifecycle
 from tests.review_support import adopt
 from tests.web_support import csrf, login, make_report
 

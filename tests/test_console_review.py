@@ -79,7 +79,7 @@ def test_it_shows_no_contact_for_an_anonymous_report(
 def test_it_declines_with_the_one_click_already_handled_reason(
     client: FlaskClient, clerk: User, session: Session
 ) -> None:
-    from store import templates
+    from store.review import templates
 
     templates.ensure_defaults(session)
     session.commit()
@@ -259,7 +259,7 @@ def test_it_queues_reports_for_the_users_level(
 ) -> None:
     first = make_report(session, title="第一条待初审信息")
     second = make_report(session, title="第二条已到审核级")
-    from store import lifecycle
+    from store.reports import lifecycle
 
     lifecycle.apply(session, second, lifecycle.Action.SIGN_OFF, user=admin)
     session.commit()

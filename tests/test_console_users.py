@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from store import users
 from store.models import Role, StaffNotice, User
+from store.network import users
 from tests.conftest import PASSWORD, Network, staff
 from tests.web_support import csrf, login
 

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from store import drafts, files, forms
+from store import forms
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig, IncomingFile
 from store.models import (
@@ -23,6 +23,7 @@ from store.models import (
     ReportEvent,
     ReportVersion,
 )
+from store.reports import drafts, files
 from tests.chat_driver import JPEG, SITUATION, SUGGESTION, Chat
 from tests.conftest import SECRET, Network
 

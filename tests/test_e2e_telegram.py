@@ -24,7 +24,6 @@ from bot.channels import registry
 from bot.channels.telegram.app import build_application
 from minyi.notifier import Notifier
 from minyi.settings import Settings
-from store import files, staff
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig
 from store.models import (
@@ -37,6 +36,8 @@ from store.models import (
     StaffNotice,
     User,
 )
+from store.network import staff
+from store.reports import files
 from tests.botapi_emulator import TOKEN, BotAPIEmulator, RunningBot, Sent
 from tests.chat_driver import SITUATION, SUGGESTION
 from tests.web_support import csrf, login

@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import editing
 from store.i18n import t
-from store.lifecycle import Conflict, TransitionError
 from store.models import Report, ReportEvent, ReportVersion, User
+from store.reports import editing
+from store.reports.lifecycle import Conflict, TransitionError
 from tests.domain_support import SITUATION, SUGGESTION, TITLE, file_report
 
 

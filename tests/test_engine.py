@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from store import lifecycle, returns
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig, IncomingFile
 from store.models import (
@@ -26,6 +25,7 @@ from store.models import (
     Urgency,
     User,
 )
+from store.reports import lifecycle, returns
 from tests.chat_driver import JPEG, SITUATION, SUGGESTION, Chat
 from tests.conftest import SECRET
 from tests.review_support import adopt
@@ -266,7 +266,7 @@ def test_a_second_start_keeps_the_draft(chat, point_token, session, point):
     other = CollectionPoint(name="东街社区")
     session.add(other)
     session.commit()
-    from store.points import token_for
+    from store.network.points import token_for
 
     chat.command("start", token_for(other, SECRET))
     assert "尚未提交" in chat.last.text and "已填 2 项" in chat.last.text
@@ -281,7 +281,7 @@ def test_a_second_start_keeps_the_draft(chat, point_token, session, point):
 
 @pytest.mark.parametrize("mangle", ["forged", "unknown", "retired", "garbage"])
 def test_a_bad_token_binds_no_point(chat, session, point, point_token, mangle):
-    from store import tokens
+    from store.network import tokens
 
     token = {
         "forged": point_token[:-4] + "AAAA",
@@ -644,8 +644,9 @@ def test_a_returning_reporter_gets_each_reports_news_and_never_a_staff_note(
 ):
     from datetime import date
 
-    from store import instructions, merging
     from store.models import AdoptionLevel
+    from store.reports import merging
+    from store.review import instructions
     from tests.web_support import make_report
 
     chat.command("start", point_token)  # the first visit: the form

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from store import reports
 from store.models import Report, User
+from store.reports import queries as reports
 from tests.domain_support import file_report
 from tests.review_support import adopt
 
@@ -34,7 +34,7 @@ def test_urgent_pending_come_first_and_pages_neither_repeat_nor_skip(session: Se
 
 def test_the_inbox_marks_reports_whose_transfer_is_overdue(client, session: Session,  # noqa: ANN001
                                                            admin: User, network) -> None:  # noqa: ANN001
-    from store import transfers
+    from store.review import transfers
     from tests.web_support import login
 
     late = file_report(session, title="转办逾期的那条")

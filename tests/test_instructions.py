@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import instructions
-from store.lifecycle import Conflict, TransitionError
 from store.models import AdoptionLevel, Instruction, OutboxMessage, ReportEvent, User, utcnow
+from store.reports.lifecycle import Conflict, TransitionError
+from store.review import instructions
 from tests.domain_support import file_report
 from tests.review_support import adopt
 

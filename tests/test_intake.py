@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.webchat.channel import transcribe
 from minyi.settings import Settings
-from store import intake, outbox, points
+from store.delivery import outbox
 from store.models import (
     AccessLog,
     Attachment,
@@ -30,6 +30,8 @@ from store.models import (
     User,
     WebChatMessage,
 )
+from store.network import points
+from store.reports import intake
 from tests.chat_driver import JPEG
 from tests.conftest import SECRET, Network, staff
 from tests.review_support import adopt

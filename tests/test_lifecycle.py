@@ -9,8 +9,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from store import lifecycle, review
-from store.lifecycle import LEVEL, REPORTER, SYSTEM, TRANSITIONS, Action, Conflict, TransitionError
 from store.models import (
     AdoptionLevel,
     Channel,
@@ -26,12 +24,15 @@ from store.models import (
     User,
     utcnow,
 )
+from store.reports import lifecycle
+from store.reports.lifecycle import LEVEL, REPORTER, SYSTEM, TRANSITIONS, Action, Conflict, TransitionError
+from store.review import chain as review
 from tests.domain_support import file_report, reporter
 
 S = ReportStatus
 ACTORS = [REPORTER, SYSTEM, *(r.value for r in Role)]
 NOTE = "请补充涉及的 3 个小区的名称和住户数。"
-# Who signs off each level of the three-level chain, written out here, not read from store.review.
+# Who signs off each level of the three-level chain, written out here, not read from store.review.chain.
 LEVEL_ROLES = {0: {"clerk"}, 1: {"director"}, 2: {"secretary_general"}}
 FINAL = 2
 CONTEXT = {"department": "县住建局", "leader": "县长"}
@@ -80,7 +81,7 @@ def _act(session: Session, world: World, report: Report, action: Action, actor: 
                             values=kw.pop("values", world.values.get(action)),
                             context=CONTEXT, **who, **kw)
     if action is Action.TRANSFER:
-        # What store.transfers adds beside the move: the department may now see it.
+        # What store.review.transfers adds beside the move: the department may now see it.
         now = utcnow()
         session.add(Transfer(report_id=report.id, department_id=world.department.id, due_at=now,
                              escalate_at=now, created_by_id=world.staff["admin"].id))

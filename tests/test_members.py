@@ -9,10 +9,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from store import instructions, members
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig
 from store.models import AdoptionLevel, BindingCode, Channel, Report, Reporter, ReporterKind, utcnow
+from store.network import members
+from store.review import instructions
 from tests.chat_driver import Chat
 from tests.conftest import SECRET, Network
 from tests.review_support import adopt

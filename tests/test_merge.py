@@ -6,10 +6,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import lifecycle, merging, notes, points
 from store.i18n import t
-from store.lifecycle import Action, Conflict, TransitionError
 from store.models import OutboxMessage, Report, ReportNote, ReportStatus, Role, User
+from store.network import points
+from store.reports import lifecycle, merging, notes
+from store.reports.lifecycle import Action, Conflict, TransitionError
 from tests.conftest import Network, staff
 from tests.domain_support import file_report
 from tests.review_support import adopt

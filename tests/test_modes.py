@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.telegram.app import COMMANDS as TELEGRAM_MENU
-from store import forms, lifecycle
+from store import forms
 from store.conversation import commands, context
 from store.conversation.engine import Engine
 from store.conversation.modes import CONTENT, FILE, INPUTS, LOCATION, TABLE, TEXT, Mode
@@ -23,6 +23,7 @@ from store.conversation.turn import Turn
 from store.conversation.types import EngineConfig, Inbound, IncomingFile, Reply
 from store.i18n import t
 from store.models import Channel, Conversation, Report, User
+from store.reports import lifecycle
 from tests.chat_driver import JPEG, Chat
 from tests.conftest import SECRET
 from tests.review_support import adopt

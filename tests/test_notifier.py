@@ -17,7 +17,7 @@ from telegram.request import HTTPXRequest
 from bot.channels import registry
 from minyi.notifier import Notifier, RateLimiter
 from minyi.settings import Settings
-from store import notices, outbox
+from store.delivery import notices, outbox
 from store.models import (
     Channel,
     OutboxMessage,

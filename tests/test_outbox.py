@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.channels.webchat.channel import transcribe
-from store import outbox
+from store.delivery import outbox
 from store.models import (
     Channel,
     OutboxMessage,

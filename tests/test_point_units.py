@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from minyi.cli import main
-from store import pointedit, points, units
 from store.models import CollectionPoint, PointKind, Report, Role, User
-from store.points import PointError
+from store.network import pointedit, points, units
+from store.network.points import PointError
 from tests.conftest import Network, staff
 from tests.domain_support import file_report
 from tests.test_cli import env  # noqa: F401  (the clean CLI environment)

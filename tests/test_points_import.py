@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.cli import main
-from store import pointio, points, units
 from store.models import CollectionPoint, PointKind, Role, User
+from store.network import pointio, points, units
 from tests.conftest import Network, staff
 from tests.test_cli import env as cli_env  # noqa: F401  (the clean CLI environment)
 from tests.web_support import csrf, login

@@ -10,11 +10,11 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.cli import main
-from store import points
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig
 from store.db import make_engine, make_sessionmaker
 from store.models import CollectionPoint, Conversation, User
+from store.network import points
 from tests.chat_driver import Chat
 from tests.conftest import SECRET
 from tests.test_cli import env as cli_env  # noqa: F401  (the clean CLI environment)

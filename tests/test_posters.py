@@ -16,8 +16,9 @@ from minyi.cli import main
 from minyi.settings import Settings
 from qr import fonts, loopback
 from qr.posters import Poster, render
-from store import points, posters, tokens, units
 from store.models import CollectionPoint, User
+from store.network import points, tokens, units
+from store.outputs import posters
 from tests.conftest import SECRET
 from tests.test_cli import env as cli_env  # noqa: F401  (the clean CLI environment)
 from tests.web_support import login

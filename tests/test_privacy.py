@@ -25,8 +25,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
-from store import access, editing, forms, intake, notes, transfers
-from store import points as points_mod
+from store import access, forms
 from store.conversation.engine import Engine
 from store.conversation.summary import answer_rows, summary
 from store.conversation.types import EngineConfig
@@ -41,6 +40,9 @@ from store.models import (
     User,
     WebChatMessage,
 )
+from store.network import points as points_mod
+from store.reports import editing, intake, notes
+from store.review import transfers
 from store.search import index
 from tests.chat_driver import SITUATION, SUGGESTION, Chat
 from tests.conftest import SECRET, Network, staff

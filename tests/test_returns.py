@@ -7,8 +7,6 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import lifecycle, returns
-from store.lifecycle import Action
 from store.models import (
     CollectionPoint,
     OutboxMessage,
@@ -17,6 +15,8 @@ from store.models import (
     ReportStatus,
     User,
 )
+from store.reports import lifecycle, returns
+from store.reports.lifecycle import Action
 from tests.web_support import make_report
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import lifecycle, notices, reports, review
-from store.lifecycle import Action
+from store.delivery import notices
 from store.models import AdoptionLevel, OutboxMessage, Report, ReportStatus, StaffNotice, User
+from store.reports import lifecycle
+from store.reports import queries as reports
+from store.reports.lifecycle import Action
+from store.review import chain as review
 from tests.domain_support import file_report
 
 

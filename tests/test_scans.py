@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from store import points, scans
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig
 from store.models import Channel, CollectionPoint, PointScan, User
+from store.network import points, scans
 from tests.chat_driver import Chat
 from tests.conftest import SECRET
 from tests.web_support import login, make_report

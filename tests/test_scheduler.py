@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minyi import scheduler
 from minyi.settings import Settings
-from store import lifecycle, outbox, transfers
-from store.lifecycle import Action
+from store.delivery import outbox
 from store.models import (
     Channel,
     CollectionPoint,
@@ -25,6 +24,9 @@ from store.models import (
     User,
     utcnow,
 )
+from store.reports import lifecycle
+from store.reports.lifecycle import Action
+from store.review import transfers
 from tests.conftest import Network, staff
 from tests.review_support import adopt
 from tests.web_support import make_report

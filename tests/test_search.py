@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import editing, lifecycle, notes, transfers
 from store.models import (
     CollectionPoint,
     Report,
@@ -20,6 +19,8 @@ from store.models import (
     Topic,
     User,
 )
+from store.reports import editing, lifecycle, notes
+from store.review import transfers
 from store.search import Filters, index, like_search, search, text
 from tests.conftest import Network, staff
 from tests.domain_support import file_report, reporter

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.cli import main
 from minyi.demo import SeedError, SeedStats, seed
-from store import forms, lifecycle, migrate
+from store import forms, migrate
 from store.db import make_engine, make_sessionmaker
 from store.models import (
     Base,
@@ -32,6 +32,7 @@ from store.models import (
     Urgency,
     User,
 )
+from store.reports import lifecycle
 from tests.test_cli import env as cli_env  # noqa: F401  (the clean CLI environment)
 
 NOW = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)

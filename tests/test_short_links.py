@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from minyi.cli import main
-from store import points, tokens
 from store.models import CollectionPoint, PointScan, User
+from store.network import points, tokens
 from tests.conftest import SECRET
 from tests.test_cli import env as cli_env  # noqa: F401  (the clean CLI environment)
 from tests.test_webchat import Visitor

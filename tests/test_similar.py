@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from store import lifecycle, points, similar
-from store.lifecycle import Action
 from store.models import Role, User, utcnow
+from store.network import points
+from store.reports import lifecycle, similar
+from store.reports.lifecycle import Action
 from tests.conftest import Network, staff
 from tests.domain_support import file_report
 

@@ -15,10 +15,10 @@ from telegram import Bot
 from bot.channels import registry
 from minyi.notifier import Notifier
 from minyi.settings import Settings
-from store import staff as staff_mod
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig
 from store.models import OutboxMessage, OutboxStatus, StaffNotice, User, utcnow
+from store.network import staff as staff_mod
 from tests.botapi_emulator import TOKEN, BotAPIEmulator
 from tests.chat_driver import Chat
 from tests.conftest import SECRET

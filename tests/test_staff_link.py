@@ -8,8 +8,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import notices, staff
+from store.delivery import notices
 from store.models import OutboxMessage, Role, User, utcnow
+from store.network import staff
 from tests.conftest import Network
 
 

@@ -7,9 +7,12 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import instructions, lifecycle, points, stats
-from store.lifecycle import Action
 from store.models import AdoptionLevel, ReportEvent, ReportStatus, Role, User, utcnow
+from store.network import points
+from store.outputs import stats
+from store.reports import lifecycle
+from store.reports.lifecycle import Action
+from store.review import instructions
 from tests.conftest import Network, staff
 from tests.domain_support import file_report
 from tests.review_support import adopt

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from store import templates
+from store.review import templates
 
 
 def test_it_gives_a_new_office_defaults_once(session: Session) -> None:

@@ -7,8 +7,8 @@ import re
 import pytest
 from sqlalchemy.orm import Session
 
-from store import points, tokens
 from store.models import CollectionPoint
+from store.network import points, tokens
 from tests.conftest import SECRET
 
 DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

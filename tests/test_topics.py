@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from store import topics
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig
 from store.models import Channel, OutboxMessage, Report, Reporter, Topic, utcnow
+from store.network import topics
 from tests.chat_driver import Chat
 from tests.conftest import SECRET
 from tests.web_support import csrf, login

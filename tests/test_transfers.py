@@ -8,8 +8,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import lifecycle, transfers
-from store.lifecycle import Action, TransitionError
 from store.models import (
     CollectionPoint,
     OutboxMessage,
@@ -20,6 +18,9 @@ from store.models import (
     Transfer,
     User,
 )
+from store.reports import lifecycle
+from store.reports.lifecycle import Action, TransitionError
+from store.review import transfers
 from tests.conftest import Network, staff
 from tests.review_support import adopt
 from tests.web_support import make_report

@@ -8,10 +8,10 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from minyi.cli import main
-from store import points, units
-from store import staff as staff_mod
 from store.models import CollectionPoint, Role, Unit, User
-from store.units import UnitError
+from store.network import points, units
+from store.network import staff as staff_mod
+from store.network.units import UnitError
 from tests.conftest import Network, staff
 from tests.test_cli import env  # noqa: F401  (the clean CLI environment)
 from tests.web_support import csrf, login

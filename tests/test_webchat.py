@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.webchat.channel import transcribe
 from minyi.settings import Settings
-from store import forms, intake, lifecycle, outbox, transfers
+from store import forms
 from store.conversation.messages import BUTTONS, TYPED_ONLY
+from store.delivery import outbox
 from store.i18n import MESSAGES
 from store.models import (
     Attachment,
@@ -28,6 +29,8 @@ from store.models import (
     User,
     WebChatMessage,
 )
+from store.reports import intake, lifecycle
+from store.review import transfers
 from tests.chat_driver import JPEG, SITUATION, SUGGESTION
 from tests.conftest import SECRET
 from tests.review_support import adopt
@@ -435,7 +438,7 @@ def test_the_web_chat_never_tells_a_citizen_to_type_a_command(
 
 def test_every_message_naming_a_command_has_a_wording_for_buttons() -> None:
     import store.conversation.engine  # noqa: F401  (registers the engine's texts)
-    import store.intake  # noqa: F401
+    import store.reports.intake  # noqa: F401
 
     for key, texts in MESSAGES.items():
         # bot.*: the Telegram adapter's own words, never said in the web chat.

@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import lifecycle
 from store.models import Channel, CollectionPoint, Reporter, User
+from store.reports import lifecycle
 from tests.browser_support import PHONE, needs_chromium
 from tests.web_support import make_report
 

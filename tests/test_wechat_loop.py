@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.notifier import Notifier
 from minyi.settings import Settings
-from store import scans
 from store.models import (
     Attachment,
     Channel,
@@ -24,6 +23,7 @@ from store.models import (
     WeChatInbox,
     WeChatInboxStatus,
 )
+from store.network import scans
 from tests.chat_driver import JPEG, SITUATION, SUGGESTION
 from tests.review_support import adopt
 from tests.wechat_emulator import WeChatEmulator

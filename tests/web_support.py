@@ -8,9 +8,9 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from store import lifecycle
 from store.models import CollectionPoint, Report, Reporter, ReportVersion, Urgency
-from store.reports import next_tracking_no
+from store.reports import lifecycle
+from store.reports.queries import next_tracking_no
 from tests.conftest import PASSWORD
 
 _META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -50,7 +50,7 @@ def make_report(session: Session, point: CollectionPoint | None = None, *, title
     )
     session.add(report)
     session.flush()
-    # Version 1 is the reporter's own words, as store.reports keeps it.
+    # Version 1 is the reporter's own words, as store.reports.queries keeps it.
     session.add(ReportVersion(report_id=report.id, number=1, title=report.title,
                               situation=report.situation, analysis=report.analysis,
                               suggestion=report.suggestion))

@@ -7,9 +7,12 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from store import review, search, staff, templates, units, users
+from store import search
 from store.i18n import t
 from store.models import AdoptionLevel, Role, User
+from store.network import staff, units, users
+from store.review import chain as review
+from store.review import templates
 from web import edge
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The admin's units pages (系统管理 → 单位): add, rename, move under another parent, retire.
 
 The routes hang on the admin blueprint; an administrator of a unit changes only
-that unit and the units below it (`store.units.unit_scope`).
+that unit and the units below it (`store.network.units.unit_scope`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
-from store import access, units
+from store import access
 from store.models import CollectionPoint, Unit, UnitKind, User
-from store.units import Scope, UnitError
+from store.network import units
+from store.network.units import Scope, UnitError
 from web import confirming, edge
 from web.admin import admin_only, bp
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required, login_user, logout_user
 
-from store import users
+from store.network import users
 from web import Staff, edge
 from web.office import account_page
 

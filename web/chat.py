@@ -2,7 +2,7 @@
 
 The visitor is known by a random id in a long-lived signed cookie; that id is
 both `Inbound.user_id` and `chat_id`. Every input and reply goes into the
-transcript (`store.webchat`), which the page polls; console feedback arrives
+transcript (`store.delivery.webchat`), which the page polls; console feedback arrives
 there through the outbox.
 
 The web chat speaks in buttons and plain words: its inputs carry
@@ -25,11 +25,14 @@ from flask import Blueprint, current_app, jsonify, make_response, render_templat
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import FileStorage
 
-from store import forms, intake, points, scans, tokens, webchat
+from store import forms
 from store.conversation import commands
 from store.conversation.types import BUTTONS_ONLY, Inbound, IncomingFile
+from store.delivery import webchat
 from store.i18n import t
 from store.models import Channel
+from store.network import points, scans, tokens
+from store.reports import intake
 from web import edge
 
 bp = Blueprint("chat", __name__, url_prefix="/c")

@@ -3,7 +3,7 @@
 The page offers one decision at a time: a list of the choices the lifecycle
 allows the user now, then the chosen one's form alone, then (for the ones
 that cannot be undone) a confirmation that says what the reporter will be told.
-Who may do what stays in `store.lifecycle`; this module only names and reads.
+Who may do what stays in `store.reports.lifecycle`; this module only names and reads.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from store.lifecycle import NOTE_LIMIT, Action, Move, adoption_rank
 from store.models import AdoptionLevel
+from store.reports.lifecycle import NOTE_LIMIT, Action, Move, adoption_rank
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,14 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from store import access, editing, instructions, lifecycle, merging, notes, templates, transfers, units
-from store import reports as reports_mod
+from store import access
 from store.i18n import t
-from store.lifecycle import Action, TransitionError
 from store.models import Report
+from store.network import units
+from store.reports import editing, lifecycle, merging, notes
+from store.reports import queries as reports_mod
+from store.reports.lifecycle import Action, TransitionError
+from store.review import instructions, templates, transfers
 from web import confirming, edge
 from web import decision_forms as forms
 from web.reports import render_detail, visible_report

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import Registry
 from minyi.settings import Settings
-from store import access, notices
+from store import access
+from store.delivery import notices
 from store.models import Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -1,6 +1,6 @@
 """代录 (counter intake): staff file a walk-in citizen's report with the chat's form, then print a slip.
 
-The page is drawn from the form file; `store.intake` checks it with the
+The page is drawn from the form file; `store.reports.intake` checks it with the
 chat's checkers and files it as the chat would. A page shown again after a
 mistake keeps everything typed, and files already chosen stay (ticked boxes).
 """
@@ -15,10 +15,11 @@ from flask import session as cookie
 from sqlalchemy.exc import IntegrityError
 
 import qr
-from store import access, forms, intake
-from store.files import StoredFile
+from store import access, forms
 from store.i18n import t
 from store.models import CollectionPoint, Report
+from store.reports import intake
+from store.reports.files import StoredFile
 from web import edge
 from web.chat import incoming_file
 from web.reports import visible_report

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from store import members, units
 from store.models import Role, utcnow
+from store.network import members, units
 from web import edge
 
 bp = Blueprint("members", __name__)

@@ -7,10 +7,14 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from store import access, notices, staff, stats, transfers, users
+from store import access
+from store.delivery import notices
 from store.i18n import t
-from store.lifecycle import TransitionError
 from store.models import Role, Transfer, User, utcnow
+from store.network import staff, users
+from store.outputs import stats
+from store.reports.lifecycle import TransitionError
+from store.review import transfers
 from web import edge
 
 bp = Blueprint("office", __name__)

@@ -1,5 +1,5 @@
 """Collection points: their tokens, links and QR codes; who keeps a unit adds, edits,
-moves and imports its points (`store.units.point_scope`)."""
+moves and imports its points (`store.network.units.point_scope`)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from flask_login import login_required
 import qr
 from bot.channels.base import PointLinks
 from qr import posters as qr_posters
-from store import files, pointedit, pointio, pointlist, posters, units
-from store import points as points_mod
 from store.models import Channel, CollectionPoint, PointKind, Role
-from store.units import Scope
+from store.network import pointedit, pointio, pointlist, units
+from store.network import points as points_mod
+from store.network.units import Scope
+from store.outputs import posters
+from store.reports import files
 from web import confirming, edge, printing
 
 bp = Blueprint("points", __name__)

@@ -18,10 +18,13 @@ from flask import (
 )
 from flask_login import login_required
 
-from store import access, files, forms, lifecycle, review, search, transfers
-from store import reports as reports_mod
+from store import access, forms, search
 from store.conversation.summary import answer_rows
 from store.models import AdoptionLevel, Attachment, Report, ReportStatus
+from store.reports import files, lifecycle
+from store.reports import queries as reports_mod
+from store.review import chain as review
+from store.review import transfers
 from web import decision_forms, edge, sidebar
 
 bp = Blueprint("reports", __name__)

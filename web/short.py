@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, url_for
 
-from store import points
+from store.network import points
 from web import edge
 
 bp = Blueprint("short", __name__)

@@ -10,8 +10,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from store import instructions, notes, similar, templates, transfers, units
 from store.models import Report, User, utcnow
+from store.network import units
+from store.reports import notes, similar
+from store.review import instructions, templates, transfers
 
 
 def panels(session: Session, report: Report, user: User, actions: set[str],

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from store import topics
 from store.models import utcnow
+from store.network import topics
 from web import edge
 
 bp = Blueprint("topics", __name__)

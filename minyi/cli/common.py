@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
-from store import migrate, users
+from store import migrate
 from store.db import make_engine, make_sessionmaker
+from store.network import users
 
 # What `build_parser` hands each noun module to hang its subcommands on.
 Subcommands = argparse._SubParsersAction  # argparse has no public name for it

@@ -10,8 +10,10 @@ import sqlalchemy as sa
 
 from minyi.cli.common import Subcommands, ask_password, interactive, new_password, sessions
 from minyi.settings import Settings
-from store import migrate, templates, users
+from store import migrate
 from store.models import Role, User
+from store.network import users
+from store.review import templates
 
 
 def register(sub: Subcommands) -> None:

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from minyi.cli.common import CommandError, Subcommands, unit_of_work
 from minyi.settings import Settings
-from store import pointedit, pointio, units
-from store import points as points_mod
 from store.models import CollectionPoint, PointKind
+from store.network import pointedit, pointio, units
+from store.network import points as points_mod
 
 
 def register(sub: Subcommands) -> None:

@@ -12,7 +12,8 @@ from minyi.cli.common import CommandError, Subcommands, draw_bar, sessions, unit
 from minyi.settings import Settings
 from qr import loopback
 from qr import posters as qr_posters
-from store import points, posters, units
+from store.network import points, units
+from store.outputs import posters
 
 
 def register(sub: Subcommands) -> None:

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from minyi.cli.common import CommandError, Subcommands, unit_of_work
 from minyi.settings import Settings
-from store import units
 from store.models import Unit, UnitKind
+from store.network import units
 
 
 def register(sub: Subcommands) -> None:

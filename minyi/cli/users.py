@@ -16,8 +16,8 @@ from minyi.cli.common import (
     unit_of_work,
 )
 from minyi.settings import Settings
-from store import staff, users
 from store.models import Role, User
+from store.network import staff, users
 
 
 def register(sub: Subcommands) -> None:

@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from minyi.demo.text import Theme, Where, Words
-from store import users
 from store.models import (
     Channel,
     CollectionPoint,
@@ -35,6 +34,7 @@ from store.models import (
     UnitKind,
     User,
 )
+from store.network import users
 
 CITIES = 6
 COUNTIES_PER_CITY = 7

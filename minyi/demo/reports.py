@@ -3,7 +3,7 @@
 A report's status depends on its age: recent ones wait in review, older
 ones were decided, transferred, answered or closed. Each status has a short
 path of lifecycle moves (`PATHS`) that is written as events, so the report
-looks as if `store.lifecycle` had moved it there.
+looks as if `store.reports.lifecycle` had moved it there.
 """
 
 from __future__ import annotations

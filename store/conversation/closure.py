@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from store import lifecycle, staff
 from store.conversation.context import ReopenContext
 from store.conversation.modes import Mode
 from store.conversation.parts import TurnParts
 from store.conversation.steps import clean
 from store.conversation.types import Reply
 from store.models import Channel, Report, ReportEvent, ReportStatus
+from store.network import staff
+from store.reports import lifecycle
 
 RATINGS = ("satisfied", "basically", "unsatisfied")
 

@@ -1,6 +1,6 @@
 """Members and topic calls in the chat: `/bind CODE`, `/mystats`, `/topics`, `/subscribe`.
 
-`/bind CODE` redeems a one-time code from the console (store.members): the
+`/bind CODE` redeems a one-time code from the console (store.network.members): the
 reporter becomes a member or informant of the code's unit. `/mystats` shows
 their own figures. `/topics` lists open topic calls (选题) with a button each
 (`~topic:<id>`) that starts the form with the topic attached; `/subscribe`
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from store import members, topics
 from store.conversation.context import DraftContext
 from store.conversation.modes import Mode
 from store.conversation.parts import TurnParts
 from store.conversation.types import Button, Reply
 from store.models import Topic
+from store.network import members, topics
 
 
 class MemberMoves(TurnParts):

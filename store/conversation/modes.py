@@ -1,6 +1,6 @@
 """The modes of a conversation and which input moves which mode where: a table.
 
-Like `store.lifecycle.TRANSITIONS`, allowed moves are data: mode → input →
+Like `store.reports.lifecycle.TRANSITIONS`, allowed moves are data: mode → input →
 `On(move, to)`. `Turn.run` reads the table and nothing else decides which
 move answers an input; an input a mode does not list gets the mode's polite
 default (`Turn.current_prompt`: the question, the read-back or the menu

@@ -1,6 +1,6 @@
 """What a returning reporter came back for: where each of their reports stands.
 
-Read from what `store.lifecycle` and its neighbours wrote (status, events,
+Read from what `store.reports.lifecycle` and its neighbours wrote (status, events,
 transfers, instructions), and only what the reporter was already told in
 feedback: the question asked of them, the reason for declining, the
 department's name and reply, the adopting level, the instructing leader's
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store.i18n import t
-from store.lifecycle import Action
 from store.models import Instruction, Report, ReportEvent, ReportStatus, Transfer, Unit
+from store.reports.lifecycle import Action
 
 # How many reports the news names; "我的反映" lists more.
 NEWS_LIMIT = 5

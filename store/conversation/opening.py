@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from store import points, scans, transfers
 from store.conversation import news
 from store.conversation.context import DraftContext, SideContext
 from store.conversation.parts import TurnParts
 from store.conversation.types import MAIN, Button, Reply
 from store.models import Channel, CollectionPoint, Report, ReportStatus
+from store.network import points, scans
+from store.review import transfers
 
 
 class OpeningMoves(TurnParts):

@@ -1,19 +1,19 @@
 """Reading a draft back, changing one answer, and filing it (modes `review` and `editing`).
 
-Filing goes through `store.drafts`, as counter intake and any other way in do.
+Filing goes through `store.reports.drafts`, as counter intake and any other way in do.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from store import drafts
 from store.conversation.context import Context
 from store.conversation.modes import Mode
 from store.conversation.parts import TurnParts
 from store.conversation.summary import render_answer, summary
 from store.conversation.types import MAIN, MINOR, Button, Reply
 from store.models import Attachment
+from store.reports import drafts
 
 
 class ReviewMoves(TurnParts):

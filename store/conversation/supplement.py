@@ -6,13 +6,14 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 
-from store import files, forms, lifecycle
+from store import forms
 from store.conversation.context import DraftContext, Paused, SideContext, SupplementContext
 from store.conversation.modes import DRAFT_MODES, Mode
 from store.conversation.parts import TurnParts
 from store.conversation.steps import check_file, clean
 from store.conversation.types import MAIN, MINOR, Reply
 from store.models import Attachment, Report, ReportStatus
+from store.reports import files, lifecycle
 
 
 class SupplementMoves(TurnParts):

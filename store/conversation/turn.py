@@ -13,7 +13,7 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import files, forms, reports
+from store import forms
 from store.conversation import context as ctxs
 from store.conversation.closure import ClosureMoves
 from store.conversation.commands import BY_NAME, buttons
@@ -28,6 +28,8 @@ from store.conversation.supplement import SupplementMoves
 from store.conversation.types import MINOR, Button, EngineConfig, Inbound, IncomingFile, Reply
 from store.i18n import t
 from store.models import Attachment, Conversation, Reporter, ReportStatus
+from store.reports import files
+from store.reports import queries as reports
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models: the nouns of minyi, one module per domain.
 
-Only `store.lifecycle` writes `Report.status`; everything else reads it. Import
+Only `store.reports.lifecycle` writes `Report.status`; everything else reads it. Import
 from here (`from store.models import Report`): importing the package maps every table.
 """
 

@@ -22,7 +22,7 @@ class Unit(Base):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set when the unit is retired (撤销): no longer offered for new points, users or
-    # transfers; its reports, points and users keep pointing at it (store.units.retire).
+    # transfers; its reports, points and users keep pointing at it (store.network.units.retire).
     retired_at: Mapped[datetime | None] = mapped_column()
 
 

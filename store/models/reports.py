@@ -34,7 +34,7 @@ class Reporter(Base):
     blocked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # -- members and informants (issue 4, MEMBERS) --
-    # Set when a binding code is redeemed (store.members); kind turns to MEMBER.
+    # Set when a binding code is redeemed (store.network.members); kind turns to MEMBER.
     member_name: Mapped[str | None] = mapped_column(sa.String(100))
     member_role: Mapped[str | None] = mapped_column(sa.String(20))  # member | informant
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
@@ -148,7 +148,7 @@ class ReportEvent(Base):
     action: Mapped[str] = mapped_column(sa.String(30))
     from_status: Mapped[str | None] = mapped_column(sa.String(20))
     to_status: Mapped[str] = mapped_column(sa.String(20))
-    # The review level (store.review key: first / second / final) the report
+    # The review level (store.review.chain key: first / second / final) the report
     # stood at when a reviewer acted, so the history says who signed off what.
     level: Mapped[str | None] = mapped_column(sa.String(20))
     # Exactly one of these is set: staff or the reporter acted.

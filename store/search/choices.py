@@ -7,8 +7,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import access, points, review, units
+from store import access
 from store.models import CollectionPoint, ReportStatus, Topic, Unit, User
+from store.network import points, units
+from store.review import chain as review
 
 
 @dataclass

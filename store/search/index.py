@@ -7,7 +7,7 @@ with `create_all` and in migration 0007.
 
 It is kept in step inside the writer's transaction: a flush hook reindexes
 reports that were added or had their text changed through the ORM, and notes
-added or removed; `store.lifecycle` calls `index_ids` after its compare-and-set
+added or removed; `store.reports.lifecycle` calls `index_ids` after its compare-and-set
 UPDATE, which the ORM does not see.
 """
 

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, selectinload
 
-from store import access, lifecycle, reports
+from store import access
 from store.models import (
     CollectionPoint,
     Report,
@@ -30,6 +30,8 @@ from store.models import (
     User,
     utcnow,
 )
+from store.reports import lifecycle
+from store.reports import queries as reports
 from store.search import index, text
 
 BEIJING = timezone(timedelta(hours=8))

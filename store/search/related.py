@@ -1,7 +1,7 @@
 """Reports that share a report's rarest words: candidates for the duplicate finder.
 
 At a million reports the newest few hundred around a report's date cover
-hours, not months, so `store.similar` asks here first. A report's words that
+hours, not months, so `store.reports.similar` asks here first. A report's words that
 almost every report holds (问题, 小区) say nothing; the rarest ones that at
 least one other report holds are what a duplicate shares. SQLite's index
 knows each token's document count (fts5vocab); on PostgreSQL that count is

@@ -10,8 +10,8 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, Re
 from bot.channels.base import BaseChannel, Message, Outcome, PointLinks, RatePolicy
 from bot.channels.telegram.sender import CAPABILITIES, retry_after_seconds, send
 from minyi.settings import Settings
-from store import points
 from store.models import Channel
+from store.network import points
 
 log = logging.getLogger(__name__)
 

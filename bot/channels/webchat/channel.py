@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import BaseChannel, Message, Outcome, PointLinks, RatePolicy
-from store import points
 from store.conversation.types import BUTTONS_ONLY
 from store.models import Channel, WebChatMessage
+from store.network import points
 
 CAPABILITIES = BUTTONS_ONLY
 

@@ -36,9 +36,9 @@ from bot.channels.wechat import inbound, render, state
 from bot.channels.wechat.api import Status, WeChatAPI, WeChatError
 from bot.channels.wechat.delivery import deliver
 from store.conversation.types import Inbound, Reply
+from store.delivery.outbox import backoff
 from store.i18n import t
 from store.models import WeChatInbox, WeChatInboxStatus, utcnow
-from store.outbox import backoff
 
 log = logging.getLogger(__name__)
 

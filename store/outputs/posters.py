@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from qr.posters import Poster
-from store import points
 from store.models import CollectionPoint, Unit
+from store.network import points
 
 
 def _unit_and_below(session: Session, unit_id: int) -> set[int]:

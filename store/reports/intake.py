@@ -1,6 +1,6 @@
 """Counter intake (代录): staff type in a walk-in citizen's report with the chat's own form.
 
-What staff typed becomes a `store.drafts.Draft`, checked by the form's own
+What staff typed becomes a `store.reports.drafts.Draft`, checked by the form's own
 rules and filed as the chat files one (numbering, version 1, files, the
 SUBMIT event). Nothing pretends the citizen chatted: no conversation turn,
 nothing in the transcript as theirs. The citizen becomes a fresh web-chat
@@ -21,12 +21,12 @@ import sqlalchemy as sa
 from itsdangerous import BadSignature, Signer, URLSafeSerializer
 from sqlalchemy.orm import Session
 
-from store import access, drafts, files, forms, webchat
+from store import access, forms
 from store.conversation import messages as _messages  # noqa: F401  (the checkers' texts)
 from store.conversation.steps import Invalid, check_file
 from store.conversation.summary import summary
 from store.conversation.types import IncomingFile
-from store.files import StoredFile
+from store.delivery import webchat
 from store.i18n import MESSAGES, register, t
 from store.models import (
     Channel,
@@ -38,6 +38,8 @@ from store.models import (
     Unit,
     User,
 )
+from store.reports import drafts, files
+from store.reports.files import StoredFile
 
 POINT = "point"  # the errors key of the collection point
 FOLLOW_SALT = "minyi-follow"

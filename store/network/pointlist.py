@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import access, points, scans
+from store import access
 from store.models import CollectionPoint, PointKind
+from store.network import points, scans
 
 PER_PAGE = 50
 QUERY_LIMIT = 100

@@ -1,4 +1,4 @@
-"""Tracking numbers, and reading reports back (lists, queues, counts); `store.drafts` files them."""
+"""Tracking numbers, and reading reports back (lists, queues, counts); `store.reports.drafts` files them."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import access, lifecycle, review
+from store import access
 from store.models import Counter, Report, ReportStatus, Role, Urgency, User, utcnow
+from store.reports import lifecycle
+from store.review import chain as review
 
 
 def next_tracking_no(session: Session, now: datetime | None = None) -> str:

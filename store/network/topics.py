@@ -4,7 +4,7 @@ Staff publish a topic (`publish`); every reporter who opted in (`/subscribe`)
 is owed one outbox message about it, written in the same transaction, and the
 notifier delivers them within the channel's rate limits. Reporters answer a
 topic from `/topics`; the engine starts the form with `context.topic_id`, and
-the draft filed at confirm (`store.drafts`) stores it on the report.
+the draft filed at confirm (`store.reports.drafts`) stores it on the report.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import outbox
+from store.delivery import outbox
 from store.i18n import register, t
 from store.models import Reporter, Topic, utcnow
 

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import lifecycle
-from store.lifecycle import Action
 from store.models import Report, ReportEvent, ReportStatus, utcnow
+from store.reports import lifecycle
+from store.reports.lifecycle import Action
 
 
 def _days(value: timedelta | int) -> timedelta:

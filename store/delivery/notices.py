@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import access, review
+from store import access
 from store.i18n import t
 from store.models import (
     Channel,
@@ -16,6 +16,7 @@ from store.models import (
     User,
     utcnow,
 )
+from store.review import chain as review
 
 
 def notify(session: Session, user: User, kind: str, text: str, report: Report | None = None) -> None:

@@ -1,7 +1,7 @@
 """Staff accounts beyond passwords: role, unit, and the Telegram link for alerts.
 
 A staff member links Telegram by sending the bot `/link CODE`, with a code
-the console shows them once; alerts then reach that chat (`store.notices`).
+the console shows them once; alerts then reach that chat (`store.delivery.notices`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import notices, users
+from store.delivery import notices
 from store.errors import DomainError
 from store.models import Role, Unit, User, utcnow
+from store.network import users
 
 # No 0/O, 1/I/L: the code is read off a screen and typed on a phone.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

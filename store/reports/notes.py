@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import access
-from store.lifecycle import NOTE_LIMIT, TransitionError
 from store.models import Report, ReportNote, User
+from store.reports.lifecycle import NOTE_LIMIT, TransitionError
 
 
 def add(session: Session, report: Report, user: User, text: str) -> ReportNote:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from store import access, lifecycle
+from store import access
 from store.i18n import register
-from store.lifecycle import Action, TransitionError
 from store.models import Report, ReportEvent, ReportStatus, User
+from store.reports import lifecycle
+from store.reports.lifecycle import Action, TransitionError
 
 # A main report must still be going somewhere, or the merged reporters hear nothing more.
 CLOSED_TARGETS = (ReportStatus.MERGED, ReportStatus.NOT_ADOPTED)

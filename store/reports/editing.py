@@ -13,10 +13,10 @@ import difflib
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import lifecycle
 from store.i18n import register
-from store.lifecycle import Action, TransitionError
 from store.models import Report, ReportVersion, User
+from store.reports import lifecycle
+from store.reports.lifecycle import Action, TransitionError
 
 TITLE_LIMIT = 200
 TEXT_LIMIT = 10_000

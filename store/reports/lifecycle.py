@@ -7,7 +7,7 @@ commit; nothing here commits.
 
 Who may act is part of the table: a role, `REPORTER` (from the chat),
 `SYSTEM` (scheduled jobs) or `LEVEL` — the roles of the review level the
-report waits at (初审 → 审核 → 审定, see `store.review`), plus admins.
+report waits at (初审 → 审核 → 审定, see `store.review.chain`), plus admins.
 Staff act only on reports of units they may see (`store.access`).
 """
 
@@ -21,7 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import access, feedback, notices, review
+from store import access
+from store.delivery import notices
 from store.models import (
     AdoptionLevel,
     Report,
@@ -33,6 +34,8 @@ from store.models import (
     User,
     utcnow,
 )
+from store.reports import feedback
+from store.review import chain as review
 from store.search import index as search_index
 
 S = ReportStatus

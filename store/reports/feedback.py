@@ -1,6 +1,6 @@
 """What a reporter is told after a move: the words in their language, the buttons, who else hears.
 
-`store.lifecycle` decides which message a move owes (the `feedback` key of its
+`store.reports.lifecycle` decides which message a move owes (the `feedback` key of its
 `Move`); this module words it and queues it in the outbox, so the console's
 preview and the queued message are the same text.
 """
@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import outbox
+from store.delivery import outbox
 from store.i18n import t
 from store.models import Report, Reporter, ReportStatus
 

@@ -5,7 +5,7 @@ in Chinese or English, in any order (名称 name, 编码 code, 类型 kind, 上�
 单位 unit, 地址 address, 联系人 contact); other columns are ignored and listed
 in the result, and title rows above the header are skipped. Only 名称 is required.
 A parent is given by code, `#id` or name, a unit by name or id. A line without a
-code gets a stable generated one (`store.pointplan`). The whole file is checked
+code gets a stable generated one (`store.network.pointplan`). The whole file is checked
 first; if any line is bad, every bad line is reported with its number and
 nothing is imported. Someone who keeps only some units may import only into those.
 """
@@ -26,10 +26,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.models import CollectionPoint, PointKind, utcnow
-from store.pointedit import adopt_reports
-from store.pointplan import KINDS, Existing, Plan, Planned
-from store.points import KIND_NAMES
-from store.units import EVERYTHING, Directory, Scope
+from store.network.pointedit import adopt_reports
+from store.network.pointplan import KINDS, Existing, Plan, Planned
+from store.network.points import KIND_NAMES
+from store.network.units import EVERYTHING, Directory, Scope
 
 # The columns of an export, in order; an import reads them in any order.
 COLUMNS = ("code", "name", "kind", "parent", "unit", "address", "contact")

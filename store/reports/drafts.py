@@ -5,7 +5,7 @@ conversation (`from_conversation`, on 确认提交), counter intake (代录) fro
 page, and any future API from a request. `Draft.check()` says everything that
 is wrong at once; `Draft.file()` makes the report exactly one way: a tracking
 number, version 1 of the reporter's own words, the files as attachments and
-the SUBMIT move through `store.lifecycle`.
+the SUBMIT move through `store.reports.lifecycle`.
 
 Errors follow the steps' convention (`store.conversation.steps.Invalid`: a
 message key and its parameters); whoever shows them words them for their
@@ -21,11 +21,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import forms, lifecycle
+from store import forms
 from store.conversation.steps import SKIP, Answer, Invalid, check_value, clean
 from store.conversation.summary import report_fields
 from store.errors import DomainError
-from store.files import StoredFile
 from store.i18n import register
 from store.models import (
     Attachment,
@@ -37,7 +36,9 @@ from store.models import (
     Urgency,
     User,
 )
-from store.reports import next_tracking_no
+from store.reports import lifecycle
+from store.reports.files import StoredFile
+from store.reports.queries import next_tracking_no
 
 register({
     "draft.required": {"zh": "请填写“{label}”。", "en": "Please fill in \"{label}\"."},
@@ -70,7 +71,7 @@ class Draft:
 
     `answers` maps step keys to what was given: typed text, a choice's number,
     value or label, "是"/"1" or True for yes; checked answers pass unchanged.
-    `files` holds, per file step, the files already saved (`store.files.keep`).
+    `files` holds, per file step, the files already saved (`store.reports.files.keep`).
     A report taken at a point belongs to the point's unit; one without a point
     to the reporter's (a member's) unit.
     """

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import points, units
 from store.models import CollectionPoint, PointKind, Report, Unit
-from store.points import PointError
-from store.units import Directory, Scope, UnitError
+from store.network import points, units
+from store.network.points import PointError
+from store.network.units import Directory, Scope, UnitError
 
 # A parent chain longer than this is treated as broken data (imports can loop).
 DEPTH_LIMIT = 10_000

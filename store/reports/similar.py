@@ -26,7 +26,7 @@ CANDIDATES = 500
 NEAREST = 60
 # Below this, two reports share little more than common words and place names.
 MIN_SCORE = 0.2
-# Reports that cannot take a merge are not offered (see store.merging).
+# Reports that cannot take a merge are not offered (see store.reports.merging).
 NOT_CANDIDATES = (ReportStatus.MERGED, ReportStatus.NOT_ADOPTED)
 
 _LATIN = re.compile(r"[a-z0-9]+")

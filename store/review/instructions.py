@@ -11,10 +11,10 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import lifecycle
 from store.i18n import register
-from store.lifecycle import Action, TransitionError
 from store.models import AdoptionLevel, Instruction, Report, User, utcnow
+from store.reports import lifecycle
+from store.reports.lifecycle import Action, TransitionError
 
 NAME_LIMIT = 100
 TITLE_LIMIT = 200

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import tokens
 from store.errors import DomainError
 from store.models import CollectionPoint, PointKind, utcnow
+from store.network import tokens
 
 KIND_NAMES: dict[str, str] = {
     PointKind.COUNTY: "县（区）", PointKind.TOWNSHIP: "乡镇", PointKind.STREET: "街道",
@@ -62,7 +62,7 @@ def create_point(session: Session, name: str, address: str | None = None,
                  contact: str | None = None, *, kind: PointKind | str = PointKind.COMMUNITY,
                  parent: CollectionPoint | None = None,
                  unit_id: int | None = None) -> CollectionPoint:
-    """Add a point as given; `store.pointedit.add_point` decides its unit and checks scope."""
+    """Add a point as given; `store.network.pointedit.add_point` decides its unit and checks scope."""
     name, kind, address, contact = checked(name, kind, address, contact)
     point = CollectionPoint(name=name, address=address, contact=contact, kind=kind,
                             parent_id=parent.id if parent else None, unit_id=unit_id)

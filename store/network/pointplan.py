@@ -16,9 +16,9 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from store.models import PointKind
-from store.points import KIND_NAMES, LIMITS
-from store.tokens import SHORT_ALPHABET
-from store.units import Directory, Scope, UnitError
+from store.network.points import KIND_NAMES, LIMITS
+from store.network.tokens import SHORT_ALPHABET
+from store.network.units import Directory, Scope, UnitError
 
 KINDS = {k.value: k for k in PointKind} | {v: PointKind(k) for k, v in KIND_NAMES.items()}
 CODE_LIMIT = 64

@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import access, lifecycle, notices
+from store import access
+from store.delivery import notices
 from store.i18n import register, t
-from store.lifecycle import Action, TransitionError
 from store.models import Report, ReportEvent, Role, Transfer, Unit, UnitKind, User, utcnow
+from store.reports import lifecycle
+from store.reports.lifecycle import Action, TransitionError
 
 OPEN, REPLIED = "open", "replied"
 # Deadlines are shown, and "one reminder a day" is counted, in the office's time.
