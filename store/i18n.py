@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-LANGS = ("zh", "en")
-
 MESSAGES: dict[str, dict[str, str]] = {
     # Feedback owed by lifecycle moves (sent through the outbox).
     "feedback.adopted": {

@@ -565,3 +565,11 @@ def test_closing_asks_the_reporter_to_rate_and_rating_is_stored(session: Session
 
     session.refresh(report)
     assert (report.status, report.satisfaction) == (S.CLOSED, "basically")
+
+
+def test_it_names_every_action_once_for_the_console_in_both_languages() -> None:
+    from store.i18n import t
+
+    for action in lifecycle.Action:
+        zh, en = t(f"action.{action}"), t(f"action.{action}", "en")
+        assert zh and en and zh != en, action

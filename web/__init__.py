@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from bot.channels import Registry, registry
 from minyi.settings import Settings
 from store.db import make_engine, make_sessionmaker
-from store.i18n import t
+from store.i18n import MESSAGES, t
 from store.models import Role, User
 from web import edge
 
@@ -210,6 +210,16 @@ def _templating(app: Flask) -> None:
     @app.template_filter("role")
     def role(value: Any) -> str:
         return ROLE_NAMES.get(str(value), str(value))
+
+    @app.template_filter("action")
+    def action(value: Any) -> str:
+        key = f"action.{value}"
+        return t(key) if key in MESSAGES else str(value)
+
+    @app.template_filter("satisfaction")
+    def satisfaction(value: Any) -> str:
+        key = f"satisfaction.{value}"
+        return t(key) if key in MESSAGES else str(value)
 
     @app.template_filter("adoption")
     def adoption(value: Any) -> str:

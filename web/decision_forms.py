@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from store.i18n import t
 from store.models import AdoptionLevel
 from store.reports.lifecycle import NOTE_LIMIT, Action, Move, adoption_rank
 
@@ -18,27 +19,33 @@ from store.reports.lifecycle import NOTE_LIMIT, Action, Move, adoption_rank
 @dataclass(frozen=True)
 class Choice:
     key: str  # `?action=key` on the report page; the form it opens
-    label: str
+    # None: the action's own name (`action.*` in store.reports.lifecycle); a label of its own
+    # only where the button says more than the action (登记领导批示, 已在办理（不采用）).
+    own_label: str | None
     hint: str
     needs: Action  # offered when the lifecycle allows this action now
     confirm: bool = False  # cannot be undone: a confirmation page comes first
     danger: bool = False
 
+    @property
+    def label(self) -> str:
+        return self.own_label or t(f"action.{self.needs}")
+
 
 CHOICES: tuple[Choice, ...] = (
-    Choice("sign_off", "通过本级", "本级审核通过，报送下一级", Action.SIGN_OFF),
-    Choice("adopt", "采用", "选择采用级别，反馈给反映人", Action.ADOPT),
-    Choice("return", "退回补充", "请反映人补充事实，问题发到其聊天窗口", Action.RETURN),
-    Choice("decline", "不采用", "选择或填写原因，确认后反馈给反映人", Action.DECLINE,
+    Choice("sign_off", None, "本级审核通过，报送下一级", Action.SIGN_OFF),
+    Choice("adopt", None, "选择采用级别，反馈给反映人", Action.ADOPT),
+    Choice("return", None, "请反映人补充事实，问题发到其聊天窗口", Action.RETURN),
+    Choice("decline", None, "选择或填写原因，确认后反馈给反映人", Action.DECLINE,
            confirm=True, danger=True),
     Choice("already_handled", "已在办理（不采用）", "政府部门已在处理的问题，确认后反馈给反映人",
            Action.DECLINE, confirm=True, danger=True),
     Choice("merge", "合并到主信息", "与另一条信息反映同一问题，确认后一并办理", Action.MERGE,
            confirm=True, danger=True),
-    Choice("raise", "提高采用级别", "被更高一级采用时登记", Action.RAISE),
-    Choice("transfer", "转办", "交有关部门办理，设定期限", Action.TRANSFER),
+    Choice("raise", None, "被更高一级采用时登记", Action.RAISE),
+    Choice("transfer", None, "交有关部门办理，设定期限", Action.TRANSFER),
     Choice("instruct", "登记领导批示", "记录批示领导、级别、日期和内容", Action.INSTRUCT),
-    Choice("close", "办结", "办结并请反映人评价", Action.CLOSE),
+    Choice("close", None, "办结并请反映人评价", Action.CLOSE),
     Choice("edit", "编辑内容和信息摘要", "保存为新版本，原始内容保留", Action.EDIT),
 )
 BY_KEY = {c.key: c for c in CHOICES}

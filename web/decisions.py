@@ -38,7 +38,7 @@ DONE = {
     Action.RAISE: "已提高采用级别，好消息已排队告知反映人。",
     Action.CLOSE: "已办结，满意度评价已排队发送给反映人。",
 }
-EDIT_FIELDS = ("title", "situation", "analysis", "suggestion", "summary")
+EDIT_FIELDS = editing.FIELDS
 TITLE_LIMIT, TEXT_LIMIT = 200, 10_000
 office_only = edge.roles_required(*edge.OFFICE)
 

@@ -19,6 +19,7 @@ from store.conversation.flood import FloodGuard
 from store.conversation.modes import Mode
 from store.conversation.turn import Turn
 from store.conversation.types import EngineConfig, Inbound, Reply
+from store.delivery import outbox
 from store.i18n import lang_of, t
 from store.models import Conversation, ProcessedUpdate, Reporter, utcnow
 
@@ -70,7 +71,7 @@ class Engine:
             reporter.display_name = inbound.display_name[:200]
         reporter.chat_id = inbound.chat_id
         # Writing to us again means we can reach them again.
-        reporter.blocked_at = None
+        outbox.unblock(session, reporter)
         return reporter
 
     def _conversation(self, session: Session, inbound: Inbound, reporter: Reporter) -> Conversation:

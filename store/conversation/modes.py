@@ -35,8 +35,6 @@ class Mode(StrEnum):
 
 M = Mode
 DRAFT_MODES = frozenset({M.FILLING, M.REVIEW, M.EDITING})
-# Side errands: a draft in progress waits (paused) and comes back after them.
-SIDE_MODES = frozenset({M.SUPPLEMENT, M.REOPEN})
 # Where leaving a side errand may land: the paused draft's mode, or the menu.
 BACK_FROM_SIDE = (M.IDLE, M.FILLING, M.REVIEW, M.EDITING)
 

@@ -20,7 +20,7 @@ from store.reports.lifecycle import Action, TransitionError
 
 TITLE_LIMIT = 200
 TEXT_LIMIT = 10_000
-FIELDS = ("title", "situation", "analysis", "suggestion", "summary")
+FIELDS = lifecycle.EDITABLE
 REQUIRED = frozenset({"title", "situation", "suggestion"})
 NAMES = {
     "title": {"zh": "标题", "en": "title"},

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from store import access
 from store.delivery import notices
+from store.i18n import register
 from store.models import (
     AdoptionLevel,
     Report,
@@ -61,12 +62,37 @@ class Action(StrEnum):
     REOPEN = "reopen"
 
 
+# What the console calls each action: the report's history, the decision buttons. The one list of it.
+register({f"action.{action}": names for action, names in {
+    Action.SUBMIT: {"zh": "提交", "en": "Submitted"},
+    Action.SIGN_OFF: {"zh": "通过本级", "en": "Passed this level"},
+    Action.ADOPT: {"zh": "采用", "en": "Adopt"},
+    Action.DECLINE: {"zh": "不采用", "en": "Decline"},
+    Action.RETURN: {"zh": "退回补充", "en": "Return for more"},
+    Action.RESUBMIT: {"zh": "补充后重新提交", "en": "Resubmitted with more"},
+    Action.REMIND: {"zh": "提醒补充", "en": "Reminded"},
+    Action.EXPIRE: {"zh": "逾期未补充", "en": "No answer in time"},
+    Action.MERGE: {"zh": "合并", "en": "Merged"},
+    Action.EDIT: {"zh": "编辑", "en": "Edited"},
+    Action.RAISE: {"zh": "提高采用级别", "en": "Adopted higher"},
+    Action.TRANSFER: {"zh": "转办", "en": "Transfer"},
+    Action.DEPT_REPLY: {"zh": "部门办理回复", "en": "Department replied"},
+    Action.INSTRUCT: {"zh": "领导批示", "en": "Leader's instruction"},
+    Action.CLOSE: {"zh": "办结", "en": "Close"},
+    Action.RATE: {"zh": "满意度评价", "en": "Rated"},
+    Action.REOPEN: {"zh": "重新办理", "en": "Reopened"},
+}.items()})
+
+
 REPORTER = "reporter"
 SYSTEM = "system"
 LEVEL = "level"
 OFFICE = frozenset(r.value for r in access.OFFICE_ROLES)
 DEPARTMENT = frozenset({Role.DEPARTMENT.value, Role.ADMIN.value})
-TEXT_FIELDS = frozenset({"title", "situation", "analysis", "suggestion", "summary"})
+# What staff may edit on a report (EDIT, store.reports.editing, the console's edit page), in the
+# order the edit page shows it; the one list of it.
+EDITABLE = ("title", "situation", "analysis", "suggestion", "summary")
+TEXT_FIELDS = frozenset(EDITABLE)
 PENDING = (S.SUBMITTED, S.REVIEWING, S.RESUBMITTED, S.REOPENED)
 DECIDED = (S.ADOPTED, S.NOT_ADOPTED)
 

@@ -148,10 +148,6 @@ def overdue_among(session: Session, report_ids: list[int], now: datetime | None 
                                             Transfer.due_at < (now or utcnow()))))
 
 
-def is_escalated(transfer_row: Transfer, now: datetime | None = None) -> bool:
-    return transfer_row.status == OPEN and (now or utcnow()) > transfer_row.escalate_at
-
-
 def chase(session: Session, now: datetime | None = None) -> dict[str, int]:
     """Remind departments of overdue transfers (once a local day) and escalate the long-overdue.
 
