@@ -453,3 +453,35 @@ def test_every_message_naming_a_command_has_a_wording_for_buttons() -> None:
     for path in forms.FORMS_DIR.glob("*.toml"):
         form = forms.load(path.stem)
         assert not any(SLASH.search(text) for text in form.intro.values()), path
+
+
+def test_it_opens_again_without_repeating_news_that_did_not_change(
+    client: FlaskClient, point: CollectionPoint, point_token: str, session: Session, clerk: User,
+) -> None:
+    v = Visitor(client, point_token)
+    first = _report_through(v)
+    again = Visitor(client, point_token)
+    again.poll()
+    [news] = again.open()
+    assert first in news["text"]
+    before = session.scalar(sa.select(sa.func.count()).select_from(WebChatMessage))
+    session.rollback()  # the app writes next
+
+    # Opened again and again with nothing new: the bubble already there is the news.
+    for _ in range(3):
+        third = Visitor(client, point_token)
+        third.poll()
+        assert third.open() == []
+    assert session.scalar(sa.select(sa.func.count()).select_from(WebChatMessage)) == before
+    session.rollback()
+    assert "欢迎回来" in third.texts()  # still on the page, from the transcript
+    third.press("我的反映")  # and its buttons still work
+    assert first in third.texts(third.seen[-1:])
+
+    # Something moved: the next opening tells it.
+    report = session.scalars(sa.select(Report).where(Report.tracking_no == first)).one()
+    lifecycle.apply(session, report, lifecycle.Action.RETURN, user=clerk, note="请补充路灯的具体位置")
+    session.commit()
+    fourth = Visitor(client, point_token)
+    fourth.poll()
+    assert any("请补充路灯的具体位置" in m["text"] for m in fourth.open())

@@ -151,7 +151,7 @@ def open_chat() -> Any:
     token = body.get("token", "") if isinstance(body, dict) else None
     if not isinstance(token, str) or (token and not tokens.TOKEN_RE.fullmatch(token)):
         raise ApiError("链接格式不正确，请重新扫描采集点二维码。")
-    return _run(_require_chat(), None, command="start", args=token)
+    return _run(_require_chat(), None, command="start", args=token, again_ok=False)
 
 
 @bp.route("/api/send", methods=["POST"])
@@ -231,8 +231,12 @@ def poll() -> Any:
     return jsonify(ok=True, messages=_since(chat_id))
 
 
-def _run(chat_id: str, shown: str | None, **what: Any) -> Any:
-    """Record the input, let the engine answer, record the replies, commit."""
+def _run(chat_id: str, shown: str | None, *, again_ok: bool = True, **what: Any) -> Any:
+    """Record the input, let the engine answer, record the replies, commit.
+
+    `again_ok=False` (opening the page): replies the transcript already ends with are not
+    recorded twice.
+    """
     cfg = current_app.config
     if not _flood.allow(chat_id, cfg["CHAT_FLOOD_BURST"], cfg["CHAT_FLOOD_WINDOW"]):
         raise ApiError("您发送得太快了，请稍等片刻再继续。", 429)
@@ -246,7 +250,8 @@ def _run(chat_id: str, shown: str | None, **what: Any) -> Any:
                       language=request.accept_languages.best_match(["zh", "en"]) or "zh",
                       capabilities=BUTTONS_ONLY, **what)
     replies = engine.handle(session, inbound)
-    webchat.record_out(session, chat_id, [(r.text, r.buttons_json()) for r in replies])
+    record = webchat.record_out if again_ok else webchat.record_out_unless_shown
+    record(session, chat_id, [(r.text, r.buttons_json()) for r in replies])
     edge.commit()
     return jsonify(ok=True, messages=_since(chat_id))
 

@@ -41,6 +41,26 @@ def record_out(
     return rows
 
 
+def record_out_unless_shown(
+    session: Session, chat_id: str, replies: Iterable[tuple[str, list[Any] | None]]
+) -> list[WebChatMessage]:
+    """Keep the replies unless the transcript already ends with exactly them.
+
+    Opening the page again answers with the reporter's news; when nothing moved
+    since, the bubbles at the end of the transcript already say it.
+    """
+    replies = [(text, buttons or None) for text, buttons in replies]
+    if replies:
+        tail = list(session.execute(
+            sa.select(WebChatMessage.direction, WebChatMessage.text, WebChatMessage.buttons)
+            .where(WebChatMessage.chat_id == chat_id)
+            .order_by(WebChatMessage.id.desc()).limit(len(replies))))
+        tail.reverse()
+        if [(d, t, b or None) for d, t, b in tail] == [(OUT, t, b) for t, b in replies]:
+            return []
+    return record_out(session, chat_id, replies)
+
+
 def since(session: Session, chat_id: str, after: int = 0,
           limit: int = POLL_LIMIT) -> list[WebChatMessage]:
     """Messages of `chat_id` newer than id `after`, oldest first.
