@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store import outbox
 from store.conversation import messages as _messages  # noqa: F401  (registers the texts)
 from store.conversation.flood import FloodGuard
 from store.conversation.modes import Mode
@@ -70,7 +71,7 @@ class Engine:
             reporter.display_name = inbound.display_name[:200]
         reporter.chat_id = inbound.chat_id
         # Writing to us again means we can reach them again.
-        reporter.blocked_at = None
+        outbox.heard_from(session, reporter)
         return reporter
 
     def _conversation(self, session: Session, inbound: Inbound, reporter: Reporter) -> Conversation:
