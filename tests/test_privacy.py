@@ -25,13 +25,14 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
-from store import access, editing, forms, intake, notes, transfers
+from store import access, addresses, editing, forms, intake, notes, transfers
 from store import points as points_mod
 from store.conversation.engine import Engine
 from store.conversation.summary import answer_rows, summary
 from store.conversation.types import EngineConfig
 from store.models import (
     AccessLog,
+    Channel,
     CollectionPoint,
     OutboxMessage,
     Report,
@@ -123,7 +124,8 @@ def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa
                          None if role is Role.ADMIN else
                          network.roads if role is Role.DEPARTMENT else network.county)
              for role in Role}
-    users[Role.CLERK].telegram_chat_id = "7000001"  # alerts reach the clerk on Telegram too
+    # Alerts reach the clerk on Telegram too.
+    addresses.link(session, users[Role.CLERK], Channel.TELEGRAM, "7000001")
     session.commit()
 
     _file_by_telegram(Session_, settings, points_mod.token_for(point, SECRET))

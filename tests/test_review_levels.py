@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import lifecycle, notices, reports, review
+from store import addresses, lifecycle, notices, reports, review
 from store.lifecycle import Action
-from store.models import AdoptionLevel, OutboxMessage, Report, ReportStatus, StaffNotice, User
+from store.models import AdoptionLevel, Channel, OutboxMessage, Report, ReportStatus, StaffNotice, User
 from tests.domain_support import file_report
 
 
@@ -85,7 +85,7 @@ def test_a_chain_cut_short_leaves_reports_waiting_at_its_last_level(
 def test_an_urgent_report_goes_first_and_alerts_the_first_level(
     session: Session, clerk: User, director: User, admin: User, viewer: User
 ) -> None:
-    clerk.telegram_chat_id = "777"
+    addresses.link(session, clerk, Channel.TELEGRAM, "777")
     session.commit()
     calm = file_report(session, title="路灯不亮")
     urgent = file_report(session, title="河堤出现 3 米长裂缝", urgent=True)

@@ -8,9 +8,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import lifecycle, transfers
+from store import addresses, lifecycle, transfers
 from store.lifecycle import Action, TransitionError
 from store.models import (
+    Channel,
     CollectionPoint,
     OutboxMessage,
     Report,
@@ -59,7 +60,7 @@ def test_it_transfers_to_a_department_and_tells_both_sides(
     session: Session, adopted: Report, admin: User, network: Network
 ) -> None:
     roads = staff(session, "lu", Role.DEPARTMENT, network.roads)
-    roads.telegram_chat_id = "777"
+    addresses.link(session, roads, Channel.TELEGRAM, "777")
     water = staff(session, "shui", Role.DEPARTMENT, network.water)
     session.commit()
 
