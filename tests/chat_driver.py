@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.conversation.engine import Engine
-from store.conversation.types import Inbound, IncomingFile, Reply
+from store.conversation.types import Capabilities, Inbound, IncomingFile, Reply
 from store.models import Channel
 
 JPEG = b"\xff\xd8\xff\xe0" + b"minyi-test-photo" * 8
@@ -24,10 +24,12 @@ class Chat:
     user_id: str = "1001"
     channel: Channel = Channel.TELEGRAM
     language: str | None = "zh-hans"
+    capabilities: Capabilities = Capabilities()
     log: list[Reply] = field(default_factory=list)
 
     def send(self, **kw: Any) -> list[Reply]:
         kw.setdefault("language", self.language)
+        kw.setdefault("capabilities", self.capabilities)
         with self.Session() as s, s.begin():
             replies = self.engine.handle(
                 s, Inbound(channel=self.channel, user_id=self.user_id, chat_id=self.user_id, **kw))

@@ -1,18 +1,24 @@
-"""Admin pages, notices, Telegram link codes and statistics in the console."""
+"""Admin pages, notices, link codes and alert chats, and statistics in the console."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from store.models import Role, StaffNotice, Unit, User
+from minyi.settings import Settings
+from store.models import Channel, Role, StaffAddress, StaffNotice, Unit, User
+from store.network import addresses
 from store.review import chain as review
 from store.review import templates
 from tests.conftest import Network, staff
 from tests.web_support import csrf, login, make_report
+from tests.wechat_emulator import WeChatEmulator
+from tests.wechat_support import wechat_settings
 
 
 def _post(client: FlaskClient, path: str, **data: str) -> str:
@@ -86,19 +92,73 @@ def test_it_manages_decline_templates(client: FlaskClient, admin: User, session:
     assert [t.text for t in templates.active(session)] == ["属于个人诉求。"]
 
 
-def test_it_gives_every_staff_member_a_telegram_link_code(
+def test_it_gives_every_staff_member_a_link_code(
     client: FlaskClient, admin: User, clerk: User, session: Session
 ) -> None:
     login(client, "carol")
     page = _post(client, "/account/link")
     code = re.search(r"/link ([A-Za-z0-9]{8})", page)
-    assert code and "在机器人中发送" in page
+    # Telegram is the test app's one channel that takes staff links (the web chat does not).
+    assert code and "在Telegram中向我们发送" in page and "网页" not in page.split("提醒渠道")[1]
     session.rollback()
     session.expire_all()
     assert session.get(User, clerk.id).link_code == code.group(1)  # type: ignore[union-attr]
     login(client, "alice")
     page = _post(client, f"/admin/users/{clerk.id}/link")
-    assert re.search(r"/link [A-Za-z0-9]{8}", page) and "Carol" in page
+    assert re.search(r"/link [A-Za-z0-9]{8}", page) and "Carol 的绑定码" in page
+
+
+@pytest.fixture
+def wechat_client(settings: Settings, Session_: sessionmaker[Session]) -> Iterator[FlaskClient]:  # noqa: N803
+    """The console with WeChat switched on as well (its API never called here)."""
+    from web import create_app
+
+    with WeChatEmulator() as emu:
+        app = create_app(wechat_settings(settings, emu), session_factory=Session_)
+        app.config["TESTING"] = True
+        yield app.test_client()
+        app.extensions["minyi"].channels.close()
+
+
+def _chat_row(page: str, channel: str) -> str:
+    found = re.search(rf'<tr id="chat-{channel}">(.*?)</tr>', page, re.S)
+    assert found, channel
+    return " ".join(found.group(1).split())
+
+
+def test_it_shows_and_unlinks_each_channel_on_the_account_page(
+    wechat_client: FlaskClient, clerk: User, admin: User, session: Session
+) -> None:
+    addresses.link(session, clerk, Channel.TELEGRAM, "4242")
+    addresses.link(session, clerk, Channel.WECHAT, "oCarol")
+    addresses.mark_gone(session, Channel.WECHAT, "oCarol")
+    session.commit()
+    login(wechat_client, "carol")
+
+    page = wechat_client.get("/account").get_data(as_text=True)
+    assert "已绑定" in _chat_row(page, "telegram")
+    assert "微信" in _chat_row(page, "wechat") and "已失联" in _chat_row(page, "wechat")
+    page = _post(wechat_client, "/account/link")
+    assert "在Telegram、微信中向我们发送" in page
+
+    page = _post(wechat_client, "/account/unlink", channel="wechat")
+    assert "已解除微信绑定" in page and "未绑定" in _chat_row(page, "wechat")
+    assert "已绑定" in _chat_row(page, "telegram")
+    session.rollback()
+    assert [(a.user_id, a.channel) for a in session.scalars(sa.select(StaffAddress))] == [
+        (clerk.id, Channel.TELEGRAM)]
+    # Unlinking what is not linked, or a channel that does not exist, changes nothing.
+    assert "本来就没有绑定" in _post(wechat_client, "/account/unlink", channel="wechat")
+    assert "请选择要解除绑定的渠道" in _post(wechat_client, "/account/unlink", channel="fax")
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count(StaffAddress.id))) == 1
+
+    login(wechat_client, "alice")
+    page = wechat_client.get("/admin/users").get_data(as_text=True)
+    row = re.search(rf'<tr id="user-{clerk.id}".*?</tr>', page, re.S)
+    assert row and "Telegram" in row.group(0) and "微信" not in row.group(0)
+    row = re.search(rf'<tr id="user-{admin.id}".*?</tr>', page, re.S)
+    assert row and "未绑定" in row.group(0)
 
 
 def test_it_badges_unread_notices_and_marks_them_read(

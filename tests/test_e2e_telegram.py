@@ -28,11 +28,13 @@ from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig
 from store.models import (
     Attachment,
+    Channel,
     Conversation,
     OutboxMessage,
     OutboxStatus,
     Report,
     ReportStatus,
+    StaffAddress,
     StaffNotice,
     User,
 )
@@ -272,6 +274,10 @@ def test_it_plays_a_return_for_more_round_trip(
     linked = world.said(world.act(reviewer_chat, lambda: emu.user_sends_command(
         reviewer_chat, "link", code)))
     assert "已绑定工作人员账号" in linked
+    [address] = session.scalars(sa.select(StaffAddress)).all()
+    assert (address.user_id, address.channel, address.chat_id) == (
+        director.id, Channel.TELEGRAM, str(reviewer_chat))
+    session.rollback()  # end the read snapshot before the report is filed
     _file_report(world, user, point_token)
     world.act(user, lambda: emu.press(user, "确认"))
     report = session.scalars(sa.select(Report)).one()

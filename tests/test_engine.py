@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.conversation.engine import Engine
-from store.conversation.types import EngineConfig, IncomingFile
+from store.conversation.types import BUTTONS_ONLY, EngineConfig, IncomingFile
 from store.models import (
     Attachment,
     Channel,
@@ -507,9 +507,9 @@ def test_a_resubmission_alerts_the_level_that_returned_it(chat, point_token, ses
     assert (director.id, "resubmitted") in kinds and (clerk.id, "resubmitted") not in kinds
 
 
-def test_link_is_for_telegram_and_needs_a_code(Session_, engine):
-    web = Chat(Session_, engine, user_id="w-1", channel=Channel.WEB)
-    assert "只能绑定 Telegram" in web.command("link", "ABCD1234")[0].text
+def test_link_is_refused_in_the_web_chat_and_needs_a_code(Session_, engine):
+    web = Chat(Session_, engine, user_id="w-1", channel=Channel.WEB, capabilities=BUTTONS_ONLY)
+    assert "网页聊天供群众反映使用，不能绑定工作人员账号" in web.command("link", "ABCD1234")[0].text
     tg = Chat(Session_, engine, user_id="3003")
     assert "/link" in tg.command("link")[0].text
 

@@ -23,10 +23,13 @@ from store.models import (
     OutboxMessage,
     OutboxStatus,
     Reporter,
+    StaffAddress,
+    StaffNotice,
     User,
     WebChatMessage,
     utcnow,
 )
+from store.network import addresses
 from tests.botapi_emulator import TOKEN, BotAPIEmulator
 
 # -- the limiter, on a clock of its own --------------------------------------
@@ -339,14 +342,14 @@ def test_it_runs_until_told_to_stop(
     assert _row(session, row_id).status == OutboxStatus.SENT
 
 
-def test_a_staff_member_who_blocked_the_bot_is_unlinked_and_reporters_still_hear(
+def test_a_staff_chat_that_blocked_the_bot_is_marked_gone_and_reporters_still_hear(
     settings: Settings, Session_: sessionmaker[Session], session: Session,  # noqa: N803
     emu: BotAPIEmulator, clerk: User, director: User,
 ) -> None:
     reporter = _reporter(session, emu, 48)
     for user, chat in ((clerk, 61), (director, 62)):
         emu.user_sends_text(chat, "/link")
-        user.telegram_chat_id = str(chat)
+        addresses.link(session, user, Channel.TELEGRAM, str(chat))
     notices.notify(session, clerk, "urgent", "【紧急】一")
     notices.notify(session, clerk, "urgent", "【紧急】二")
     notices.notify(session, director, "urgent", "【紧急】三")
@@ -359,7 +362,12 @@ def test_a_staff_member_who_blocked_the_bot_is_unlinked_and_reporters_still_hear
     assert rows["【紧急】一"].status == rows["【紧急】二"].status == OutboxStatus.DEAD
     assert rows["【紧急】三"].status == OutboxStatus.SENT
     assert _row(session, feedback).status == OutboxStatus.SENT
-    session.refresh(clerk)
-    session.refresh(director)
-    assert clerk.telegram_chat_id is None and director.telegram_chat_id == "62"
+    gone = {a.user_id: a.gone_at for a in session.scalars(sa.select(StaffAddress))}
+    assert gone[clerk.id] is not None and gone[director.id] is None
     assert emu.texts(48) == ["已采用"] and emu.texts(62) == ["【紧急】三"]
+
+    # Later alerts skip the gone chat; the console notice is still written.
+    notices.notify(session, clerk, "urgent", "【紧急】四")
+    session.commit()
+    assert session.scalar(sa.select(OutboxMessage).where(OutboxMessage.text == "【紧急】四")) is None
+    assert session.scalar(sa.select(StaffNotice).where(StaffNotice.text == "【紧急】四")) is not None

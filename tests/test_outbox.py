@@ -186,7 +186,7 @@ def test_it_stops_writing_to_a_reporter_who_blocked_the_bot(session: Session) ->
     assert blocker.blocked_at is not None
     assert outbox.enqueue(session, blocker, "再次反馈") is None
 
-    outbox.unblock(session, blocker)
+    outbox.heard_from(session, blocker)
     assert outbox.enqueue(session, blocker, "再次反馈") is not None
 
 

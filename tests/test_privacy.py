@@ -31,6 +31,7 @@ from store.conversation.summary import answer_rows, summary
 from store.conversation.types import EngineConfig
 from store.models import (
     AccessLog,
+    Channel,
     CollectionPoint,
     OutboxMessage,
     Report,
@@ -40,6 +41,7 @@ from store.models import (
     User,
     WebChatMessage,
 )
+from store.network import addresses
 from store.network import points as points_mod
 from store.reports import editing, intake, notes
 from store.review import transfers
@@ -125,7 +127,8 @@ def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa
                          None if role is Role.ADMIN else
                          network.roads if role is Role.DEPARTMENT else network.county)
              for role in Role}
-    users[Role.CLERK].telegram_chat_id = "7000001"  # alerts reach the clerk on Telegram too
+    # Alerts reach the clerk on Telegram too.
+    addresses.link(session, users[Role.CLERK], Channel.TELEGRAM, "7000001")
     session.commit()
 
     _file_by_telegram(Session_, settings, points_mod.token_for(point, SECRET))

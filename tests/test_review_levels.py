@@ -6,7 +6,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store.delivery import notices
-from store.models import AdoptionLevel, OutboxMessage, Report, ReportStatus, StaffNotice, User
+from store.models import AdoptionLevel, Channel, OutboxMessage, Report, ReportStatus, StaffNotice, User
+from store.network import addresses
 from store.reports import lifecycle
 from store.reports import queries as reports
 from store.reports.lifecycle import Action
@@ -88,7 +89,7 @@ def test_a_chain_cut_short_leaves_reports_waiting_at_its_last_level(
 def test_an_urgent_report_goes_first_and_alerts_the_first_level(
     session: Session, clerk: User, director: User, admin: User, viewer: User
 ) -> None:
-    clerk.telegram_chat_id = "777"
+    addresses.link(session, clerk, Channel.TELEGRAM, "777")
     session.commit()
     calm = file_report(session, title="路灯不亮")
     urgent = file_report(session, title="河堤出现 3 米长裂缝", urgent=True)

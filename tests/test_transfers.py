@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store.models import (
+    Channel,
     CollectionPoint,
     OutboxMessage,
     Report,
@@ -18,6 +19,7 @@ from store.models import (
     Transfer,
     User,
 )
+from store.network import addresses
 from store.reports import lifecycle
 from store.reports.lifecycle import Action, TransitionError
 from store.review import transfers
@@ -60,7 +62,7 @@ def test_it_transfers_to_a_department_and_tells_both_sides(
     session: Session, adopted: Report, admin: User, network: Network
 ) -> None:
     roads = staff(session, "lu", Role.DEPARTMENT, network.roads)
-    roads.telegram_chat_id = "777"
+    addresses.link(session, roads, Channel.TELEGRAM, "777")
     water = staff(session, "shui", Role.DEPARTMENT, network.water)
     session.commit()
 

@@ -26,9 +26,11 @@ from store.models import (
     Report,
     Reporter,
     ReportStatus,
+    StaffAddress,
     User,
     WebChatMessage,
 )
+from store.network import staff
 from store.reports import intake, lifecycle
 from store.review import transfers
 from tests.chat_driver import JPEG, SITUATION, SUGGESTION
@@ -434,6 +436,22 @@ def test_the_web_chat_never_tells_a_citizen_to_type_a_command(
     said = [m["text"] for m in v.seen if m["dir"] == "out"]
     assert any("点按钮操作" in text for text in said)
     assert [text for text in said if SLASH.search(text)] == []
+
+
+def test_a_staff_code_typed_in_the_web_chat_links_nothing_and_keeps_the_code(
+    client: FlaskClient, point_token: str, session: Session, clerk: User,
+) -> None:
+    code = staff.issue_link_code(session, clerk)
+    session.commit()
+    v = Visitor(client, point_token)
+    v.open()
+
+    said = v.texts(v.text(f"/link {code}"))
+
+    assert "网页聊天供群众反映使用，不能绑定工作人员账号" in said
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count(StaffAddress.id))) == 0
+    assert session.get_one(User, clerk.id).link_code == code  # still good where it can be used
 
 
 def test_every_message_naming_a_command_has_a_wording_for_buttons() -> None:

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from store import search
 from store.i18n import t
 from store.models import AdoptionLevel, Role, User
-from store.network import staff, units, users
+from store.network import addresses, staff, units, users
 from store.review import chain as review
 from store.review import templates
 from web import edge
@@ -135,7 +135,7 @@ def user_password(user_id: int) -> Any:
 @bp.route("/users/<int:user_id>/link", methods=["POST"])
 @admin_only
 def user_link(user_id: int) -> Any:
-    """A one-time Telegram link code for a staff member, to hand to them."""
+    """A one-time link code for a staff member, to hand to them (/link CODE from any chat)."""
     session = edge.db()
     user = session.get(User, user_id)
     if user is None:
@@ -255,7 +255,11 @@ def _users_page(linked: tuple[User, str] | None = None, *, values: Any = None,
                 errors: dict[str, str] | None = None, issued: tuple[User, str] | None = None,
                 status: int = 200) -> Any:
     session = edge.db()
-    return render_template("admin_users.html", users=users.list_users(session),
+    people = users.list_users(session)
+    return render_template("admin_users.html", users=people,
+                           chats=addresses.of(session, [u.id for u in people]),
+                           channel_name=edge.channels().name_of,
+                           link_channels=edge.link_channel_names(),
                            units=units.tree(session), roles=list(Role), linked=linked,
                            values=values or {}, errors=errors or {}, issued=issued,
                            all_units=ALL_UNITS,

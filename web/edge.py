@@ -42,6 +42,11 @@ def channels() -> Registry:
     return wiring().channels
 
 
+def link_channel_names() -> str:
+    """Where a staff member can send /link CODE, for the code's instructions ("Telegram、微信")."""
+    return "、".join(c.name for c in channels().staff_channels)
+
+
 def settings() -> Settings:
     return wiring().settings
 

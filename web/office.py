@@ -1,7 +1,8 @@
-"""A staff member's own pages: 我的转办 (departments), notices, Telegram link, statistics."""
+"""A staff member's own pages: 我的转办 (departments), notices, the chats alerts go to, statistics."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -10,8 +11,8 @@ from flask_login import login_required
 from store import access
 from store.delivery import notices
 from store.i18n import t
-from store.models import Role, Transfer, User, utcnow
-from store.network import staff, users
+from store.models import Channel, Role, StaffAddress, Transfer, User, utcnow
+from store.network import addresses, staff, users
 from store.outputs import stats
 from store.reports.lifecycle import TransitionError
 from store.review import transfers
@@ -82,18 +83,56 @@ def account() -> Any:
 
 @bp.route("/account/link", methods=["POST"])
 @login_required
-def link_telegram() -> Any:
-    """绑定 Telegram: a one-time code the staff member sends to the bot as /link CODE."""
+def link_code() -> Any:
+    """绑定聊天: a one-time code the staff member sends as /link CODE from the chat to link."""
     user = edge.staff()
     code = staff.issue_link_code(edge.db(), user)
     edge.commit()
     return account_page(user, code)
 
 
+@bp.route("/account/unlink", methods=["POST"])
+@login_required
+def unlink() -> Any:
+    """解除绑定: stop alerts to the staff member's chat on one channel."""
+    raw = request.form.get("channel", "")
+    try:
+        channel = Channel(raw)
+    except ValueError:
+        flash("请选择要解除绑定的渠道。", "error")
+        return redirect(url_for("office.account"))
+    name = edge.channels().name_of(channel)
+    if addresses.unlink(edge.db(), edge.staff(), channel):
+        edge.commit()
+        flash(f"已解除{name}绑定，提醒不再发到该聊天。", "success")
+    else:
+        flash(f"{name}本来就没有绑定。", "info")
+    return redirect(url_for("office.account"))
+
+
+@dataclass(frozen=True)
+class AlertChat:
+    """One row of 提醒渠道: a channel staff may link on, and the chat linked there if any."""
+
+    channel: Channel
+    name: str
+    address: StaffAddress | None
+
+
+def alert_chats(user: User) -> list[AlertChat]:
+    """The channels that take staff links, then any other where `user` still has a chat."""
+    registry = edge.channels()
+    linked = {a.channel: a for a in addresses.of(edge.db(), [user.id])[user.id]}
+    kinds = [c.kind for c in registry.staff_channels]
+    kinds += [kind for kind in linked if kind not in kinds]
+    return [AlertChat(kind, registry.name_of(kind), linked.get(kind)) for kind in kinds]
+
+
 def account_page(user: User, code: str | None, errors: dict[str, str] | None = None,
                  status: int = 200) -> Any:
-    """我的账号: who I am, the Telegram link code, and the password change form."""
+    """我的账号: who I am, the chats alerts go to, a link code, and the password change form."""
     return render_template("account.html", user=user, code=code, errors=errors or {},
+                           chats=alert_chats(user), link_channels=edge.link_channel_names(),
                            min_password=users.MIN_PASSWORD), status
 
 

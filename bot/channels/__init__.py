@@ -59,6 +59,17 @@ class Registry:
         for channel in self:
             channel.start()
 
+    @property
+    def staff_channels(self) -> list[ChannelPort]:
+        """The enabled channels a staff member may link a chat on for alerts."""
+        return [channel for channel in self if channel.capabilities.staff_alerts]
+
+    def name_of(self, kind: Channel) -> str:
+        """A channel's name as staff read it; a switched-off one (its folder is never
+        imported) by its stored value."""
+        channel = self.channels.get(kind)
+        return channel.name if channel is not None else kind.value
+
     def links(self, token: str) -> list[PointLinks]:
         """A point's way in on every enabled channel that has one."""
         found = (channel.links(token) for channel in self)

@@ -1,4 +1,4 @@
-"""After closure: one-tap satisfaction (满意 / 基本满意 / 不满意), and staff linking Telegram.
+"""After closure: one-tap satisfaction (满意 / 基本满意 / 不满意), and staff linking a chat.
 
 The CLOSE feedback carries `~rate:<report id>:<satisfied|basically|unsatisfied>`.
 Satisfied or mostly satisfied is recorded (lifecycle RATE) with thanks; not
@@ -6,7 +6,8 @@ satisfied asks for a comment (mode `reopen`) and then reopens the report with
 it (lifecycle REOPEN: back to the first review level).
 
 `/link CODE` is for staff: the one-time code from the console ties this
-Telegram chat to their account, so alerts reach them here.
+chat to their account, so alerts reach them here, on any channel whose
+capabilities allow it (not the web chat, which is the citizens').
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from store.conversation.modes import Mode
 from store.conversation.parts import TurnParts
 from store.conversation.steps import clean
 from store.conversation.types import Reply
-from store.models import Channel, Report, ReportEvent, ReportStatus
+from store.models import Report, ReportEvent, ReportStatus
 from store.network import staff
 from store.reports import lifecycle
 
@@ -98,15 +99,16 @@ class ClosureMoves(TurnParts):
     def comment_cancel(self, _arg: str = "") -> list[Reply]:
         return [Reply(self.t("chat.rate.comment_cancelled")), *self.leave_supplement()]
 
-    # -- staff linking Telegram ------------------------------------------------
+    # -- staff linking a chat ----------------------------------------------------
 
     def link(self, code: str = "") -> list[Reply]:
-        """`/link CODE`: tie this Telegram chat to the staff account that made the code."""
-        if self.inbound.channel is not Channel.TELEGRAM:
-            return [Reply(self.t("chat.link.telegram_only"))]
+        """`/link CODE`: tie this chat to the staff account that made the code."""
+        if not self.inbound.capabilities.staff_alerts:
+            return [Reply(self.t("chat.link.not_here"))]
         if not code:
             return [Reply(self.t("chat.link.usage"))]
-        user = staff.link_telegram(self.session, code.strip(), self.inbound.chat_id)
-        if user is None:
-            return [Reply(self.t("chat.link.bad"))]
+        try:
+            user = staff.link_chat(self.session, code, self.inbound.channel, self.inbound.chat_id)
+        except staff.LinkRefused as refused:
+            return [Reply(self.t(f"chat.link.{refused.reason}"))]
         return [Reply(self.t("chat.link.ok", name=user.display_name or user.username))]

@@ -57,9 +57,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("mystats", "我的信息统计", "My figures"),
     Command("help", "帮助", "Help"),
     Command("start", "开始", "Start"),
-    # Staff tie their Telegram chat to their console account with a one-time code.
-    Command("link", "工作人员绑定账号", "Staff: link this chat", "绑定码", "CODE", menu=False,
-            channels=frozenset({Channel.TELEGRAM})),
+    # Staff tie a chat to their console account with a one-time code; a channel
+    # whose capabilities take no staff links answers it with where they can.
+    Command("link", "工作人员绑定账号", "Staff: link this chat", "绑定码", "CODE", menu=False),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 

@@ -71,7 +71,7 @@ class Engine:
             reporter.display_name = inbound.display_name[:200]
         reporter.chat_id = inbound.chat_id
         # Writing to us again means we can reach them again.
-        outbox.unblock(session, reporter)
+        outbox.heard_from(session, reporter)
         return reporter
 
     def _conversation(self, session: Session, inbound: Inbound, reporter: Reporter) -> Conversation:

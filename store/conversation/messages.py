@@ -12,7 +12,8 @@ from store.i18n import MESSAGES, register
 BUTTONS = ".buttons"
 # Replies only a typed command or a Telegram-only event can bring, which must
 # name the command they explain: no variant needed.
-TYPED_ONLY = frozenset({"chat.edited", "chat.link.bad", "chat.link.usage", "chat.bind.usage"})
+TYPED_ONLY = frozenset({"chat.edited", "chat.link.unknown", "chat.link.expired", "chat.link.disabled",
+                        "chat.link.usage", "chat.bind.usage"})
 
 
 def worded(key: str, capabilities: Capabilities) -> str:
@@ -245,16 +246,28 @@ register({
         "zh": "✅ 已绑定工作人员账号 {name}。今后紧急信息、转办督办等提醒会发到这里。",
         "en": "✅ Linked to staff account {name}. Alerts (urgent reports, overdue transfers) will come here.",
     },
-    "chat.link.bad": {
-        "zh": "绑定码无效或已过期。请在后台“个人设置”中重新生成绑定码，然后发送 /link 绑定码。",
-        "en": "That link code is wrong or has expired. Make a new one in the console, then send /link CODE.",
+    "chat.link.unknown": {
+        "zh": "没有这个绑定码，或它已经用过。请在后台“我的账号”中生成新的绑定码，然后发送 /link 绑定码。",
+        "en": "There is no such link code, or it was used. Make a new one on the console's account page, "
+              "then send /link CODE.",
+    },
+    "chat.link.expired": {
+        "zh": "这个绑定码已过期（24 小时内有效）。请在后台“我的账号”中重新生成，然后发送 /link 绑定码。",
+        "en": "That link code has expired (codes last 24 hours). Make a new one on the console's account "
+              "page, then send /link CODE.",
+    },
+    "chat.link.disabled": {
+        "zh": "这个绑定码所属的工作人员账号已停用，不能绑定。如有疑问请联系管理员。",
+        "en": "The staff account of that link code is disabled and cannot be linked. Ask an administrator.",
     },
     "chat.link.usage": {
         "zh": "请发送 /link 绑定码（在后台生成，24 小时内有效）。",
         "en": "Send /link CODE (made in the console, valid for 24 hours).",
     },
-    "chat.link.telegram_only": {
-        "zh": "工作人员账号只能绑定 Telegram。", "en": "Staff accounts can only be linked on Telegram.",
+    "chat.link.not_here": {
+        "zh": "网页聊天供群众反映使用，不能绑定工作人员账号。请在后台“我的账号”中查看可以绑定的渠道。",
+        "en": "The web chat is for citizens and cannot be linked to a staff account. The console's account "
+              "page lists where you can link one.",
     },
     "btn.rate_cancel": {"zh": "不用了", "en": "Never mind"},
 })

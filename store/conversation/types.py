@@ -43,9 +43,14 @@ class Capabilities:
     longest_text: int | None = None
     # Bold, links and the like; without it, plain text only.
     rich_text: bool = False
+    # Staff may link a chat here (/link CODE) and get their alerts in it. Not
+    # in the web chat: its chats are citizens' browser sessions, no place to
+    # page a colleague.
+    staff_alerts: bool = True
 
 
-BUTTONS_ONLY = Capabilities(commands=False)
+# The web chat's: buttons and plain words, no typed commands, no staff links.
+BUTTONS_ONLY = Capabilities(commands=False, staff_alerts=False)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Telling staff: the console badge, and Telegram for those who linked it."""
+"""Telling staff: the console badge, and each chat they linked (store.network.addresses)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 from store import access
 from store.i18n import t
 from store.models import (
-    Channel,
     OutboxMessage,
     Report,
     Role,
@@ -16,17 +15,21 @@ from store.models import (
     User,
     utcnow,
 )
+from store.network import addresses
 from store.review import chain as review
 
 
 def notify(session: Session, user: User, kind: str, text: str, report: Report | None = None) -> None:
-    """A console notice for `user`, and the same words on Telegram if they linked it."""
-    session.add(StaffNotice(user_id=user.id, report_id=report.id if report else None, kind=kind,
-                            text=text))
-    if user.telegram_chat_id:
-        session.add(OutboxMessage(user_id=user.id, report_id=report.id if report else None,
-                                  channel=Channel.TELEGRAM, chat_id=user.telegram_chat_id,
-                                  text=text))
+    """A console notice for `user`, and the same words in each chat they linked that is not gone.
+
+    Like a reporter's messages, an alert for a channel that is switched off
+    waits in the outbox until it is back on.
+    """
+    report_id = report.id if report else None
+    session.add(StaffNotice(user_id=user.id, report_id=report_id, kind=kind, text=text))
+    for address in addresses.live(session, user):
+        session.add(OutboxMessage(user_id=user.id, report_id=report_id, channel=address.channel,
+                                  chat_id=address.chat_id, text=text))
 
 
 def staff_who_see(session: Session, report: Report, roles: frozenset[Role]) -> list[User]:

@@ -20,9 +20,9 @@ from store.models import (
     OutboxStatus,
     Report,
     Reporter,
-    User,
     utcnow,
 )
+from store.network import addresses
 
 MAX_ATTEMPTS = 12
 # A claim older than this is taken to be from a worker that died mid-send.
@@ -96,10 +96,11 @@ def retry_later(session: Session, msg: OutboxMessage, error: str, delay: float) 
 
 
 def give_up(session: Session, msg: OutboxMessage, error: str, *, blocked: bool = False) -> None:
-    """Never retry `msg`; if the recipient blocked us, stop writing to them at all.
+    """Never retry `msg`; if the recipient blocked us, stop writing to them there at all.
 
-    A reporter who blocked the bot is marked blocked until they write again;
-    a staff member who did is unlinked (they link again with /link CODE).
+    A reporter who blocked us is marked blocked, and a staff member's chat
+    gone (their other chats still get alerts), until they write from it again
+    (`heard_from`) or, for staff, link it again.
     """
     msg.status = OutboxStatus.DEAD
     msg.last_error = error[:1000]
@@ -112,10 +113,10 @@ def give_up(session: Session, msg: OutboxMessage, error: str, *, blocked: bool =
         recipient = OutboxMessage.reporter_id == msg.reporter_id
         reason = "reporter blocked the bot"
     elif msg.user_id is not None:
-        user = session.get(User, msg.user_id)
-        if user is not None and user.telegram_chat_id == msg.chat_id:
-            user.telegram_chat_id = None
-        recipient = OutboxMessage.user_id == msg.user_id
+        addresses.mark_gone(session, msg.channel, msg.chat_id)
+        recipient = sa.and_(OutboxMessage.user_id == msg.user_id,
+                            OutboxMessage.channel == msg.channel,
+                            OutboxMessage.chat_id == msg.chat_id)
         reason = "staff member blocked the bot"
     else:
         return
@@ -126,9 +127,10 @@ def give_up(session: Session, msg: OutboxMessage, error: str, *, blocked: bool =
     )
 
 
-def unblock(session: Session, reporter: Reporter) -> None:
-    """The reporter wrote to us again, so they can be reached again."""
+def heard_from(session: Session, reporter: Reporter) -> None:
+    """`reporter` wrote to us: we can reach them again, and their chat if it is a staff address."""
     reporter.blocked_at = None
+    addresses.heard_from(session, reporter.channel, reporter.chat_id)
 
 
 def backoff(attempts: int, base: float = 2.0, cap: float = 3600.0) -> float:
@@ -144,4 +146,4 @@ def pending_count(session: Session) -> int:
 
 
 __all__: list[Any] = ["enqueue", "claim_due", "mark_sent", "retry_later", "give_up",
-                      "backoff", "pending_count", "unblock"]
+                      "backoff", "pending_count", "heard_from"]

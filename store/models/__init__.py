@@ -19,7 +19,7 @@ from store.models.enums import (
     Urgency,
     WeChatInboxStatus,
 )
-from store.models.network import BindingCode, CollectionPoint, PointScan, Unit, User
+from store.models.network import BindingCode, CollectionPoint, PointScan, StaffAddress, Unit, User
 from store.models.office import AccessLog, OfficeSetting, SavedView
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
 from store.models.review import DeclineTemplate, Instruction, Topic, Transfer
@@ -44,6 +44,7 @@ __all__ = [
     "PointScan",
     "User",
     "BindingCode",
+    "StaffAddress",
     "Reporter",
     "Report",
     "Attachment",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, enum_type, utcnow
 from store.models.enums import Channel, OutboxStatus, WeChatInboxStatus
+
+if TYPE_CHECKING:
+    pass
 
 
 class OutboxMessage(Base):
@@ -18,7 +21,7 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # The recipient: a reporter, or a staff member who linked their Telegram.
+    # The recipient: a reporter, or a staff member at one of their StaffAddress chats.
     reporter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reporters.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     report_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reports.id"))

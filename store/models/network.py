@@ -78,13 +78,34 @@ class User(Base):
     role: Mapped[Role] = mapped_column(enum_type(Role))
     # None: the whole network (a provincial office or the installer's admin).
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
-    # Set when the staff member linked Telegram (/link CODE) for alerts.
-    telegram_chat_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # The one-time code for /link CODE (StaffAddress); None once used.
     link_code: Mapped[str | None] = mapped_column(sa.String(16), unique=True)
     link_code_expires_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+
+
+class StaffAddress(Base):
+    """Where a staff member gets alerts on one channel: the chat they sent /link CODE from.
+
+    One per (user, channel); a chat belongs to one account. `gone_at` is set
+    when the channel said the chat blocked or unfollowed us: alerts skip it
+    until the person writes from it or links it again (store.network.addresses).
+    """
+
+    __tablename__ = "staff_addresses"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "channel", name="uq_staff_addresses_user_channel"),
+        sa.UniqueConstraint("channel", "chat_id", name="uq_staff_addresses_chat"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    chat_id: Mapped[str] = mapped_column(sa.String(64))
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    gone_at: Mapped[datetime | None]
 
 
 class BindingCode(Base):

@@ -1,7 +1,8 @@
-"""Staff accounts beyond passwords: role, unit, and the Telegram link for alerts.
+"""Staff accounts beyond passwords: role, unit, and linking chats for alerts.
 
-A staff member links Telegram by sending the bot `/link CODE`, with a code
-the console shows them once; alerts then reach that chat (`store.delivery.notices`).
+A staff member links a chat by sending `/link CODE` from it, on any channel
+that takes staff links, with a code the console shows them once; alerts then
+reach that chat (`store.network.addresses`, `store.delivery.notices`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from store.delivery import notices
 from store.errors import DomainError
-from store.models import Role, Unit, User, utcnow
-from store.network import users
+from store.models import Channel, Role, Unit, User, utcnow
+from store.network import addresses, users
 
 # No 0/O, 1/I/L: the code is read off a screen and typed on a phone.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -42,36 +43,45 @@ def issue_link_code(session: Session, user: User) -> str:
     return code
 
 
-def link_telegram(session: Session, code: str, chat_id: str) -> User | None:
-    """Link the staff member whose code this is to `chat_id`; None if the code is unknown or stale.
+class LinkRefused(StaffError):
+    """A /link code that links nothing; `reason` (a key of `REFUSALS`) picks the chat's answer."""
 
-    The code works once. A chat serves one staff member: whoever had it before is unlinked.
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+REFUSALS = {
+    "unknown": "没有这个绑定码，或它已用过 / no such link code, or it was used",
+    "expired": "绑定码已过期 / the link code has expired",
+    "disabled": "该账号已停用 / the account is disabled",
+}
+
+
+def link_chat(session: Session, code: str, channel: Channel, chat_id: str) -> User:
+    """Link the staff member whose code this is to `chat_id` on `channel` (store.network.addresses).
+
+    The code is taken in one statement, so it works once even when sent from
+    two chats at the same moment. `LinkRefused` when it is unknown or used,
+    expired, or its account is disabled.
     """
     code = (code or "").strip().upper()
-    if len(code) != CODE_LENGTH:
-        return None
-    user = session.scalar(sa.select(User).where(User.link_code == code))
-    if user is None or not user.active:
-        return None
-    expires = user.link_code_expires_at
-    user.link_code = None
-    user.link_code_expires_at = None
-    if expires is None or expires <= utcnow():
-        session.flush()
-        return None
-    session.execute(sa.update(User).where(User.telegram_chat_id == str(chat_id), User.id != user.id)
-                    .values(telegram_chat_id=None))
-    user.telegram_chat_id = str(chat_id)
-    session.flush()
+    if len(code) != CODE_LENGTH or not code.isalnum():
+        raise LinkRefused("unknown", REFUSALS["unknown"])
+    user_id = session.scalar(
+        sa.update(User)
+        .where(User.link_code == code, User.link_code_expires_at > utcnow(), User.active.is_(True))
+        .values(link_code=None, link_code_expires_at=None)
+        .returning(User.id)
+        .execution_options(synchronize_session=False))
+    if user_id is None:
+        active = session.scalar(sa.select(User.active).where(User.link_code == code))
+        reason = "unknown" if active is None else "expired" if active else "disabled"
+        raise LinkRefused(reason, REFUSALS[reason])
+    user = session.get_one(User, user_id)
+    session.refresh(user)
+    addresses.link(session, user, channel, chat_id)
     return user
-
-
-def unlink(session: Session, user: User) -> None:
-    """Stop Telegram alerts for `user` (console notices go on)."""
-    user.telegram_chat_id = None
-    user.link_code = None
-    user.link_code_expires_at = None
-    session.flush()
 
 
 def update_user(session: Session, user: User, *, role: Role | str, unit_id: int | None,
@@ -92,8 +102,8 @@ def update_user(session: Session, user: User, *, role: Role | str, unit_id: int 
     user.unit_id = unit_id
     user.active = active
     if not active:
-        # A disabled account must not keep receiving alerts on Telegram.
-        user.telegram_chat_id = None
+        # A disabled account must not keep receiving alerts in any chat.
+        addresses.unlink(session, user)
         user.link_code = None
         user.link_code_expires_at = None
     session.flush()
@@ -111,7 +121,7 @@ def reset_password(session: Session, user: User, by: User, password: str | None 
     """An admin sets `user`'s password (typed, or made up when None) and `user` is told.
 
     Returns the new password, for the admin to hand over once. The notice
-    (console, and Telegram if linked) is the record that it happened.
+    (console, and every linked chat) is the record that it happened.
     """
     password = password if password is not None else users.random_password()
     users.set_password(session, user, password)
