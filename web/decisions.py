@@ -21,6 +21,7 @@ from store import reports as reports_mod
 from store.i18n import t
 from store.lifecycle import Action, TransitionError
 from store.models import Report
+from store.outputs import adoption
 from web import confirming, edge
 from web import decision_forms as forms
 from web.reports import render_detail, visible_report
@@ -66,7 +67,7 @@ def act(report_id: int) -> Any:
     if action in (Action.ADOPT, Action.RAISE):
         level, level_errors = forms.read_level(
             request.form, "adoption_level", "请选择采用级别。",
-            above=report.adoption_level if action is Action.RAISE else None)
+            above=adoption.highest(session, report) if action is Action.RAISE else None)
         values["adoption_level"] = level
         errors |= level_errors
     if errors:
