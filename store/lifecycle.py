@@ -348,8 +348,7 @@ def apply(
     session.add(event)
     if "adoption_level" in facts:
         session.flush()  # the event's id, which the fact names
-        adoption.record(session, report, facts["adoption_level"], on=now.date(), event=event,
-                        user=user)
+        adoption.record(session, report, facts["adoption_level"], event=event, user=user)
     if move.feedback:
         feedback.owe(session, report, action, move.feedback, note, dict(context or {}))
     if action is Action.SUBMIT and report.urgency is Urgency.URGENT:

@@ -12,15 +12,22 @@ the inbox, the reporter's news and messages) goes through this module.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store.models import Adoption, AdoptionLevel, Report, ReportEvent, User, utcnow
+from store.models import Adoption, AdoptionLevel, Report, ReportEvent, User
 from store.models.upward import UpwardRecord
 
 LEVELS = tuple(AdoptionLevel)  # lowest first: county < city < province < national
+# Dates of adoption and 报送 are the office's calendar days.
+BEIJING = timezone(timedelta(hours=8))
+
+
+def today() -> date:
+    return datetime.now(BEIJING).date()
 
 
 def rank(level: AdoptionLevel | str | None) -> int:
@@ -32,7 +39,7 @@ def level_of(rank_: int | None) -> AdoptionLevel | None:
     return None if rank_ is None or rank_ < 0 else LEVELS[rank_]
 
 
-def _rank_sql(column: sa.ColumnElement[str]) -> sa.ColumnElement[int]:
+def _rank_sql(column: sa.ColumnElement[Any] | Any) -> sa.ColumnElement[int]:
     return sa.case({lv.value: i for i, lv in enumerate(LEVELS)}, value=column, else_=-1)
 
 
@@ -92,7 +99,7 @@ def record(session: Session, report: Report, level: AdoptionLevel | str, *,
     Called by `lifecycle.apply` for 采用 and 提高采用级别 and by
     `store.outputs.upward` for an outcome; checks are theirs.
     """
-    row = Adoption(report_id=report.id, level=AdoptionLevel(level), adopted_on=on or utcnow().date(),
+    row = Adoption(report_id=report.id, level=AdoptionLevel(level), adopted_on=on or today(),
                    body=body, publication=publication,
                    event_id=event.id if event is not None else None,
                    upward_id=upward.id if upward is not None else None,

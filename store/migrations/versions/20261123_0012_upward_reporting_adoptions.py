@@ -135,6 +135,9 @@ def upgrade() -> None:
 
     _copy_levels(adoptions)
     _drop_level_column()
+    # An upward record's 批示 entered from the command line has no recording user.
+    with op.batch_alter_table('instructions', schema=None) as batch_op:
+        batch_op.alter_column('recorded_by_id', existing_type=sa.Integer(), nullable=True)
 
 
 def _copy_levels(adoptions: sa.Table) -> None:
@@ -212,6 +215,9 @@ def downgrade() -> None:
         f"UPDATE reports SET adoption_level = (SELECT CASE max(CASE a.level {rank} END) {back} END "
         f"FROM adoptions a WHERE a.report_id = reports.id)")
     op.drop_table('adoptions')
+    bind.exec_driver_sql("DELETE FROM instructions WHERE recorded_by_id IS NULL")
+    with op.batch_alter_table('instructions', schema=None) as batch_op:
+        batch_op.alter_column('recorded_by_id', existing_type=sa.Integer(), nullable=False)
     op.drop_table('upward_records')
     op.drop_table('upward_routes')
     op.drop_table('upward_destinations')
