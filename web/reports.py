@@ -22,7 +22,7 @@ from store import access, files, forms, lifecycle, review, search, transfers
 from store import reports as reports_mod
 from store.conversation.summary import answer_rows
 from store.models import AdoptionLevel, Attachment, Report, ReportStatus
-from store.outputs import adoption
+from store.outputs import adoption, upward
 from web import decision_forms, edge, sidebar
 
 bp = Blueprint("reports", __name__)
@@ -69,6 +69,8 @@ def inbox() -> Any:
         level_names={i: lv.label() for i, lv in enumerate(levels)}, last_level=len(levels) - 1,
         overdue=transfers.overdue_among(session, [r.id for r in rows]),
         adopted_levels=adoption.highest_levels(session, [r.id for r in rows]),
+        incoming=upward.incoming(session, user, open_only=True, limit=5),
+        incoming_open=upward.incoming_open_count(session, user),
     )
 
 
