@@ -40,6 +40,7 @@ from store.models import (
 )
 from store.network import members, topics
 from store.network import points as points_mod
+from store.outputs import destinations, upward
 from store.reports import files, intake, lifecycle, notes
 from store.reports.lifecycle import Action
 from store.review import instructions, templates, transfers
@@ -77,6 +78,7 @@ class Seeded:
     counter: Report  # filed at the counter by the clerk: it has a slip
     point: CollectionPoint
     clerk: User  # a colleague whose password the admin may reset
+    upward_id: int  # the handled report sent to a unit of the network (报送)
 
 
 def _photo() -> bytes:
@@ -138,8 +140,10 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
     members.issue_code(session, name="李委员", role="member", unit_id=net.county.id,
                        created_by_id=admin.id)
     views.save(session, admin, "紧急", Filters.from_args({"urgency": "urgent"})[0])
+    upward_to = destinations.create(session, "东山县政协", AdoptionLevel.COUNTY, net.other_county.id)
+    sent = upward.send(session, handled, upward_to, user=admin)
     session.commit()
-    return Seeded(review, handled, counter, point, clerk)
+    return Seeded(review, handled, counter, point, clerk, sent.id)
 
 
 def _values(seeded: Seeded) -> dict[str, list[str]]:
@@ -152,6 +156,7 @@ def _values(seeded: Seeded) -> dict[str, list[str]]:
         "point_id": [str(seeded.point.id)],
         "unit_id": [str(seeded.point.unit_id)],
         "user_id": [str(seeded.clerk.id)],
+        "record_id": [str(seeded.upward_id)],
     }
 
 

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from minyi.settings import Settings
-from store.models import Attachment, CollectionPoint, Report, ReportStatus, User
+from store.models import AdoptionLevel, Attachment, CollectionPoint, Report, ReportStatus, User
+from store.outputs import adoption
 from store.reports import files
 from tests.browser_support import login, needs_chromium
 from tests.chat_driver import SITUATION, SUGGESTION
@@ -138,7 +139,7 @@ def test_it_clicks_a_report_through_the_review_chain(
     session.expire_all()
     adopted = session.get(Report, report.id)
     assert adopted is not None and adopted.status is ReportStatus.ADOPTED
-    assert adopted.adoption_level is not None and adopted.adoption_level.value == "city"
+    assert adoption.highest(session, adopted) is AdoptionLevel.CITY
 
     page.click("nav a:has-text('采集点')")
     page.wait_for_load_state("load")  # the QR images are in

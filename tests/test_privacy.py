@@ -31,6 +31,7 @@ from store.conversation.summary import answer_rows, summary
 from store.conversation.types import EngineConfig
 from store.models import (
     AccessLog,
+    AdoptionLevel,
     Channel,
     CollectionPoint,
     OutboxMessage,
@@ -43,6 +44,7 @@ from store.models import (
 )
 from store.network import addresses
 from store.network import points as points_mod
+from store.outputs import destinations, upward
 from store.reports import editing, intake, notes
 from store.review import transfers
 from store.search import index
@@ -80,6 +82,7 @@ class World:
     network: Network
     secrets: tuple[str, ...]
     follow: str
+    upward_id: int
 
 
 def _file_by_telegram(Session_: sessionmaker[Session], settings: Settings,  # noqa: N803
@@ -147,6 +150,9 @@ def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa
     adopt(session, telegram, admin)
     transfers.transfer(session, telegram, admin, department=network.roads, due_days=10,
                        escalate_days=5)
+    # 报送 to a unit of the network: its record page shows the version sent, never the reporter.
+    sent = upward.send(session, telegram, destinations.create(
+        session, "东山县政协", AdoptionLevel.COUNTY, network.other_county.id), user=admin)
     session.commit()
 
     counter_chat = session.get(Reporter, counter.reporter_id)
@@ -154,7 +160,7 @@ def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa
     return World(
         telegram=telegram, counter=counter, point=point, users=users, network=network,
         secrets=(PHONE, "张三丰", "李四海", TG_NAME, TG_CHAT, counter_chat.chat_id),
-        follow=intake.follow_token(SECRET, counter_chat),
+        follow=intake.follow_token(SECRET, counter_chat), upward_id=sent.id,
     )
 
 
@@ -184,6 +190,7 @@ def _values(w: World) -> dict[str, list[dict[str, Any]]]:
         "points.edit": [{"point_id": w.point.id}],
         "admin.unit_edit": [{"unit_id": w.network.county.id}],
         "admin.user_password": [{"user_id": w.users[Role.CLERK].id}],
+        "upward.record": [{"record_id": w.upward_id}],
     }
 
 

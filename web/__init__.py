@@ -117,6 +117,7 @@ def create_app(
         search,
         short,
         topics,
+        upward,
     )
 
     # Before CSRF protection, which reads (and so size-checks) the form first.
@@ -125,7 +126,7 @@ def create_app(
     _login(app)
 
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
-                   search, intake):
+                   search, intake, upward):
         app.register_blueprint(module.bp)
 
     channels.listen(app, engine.handle)

@@ -20,6 +20,7 @@ from store import access
 from store.i18n import t
 from store.models import Report
 from store.network import units
+from store.outputs import adoption
 from store.reports import editing, lifecycle, merging, notes
 from store.reports import queries as reports_mod
 from store.reports.lifecycle import Action, TransitionError
@@ -69,7 +70,7 @@ def act(report_id: int) -> Any:
     if action in (Action.ADOPT, Action.RAISE):
         level, level_errors = forms.read_level(
             request.form, "adoption_level", "请选择采用级别。",
-            above=report.adoption_level if action is Action.RAISE else None)
+            above=adoption.highest(session, report) if action is Action.RAISE else None)
         values["adoption_level"] = level
         errors |= level_errors
     if errors:

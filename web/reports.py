@@ -21,6 +21,7 @@ from flask_login import login_required
 from store import access, forms, search
 from store.conversation.summary import answer_rows
 from store.models import AdoptionLevel, Attachment, Report, ReportStatus
+from store.outputs import adoption, upward
 from store.reports import files, lifecycle
 from store.reports import queries as reports_mod
 from store.review import chain as review
@@ -70,6 +71,9 @@ def inbox() -> Any:
         categories=category_labels(), pending=frozenset(lifecycle.PENDING),
         level_names={i: lv.label() for i, lv in enumerate(levels)}, last_level=len(levels) - 1,
         overdue=transfers.overdue_among(session, [r.id for r in rows]),
+        adopted_levels=adoption.highest_levels(session, [r.id for r in rows]),
+        incoming=upward.incoming(session, user, open_only=True, limit=5),
+        incoming_open=upward.incoming_open_count(session, user),
     )
 
 
@@ -123,7 +127,8 @@ def render_detail(report: Report, *, identity: access.Identity | None = None, st
     choice = next((c for c in choices if c.key == chosen and c.key != "edit"), None)
     at = min(report.review_level, len(levels) - 1)
     in_review = report.status in lifecycle.PENDING
-    chain_state = [(lv.label(), "done" if (i < at if in_review else report.adoption_level is not None)
+    adopted_level = adoption.highest(session, report)
+    chain_state = [(lv.label(), "done" if (i < at if in_review else adopted_level is not None)
                     else "current" if in_review and i == at else "todo")
                    for i, lv in enumerate(levels)]
     return render_template(
@@ -135,7 +140,7 @@ def render_detail(report: Report, *, identity: access.Identity | None = None, st
         adoption_levels=list(AdoptionLevel), settings=edge.settings(),
         choices=choices, chosen=choice, unavailable=chosen is not None and choice is None,
         values=values or {}, errors=errors or {}, office_level=review.office_level(session),
-        raise_levels=decision_forms.levels_above(report.adoption_level),
+        raise_levels=decision_forms.levels_above(adopted_level), adopted_level=adopted_level,
         level_names={key: lv.label() for key, lv in review.LEVELS.items()},
         hl=search.highlighted(session, report, q), q=q, **panels,
     ), status

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from store.models import Report, User, utcnow
 from store.network import units
-from store.reports import notes, similar
+from store.outputs import adoption, destinations, upward
+from store.reports import editing, notes, similar
 from store.review import instructions, templates, transfers
 
 
@@ -38,4 +39,10 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
     out["transfers"] = [(tr, transfers.is_overdue(tr, now))
                         for tr in transfers.for_report(session, report)]
     out["instructions"] = instructions.for_report(session, report)
+    # 采用与报送: each level with its date, each record, where the user may report to.
+    out["adoptions"] = adoption.history(session, report) if office else []
+    out["upward_records"] = upward.for_report(session, report) if office else []
+    out["upward_offered"] = destinations.offered(session, user) if office else []
+    out["versions"] = editing.versions(session, report) if office else []
+    out["upward_outcomes"] = {"adopted": "采用", "instructed": "领导批示", "declined": "不采用"}
     return out

@@ -37,7 +37,7 @@ from minyi.demo import network as seed_network
 from minyi.demo.reports import ReportMaker
 from minyi.demo.text import load
 from store.db import make_sessionmaker
-from store.models import Counter, Report, ReportEvent, ReportNote, ReportVersion, Transfer
+from store.models import Adoption, Counter, Report, ReportEvent, ReportNote, ReportVersion, Transfer
 
 BATCH = 5000
 YEARS = 3
@@ -120,7 +120,7 @@ def seed(target: sa.Engine | sessionmaker[Session], reports: int, *, seed: int =
     rare = set(rng.sample(range(reports), min(reports, max(1, min(10, reports // 100)))))
     maker = ReportMaker(words, rng, net, now=now, counters=counters)
     tables = [(Report, "reports"), (ReportVersion, "versions"), (ReportEvent, "events"),
-              (Transfer, "transfers"), (ReportNote, "notes")]
+              (Transfer, "transfers"), (ReportNote, "notes"), (Adoption, "adoptions")]
     for lo in range(0, reports, batch):
         rows = maker.batch(first_id + lo, times[lo:lo + batch], rare={i - lo for i in rare})
         with Session_() as s, s.begin():

@@ -96,7 +96,7 @@ class ReportMaker:
 
     def batch(self, first_id: int, times: list[datetime], rare: set[int]) -> dict[str, list[Any]]:
         rows: dict[str, list[Any]] = {k: [] for k in ("reports", "versions", "events", "transfers",
-                                                         "notes")}
+                                                         "notes", "adoptions")}
         for i, when in enumerate(times):
             self._report(rows, first_id + i, when, rare=i in rare)
         return rows
@@ -136,7 +136,7 @@ class ReportMaker:
             "answers": self._answers(theme, where, text.place, urgent, anonymous, contact),
             "form": "report", "point_id": point.id if point else None, "reporter_id": reporter_id,
             "status": status.value, "unit_id": unit_id, "review_level": 0,
-            "returned_from_level": None, "summary": None, "adoption_level": None,
+            "returned_from_level": None, "summary": None,
             "merged_into_id": None, "satisfaction": None, "version": 1 + len(path),
             "created_at": when, "updated_at": moments[-1], "decided_at": None, "topic_id": topic_id,
         }
@@ -208,6 +208,7 @@ class ReportMaker:
         rng, rid, unit_id = self.rng, row["id"], row["unit_id"]
         events = rows["events"]
         before = len(events)
+        adopted = False
         events.append(_event(rid, "submit", None, S.SUBMITTED, None, None, reporter_id, None,
                              row["created_at"]))
         department = self.net.departments[(self.net.city_of[unit_id], theme.department)]
@@ -225,7 +226,11 @@ class ReportMaker:
                     calls=rng.randint(2, 30), hh=rng.randint(50, 900), months=rng.randint(2, 9),
                     county=where.county, nn=rng.randint(10, 60), people=rng.randint(500, 9000))
             elif action == "adopt":
-                row["adoption_level"] = self.adoption(rng).value
+                adopted = True
+                rows["adoptions"].append({
+                    "report_id": rid, "level": self.adoption(rng).value, "adopted_on": at.date(),
+                    "body": None, "publication": None, "event_id": None, "upward_id": None,
+                    "recorded_by_id": user, "created_at": at})
                 row["decided_at"] = at
             elif action == "merge":
                 row["merged_into_id"] = rid - rng.randint(1, min(500, rid - 1))
@@ -240,7 +245,7 @@ class ReportMaker:
             row["review_level"] = len(path)
         if row["status"] == S.RESUBMITTED.value:
             row["review_level"] = row["returned_from_level"] = 0
-        if row["status"] == S.CLOSED.value and row["adoption_level"] and rng.random() < 0.4:
+        if row["status"] == S.CLOSED.value and adopted and rng.random() < 0.4:
             row["satisfaction"] = rng.choice(["满意", "满意", "基本满意"])
             row["version"] += 1
             events.append(_event(rid, "rate", S.CLOSED, S.CLOSED, None, None, reporter_id,

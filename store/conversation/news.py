@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store.i18n import t
-from store.models import Instruction, Report, ReportEvent, ReportStatus, Transfer, Unit
+from store.models import AdoptionLevel, Instruction, Report, ReportEvent, ReportStatus, Transfer, Unit
+from store.outputs import adoption
 from store.reports.lifecycle import Action
 
 # How many reports the news names; "我的反映" lists more.
@@ -97,8 +98,10 @@ def of_reports(session: Session, reports: list[Report]) -> list[News]:
         sa.select(Instruction.report_id, Instruction.leader_title)
         .where(Instruction.report_id.in_(ids)).order_by(Instruction.id))}
 
+    levels = adoption.highest_levels(session, ids)
+
     def one(report: Report, depth: int = 0) -> News:
-        key, params = _sentence(report, told, departments)
+        key, params = _sentence(report, told, departments, levels.get(report.id))
         parent = None
         if report.status is ReportStatus.MERGED and report.merged_into_id and depth == 0:
             target = session.get(Report, report.merged_into_id)
@@ -111,7 +114,7 @@ def of_reports(session: Session, reports: list[Report]) -> list[News]:
 
 
 def _sentence(report: Report, told: dict[tuple[int, str], ReportEvent],
-              departments: dict[int, str]) -> tuple[str, dict[str, str]]:
+              departments: dict[int, str], level: AdoptionLevel | None) -> tuple[str, dict[str, str]]:
     """Which sentence says where `report` stands, and what fills it."""
     def note(action: Action) -> str:
         event = told.get((report.id, action.value))
@@ -125,8 +128,8 @@ def _sentence(report: Report, told: dict[tuple[int, str], ReportEvent],
     if status is ReportStatus.NOT_ADOPTED:
         return "not_adopted", {"note": note(Action.DECLINE)}
     if status is ReportStatus.ADOPTED:
-        if report.adoption_level is not None:
-            return "adopted_at", {"level": report.adoption_level.value}
+        if level is not None:
+            return "adopted_at", {"level": level.value}
         return "adopted", {}
     if status is ReportStatus.TRANSFERRED:
         return "transferred", {"department": departments.get(report.id, "")}

@@ -23,6 +23,7 @@ from store.models.network import BindingCode, CollectionPoint, PointScan, StaffA
 from store.models.office import AccessLog, OfficeSetting, SavedView
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
 from store.models.review import DeclineTemplate, Instruction, Topic, Transfer
+from store.models.upward import Adoption, Destination, UpwardRecord, UpwardRoute, UpwardStatus
 
 __all__ = [
     "utcnow",
@@ -67,4 +68,9 @@ __all__ = [
     "OfficeSetting",
     "AccessLog",
     "SavedView",
+    "Destination",
+    "UpwardRoute",
+    "UpwardRecord",
+    "UpwardStatus",
+    "Adoption",
 ]

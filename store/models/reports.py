@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.models.base import Base, enum_type, utcnow
-from store.models.enums import AdoptionLevel, Channel, ReporterKind, ReportStatus, Urgency
+from store.models.enums import Channel, ReporterKind, ReportStatus, Urgency
 
 if TYPE_CHECKING:
     from store.models.network import CollectionPoint, User
@@ -75,7 +75,6 @@ class Report(Base):
     returned_from_level: Mapped[int | None]
     # 信息摘要, written by staff.
     summary: Mapped[str | None] = mapped_column(sa.Text)
-    adoption_level: Mapped[AdoptionLevel | None] = mapped_column(enum_type(AdoptionLevel))
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reports.id"), index=True)
     # 满意 / 基本满意 (not satisfied reopens instead).
     satisfaction: Mapped[str | None] = mapped_column(sa.String(20))

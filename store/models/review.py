@@ -55,7 +55,8 @@ class Instruction(Base):
     level: Mapped[AdoptionLevel] = mapped_column(enum_type(AdoptionLevel))
     text: Mapped[str] = mapped_column(sa.Text)
     instructed_on: Mapped[date]
-    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    # None: recorded from the command line (an upward record's 批示, issue 12).
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -23,12 +23,14 @@ from store.models import (
     ReporterKind,
     utcnow,
 )
+from store.outputs import adoption
 
 ROLES = ("member", "informant")
 # No 0/O, 1/I/L: codes are read off paper and typed on phones.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 DEFAULT_TTL = timedelta(days=7)
+# "Adopted upward" in a member's figures: the city or above.
 UPWARD = (AdoptionLevel.CITY, AdoptionLevel.PROVINCE, AdoptionLevel.NATIONAL)
 
 
@@ -107,8 +109,8 @@ def figures(session: Session, reporter_id: int) -> Figures:
     count = sa.select(sa.func.count()).select_from(Report).where(mine)
     return Figures(
         submitted=session.scalar(count) or 0,
-        adopted=session.scalar(count.where(Report.adoption_level.is_not(None))) or 0,
-        adopted_upward=session.scalar(count.where(Report.adoption_level.in_(UPWARD))) or 0,
+        adopted=session.scalar(count.where(adoption.adopted())) or 0,
+        adopted_upward=session.scalar(count.where(adoption.adopted_at_least(UPWARD[0]))) or 0,
         instructions=session.scalar(
             sa.select(sa.func.count()).select_from(Instruction).join(Report).where(mine)) or 0,
     )

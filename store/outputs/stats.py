@@ -27,6 +27,7 @@ from store.models import (
     Unit,
     User,
 )
+from store.outputs import adoption
 
 # The office's first answer on a report: it decided, asked for more, or merged it.
 DECISIONS = ("adopt", "decline", "return", "merge")
@@ -74,16 +75,17 @@ def overview(session: Session, user: User, since: datetime | None = None,
         where.append(Report.created_at >= since)
     if until is not None:
         where.append(Report.created_at < until)
-    rows = session.execute(sa.select(Report.id, Report.status, Report.adoption_level,
-                                     Report.unit_id, Report.point_id, Report.created_at)
-                           .where(*where)).all()
+    rows = session.execute(sa.select(Report.id, Report.status, Report.unit_id, Report.point_id,
+                                     Report.created_at).where(*where)).all()
     ids = [r.id for r in rows]
     by_status = dict.fromkeys(ReportStatus, 0)
+    # Each adopted report once, at the highest level that adopted it.
+    levels = adoption.highest_levels(session, ids)
     adopted = dict.fromkeys(AdoptionLevel, 0)
     for r in rows:
         by_status[ReportStatus(r.status)] += 1
-        if r.adoption_level is not None:
-            adopted[AdoptionLevel(r.adoption_level)] += 1
+    for level in levels.values():
+        adopted[level] += 1
 
     instructed_levels = dict.fromkeys(AdoptionLevel, 0)
     instructed: set[int] = set()
@@ -103,8 +105,8 @@ def overview(session: Session, user: User, since: datetime | None = None,
     created = {r.id: r.created_at for r in rows}
     hours = [max(0.0, (_aware(at) - _aware(created[rid])).total_seconds() / 3600)
              for rid, at in firsts.items()]
-    units = _rows(session, Unit, rows, "unit_id", instructed, "（未指定单位）")
-    points = _rows(session, CollectionPoint, rows, "point_id", instructed, "（无采集点）")
+    units = _rows(session, Unit, rows, "unit_id", levels, instructed, "（未指定单位）")
+    points = _rows(session, CollectionPoint, rows, "point_id", levels, instructed, "（无采集点）")
     return Overview(since=since, until=until, total=len(rows), by_status=by_status,
                     adopted_by_level=adopted, instructions_by_level=instructed_levels,
                     per_unit=units, per_point=points,
@@ -113,13 +115,14 @@ def overview(session: Session, user: User, since: datetime | None = None,
 
 
 def _rows(session: Session, model: type[Unit] | type[CollectionPoint], rows: Sequence[Any],
-          key: str, instructed: set[int], nameless: str) -> list[Row]:
+          key: str, adopted: dict[int, AdoptionLevel], instructed: set[int],
+          nameless: str) -> list[Row]:
     out: dict[int | None, Row] = {}
     for r in rows:
         owner = getattr(r, key)
         row = out.setdefault(owner, Row(owner, nameless))
         row.submitted += 1
-        row.adopted += r.adoption_level is not None
+        row.adopted += r.id in adopted
         row.instructed += r.id in instructed
     known = [i for i in out if i is not None]
     if known:

@@ -35,6 +35,7 @@ from store.models import (
     User,
     utcnow,
 )
+from store.outputs import adoption
 from store.reports import feedback
 from store.review import chain as review
 from store.search import index as search_index
@@ -105,7 +106,8 @@ class Move:
     note_required: bool = False
     # Key of the feedback message in store.i18n, or None when none is owed.
     feedback: str | None = None
-    # Report columns the caller may set with this move.
+    # Report columns the caller may set with this move, and facts it records
+    # (FACTS: `adoption_level` is an `Adoption` row, not a column).
     fields: frozenset[str] = frozenset()
     # Review-chain position: only at the last level / only below it.
     final_level: bool | None = None
@@ -165,6 +167,8 @@ TRANSITIONS: dict[ReportStatus | None, dict[Action, Move]] = {
 }
 
 NOTE_LIMIT = 2000
+# Values a move records as rows of their own rather than report columns.
+FACTS = frozenset({"adoption_level"})
 
 
 class TransitionError(Exception):
@@ -256,7 +260,7 @@ def check(
     """Everything `apply` checks, without writing: for a page that asks "are you sure?" first."""
     move = permit(session, report, action, user=user, reporter=reporter, system=system,
                   expected_version=expected_version)
-    _check_input(report, action, move, _clean_note(note), dict(values or {}))
+    _check_input(session, report, action, move, _clean_note(note), dict(values or {}))
     return move
 
 
@@ -287,7 +291,7 @@ def _clean_note(note: str | None) -> str | None:
     return (note or "").strip() or None
 
 
-def _check_input(report: Report, action: Action, move: Move, note: str | None,
+def _check_input(session: Session, report: Report, action: Action, move: Move, note: str | None,
                  values: dict[str, Any]) -> None:
     if move.note_required and not note:
         raise TransitionError("error.note_required")
@@ -296,8 +300,8 @@ def _check_input(report: Report, action: Action, move: Move, note: str | None,
     # The level is a decision of its own: no move guesses it.
     if action in (Action.ADOPT, Action.RAISE) and values.get("adoption_level") is None:
         raise TransitionError("error.level_required")
-    if action is Action.RAISE and \
-            adoption_rank(values.get("adoption_level")) <= adoption_rank(report.adoption_level):
+    if action is Action.RAISE and adoption_rank(values.get("adoption_level")) <= \
+            adoption_rank(adoption.highest(session, report)):
         raise TransitionError("error.not_higher")
     if not set(values) <= move.fields:
         raise ValueError(f"{action.value} may not set {sorted(set(values) - move.fields)}")
@@ -327,13 +331,14 @@ def apply(
     current, move = _permit(session, report, action, actor, user, expected_version)
     note = _clean_note(note)
     values = dict(values or {})
-    _check_input(report, action, move, note, values)
+    _check_input(session, report, action, move, note, values)
 
     levels = review.chain(session)
     now = utcnow()
     acted_at = review.level_at(levels, report.review_level).key if current in PENDING else None
     to = move.to or current
     assert to is not None
+    facts = {k: values.pop(k) for k in FACTS & set(values)}
     changes: dict[str, Any] = {**values, **_level_changes(report, action, levels)}
     if current is None:
         report.status = to
@@ -370,6 +375,9 @@ def apply(
         reporter_id=reporter.id if reporter else None, note=note, created_at=now,
     )
     session.add(event)
+    if "adoption_level" in facts:
+        session.flush()  # the event's id, which the fact names
+        adoption.record(session, report, facts["adoption_level"], event=event, user=user)
     if move.feedback:
         feedback.owe(session, report, action, move.feedback, note, dict(context or {}))
     if action is Action.SUBMIT and report.urgency is Urgency.URGENT:
@@ -415,10 +423,10 @@ def preview(session: Session, report: Report, action: Action, *, note: str | Non
         return Preview(move.to, None, 0)
     people = feedback.recipients(session, report)
     text = feedback.text(report, move.feedback, report.reporter.language, _clean_note(note),
-                         dict(context or {}))
+                         dict(context or {}), adoption.highest(session, report))
     return Preview(move.to, text, len(people) - 1)
 
 
 def adoption_rank(level: AdoptionLevel | None) -> int:
     """County < city < province < national; None below all."""
-    return -1 if level is None else list(AdoptionLevel).index(level)
+    return adoption.rank(level)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from store import access
 from store.models import (
+    AdoptionLevel,
     CollectionPoint,
     Report,
     Reporter,
@@ -30,6 +31,7 @@ from store.models import (
     User,
     utcnow,
 )
+from store.outputs import adoption, upward
 from store.reports import lifecycle
 from store.reports import queries as reports
 from store.search import index, text
@@ -62,6 +64,8 @@ class Filters:
     overdue: bool = False
     days: int | None = None  # submitted within the last N days (a view that stays current)
     mine: bool = False  # 待我审核: pending at a level the user signs off
+    upward: bool = False  # reported upward (报送) at least once
+    adopted: str | None = None  # adopted at this level or above (an AdoptionLevel value)
     sort: str = "new"
     page: int = 1
     per_page: int = 20
@@ -126,6 +130,12 @@ class Filters:
         values["overdue"] = get("overdue") in ("1", "on", "true")
         values["days"] = integer("days", 1, 3660)
         values["mine"] = get("mine") in ("1", "on", "true")
+        values["upward"] = get("upward") in ("1", "on", "true")
+        adopted = get("adopted")
+        if adopted and adopted not in AdoptionLevel.__members__.values():
+            problems.append("adopted")
+            adopted = ""
+        values["adopted"] = adopted or None
         sort = get("sort") or "new"
         if sort not in SORTS:
             problems.append("sort")
@@ -290,7 +300,11 @@ def _matching(session: Session, base: sa.Select[Any], query: text.Query, notes_t
 def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = [access.report_scope(session, user)]
     if filters.status:
-        where.append(Report.status.in_(filters.status))
+        # 已采用 is a fact, not only a state: a report adopted and then transferred,
+        # handled or closed is still adopted.
+        others = [s for s in filters.status if s != ReportStatus.ADOPTED.value]
+        where.append(sa.or_(Report.status.in_(others), adoption.adopted())
+                     if len(others) < len(filters.status) else Report.status.in_(others))
     if filters.level is not None:
         where.append(sa.and_(Report.status.in_(lifecycle.PENDING),
                              Report.review_level == filters.level))
@@ -319,6 +333,10 @@ def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElem
         where.append(Report.created_at >= utcnow() - timedelta(days=filters.days))
     if filters.mine:
         where.append(reports.queue_scope(session, user))
+    if filters.upward:
+        where.append(upward.reported())
+    if filters.adopted:
+        where.append(adoption.adopted_at_least(AdoptionLevel(filters.adopted)))
     if filters.overdue:
         where.append(sa.exists().where(Transfer.report_id == Report.id, Transfer.status == "open",
                                        Transfer.due_at < utcnow()))
