@@ -19,6 +19,7 @@ from store.models.enums import (
     Urgency,
     WeChatInboxStatus,
 )
+from store.models.journal import IssueStatus, JournalEvent, JournalIssue, JournalItem, JournalSeries
 from store.models.network import BindingCode, CollectionPoint, PointScan, Unit, User
 from store.models.office import AccessLog, OfficeSetting, SavedView
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
@@ -66,4 +67,9 @@ __all__ = [
     "OfficeSetting",
     "AccessLog",
     "SavedView",
+    "IssueStatus",
+    "JournalSeries",
+    "JournalIssue",
+    "JournalItem",
+    "JournalEvent",
 ]
