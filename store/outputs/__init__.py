@@ -1,0 +1,1 @@
+"""What the office produces: journal issues, reporting upward, statistics, posters."""
