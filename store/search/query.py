@@ -30,6 +30,7 @@ from store.models import (
     User,
     utcnow,
 )
+from store.outputs.journal import rules as journal_rules
 from store.search import index, text
 
 BEIJING = timezone(timedelta(hours=8))
@@ -60,6 +61,7 @@ class Filters:
     overdue: bool = False
     days: int | None = None  # submitted within the last N days (a view that stays current)
     mine: bool = False  # 待我审核: pending at a level the user signs off
+    carried: bool = False  # carried in a published journal issue (issue 12)
     sort: str = "new"
     page: int = 1
     per_page: int = 20
@@ -124,6 +126,7 @@ class Filters:
         values["overdue"] = get("overdue") in ("1", "on", "true")
         values["days"] = integer("days", 1, 3660)
         values["mine"] = get("mine") in ("1", "on", "true")
+        values["carried"] = get("carried") in ("1", "on", "true")
         sort = get("sort") or "new"
         if sort not in SORTS:
             problems.append("sort")
@@ -320,6 +323,8 @@ def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElem
     if filters.overdue:
         where.append(sa.exists().where(Transfer.report_id == Report.id, Transfer.status == "open",
                                        Transfer.due_at < utcnow()))
+    if filters.carried:
+        where.append(journal_rules.carried())
     return where
 
 

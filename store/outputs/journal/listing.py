@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from store import access
 from store.errors import DomainError
-from store.models import IssueStatus, JournalIssue, JournalItem, Report, User
+from store.models import IssueStatus, JournalEvent, JournalIssue, JournalItem, Report, User
 from store.outputs.journal import rules
 
 PICK_LIMIT = 200
@@ -72,3 +72,16 @@ def carried_in(session: Session, report: Report) -> list[JournalIssue]:
         .where(JournalItem.report_id == report.id, JournalIssue.status != IssueStatus.DRAFT)
         .order_by(JournalIssue.id)
     ))
+
+
+def visible_reports(session: Session, user: User, ids: list[int]) -> list[Report]:
+    """The reports with these ids that `user` may see, in the order given (the others left out)."""
+    found = {r.id: r for r in session.scalars(
+        sa.select(Report).where(Report.id.in_(ids), access.report_scope(session, user)))}
+    return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
+def events(session: Session, issue: JournalIssue) -> list[JournalEvent]:
+    """What happened to `issue`, oldest first."""
+    return list(session.scalars(sa.select(JournalEvent).where(JournalEvent.issue_id == issue.id)
+                                .order_by(JournalEvent.id)))
