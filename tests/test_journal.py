@@ -55,7 +55,7 @@ def test_it_starts_with_the_two_journals_named_with_or_without_brackets(session:
 
 
 def test_the_adoption_rule_names_lifecycles_own_action() -> None:
-    assert rules.ADOPT == Action.ADOPT.value
+    assert Action.ADOPT.value == rules.ADOPT
 
 
 def test_it_composes_a_draft_of_copies_without_a_number_and_leaves_the_reports_alone(
@@ -157,7 +157,7 @@ def test_it_publishes_once_and_tells_each_reporter_where(session: Session, admin
     rows = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.text.contains("社情民意"))
                            .order_by(OutboxMessage.id)).all()
     assert [r.reporter_id for r in rows] == [english.id, second.reporter_id]
-    assert f"No. 1" in rows[0].text and "carried in 《社情民意》" in rows[0].text
+    assert "No. 1" in rows[0].text and "carried in 《社情民意》" in rows[0].text
     assert f"已编入《社情民意》{label}刊发" in rows[1].text and second.tracking_no in rows[1].text
     with pytest.raises(JournalError, match="已于 .* 发布，不能重复发布"):
         publishing.publish(session, issue, admin)
