@@ -65,19 +65,39 @@ def _to_unicode_cmap(fontname: str, subset: list[int]) -> str:
 _original_cmap = ttfonts.makeToUnicodeCMap
 
 
+# Read only when a text needs them: parsing a large face costs a new process about a second.
+ON_DEMAND = frozenset({SANS_EXTRA, SYMBOLS})
+
+
 def register() -> None:
-    """Make the fonts known to reportlab (once per process; safe from several threads)."""
+    """Make the fonts known to reportlab (once per process; safe from several threads).
+
+    The extra and symbol faces are registered the first time `runs` meets a
+    character only they have.
+    """
     with _lock:
         ttfonts.makeToUnicodeCMap = _to_unicode_cmap
         known = set(pdfmetrics.getRegisteredFontNames())
         for name, path in FILES.items():
-            if name not in known:
+            if name not in known and name not in ON_DEMAND:
                 pdfmetrics.registerFont(TTFont(name, str(path)))
         if FALLBACK not in known:
             pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK))
 
 
+def _ensure(font: str) -> None:
+    if font in ON_DEMAND and font not in _registered:
+        with _lock:
+            if font not in set(pdfmetrics.getRegisteredFontNames()):
+                pdfmetrics.registerFont(TTFont(font, str(FILES[font])))
+            _registered.add(font)
+
+
+_registered: set[str] = set()
+
+
 def _has(font: str, char: str) -> bool:
+    _ensure(font)
     face = pdfmetrics.getFont(font).face
     return ord(char) in face.charToGlyph  # type: ignore[attr-defined]
 

@@ -46,11 +46,14 @@ from store.models import (
     AdoptionLevel,
     Attachment,
     CollectionPoint,
+    JournalIssue,
     Report,
     Role,
     User,
     utcnow,
 )
+from store.outputs.journal import issues as journal_issues
+from store.outputs.journal import series as journal_series
 from store.search import Filters, views
 from tests.a11y_support import CONTRAST, axe_problems, label_problems, layout_problems
 from tests.browser_support import DESKTOP, PHONE, login, needs_chromium
@@ -69,6 +72,7 @@ NOT_PAGES = {
     "points.export_file": "the points as XLSX or CSV",
     "points.posters_pdf": "posters as PDF",
     "chat.poll": "the web chat's JSON",
+    "journal.export": "an issue as .docx or PDF",
 }
 
 # Pages in states the url_map alone does not reach: a queue, a search with a saved
@@ -85,6 +89,7 @@ class Seeded:
     counter: Report  # filed at the counter by the clerk: it has a slip
     point: CollectionPoint
     clerk: User  # a colleague whose password the admin may reset
+    issue: JournalIssue  # a draft of 《社情民意》 carrying the adopted report, with its editing forms
 
 
 def _photo() -> bytes:
@@ -146,8 +151,11 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
     members.issue_code(session, name="李委员", role="member", unit_id=net.county.id,
                        created_by_id=admin.id)
     views.save(session, admin, "紧急", Filters.from_args({"urgency": "urgent"})[0])
+    issue = journal_issues.compose(session, journal_series.find(session, "社情民意"), [handled], admin)
+    journal_issues.edit_issue(session, issue, admin, note="本期编者按。",
+                              distribution={"bao": "省政协办公厅", "song": "", "fa": ""})
     session.commit()
-    return Seeded(review, handled, counter, point, clerk)
+    return Seeded(review, handled, counter, point, clerk, issue)
 
 
 def _values(seeded: Seeded) -> dict[str, list[str]]:
@@ -160,6 +168,8 @@ def _values(seeded: Seeded) -> dict[str, list[str]]:
         "point_id": [str(seeded.point.id)],
         "unit_id": [str(seeded.point.unit_id)],
         "user_id": [str(seeded.clerk.id)],
+        "issue_id": [str(seeded.issue.id)],
+        "item_id": [str(seeded.issue.items[0].id)],
     }
 
 

@@ -139,22 +139,29 @@ def _items_paragraph(doc: DocxDocument) -> Paragraph:
 
 
 def _style(doc: DocxDocument, kind: str) -> str | None:
-    names = [n for n in STYLES[kind] if n]
-    known = {s.name for s in doc.styles}
-    return next((n for n in names if n in known), None)
+    """The style id of the template's style for `kind` of paragraph, if it has one."""
+    by_name = {s.name: s.style_id for s in doc.styles}
+    return next((by_name[n] for n in STYLES[kind] if n and n in by_name), None)
 
 
 def _insert_items(doc: DocxDocument, marker: Paragraph, issue: Issue) -> None:
+    # Style ids looked up once: python-docx's lookup by name walks every style each time.
     styles = {kind: _style(doc, kind) for kind in STYLES}
+
+    def add(text: str, kind: str) -> Paragraph:
+        paragraph = marker.insert_paragraph_before(_clean(text))
+        if styles[kind]:
+            paragraph._p.style = styles[kind]
+        return paragraph
+
     for item in issue.items:
-        title = marker.insert_paragraph_before(_clean(item.title), style=styles["title"])
-        title.paragraph_format.keep_with_next = True
+        add(item.title, "title").paragraph_format.keep_with_next = True
         if item.note:
-            marker.insert_paragraph_before(_clean(f"按：{item.note}"), style=styles["note"])
+            add(f"按：{item.note}", "note")
         for text in item.paragraphs:
-            marker.insert_paragraph_before(_clean(text), style=styles["body"])
+            add(text, "body")
         if item.source:
-            marker.insert_paragraph_before(_clean(f"（{item.source}）"), style=styles["source"])
+            add(f"（{item.source}）", "source")
 
 
 def _fill(paragraph: Paragraph, values: dict[str, str]) -> None:
