@@ -17,13 +17,16 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from store.models import JournalIssue
-from store.outputs.journal import document, pdf, series, word
 
 FORMATS = ("docx", "pdf")
 
 
 def export(session: Session, issue: JournalIssue, fmt: str, instance_dir: Path) -> bytes:
     """`issue` as a `fmt` ("docx" or "pdf") file; the .docx from the series' own template if any."""
+    # Imported here: store.search reads `rules` from this package, and needs neither
+    # python-docx nor reportlab.
+    from store.outputs.journal import document, pdf, series, word
+
     doc = document.of(session, issue)
     if fmt == "docx":
         return word.render(doc, series.template_path(issue.series, instance_dir))
