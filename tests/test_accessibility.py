@@ -33,6 +33,7 @@ from store.models import (
     AdoptionLevel,
     Attachment,
     CollectionPoint,
+    JournalIssue,
     Report,
     Role,
     User,
@@ -41,6 +42,8 @@ from store.models import (
 from store.network import members, topics
 from store.network import points as points_mod
 from store.outputs import destinations, upward
+from store.outputs.journal import issues as journal_issues
+from store.outputs.journal import series as journal_series
 from store.reports import files, intake, lifecycle, notes
 from store.reports.lifecycle import Action
 from store.review import instructions, templates, transfers
@@ -62,6 +65,7 @@ NOT_PAGES = {
     "points.export_file": "the points as XLSX or CSV",
     "points.posters_pdf": "posters as PDF",
     "chat.poll": "the web chat's JSON",
+    "journal.export": "an issue as .docx or PDF",
 }
 
 # Pages in states the url_map alone does not reach: a queue, a search with a saved
@@ -79,6 +83,7 @@ class Seeded:
     point: CollectionPoint
     clerk: User  # a colleague whose password the admin may reset
     upward_id: int  # the handled report sent to a unit of the network (报送)
+    issue: JournalIssue  # a draft of 《社情民意》 carrying the adopted report, with its editing forms
 
 
 def _photo() -> bytes:
@@ -142,8 +147,11 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
     views.save(session, admin, "紧急", Filters.from_args({"urgency": "urgent"})[0])
     upward_to = destinations.create(session, "东山县政协", AdoptionLevel.COUNTY, net.other_county.id)
     sent = upward.send(session, handled, upward_to, user=admin)
+    issue = journal_issues.compose(session, journal_series.find(session, "社情民意"), [handled], admin)
+    journal_issues.edit_issue(session, issue, admin, note="本期编者按。",
+                              distribution={"bao": "省政协办公厅", "song": "", "fa": ""})
     session.commit()
-    return Seeded(review, handled, counter, point, clerk, sent.id)
+    return Seeded(review, handled, counter, point, clerk, sent.id, issue)
 
 
 def _values(seeded: Seeded) -> dict[str, list[str]]:
@@ -157,6 +165,8 @@ def _values(seeded: Seeded) -> dict[str, list[str]]:
         "unit_id": [str(seeded.point.unit_id)],
         "user_id": [str(seeded.clerk.id)],
         "record_id": [str(seeded.upward_id)],
+        "issue_id": [str(seeded.issue.id)],
+        "item_id": [str(seeded.issue.items[0].id)],
     }
 
 

@@ -159,14 +159,19 @@ def test_it_embeds_a_subset_of_its_cjk_font_so_posters_print_alike_everywhere() 
     assert "城关镇人民路社区" in pages(data)[0]
 
 
-def test_it_sets_a_character_beyond_its_font_in_the_readers_song_face() -> None:
-    # 㘵 (CJK extension A) is outside the embedded subset: it still prints, not as a blank box.
-    [text] = pages(render([Poster("㘵村便民服务点", "https://minyi.example.gov.cn/c/p1_1_abc")]))
-    assert "㘵村便民服务点" in text
-    used = _fonts(render([Poster("㘵村便民服务点", "https://minyi.example.gov.cn/c/p1_1_abc")]))
+def test_it_embeds_a_rare_character_and_leaves_only_unknown_ones_to_the_reader() -> None:
+    # 㘵 (CJK extension A) and 𠀾 (extension B) are in the embedded extra face;
+    # ꀀ (a Yi syllable) is in none of ours: it still prints, in the reader's Song face.
+    name = "㘵𠀾村ꀀ便民服务点"
+    poster = [Poster(name, "https://minyi.example.gov.cn/c/p1_1_abc")]
+    [text] = pages(render(poster))
+    assert name in text
+    used = _fonts(render(poster))
     assert used.pop("/STSong-Light") is False
+    assert {name.split("+")[-1] for name in used} >= {"MinyiSansSC-Extra", "MinyiSansSC-Regular"}
     assert all(used.values())
-    assert fonts.runs("㘵村 3-K7") == [(fonts.FALLBACK, "㘵"), (fonts.SANS, "村 3-K7")]
+    assert fonts.runs("㘵村 3-K7") == [(fonts.SANS_EXTRA, "㘵"), (fonts.SANS, "村 3-K7")]
+    assert fonts.runs("好😀") == [(fonts.SANS, "好"), (fonts.SYMBOLS, "😀")]
 
 
 @pytest.mark.parametrize(("url", "host"), [

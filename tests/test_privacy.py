@@ -9,6 +9,7 @@ response only: the logged 查看反映人信息 step, for the roles allowed to t
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import logging
@@ -34,6 +35,7 @@ from store.models import (
     AdoptionLevel,
     Channel,
     CollectionPoint,
+    JournalIssue,
     OutboxMessage,
     Report,
     Reporter,
@@ -45,6 +47,9 @@ from store.models import (
 from store.network import addresses
 from store.network import points as points_mod
 from store.outputs import destinations, upward
+from store.outputs.journal import issues as journal_issues
+from store.outputs.journal import publishing as journal_publishing
+from store.outputs.journal import series as journal_series
 from store.reports import editing, intake, notes
 from store.review import transfers
 from store.search import index
@@ -83,6 +88,7 @@ class World:
     secrets: tuple[str, ...]
     follow: str
     upward_id: int
+    issue: JournalIssue  # a signed-off 《社情民意》 carrying the Telegram report
 
 
 def _file_by_telegram(Session_: sessionmaker[Session], settings: Settings,  # noqa: N803
@@ -154,13 +160,17 @@ def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa
     sent = upward.send(session, telegram, destinations.create(
         session, "东山县政协", AdoptionLevel.COUNTY, network.other_county.id), user=admin)
     session.commit()
+    # The journal carries it too: its pages and documents name a unit, never the reporter.
+    issue = journal_issues.compose(session, journal_series.find(session, "社情民意"), [telegram], admin)
+    journal_publishing.sign_off(session, issue, admin)
+    session.commit()
 
     counter_chat = session.get(Reporter, counter.reporter_id)
     assert counter_chat is not None
     return World(
         telegram=telegram, counter=counter, point=point, users=users, network=network,
         secrets=(PHONE, "张三丰", "李四海", TG_NAME, TG_CHAT, counter_chat.chat_id),
-        follow=intake.follow_token(SECRET, counter_chat), upward_id=sent.id,
+        follow=intake.follow_token(SECRET, counter_chat), upward_id=sent.id, issue=issue,
     )
 
 
@@ -191,6 +201,9 @@ def _values(w: World) -> dict[str, list[dict[str, Any]]]:
         "admin.unit_edit": [{"unit_id": w.network.county.id}],
         "admin.user_password": [{"user_id": w.users[Role.CLERK].id}],
         "upward.record": [{"record_id": w.upward_id}],
+        "journal.issue": [{"issue_id": w.issue.id}],
+        "journal.item": [{"issue_id": w.issue.id, "item_id": w.issue.items[0].id}],
+        "journal.export": [{"issue_id": w.issue.id, "fmt": f} for f in ("docx", "pdf")],
     }
 
 
@@ -241,7 +254,8 @@ def text_of(data: bytes) -> str:
             pass
     if data[:2] == b"PK":
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            return "".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+            # XML of XLSX and DOCX; openpyxl writes characters as &#NNNNN; when lxml is installed.
+            return html.unescape("".join(z.read(n).decode("utf-8", "replace") for n in z.namelist()))
     if data[:5] == b"%PDF-":
         reader = pypdf.PdfReader(io.BytesIO(data))
         return "".join(page.extract_text() or "" for page in reader.pages)
@@ -304,6 +318,9 @@ def test_it_shows_the_reporter_only_through_the_logged_step(
     if role is not None:
         assert all(w.point.name in bodies[u] for u in
                    ("/points/export.csv", "/points/export.xlsx", "/points/posters.pdf"))
+    if role in IDENTITY_ROLES:  # the office's roles: the journal's pages and documents
+        assert all("人民路12盏路灯" in bodies[f"/journal/issues/{w.issue.id}{tail}"]
+                   for tail in ("", "/export.docx", "/export.pdf"))
     if role is not None:
         assert pages[f"/reports/{w.telegram.id}"] == 200  # a transferred report, even for departments
         assert pages[f"/reports/{w.telegram.id}/versions"] == 200

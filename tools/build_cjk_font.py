@@ -18,6 +18,14 @@ punctuation, CJK symbols and punctuation, full-width forms, and every
 ideograph of the CJK Unified Ideographs block (U+4E00–U+9FFF: all of GBK,
 so any name or address written in GB2312/GBK). The bold face keeps printable
 ASCII only: it sets the short web address under a poster's QR code.
+
+The extra face (MinyiSansSC-Extra) holds the rest of the ideographs Noto Sans
+CJK SC draws: extension A, the extension B and later ones it has (𠀾 among
+them), compatibility ideographs, radicals, kana and bopomofo, so a rare
+character in a name or a journal item is embedded, not left to the reader.
+The symbols face (MinyiSymbols) is a subset of Symbola (Debian's fonts-symbola,
+"free for any use"): emoji, arrows, dingbats and other symbols that reporters
+type, in monochrome outlines a PDF can embed. Pass `--symbola` to find it.
 """
 
 from __future__ import annotations
@@ -52,6 +60,22 @@ REGULAR = ASCII | ranges(
     (0x4E00, 0x9FFF),  # CJK unified ideographs
     (0xFF00, 0xFFEF),  # full-width forms: ，：（）１２
 )
+
+
+EXTRA = ranges(
+    (0x2E80, 0x2FDF),  # CJK and Kangxi radicals
+    (0x3040, 0x31FF),  # kana, bopomofo, CJK strokes
+    (0x3200, 0x33FF),  # enclosed CJK letters, CJK compatibility
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFE10, 0xFE4F),  # vertical and compatibility forms
+    (0x20000, 0x3134F),  # extensions B to G (as far as Noto draws them)
+) - REGULAR
+SYMBOLS = ranges(
+    (0x2190, 0x2BFF),  # arrows, mathematical operators, technical, shapes, dingbats
+    (0x1F000, 0x1FAFF),  # mahjong and cards, enclosed alphanumerics, emoji, pictographs
+) - REGULAR
+SYMBOLA = Path("/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf")
 
 
 def to_truetype(font: TTFont) -> None:
@@ -99,6 +123,31 @@ def rename(font: TTFont, style: str) -> None:
 
 def build(source: Path, weight: str, keep: set[int]) -> bytes:
     font = TTCollection(str(source / f"NotoSansCJK-{weight}.ttc")).fonts[SC_INDEX]
+    return _cut(font, keep, weight)
+
+
+def build_symbols(symbola: Path) -> bytes:
+    """Symbola's symbols and emoji, renamed (it has TrueType outlines already)."""
+    font = TTFont(str(symbola))
+    keep = SYMBOLS & set(font.getBestCmap())
+    options = _options()
+    cut = subset.Subsetter(options)
+    cut.populate(unicodes=sorted(keep))
+    cut.subset(font)
+    table = font["name"]
+    for rec in list(table.names):
+        if rec.nameID in (1, 3, 4, 6, 16, 17, 21, 22):
+            table.removeNames(nameID=rec.nameID)
+    for name_id, text in ((1, "Minyi Symbols"), (3, "MinyiSymbols;minyi subset of Symbola"),
+                          (4, "Minyi Symbols"), (6, "MinyiSymbols")):
+        table.setName(text, name_id, 3, 1, 0x409)
+        table.setName(text, name_id, 1, 0, 0)
+    buf = io.BytesIO()
+    font.save(buf)
+    return buf.getvalue()
+
+
+def _options() -> subset.Options:
     options = subset.Options()
     options.layout_features = []
     options.hinting = False
@@ -106,11 +155,15 @@ def build(source: Path, weight: str, keep: set[int]) -> bytes:
     options.desubroutinize = True
     options.name_IDs = ["*"]
     options.drop_tables += ["vhea", "vmtx", "VORG", "GSUB", "GPOS", "GDEF", "BASE", "DSIG"]
-    cut = subset.Subsetter(options)
+    return options
+
+
+def _cut(font: TTFont, keep: set[int], style: str) -> bytes:
+    cut = subset.Subsetter(_options())
     cut.populate(unicodes=sorted(keep))
     cut.subset(font)
     to_truetype(font)
-    rename(font, weight)
+    rename(font, style)
     buf = io.BytesIO()
     font.save(buf)
     return buf.getvalue()
@@ -119,11 +172,18 @@ def build(source: Path, weight: str, keep: set[int]) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=Path("/usr/share/fonts/opentype/noto"))
+    parser.add_argument("--symbola", type=Path, default=SYMBOLA)
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    for weight, keep in (("Regular", REGULAR), ("Bold", ASCII)):
-        data = build(args.source, weight, keep)
-        path = OUT / f"MinyiSansSC-{weight}.ttf"
+    regular = TTCollection(str(args.source / "NotoSansCJK-Regular.ttc")).fonts[SC_INDEX]
+    made = {
+        "MinyiSansSC-Regular.ttf": build(args.source, "Regular", REGULAR),
+        "MinyiSansSC-Bold.ttf": build(args.source, "Bold", ASCII),
+        "MinyiSansSC-Extra.ttf": _cut(regular, EXTRA, "Extra"),
+        "MinyiSymbols.ttf": build_symbols(args.symbola),
+    }
+    for name, data in made.items():
+        path = OUT / name
         path.write_bytes(data)
         print(f"{path}: {len(data):,} bytes")
 

@@ -110,6 +110,7 @@ def create_app(
         chat,
         decisions,
         intake,
+        journal,
         members,
         office,
         points,
@@ -126,7 +127,7 @@ def create_app(
     _login(app)
 
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
-                   search, intake, upward):
+                   search, intake, upward, journal):
         app.register_blueprint(module.bp)
 
     channels.listen(app, engine.handle)

@@ -19,6 +19,7 @@ from store.models.enums import (
     Urgency,
     WeChatInboxStatus,
 )
+from store.models.journal import IssueStatus, JournalEvent, JournalIssue, JournalItem, JournalSeries
 from store.models.network import BindingCode, CollectionPoint, PointScan, StaffAddress, Unit, User
 from store.models.office import AccessLog, OfficeSetting, SavedView
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
@@ -73,4 +74,9 @@ __all__ = [
     "UpwardRecord",
     "UpwardStatus",
     "Adoption",
+    "IssueStatus",
+    "JournalSeries",
+    "JournalIssue",
+    "JournalItem",
+    "JournalEvent",
 ]

@@ -32,6 +32,7 @@ from store.models import (
     utcnow,
 )
 from store.outputs import adoption, upward
+from store.outputs.journal import rules as journal_rules
 from store.reports import lifecycle
 from store.reports import queries as reports
 from store.search import index, text
@@ -66,6 +67,7 @@ class Filters:
     mine: bool = False  # 待我审核: pending at a level the user signs off
     upward: bool = False  # reported upward (报送) at least once
     adopted: str | None = None  # adopted at this level or above (an AdoptionLevel value)
+    carried: bool = False  # carried in a published journal issue (issue 12)
     sort: str = "new"
     page: int = 1
     per_page: int = 20
@@ -136,6 +138,7 @@ class Filters:
             problems.append("adopted")
             adopted = ""
         values["adopted"] = adopted or None
+        values["carried"] = get("carried") in ("1", "on", "true")
         sort = get("sort") or "new"
         if sort not in SORTS:
             problems.append("sort")
@@ -340,6 +343,8 @@ def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElem
     if filters.overdue:
         where.append(sa.exists().where(Transfer.report_id == Report.id, Transfer.status == "open",
                                        Transfer.due_at < utcnow()))
+    if filters.carried:
+        where.append(journal_rules.carried())
     return where
 
 

@@ -1,0 +1,98 @@
+"""How long an issue of 30 items takes to export as .docx and as PDF (issue 12: under 3 s).
+
+Run: .venv/bin/python -m bench.bench_journal [--items 30] [--rounds 5]
+
+Thirty adopted reports of a realistic length (a title with an emoji, an
+extension-B ideograph and traditional characters; about 600 characters of
+text each) are composed into one signed-off 《社情民意》 issue on a fresh
+SQLite file. Measured: `store.outputs.journal.export` for each format, from
+the issue row to the file's bytes. The first round includes what a new
+process pays once (opening the template, reading the fonts); it is reported
+separately, and the target holds for it too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from store import forms
+from store.db import make_engine, make_sessionmaker
+from store.models import AdoptionLevel, Base, Channel, Reporter, Role
+from store.network import users
+from store.outputs import journal
+from store.outputs.journal import issues, publishing, series
+from store.reports import drafts, lifecycle
+from store.reports.lifecycle import Action
+from store.review import chain as review
+
+TARGET_SECONDS = 3.0
+SITUATION = ("城关镇 12 个老旧小区中只有 2 个装了电梯，60 岁以上居民占 38%，上下楼困難。"
+             "居民多次反映，街道和住建部门之间协调不畅，审批材料多、周期长，平均需要 14 个月。") * 4
+SUGGESTION = "建议简化加装电梯审批流程，设立专项补贴，由街道牵头统一协调管线迁改。" * 3
+
+
+def _issue(tmp: Path, n: int):  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp / 'bench.sqlite3'}")
+    Base.metadata.create_all(engine)
+    Session = make_sessionmaker(engine)  # noqa: N806
+    s = Session()
+    admin = users.create_user(s, "bench", "bench-password-123", Role.ADMIN)
+    reports = []
+    for i in range(n):
+        who = Reporter(channel=Channel.WEB, external_id=f"b{i}", chat_id=f"b{i}")
+        s.add(who)
+        s.flush()
+        draft = drafts.Draft(form=forms.load("report"), answers={}, reporter=who)
+        report = drafts.file_as_is(s, draft, {
+            "category": "livelihood", "title": f"第{i + 1}条：老旧小区加装电梯😀𠀾與臺灣經驗",
+            "situation": SITUATION, "suggestion": SUGGESTION, "urgent": False, "anonymous": False})
+        while not review.is_final(review.chain(s), report.review_level):
+            lifecycle.apply(s, report, Action.SIGN_OFF, user=admin)
+        lifecycle.apply(s, report, Action.ADOPT, user=admin,
+                        values={"adoption_level": AdoptionLevel.COUNTY})
+        reports.append(report)
+    issue = issues.compose(s, series.find(s, "社情民意"), reports, admin)
+    issues.edit_issue(s, issue, admin, note="本期编者按。",
+                      distribution={"bao": "省政协办公厅、市委办公室", "song": "市政府办公室", "fa": ""})
+    publishing.sign_off(s, issue, admin)
+    s.commit()
+    return engine, s, issue
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        engine, s, issue = _issue(tmp, args.items)
+        times: dict[str, list[float]] = {"docx": [], "pdf": []}
+        sizes = {}
+        for _ in range(args.rounds):
+            for fmt in times:
+                start = time.perf_counter()
+                data = journal.export(s, issue, fmt, tmp)
+                times[fmt].append(time.perf_counter() - start)
+                sizes[fmt] = len(data)
+        s.close()
+        engine.dispose()
+    first = times["docx"][0] + times["pdf"][0]
+    warm = [d + p for d, p in zip(times["docx"][1:], times["pdf"][1:], strict=True)] or [first]
+    for fmt, values in times.items():
+        print(f"{fmt:5} first {values[0]:.2f} s, then median {statistics.median(values[1:] or values):.2f} s"
+              f" ({sizes[fmt]:,} bytes)")
+    print(f"both formats, {args.items} items: first {first:.2f} s, then median "
+          f"{statistics.median(warm):.2f} s (target < {TARGET_SECONDS:.0f} s)")
+    ok = first < TARGET_SECONDS and statistics.median(warm) < TARGET_SECONDS
+    print("OK" if ok else "TOO SLOW")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
