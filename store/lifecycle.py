@@ -53,6 +53,9 @@ class Action(StrEnum):
     TRANSFER = "transfer"
     DEPT_REPLY = "dept_reply"
     INSTRUCT = "instruct"  # 批示
+    INSTRUCTION_DONE = "instruction_done"  # the acting department reports the 批示 carried out
+    REFER = "refer"  # 函送参考: a report not adopted, sent to a department for reference
+    REFER_REPLY = "refer_reply"  # the department's answer to a 函送参考
     CLOSE = "close"
     RATE = "rate"
     REOPEN = "reopen"
@@ -100,6 +103,9 @@ FOLLOW_UP: dict[Action, Move] = {
     Action.RAISE: _m(None, *OFFICE, feedback="feedback.raised",
                      fields=frozenset({"adoption_level"})),
     Action.INSTRUCT: _m(None, *OFFICE, note_required=True, feedback="feedback.instructed"),
+    # The result goes to the leader's office; the reporter hears only that it was done.
+    Action.INSTRUCTION_DONE: _m(None, *DEPARTMENT, note_required=True,
+                                feedback="feedback.instruction_done"),
 }
 
 TRANSITIONS: dict[ReportStatus | None, dict[Action, Move]] = {
@@ -126,7 +132,11 @@ TRANSITIONS: dict[ReportStatus | None, dict[Action, Move]] = {
         Action.TRANSFER: _m(S.TRANSFERRED, *OFFICE, feedback="feedback.transferred"),
         Action.CLOSE: _m(S.CLOSED, *OFFICE, feedback="feedback.closed"),
     },
-    S.NOT_ADOPTED: {},
+    S.NOT_ADOPTED: {
+        Action.REFER: _m(None, *OFFICE, feedback="feedback.referred"),
+        Action.REFER_REPLY: _m(None, *DEPARTMENT, note_required=True,
+                               feedback="feedback.reference_replied"),
+    },
     S.MERGED: {},
     S.CLOSED: {
         **FOLLOW_UP,
