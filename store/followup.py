@@ -216,6 +216,14 @@ def remind(session: Session, now: datetime | None = None) -> int:
     return reminded
 
 
+def visible_instruction(session: Session, user: User, instruction_id: int) -> Instruction | None:
+    """Instruction `instruction_id` if `user` may see its report; None alike if there is none."""
+    instruction = session.get(Instruction, instruction_id)
+    if instruction is None:
+        return None
+    return instruction if access.visible_report(session, user, instruction.report_id) else None
+
+
 def for_report(session: Session, report: Report) -> dict[int, Transfer]:
     """The acting department's row of each of `report`'s instructions, by instruction id."""
     rows = session.scalars(sa.select(Transfer).where(Transfer.report_id == report.id,

@@ -135,6 +135,18 @@ def for_user(session: Session, user: User, open_only: bool = False,
     return list(session.scalars(query))
 
 
+def answerable(session: Session, user: User, row_id: int, kind: str) -> Transfer | None:
+    """Row `row_id` of `kind` if `user` may answer it (its department's staff, or an admin).
+
+    None alike for no such row, another kind and another department's work,
+    so a guessed id tells nothing.
+    """
+    row = session.get(Transfer, row_id)
+    if row is None or row.kind != kind or not access.can_reply_transfer(session, user, row):
+        return None
+    return row
+
+
 def for_report(session: Session, report: Report, kind: str = TRANSFER) -> list[Transfer]:
     """Every row of `kind` on `report`, oldest first."""
     return list(session.scalars(

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from store import instructions, notes, similar, templates, transfers, units
-from store.models import Report, User, utcnow
+from store import access, followup, instructions, notes, reference, similar, templates, transfers, units
+from store.models import Report, Role, Transfer, User, utcnow
 
 
 def panels(session: Session, report: Report, user: User, actions: set[str],
@@ -20,7 +20,7 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
     now = utcnow()
     out: dict[str, Any] = {
         "decline_templates": [], "already_handled": None, "similar": [], "departments": [],
-        "notes": [], "transfers": [], "instructions": [],
+        "notes": [], "transfers": [], "instructions": [], "followups": {}, "references": [],
         # 代录: office staff may print the counter slip again.
         "slip": office and report.entered_by_id is not None,
     }
@@ -29,11 +29,19 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
         out["already_handled"] = templates.already_handled(session)
     # Shown on every page view: as links, or as the choices of the open 合并 form.
     out["similar"] = similar.similar(session, report, user)
-    if "transfer" in actions:
+    if "transfer" in actions or "refer" in actions:
         out["departments"] = units.departments(session)
     if office:
         out["notes"] = notes.for_report(session, report)
     out["transfers"] = [(tr, transfers.is_overdue(tr, now))
                         for tr in transfers.for_report(session, report)]
     out["instructions"] = instructions.for_report(session, report)
+
+    def own(row: Transfer) -> bool:
+        # A department reads its own work on the report, not another department's answer.
+        return user.role is not Role.DEPARTMENT or access.can_reply_transfer(session, user, row)
+
+    out["followups"] = {iid: (row, transfers.is_overdue(row, now))
+                        for iid, row in followup.for_report(session, report).items() if own(row)}
+    out["references"] = [row for row in reference.for_report(session, report) if own(row)]
     return out
