@@ -14,8 +14,9 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from store import access, followup, reference, transfers, units
+from store import access, followup, lifecycle, reference, transfers, units
 from store.errors import DomainError
+from store.lifecycle import Action
 from store.models import Role
 from store.transfers import INSTRUCTION, REFERENCE
 from web import edge
@@ -142,9 +143,13 @@ def refer(report_id: int) -> Any:
 
 
 def _refer_again(report_id: int, errors: dict[str, str]) -> Any:
+    """The 函送参考 form again, as typed, with the reason; or the reason alone if the form is gone."""
     edge.rollback()
-    return render_detail(visible_report(report_id), chosen="refer", values=request.form,
-                         errors=errors, status=422)
+    report = visible_report(report_id)
+    if Action.REFER not in lifecycle.allowed_actions(edge.db(), report, edge.staff()):
+        flash(" ".join(errors.values()), "error")
+        return redirect(url_for("reports.detail", report_id=report_id))
+    return render_detail(report, chosen="refer", values=request.form, errors=errors, status=422)
 
 
 @bp.route("/references/<int:row_id>/reply", methods=["POST"])
