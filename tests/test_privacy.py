@@ -25,7 +25,18 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
-from store import access, editing, forms, intake, notes, transfers
+from store import (
+    access,
+    editing,
+    followup,
+    forms,
+    instructions,
+    intake,
+    lifecycle,
+    notes,
+    reference,
+    transfers,
+)
 from store import points as points_mod
 from store.conversation.engine import Engine
 from store.conversation.summary import answer_rows, summary
@@ -142,6 +153,15 @@ def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa
     adopt(session, telegram, admin)
     transfers.transfer(session, telegram, admin, department=network.roads, due_days=10,
                        escalate_days=5)
+    # A 批示 the department carries out; the counter report, declined, goes to the other
+    # department for reference (so the department walked here still may not see it).
+    instruction = instructions.record(
+        session, telegram, admin, leader_name="王明", leader_title="县长", level="county",
+        text="请住建局一周内修复。", instructed_on=followup.today())
+    followup.assign(session, instruction, admin, department_id=network.roads.id,
+                    due=followup.today())
+    lifecycle.apply(session, counter, lifecycle.Action.DECLINE, user=admin, note="暂不采用。")
+    reference.send(session, counter, admin, department_id=network.water.id)
     session.commit()
 
     counter_chat = session.get(Reporter, counter.reporter_id)
@@ -193,7 +213,9 @@ def _extra(w: World) -> list[str]:
         "/search?q=路灯", "/search?q=路面塌陷", "/search?q=路灯&sort=relevance",
         *(f"/search?q={s}" for s in SECRET_SEARCHES),
         f"/reports/{w.telegram.id}?q=路灯", f"/points/posters.pdf?point={w.point.id}",
-        "/c/api/poll?after=0",
+        "/c/api/poll?after=0", "/instructions?all=1", "/references?all=1",
+        f"/instructions?unit={w.network.roads.id}", "/instructions?leader=县长 王明",
+        f"/reports/{w.counter.id}?action=refer",
     ]
 
 
