@@ -146,7 +146,10 @@ def report_back(session: Session, row: Transfer, user: User, text: str) -> Repor
         raise FollowUpError(f"落实情况最多 {TEXT_LIMIT} 字，现在 {len(text)} 字。")
     report, instruction, department = row.report, row.instruction, row.department
     assert instruction is not None  # every instruction row names its 批示
-    lifecycle.permit(session, report, Action.INSTRUCTION_DONE, user=user)
+    try:
+        lifecycle.permit(session, report, Action.INSTRUCTION_DONE, user=user)
+    except lifecycle.TransitionError as exc:
+        raise FollowUpError(t(exc.code, **exc.params)) from exc
     now = utcnow()
     # Claimed by one conditional UPDATE: of two answers at once, one wins.
     claimed = session.execute(
@@ -157,8 +160,11 @@ def report_back(session: Session, row: Transfer, user: User, text: str) -> Repor
         raise FollowUpError("落实结果已经报送过了。")
     session.refresh(row)
     context = {"leader": instruction.leader_title, "department": department.name}
-    event = lifecycle.apply(session, report, Action.INSTRUCTION_DONE, user=user, note=text,
-                            context=context)
+    try:
+        event = lifecycle.apply(session, report, Action.INSTRUCTION_DONE, user=user, note=text,
+                                context=context)
+    except lifecycle.TransitionError as exc:  # the report moved meanwhile: the caller rolls back
+        raise FollowUpError(t(exc.code, **exc.params)) from exc
     alert = t("notice.instruction_done", "zh", no=report.tracking_no, title=report.title, **context)
     for member in _office(session, row, report, extra=LEADERSHIP):
         if member.id != user.id:

@@ -77,8 +77,11 @@ def send(session: Session, report: Report, user: User, *, department_id: int,
         .returning(Transfer.id))
     if row_id is None:
         raise ReferenceError(f"这条信息已函送{department.name}参考，尚未回复，不必重复函送。")
-    lifecycle.apply(session, report, Action.REFER, user=user, note=note,
-                    expected_version=expected_version, context={"department": department.name})
+    try:
+        lifecycle.apply(session, report, Action.REFER, user=user, note=note,
+                        expected_version=expected_version, context={"department": department.name})
+    except lifecycle.TransitionError as exc:  # the report moved meanwhile: the caller rolls back
+        raise ReferenceError(t(exc.code, **exc.params)) from exc
     text = t("notice.reference", "zh", no=report.tracking_no, title=report.title)
     for member in transfers.department_staff(session, department):
         notices.notify(session, member, "reference", text, report)
@@ -106,8 +109,11 @@ def reply(session: Session, row: Transfer, user: User, text: str) -> ReportEvent
     if claimed != 1:
         raise ReferenceError("这件函送参考已经回复过了。")
     session.refresh(row)
-    event = lifecycle.apply(session, report, Action.REFER_REPLY, user=user, note=text,
-                            context={"department": department.name})
+    try:
+        event = lifecycle.apply(session, report, Action.REFER_REPLY, user=user, note=text,
+                                context={"department": department.name})
+    except lifecycle.TransitionError as exc:
+        raise ReferenceError(t(exc.code, **exc.params)) from exc
     sender = session.get(User, row.created_by_id)
     if sender is not None and sender.active and sender.id != user.id:
         notices.notify(session, sender, "reference_replied",

@@ -160,6 +160,22 @@ def test_it_refuses_and_writes_nothing(
     assert len(_told(session, report.id)) == told
 
 
+def test_a_page_older_than_the_report_is_refused(
+    session: Session, declined: Report, county_clerk: User, network: Network
+) -> None:
+    seen = declined.version
+    reference.send(session, declined, county_clerk, department_id=network.water.id)
+    session.commit()
+
+    with pytest.raises(ReferenceError) as exc:
+        reference.send(session, declined, county_clerk, department_id=network.roads.id,
+                       expected_version=seen)
+
+    assert "已被其他人" in str(exc.value) or "刷新" in str(exc.value)
+    session.rollback()
+    assert session.scalars(sa.select(Transfer.department_id)).all() == [network.water.id]
+
+
 def test_another_department_may_not_answer(
     session: Session, declined: Report, county_clerk: User, network: Network
 ) -> None:
@@ -192,7 +208,7 @@ def test_two_sends_at_once_make_one_reference(
                     outcome: object = reference.send(
                         s, s.get_one(Report, report_id), s.get_one(User, clerk_id),
                         department_id=network.roads.id).id
-            except (ReferenceError, lifecycle.TransitionError) as exc:
+            except ReferenceError as exc:
                 outcome = exc
             with lock:
                 outcomes.append(outcome)
