@@ -7,6 +7,7 @@ takes an optional `now`, so tests run them at any moment they like.
   housekeeping       every 10 minutes: prune update ids, log the outbox's health
   chase_returns      hourly: remind, then close, unanswered 退回补充 questions
   chase_transfers    daily at 09:00 office time, and once at start-up: overdue 转办
+  remind_instructions  daily at 09:00 office time, and once at start-up: 批示落实 due
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from minyi.settings import Settings
 from store.models import OutboxMessage, OutboxStatus, ProcessedUpdate, utcnow
 from store.reports import returns
-from store.review import transfers
+from store.review import followup, transfers
 
 log = logging.getLogger("minyi.scheduler")
 
@@ -106,6 +107,16 @@ def chase_transfers(session_factory: sessionmaker[Session],
     return done
 
 
+def remind_instructions(session_factory: sessionmaker[Session],
+                        now: datetime | None = None) -> int:
+    """Remind acting departments and the office of 批示 follow-ups due today (each date once)."""
+    with session_factory() as s, s.begin():
+        done = followup.remind(s, now or utcnow())
+    if done:
+        log.info("instructions due: %d reminded", done)
+    return done
+
+
 def build_scheduler(session_factory: sessionmaker[Session],
                     settings: Settings | None = None) -> BackgroundScheduler:
     """A scheduler with minyi's jobs, run in its own worker threads.
@@ -138,4 +149,12 @@ def build_scheduler(session_factory: sessionmaker[Session],
     # a transfer already reminded today is not reminded again.
     scheduler.add_job(chase_transfers, "date", args=[session_factory], id="chase_transfers_now",
                       run_date=started)
+    # The same for instructions; each due date is claimed once, so a restart repeats nothing.
+    scheduler.add_job(
+        remind_instructions, CronTrigger(hour=TRANSFERS_AT_HOUR, minute=0, timezone=OFFICE_TZ),
+        args=[session_factory], id="remind_instructions", coalesce=True, max_instances=1,
+        misfire_grace_time=3600,
+    )
+    scheduler.add_job(remind_instructions, "date", args=[session_factory],
+                      id="remind_instructions_now", run_date=started)
     return scheduler

@@ -43,6 +43,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "您反映的信息《{title}》（编号 {no}）得到了{leader}的批示，有关方面将按批示要求研究办理。",
         "en": "Your report \"{title}\" ({no}) received a written instruction from {leader}; it will be acted upon.",
     },
+    "feedback.instruction_done": {
+        "zh": "您反映的信息《{title}》（编号 {no}）获{leader}批示后，{department}已按批示要求办理，办理结果已报送领导。感谢您的参与！",
+        "en": "Your report \"{title}\" ({no}): {department} has acted on the written instruction from {leader}, and the result has been reported to the leader. Thank you!",
+    },
+    "feedback.referred": {
+        "zh": "您反映的信息《{title}》（编号 {no}）虽未采用，但已函送{department}参考。",
+        "en": "Your report \"{title}\" ({no}) was not adopted, but it has been passed to {department} for reference.",
+    },
+    "feedback.reference_replied": {
+        "zh": "您反映的信息《{title}》（编号 {no}）函送{department}参考后，该部门回复：\n{note}",
+        "en": "Your report \"{title}\" ({no}), passed to {department} for reference, has this reply from them:\n{note}",
+    },
     "feedback.closed": {
         "zh": "您反映的信息《{title}》（编号 {no}）已办结。请您对办理情况作出评价：",
         "en": "Your report \"{title}\" ({no}) is concluded. How satisfied are you with how it was handled?",

@@ -46,7 +46,7 @@ from store.outputs.journal import issues as journal_issues
 from store.outputs.journal import series as journal_series
 from store.reports import files, intake, lifecycle, notes
 from store.reports.lifecycle import Action
-from store.review import instructions, templates, transfers
+from store.review import followup, instructions, reference, templates, transfers
 from store.search import Filters, views
 from tests.a11y_support import CONTRAST, axe_problems, label_problems, layout_problems
 from tests.browser_support import DESKTOP, PHONE, login, needs_chromium
@@ -71,7 +71,8 @@ NOT_PAGES = {
 # Pages in states the url_map alone does not reach: a queue, a search with a saved
 # view, the 404 page, all transfers.
 EXTRA_PATHS = ("/reports?tab=mine", "/reports?status=returned", "/search?urgency=urgent",
-               "/search?q=%E8%B7%AF%E7%81%AF", "/transfers?all=1", "/reports/999999")
+               "/search?q=%E8%B7%AF%E7%81%AF", "/transfers?all=1", "/reports/999999",
+               "/instructions?all=1", "/references?all=1")
 
 @dataclass
 class Seeded:
@@ -123,9 +124,15 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
     row = transfers.transfer(session, handled, admin, department=net.roads, due_days=15,
                              escalate_days=7, note="请核查排污口上游企业。")
     row.due_at = utcnow() - timedelta(days=2)  # overdue: its badge is on the pages too
-    instructions.record(session, handled, admin, leader_name="王明", leader_title="县长",
-                        level=AdoptionLevel.COUNTY, text="请环保局牵头，一周内报送整改方案。",
-                        instructed_on=date.today())
+    instruction = instructions.record(
+        session, handled, admin, leader_name="王明", leader_title="县长", level=AdoptionLevel.COUNTY,
+        text="请环保局牵头，一周内报送整改方案。", instructed_on=date.today())
+    # 批示落实 (overdue) and a second 批示 not yet handed over: both forms on /instructions.
+    work = followup.assign(session, instruction, admin, department_id=net.roads.id,
+                           due=followup.today() + timedelta(days=3), note="请一周内报送。")
+    work.due_at = utcnow() - timedelta(days=1)
+    instructions.record(session, handled, admin, leader_name="李华", leader_title="副县长",
+                        level=AdoptionLevel.COUNTY, text="请住建局配合。", instructed_on=date.today())
 
     returned = make_report(session, child, title="菜市场周边早高峰停车难", category="economy",
                            external_id="tg-34", situation="早高峰菜市场周边有300多辆车乱停。")
@@ -133,6 +140,7 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
     declined = make_report(session, point, title="建议在县城修建机场", category="economy",
                            external_id="tg-35", situation="县城到省城开车要3个小时。")
     lifecycle.apply(session, declined, Action.DECLINE, user=clerk, note="不属于本级职责范围。")
+    reference.send(session, declined, clerk, department_id=net.roads.id, note="供规划时参考。")
 
     counter = make_report(session, point, title="老旧小区加装电梯审批流程长", external_id="w-counter-1",
                           situation="东街社区12个老旧小区申请加装电梯，两年只装成2部。")

@@ -98,15 +98,19 @@ EXPECTED: dict[str, dict[Role, set[Action]]] = {
                 for r in (Role.CLERK, Role.DIRECTOR, Role.SECRETARY_GENERAL)},
     "transferred": {**{r: {Action.RAISE, Action.INSTRUCT}
                        for r in (Role.CLERK, Role.DIRECTOR, Role.SECRETARY_GENERAL)},
-                    Role.DEPARTMENT: {Action.DEPT_REPLY}},
-    "handled": {r: {Action.RAISE, Action.INSTRUCT, Action.TRANSFER, Action.CLOSE}
-                for r in (Role.CLERK, Role.DIRECTOR, Role.SECRETARY_GENERAL)},
+                    # store.review.followup lets only the department carrying out a 批示 report on it.
+                    Role.DEPARTMENT: {Action.DEPT_REPLY, Action.INSTRUCTION_DONE}},
+    "handled": {**{r: {Action.RAISE, Action.INSTRUCT, Action.TRANSFER, Action.CLOSE}
+                   for r in (Role.CLERK, Role.DIRECTOR, Role.SECRETARY_GENERAL)},
+                Role.DEPARTMENT: {Action.INSTRUCTION_DONE}},
 }
 ADMIN_EXTRA = {"first": {Action.SIGN_OFF, Action.DECLINE, Action.RETURN, Action.MERGE, Action.EDIT},
                "second": {Action.SIGN_OFF, Action.DECLINE, Action.RETURN, Action.MERGE,
                           Action.EDIT},
                "final": {Action.ADOPT, Action.DECLINE, Action.RETURN, Action.MERGE, Action.EDIT},
-               "transferred": {Action.DEPT_REPLY}}
+               "adopted": {Action.INSTRUCTION_DONE},
+               "transferred": {Action.DEPT_REPLY, Action.INSTRUCTION_DONE},
+               "handled": {Action.INSTRUCTION_DONE}}
 
 
 def _expected(position: str, role: Role) -> set[Action]:

@@ -90,6 +90,18 @@ def _act(session: Session, world: World, report: Report, action: Action, actor: 
     return event
 
 
+def _hand_over(session: Session, world: World, report: Report) -> None:
+    """Departments act only on reports handed to their unit (a 转办, a 批示 to carry out,
+    a 函送参考: store.review.transfers, store.review.followup, store.review.reference); the walk hands each one."""
+    handed = session.scalar(sa.select(Transfer.id).where(
+        Transfer.report_id == report.id, Transfer.department_id == world.department.id))
+    if handed is None:
+        session.add(Transfer(kind="reference", report_id=report.id,
+                             department_id=world.department.id,
+                             created_by_id=world.staff["admin"].id))
+        session.flush()
+
+
 def _canonical(move: lifecycle.Move) -> str:
     for actor in (REPORTER, SYSTEM):
         if actor in move.actors:
@@ -137,6 +149,7 @@ def _replay(session: Session, world: World, path: list[Action]) -> Report:
     if not path:
         return _new(session)
     report = _new(session)
+    _hand_over(session, world, report)
     _act(session, world, report, Action.SUBMIT, REPORTER, note=None)
     for action in path[1:]:
         _act(session, world, report, action, _canonical(TRANSITIONS[report.status][action]))
@@ -239,7 +252,9 @@ def test_it_allows_exactly_the_moves_in_the_table(session: Session) -> None:
                     assert report.tracking_no in msg.text and report.title in msg.text, case
                     assert (msg.reporter_id, msg.chat_id) == (report.reporter_id,
                                                               report.reporter.chat_id), case
-                    if move.note_required and action is not Action.INSTRUCT:
+                    # A 批示 and the department's report on it stay in the office.
+                    if move.note_required and action not in (Action.INSTRUCT,
+                                                             Action.INSTRUCTION_DONE):
                         assert NOTE in msg.text, case
                 if to in (S.ADOPTED, S.NOT_ADOPTED):
                     assert report.decided_at is not None, case

@@ -50,8 +50,8 @@ from store.outputs import destinations, upward
 from store.outputs.journal import issues as journal_issues
 from store.outputs.journal import publishing as journal_publishing
 from store.outputs.journal import series as journal_series
-from store.reports import editing, intake, notes
-from store.review import transfers
+from store.reports import editing, intake, lifecycle, notes
+from store.review import followup, instructions, reference, transfers
 from store.search import index
 from tests.chat_driver import SITUATION, SUGGESTION, Chat
 from tests.conftest import SECRET, Network, staff
@@ -163,6 +163,15 @@ def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa
     # The journal carries it too: its pages and documents name a unit, never the reporter.
     issue = journal_issues.compose(session, journal_series.find(session, "社情民意"), [telegram], admin)
     journal_publishing.sign_off(session, issue, admin)
+    # A 批示 the department carries out; the counter report, declined, goes to the other
+    # department for reference (so the department walked here still may not see it).
+    instruction = instructions.record(
+        session, telegram, admin, leader_name="王明", leader_title="县长", level="county",
+        text="请住建局一周内修复。", instructed_on=followup.today())
+    followup.assign(session, instruction, admin, department_id=network.roads.id,
+                    due=followup.today())
+    lifecycle.apply(session, counter, lifecycle.Action.DECLINE, user=admin, note="暂不采用。")
+    reference.send(session, counter, admin, department_id=network.water.id)
     session.commit()
 
     counter_chat = session.get(Reporter, counter.reporter_id)
@@ -218,7 +227,9 @@ def _extra(w: World) -> list[str]:
         "/search?q=路灯", "/search?q=路面塌陷", "/search?q=路灯&sort=relevance",
         *(f"/search?q={s}" for s in SECRET_SEARCHES),
         f"/reports/{w.telegram.id}?q=路灯", f"/points/posters.pdf?point={w.point.id}",
-        "/c/api/poll?after=0",
+        "/c/api/poll?after=0", "/instructions?all=1", "/references?all=1",
+        f"/instructions?unit={w.network.roads.id}", "/instructions?leader=县长 王明",
+        f"/reports/{w.counter.id}?action=refer",
     ]
 
 

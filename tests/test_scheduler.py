@@ -100,7 +100,8 @@ def test_it_schedules_housekeeping_returns_and_transfers(
     sched = scheduler.build_scheduler(Session_, settings)
 
     jobs = {job.id: job for job in sched.get_jobs()}
-    assert set(jobs) == {"housekeeping", "chase_returns", "chase_transfers", "chase_transfers_now"}
+    assert set(jobs) == {"housekeeping", "chase_returns", "chase_transfers", "chase_transfers_now",
+                         "remind_instructions", "remind_instructions_now"}
     assert jobs["housekeeping"].args == (Session_,)
     assert jobs["chase_returns"].args == (Session_, 2, 5)
     assert jobs["chase_returns"].trigger.interval == timedelta(hours=1)
@@ -109,6 +110,10 @@ def test_it_schedules_housekeeping_returns_and_transfers(
     fields = {f.name: str(f) for f in daily.fields}
     assert (fields["hour"], fields["minute"]) == ("9", "0")
     assert jobs["chase_transfers_now"].func is scheduler.chase_transfers
+    reminders = {f.name: str(f) for f in jobs["remind_instructions"].trigger.fields}
+    assert (reminders["hour"], reminders["minute"]) == ("9", "0")
+    assert str(jobs["remind_instructions"].trigger.timezone) == "Asia/Shanghai"
+    assert jobs["remind_instructions_now"].func is scheduler.remind_instructions
 
 
 def test_the_jobs_chase_returns_and_transfers_in_their_own_unit_of_work(

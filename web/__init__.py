@@ -109,6 +109,7 @@ def create_app(
         auth,
         chat,
         decisions,
+        followup,
         intake,
         journal,
         members,
@@ -127,7 +128,7 @@ def create_app(
     _login(app)
 
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
-                   search, intake, upward, journal):
+                   search, intake, upward, journal, followup):
         app.register_blueprint(module.bp)
 
     channels.listen(app, engine.handle)

@@ -45,6 +45,7 @@ CHOICES: tuple[Choice, ...] = (
     Choice("raise", None, "被更高一级采用时登记", Action.RAISE),
     Choice("transfer", None, "交有关部门办理，设定期限", Action.TRANSFER),
     Choice("instruct", "登记领导批示", "记录批示领导、级别、日期和内容", Action.INSTRUCT),
+    Choice("refer", None, "未采用的信息送有关部门参考，并告知反映人", Action.REFER),
     Choice("close", None, "办结并请反映人评价", Action.CLOSE),
     Choice("edit", "编辑内容和信息摘要", "保存为新版本，原始内容保留", Action.EDIT),
 )

@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from store.models import Report, User, utcnow
+from store import access
+from store.models import Report, Role, Transfer, User, utcnow
 from store.network import units
 from store.outputs import adoption, destinations, upward
 from store.reports import editing, notes, similar
-from store.review import instructions, templates, transfers
+from store.review import followup, instructions, reference, templates, transfers
 
 
 def panels(session: Session, report: Report, user: User, actions: set[str],
@@ -23,7 +24,7 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
     now = utcnow()
     out: dict[str, Any] = {
         "decline_templates": [], "already_handled": None, "similar": [], "departments": [],
-        "notes": [], "transfers": [], "instructions": [],
+        "notes": [], "transfers": [], "instructions": [], "followups": {}, "references": [],
         # 代录: office staff may print the counter slip again.
         "slip": office and report.entered_by_id is not None,
     }
@@ -32,7 +33,7 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
         out["already_handled"] = templates.already_handled(session)
     # Shown on every page view: as links, or as the choices of the open 合并 form.
     out["similar"] = similar.similar(session, report, user)
-    if "transfer" in actions:
+    if "transfer" in actions or "refer" in actions:
         out["departments"] = units.departments(session)
     if office:
         out["notes"] = notes.for_report(session, report)
@@ -45,4 +46,12 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
     out["upward_offered"] = destinations.offered(session, user) if office else []
     out["versions"] = editing.versions(session, report) if office else []
     out["upward_outcomes"] = {"adopted": "采用", "instructed": "领导批示", "declined": "不采用"}
+
+    def own(row: Transfer) -> bool:
+        # A department reads its own work on the report, not another department's answer.
+        return user.role is not Role.DEPARTMENT or access.can_reply_transfer(session, user, row)
+
+    out["followups"] = {iid: (row, transfers.is_overdue(row, now))
+                        for iid, row in followup.for_report(session, report).items() if own(row)}
+    out["references"] = [row for row in reference.for_report(session, report) if own(row)]
     return out

@@ -93,7 +93,7 @@ def of_reports(session: Session, reports: list[Report]) -> list[News]:
     # The latest transfer's department and the latest leader, where there are several.
     departments = {rid: name for rid, name in session.execute(
         sa.select(Transfer.report_id, Unit.name).join(Unit, Unit.id == Transfer.department_id)
-        .where(Transfer.report_id.in_(ids)).order_by(Transfer.id))}
+        .where(Transfer.report_id.in_(ids), Transfer.kind == "transfer").order_by(Transfer.id))}
     leaders = {rid: title for rid, title in session.execute(
         sa.select(Instruction.report_id, Instruction.leader_title)
         .where(Instruction.report_id.in_(ids)).order_by(Instruction.id))}

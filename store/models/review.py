@@ -17,30 +17,52 @@ if TYPE_CHECKING:
 
 
 class Transfer(Base):
-    """转办: a report sent to a department, with a deadline and its reply."""
+    """Work handed to a department, with its reply: 转办, 批示落实 or 函送参考 (`kind`).
+
+    One table, because the three are the same thing seen from the department:
+    a report they may now see, perhaps a deadline, and an answer with its date
+    and author. What the answer does to the report differs by kind (see
+    store.review.transfers, store.review.followup, store.review.reference).
+    """
 
     __tablename__ = "transfers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # transfer (转办) | instruction (批示落实) | reference (函送参考)
+    kind: Mapped[str] = mapped_column(sa.String(16), default="transfer", server_default="transfer")
     report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
     department_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    # The 批示 this row carries out (kind instruction): at most one row per instruction.
+    instruction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("instructions.id"),
+                                                       unique=True)
     note: Mapped[str | None] = mapped_column(sa.Text)
-    due_at: Mapped[datetime]
-    # After this the transfer is escalated to the office's leadership (督办).
-    escalate_at: Mapped[datetime]
+    # None: no deadline (a reference asks for no reply by a date).
+    due_at: Mapped[datetime | None]
+    # After this the transfer is escalated to the office's leadership (督办); transfers only.
+    escalate_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(sa.String(16), default="open")  # open | replied
     reply: Mapped[str | None] = mapped_column(sa.Text)
     replied_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     replied_at: Mapped[datetime | None]
     last_reminded_at: Mapped[datetime | None]
+    # The due date (office time) whose reminder went out: claimed by one
+    # conditional UPDATE, so a date is reminded once however many ticks race.
+    reminded_for: Mapped[date | None]
     escalated_at: Mapped[datetime | None]
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     report: Mapped[Report] = relationship()
     department: Mapped[Unit] = relationship()
+    instruction: Mapped[Instruction | None] = relationship()
 
-    __table_args__ = (sa.Index("ix_transfers_open_due", "status", "due_at"),)
+    __table_args__ = (
+        sa.Index("ix_transfers_open_due", "status", "due_at"),
+        # A report is sent for reference to a department once while that one is open.
+        sa.Index("uq_transfers_open_reference", "report_id", "department_id", unique=True,
+                 sqlite_where=sa.text("kind = 'reference' AND status = 'open'"),
+                 postgresql_where=sa.text("kind = 'reference' AND status = 'open'")),
+    )
 
 
 class Instruction(Base):

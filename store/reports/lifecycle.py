@@ -58,6 +58,9 @@ class Action(StrEnum):
     TRANSFER = "transfer"
     DEPT_REPLY = "dept_reply"
     INSTRUCT = "instruct"  # 批示
+    INSTRUCTION_DONE = "instruction_done"  # the acting department reports the 批示 carried out
+    REFER = "refer"  # 函送参考: a report not adopted, sent to a department for reference
+    REFER_REPLY = "refer_reply"  # the department's answer to a 函送参考
     CLOSE = "close"
     RATE = "rate"
     REOPEN = "reopen"
@@ -79,6 +82,9 @@ register({f"action.{action}": names for action, names in {
     Action.TRANSFER: {"zh": "转办", "en": "Transfer"},
     Action.DEPT_REPLY: {"zh": "部门办理回复", "en": "Department replied"},
     Action.INSTRUCT: {"zh": "领导批示", "en": "Leader's instruction"},
+    Action.INSTRUCTION_DONE: {"zh": "批示落实结果", "en": "Instruction carried out"},
+    Action.REFER: {"zh": "函送参考", "en": "Sent for reference"},
+    Action.REFER_REPLY: {"zh": "函送参考回复", "en": "Reply to the reference"},
     Action.CLOSE: {"zh": "办结", "en": "Close"},
     Action.RATE: {"zh": "满意度评价", "en": "Rated"},
     Action.REOPEN: {"zh": "重新办理", "en": "Reopened"},
@@ -131,6 +137,9 @@ FOLLOW_UP: dict[Action, Move] = {
     Action.RAISE: _m(None, *OFFICE, feedback="feedback.raised",
                      fields=frozenset({"adoption_level"})),
     Action.INSTRUCT: _m(None, *OFFICE, note_required=True, feedback="feedback.instructed"),
+    # The result goes to the leader's office; the reporter hears only that it was done.
+    Action.INSTRUCTION_DONE: _m(None, *DEPARTMENT, note_required=True,
+                                feedback="feedback.instruction_done"),
 }
 
 TRANSITIONS: dict[ReportStatus | None, dict[Action, Move]] = {
@@ -157,7 +166,11 @@ TRANSITIONS: dict[ReportStatus | None, dict[Action, Move]] = {
         Action.TRANSFER: _m(S.TRANSFERRED, *OFFICE, feedback="feedback.transferred"),
         Action.CLOSE: _m(S.CLOSED, *OFFICE, feedback="feedback.closed"),
     },
-    S.NOT_ADOPTED: {},
+    S.NOT_ADOPTED: {
+        Action.REFER: _m(None, *OFFICE, feedback="feedback.referred"),
+        Action.REFER_REPLY: _m(None, *DEPARTMENT, note_required=True,
+                               feedback="feedback.reference_replied"),
+    },
     S.MERGED: {},
     S.CLOSED: {
         **FOLLOW_UP,

@@ -1,5 +1,10 @@
 """转办: sending an adopted report to a department, its deadline, its reply, and chasing it.
 
+The `transfers` table holds every piece of work handed to a department, of
+three kinds: 转办 (here), 批示落实 (store.review.followup) and 函送参考
+(store.review.reference). They share the department's view of it (scope, staff,
+deadline, reply, overdue marks); each kind's module owns what its answer does.
+
 `transfer` and `reply` go through the lifecycle (TRANSFER, DEPT_REPLY), so the
 reporter hears of both; `chase` is the scheduler's daily round: a reminder to
 the department for each overdue transfer, and one escalation (督办) to the
@@ -22,6 +27,8 @@ from store.reports import lifecycle
 from store.reports.lifecycle import Action, TransitionError
 
 OPEN, REPLIED = "open", "replied"
+TRANSFER, INSTRUCTION, REFERENCE = "transfer", "instruction", "reference"
+KINDS = (TRANSFER, INSTRUCTION, REFERENCE)
 # Deadlines are shown, and "one reminder a day" is counted, in the office's time.
 LOCAL = ZoneInfo("Asia/Shanghai")
 MAX_DAYS = 365
@@ -66,7 +73,8 @@ def transfer(session: Session, report: Report, user: User, *, department: Unit, 
                     expected_version=expected_version, context={"department": department.name})
     now = utcnow()
     due_at = now + timedelta(days=due_days)
-    row = Transfer(report_id=report.id, department_id=department.id, note=(note or "").strip() or None,
+    row = Transfer(kind=TRANSFER, report_id=report.id, department_id=department.id,
+                   note=(note or "").strip() or None,
                    due_at=due_at, escalate_at=due_at + timedelta(days=escalate_days),
                    status=OPEN, created_by_id=user.id, created_at=now)
     session.add(row)
@@ -88,7 +96,7 @@ def department_staff(session: Session, department: Unit) -> list[User]:
 
 def reply(session: Session, transfer_row: Transfer, user: User, text: str) -> ReportEvent:
     """The department answers (办理回复): the report becomes handled and the reporter reads `text`."""
-    if not access.can_reply_transfer(session, user, transfer_row):
+    if transfer_row.kind != TRANSFER or not access.can_reply_transfer(session, user, transfer_row):
         raise TransitionError("error.forbidden")
     if transfer_row.status != OPEN:
         raise TransitionError("error.transfer_answered")
@@ -109,37 +117,56 @@ def reply(session: Session, transfer_row: Transfer, user: User, text: str) -> Re
     return event
 
 
-def for_user(session: Session, user: User, open_only: bool = False) -> list[Transfer]:
-    """Transfers `user` may see, open ones first by deadline, then the newest answered.
+def for_user(session: Session, user: User, open_only: bool = False,
+             kinds: tuple[str, ...] = (TRANSFER,)) -> list[Transfer]:
+    """Rows of `kinds` `user` may see, open ones first by deadline, then the newest answered.
 
-    Department staff see only transfers to their own unit (or the units below
+    Department staff see only work sent to their own unit (or the units below
     it), never another department's, even on a report both handled.
     """
     query = (sa.select(Transfer).join(Report, Report.id == Transfer.report_id)
-             .where(access.report_scope(session, user)))
+             .where(access.report_scope(session, user), Transfer.kind.in_(kinds)))
     if user.role is Role.DEPARTMENT:
         if user.unit_id is None:
             return []
         query = query.where(Transfer.department_id.in_(access.unit_subtree(session, user.unit_id)))
     if open_only:
         query = query.where(Transfer.status == OPEN)
-    query = query.order_by(sa.case((Transfer.status == OPEN, 0), else_=1), Transfer.due_at,
-                           Transfer.id.desc())
+    query = query.order_by(sa.case((Transfer.status == OPEN, 0), else_=1),
+                           Transfer.due_at.is_(None), Transfer.due_at, Transfer.id.desc())
     return list(session.scalars(query))
 
 
-def for_report(session: Session, report: Report) -> list[Transfer]:
-    """Every transfer of `report`, oldest first."""
+def answerable(session: Session, user: User, row_id: int, kind: str) -> Transfer | None:
+    """Row `row_id` of `kind` if `user` may answer it (its department's staff, or an admin).
+
+    None alike for no such row, another kind and another department's work,
+    so a guessed id tells nothing.
+    """
+    row = session.get(Transfer, row_id)
+    if row is None or row.kind != kind or not access.can_reply_transfer(session, user, row):
+        return None
+    return row
+
+
+def for_report(session: Session, report: Report, kind: str = TRANSFER) -> list[Transfer]:
+    """Every row of `kind` on `report`, oldest first."""
     return list(session.scalars(
-        sa.select(Transfer).where(Transfer.report_id == report.id).order_by(Transfer.id)))
+        sa.select(Transfer).where(Transfer.report_id == report.id, Transfer.kind == kind)
+        .order_by(Transfer.id)))
 
 
 def is_overdue(transfer_row: Transfer, now: datetime | None = None) -> bool:
-    return transfer_row.status == OPEN and (now or utcnow()) > transfer_row.due_at
+    """Open and past its deadline (work without a deadline is never overdue)."""
+    due = transfer_row.due_at
+    return transfer_row.status == OPEN and due is not None and (now or utcnow()) > due
 
 
 def overdue_among(session: Session, report_ids: list[int], now: datetime | None = None) -> set[int]:
-    """Which of these reports have an open transfer past its deadline (the inbox's 逾期 mark)."""
+    """Which of these reports have open department work past its deadline (the inbox's 逾期 mark).
+
+    An overdue 批示落实 counts as much as an overdue 转办: a department is late on it.
+    """
     if not report_ids:
         return set()
     return set(session.scalars(
@@ -155,11 +182,13 @@ def chase(session: Session, now: datetime | None = None) -> dict[str, int]:
     """
     now = now or utcnow()
     overdue = session.scalars(
-        sa.select(Transfer).where(Transfer.status == OPEN, Transfer.due_at < now)
+        sa.select(Transfer).where(Transfer.kind == TRANSFER, Transfer.status == OPEN,
+                                  Transfer.due_at < now)
         .order_by(Transfer.due_at, Transfer.id))
     reminded = escalated = 0
     for row in overdue:
         report, department = row.report, row.department
+        assert row.due_at is not None and row.escalate_at is not None  # every 转办 has both
         due = local_date(row.due_at)
         if row.last_reminded_at is None or local_date(row.last_reminded_at) < local_date(now):
             text = t("notice.overdue", "zh", no=report.tracking_no, title=report.title, due=due)
