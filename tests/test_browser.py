@@ -20,8 +20,8 @@ from minyi.settings import Settings
 from store import files
 from store.models import Attachment, CollectionPoint, Report, ReportStatus, User
 from tests.browser_support import login, needs_chromium
-from tests.chat_driver import SITUATION, SUGGESTION
 from tests.conftest import PASSWORD
+from tests.form_walk import SITUATION, SUGGESTION, walk
 from tests.web_support import make_report
 
 DOCS_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -171,27 +171,16 @@ def test_it_files_a_report_from_a_phone(
 
     bubble("请选择信息类别")
     assert point.name in page.inner_text("header")
-    tap("民生保障")
-    bubble("请用一句话概括")
-    say("城关镇人民路路灯长期不亮")
-    bubble("请描述具体情况")
-    say(SITUATION)
-    bubble("您认为问题的原因是什么")
-    tap("跳过")
-    bubble("您有什么意见建议")
-    say(SUGGESTION)
-    bubble("问题发生在什么地方")
-    say("城关镇人民路")
-    bubble("可上传照片或文件")
-    page.set_input_files("#file", str(photo))
-    bubble("已收到第 1 个文件")
-    tap("完成")
-    bubble("这件事是否紧急")
-    tap("否")
-    bubble("是否匿名反映")
-    tap("否")
-    bubble("请留下联系方式")
-    say("张先生 13800000000")
+    for a in walk(skip={"analysis"}):
+        bubble(a.step.text("zh")[:8])  # each question appears before it is answered
+        if a.skip or a.kind in ("choice", "yesno"):
+            tap(a.label)
+        elif a.kind == "file":
+            page.set_input_files("#file", str(photo))
+            bubble("已收到第 1 个文件")
+            tap("完成")
+        else:
+            say(a.value)
     bubble("请核对您要反映的信息")
     tap("确认提交")
     bubble("提交成功")

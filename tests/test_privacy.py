@@ -24,12 +24,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from minyi.settings import Settings
 from store import access, editing, forms, intake, notes, transfers
 from store import points as points_mod
 from store.conversation.engine import Engine
 from store.conversation.summary import answer_rows, summary
-from store.conversation.types import EngineConfig
 from store.models import (
     AccessLog,
     CollectionPoint,
@@ -42,7 +40,7 @@ from store.models import (
     WebChatMessage,
 )
 from store.search import index
-from tests.chat_driver import SITUATION, SUGGESTION, Chat
+from tests.chat_driver import Chat
 from tests.conftest import SECRET, Network, staff
 from tests.review_support import adopt
 from tests.web_support import csrf, login, make_report
@@ -78,22 +76,12 @@ class World:
     follow: str
 
 
-def _file_by_telegram(Session_: sessionmaker[Session], settings: Settings,  # noqa: N803
+def _file_by_telegram(Session_: sessionmaker[Session], engine: Engine,  # noqa: N803
                       token: str) -> None:
-    engine = Engine(EngineConfig(SECRET, settings.upload_dir, flood_burst=1000))
     chat = NamedChat(Session_, engine, user_id=TG_CHAT)
     chat.command("start", token)
-    chat.press("民生保障")
-    chat.text("城关镇人民路路灯长期不亮")
-    chat.text(SITUATION)
-    chat.press("跳过")
-    chat.text(SUGGESTION)
-    chat.text("城关镇人民路")
-    chat.photo()
-    chat.press("完成")
-    chat.press("是")  # urgent: the reviewers are alerted
-    chat.press("否")  # not anonymous
-    chat.text(TG_CONTACT)
+    # Urgent: the reviewers are alerted; not anonymous, with a contact.
+    chat.fill_report(urgent=True, anonymous=False, contact=TG_CONTACT)
     assert PHONE in chat.last.text  # the reporter checks their own answers before confirming
     chat.press("确认提交")
 
@@ -115,7 +103,7 @@ def _file_at_the_counter(app: Flask, clerk: User, point: CollectionPoint) -> Non
 
 @pytest.fixture
 def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa: N803
-          settings: Settings, network: Network) -> World:
+          engine: Engine, network: Network) -> World:
     point = points_mod.create_point(session, "城关镇便民服务中心", address="城关镇人民路1号")
     point.unit_id = network.county.id
     session.commit()
@@ -126,7 +114,7 @@ def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa
     users[Role.CLERK].telegram_chat_id = "7000001"  # alerts reach the clerk on Telegram too
     session.commit()
 
-    _file_by_telegram(Session_, settings, points_mod.token_for(point, SECRET))
+    _file_by_telegram(Session_, engine, points_mod.token_for(point, SECRET))
     _file_at_the_counter(app, users[Role.CLERK], point)
     session.rollback()
     telegram, counter = session.scalars(sa.select(Report).order_by(Report.id)).all()
@@ -391,10 +379,9 @@ def test_the_search_index_holds_no_identity_field() -> None:
 
 
 def test_it_drops_a_contact_left_behind_by_choosing_anonymity(
-    Session_: sessionmaker[Session], session: Session, settings: Settings,  # noqa: N803
+    chat: Chat, session: Session,
     point: CollectionPoint, point_token: str, client: FlaskClient, clerk: User,
 ) -> None:
-    chat = Chat(Session_, Engine(EngineConfig(SECRET, settings.upload_dir, flood_burst=1000)))
     chat.command("start", point_token)
     chat.fill_report(photo=False)  # answers the contact question: 张先生 13800000000
     chat.press("修改")
