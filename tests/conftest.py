@@ -26,8 +26,9 @@ from store.conversation.types import EngineConfig
 from store.db import make_engine, make_sessionmaker
 from store.models import Base, CollectionPoint, Role, Unit, UnitKind, User
 
-# The browser tests' fixtures (base_url, browser, axe_context) live with their helpers.
-pytest_plugins = ["tests.browser_support", "tests.a11y_support"]
+# The browser tests' fixtures (base_url, browser, axe_context) and the WeChat tests' (emu, wx)
+# live with their helpers.
+pytest_plugins = ["tests.browser_support", "tests.a11y_support", "tests.wechat_support"]
 
 PG_URL = os.environ.get("MINYI_TEST_POSTGRES_URL")
 SECRET = "test-secret-key-0123456789abcdef"

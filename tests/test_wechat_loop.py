@@ -4,14 +4,11 @@ words, staff decide, and the feedback comes back, all against the emulated WeCha
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.notifier import Notifier
-from minyi.settings import Settings
 from store import scans
 from store.models import (
     Attachment,
@@ -27,23 +24,9 @@ from store.models import (
 from tests.form_walk import JPEG, PLACE, SITUATION, SUGGESTION, TITLE, Answer, walk
 from tests.review_support import adopt
 from tests.wechat_emulator import WeChatEmulator
-from tests.wechat_support import TEMPLATE, Running, wechat_settings
+from tests.wechat_support import TEMPLATE, Running
 
 CITIZEN = "oCitizen0000000000000000000"
-
-
-@pytest.fixture
-def emu() -> Iterator[WeChatEmulator]:
-    with WeChatEmulator() as e:
-        e.add_template(TEMPLATE)
-        yield e
-
-
-@pytest.fixture
-def wx(settings: Settings, Session_: sessionmaker[Session], emu: WeChatEmulator) -> Iterator[Running]:  # noqa: N803
-    running = Running(wechat_settings(settings, emu), Session_, emu)
-    yield running
-    running.close()
 
 
 def _one(texts: list[str]) -> str:
