@@ -29,6 +29,15 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
                                        "csrf_token": csrf(client)})
 
 
+def post_page(client: FlaskClient, path: str, **data: str | list[str]) -> str:
+    """Submit a console form as a browser does (with the session's CSRF token), follow the
+    redirect, and return the page it lands on (which must be a 200)."""
+    resp = client.post(path, data={"csrf_token": csrf(client, "/reports"), **data},
+                       follow_redirects=True)
+    assert resp.status_code == 200, resp.status_code
+    return resp.get_data(as_text=True)  # type: ignore[no-any-return]
+
+
 def make_report(session: Session, point: CollectionPoint | None = None, *, title: str = "人民路路灯长期不亮",
                 urgent: bool = False, external_id: str = "tg-1001", **fields: Any) -> Report:
     """A submitted report as the engine would leave it, committed."""
