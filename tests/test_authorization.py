@@ -16,7 +16,7 @@ from store import access, lifecycle, points, reports
 from store.lifecycle import Action, TransitionError
 from store.models import AccessLog, AdoptionLevel, Report, ReportStatus, Role, Transfer, User, utcnow
 from tests.conftest import Network, staff
-from tests.domain_support import file_report
+from tests.domain_support import make_report
 
 VALUES: dict[Action, dict[str, Any]] = {
     Action.ADOPT: {"adoption_level": AdoptionLevel.COUNTY},
@@ -45,8 +45,8 @@ def _people(session: Session, network: Network) -> dict[tuple[Role, str], User]:
 def _report_at(session: Session, network: Network, position: str, admin: User) -> Report:
     point = points.create_point(session, "城关镇便民服务中心")
     point.unit_id = network.township.id  # below the county: county staff see it
-    report = file_report(session, point=point)
-    main = file_report(session, point=point, title="同一问题的主信息")
+    report = make_report(session, point=point)
+    main = make_report(session, point=point, title="同一问题的主信息")
     # Merge needs somewhere to go.
     VALUES[Action.MERGE] = {"merged_into_id": main.id}
     steps = {"first": 0, "second": 1}.get(position, 2)

@@ -21,8 +21,8 @@ from store import files
 from store.models import Attachment, CollectionPoint, Report, ReportStatus, User
 from tests.browser_support import login, needs_chromium
 from tests.conftest import PASSWORD
+from tests.domain_support import make_report
 from tests.form_walk import SITUATION, SUGGESTION, walk
-from tests.web_support import make_report
 
 DOCS_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
@@ -196,12 +196,11 @@ def test_it_files_a_report_from_a_phone(
 
 def test_it_searches_filters_saves_a_view_and_opens_a_marked_report(
         browser, base_url: str, session: Session, admin: User, shots: Path) -> None:  # noqa: ANN001
-    from tests.domain_support import file_report
 
-    urgent = file_report(session, title="东门社区老旧小区加装电梯进展缓慢", urgent=True,
+    urgent = make_report(session, title="东门社区老旧小区加装电梯进展缓慢", urgent=True,
                          situation="东门社区 12 栋老楼只有 2 栋装了电梯，80 岁以上老人 46 人上下楼困难。")
-    file_report(session, title="人民路电梯维保不到位", situation="人民路 3 个小区电梯一年停运 20 多次。")
-    file_report(session, title="菜市场周边停车难", situation="早高峰 300 多辆车乱停。")
+    make_report(session, title="人民路电梯维保不到位", situation="人民路 3 个小区电梯一年停运 20 多次。")
+    make_report(session, title="菜市场周边停车难", situation="早高峰 300 多辆车乱停。")
     session.commit()
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")  # type: ignore[attr-defined]
     page.goto(f"{base_url}/login")

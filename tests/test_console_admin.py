@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from store import review, templates
 from store.models import Role, StaffNotice, Unit, User
 from tests.conftest import Network, staff
-from tests.web_support import csrf, login, make_report
+from tests.domain_support import make_report
+from tests.web_support import csrf, login
 
 
 def _post(client: FlaskClient, path: str, **data: str) -> str:

@@ -22,8 +22,9 @@ from store.models import (
     User,
 )
 from tests.conftest import Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt, sign_off_to_final
-from tests.web_support import csrf, login, make_report
+from tests.web_support import csrf, login
 
 OFFICE = {"alice": Role.ADMIN, "carol": Role.CLERK, "david": Role.DIRECTOR,
           "sophia": Role.SECRETARY_GENERAL}
@@ -313,8 +314,8 @@ def test_it_shows_a_missing_reason_beside_the_field(client: FlaskClient, clerk: 
 def test_it_refuses_to_merge_into_a_report_the_user_cannot_see(
     client: FlaskClient, session: Session, network: Network
 ) -> None:
-    hidden = make_report(session, title="东山县的信息", external_id="tg-1", unit_id=network.other_county.id)
-    mine = make_report(session, title="城关县的信息", external_id="tg-2", unit_id=network.county.id)
+    hidden = make_report(session, title="东山县的信息", external_id="tg-1", unit=network.other_county)
+    mine = make_report(session, title="城关县的信息", external_id="tg-2", unit=network.county)
     staff(session, "county-clerk", Role.CLERK, network.county)
     login(client, "county-clerk")
     for data in ({"into_id": str(hidden.id)}, {"tracking_no": hidden.tracking_no}):

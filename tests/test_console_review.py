@@ -20,8 +20,9 @@ from store.models import (
     User,
 )
 from tests.conftest import Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt
-from tests.web_support import csrf, login, make_report
+from tests.web_support import csrf, login
 
 
 def _fresh(session: Session, report: Report) -> Report:

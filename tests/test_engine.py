@@ -593,7 +593,7 @@ def test_a_returning_reporter_gets_each_reports_news_and_never_a_staff_note(
 
     from store import instructions, merging
     from store.models import AdoptionLevel
-    from tests.web_support import make_report
+    from tests.domain_support import make_report
 
     chat.command("start", point_token)  # the first visit: the form
     assert "请选择信息类别" in chat.last.text

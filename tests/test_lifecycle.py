@@ -26,7 +26,7 @@ from store.models import (
     User,
     utcnow,
 )
-from tests.domain_support import file_report, reporter
+from tests.domain_support import make_report, reporter
 
 S = ReportStatus
 ACTORS = [REPORTER, SYSTEM, *(r.value for r in Role)]
@@ -56,7 +56,7 @@ def _world(session: Session) -> World:
         session.add(user)
         staff[role.value] = user
     session.flush()
-    main = file_report(session, title="小区电梯问题（主信息）")
+    main = make_report(session, title="小区电梯问题（主信息）", commit=False)
     world = World(staff, roads, main)
     world.values = {
         Action.MERGE: {"merged_into_id": main.id},

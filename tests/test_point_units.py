@@ -19,7 +19,7 @@ from store import pointedit, points, units
 from store.models import CollectionPoint, PointKind, Report, Role, User
 from store.points import PointError
 from tests.conftest import Network, staff
-from tests.domain_support import file_report
+from tests.domain_support import make_report
 from tests.test_cli import env  # noqa: F401  (the clean CLI environment)
 from tests.web_support import csrf, login, post_page
 
@@ -81,7 +81,7 @@ def test_it_adds_a_point_to_a_unit_and_the_county_clerk_sees_what_is_filed_there
     assert "已添加采集点「城关县东街社区」，属于「城关县政协」" in page
     added = session.scalar(sa.select(CollectionPoint).where(CollectionPoint.name == "城关县东街社区"))
     assert added is not None and added.unit_id == network.county.id
-    file_report(session, point=added, title="东街路灯不亮")
+    make_report(session, point=added, title="东街路灯不亮")
     session.commit()
 
     login(client, "county-clerk")
@@ -254,8 +254,8 @@ def test_it_refuses_a_move_to_a_unit_the_mover_does_not_keep(
 def test_moving_a_point_without_a_unit_brings_its_unassigned_reports_along(
     client: FlaskClient, admin: User, session: Session, network: Network, pts: Points
 ) -> None:
-    old = file_report(session, point=pts.loose, title="无单位时提交的信息")
-    handled = file_report(session, point=pts.county, title="城关县已在办理的信息")
+    old = make_report(session, point=pts.loose, title="无单位时提交的信息")
+    handled = make_report(session, point=pts.county, title="城关县已在办理的信息")
     session.commit()
     assert old.unit_id is None
     login(client, "alice")

@@ -42,8 +42,9 @@ from store.models import (
 from store.search import index
 from tests.chat_driver import Chat
 from tests.conftest import SECRET, Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt
-from tests.web_support import csrf, login, make_report
+from tests.web_support import csrf, login
 
 PHONE = "13912345678"
 TG_CONTACT = f"张三丰 <b>{PHONE}</b>"  # HTML in a contact answer: shown escaped, never as markup
@@ -400,12 +401,9 @@ def test_it_drops_a_contact_left_behind_by_choosing_anonymity(
 def test_a_department_guessing_report_ids_gets_404_and_is_logged(
     client: FlaskClient, session: Session, network: Network, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    reporter_point = points_mod.create_point(session, "城关镇便民服务中心")
-    reporter_point.unit_id = network.county.id
-    report = make_report(session, reporter_point, contact=COUNTER_CONTACT,
-                         answers={"category": "livelihood", "contact": COUNTER_CONTACT})
-    report.unit_id = network.county.id
-    session.commit()
+    reporter_point = points_mod.create_point(session, "城关镇便民服务中心", unit_id=network.county.id)
+    report = make_report(session, reporter_point, contact=COUNTER_CONTACT)
+    assert report.unit_id == network.county.id
     guesser = staff(session, "roadie", Role.DEPARTMENT, network.roads)
     login(client, "roadie")
 

@@ -17,7 +17,7 @@ from store.models import (
     ReportStatus,
     User,
 )
-from tests.web_support import make_report
+from tests.domain_support import make_report
 
 
 def _returned(session: Session, point: CollectionPoint, clerk: User, question: str) -> tuple[Report, ReportEvent]:

@@ -12,7 +12,8 @@ from store import points, scans
 from store.conversation.engine import Engine
 from store.models import Channel, CollectionPoint, PointScan, User
 from tests.chat_driver import Chat
-from tests.web_support import login, make_report
+from tests.domain_support import make_report
+from tests.web_support import login
 
 
 def counts(session: Session) -> dict[tuple[int, str], int]:

@@ -21,8 +21,8 @@ from store.models import (
     User,
 )
 from tests.conftest import Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt
-from tests.web_support import make_report
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def county_point(session: Session, point: CollectionPoint, network: Network) -> 
 
 @pytest.fixture
 def adopted(session: Session, county_point: CollectionPoint, admin: User, network: Network) -> Report:
-    report = make_report(session, county_point, unit_id=network.county.id)
+    report = make_report(session, county_point, unit=network.county)
     adopt(session, report, admin)
     session.commit()
     return report

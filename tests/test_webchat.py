@@ -29,9 +29,9 @@ from store.models import (
     WebChatMessage,
 )
 from tests.conftest import SECRET
+from tests.domain_support import make_report
 from tests.form_walk import JPEG, TITLE, Answer, walk
 from tests.review_support import adopt
-from tests.web_support import make_report
 
 NO = re.compile(r"\b(\d{4}-\d{6})\b")
 
