@@ -102,9 +102,7 @@ def test_it_lists_the_choices_first_and_opens_one_form_at_a_time(
 def test_it_offers_no_decision_to_viewers_and_departments(
     client: FlaskClient, admin: User, session: Session, network: Network, role: Role,
 ) -> None:
-    report = make_report(session)
-    adopt(session, report, admin)
-    session.commit()
+    report = make_report(session, status=ReportStatus.ADOPTED, by=admin)
     from store import transfers
     transfers.transfer(session, _fresh(session, report), admin, department=network.roads,
                        due_days=10, escalate_days=5)
@@ -381,9 +379,7 @@ def test_it_offers_only_higher_levels_to_raise_to(client: FlaskClient, admin: Us
 def test_it_needs_the_leaders_level_for_a_pishi_and_keeps_what_was_typed(
     client: FlaskClient, admin: User, session: Session
 ) -> None:
-    report = make_report(session)
-    adopt(session, report, admin)
-    session.commit()
+    report = make_report(session, status=ReportStatus.ADOPTED, by=admin)
     login(client, "alice")
     form = client.get(f"/reports/{report.id}?action=instruct").get_data(as_text=True)
     assert re.search(r'<select name="level"[^>]*>\s*<option value="" selected>请选择</option>', form)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from store import instructions
 from store.lifecycle import Conflict, TransitionError
-from store.models import AdoptionLevel, Instruction, OutboxMessage, ReportEvent, User, utcnow
+from store.models import AdoptionLevel, Instruction, OutboxMessage, ReportEvent, ReportStatus, User, utcnow
 from tests.domain_support import make_report
 from tests.review_support import adopt
 
@@ -19,9 +19,7 @@ WORDS = "请住建局牵头研究，年内拿出加装电梯补贴方案。"
 
 def test_it_records_an_instruction_and_tells_the_reporter(session: Session, admin: User,
                                                          director: User) -> None:
-    report = make_report(session)
-    adopt(session, report, admin)
-    session.commit()
+    report = make_report(session, status=ReportStatus.ADOPTED, by=admin)
 
     row = instructions.record(session, report, director, leader_name="王明", leader_title="县长",
                               level=AdoptionLevel.COUNTY, text=WORDS,
@@ -50,9 +48,7 @@ def test_it_records_an_instruction_and_tells_the_reporter(session: Session, admi
 ])
 def test_it_refuses_an_incomplete_instruction(session: Session, admin: User, kw: dict,
                                               code: str) -> None:
-    report = make_report(session)
-    adopt(session, report, admin)
-    session.commit()
+    report = make_report(session, status=ReportStatus.ADOPTED, by=admin)
     args = {"leader_name": "王明", "leader_title": "县长", "level": "county", "text": WORDS,
             "instructed_on": date(2026, 3, 2), **kw}
 
