@@ -10,11 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.conversation.engine import Engine
 from store.conversation.types import Capabilities, Inbound, IncomingFile, Reply
 from store.models import Channel
+from tests.form_walk import JPEG, SITUATION, SUGGESTION, Answer, walk
 
-JPEG = b"\xff\xd8\xff\xe0" + b"minyi-test-photo" * 8
-
-SITUATION = "人民路共有路灯40盏，其中12盏已经损坏超过3个月，附近2000多户居民夜间出行不便。"
-SUGGESTION = "建议城管部门尽快排查维修，并建立路灯定期巡查机制。"
+__all__ = ["JPEG", "SITUATION", "SUGGESTION", "Chat"]
 
 
 @dataclass
@@ -64,22 +62,25 @@ class Chat:
     def press(self, label_part: str) -> list[Reply]:
         return self.send(callback=self.button(label_part))
 
-    def fill_report(self, *, photo: bool = True, urgent: bool = False,
-                    anonymous: bool = False) -> list[Reply]:
-        """Answer every question of the shipped form up to the read-back summary."""
-        self.press("民生保障")
-        self.text("城关镇人民路路灯长期不亮")
-        self.text(SITUATION)
-        self.press("跳过")
-        self.text(SUGGESTION)
-        self.text("城关镇人民路")
-        if photo:
-            self.photo()
-            self.press("完成")
-        else:
-            self.press("跳过")
-        self.press("是" if urgent else "否")
-        self.press("是" if anonymous else "否")
-        if not anonymous:
-            return self.text("张先生 13800000000")
-        return self.log[-1:]
+    def answer(self, a: Answer) -> list[Reply]:
+        """Give one step its answer the way a Telegram user would: a button, text, a point, a photo."""
+        if a.skip or a.kind in ("choice", "yesno"):
+            return self.press(a.label)
+        if a.kind == "location" and isinstance(a.value, tuple):
+            return self.send(location=a.value)
+        if a.kind == "file":
+            self.photo(a.value)
+            return self.press("完成")
+        return self.text(a.value)
+
+    def fill_report(self, *, photo: bool = True, urgent: bool = False, anonymous: bool = False,
+                    skip: tuple[str, ...] = ("analysis",), since: str | None = None,
+                    until: str | None = None, **choose: Any) -> list[Reply]:
+        """Answer the shipped form's questions (`tests.form_walk.walk`) up to the read-back summary,
+        from step `since` and up to step `until` if given; `choose` sets answers by step key."""
+        replies: list[Reply] = []
+        skipped = set(skip) | (set() if photo else {"photos"})
+        for a in walk(choose={"urgent": urgent, "anonymous": anonymous, **choose}, skip=skipped,
+                      since=since, until=until):
+            replies = self.answer(a)
+        return replies

@@ -7,6 +7,7 @@ it runs on PostgreSQL too, each test in a schema of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Iterator
@@ -18,13 +19,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
+from store.conversation.engine import Engine
+from store.conversation.types import EngineConfig
 from store.db import make_engine, make_sessionmaker
 from store.models import Base, CollectionPoint, Role, Unit, UnitKind, User
 from store.network import points as points_mod
 from store.network import users
 
-# The browser tests' fixtures (base_url, browser, axe_context) live with their helpers.
-pytest_plugins = ["tests.browser_support", "tests.a11y_support"]
+# The browser tests' fixtures (base_url, browser, axe_context) and the WeChat tests' (emu, wx)
+# live with their helpers.
+pytest_plugins = ["tests.browser_support", "tests.a11y_support", "tests.wechat_support"]
 
 PG_URL = os.environ.get("MINYI_TEST_POSTGRES_URL")
 SECRET = "test-secret-key-0123456789abcdef"
@@ -171,6 +175,33 @@ def point(session: Session) -> CollectionPoint:
 @pytest.fixture
 def point_token(point: CollectionPoint) -> str:
     return points_mod.token_for(point, SECRET)
+
+
+# -- the conversation engine ---------------------------------------------------------
+
+
+@pytest.fixture
+def engine_config(settings: Settings) -> EngineConfig:
+    """The engine's configuration as `minyi serve` builds it, with flood control out of the way.
+
+    A test about a limit makes its own engine from this one:
+    `Engine(dataclasses.replace(engine_config, flood_burst=5))`.
+    """
+    return dataclasses.replace(settings.engine_config(), flood_burst=100_000)
+
+
+@pytest.fixture
+def engine(engine_config: EngineConfig) -> Engine:
+    """The one conversation engine of a test; every channel and driver talks to it."""
+    return Engine(engine_config)
+
+
+@pytest.fixture
+def chat(Session_: sessionmaker[Session], engine: Engine):  # noqa: N803, ANN201
+    """A Telegram user talking to `engine` directly (`tests.chat_driver.Chat`)."""
+    from tests.chat_driver import Chat
+
+    return Chat(Session_, engine)
 
 
 # -- the Flask app (console + web chat) -----------------------------------------

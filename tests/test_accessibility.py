@@ -51,8 +51,8 @@ from store.search import Filters, views
 from tests.a11y_support import CONTRAST, axe_problems, label_problems, layout_problems
 from tests.browser_support import DESKTOP, PHONE, login, needs_chromium
 from tests.conftest import SECRET, Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt
-from tests.web_support import make_report
 
 pytestmark = needs_chromium
 

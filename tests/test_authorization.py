@@ -18,8 +18,10 @@ from store.network import points
 from store.reports import lifecycle
 from store.reports import queries as reports
 from store.reports.lifecycle import Action, TransitionError
+from store.review import transfers as transfers_mod
 from tests.conftest import Network, staff
-from tests.domain_support import file_report
+from tests.domain_support import make_report
+from tests.web_support import csrf, login
 
 VALUES: dict[Action, dict[str, Any]] = {
     Action.ADOPT: {"adoption_level": AdoptionLevel.COUNTY},
@@ -48,8 +50,8 @@ def _people(session: Session, network: Network) -> dict[tuple[Role, str], User]:
 def _report_at(session: Session, network: Network, position: str, admin: User) -> Report:
     point = points.create_point(session, "城关镇便民服务中心")
     point.unit_id = network.township.id  # below the county: county staff see it
-    report = file_report(session, point=point)
-    main = file_report(session, point=point, title="同一问题的主信息")
+    report = make_report(session, point=point)
+    main = make_report(session, point=point, title="同一问题的主信息")
     # Merge needs somewhere to go.
     VALUES[Action.MERGE] = {"merged_into_id": main.id}
     steps = {"first": 0, "second": 1}.get(position, 2)
@@ -213,3 +215,92 @@ def test_only_office_staff_see_who_reported_and_each_look_is_logged(
     assert (seen is not None) == office == access.can_see_identity(user)
     rows = session.scalars(sa.select(AccessLog).where(AccessLog.user_id == user.id)).all()
     assert [(r.report_id, r.what) for r in rows] == ([(report.id, "identity")] if office else [])
+
+
+# -- the console's answers: one rule for every refusal (docs/ARCHITECTURE.md, "Refusals") --------
+#
+# A role that may never use a view: 403, before anything is looked up (so the same for every id).
+# An object missing or outside the person's scope: 404, as if it did not exist.
+# An object the person sees but may not act on: 403.
+
+REFUSALS: list[tuple[str, str, str, int]] = [
+    # (who, method, path, the exact answer); {r} is a report filed at the township (under the
+    # county), {p} a point of the county, {t} its transfer to the roads bureau.
+    ("clerk-own", "GET", "/reports/{r}", 200),
+    ("clerk-own", "POST", "/reports/{r}/act", 302),  # signed off: the one request that acts
+    ("clerk-other", "GET", "/reports/{r}", 404),
+    ("clerk-other", "GET", "/reports/{r}/edit", 404),
+    ("clerk-other", "GET", "/reports/{r}/versions", 404),
+    ("clerk-other", "POST", "/reports/{r}/act", 404),
+    ("clerk-other", "POST", "/reports/{r}/identity", 404),
+    ("clerk-other", "POST", "/reports/{r}/notes", 404),
+    ("clerk-own", "GET", "/reports/999999", 404),
+    ("clerk-own", "POST", "/reports/999999/act", 404),
+    ("viewer-own", "GET", "/reports/{r}", 200),
+    ("viewer-own", "GET", "/reports/{r}/edit", 403),
+    ("viewer-own", "POST", "/reports/{r}/act", 403),
+    ("viewer-own", "POST", "/reports/{r}/identity", 403),
+    ("viewer-other", "POST", "/reports/{r}/act", 403),  # the role gate comes before the lookup
+    ("viewer-other", "POST", "/reports/999999/act", 403),
+    ("director-own", "POST", "/reports/{r}/act", 403),  # sees it; the first level is the clerk's
+    ("roads", "GET", "/reports/{r}", 404),  # a department sees only what is transferred to it
+    ("roads", "POST", "/reports/{r}/act", 403),
+    ("water", "POST", "/transfers/{t}/reply", 404),  # another department's transfer
+    ("clerk-other", "GET", "/points/{p}/edit", 403),  # every point is listed; this one is not theirs
+    ("clerk-other", "POST", "/points/{p}/edit", 403),
+    ("viewer-own", "GET", "/points/{p}/edit", 403),
+    ("clerk-own", "GET", "/points/999999/edit", 404),
+    ("viewer-own", "GET", "/admin/users", 403),
+    ("viewer-own", "POST", "/admin/search", 403),
+]
+
+
+@pytest.fixture
+def office(session: Session, network: Network) -> dict[str, Any]:
+    """Staff on both sides, a report filed at the township, a point of the county, a transfer."""
+    people = {
+        "clerk-own": staff(session, "clerk-own", Role.CLERK, network.county),
+        "clerk-other": staff(session, "clerk-other", Role.CLERK, network.other_county),
+        "viewer-own": staff(session, "viewer-own", Role.VIEWER, network.county),
+        "viewer-other": staff(session, "viewer-other", Role.VIEWER, network.other_county),
+        "director-own": staff(session, "director-own", Role.DIRECTOR, network.county),
+        "roads": staff(session, "roads", Role.DEPARTMENT, network.roads),
+        "water": staff(session, "water", Role.DEPARTMENT, network.water),
+    }
+    admin = staff(session, "boss", Role.ADMIN)
+    town = points.create_point(session, "城关镇便民服务中心", unit_id=network.township.id)
+    county = points.create_point(session, "城关县便民中心", unit_id=network.county.id)
+    report = make_report(session, town)
+    moved = make_report(session, town, title="已转办给住建局的信息", status=ReportStatus.ADOPTED,
+                        by=admin)
+    transfer = transfers_mod.transfer(session, moved, admin, department=network.roads,
+                                      due_days=10, escalate_days=5)
+    session.commit()
+    return {"people": people, "r": report.id, "p": county.id, "t": transfer.id,
+            "version": report.version}
+
+
+@pytest.mark.parametrize("who", sorted({w for w, _, _, _ in REFUSALS}))
+def test_every_refusal_is_answered_by_the_one_rule(
+    app: Any, session: Session, office: dict[str, Any], who: str,
+) -> None:
+    client = app.test_client()
+    login(client, who)
+    for _, method, path, expected in (row for row in REFUSALS if row[0] == who):
+        url = path.format(**office)
+        if method == "GET":
+            resp = client.get(url)
+        else:
+            resp = client.post(url, data={
+                "csrf_token": csrf(client, "/reports"), "action": "sign_off",
+                "version": str(office["version"]), "text": "说明", "name": "被改名",
+                "kind": "county"})
+        page = resp.get_data(as_text=True)
+        assert resp.status_code == expected, (method, url, page[:300])
+        if expected == 404:  # nothing about it is given away
+            assert "已转办给住建局的信息" not in page and "人民路路灯长期不亮" not in page
+    session.rollback()
+    report = session.get_one(Report, office["r"])
+    # Only the clerk at the report's own level acted; every refusal left it as it was.
+    assert [e.action for e in report.events] == (
+        ["submit", "sign_off"] if who == "clerk-own" else ["submit"])

@@ -21,9 +21,9 @@ from store.models import AdoptionLevel, Attachment, CollectionPoint, Report, Rep
 from store.outputs import adoption
 from store.reports import files
 from tests.browser_support import login, needs_chromium
-from tests.chat_driver import SITUATION, SUGGESTION
 from tests.conftest import PASSWORD
-from tests.web_support import make_report
+from tests.domain_support import make_report
+from tests.form_walk import SITUATION, SUGGESTION, walk
 
 DOCS_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
@@ -172,27 +172,16 @@ def test_it_files_a_report_from_a_phone(
 
     bubble("请选择信息类别")
     assert point.name in page.inner_text("header")
-    tap("民生保障")
-    bubble("请用一句话概括")
-    say("城关镇人民路路灯长期不亮")
-    bubble("请描述具体情况")
-    say(SITUATION)
-    bubble("您认为问题的原因是什么")
-    tap("跳过")
-    bubble("您有什么意见建议")
-    say(SUGGESTION)
-    bubble("问题发生在什么地方")
-    say("城关镇人民路")
-    bubble("可上传照片或文件")
-    page.set_input_files("#file", str(photo))
-    bubble("已收到第 1 个文件")
-    tap("完成")
-    bubble("这件事是否紧急")
-    tap("否")
-    bubble("是否匿名反映")
-    tap("否")
-    bubble("请留下联系方式")
-    say("张先生 13800000000")
+    for a in walk(skip={"analysis"}):
+        bubble(a.step.text("zh")[:8])  # each question appears before it is answered
+        if a.skip or a.kind in ("choice", "yesno"):
+            tap(a.label)
+        elif a.kind == "file":
+            page.set_input_files("#file", str(photo))
+            bubble("已收到第 1 个文件")
+            tap("完成")
+        else:
+            say(a.value)
     bubble("请核对您要反映的信息")
     tap("确认提交")
     bubble("提交成功")
@@ -208,12 +197,11 @@ def test_it_files_a_report_from_a_phone(
 
 def test_it_searches_filters_saves_a_view_and_opens_a_marked_report(
         browser, base_url: str, session: Session, admin: User, shots: Path) -> None:  # noqa: ANN001
-    from tests.domain_support import file_report
 
-    urgent = file_report(session, title="东门社区老旧小区加装电梯进展缓慢", urgent=True,
+    urgent = make_report(session, title="东门社区老旧小区加装电梯进展缓慢", urgent=True,
                          situation="东门社区 12 栋老楼只有 2 栋装了电梯，80 岁以上老人 46 人上下楼困难。")
-    file_report(session, title="人民路电梯维保不到位", situation="人民路 3 个小区电梯一年停运 20 多次。")
-    file_report(session, title="菜市场周边停车难", situation="早高峰 300 多辆车乱停。")
+    make_report(session, title="人民路电梯维保不到位", situation="人民路 3 个小区电梯一年停运 20 多次。")
+    make_report(session, title="菜市场周边停车难", situation="早高峰 300 多辆车乱停。")
     session.commit()
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")  # type: ignore[attr-defined]
     page.goto(f"{base_url}/login")

@@ -322,13 +322,13 @@ def test_it_adds_a_staff_user_to_a_unit(env: str, capsys: pytest.CaptureFixture[
 def test_search_rebuild_and_fold_from_the_command_line(
         env: str, capsys: pytest.CaptureFixture[str]) -> None:
     from store import search
-    from tests.domain_support import file_report
+    from tests.domain_support import make_report
 
     assert main(["init", "--admin-user", "boss", "--admin-password", "a-long-password"]) == 0
     engine = make_engine(env)
     try:
         with make_sessionmaker(engine)() as s, s.begin():
-            file_report(s, title="老旧小区加装电梯")
+            make_report(s, title="老旧小区加装电梯", commit=False)
             # A restore from an old dump, say: the index lost its rows.
             s.execute(sa.text("DELETE FROM report_fts" if env.startswith("sqlite")
                               else "DELETE FROM report_search"))

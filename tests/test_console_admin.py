@@ -16,7 +16,8 @@ from store.network import addresses
 from store.review import chain as review
 from store.review import templates
 from tests.conftest import Network, staff
-from tests.web_support import csrf, login, make_report
+from tests.domain_support import make_report
+from tests.web_support import csrf, login
 from tests.wechat_emulator import WeChatEmulator
 from tests.wechat_support import wechat_settings
 

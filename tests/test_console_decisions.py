@@ -24,8 +24,9 @@ from store.outputs import adoption
 from store.review import chain as review
 from store.review import templates
 from tests.conftest import Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt, sign_off_to_final
-from tests.web_support import csrf, login, make_report
+from tests.web_support import csrf, login
 
 OFFICE = {"alice": Role.ADMIN, "carol": Role.CLERK, "david": Role.DIRECTOR,
           "sophia": Role.SECRETARY_GENERAL}
@@ -103,9 +104,7 @@ def test_it_lists_the_choices_first_and_opens_one_form_at_a_time(
 def test_it_offers_no_decision_to_viewers_and_departments(
     client: FlaskClient, admin: User, session: Session, network: Network, role: Role,
 ) -> None:
-    report = make_report(session)
-    adopt(session, report, admin)
-    session.commit()
+    report = make_report(session, status=ReportStatus.ADOPTED, by=admin)
     from store.review import transfers
     transfers.transfer(session, _fresh(session, report), admin, department=network.roads,
                        due_days=10, escalate_days=5)
@@ -315,8 +314,8 @@ def test_it_shows_a_missing_reason_beside_the_field(client: FlaskClient, clerk: 
 def test_it_refuses_to_merge_into_a_report_the_user_cannot_see(
     client: FlaskClient, session: Session, network: Network
 ) -> None:
-    hidden = make_report(session, title="东山县的信息", external_id="tg-1", unit_id=network.other_county.id)
-    mine = make_report(session, title="城关县的信息", external_id="tg-2", unit_id=network.county.id)
+    hidden = make_report(session, title="东山县的信息", external_id="tg-1", unit=network.other_county)
+    mine = make_report(session, title="城关县的信息", external_id="tg-2", unit=network.county)
     staff(session, "county-clerk", Role.CLERK, network.county)
     login(client, "county-clerk")
     for data in ({"into_id": str(hidden.id)}, {"tracking_no": hidden.tracking_no}):
@@ -382,9 +381,7 @@ def test_it_offers_only_higher_levels_to_raise_to(client: FlaskClient, admin: Us
 def test_it_needs_the_leaders_level_for_a_pishi_and_keeps_what_was_typed(
     client: FlaskClient, admin: User, session: Session
 ) -> None:
-    report = make_report(session)
-    adopt(session, report, admin)
-    session.commit()
+    report = make_report(session, status=ReportStatus.ADOPTED, by=admin)
     login(client, "alice")
     form = client.get(f"/reports/{report.id}?action=instruct").get_data(as_text=True)
     assert re.search(r'<select name="level"[^>]*>\s*<option value="" selected>请选择</option>', form)

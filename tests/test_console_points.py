@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from store.models import Channel, CollectionPoint, PointKind, Unit, UnitKind, User
 from store.network import points, scans
 from tests.conftest import SECRET
-from tests.web_support import csrf, login, make_report
+from tests.domain_support import make_report
+from tests.web_support import csrf, login
 
 
 def test_it_shows_each_points_token_and_links(

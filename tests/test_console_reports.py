@@ -19,8 +19,9 @@ from store.models import (
     User,
 )
 from store.reports import files, lifecycle
+from tests.domain_support import make_report
 from tests.review_support import adopt
-from tests.web_support import csrf, login, make_report
+from tests.web_support import csrf, login
 
 
 def _act(client: FlaskClient, report: Report, action: str, note: str | None = None,

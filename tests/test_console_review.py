@@ -22,8 +22,9 @@ from store.models import (
 )
 from store.outputs import adoption
 from tests.conftest import Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt
-from tests.web_support import csrf, login, make_report
+from tests.web_support import csrf, login
 
 
 def _fresh(session: Session, report: Report) -> Report:
@@ -154,9 +155,7 @@ def test_it_merges_into_a_similar_report(
 def test_it_transfers_and_only_that_department_replies(
     client: FlaskClient, admin: User, session: Session, network: Network, point: CollectionPoint
 ) -> None:
-    report = make_report(session, point)
-    adopt(session, report, admin)
-    session.commit()
+    report = make_report(session, point, status=ReportStatus.ADOPTED, by=admin)
     staff(session, "rita", Role.DEPARTMENT, network.roads)
     staff(session, "wang", Role.DEPARTMENT, network.water)
     login(client, "alice")
@@ -191,9 +190,7 @@ def test_it_transfers_and_only_that_department_replies(
 def test_it_records_a_leaders_instruction_and_internal_notes(
     client: FlaskClient, admin: User, session: Session
 ) -> None:
-    report = make_report(session)
-    adopt(session, report, admin)
-    session.commit()
+    report = make_report(session, status=ReportStatus.ADOPTED, by=admin)
     login(client, "alice")
     page = _post(client, f"/reports/{report.id}/instruct", report, session, leader_name="李明",
                  leader_title="县长", level="county", instructed_on="2026-03-01",

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from store import forms
-from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig, IncomingFile
 from store.models import (
     Attachment,
@@ -24,22 +23,29 @@ from store.models import (
     ReportVersion,
 )
 from store.reports import drafts, files
-from tests.chat_driver import JPEG, SITUATION, SUGGESTION, Chat
-from tests.conftest import SECRET, Network
+from tests.chat_driver import Chat
+from tests.conftest import Network
+from tests.form_walk import JPEG, Answer, answers, walk
 
 TRACKING = re.compile(r"\d{4}-\d{6}")
-# What the chat's report carries, as an API would send it: words, not the chat's stored values.
-SENT = {"category": "民生保障", "title": "城关镇人民路路灯长期不亮", "situation": SITUATION,
-        "analysis": "跳过", "suggestion": SUGGESTION, "place": "城关镇人民路", "urgent": "是",
-        "anonymous": "否", "contact": "张先生 13800000000"}
+# The chat's report: the shipped form walked with a photo, urgent, the analysis skipped.
+WALKED = walk(choose={"urgent": True}, skip={"analysis"})
+
+
+def _as_words(a: Answer) -> str:
+    """An answer as an API would send it: words (a button's label), not the chat's stored values."""
+    return a.label if a.skip or a.kind in ("choice", "yesno") else a.value
+
+
+SENT = {a.key: _as_words(a) for a in WALKED if a.kind != "file"}
 COLUMNS = ("category", "title", "situation", "analysis", "suggestion", "place", "latitude",
            "longitude", "urgency", "anonymous", "contact", "answers", "form", "point_id",
            "unit_id", "topic_id", "entered_by_id", "status", "version", "review_level")
 
 
 @pytest.fixture
-def uploads(tmp_path: Path) -> Path:
-    return tmp_path / "uploads"
+def uploads(engine_config: EngineConfig) -> Path:
+    return engine_config.upload_dir
 
 
 def _walker(session: Session) -> Reporter:
@@ -54,12 +60,11 @@ def _photo(uploads: Path) -> files.StoredFile:
 
 
 def test_it_files_a_draft_without_a_conversation_as_the_chat_would(
-    Session_: sessionmaker[Session], session: Session, point: CollectionPoint, point_token: str,
+    chat: Chat, session: Session, point: CollectionPoint, point_token: str,
     uploads: Path, network: Network,
 ) -> None:
     point.unit_id = network.county.id
     session.commit()
-    chat = Chat(Session_, Engine(EngineConfig(SECRET, uploads, flood_burst=1000)))
     chat.command("start", point_token)
     chat.fill_report(photo=True, urgent=True)
     chat.press("确认提交")
@@ -74,10 +79,8 @@ def test_it_files_a_draft_without_a_conversation_as_the_chat_would(
 
     for column in COLUMNS:
         assert getattr(by_api, column) == getattr(by_chat, column), column
-    assert by_api.answers == {"category": "livelihood", "title": "城关镇人民路路灯长期不亮",
-                              "situation": SITUATION, "analysis": None, "suggestion": SUGGESTION,
-                              "place": "城关镇人民路", "photos": 1, "urgent": True,
-                              "anonymous": False, "contact": "张先生 13800000000"}
+    assert by_api.answers == {**answers(WALKED), "photos": 1}
+    assert by_api.answers["category"] == "livelihood" and by_api.answers["analysis"] is None
     assert by_api.unit_id == network.county.id
     # Numbered from the same counter: the next number of the year.
     first, second = (TRACKING.fullmatch(r.tracking_no) for r in (by_chat, by_api))

@@ -25,7 +25,6 @@ from bot.channels.telegram.app import build_application
 from minyi.notifier import Notifier
 from minyi.settings import Settings
 from store.conversation.engine import Engine
-from store.conversation.types import EngineConfig
 from store.models import (
     Attachment,
     Channel,
@@ -41,7 +40,7 @@ from store.models import (
 from store.network import staff
 from store.reports import files
 from tests.botapi_emulator import TOKEN, BotAPIEmulator, RunningBot, Sent
-from tests.chat_driver import SITUATION, SUGGESTION
+from tests.form_walk import SITUATION, TITLE, Answer, walk
 from tests.web_support import csrf, login
 
 pytestmark = pytest.mark.e2e
@@ -65,12 +64,11 @@ class World:
 
 
 @pytest.fixture
-def world(settings: Settings, Session_: sessionmaker[Session]) -> Iterator[World]:  # noqa: N803
+def world(settings: Settings, Session_: sessionmaker[Session],  # noqa: N803
+          engine: Engine) -> Iterator[World]:
     with BotAPIEmulator() as emu:
         tg_settings = replace(settings, telegram_bot_token=TOKEN, telegram_base_url=emu.base_url,
                               telegram_base_file_url=emu.base_file_url, telegram_poll_timeout=1)
-        engine = Engine(EngineConfig(secret_key=tg_settings.secret_key,
-                                     upload_dir=tg_settings.upload_dir, form=tg_settings.form))
         running = RunningBot(build_application(tg_settings, Session_, engine), emu).start()
         try:
             yield World(emu, running, tg_settings, Session_)
@@ -78,22 +76,33 @@ def world(settings: Settings, Session_: sessionmaker[Session]) -> Iterator[World
             running.stop()
 
 
-def _file_report(w: World, user: int, point_token: str) -> list[Sent]:
-    """Scan, answer every question (with a photo), and stop at the read-back summary."""
+def _answer(w: World, user: int, a: Answer) -> list[Sent]:
+    """Give one step of the form its answer as a Telegram user does: a tap, text, a pin, a photo."""
     emu = w.emu
-    said = w.said(w.act(user, lambda: emu.user_sends_command(user, "start", point_token)))
+    if a.skip or a.kind in ("choice", "yesno"):
+        return w.act(user, lambda: emu.press(user, a.label))
+    if a.kind == "location" and isinstance(a.value, tuple):
+        return w.act(user, lambda: emu.user_sends_location(user, *a.value))
+    if a.kind == "file":
+        w.act(user, lambda: emu.user_sends_photo(user, a.value))
+        return w.act(user, lambda: emu.press(user, "完成"))
+    return w.act(user, lambda: emu.user_sends_text(user, a.value))
+
+
+def _walk(w: World, user: int, point_token: str, **kw: Any) -> list[Sent]:
+    """Scan, then answer the form's questions (`tests.form_walk.walk(**kw)`); the last answer's replies."""
+    said = w.said(w.act(user, lambda: w.emu.user_sends_command(user, "start", point_token)))
     assert "城关镇便民服务中心" in said
-    w.act(user, lambda: emu.press(user, "民生保障"))
-    w.act(user, lambda: emu.user_sends_text(user, "城关镇人民路路灯长期不亮"))
-    w.act(user, lambda: emu.user_sends_text(user, SITUATION))
-    w.act(user, lambda: emu.press(user, "跳过"))
-    w.act(user, lambda: emu.user_sends_text(user, SUGGESTION))
-    w.act(user, lambda: emu.user_sends_location(user, 25.04, 102.71))
-    w.act(user, lambda: emu.user_sends_photo(user, PHOTO))
-    w.act(user, lambda: emu.press(user, "完成"))
-    w.act(user, lambda: emu.press(user, "否"))
-    w.act(user, lambda: emu.press(user, "否"))
-    summary = w.act(user, lambda: emu.user_sends_text(user, "张先生 13800000000"))
+    sent: list[Sent] = []
+    for a in walk(**kw):
+        sent = _answer(w, user, a)
+    return sent
+
+
+def _file_report(w: World, user: int, point_token: str) -> list[Sent]:
+    """Scan, answer every question (a pin for the place, a photo), stop at the read-back summary."""
+    summary = _walk(w, user, point_token, skip={"analysis"},
+                    choose={"place": (25.04, 102.71), "photos": PHOTO})
     assert any(s.button("确认") for s in summary), w.said(summary)
     return summary
 
@@ -143,7 +152,7 @@ def test_it_carries_a_report_from_scan_to_adoption_feedback(
 
     report = session.scalars(sa.select(Report)).one()
     assert report.tracking_no == number.group(0)
-    assert report.title == "城关镇人民路路灯长期不亮"
+    assert report.title == TITLE
     assert (report.latitude, report.longitude) == (25.04, 102.71)
     assert report.point is not None and report.point.name == "城关镇便民服务中心"
     [photo] = session.scalars(sa.select(Attachment).where(Attachment.report_id == report.id))
@@ -188,14 +197,12 @@ def test_it_keeps_the_draft_when_start_comes_again_mid_report(
     world: World, point_token: str, session: Session
 ) -> None:
     user, emu = 5003, world.emu
-    world.act(user, lambda: emu.user_sends_command(user, "start", point_token))
-    world.act(user, lambda: emu.press(user, "民生保障"))
-    world.act(user, lambda: emu.user_sends_text(user, "城关镇人民路路灯长期不亮"))
+    _walk(world, user, point_token, until="situation")
     # The same point's code again: the draft is taken up where it stood.
     said = world.said(world.act(user, lambda: emu.user_sends_command(user, "start", point_token)))
     assert "您上次填写的信息还在（已填 2 项）" in said and "具体情况" in said
     conv = session.scalars(sa.select(Conversation)).one()
-    assert conv.answers.get("title") == "城关镇人民路路灯长期不亮"
+    assert conv.answers.get("title") == TITLE
     said = world.said(world.act(user, lambda: emu.user_sends_text(user, SITUATION)))
     assert "原因" in said
 
@@ -229,7 +236,7 @@ def test_it_refuses_a_document_over_twenty_megabytes_naming_the_limit(
     world: World, point_token: str, session: Session
 ) -> None:
     user, emu = 5007, world.emu
-    _file_report_until_photos(world, user, point_token)
+    _walk(world, user, point_token, until="photos")
     said = world.said(world.act(user, lambda: emu.user_sends_document(
         user, size=25 * 1024 * 1024, file_name="调查报告.pdf")))
     assert "20" in said and "MB" in said.upper()
@@ -237,30 +244,18 @@ def test_it_refuses_a_document_over_twenty_megabytes_naming_the_limit(
     assert "getFile" not in [m for m, _ in emu.calls]  # bots may not fetch it
 
 
-def _file_report_until_photos(w: World, user: int, point_token: str) -> None:
-    emu = w.emu
-    w.act(user, lambda: emu.user_sends_command(user, "start", point_token))
-    w.act(user, lambda: emu.press(user, "民生保障"))
-    w.act(user, lambda: emu.user_sends_text(user, "城关镇人民路路灯长期不亮"))
-    w.act(user, lambda: emu.user_sends_text(user, SITUATION))
-    w.act(user, lambda: emu.press(user, "跳过"))
-    w.act(user, lambda: emu.user_sends_text(user, SUGGESTION))
-    w.act(user, lambda: emu.press(user, "跳过"))
-
-
 def test_it_answers_an_edited_message_without_applying_it(
     world: World, point_token: str, session: Session
 ) -> None:
     user, emu = 5008, world.emu
-    world.act(user, lambda: emu.user_sends_command(user, "start", point_token))
-    world.act(user, lambda: emu.press(user, "民生保障"))
-    sent = emu.user_sends_text(user, "城关镇人民路路灯长期不亮")
+    _walk(world, user, point_token, until="title")
+    sent = emu.user_sends_text(user, TITLE)
     world.bot.wait_handled(sent["update_id"])
     said = world.said(world.act(user, lambda: emu.user_edits_message(
         user, sent["message_id"], "完全不同的标题内容")))
     assert "修改后不会生效" in said
     conv = session.scalars(sa.select(Conversation)).one()
-    assert conv.answers.get("title") == "城关镇人民路路灯长期不亮"
+    assert conv.answers.get("title") == TITLE
 
 
 def test_it_plays_a_return_for_more_round_trip(

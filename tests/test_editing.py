@@ -12,7 +12,7 @@ from store.i18n import t
 from store.models import Report, ReportEvent, ReportVersion, User
 from store.reports import editing
 from store.reports.lifecycle import Conflict, TransitionError
-from tests.domain_support import SITUATION, SUGGESTION, TITLE, file_report
+from tests.domain_support import SITUATION, SUGGESTION, TITLE, make_report
 
 
 def _text(report: Report, **changes: Any) -> dict[str, Any]:
@@ -23,7 +23,7 @@ def _text(report: Report, **changes: Any) -> dict[str, Any]:
 
 def test_it_keeps_every_version_and_the_original(session: Session, clerk: User,
                                                  director: User) -> None:
-    report = file_report(session)
+    report = make_report(session)
     session.commit()
 
     first = editing.edit(session, report, clerk, **_text(report, title="城关镇加装电梯进展缓慢"),
@@ -49,7 +49,7 @@ def test_it_keeps_every_version_and_the_original(session: Session, clerk: User,
 
 
 def test_an_unchanged_text_saves_nothing(session: Session, clerk: User) -> None:
-    report = file_report(session)
+    report = make_report(session)
     session.commit()
     # Browsers send CRLF and trailing spaces; that is not an edit.
     text = _text(report, situation=report.situation.replace("\n", "\r\n") + "  ", analysis="")
@@ -63,7 +63,7 @@ def test_an_unchanged_text_saves_nothing(session: Session, clerk: User) -> None:
                                               ("summary", 10_000)])
 def test_it_refuses_a_huge_edit_with_a_clear_reason(session: Session, clerk: User, field: str,
                                                     limit: int) -> None:
-    report = file_report(session)
+    report = make_report(session)
     session.commit()
 
     with pytest.raises(TransitionError) as exc:
@@ -79,7 +79,7 @@ def test_it_refuses_a_huge_edit_with_a_clear_reason(session: Session, clerk: Use
 
 
 def test_it_refuses_to_empty_a_required_field(session: Session, clerk: User) -> None:
-    report = file_report(session)
+    report = make_report(session)
     session.commit()
 
     with pytest.raises(TransitionError) as exc:
@@ -91,7 +91,7 @@ def test_it_refuses_to_empty_a_required_field(session: Session, clerk: User) -> 
 
 
 def test_html_is_kept_as_text(session: Session, clerk: User) -> None:
-    report = file_report(session)
+    report = make_report(session)
     session.commit()
     evil = "<script>alert(1)</script> 城关镇 <b>12</b> 个小区"
 
@@ -106,7 +106,7 @@ def test_html_is_kept_as_text(session: Session, clerk: User) -> None:
 
 def test_an_edit_on_a_stale_version_is_refused(session: Session, clerk: User,
                                               viewer: User) -> None:
-    report = file_report(session)
+    report = make_report(session)
     session.commit()
 
     with pytest.raises(Conflict):

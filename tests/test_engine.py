@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from store.conversation.engine import Engine
-from store.conversation.types import BUTTONS_ONLY, EngineConfig, IncomingFile
+from store.conversation.types import BUTTONS_ONLY, IncomingFile
 from store.models import (
     Attachment,
     Channel,
@@ -26,22 +26,13 @@ from store.models import (
     User,
 )
 from store.reports import lifecycle, returns
-from tests.chat_driver import JPEG, SITUATION, SUGGESTION, Chat
+from tests.chat_driver import Chat
 from tests.conftest import SECRET
+from tests.form_walk import JPEG, SITUATION, SUGGESTION, walk
 from tests.review_support import adopt
 from tests.web_support import login
 
 TRACKING = re.compile(r"\d{4}-\d{6}")
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return Engine(EngineConfig(SECRET, tmp_path / "uploads", flood_burst=1000))
-
-
-@pytest.fixture
-def chat(Session_: sessionmaker[Session], engine: Engine) -> Chat:
-    return Chat(Session_, engine)
 
 
 def reports_in(session: Session) -> list[Report]:
@@ -49,7 +40,7 @@ def reports_in(session: Session) -> list[Report]:
     return list(session.scalars(sa.select(Report)))
 
 
-def test_it_files_a_whole_report_and_gives_a_receipt(chat, session, point, point_token, tmp_path):
+def test_it_files_a_whole_report_and_gives_a_receipt(chat, session, point, point_token, engine):
     chat.command("start", point_token)
     assert "城关镇便民服务中心" in chat.log[0].text
     chat.fill_report(photo=True, urgent=True)
@@ -70,18 +61,17 @@ def test_it_files_a_whole_report_and_gives_a_receipt(chat, session, point, point
     assert report.status is ReportStatus.SUBMITTED
     [att] = report.attachments
     assert att.content_type == "image/jpeg"
-    assert (tmp_path / "uploads" / att.storage_path).read_bytes() == JPEG
+    assert (engine.config.upload_dir / att.storage_path).read_bytes() == JPEG
     [event] = report.events
     assert (event.action, event.from_status, event.to_status) == ("submit", None, "submitted")
 
 
-def test_it_keeps_every_answer_across_a_restart(Session_, tmp_path, point_token, session):
-    first = Chat(Session_, Engine(EngineConfig(SECRET, tmp_path / "u", flood_burst=1000)))
+def test_it_keeps_every_answer_across_a_restart(Session_, engine_config, point_token, session):
+    first = Chat(Session_, Engine(engine_config))
     first.command("start", point_token)
-    first.press("生态环境")
-    first.text("河道垃圾堆积影响周边居民")
+    first.fill_report(category="ecology", until="situation")
     # A new process: a new engine, nothing in memory.
-    second = Chat(Session_, Engine(EngineConfig(SECRET, tmp_path / "u", flood_burst=1000)))
+    second = Chat(Session_, Engine(engine_config))
     second.text(SITUATION)
     assert "原因" in second.last.text
     conv = session.scalar(sa.select(Conversation))
@@ -98,20 +88,18 @@ def test_it_accepts_a_typed_choice_and_refuses_an_unknown_one(chat, point_token)
 
 
 @pytest.mark.parametrize(
-    ("step_answers", "bad", "expected"),
+    ("step", "bad", "expected"),
     [
-        ([], "路灯", "至少写 5 个字"),
-        ([], "标" * 61, "太长了（61 字）"),
-        (["城关镇人民路路灯长期不亮"], "路灯坏了很久了，晚上很黑，大家出行很不方便，希望解决", "具体事实"),
-        (["城关镇人民路路灯长期不亮"], "。。。。。。。。。。。。。。。。。。。。。", "没有看到实际内容"),
-        (["城关镇人民路路灯长期不亮"], "路" * 1501, "1500 字以内"),
+        ("title", "路灯", "至少写 5 个字"),
+        ("title", "标" * 61, "太长了（61 字）"),
+        ("situation", "路灯坏了很久了，晚上很黑，大家出行很不方便，希望解决", "具体事实"),
+        ("situation", "。。。。。。。。。。。。。。。。。。。。。", "没有看到实际内容"),
+        ("situation", "路" * 1501, "1500 字以内"),
     ],
 )
-def test_it_asks_again_with_the_reason_for_bad_text(chat, point_token, step_answers, bad, expected):
+def test_it_asks_again_with_the_reason_for_bad_text(chat, point_token, step, bad, expected):
     chat.command("start", point_token)
-    chat.press("民生保障")
-    for answer in step_answers:
-        chat.text(answer)
+    chat.fill_report(until=step)
     before = chat.last.text
     replies = chat.text(bad)
     assert expected in replies[0].text
@@ -121,27 +109,21 @@ def test_it_asks_again_with_the_reason_for_bad_text(chat, point_token, step_answ
 @pytest.mark.parametrize("empty", ["无", "希望解决", "请重视！！", "没有建议"])
 def test_it_refuses_an_empty_suggestion(chat, point_token, empty):
     chat.command("start", point_token)
-    chat.press("民生保障")
-    chat.text("城关镇人民路路灯长期不亮")
-    chat.text(SITUATION)
-    chat.press("跳过")
+    chat.fill_report(until="suggestion")
     replies = chat.text(empty)
     assert "具体的意见建议" in replies[0].text
 
 
 def test_it_counts_chinese_quantities_as_facts(chat, point_token, session):
     chat.command("start", point_token)
-    chat.press("民生保障")
-    chat.text("城关镇人民路路灯长期不亮")
+    chat.fill_report(until="situation")
     chat.text("人民路的路灯已经坏了三个月，附近几十户居民晚上出门都要打手电筒")
     assert "原因" in chat.last.text
 
 
 def test_it_skips_optional_steps_by_button_or_word(chat, point_token):
     chat.command("start", point_token)
-    chat.press("民生保障")
-    chat.text("城关镇人民路路灯长期不亮")
-    chat.text(SITUATION)
+    chat.fill_report(until="analysis")
     chat.text("跳过")
     assert "意见建议" in chat.last.text
 
@@ -181,17 +163,13 @@ def test_it_refuses_bad_files_with_the_reason_and_keeps_good_ones(chat, point_to
 
 def test_it_asks_for_a_file_when_given_text_at_the_photo_step(chat, point_token):
     chat.command("start", point_token)
-    chat.press("民生保障")
-    for answer in ("城关镇人民路路灯长期不亮", SITUATION, "跳过", SUGGESTION, "跳过"):
-        chat.text(answer)
+    chat.fill_report(until="photos")
     assert "请发送照片或文件" in chat.text("照片稍后发")[0].text
 
 
 def test_it_understands_typed_yes_and_no(chat, point_token, session):
     chat.command("start", point_token)
-    chat.press("民生保障")
-    for answer in ("城关镇人民路路灯长期不亮", SITUATION, "跳过", SUGGESTION, "跳过", "跳过"):
-        chat.text(answer)
+    chat.fill_report(photo=False, until="urgent")
     assert "请点“是”或“否”" in chat.text("也许")[0].text
     chat.text("否")
     chat.text("是")  # anonymous: the contact question is not asked
@@ -203,8 +181,7 @@ def test_it_understands_typed_yes_and_no(chat, point_token, session):
 
 def test_it_goes_back_and_cancels(chat, point_token, session):
     chat.command("start", point_token)
-    chat.press("民生保障")
-    chat.text("城关镇人民路路灯长期不亮")
+    chat.fill_report(until="situation")
     chat.command("back")
     assert "标题" in chat.last.text
     chat.command("back")
@@ -252,7 +229,7 @@ def test_a_double_clicked_confirm_creates_one_report(chat, point_token, session)
 
 def test_a_stale_button_is_refused_and_the_question_repeated(chat, point_token):
     chat.command("start", point_token)
-    old = chat.button("民生保障")
+    old = chat.button(walk()[0].label)
     chat.send(callback=old)
     replies = chat.send(callback=old)
     assert "按钮已失效" in replies[0].text
@@ -261,8 +238,7 @@ def test_a_stale_button_is_refused_and_the_question_repeated(chat, point_token):
 
 def test_a_second_start_keeps_the_draft(chat, point_token, session, point):
     chat.command("start", point_token)
-    chat.press("民生保障")
-    chat.text("城关镇人民路路灯长期不亮")
+    chat.fill_report(until="situation")
     other = CollectionPoint(name="东街社区")
     session.add(other)
     session.commit()
@@ -299,10 +275,10 @@ def test_a_bad_token_binds_no_point(chat, session, point, point_token, mangle):
     assert conv.point_id is None and conv.mode == "idle"
 
 
-def test_it_answers_floods_once_and_keeps_the_draft(Session_, tmp_path, point_token, session):
-    chat = Chat(Session_, Engine(EngineConfig(SECRET, tmp_path / "u", flood_burst=5, flood_window=60)))
+def test_it_answers_floods_once_and_keeps_the_draft(Session_, engine_config, point_token, session):
+    chat = Chat(Session_, Engine(dataclasses.replace(engine_config, flood_burst=5, flood_window=60)))
     chat.command("start", point_token)
-    chat.press("民生保障")
+    chat.fill_report(until="title")
     replies = [chat.text(f"刷屏{i}") for i in range(10)]
     assert sum(1 for r in replies for x in r if "太快了" in x.text) == 1
     assert replies[-1] == []
@@ -368,9 +344,8 @@ def test_a_return_for_more_round_trip(chat, point_token, session, clerk: User):
     assert "不需要补充" in chat.send(callback=supp)[0].text
 
 
-def test_it_names_the_lower_upload_ceiling_of_the_office(Session_, tmp_path, point_token):
-    chat = Chat(Session_, Engine(EngineConfig(SECRET, tmp_path / "u", flood_burst=1000,
-                                              max_file_mb=5)))
+def test_it_names_the_lower_upload_ceiling_of_the_office(Session_, engine_config, point_token):
+    chat = Chat(Session_, Engine(dataclasses.replace(engine_config, max_file_mb=5)))
     chat.command("start", point_token)
     chat.fill_report(photo=False)
     chat.press("修改")
@@ -438,7 +413,7 @@ def test_an_unsatisfied_comment_can_be_called_off_and_a_draft_comes_back(
 ):
     report, rate = _closed_report(chat, session, admin, point_token)
     chat.press("反映新问题")
-    chat.press("民生保障")
+    chat.fill_report(until="title")
     chat.send(callback=rate["不满意"])
     back = chat.press("不用了")
     assert "不再重新办理" in back[0].text and "继续填写" in back[1].text
@@ -516,27 +491,17 @@ def test_link_is_refused_in_the_web_chat_and_needs_a_code(Session_, engine):
 
 # -- per-category questions (issue 4) -----------------------------------------
 
-def _finish_after_suggestion(chat: Chat) -> None:
-    chat.text("城关镇人民路")
-    chat.press("跳过")  # photos
-    chat.press("否")    # urgent
-    chat.press("否")    # anonymous
-    chat.press("跳过")  # contact
-
 
 def test_it_asks_a_law_report_which_agency_and_keeps_the_answer(chat, session, point_token,
                                                                 client, clerk):
     chat.command("start", point_token)
-    chat.press("法治建设")
+    chat.fill_report(category="law", until="agency")
     assert "部门名称" in chat.last.text
     chat.text("城关镇综合执法队")
     assert "标题" in chat.last.text
-    chat.text("城关镇夜市占道经营执法标准不一")
-    chat.text(SITUATION)
-    chat.press("跳过")
-    chat.text(SUGGESTION)
+    chat.fill_report(category="law", since="title", until="place")
     assert "哪类环境问题" not in chat.last.text  # another category's question stays away
-    _finish_after_suggestion(chat)
+    chat.fill_report(category="law", since="place", photo=False)
     assert "涉及部门" in chat.last.text and "城关镇综合执法队" in chat.last.text  # read-back
     chat.press("确认提交")
 
@@ -552,17 +517,14 @@ def test_it_asks_a_law_report_which_agency_and_keeps_the_answer(chat, session, p
 def test_it_asks_an_ecology_report_the_kind_of_pollution_as_buttons(chat, session, point_token,
                                                                     client, clerk):
     chat.command("start", point_token)
-    chat.press("生态环境")
+    chat.fill_report(category="ecology", until="title")
     assert "标题" in chat.last.text  # no question of another category before it
-    chat.text("城关河沿岸排污口雨后出现黑臭水体")
-    chat.text(SITUATION)
-    chat.press("跳过")
-    chat.text(SUGGESTION)
+    chat.fill_report(category="ecology", since="title", until="pollution")
     assert "哪类环境问题" in chat.last.text
     assert {b.label for row in chat.last.buttons for b in row} >= {"水", "大气", "噪声", "跳过"}
     chat.press("水")
     assert "什么地方" in chat.last.text
-    _finish_after_suggestion(chat)
+    chat.fill_report(category="ecology", since="place", photo=False)
     assert "污染类型" in chat.last.text
     chat.press("确认提交")
 
@@ -575,14 +537,10 @@ def test_it_asks_an_ecology_report_the_kind_of_pollution_as_buttons(chat, sessio
 
 def test_it_lets_the_pollution_question_be_skipped(chat, session, point_token):
     chat.command("start", point_token)
-    chat.press("生态环境")
-    chat.text("城关河沿岸排污口雨后出现黑臭水体")
-    chat.text(SITUATION)
-    chat.press("跳过")
-    chat.text(SUGGESTION)
+    chat.fill_report(category="ecology", until="pollution")
     chat.press("跳过")
     assert "什么地方" in chat.last.text
-    _finish_after_suggestion(chat)
+    chat.fill_report(category="ecology", since="place", photo=False)
     chat.press("确认提交")
     [report] = reports_in(session)
     assert report.answers.get("pollution") is None
@@ -599,28 +557,17 @@ def _counters(chat: Chat) -> list[tuple[int, int]]:
 
 
 @pytest.mark.parametrize(("category", "anonymous", "asked"), [
-    ("民生保障", False, 10),  # no question of its own; the contact question is asked
-    ("教科文卫", False, 11),  # a hospital or school, then the rest
-    ("法治建设", True, 10),   # an agency; anonymous, so no contact question
-    ("经济发展", True, 9),
+    ("livelihood", False, 10),  # no question of its own; the contact question is asked
+    ("education", False, 11),  # a hospital or school, then the rest
+    ("law", True, 10),   # an agency; anonymous, so no contact question
+    ("economy", True, 9),
 ])
 def test_the_step_counter_counts_what_the_form_will_ask_and_never_grows(
     chat, point_token, category, anonymous, asked,
 ):
     chat.command("start", point_token)
-    chat.press(category)
-    if "医院或学校" in chat.last.text or "部门名称" in chat.last.text:
-        chat.press("跳过")
-    chat.text("城关镇人民路路灯长期不亮")
-    chat.text(SITUATION)
-    chat.press("跳过")
-    chat.text(SUGGESTION)
-    chat.text("城关镇人民路")
-    chat.press("跳过")
-    chat.press("否")
-    chat.press("是" if anonymous else "否")
-    if not anonymous:
-        chat.press("跳过")
+    chat.fill_report(category=category, anonymous=anonymous,
+                     skip=("hospital", "agency", "analysis", "photos", "contact"))
     assert "请核对" in chat.last.text
     shown = _counters(chat)
     numbers = [i for i, _ in shown]
@@ -647,7 +594,7 @@ def test_a_returning_reporter_gets_each_reports_news_and_never_a_staff_note(
     from store.models import AdoptionLevel
     from store.reports import merging
     from store.review import instructions
-    from tests.web_support import make_report
+    from tests.domain_support import make_report
 
     chat.command("start", point_token)  # the first visit: the form
     assert "请选择信息类别" in chat.last.text

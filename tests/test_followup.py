@@ -27,8 +27,8 @@ from store.models import (
 from store.review import followup, instructions, transfers
 from store.review.followup import FollowUpError
 from tests.conftest import Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt
-from tests.web_support import make_report
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 WORDS = "请住建局牵头，一个月内拿出路灯维修方案。"
@@ -48,7 +48,7 @@ def county_clerk(session: Session, network: Network) -> User:
 @pytest.fixture
 def instruction(session: Session, point: CollectionPoint, network: Network, admin: User,
                 county_clerk: User) -> Instruction:
-    report = make_report(session, point, unit_id=network.county.id)
+    report = make_report(session, unit=network.county)
     adopt(session, report, admin)
     row = instructions.record(session, report, county_clerk, leader_name="王明",
                               leader_title="县长", level=AdoptionLevel.COUNTY, text=WORDS,
@@ -276,7 +276,7 @@ def test_the_board_counts_open_instructions_per_leader_and_per_unit(
     outsider = staff(session, "dong", Role.CLERK, network.other_county)
     made = []
     for n, (name, title) in enumerate([("王明", "县长"), ("王明", "县长"), ("李华", "副县长")]):
-        report = make_report(session, point, title=f"路灯问题{n}", unit_id=network.county.id)
+        report = make_report(session, title=f"路灯问题{n}", unit=network.county)
         adopt(session, report, admin)
         made.append(instructions.record(session, report, county_clerk, leader_name=name,
                                         leader_title=title, level="county", text=WORDS,

@@ -23,8 +23,9 @@ from store.models import (
 )
 from store.review import followup, instructions
 from tests.conftest import Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt
-from tests.web_support import csrf, login, make_report
+from tests.web_support import csrf, login
 
 WORDS = "请住建局牵头，一个月内拿出路灯维修方案。"
 RESULT = "已更换损坏路灯12盏，建立每月巡查制度。"
@@ -44,7 +45,7 @@ def people(session: Session, network: Network) -> dict[str, User]:
 @pytest.fixture
 def instruction(session: Session, point: CollectionPoint, network: Network, admin: User,
                 people: dict[str, User]) -> Instruction:
-    report = make_report(session, point, unit_id=network.county.id)
+    report = make_report(session, unit=network.county)
     adopt(session, report, admin)
     row = instructions.record(session, report, people["clerk"], leader_name="王明",
                               leader_title="县长", level=AdoptionLevel.COUNTY, text=WORDS,

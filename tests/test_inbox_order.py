@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from store.models import Report, User
 from store.reports import queries as reports
-from tests.domain_support import file_report
+from tests.domain_support import make_report
 from tests.review_support import adopt
 
 
@@ -17,7 +17,7 @@ def test_urgent_pending_come_first_and_pages_neither_repeat_nor_skip(session: Se
     start = datetime(2026, 1, 1, tzinfo=UTC)
     made: list[Report] = []
     for i in range(23):
-        made.append(file_report(session, urgent=i in (2, 9, 15, 20),
+        made.append(make_report(session, urgent=i in (2, 9, 15, 20),
                                 created_at=start + timedelta(hours=i)))
     adopt(session, made[20], admin)  # urgent, but decided: it takes its place by date
     session.commit()
@@ -37,8 +37,8 @@ def test_the_inbox_marks_reports_whose_transfer_is_overdue(client, session: Sess
     from store.review import transfers
     from tests.web_support import login
 
-    late = file_report(session, title="转办逾期的那条")
-    fine = file_report(session, title="按期办理的那条")
+    late = make_report(session, title="转办逾期的那条")
+    fine = make_report(session, title="按期办理的那条")
     for r in (late, fine):
         adopt(session, r, admin)
         transfers.transfer(session, r, admin, department=network.roads, due_days=5, escalate_days=3)
@@ -56,7 +56,7 @@ def test_the_inbox_marks_reports_whose_transfer_is_overdue(client, session: Sess
 def test_my_queue_is_urgent_first_then_oldest_first_across_pages(session: Session,
                                                                  clerk: User) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    made = [file_report(session, urgent=i in (4, 7), created_at=start + timedelta(hours=i))
+    made = [make_report(session, urgent=i in (4, 7), created_at=start + timedelta(hours=i))
             for i in range(9)]
     session.commit()
     seen: list[int] = []

@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store.models import AdoptionLevel, Instruction, OutboxMessage, ReportEvent, User, utcnow
+from store.models import AdoptionLevel, Instruction, OutboxMessage, ReportEvent, ReportStatus, User, utcnow
 from store.reports.lifecycle import Conflict, TransitionError
 from store.review import instructions
-from tests.domain_support import file_report
+from tests.domain_support import make_report
 from tests.review_support import adopt
 
 WORDS = "请住建局牵头研究，年内拿出加装电梯补贴方案。"
@@ -19,9 +19,7 @@ WORDS = "请住建局牵头研究，年内拿出加装电梯补贴方案。"
 
 def test_it_records_an_instruction_and_tells_the_reporter(session: Session, admin: User,
                                                          director: User) -> None:
-    report = file_report(session)
-    adopt(session, report, admin)
-    session.commit()
+    report = make_report(session, status=ReportStatus.ADOPTED, by=admin)
 
     row = instructions.record(session, report, director, leader_name="王明", leader_title="县长",
                               level=AdoptionLevel.COUNTY, text=WORDS,
@@ -50,9 +48,7 @@ def test_it_records_an_instruction_and_tells_the_reporter(session: Session, admi
 ])
 def test_it_refuses_an_incomplete_instruction(session: Session, admin: User, kw: dict,
                                               code: str) -> None:
-    report = file_report(session)
-    adopt(session, report, admin)
-    session.commit()
+    report = make_report(session, status=ReportStatus.ADOPTED, by=admin)
     args = {"leader_name": "王明", "leader_title": "县长", "level": "county", "text": WORDS,
             "instructed_on": date(2026, 3, 2), **kw}
 
@@ -64,7 +60,7 @@ def test_it_refuses_an_incomplete_instruction(session: Session, admin: User, kw:
 
 
 def test_it_refuses_before_adoption_and_on_a_stale_version(session: Session, admin: User) -> None:
-    report = file_report(session)
+    report = make_report(session)
     session.commit()
     args = {"leader_name": "王明", "leader_title": "县长", "level": "county", "text": WORDS,
             "instructed_on": date(2026, 3, 2)}

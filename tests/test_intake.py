@@ -34,8 +34,9 @@ from store.network import points
 from store.reports import intake
 from tests.chat_driver import JPEG
 from tests.conftest import SECRET, Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt
-from tests.web_support import csrf, login, make_report
+from tests.web_support import csrf, login
 
 CITIZEN = re.compile(r'name="citizen" value="([^"]+)"')
 KEEP = re.compile(r'name="keep_photos" value="([^"]+)"')

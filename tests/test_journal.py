@@ -27,14 +27,14 @@ from store.reports import lifecycle
 from store.reports.lifecycle import Action
 from store.review import chain as review
 from tests.conftest import Network, staff
-from tests.domain_support import file_report, reporter
+from tests.domain_support import make_report, reporter
 from tests.review_support import adopt
 
 
 def adopted(session: Session, admin: User, n: int = 2, **kw: object) -> list[Report]:
     out = []
     for i in range(n):
-        report = file_report(session, title=f"第{i + 1}条：老旧小区加装电梯进展缓慢", **kw)  # type: ignore[arg-type]
+        report = make_report(session, title=f"第{i + 1}条：老旧小区加装电梯进展缓慢", **kw)  # type: ignore[arg-type]
         adopt(session, report, admin)
         out.append(report)
     session.commit()
@@ -62,9 +62,9 @@ def test_it_may_carry_what_counts_as_adopted_anywhere_and_nothing_else(
         session: Session, admin: User) -> None:
     [ours] = adopted(session, admin, n=1)
     # Adopted by the province through 报送, never by this office: adopted all the same.
-    upstream = file_report(session, title="上级采用的信息")
+    upstream = make_report(session, title="上级采用的信息")
     adoption.record(session, upstream, AdoptionLevel.PROVINCE, user=admin)
-    pending = file_report(session, title="尚未采用的信息")
+    pending = make_report(session, title="尚未采用的信息")
     session.commit()
     carried = set(session.scalars(sa.select(Report.id).where(rules.may_carry())))
     assert carried == set(session.scalars(sa.select(Report.id).where(adoption.adopted())))
@@ -94,7 +94,7 @@ def test_it_refuses_an_empty_issue_and_a_report_not_adopted(session: Session, ad
     with pytest.raises(JournalError, match="至少要有一条信息"):
         issues.compose(session, journal, [], admin)
     [good] = adopted(session, admin, 1)
-    pending = file_report(session)
+    pending = make_report(session)
     session.commit()
     with pytest.raises(JournalError, match=f"{pending.tracking_no}：尚未采用"):
         issues.compose(session, journal, [good, pending], admin)
@@ -159,7 +159,7 @@ def test_only_the_final_level_signs_off_and_a_revised_issue_keeps_its_number(
 
 def test_it_publishes_once_and_tells_each_reporter_where(session: Session, admin: User) -> None:
     english = reporter(session, language="en")
-    first = file_report(session, who=english)
+    first = make_report(session, who=english)
     adopt(session, first, admin)
     [second] = adopted(session, admin, 1)
     issue = issues.compose(session, series.find(session, "社情民意"), [first, second], admin)
@@ -221,13 +221,13 @@ def test_the_source_line_follows_the_setting_and_never_names_a_citizen(
         session: Session, admin: User, network: Network) -> None:
     citizen = reporter(session)
     citizen.display_name, citizen.contact = "张三丰", "13912345678"
-    report = file_report(session, who=citizen)
+    report = make_report(session, who=citizen)
     report.unit_id = network.township.id
     member = reporter(session)
     code = members.issue_code(session, name="王委员", role="member", unit_id=network.county.id,
                               created_by_id=admin.id)
     members.redeem(session, member, code.code)
-    by_member = file_report(session, who=member)
+    by_member = make_report(session, who=member)
     assert member.kind is ReporterKind.MEMBER
     assert source.line(session, report) == "城关镇政协联络组"
     assert source.line(session, by_member) == "城关县政协"

@@ -14,7 +14,7 @@ from minyi.cli import main
 from store.db import make_engine, make_sessionmaker
 from store.models import IssueStatus, JournalIssue, OutboxMessage, Role
 from store.network import users
-from tests.domain_support import file_report
+from tests.domain_support import make_report
 from tests.review_support import adopt
 from tests.test_cli import env  # noqa: F401  (the fixture: a clean environment on an empty database)
 
@@ -27,7 +27,7 @@ def _seed(url: str, adopted: int = 2, pending: int = 1) -> list[str]:
             admin = users.create_user(s, "alice", "correct horse battery", Role.ADMIN)
             numbers = []
             for i in range(adopted + pending):
-                report = file_report(s, title=f"第{i + 1}条信息😀𠀾")
+                report = make_report(s, title=f"第{i + 1}条信息😀𠀾")
                 if i < adopted:
                     adopt(s, report, admin)
                 numbers.append(report.tracking_no)

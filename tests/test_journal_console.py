@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from store.models import IssueStatus, JournalIssue, JournalSeries, OutboxMessage, Report, User
 from store.outputs.journal import issues, series
-from tests.domain_support import file_report
+from tests.domain_support import make_report
 from tests.review_support import adopt
 from tests.web_support import csrf, login
 
@@ -20,7 +20,7 @@ from tests.web_support import csrf, login
 def _adopted(session: Session, admin: User, n: int) -> list[Report]:
     out = []
     for i in range(n):
-        report = file_report(session, title=f"第{i + 1}条：老旧小区加装电梯进展缓慢")
+        report = make_report(session, title=f"第{i + 1}条：老旧小区加装电梯进展缓慢")
         adopt(session, report, admin)
         out.append(report)
     session.commit()

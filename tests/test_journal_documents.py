@@ -15,7 +15,7 @@ from store.models import JournalIssue, User
 from store.outputs import journal
 from store.outputs.journal import document, issues, publishing, series, word
 from store.outputs.journal.word import TemplateError
-from tests.domain_support import file_report
+from tests.domain_support import make_report
 from tests.review_support import adopt
 
 # Emoji (with a variation selector), an extension-B ideograph, traditional characters.
@@ -25,7 +25,7 @@ HARD = "居民反映😀❤️𠀾字與臺灣同胞來信"
 def _issue(session: Session, admin: User, n: int = 2, title: str = "关于老旧小区加装电梯的建议") -> JournalIssue:
     reports = []
     for i in range(n):
-        report = file_report(session, title=f"{title}{i + 1}"[:200],
+        report = make_report(session, title=f"{title}{i + 1}"[:200],
                              situation=f"第{i + 1}条情况：{HARD}。城关镇 12 个老旧小区中只有 2 个装了电梯。")
         adopt(session, report, admin)
         reports.append(report)
@@ -102,7 +102,7 @@ def test_a_title_of_2000_characters_is_printed_whole(session: Session, admin: Us
 
 
 def test_a_draft_says_so_and_has_no_number(session: Session, admin: User, tmp_path: Path) -> None:
-    report = file_report(session)
+    report = make_report(session)
     adopt(session, report, admin)
     issue = issues.compose(session, series.find(session, "社情民意"), [report], admin)
     lines = _docx_text(journal.export(session, issue, "docx", tmp_path))

@@ -13,7 +13,7 @@ from store.db import make_engine, make_sessionmaker
 from store.models import JournalIssue, User
 from store.outputs.journal import issues, listing, publishing, series
 from store.outputs.journal.issues import JournalError
-from tests.domain_support import file_report
+from tests.domain_support import make_report
 from tests.review_support import adopt
 
 WORKERS = 20
@@ -23,7 +23,7 @@ def _drafts(session: Session, admin: User, n: int) -> list[int]:
     journal = series.find(session, "社情民意")
     ids = []
     for _ in range(n):
-        report = file_report(session)
+        report = make_report(session)
         adopt(session, report, admin)
         ids.append(issues.compose(session, journal, [report], admin).id)
     session.commit()

@@ -28,7 +28,7 @@ from store.outputs import adoption
 from store.reports import lifecycle
 from store.reports.lifecycle import LEVEL, REPORTER, SYSTEM, TRANSITIONS, Action, Conflict, TransitionError
 from store.review import chain as review
-from tests.domain_support import file_report, reporter
+from tests.domain_support import make_report, reporter
 
 S = ReportStatus
 ACTORS = [REPORTER, SYSTEM, *(r.value for r in Role)]
@@ -58,7 +58,7 @@ def _world(session: Session) -> World:
         session.add(user)
         staff[role.value] = user
     session.flush()
-    main = file_report(session, title="小区电梯问题（主信息）")
+    main = make_report(session, title="小区电梯问题（主信息）", commit=False)
     world = World(staff, roads, main)
     world.values = {
         Action.MERGE: {"merged_into_id": main.id},

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.conversation.engine import Engine
-from store.conversation.types import EngineConfig
 from store.models import AdoptionLevel, BindingCode, Channel, Report, Reporter, ReporterKind, utcnow
 from store.network import members
 from store.review import instructions
 from tests.chat_driver import Chat
-from tests.conftest import SECRET, Network
+from tests.conftest import Network
 from tests.review_support import adopt
 from tests.web_support import csrf, login
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return Engine(EngineConfig(SECRET, tmp_path / "uploads", flood_burst=1000))
 
 
 def chat_for(Session_: sessionmaker[Session], engine: Engine, user_id: str = "2001",  # noqa: N803
@@ -116,7 +109,7 @@ def test_it_explains_a_missing_or_wrong_code(Session_, engine, session, network,
 def test_it_keeps_a_draft_when_binding_midway(Session_, engine, session, network):
     chat = chat_for(Session_, engine)
     chat.command("new")
-    chat.press("民生保障")
+    chat.fill_report(until="title")
     chat.command("bind", issue(session, network))
     assert "绑定成功" in chat.log[-2].text and "标题" in chat.last.text
 

@@ -12,7 +12,7 @@ from store.network import points
 from store.reports import lifecycle, merging, notes
 from store.reports.lifecycle import Action, Conflict, TransitionError
 from tests.conftest import Network, staff
-from tests.domain_support import file_report
+from tests.domain_support import make_report
 from tests.review_support import adopt
 
 
@@ -24,7 +24,7 @@ def _owed(session: Session, report: Report) -> list[OutboxMessage]:
 def test_a_merged_reporter_hears_of_the_merge_and_then_of_the_main_report(
     session: Session, clerk: User, admin: User
 ) -> None:
-    main, dup = file_report(session), file_report(session)
+    main, dup = make_report(session), make_report(session)
     session.commit()
 
     event = merging.merge(session, dup, main, clerk, expected_version=dup.version)
@@ -46,10 +46,10 @@ def test_a_merged_reporter_hears_of_the_merge_and_then_of_the_main_report(
 @pytest.mark.parametrize("target", ["self", "merged", "declined"])
 def test_it_refuses_a_main_report_that_cannot_take_it(session: Session, clerk: User,
                                                       target: str) -> None:
-    report, other = file_report(session), file_report(session)
+    report, other = make_report(session), make_report(session)
     into = report if target == "self" else other
     if target == "merged":
-        merging.merge(session, other, file_report(session), clerk, expected_version=None)
+        merging.merge(session, other, make_report(session), clerk, expected_version=None)
     if target == "declined":
         lifecycle.apply(session, other, Action.DECLINE, user=clerk, note="重复")
     session.commit()
@@ -71,7 +71,7 @@ def test_it_refuses_merging_into_a_report_the_user_may_not_see(
     ours, theirs = (points.create_point(session, n) for n in ("城关镇", "东山镇"))
     ours.unit_id, theirs.unit_id = network.county.id, network.other_county.id
     clerk = staff(session, "county-clerk", Role.CLERK, network.county)
-    report, hidden = file_report(session, point=ours), file_report(session, point=theirs)
+    report, hidden = make_report(session, point=ours), make_report(session, point=theirs)
     session.commit()
 
     with pytest.raises(TransitionError) as exc:
@@ -80,7 +80,7 @@ def test_it_refuses_merging_into_a_report_the_user_may_not_see(
 
 
 def test_it_refuses_a_merge_on_a_stale_version(session: Session, clerk: User) -> None:
-    main, dup = file_report(session), file_report(session)
+    main, dup = make_report(session), make_report(session)
     session.commit()
 
     with pytest.raises(Conflict):
@@ -90,7 +90,7 @@ def test_it_refuses_a_merge_on_a_stale_version(session: Session, clerk: User) ->
 
 def test_office_staff_keep_notes_the_reporter_never_sees(session: Session, clerk: User,
                                                          director: User, viewer: User) -> None:
-    report = file_report(session)
+    report = make_report(session)
     session.commit()
 
     notes.add(session, report, clerk, "  已电话核实，情况属实。 ")

@@ -8,7 +8,6 @@ ship untested.
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -20,23 +19,18 @@ from store.conversation import commands, context
 from store.conversation.engine import Engine
 from store.conversation.modes import CONTENT, FILE, INPUTS, LOCATION, TABLE, TEXT, Mode
 from store.conversation.turn import Turn
-from store.conversation.types import EngineConfig, Inbound, IncomingFile, Reply
+from store.conversation.types import Inbound, IncomingFile, Reply
 from store.i18n import t
 from store.models import Channel, Conversation, Report, User
 from store.reports import lifecycle
-from tests.chat_driver import JPEG, Chat
-from tests.conftest import SECRET
+from tests.chat_driver import Chat
+from tests.form_walk import JPEG, TITLE
 from tests.review_support import adopt
 from web import chat as webchat
 
 USER = "2001"
 # Inputs no mode lists: each must get the mode's polite default.
 UNLISTED = ("/nosuchcommand", "~nosuchbutton", "nosuchverb")
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return Engine(EngineConfig(SECRET, tmp_path / "uploads", flood_burst=100_000))
 
 
 @pytest.fixture
@@ -77,17 +71,9 @@ class World:
         chat.command("my")
         if mode is not Mode.IDLE:
             chat.command("new")
-            chat.press("民生保障")
-            chat.text("城关镇人民路路灯长期不亮")  # a draft with answers, waiting at a text step
+            chat.fill_report(until="situation")  # a draft with answers, waiting at a text step
         if mode in (Mode.REVIEW, Mode.EDITING):
-            chat.text("人民路共有路灯40盏，其中12盏已经损坏超过3个月，附近2000多户居民夜间出行不便。")
-            chat.press("跳过")
-            chat.text("建议城管部门尽快排查维修，并建立路灯定期巡查机制。")
-            chat.text("城关镇人民路")
-            chat.press("跳过")
-            chat.press("否")
-            chat.press("否")
-            chat.text("张先生 13800000000")
+            chat.fill_report(since="situation", photo=False)
         if mode is Mode.EDITING:
             chat.press("修改")
             chat.send(callback=chat.button("标题"))
@@ -254,12 +240,11 @@ def test_a_malformed_conversation_recovers_to_the_menu_keeping_its_answers(
         chat: Chat, session: Session, point_token: str, mode: str, step: str | None,
         ctx: dict[str, object]) -> None:
     chat.command("start", point_token)
-    chat.press("民生保障")
-    chat.text("城关镇人民路路灯长期不亮")
+    chat.fill_report(until="situation")
     session.rollback()
     conv = _conversation(session)
     answers = dict(conv.answers)
-    assert answers == {"category": "livelihood", "title": "城关镇人民路路灯长期不亮"}
+    assert answers == {"category": "livelihood", "title": TITLE}
     conv.mode, conv.step, conv.context = mode, step, ctx
     session.commit()
 
@@ -288,7 +273,7 @@ def test_a_side_errand_brings_back_the_paused_drafts_topic(
     lifecycle.apply(session, returned, lifecycle.Action.RETURN, user=clerk, note="请补充照片")
     session.commit()
     chat.command("new")
-    chat.press("民生保障")
+    chat.fill_report(until="title")
     session.rollback()
     conv = _conversation(session)
     conv.context = {**conv.context, "topic_id": 42}

@@ -19,9 +19,9 @@ from store.models import CollectionPoint, PointKind, Report, Role, User
 from store.network import pointedit, points, units
 from store.network.points import PointError
 from tests.conftest import Network, staff
-from tests.domain_support import file_report
+from tests.domain_support import make_report
 from tests.test_cli import env  # noqa: F401  (the clean CLI environment)
-from tests.web_support import csrf, login
+from tests.web_support import csrf, login, post_page
 
 
 @dataclass
@@ -59,13 +59,6 @@ def other_clerk(session: Session, network: Network) -> User:
     return staff(session, "other-clerk", Role.CLERK, network.other_county)
 
 
-def _post(client: FlaskClient, path: str, **data: str | list[str]) -> str:
-    resp = client.post(path, data={"csrf_token": csrf(client, "/points"), **data},
-                       follow_redirects=True)
-    assert resp.status_code == 200, resp.status_code
-    return resp.get_data(as_text=True)
-
-
 def _fresh(session: Session, point: CollectionPoint) -> CollectionPoint:
     session.rollback()
     session.expire_all()
@@ -82,13 +75,13 @@ def test_it_adds_a_point_to_a_unit_and_the_county_clerk_sees_what_is_filed_there
     session: Session, network: Network
 ) -> None:
     login(client, "alice")
-    page = _post(client, "/points", name="城关县东街社区", kind="community",
+    page = post_page(client, "/points", name="城关县东街社区", kind="community",
                  unit=str(network.county.id))
 
     assert "已添加采集点「城关县东街社区」，属于「城关县政协」" in page
     added = session.scalar(sa.select(CollectionPoint).where(CollectionPoint.name == "城关县东街社区"))
     assert added is not None and added.unit_id == network.county.id
-    file_report(session, point=added, title="东街路灯不亮")
+    make_report(session, point=added, title="东街路灯不亮")
     session.commit()
 
     login(client, "county-clerk")
@@ -116,7 +109,7 @@ def test_it_puts_a_new_point_in_its_parents_unit_when_none_is_chosen(
     client: FlaskClient, county_clerk: User, session: Session, network: Network, pts: Points
 ) -> None:
     login(client, "county-clerk")
-    page = _post(client, "/points", name="城关镇幸福社区", parent=str(pts.town.id), unit="")
+    page = post_page(client, "/points", name="城关镇幸福社区", parent=str(pts.town.id), unit="")
 
     assert "已添加采集点「城关镇幸福社区」，属于「城关镇政协联络组」" in page
     added = session.scalar(sa.select(CollectionPoint).where(CollectionPoint.name == "城关镇幸福社区"))
@@ -175,7 +168,7 @@ def test_it_edits_a_points_name_kind_address_contact_parent_and_unit(
     form = client.get(f"/points/{pts.studio.id}/edit").get_data(as_text=True)
     assert 'value="张委员工作室"' in form and f'value="{pts.town.id}"' in form
 
-    page = _post(client, f"/points/{pts.studio.id}/edit", name="张委员工作室（新址）",
+    page = post_page(client, f"/points/{pts.studio.id}/edit", name="张委员工作室（新址）",
                  kind="council_hall", address="东街9号", contact="张委员 13900000000",
                  parent="CG", unit=str(network.township.id))
 
@@ -209,10 +202,13 @@ def test_it_refuses_an_outsider_editing_a_county_point(
     client: FlaskClient, other_clerk: User, session: Session, pts: Points
 ) -> None:
     login(client, "other-clerk")
-    page = client.get(f"/points/{pts.county.id}/edit", follow_redirects=True).get_data(as_text=True)
-    assert "不属于您管理的单位，不能修改" in page
-    page = _post(client, f"/points/{pts.county.id}/edit", name="被改名", kind="county")
-    assert "不属于您管理的单位" in page
+    # The point is on their list (every point is), but not theirs to change: 403, saying why.
+    resp = client.get(f"/points/{pts.county.id}/edit")
+    assert resp.status_code == 403
+    assert "不属于您管理的单位，不能修改" in resp.get_data(as_text=True)
+    resp = client.post(f"/points/{pts.county.id}/edit", data={
+        "csrf_token": csrf(client, "/points"), "name": "被改名", "kind": "county"})
+    assert resp.status_code == 403 and "不属于您管理的单位" in resp.get_data(as_text=True)
     assert _fresh(session, pts.county).name == "城关县便民中心"
 
 
@@ -229,14 +225,14 @@ def test_it_moves_ticked_points_to_a_unit_all_or_none(
     assert f'href="/points/{pts.studio.id}/edit">编辑采集点</a>' in page
     assert f'href="/points/{pts.theirs.id}/edit"' not in page
 
-    page = _post(client, "/points/move", point=[str(pts.studio.id), str(pts.theirs.id)],
+    page = post_page(client, "/points/move", point=[str(pts.studio.id), str(pts.theirs.id)],
                  unit=str(network.township.id))
 
     assert f"「东山县便民中心」（#{pts.theirs.id}）属于「东山县政协」，不在您管理的范围内" in page
     assert "未移动任何采集点" in page
     assert _fresh(session, pts.studio).unit_id == network.county.id
 
-    page = _post(client, "/points/move", point=[str(pts.studio.id), str(pts.county.id)],
+    page = post_page(client, "/points/move", point=[str(pts.studio.id), str(pts.county.id)],
                  unit=str(network.township.id))
 
     assert "已把 2 个采集点移到「城关镇政协联络组」" in page
@@ -248,12 +244,12 @@ def test_it_refuses_a_move_to_a_unit_the_mover_does_not_keep(
     client: FlaskClient, county_clerk: User, session: Session, network: Network, pts: Points
 ) -> None:
     login(client, "county-clerk")
-    page = _post(client, "/points/move", point=[str(pts.studio.id)],
+    page = post_page(client, "/points/move", point=[str(pts.studio.id)],
                  unit=str(network.other_county.id))
     assert f"单位「东山县政协」（#{network.other_county.id}）不在您管理的范围内" in page
-    page = _post(client, "/points/move", point=[str(pts.studio.id)], unit="")
+    page = post_page(client, "/points/move", point=[str(pts.studio.id)], unit="")
     assert "请选择要移入的单位" in page
-    page = _post(client, "/points/move", unit=str(network.township.id))
+    page = post_page(client, "/points/move", unit=str(network.township.id))
     assert "请先勾选要移动的采集点" in page
     assert _fresh(session, pts.studio).unit_id == network.county.id
 
@@ -261,13 +257,13 @@ def test_it_refuses_a_move_to_a_unit_the_mover_does_not_keep(
 def test_moving_a_point_without_a_unit_brings_its_unassigned_reports_along(
     client: FlaskClient, admin: User, session: Session, network: Network, pts: Points
 ) -> None:
-    old = file_report(session, point=pts.loose, title="无单位时提交的信息")
-    handled = file_report(session, point=pts.county, title="城关县已在办理的信息")
+    old = make_report(session, point=pts.loose, title="无单位时提交的信息")
+    handled = make_report(session, point=pts.county, title="城关县已在办理的信息")
     session.commit()
     assert old.unit_id is None
     login(client, "alice")
 
-    page = _post(client, "/points/move", point=[str(pts.loose.id), str(pts.county.id)],
+    page = post_page(client, "/points/move", point=[str(pts.loose.id), str(pts.county.id)],
                  unit=str(network.township.id))
 
     assert "已把 2 个采集点移到「城关镇政协联络组」" in page

@@ -7,23 +7,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from minyi.cli import main
-from store.conversation.engine import Engine
-from store.conversation.types import EngineConfig
 from store.db import make_engine, make_sessionmaker
 from store.models import CollectionPoint, Conversation, User
 from store.network import points
-from tests.chat_driver import Chat
 from tests.conftest import SECRET
 from tests.test_cli import env as cli_env  # noqa: F401  (the clean CLI environment)
 from tests.web_support import csrf, login
-
-
-@pytest.fixture
-def chat(Session_: sessionmaker[Session], tmp_path: Path) -> Chat:  # noqa: N803
-    return Chat(Session_, Engine(EngineConfig(SECRET, tmp_path / "uploads", flood_burst=1000)))
 
 
 def bound_point(session: Session, user_id: str = "1001") -> int | None:

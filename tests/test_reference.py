@@ -26,15 +26,15 @@ from store.reports.lifecycle import Action
 from store.review import reference
 from store.review.reference import ReferenceError
 from tests.conftest import Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt, sign_off_to_final
-from tests.web_support import make_report
 
 REPLY = "感谢来信，已纳入明年道路照明改造计划统筹考虑。"
 
 
 @pytest.fixture
 def declined(session: Session, point: CollectionPoint, network: Network, admin: User) -> Report:
-    report = make_report(session, point, unit_id=network.county.id)
+    report = make_report(session, unit=network.county)
     sign_off_to_final(session, report, admin)
     lifecycle.apply(session, report, Action.DECLINE, user=admin, note="已在政府部门研究处理中")
     session.commit()
@@ -131,11 +131,11 @@ def test_it_refuses_and_writes_nothing(
 ) -> None:
     report, who, unit_id, note = declined, county_clerk, network.roads.id, None
     if case == "adopted":
-        report = make_report(session, point, title="另一条", unit_id=network.county.id)
+        report = make_report(session, title="另一条", unit=network.county)
         adopt(session, report, admin)
         session.commit()
     elif case == "pending":
-        report = make_report(session, point, title="另一条", unit_id=network.county.id)
+        report = make_report(session, title="另一条", unit=network.county)
     elif case == "retired":
         network.roads.retired_at = utcnow()
         session.commit()

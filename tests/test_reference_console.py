@@ -12,8 +12,9 @@ from store.reports import lifecycle
 from store.reports.lifecycle import Action
 from store.review import reference
 from tests.conftest import Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt, sign_off_to_final
-from tests.web_support import csrf, login, make_report
+from tests.web_support import csrf, login
 
 REPLY = "感谢来信，已纳入明年道路照明改造计划统筹考虑。"
 
@@ -31,7 +32,7 @@ def people(session: Session, network: Network) -> dict[str, User]:
 @pytest.fixture
 def declined(session: Session, point: CollectionPoint, network: Network, admin: User,
              people: dict[str, User]) -> Report:
-    report = make_report(session, point, unit_id=network.county.id)
+    report = make_report(session, unit=network.county)
     sign_off_to_final(session, report, admin)
     lifecycle.apply(session, report, Action.DECLINE, user=admin, note="已在政府部门研究处理中")
     session.commit()
@@ -100,7 +101,7 @@ def test_an_adopted_report_is_not_referred(
     client: FlaskClient, session: Session, point: CollectionPoint, network: Network, admin: User,
     people: dict[str, User],
 ) -> None:
-    report = make_report(session, point, title="已采用的信息", unit_id=network.county.id)
+    report = make_report(session, title="已采用的信息", unit=network.county)
     adopt(session, report, admin)
     session.commit()
     login(client, "cheng")

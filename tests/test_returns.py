@@ -17,7 +17,7 @@ from store.models import (
 )
 from store.reports import lifecycle, returns
 from store.reports.lifecycle import Action
-from tests.web_support import make_report
+from tests.domain_support import make_report
 
 
 def _returned(session: Session, point: CollectionPoint, clerk: User, question: str) -> tuple[Report, ReportEvent]:

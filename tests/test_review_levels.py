@@ -12,7 +12,7 @@ from store.reports import lifecycle
 from store.reports import queries as reports
 from store.reports.lifecycle import Action
 from store.review import chain as review
-from tests.domain_support import file_report
+from tests.domain_support import make_report
 
 
 def _offers(session: Session, report: Report, *users: User) -> list[list[str]]:
@@ -22,7 +22,7 @@ def _offers(session: Session, report: Report, *users: User) -> list[list[str]]:
 def test_a_report_passes_first_review_review_and_approval(
     session: Session, clerk: User, director: User, secretary: User
 ) -> None:
-    report = file_report(session)
+    report = make_report(session)
     session.commit()
     assert review.level_at(review.chain(session), report.review_level).label() == "初审"
     assert reports.my_queue(session, clerk)[1] == 1
@@ -57,7 +57,7 @@ def test_in_a_two_level_chain_approval_follows_first_review(
     session: Session, clerk: User, director: User, secretary: User
 ) -> None:
     review.set_chain(session, "two")
-    report = file_report(session)
+    report = make_report(session)
     session.commit()
 
     lifecycle.apply(session, report, Action.SIGN_OFF, user=clerk)
@@ -74,7 +74,7 @@ def test_in_a_two_level_chain_approval_follows_first_review(
 def test_a_chain_cut_short_leaves_reports_waiting_at_its_last_level(
     session: Session, clerk: User, director: User, secretary: User
 ) -> None:
-    report = file_report(session)
+    report = make_report(session)
     lifecycle.apply(session, report, Action.SIGN_OFF, user=clerk)
     lifecycle.apply(session, report, Action.SIGN_OFF, user=director)
     review.set_chain(session, "two")  # the report stood at level 2 of 3
@@ -91,9 +91,9 @@ def test_an_urgent_report_goes_first_and_alerts_the_first_level(
 ) -> None:
     addresses.link(session, clerk, Channel.TELEGRAM, "777")
     session.commit()
-    calm = file_report(session, title="路灯不亮")
-    urgent = file_report(session, title="河堤出现 3 米长裂缝", urgent=True)
-    later = file_report(session, title="公交站没有遮阳棚")
+    calm = make_report(session, title="路灯不亮")
+    urgent = make_report(session, title="河堤出现 3 米长裂缝", urgent=True)
+    later = make_report(session, title="公交站没有遮阳棚")
     session.commit()
 
     listed, total = reports.page(session, admin)

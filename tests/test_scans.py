@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.conversation.engine import Engine
-from store.conversation.types import EngineConfig
 from store.models import Channel, CollectionPoint, PointScan, User
 from store.network import points, scans
 from tests.chat_driver import Chat
-from tests.conftest import SECRET
-from tests.web_support import login, make_report
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return Engine(EngineConfig(SECRET, tmp_path / "uploads", flood_burst=1000))
+from tests.domain_support import make_report
+from tests.web_support import login
 
 
 def counts(session: Session) -> dict[tuple[int, str], int]:

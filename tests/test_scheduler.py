@@ -28,8 +28,8 @@ from store.reports import lifecycle
 from store.reports.lifecycle import Action
 from store.review import transfers
 from tests.conftest import Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt
-from tests.web_support import make_report
 
 
 def test_it_forgets_update_ids_older_than_a_week(
@@ -122,7 +122,7 @@ def test_the_jobs_chase_returns_and_transfers_in_their_own_unit_of_work(
 ) -> None:
     returned = make_report(session, point, title="人民路路灯长期不亮")
     asked = lifecycle.apply(session, returned, Action.RETURN, user=admin, note="请补充位置")
-    moved = make_report(session, point, title="农贸市场占道经营", unit_id=network.county.id)
+    moved = make_report(session, title="农贸市场占道经营", unit=network.county)
     adopt(session, moved, admin)
     roads = staff(session, "lu", Role.DEPARTMENT, network.roads)
     row = transfers.transfer(session, moved, admin, department=network.roads, due_days=2,

@@ -23,7 +23,7 @@ from store.reports import editing, lifecycle, notes
 from store.review import transfers
 from store.search import Filters, index, like_search, search, text
 from tests.conftest import Network, staff
-from tests.domain_support import file_report, reporter
+from tests.domain_support import make_report, reporter
 from tests.review_support import adopt
 
 ELEVATOR = "老旧小区加装电梯进展缓慢"
@@ -44,14 +44,14 @@ def find(session: Session, user: object, q: str, **kw: object) -> set[int]:
 @pytest.fixture
 def corpus(session: Session) -> dict[str, Report]:
     made = {
-        "elevator": file_report(session, title=ELEVATOR,
+        "elevator": make_report(session, title=ELEVATOR,
                                 situation="城关镇 12 个老旧小区只有 2 个装了电梯，老人上下楼困难。"),
-        "parking": file_report(session, title=PARKING,
+        "parking": make_report(session, title=PARKING,
                                situation="人民路两侧每天有 300 辆车乱停，消防通道被占。"),
-        "fiveg": file_report(session, title="5G基站建设选址遇阻",
+        "fiveg": make_report(session, title="5G基站建设选址遇阻",
                              situation="居民担心辐射，3 个5G基站停工；12345热线接到投诉 40 件。"),
-        "mixed": file_report(session, title="PM2.5 超标", situation="ＡＢＣ１２３ 工厂夜间排放，周边 5 个村受影响。"),
-        "split": file_report(session, title="电，梯子", situation="仓库里的梯子坏了 3 把，电线老化。"),
+        "mixed": make_report(session, title="PM2.5 超标", situation="ＡＢＣ１２３ 工厂夜间排放，周边 5 个村受影响。"),
+        "split": make_report(session, title="电，梯子", situation="仓库里的梯子坏了 3 把，电线老化。"),
     }
     session.commit()
     return made
@@ -128,7 +128,7 @@ def test_traditional_characters_fold_only_when_the_office_turns_it_on(
     index.set_fold_traditional(session, True)
     session.commit()
     assert find(session, admin, "電梯") == {corpus["elevator"].id}
-    trad = file_report(session, title="舊樓加裝電梯", situation="三棟樓 90 戶居民聯名。")
+    trad = make_report(session, title="舊樓加裝電梯", situation="三棟樓 90 戶居民聯名。")
     session.commit()
     assert find(session, admin, "旧楼加装电梯") == {trad.id}
     assert find(session, admin, "电梯") == {corpus["elevator"].id, trad.id}
@@ -202,9 +202,10 @@ def test_filters_combine_with_the_text(session: Session, admin, network: Network
     topic = Topic(title="加装电梯", description="d", deadline=datetime(2030, 1, 1, tzinfo=UTC))
     session.add(topic)
     session.flush()
-    a = file_report(session, point=village, who=member, urgent=True, category="livelihood")
-    b = file_report(session, point=town, category="economy")
-    c = file_report(session, point=elsewhere)
+    a = make_report(session, point=village, who=member, urgent=True, category="livelihood",
+                    title=ELEVATOR)
+    b = make_report(session, point=town, category="economy", title=ELEVATOR)
+    c = make_report(session, point=elsewhere, title=ELEVATOR)
     a.topic_id = topic.id
     b.created_at = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)  # 2025-03-01 10:00 in Beijing
     c.created_at = datetime(2025, 2, 28, 17, 0, tzinfo=UTC)  # 2025-03-01 01:00 in Beijing
@@ -226,7 +227,7 @@ def test_filters_combine_with_the_text(session: Session, admin, network: Network
 
 def test_overdue_means_an_open_transfer_past_its_deadline(
         session: Session, admin, network: Network) -> None:
-    late, fresh = file_report(session), file_report(session)
+    late, fresh = make_report(session), make_report(session)
     for r in (late, fresh):
         adopt(session, r, admin)
         transfers.transfer(session, r, admin, department=network.roads, due_days=5,
@@ -258,13 +259,13 @@ def test_malformed_filters_are_named_and_ignored(args: dict[str, str]) -> None:
 
 
 def test_newest_first_or_by_relevance(session: Session, admin) -> None:
-    body = file_report(session, title="社区问题", situation="楼里 3 部电梯停运多日，住户 80 户。")
-    title = file_report(session, title="电梯停运无人修", situation="已经 3 个月没人管，住户 80 户。")
+    body = make_report(session, title="社区问题", situation="楼里 3 部电梯停运多日，住户 80 户。")
+    title = make_report(session, title="电梯停运无人修", situation="已经 3 个月没人管，住户 80 户。")
     session.commit()
     newest = search(session, admin, Filters(q="电梯"))
     assert [h.report.id for h in newest.hits] == [title.id, body.id]
     session.rollback()
-    body2 = file_report(session, title="小区问题多", situation="电梯停运 3 个月。")
+    body2 = make_report(session, title="小区问题多", situation="电梯停运 3 个月。")
     session.commit()
     best = search(session, admin, Filters(q="电梯停运", sort="relevance"))
     assert best.hits[0].report.id == title.id
@@ -278,8 +279,8 @@ def test_a_search_never_reveals_another_units_reports(session: Session, network:
     theirs_point = CollectionPoint(name="东山乡", unit_id=network.other_county.id)
     session.add_all([mine_point, theirs_point])
     session.flush()
-    mine = file_report(session, point=mine_point, title="城关加装电梯")
-    theirs = file_report(session, point=theirs_point, title="东山加装电梯秘密")
+    mine = make_report(session, point=mine_point, title="城关加装电梯")
+    theirs = make_report(session, point=theirs_point, title="东山加装电梯秘密")
     session.commit()
     clerk = staff(session, "townclerk", Role.CLERK, network.township)
     res = search(session, clerk, Filters(q="电梯", per_page=100))
@@ -296,7 +297,7 @@ def test_a_search_never_reveals_another_units_reports(session: Session, network:
 # -- highlighting ----------------------------------------------------------------------
 
 def test_highlighting_marks_matches_and_escapes_everything_else(session: Session, admin) -> None:
-    file_report(session, title="<script>alert(1)</script>电梯&坏了",
+    make_report(session, title="<script>alert(1)</script>电梯&坏了",
                 situation="<b>电梯</b> 停了 3 天，住户 40 户。")
     session.commit()
     hit = search(session, admin, Filters(q="电梯")).hits[0]
@@ -318,7 +319,7 @@ def test_the_index_finds_exactly_what_a_like_scan_finds(session: Session, admin)
     rng = random.Random(7)
     for _ in range(60):
         words = rng.sample(WORDS, 4)
-        file_report(session, title="".join(words[:2]) + "问题",
+        make_report(session, title="".join(words[:2]) + "问题",
                     situation="，".join(words) + f"，涉及 {rng.randint(2, 99)} 户。")
     session.commit()
     queries = WORDS + [a + b for a in WORDS[:4] for b in WORDS[:4] if a != b] + \
@@ -331,7 +332,7 @@ def test_the_index_finds_exactly_what_a_like_scan_finds(session: Session, admin)
 
 
 def test_status_filter_accepts_several(session: Session, admin) -> None:
-    a, b = file_report(session), file_report(session)
+    a, b = make_report(session), make_report(session)
     adopt(session, b, admin)
     session.commit()
     assert find(session, admin, "", status=(ReportStatus.SUBMITTED.value,
@@ -340,7 +341,7 @@ def test_status_filter_accepts_several(session: Session, admin) -> None:
 
 def test_reporters_kind_is_read_from_the_reporter(session: Session, admin) -> None:
     someone = reporter(session)
-    file_report(session, who=someone)
+    make_report(session, who=someone)
     session.commit()
     assert find(session, admin, "", reporter_kind="citizen")
     assert session.get(Reporter, someone.id) is not None
@@ -374,9 +375,9 @@ def test_relative_days_and_my_queue_keep_a_saved_view_current(
         session: Session, admin, clerk, director) -> None:
     from store.search import views
 
-    old = file_report(session, urgent=True, created_at=datetime.now(UTC) - timedelta(days=9))
-    new = file_report(session, urgent=True)
-    waiting_for_director = file_report(session)
+    old = make_report(session, urgent=True, created_at=datetime.now(UTC) - timedelta(days=9))
+    new = make_report(session, urgent=True)
+    waiting_for_director = make_report(session)
     lifecycle.apply(session, waiting_for_director, lifecycle.Action.SIGN_OFF, user=clerk)
     session.commit()
     assert find(session, admin, "", urgency="urgent", days=7) == {new.id}
@@ -399,7 +400,7 @@ def test_filtered_counts_agree_with_a_scan_whichever_side_drives(
     rng = random.Random(3)
     for i in range(40):
         words = rng.sample(WORDS, 3)
-        file_report(session, point=here if i % 3 else there, title="".join(words),
+        make_report(session, point=here if i % 3 else there, title="".join(words),
                     situation="，".join(words) + f"，{i} 户。", urgent=i % 4 == 0)
     session.commit()
     clerk = staff(session, "towny2", Role.CLERK, network.township)

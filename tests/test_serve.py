@@ -24,7 +24,7 @@ import pytest
 
 from store.db import make_engine, make_sessionmaker
 from tests.botapi_emulator import TOKEN, BotAPIEmulator
-from tests.web_support import make_report
+from tests.domain_support import make_report
 from tests.wechat_emulator import AES_KEY, APP_ID, APP_SECRET, WeChatEmulator
 from tests.wechat_emulator import TOKEN as WECHAT_TOKEN
 

@@ -11,7 +11,7 @@ from store.network import points
 from store.reports import lifecycle, similar
 from store.reports.lifecycle import Action
 from tests.conftest import Network, staff
-from tests.domain_support import file_report
+from tests.domain_support import make_report
 
 ELEVATOR = ("老旧小区加装电梯进展缓慢", "城关镇 12 个老旧小区中只有 2 个装了电梯，老人上下楼困难。")
 ELEVATOR_AGAIN = ("小区加装电梯太慢了", "我们小区是老旧小区，加装电梯申请了两年还没装上，老人上下楼很困难。")
@@ -20,9 +20,9 @@ SCHOOL = ("学校门口交通拥堵", "实验小学门口每天放学时段车�
 
 
 def test_it_ranks_the_true_duplicate_first(session: Session, admin: User) -> None:
-    report = file_report(session, title=ELEVATOR[0], situation=ELEVATOR[1])
-    dup = file_report(session, title=ELEVATOR_AGAIN[0], situation=ELEVATOR_AGAIN[1])
-    others = [file_report(session, title=t, situation=s) for t, s in (STREETLIGHT, SCHOOL)]
+    report = make_report(session, title=ELEVATOR[0], situation=ELEVATOR[1])
+    dup = make_report(session, title=ELEVATOR_AGAIN[0], situation=ELEVATOR_AGAIN[1])
+    others = [make_report(session, title=t, situation=s) for t, s in (STREETLIGHT, SCHOOL)]
     session.commit()
 
     ranked = similar.similar(session, report, admin)
@@ -36,14 +36,14 @@ def test_it_ranks_the_true_duplicate_first(session: Session, admin: User) -> Non
 def test_the_same_point_and_category_and_nearness_in_time_weigh_in(session: Session,
                                                                    admin: User) -> None:
     here = points.create_point(session, "城关镇便民服务中心")
-    report = file_report(session, point=here, title=ELEVATOR[0], situation=ELEVATOR[1])
-    same_place = file_report(session, point=here, title=ELEVATOR_AGAIN[0],
+    report = make_report(session, point=here, title=ELEVATOR[0], situation=ELEVATOR[1])
+    same_place = make_report(session, point=here, title=ELEVATOR_AGAIN[0],
                              situation=ELEVATOR_AGAIN[1])
-    elsewhere = file_report(session, title=ELEVATOR_AGAIN[0], situation=ELEVATOR_AGAIN[1],
+    elsewhere = make_report(session, title=ELEVATOR_AGAIN[0], situation=ELEVATOR_AGAIN[1],
                             category="economy")
-    long_ago = file_report(session, point=here, title=ELEVATOR_AGAIN[0],
+    long_ago = make_report(session, point=here, title=ELEVATOR_AGAIN[0],
                            situation=ELEVATOR_AGAIN[1], created_at=utcnow() - timedelta(days=150))
-    too_old = file_report(session, point=here, title=ELEVATOR_AGAIN[0],
+    too_old = make_report(session, point=here, title=ELEVATOR_AGAIN[0],
                           situation=ELEVATOR_AGAIN[1], created_at=utcnow() - timedelta(days=400))
     session.commit()
 
@@ -60,11 +60,11 @@ def test_it_offers_only_reports_the_user_may_see_and_may_merge_into(
     ours, theirs = (points.create_point(session, n) for n in ("城关镇", "东山镇"))
     ours.unit_id, theirs.unit_id = network.township.id, network.other_county.id
     clerk = staff(session, "county-clerk", Role.CLERK, network.county)
-    report = file_report(session, point=ours, title=ELEVATOR[0], situation=ELEVATOR[1])
-    visible = file_report(session, point=ours, title=ELEVATOR_AGAIN[0], situation=ELEVATOR_AGAIN[1])
-    hidden = file_report(session, point=theirs, title=ELEVATOR[0], situation=ELEVATOR[1])
-    merged_in = file_report(session, point=ours, title=ELEVATOR[0], situation=ELEVATOR[1])
-    declined = file_report(session, point=ours, title=ELEVATOR[0], situation=ELEVATOR[1])
+    report = make_report(session, point=ours, title=ELEVATOR[0], situation=ELEVATOR[1])
+    visible = make_report(session, point=ours, title=ELEVATOR_AGAIN[0], situation=ELEVATOR_AGAIN[1])
+    hidden = make_report(session, point=theirs, title=ELEVATOR[0], situation=ELEVATOR[1])
+    merged_in = make_report(session, point=ours, title=ELEVATOR[0], situation=ELEVATOR[1])
+    declined = make_report(session, point=ours, title=ELEVATOR[0], situation=ELEVATOR[1])
     lifecycle.apply(session, merged_in, Action.MERGE, user=admin,
                     values={"merged_into_id": report.id})
     lifecycle.apply(session, declined, Action.DECLINE, user=admin, note="已在处理中")
@@ -75,8 +75,8 @@ def test_it_offers_only_reports_the_user_may_see_and_may_merge_into(
 
 
 def test_unrelated_reports_are_not_offered(session: Session, admin: User) -> None:
-    report = file_report(session, title=STREETLIGHT[0], situation=STREETLIGHT[1])
-    file_report(session, title="Potholes", situation="Twelve potholes on Main Street since May.")
+    report = make_report(session, title=STREETLIGHT[0], situation=STREETLIGHT[1])
+    make_report(session, title="Potholes", situation="Twelve potholes on Main Street since May.")
     session.commit()
 
     assert similar.similar(session, report, admin) == []
@@ -91,11 +91,11 @@ def test_the_index_finds_a_duplicate_older_than_the_newest_reports(
         pytest.skip("PostgreSQL keeps to the reports nearest in time (no cheap word counts)")
     monkeypatch.setattr(similar, "CANDIDATES", 5)
     monkeypatch.setattr(similar, "NEAREST", 5)
-    dup = file_report(session, title=ELEVATOR_AGAIN[0], situation=ELEVATOR_AGAIN[1],
+    dup = make_report(session, title=ELEVATOR_AGAIN[0], situation=ELEVATOR_AGAIN[1],
                       created_at=utcnow() - timedelta(days=100))
     for i in range(12):
-        file_report(session, title=f"{STREETLIGHT[0]}{i}", situation=STREETLIGHT[1])
-    report = file_report(session, title=ELEVATOR[0], situation=ELEVATOR[1])
+        make_report(session, title=f"{STREETLIGHT[0]}{i}", situation=STREETLIGHT[1])
+    report = make_report(session, title=ELEVATOR[0], situation=ELEVATOR[1])
     session.commit()
 
     assert dup in [r for r, _ in similar.similar(session, report, admin)]

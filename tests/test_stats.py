@@ -14,7 +14,7 @@ from store.reports import lifecycle
 from store.reports.lifecycle import Action
 from store.review import instructions
 from tests.conftest import Network, staff
-from tests.domain_support import file_report
+from tests.domain_support import make_report
 from tests.review_support import adopt
 
 
@@ -22,8 +22,8 @@ def test_it_counts_what_came_in_and_what_became_of_it(session: Session, network:
                                                       admin: User) -> None:
     town, other = points.create_point(session, "城关镇"), points.create_point(session, "东山镇")
     town.unit_id, other.unit_id = network.township.id, network.other_county.id
-    reports = [file_report(session, point=town) for _ in range(3)] + [
-        file_report(session, point=other)]
+    reports = [make_report(session, point=town) for _ in range(3)] + [
+        make_report(session, point=other)]
     adopt(session, reports[0], admin)
     adopt(session, reports[3], admin, AdoptionLevel.CITY)
     instructions.record(session, reports[0], admin, leader_name="王明", leader_title="县长",
@@ -58,8 +58,8 @@ def test_it_counts_what_came_in_and_what_became_of_it(session: Session, network:
 
 def test_it_counts_a_period_and_an_empty_office(session: Session, admin: User) -> None:
     assert stats.overview(session, admin).median_hours_to_decision is None
-    old = file_report(session, created_at=utcnow() - timedelta(days=40))
-    file_report(session)
+    old = make_report(session, created_at=utcnow() - timedelta(days=40))
+    make_report(session)
     session.commit()
 
     recent = stats.overview(session, admin, since=utcnow() - timedelta(days=30))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -11,17 +10,10 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.conversation.engine import Engine
-from store.conversation.types import EngineConfig
 from store.models import Channel, OutboxMessage, Report, Reporter, Topic, utcnow
 from store.network import topics
 from tests.chat_driver import Chat
-from tests.conftest import SECRET
 from tests.web_support import csrf, login
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return Engine(EngineConfig(SECRET, tmp_path / "uploads", flood_burst=1000))
 
 
 @pytest.fixture
@@ -120,7 +112,7 @@ def test_it_keeps_a_draft_when_a_topic_is_chosen_midway(chat, session):
     chat.command("topics")
     data = chat.button("老旧小区改造")
     chat.command("new")
-    chat.press("民生保障")
+    chat.fill_report(until="title")
     chat.send(callback=data)
     assert "请先完成它" in chat.log[-2].text and "标题" in chat.last.text
 

@@ -24,8 +24,8 @@ from store.reports import lifecycle
 from store.reports.lifecycle import Action, TransitionError
 from store.review import transfers
 from tests.conftest import Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt
-from tests.web_support import make_report
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def county_point(session: Session, point: CollectionPoint, network: Network) -> 
 
 @pytest.fixture
 def adopted(session: Session, county_point: CollectionPoint, admin: User, network: Network) -> Report:
-    report = make_report(session, county_point, unit_id=network.county.id)
+    report = make_report(session, county_point, unit=network.county)
     adopt(session, report, admin)
     session.commit()
     return report

@@ -14,14 +14,7 @@ from store.network import staff as staff_mod
 from store.network.units import UnitError
 from tests.conftest import Network, staff
 from tests.test_cli import env  # noqa: F401  (the clean CLI environment)
-from tests.web_support import csrf, login
-
-
-def _post(client: FlaskClient, path: str, **data: str) -> str:
-    resp = client.post(path, data={"csrf_token": csrf(client, "/reports"), **data},
-                       follow_redirects=True)
-    assert resp.status_code == 200, resp.status_code
-    return resp.get_data(as_text=True)
+from tests.web_support import csrf, login, post_page
 
 
 def _unit(session: Session, unit: Unit) -> Unit:
@@ -48,11 +41,11 @@ def test_it_renames_a_unit_and_refuses_a_name_its_siblings_have(
     client: FlaskClient, admin: User, session: Session, network: Network
 ) -> None:
     login(client, "alice")
-    page = _post(client, f"/admin/units/{network.roads.id}", action="rename", name="县住房和城乡建设局")
+    page = post_page(client, f"/admin/units/{network.roads.id}", action="rename", name="县住房和城乡建设局")
     assert "已改名为「县住房和城乡建设局」" in page
     assert _unit(session, network.roads).name == "县住房和城乡建设局"
 
-    page = _post(client, f"/admin/units/{network.roads.id}", action="rename", name="县水利局")
+    page = post_page(client, f"/admin/units/{network.roads.id}", action="rename", name="县水利局")
     assert "同一上级下已有单位「县水利局」" in page
     assert _unit(session, network.roads).name == "县住房和城乡建设局"
 
@@ -66,16 +59,16 @@ def test_it_moves_a_unit_but_never_under_itself_or_below_it(
     menu = page[page.index('name="parent_id"'):page.index("</select>", page.index('name="parent_id"'))]
     assert "东山县政协" in menu and "城关镇政协联络组" not in menu and "县住建局" not in menu
 
-    page = _post(client, f"/admin/units/{network.county.id}", action="move",
+    page = post_page(client, f"/admin/units/{network.county.id}", action="move",
                  parent_id=str(network.township.id))
     assert "不能把单位「城关县政协」移到它自己或它的下级单位之下" in page
     assert _unit(session, network.county).parent_id is None
 
-    page = _post(client, f"/admin/units/{network.township.id}", action="move",
+    page = post_page(client, f"/admin/units/{network.township.id}", action="move",
                  parent_id=str(network.other_county.id))
     assert "已移到新的上级单位" in page
     assert _unit(session, network.township).parent_id == network.other_county.id
-    page = _post(client, f"/admin/units/{network.township.id}", action="move", parent_id="")
+    page = post_page(client, f"/admin/units/{network.township.id}", action="move", parent_id="")
     assert "已设为顶级单位" in page
     assert _unit(session, network.township).parent_id is None
 
@@ -89,7 +82,7 @@ def test_it_refuses_to_retire_a_unit_in_use_and_says_what_to_move_first(
     session.commit()
     login(client, "alice")
 
-    page = _post(client, f"/admin/units/{network.township.id}", action="retire")
+    page = post_page(client, f"/admin/units/{network.township.id}", action="retire")
 
     assert "单位「城关镇政协联络组」还有" in page
     assert "1 个下级单位（城关镇第一联络小组）" in page
@@ -102,7 +95,7 @@ def test_it_refuses_to_retire_a_unit_in_use_and_says_what_to_move_first(
     session.execute(sa.update(User).where(User.username == "town-clerk").values(active=False))
     session.execute(sa.update(Unit).where(Unit.id == sub.id).values(parent_id=network.county.id))
     session.commit()
-    page = _post(client, f"/admin/units/{network.township.id}", action="retire", confirm="1")
+    page = post_page(client, f"/admin/units/{network.township.id}", action="retire", confirm="1")
     assert "已撤销单位「城关镇政协联络组」" in page
     assert _unit(session, network.township).retired_at is not None
     listing = client.get("/admin/units").get_data(as_text=True)
@@ -117,7 +110,7 @@ def test_it_refuses_to_retire_a_unit_in_use_and_says_what_to_move_first(
     # ... but still there to filter the points list by (history).
     assert "城关镇政协联络组（已撤销）" in client.get("/points").get_data(as_text=True)
 
-    page = _post(client, f"/admin/units/{network.township.id}", action="restore")
+    page = post_page(client, f"/admin/units/{network.township.id}", action="restore")
     assert "已恢复单位「城关镇政协联络组」" in page
     assert _unit(session, network.township).retired_at is None
 
@@ -128,21 +121,21 @@ def test_an_administrator_of_a_county_changes_only_that_countys_units(
     staff(session, "county-admin", Role.ADMIN, network.county)
     login(client, "county-admin")
 
-    page = _post(client, f"/admin/units/{network.other_county.id}", action="rename", name="被改名")
+    page = post_page(client, f"/admin/units/{network.other_county.id}", action="rename", name="被改名")
     assert "不在您管理的范围内" in page
-    page = _post(client, f"/admin/units/{network.township.id}", action="move",
+    page = post_page(client, f"/admin/units/{network.township.id}", action="move",
                  parent_id=str(network.other_county.id))
     assert "「东山县政协」" in page and "不在您管理的范围内" in page
-    page = _post(client, "/admin/units", name="东山县新单位", kind="cppcc",
+    page = post_page(client, "/admin/units", name="东山县新单位", kind="cppcc",
                  parent_id=str(network.other_county.id))
     assert "不在您管理的范围内" in page
-    page = _post(client, "/admin/units", name="城关县新单位", kind="cppcc", parent_id="")
+    page = post_page(client, "/admin/units", name="城关县新单位", kind="cppcc", parent_id="")
     assert "顶级单位不在您管理的范围内" in page
     assert _unit(session, network.other_county).name == "东山县政协"
     assert _unit(session, network.township).parent_id == network.county.id
     assert session.scalar(sa.select(sa.func.count(Unit.id))) == 5
 
-    page = _post(client, "/admin/units", name="城关县新单位", kind="cppcc",
+    page = post_page(client, "/admin/units", name="城关县新单位", kind="cppcc",
                  parent_id=str(network.county.id))
     assert "已添加单位「城关县新单位」" in page
     view = client.get(f"/admin/units/{network.other_county.id}").get_data(as_text=True)
@@ -216,13 +209,13 @@ def test_it_asks_before_retiring_a_unit(
 ) -> None:
     login(client, "alice")
 
-    page = _post(client, f"/admin/units/{network.township.id}", action="retire")
+    page = post_page(client, f"/admin/units/{network.township.id}", action="retire")
 
     assert 'id="confirm-page"' in page and "撤销单位「城关镇政协联络组」" in page
     assert '<input type="hidden" name="action" value="retire">' in page
     assert _unit(session, network.township).retired_at is None
 
-    page = _post(client, f"/admin/units/{network.township.id}", action="retire", confirm="1")
+    page = post_page(client, f"/admin/units/{network.township.id}", action="retire", confirm="1")
 
     assert "已撤销单位「城关镇政协联络组」" in page
     assert _unit(session, network.township).retired_at is not None

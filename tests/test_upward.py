@@ -17,6 +17,7 @@ from store.models import (
     Report,
     ReportStatus,
     Role,
+    Unit,
     UpwardRecord,
     UpwardStatus,
     User,
@@ -26,14 +27,13 @@ from store.reports import lifecycle
 from store.reports.lifecycle import Action
 from store.search import Filters, search
 from tests.conftest import Network, staff
-from tests.domain_support import file_report
+from tests.domain_support import make_report
 from tests.review_support import adopt
 
 
-def _adopted(session: Session, admin: User, unit_id: int | None = None,
+def _adopted(session: Session, admin: User, unit: Unit | None = None,
              level: AdoptionLevel = AdoptionLevel.COUNTY) -> Report:
-    report = file_report(session)
-    report.unit_id = unit_id
+    report = make_report(session, unit=unit)
     adopt(session, report, admin, level)
     session.commit()
     return report
@@ -83,7 +83,7 @@ def test_it_still_counts_a_report_adopted_after_it_was_transferred_and_closed(
         session: Session, admin: User, network: Network) -> None:
     report = _adopted(session, admin)
     lifecycle.apply(session, report, Action.CLOSE, user=admin)
-    other = file_report(session, title="另一条未采用的信息")
+    other = make_report(session, title="另一条未采用的信息")
     session.commit()
     assert report.status is ReportStatus.CLOSED
 
@@ -109,7 +109,7 @@ def test_it_finds_reports_sent_upward_and_adopted_at_a_level_or_above(
 
 
 def test_it_refuses_what_cannot_be_sent_or_answered(session: Session, admin: User) -> None:
-    pending = file_report(session)
+    pending = make_report(session)
     session.commit()
     province = destinations.find(session, "省政协办公厅")
     with pytest.raises(upward.UpwardError, match="尚未采用"):
@@ -142,7 +142,7 @@ def test_it_refuses_what_cannot_be_sent_or_answered(session: Session, admin: Use
 
 def test_it_refuses_another_units_report_as_if_it_did_not_exist(
         session: Session, admin: User, network: Network) -> None:
-    report = _adopted(session, admin, unit_id=network.county.id)
+    report = _adopted(session, admin, unit=network.county)
     outsider = staff(session, "east-clerk", Role.SECRETARY_GENERAL, network.other_county)
     viewer = staff(session, "county-viewer", Role.VIEWER, network.county)
     province = destinations.find(session, "省政协办公厅")
@@ -177,8 +177,8 @@ def test_a_unit_of_the_network_receives_only_what_was_sent_and_answers_it(
     sender = staff(session, "county-sg", Role.SECRETARY_GENERAL, network.county)
     receiver = staff(session, "east-sg", Role.SECRETARY_GENERAL, network.other_county)
     east_clerk = staff(session, "east-clerk", Role.CLERK, network.other_county)
-    report = _adopted(session, admin, unit_id=network.county.id)
-    unrelated = _adopted(session, admin, unit_id=network.county.id)
+    report = _adopted(session, admin, unit=network.county)
+    unrelated = _adopted(session, admin, unit=network.county)
     east = destinations.create(session, "东山县政协", AdoptionLevel.COUNTY, network.other_county.id)
     record = upward.send(session, report, east, user=sender)
     session.commit()

@@ -12,9 +12,10 @@ from store import migrate
 from store.models import AdoptionLevel, OutboxMessage, Report, Role, UpwardRecord, UpwardStatus, User
 from store.outputs import adoption, destinations
 from tests.conftest import Network, staff
+from tests.domain_support import make_report
 from tests.review_support import adopt
 from tests.test_cli import env as cli_env  # noqa: F401  (the clean CLI environment)
-from tests.web_support import csrf, login, make_report
+from tests.web_support import csrf, login
 
 
 def _adopted(session: Session, admin: User, network: Network, title: str = "人民路路灯长期不亮") -> Report:

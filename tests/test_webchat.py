@@ -33,10 +33,10 @@ from store.models import (
 from store.network import staff
 from store.reports import intake, lifecycle
 from store.review import transfers
-from tests.chat_driver import JPEG, SITUATION, SUGGESTION
 from tests.conftest import SECRET
+from tests.domain_support import make_report
+from tests.form_walk import JPEG, TITLE, Answer, walk
 from tests.review_support import adopt
-from tests.web_support import make_report
 
 NO = re.compile(r"\b(\d{4}-\d{6})\b")
 
@@ -98,26 +98,33 @@ class Visitor:
     def texts(self, messages: list[dict[str, Any]] | None = None) -> str:
         return "\n".join(m["text"] for m in (self.seen if messages is None else messages))
 
+    def answer(self, a: Answer) -> list[dict[str, Any]]:
+        """Give one step its answer as the page does: a button, typed text, an uploaded photo."""
+        if a.skip or a.kind in ("choice", "yesno"):
+            return self.press(a.label)
+        if a.kind == "file":
+            got = self._take(self.upload(a.value, "路灯.jpg", "image/jpeg"))
+            assert "已收到第 1 个文件" in self.texts(got)
+            return self.press("完成")
+        return self.text(a.value)
+
+    def fill_report(self, **kw: Any) -> None:
+        """Answer the shipped form (`tests.form_walk.walk(**kw)`; the analysis skipped by default)."""
+        kw.setdefault("skip", {"analysis"})
+        for a in walk(**kw):
+            self.answer(a)
+
 
 def _to_photos(v: Visitor) -> None:
     out = v.open()
     assert "城关镇便民服务中心" in v.texts(out)
-    v.press("民生保障")
-    v.text("城关镇人民路路灯长期不亮")
-    v.text(SITUATION)
-    v.press("跳过")
-    v.text(SUGGESTION)
-    v.text("城关镇人民路")
+    v.fill_report(until="photos")
     assert "照片" in v.texts(v.seen[-1:])
 
 
 def _report_through(v: Visitor) -> str:
     _to_photos(v)
-    assert "已收到第 1 个文件" in v.texts(v._take(v.upload(JPEG, "路灯.jpg", "image/jpeg")))
-    v.press("完成")
-    v.press("否")
-    v.press("否")
-    v.text("张先生 13800000000")
+    v.fill_report(since="photos")
     assert "核对" in v.texts(v.seen[-1:])
     receipt = v.texts(v.press("确认提交"))
     assert "提交成功" in receipt
@@ -136,7 +143,7 @@ def test_it_takes_a_whole_report_and_shows_the_console_feedback(
     report = session.scalar(sa.select(Report).where(Report.tracking_no == no))
     assert report is not None and report.point_id == point.id
     assert report.reporter.channel is Channel.WEB
-    assert report.title == "城关镇人民路路灯长期不亮"
+    assert report.title == TITLE
     (att,) = session.scalars(sa.select(Attachment).where(Attachment.report_id == report.id))
     assert att.content_type == "image/jpeg" and att.size == len(JPEG)
     # Both sides of the talk are in the transcript.
@@ -206,7 +213,7 @@ def test_it_refuses_api_calls_without_csrf_or_cookie(app: Flask, client: FlaskCl
 def test_it_lets_the_engine_answer_over_long_text(client: FlaskClient, point_token: str) -> None:
     v = Visitor(client, point_token)
     v.open()
-    v.press("民生保障")
+    v.fill_report(until="title")
     out = v.texts(v.text("长" * 1600))
     assert "太长" in out
 
@@ -263,10 +270,10 @@ def test_it_shows_a_pressed_button_by_its_label_and_no_bubble_the_visitor_did_no
 ) -> None:
     v = Visitor(client, point_token)
     v.open()
-    v.press("民生保障")
+    v.fill_report(until="title")
     v.send(callback="~my:")  # the page's standing menu
     mine = [m["text"] for m in v.seen if m["dir"] == "in"]
-    assert mine == ["［民生保障］", "［📋 我的反映］"]
+    assert mine == [f"［{walk()[0].label}］", "［📋 我的反映］"]
     kept = session.scalars(sa.select(WebChatMessage.text).where(WebChatMessage.direction == "in"))
     assert not any(text.startswith("/") for text in kept)
 
@@ -371,7 +378,7 @@ def test_a_returning_citizen_sees_the_news_of_their_reports_first_and_no_new_for
     assert len(done) == 2  # the visitor's ［提交补充］ and the answer
     answer = done[-1]
     assert "补充内容已提交" in answer["text"]
-    assert f"{first}《城关镇人民路路灯长期不亮》现在的状态：已补充，待审核" in answer["text"]
+    assert f"{first}《{TITLE}》现在的状态：已补充，待审核" in answer["text"]
     assert _labels(answer) == ["📝 反映新问题", "📋 我的反映"]
     assert "请选择信息类别" not in again.texts(done)
     assert _conversation(session, chat_id).mode == "idle"
@@ -396,7 +403,7 @@ def test_a_reload_with_nothing_filled_in_simply_goes_on(
     conv = _conversation(session, chat_id)
     assert conv.mode == "filling" and conv.step == "category" and conv.answers == {}
     # Its buttons work: the form goes on from there.
-    assert "请用一句话概括" in again.texts(again.press("民生保障"))
+    assert "请用一句话概括" in again.texts(again.press(walk()[0].label))
 
     # With something filled in, it says so and asks where it stood.
     third = Visitor(client, point_token)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from store.models import Channel, CollectionPoint, Reporter, User
 from store.reports import lifecycle
 from tests.browser_support import PHONE, needs_chromium
-from tests.web_support import make_report
+from tests.domain_support import make_report
 
 pytestmark = needs_chromium
 

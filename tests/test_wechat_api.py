@@ -28,12 +28,6 @@ TOKEN_PATH = "/cgi-bin/token"
 SEND = "/cgi-bin/message/custom/send"
 
 
-@pytest.fixture
-def emu() -> Iterator[WeChatEmulator]:
-    with WeChatEmulator() as e:
-        yield e
-
-
 def _api(emu: WeChatEmulator, sessions: sessionmaker[Session], **kw: object) -> WeChatAPI:
     return WeChatAPI(sessions, app_id=APP_ID, app_secret=kw.pop("secret", APP_SECRET),  # type: ignore[arg-type]
                      base=emu.base_url, clock=emu.now, **kw)  # type: ignore[arg-type]

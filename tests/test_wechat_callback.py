@@ -23,13 +23,6 @@ SEND = "/cgi-bin/message/custom/send"
 
 
 @pytest.fixture
-def emu() -> Iterator[WeChatEmulator]:
-    with WeChatEmulator() as e:
-        e.add_template(TEMPLATE)
-        yield e
-
-
-@pytest.fixture
 def recorder() -> Recorder:
     return Recorder()
 
@@ -37,6 +30,7 @@ def recorder() -> Recorder:
 @pytest.fixture
 def wx(settings: Settings, Session_: sessionmaker[Session], emu: WeChatEmulator,  # noqa: N803
        recorder: Recorder) -> Iterator[Running]:
+    """The channel as `tests.wechat_support.wx`, with `recorder` standing in for the engine."""
     running = Running(wechat_settings(settings, emu), Session_, emu, recorder)
     yield running
     running.close()

@@ -20,11 +20,10 @@ TEMPLATE = "TPL_minyi_feedback"
 
 
 @pytest.fixture
-def emu() -> Iterator[WeChatEmulator]:
-    with WeChatEmulator() as e:
-        e.add_template(TEMPLATE)
-        e.text(ALICE, "你好")
-        yield e
+def emu(emu: WeChatEmulator) -> WeChatEmulator:
+    """The shared emulator, with Alice having written in (her 48 hours have begun)."""
+    emu.text(ALICE, "你好")
+    return emu
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,12 +12,6 @@ from store.models import Channel
 from tests.wechat_emulator import AES_KEY, APP_ID, TOKEN, Callback, WeChatEmulator, signature
 
 OPENID = "oR5Gk0xQ7nT2mW9sL4vB1cY8dE6f"
-
-
-@pytest.fixture
-def emu() -> Iterator[WeChatEmulator]:
-    # Only its callback builders are used here; no server is started.
-    yield WeChatEmulator()
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@ words, staff decide, and the feedback comes back, all against the emulated WeCha
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.notifier import Notifier
-from minyi.settings import Settings
 from store.models import (
     Attachment,
     Channel,
@@ -24,31 +21,37 @@ from store.models import (
     WeChatInboxStatus,
 )
 from store.network import scans
-from tests.chat_driver import JPEG, SITUATION, SUGGESTION
+from tests.form_walk import JPEG, PLACE, SITUATION, SUGGESTION, TITLE, Answer, walk
 from tests.review_support import adopt
 from tests.wechat_emulator import WeChatEmulator
-from tests.wechat_support import TEMPLATE, Running, wechat_settings
+from tests.wechat_support import TEMPLATE, Running
 
 CITIZEN = "oCitizen0000000000000000000"
-
-
-@pytest.fixture
-def emu() -> Iterator[WeChatEmulator]:
-    with WeChatEmulator() as e:
-        e.add_template(TEMPLATE)
-        yield e
-
-
-@pytest.fixture
-def wx(settings: Settings, Session_: sessionmaker[Session], emu: WeChatEmulator) -> Iterator[Running]:  # noqa: N803
-    running = Running(wechat_settings(settings, emu), Session_, emu)
-    yield running
-    running.close()
 
 
 def _one(texts: list[str]) -> str:
     assert len(texts) == 1, texts
     return texts[0]
+
+
+def _answer(wx: Running, emu: WeChatEmulator, a: Answer) -> str:
+    """Give one step its answer as a WeChat user does: an option's number or word, text, a pin, a
+    picture; what the next message says."""
+    if a.skip:
+        sent = emu.text(CITIZEN, "跳过")
+    elif a.kind == "choice":
+        sent = emu.text(CITIZEN, str(a.number))
+    elif a.kind == "yesno":
+        sent = emu.text(CITIZEN, a.label)
+    elif a.kind == "location" and isinstance(a.value, tuple):
+        sent = emu.location(CITIZEN, *a.value, PLACE)
+    elif a.kind == "file":
+        got = _one(wx.say(emu.image(CITIZEN, a.value)))
+        assert "已收到第 1 个文件。可以继续上传，上传完毕请点“完成”。\n\n回复数字选择：\n1. 完成" in got
+        sent = emu.text(CITIZEN, "1")
+    else:
+        sent = emu.text(CITIZEN, a.value)
+    return _one(wx.say(sent))
 
 
 def _file_a_report(wx: Running, emu: WeChatEmulator, point_token: str) -> str:
@@ -57,23 +60,14 @@ def _file_a_report(wx: Running, emu: WeChatEmulator, point_token: str) -> str:
     assert "城关镇便民服务中心" in welcome
     assert "请选择信息类别：" in welcome and "2. 民生保障" in welcome
 
-    assert "标题" in _one(wx.say(emu.text(CITIZEN, "２")))
-    script = [  # what the citizen sends, and what the next question then says
-        (emu.text(CITIZEN, "城关镇人民路路灯长期不亮"), "请描述具体情况"),
-        (emu.text(CITIZEN, SITUATION), "原因是什么？（可跳过）\n（第 4/10 项）\n\n回复数字选择：\n1. 跳过"),
-        (emu.text(CITIZEN, "跳过"), "意见建议"),
-        (emu.text(CITIZEN, SUGGESTION), "可以发送位置"),
-        (emu.location(CITIZEN, 30.2741, 120.1551, "城关镇人民路"), "可上传照片"),
-        (emu.image(CITIZEN, JPEG), "已收到第 1 个文件。可以继续上传，上传完毕请点“完成”。\n\n"
-                                   "回复数字选择：\n1. 完成"),
-        (emu.text(CITIZEN, "1"), "是否紧急"),
-        (emu.text(CITIZEN, "否"), "是否匿名"),
-        (emu.text(CITIZEN, "二"), "联系方式"),
-        (emu.text(CITIZEN, "张先生 13800000000"), "【地点】位置（30.27410, 120.15510）"),
-    ]
-    for sent, expected in script:
-        answer = _one(wx.say(sent))
-        assert expected in answer, (sent.xml, answer)
+    walked = walk(skip={"analysis"}, choose={"place": (30.2741, 120.1551)})
+    for a, then in zip(walked, [*walked[1:], None], strict=True):
+        answer = _answer(wx, emu, a)
+        if then is not None:  # the next question follows
+            assert then.step.text("zh")[:8] in answer, (a.key, answer)
+        if then is not None and then.key == "analysis":  # an optional step offers 跳过 by number
+            assert "原因是什么？（可跳过）\n（第 4/10 项）\n\n回复数字选择：\n1. 跳过" in answer
+    assert "【地点】位置（30.27410, 120.15510）" in answer
     assert "1. ✅ 确认提交\n2. ✏️ 修改" in answer
     return _one(wx.say(emu.text(CITIZEN, "确认提交")))
 
@@ -87,7 +81,7 @@ def test_a_citizen_files_a_report_from_a_points_code(wx: Running, emu: WeChatEmu
     assert report is not None
     assert report.tracking_no in receipt
     assert (report.point_id, report.category, report.title) == (
-        point.id, "livelihood", "城关镇人民路路灯长期不亮")
+        point.id, "livelihood", TITLE)
     assert report.situation == SITUATION and report.suggestion == SUGGESTION
     # The scan of the point's WeChat code counts, beside the web chat's and Telegram's.
     assert scans.figures(session)[point.id].on(Channel.WECHAT) == 1

@@ -1,4 +1,4 @@
-"""Helpers for console and web chat tests: CSRF tokens, logging in, making reports."""
+"""Helpers for console and web chat tests: CSRF tokens, logging in, posting forms."""
 
 from __future__ import annotations
 
@@ -6,11 +6,7 @@ import re
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy.orm import Session
 
-from store.models import CollectionPoint, Report, Reporter, ReportVersion, Urgency
-from store.reports import lifecycle
-from store.reports.queries import next_tracking_no
 from tests.conftest import PASSWORD
 
 _META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -29,31 +25,10 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
                                        "csrf_token": csrf(client)})
 
 
-def make_report(session: Session, point: CollectionPoint | None = None, *, title: str = "人民路路灯长期不亮",
-                urgent: bool = False, external_id: str = "tg-1001", **fields: Any) -> Report:
-    """A submitted report as the engine would leave it, committed."""
-    reporter = session.query(Reporter).filter_by(external_id=external_id).one_or_none()
-    if reporter is None:
-        from store.models import Channel
-
-        channel = Channel.WEB if external_id.startswith("w") else Channel.TELEGRAM
-        reporter = Reporter(channel=channel, external_id=external_id, chat_id=external_id)
-        session.add(reporter)
-        session.flush()
-    report = Report(
-        tracking_no=next_tracking_no(session), category=fields.pop("category", "livelihood"),
-        title=title,
-        situation=fields.pop("situation", "人民路共有路灯40盏，其中12盏已损坏超过3个月。"),
-        suggestion=fields.pop("suggestion", "建议尽快维修并建立巡查机制。"),
-        urgency=Urgency.URGENT if urgent else Urgency.NORMAL, point=point, reporter=reporter,
-        answers=fields.pop("answers", {"category": "livelihood", "title": title}), **fields,
-    )
-    session.add(report)
-    session.flush()
-    # Version 1 is the reporter's own words, as store.reports.queries keeps it.
-    session.add(ReportVersion(report_id=report.id, number=1, title=report.title,
-                              situation=report.situation, analysis=report.analysis,
-                              suggestion=report.suggestion))
-    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=reporter)
-    session.commit()
-    return report
+def post_page(client: FlaskClient, path: str, **data: str | list[str]) -> str:
+    """Submit a console form as a browser does (with the session's CSRF token), follow the
+    redirect, and return the page it lands on (which must be a 200)."""
+    resp = client.post(path, data={"csrf_token": csrf(client, "/reports"), **data},
+                       follow_redirects=True)
+    assert resp.status_code == 200, resp.status_code
+    return resp.get_data(as_text=True)  # type: ignore[no-any-return]

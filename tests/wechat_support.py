@@ -1,14 +1,19 @@
 """The WeChat channel running for a test: the console app with /wechat installed, the inbox worker
-drained by hand, and the emulator as WeChat."""
+drained by hand, and the emulator as WeChat.
+
+Loaded as a pytest plugin (tests/conftest.py): `emu` (the emulator, serving, with the office's
+feedback template) and `wx` (the channel running over the test's engine) are every WeChat test's.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,12 +58,13 @@ class Running:
     """The app with the channel installed; `say()` posts a callback and lets the worker answer."""
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], emu: WeChatEmulator,
-                 handle: Callable[[Session, Inbound], list[Reply]] | None = None) -> None:
+                 handle: Callable[[Session, Inbound], list[Reply]] | None = None,
+                 engine: Engine | None = None) -> None:
         from web import create_app
 
         self.emu = emu
         self.settings = settings
-        self.engine = Engine(settings.engine_config())
+        self.engine = engine or Engine(settings.engine_config())
         self.app = create_app(settings, session_factory=sessions, engine=self.engine)
         self.app.config["TESTING"] = True
         self.registry = edge_channels(self.app)
@@ -101,3 +107,20 @@ class Running:
 def edge_channels(app: Any) -> Registry:
     """The registry `create_app` put together."""
     return app.extensions["minyi"].channels  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def emu() -> Iterator[WeChatEmulator]:
+    """The emulated WeChat API, serving, with the office's feedback template."""
+    with WeChatEmulator() as e:
+        e.add_template(TEMPLATE)
+        yield e
+
+
+@pytest.fixture
+def wx(settings: Settings, Session_: sessionmaker[Session], emu: WeChatEmulator,  # noqa: N803
+       engine: Engine) -> Iterator[Running]:
+    """The WeChat channel switched on against `emu`, answering through the test's engine."""
+    running = Running(wechat_settings(settings, emu), Session_, emu, engine=engine)
+    yield running
+    running.close()

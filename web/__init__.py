@@ -192,7 +192,9 @@ def _errors(app: Flask, settings: Settings) -> None:
     def http_error(exc: HTTPException) -> Any:
         if exc.code is None or exc.code < 400 or exc.code in (401,):
             return exc
-        return page(exc.code)
+        # A view's own reason (`abort(403, description=...)`), not werkzeug's English default.
+        given = exc.description if exc.description != type(exc).description else None
+        return page(exc.code, given)
 
     @app.errorhandler(Exception)
     def crash(exc: Exception) -> tuple[Any, int]:

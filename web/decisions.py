@@ -346,7 +346,11 @@ def _back(report_id: int, message: str) -> Any:
 
 def _refused(exc: TransitionError, report_id: int, version: int,
              choice: forms.Choice | None = None) -> Any:
-    """The lifecycle said no: beside the field it is about, else on the report's page."""
+    """The lifecycle said no: beside the field it is about, else on the report's page.
+
+    Not this person's to do (`error.forbidden`) is no mistake on the page: 403.
+    """
+    _forbidden(exc)
     edge.rollback()
     message = _conflict_or(exc, report_id, version)
     field = forms.FIELD_OF.get(exc.code)
@@ -363,7 +367,14 @@ def _conflict_or(exc: TransitionError, report_id: int, version: int) -> str:
     return t(exc.code, **exc.params)
 
 
+def _forbidden(exc: Exception) -> None:
+    """403 when the refusal is who is asking, not what was asked (see `edge.refuse`)."""
+    if isinstance(exc, TransitionError) and exc.code == "error.forbidden":
+        edge.refuse(t(exc.code))
+
+
 def _reason(exc: Exception) -> str:
+    _forbidden(exc)
     if isinstance(exc, TransitionError):
         return t(exc.code, **exc.params)
     return str(exc).split(" / ")[0] or "操作未完成。"

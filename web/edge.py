@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from flask import abort, current_app, g
 from flask_login import current_user
@@ -107,6 +107,18 @@ def unread_notices() -> int:
 
 def is_admin() -> bool:
     return bool(current_user.is_authenticated and current_user.role == Role.ADMIN)
+
+
+def refuse(reason: str | None = None) -> NoReturn:
+    """403 with `reason`: the person sees this object but may not do this to it.
+
+    The console's one rule for refusals (docs/ARCHITECTURE.md, "Refusals"): a
+    role that may never use a view gets 403 before anything is looked up; an
+    object missing or outside the person's scope is 404, as if it did not exist;
+    an object they see but may not act on is 403, from here.
+    """
+    rollback()
+    abort(403, description=reason)
 
 
 def roles_required(*roles: Role) -> Callable[[F], F]:

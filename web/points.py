@@ -220,9 +220,8 @@ def edit(point_id: int) -> Any:
     scope = _keeper_scope()
     session = edge.db()
     point = _point_or_404(point_id)
-    if not scope.covers(point.unit_id):
-        flash(f"采集点「{point.name}」不属于您管理的单位，不能修改。", "error")
-        return _back_to(point.id)
+    if not scope.covers(point.unit_id):  # listed to them, not theirs to change
+        edge.refuse(f"采集点「{point.name}」不属于您管理的单位，不能修改。")
     parent = session.get(CollectionPoint, point.parent_id) if point.parent_id else None
     current = units.get(session, point.unit_id) if point.unit_id else None
     values = {"name": point.name, "kind": point.kind.value, "address": point.address or "",

@@ -48,6 +48,15 @@ def adopted() -> sa.ColumnElement[bool]:
     return sa.exists().where(Adoption.report_id == Report.id)
 
 
+def reported_upward() -> sa.ColumnElement[bool]:
+    """WHERE clause on `Report`: it was sent upward (报送) at least once.
+
+    Here rather than in `upward`, with the other clauses the inbox filters by: `store.search`
+    reads them, and `upward` (which files through the lifecycle) must not be imported by it.
+    """
+    return sa.exists().where(UpwardRecord.report_id == Report.id)
+
+
 def highest_level() -> sa.ScalarSelect[int]:
     """The rank (see `rank`) of the highest level that adopted `Report`; NULL if none did."""
     return (sa.select(sa.func.max(_rank_sql(Adoption.level)))

@@ -56,11 +56,6 @@ class NotFound(UpwardError):
     """No such report or record for this user (the console answers 404)."""
 
 
-def reported() -> sa.ColumnElement[bool]:
-    """WHERE clause on `Report`: it was sent upward at least once."""
-    return sa.exists().where(UpwardRecord.report_id == Report.id)
-
-
 def for_report(session: Session, report: Report) -> list[UpwardRecord]:
     """The report's upward records, earliest first."""
     return list(session.scalars(sa.select(UpwardRecord).where(UpwardRecord.report_id == report.id)

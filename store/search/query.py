@@ -31,7 +31,7 @@ from store.models import (
     User,
     utcnow,
 )
-from store.outputs import adoption, upward
+from store.outputs import adoption
 from store.outputs.journal import rules as journal_rules
 from store.reports import lifecycle
 from store.reports import queries as reports
@@ -337,7 +337,7 @@ def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElem
     if filters.mine:
         where.append(reports.queue_scope(session, user))
     if filters.upward:
-        where.append(upward.reported())
+        where.append(adoption.reported_upward())
     if filters.adopted:
         where.append(adoption.adopted_at_least(AdoptionLevel(filters.adopted)))
     if filters.overdue:
