@@ -19,8 +19,8 @@ from store.models.enums import (
     Urgency,
     WeChatInboxStatus,
 )
-from store.models.network import BindingCode, CollectionPoint, PointScan, Unit, User
-from store.models.office import AccessLog, OfficeSetting, SavedView
+from store.models.network import BindingCode, CollectionPoint, PointScan, ScanVisitor, Unit, User
+from store.models.office import AccessLog, LoginFailure, OfficeSetting, SavedView
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
 from store.models.review import DeclineTemplate, Instruction, Topic, Transfer
 
@@ -42,6 +42,7 @@ __all__ = [
     "Unit",
     "CollectionPoint",
     "PointScan",
+    "ScanVisitor",
     "User",
     "BindingCode",
     "Reporter",
@@ -65,5 +66,6 @@ __all__ = [
     "WeChatInbox",
     "OfficeSetting",
     "AccessLog",
+    "LoginFailure",
     "SavedView",
 ]

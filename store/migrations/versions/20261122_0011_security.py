@@ -1,0 +1,57 @@
+"""Security (issue 15): users.session_generation, login_failures, scan_visitors
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-22 12:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0011'
+down_revision: str | Sequence[str] | None = '0010'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('session_generation', sa.Integer(), nullable=False,
+                                      server_default=sa.text('0')))
+
+    op.create_table('login_failures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('address', sa.String(length=64), nullable=False),
+    sa.Column('reason', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failures'))
+    )
+    with op.batch_alter_table('login_failures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_failures_address'), ['address'], unique=False)
+        batch_op.create_index(batch_op.f('ix_login_failures_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_login_failures_username'), ['username'], unique=False)
+
+    op.create_table('scan_visitors',
+    sa.Column('point_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('visitor', sa.String(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['point_id'], ['collection_points.id'],
+                            name=op.f('fk_scan_visitors_point_id_collection_points')),
+    sa.PrimaryKeyConstraint('point_id', 'day', 'visitor', name=op.f('pk_scan_visitors'))
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('scan_visitors')
+    with op.batch_alter_table('login_failures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_failures_username'))
+        batch_op.drop_index(batch_op.f('ix_login_failures_created_at'))
+        batch_op.drop_index(batch_op.f('ix_login_failures_address'))
+    op.drop_table('login_failures')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('session_generation')
