@@ -197,6 +197,13 @@ register({
         "zh": "最多上传 {max} 个文件，已经够了。请点“完成”继续。",
         "en": "At most {max} files; tap Done to go on.",
     },
+    "invalid.chat_files_full": {
+        "zh": "这份信息里尚未提交的附件已达 {mb} MB 上限，这个文件没有收下。"
+              "已收到的文件和填写的内容都还在；请提交后再发送其他文件，或改发文字说明。",
+        "en": "The files not yet submitted in this chat reached the {mb} MB limit, so this one "
+              "was not kept. Everything received so far is still here; submit first, or describe "
+              "it in words.",
+    },
     "invalid.duplicate_file": {
         "zh": "这个文件已经收到过了。", "en": "That file was already received.",
     },

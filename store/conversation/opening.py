@@ -62,7 +62,9 @@ class OpeningMoves(TurnParts):
         # Every chat channel's scan counts here; the web chat counts its page opens
         # itself (once per browser session), before its page starts the conversation.
         if self.inbound.channel != Channel.WEB:
-            scans.record(self.session, found.point.id, self.inbound.channel)
+            who = scans.visitor_key(self.config.secret_key,
+                                    f"{self.inbound.channel}:{self.inbound.user_id}")
+            scans.record(self.session, found.point.id, self.inbound.channel, visitor=who)
         return found.point
 
     def take_up_draft(self, point: CollectionPoint | None) -> list[Reply]:

@@ -316,6 +316,9 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
         problem = check_file(step, file, len(kept), self.config.max_file_mb)
         if problem is not None:
             return [Reply(self.t(problem.key, **problem.params))]
+        if (full := self.room_for(file)) is not None:
+            # The files this step has so far can still be kept with 完成.
+            return [Reply(full.text, [[self.btn("btn.done", "done")]] if kept else [])]
         stored = files.keep(self.config.upload_dir, file)
         if any(a.sha256 == stored.sha256 for a in kept):
             return [Reply(self.t("invalid.duplicate_file"))]

@@ -92,7 +92,8 @@ def update_user(session: Session, user: User, *, role: Role | str, unit_id: int 
     user.unit_id = unit_id
     user.active = active
     if not active:
-        # A disabled account must not keep receiving alerts on Telegram.
+        # A disabled account must not keep receiving alerts on Telegram, nor stay signed in.
+        users.end_sessions(session, user)
         user.telegram_chat_id = None
         user.link_code = None
         user.link_code_expires_at = None
