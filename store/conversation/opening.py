@@ -73,7 +73,7 @@ class OpeningMoves(TurnParts):
         latest = self.news_reply()
         out = [latest] if latest else []
         if point is not None and point.id != self.conv.point_id:
-            if self.conv.answers:
+            if self.conv.answers and self.conv.point_id is not None:
                 if isinstance(self.ctx, DraftContext):
                     self.keep(replace(self.ctx, pending_point_id=point.id))
                 return [*out, self.draft_kept()]

@@ -163,7 +163,13 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
         return self.begin()
 
     def begin(self, greeting: str | None = None, topic_id: int | None = None) -> list[Reply]:
-        """Start the form from its first step (one message, to spare the rate limit)."""
+        """Start the form from its first step (one message, to spare the rate limit).
+
+        Not without a point (nor a member's unit): a report must reach someone, and a
+        forged or retired code binds none (`chat.need_point` asks for a valid scan).
+        """
+        if self.conv.point_id is None and self.reporter.unit_id is None:
+            return self.menu(self.t("chat.need_point"))
         first = self.form.next_step(None, {})
         assert first is not None
         self.conv.answers = {}
