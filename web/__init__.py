@@ -145,6 +145,7 @@ def create_app(
     _templating(app)
     app.after_request(_security_headers)
     app.after_request(sessions.secure_cookies)
+    app.session_interface = sessions.CookieSessions()
     return app
 
 

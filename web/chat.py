@@ -77,7 +77,9 @@ class Flood:
             return True
 
 
-_flood = Flood()
+def _flood() -> Flood:
+    """This app's flood counters (one per app, so two apps in a process do not share them)."""
+    return current_app.extensions.setdefault("chat_flood", Flood())  # type: ignore[no-any-return]
 
 
 @bp.errorhandler(ApiError)
@@ -240,7 +242,7 @@ def _run(chat_id: str, shown: str | None, **what: Any) -> Any:
     """Record the input, let the engine answer, record the replies, commit."""
     cfg = current_app.config
     if not (_address_allows()
-            and _flood.allow(chat_id, cfg["CHAT_FLOOD_BURST"], cfg["CHAT_FLOOD_WINDOW"])):
+            and _flood().allow(chat_id, cfg["CHAT_FLOOD_BURST"], cfg["CHAT_FLOOD_WINDOW"])):
         raise ApiError("您发送得太快了，请稍等片刻再继续。", 429)
     engine = edge.wiring().engine
     if engine is None:
@@ -271,7 +273,7 @@ def _address_allows() -> bool:
     X-Forwarded-For only from the proxies the deployment trusts (TRUSTED_PROXIES).
     """
     cfg = current_app.config
-    return _flood.allow(f"address:{request.remote_addr}", cfg["CHAT_FLOOD_ADDRESS_BURST"],
+    return _flood().allow(f"address:{request.remote_addr}", cfg["CHAT_FLOOD_ADDRESS_BURST"],
                         cfg["CHAT_FLOOD_WINDOW"])
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time
 
-from flask import Response, request, session
+from flask import Flask, Response, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from store.models import User
 from web import edge
@@ -41,8 +42,16 @@ def current(user: User) -> bool:
     return time.time() - since < edge.settings().session_max_hours * 3600
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, Secure also on a request that came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(super().get_cookie_secure(app) or (request and request.is_secure))
+
+
 def secure_cookies(resp: Response) -> Response:
-    """Over HTTPS (directly, or as a trusted proxy says) every cookie we set is Secure."""
+    """Over HTTPS (directly, or as a trusted proxy says) every cookie a view sets is Secure
+    (the session's own is written later, by `CookieSessions`)."""
     if request.is_secure:
         cookies = resp.headers.getlist("Set-Cookie")
         if any("; secure" not in c.lower() for c in cookies):
