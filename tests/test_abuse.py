@@ -31,7 +31,7 @@ from store.models import (
 )
 from store.network import points as points_mod
 from store.network import scans
-from store.reports import drafts, files
+from store.reports import files
 from tests.chat_driver import JPEG, SITUATION, SUGGESTION, Chat
 from tests.conftest import SECRET
 
@@ -254,6 +254,10 @@ def test_a_forged_or_retired_code_on_telegram_files_nothing_without_a_point(
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Report)) == 0
     assert {c.mode for c in session.scalars(sa.select(Conversation))} == {"idle"}
+    # A plain start (the bot found by its name) is the direct way in, as before.
+    assert "请先扫描" not in forged.command("start")[-1].text
+    session.rollback()
+    assert session.get(Conversation, 1).refused_code is None  # type: ignore[union-attr]
 
 
 def test_a_retired_code_with_a_successor_files_the_report_there(
@@ -289,8 +293,8 @@ def test_a_draft_without_a_point_is_kept_until_a_valid_code_is_scanned(
     chat.send(callback=chat.button("否"))
     chat.send(callback=chat.button("否"))
     chat.text("张先生 13800000000")
-    # A draft left from before points were required: it has none.
-    session.execute(sa.update(Conversation).values(point_id=None))
+    # A draft with no point (begun after a plain /start) when a forged code came along.
+    session.execute(sa.update(Conversation).values(point_id=None, refused_code="forged"))
     session.commit()
 
     [refused] = chat.send(callback=chat.button("确认提交"))
@@ -303,16 +307,3 @@ def test_a_draft_without_a_point_is_kept_until_a_valid_code_is_scanned(
     assert session.scalars(sa.select(Conversation)).one().point_id == point.id
     chat.command("start", point_token)
     assert "提交成功" in chat.send(callback=chat.button("确认提交"))[0].text
-
-
-def test_the_domain_refuses_to_file_a_draft_with_no_point_and_no_unit(session: Session) -> None:
-    from store import forms
-    from tests.domain_support import reporter
-
-    draft = drafts.Draft(form=forms.load("report"), answers={}, reporter=reporter(session))
-    try:
-        draft.file(session)
-    except drafts.NoPlace as exc:
-        assert "请先扫描采集点张贴的二维码" in str(exc)
-    else:
-        raise AssertionError("a draft with no point and no unit was filed")

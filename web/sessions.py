@@ -23,10 +23,10 @@ GENERATION, SINCE = "_gen", "_since"
 
 
 def begin(user: User) -> None:
-    """Stamp the session `login_user` just opened (or keeps, after one's own password change)."""
+    """Stamp the session `login_user` just opened: its generation, and its life starts now."""
     session.permanent = True
     session[GENERATION] = user.session_generation
-    session.setdefault(SINCE, int(time.time()))
+    session[SINCE] = int(time.time())
 
 
 def restamp(user: User) -> None:

@@ -49,11 +49,14 @@ class OpeningMoves(TurnParts):
 
     def scanned_point(self, token: str, out: list[Reply]) -> CollectionPoint | None:
         """The point a start token names; what is wrong with the token goes to `out`."""
+        # A plain start (a bot found by name) is no refused code; a valid one clears it.
+        self.conv.refused_code = None
         if not token:
             return None
         found = points.resolve(self.session, self.config.secret_key, token)
         if not found.ok:
             out.append(Reply(self.t(f"chat.token.{found.reason}")))
+            self.conv.refused_code = found.reason
             return None
         if found.point is None:
             return None

@@ -57,14 +57,6 @@ class DraftError(DomainError):
         self.errors = dict(errors)
 
 
-class NoPlace(DomainError):
-    """A draft with neither a collection point nor a reporter's unit: nobody would receive it."""
-
-    def __init__(self) -> None:
-        super().__init__("这条信息没有采集点，也没有所属单位，无法提交：请先扫描采集点张贴的二维码。"
-                         " / a report needs a collection point or the reporter's unit")
-
-
 @dataclass(frozen=True)
 class Checked:
     """The answers of the steps that apply, as the report keeps them, and what is wrong."""
@@ -134,17 +126,8 @@ class Draft:
         """Everything that keeps this draft from being filed, by step key (empty: it may be)."""
         return self.checked().errors
 
-    @property
-    def placed(self) -> bool:
-        """Whether the report would reach someone: it has a point, or its reporter a unit."""
-        return self.point_id is not None or (self.reporter is not None
-                                             and self.reporter.unit_id is not None)
-
     def file(self, session: Session) -> Report:
-        """File the draft as a submitted report; `DraftError` if it does not pass `check()`,
-        `NoPlace` if it is not `placed` (a forged or retired code bound no point)."""
-        if not self.placed:
-            raise NoPlace()
+        """File the draft as a submitted report; `DraftError` if it does not pass `check()`."""
         checked = self.checked()
         if checked.errors:
             raise DraftError(self.form, checked.errors)

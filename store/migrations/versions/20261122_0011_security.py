@@ -1,4 +1,4 @@
-"""Security (issue 15): users.session_generation, login_failures, scan_visitors
+"""Security (issue 15): users.session_generation, conversations.refused_code, login_failures, scan_visitors
 
 Revision ID: 0011
 Revises: 0010
@@ -22,6 +22,9 @@ def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('session_generation', sa.Integer(), nullable=False,
                                       server_default=sa.text('0')))
+
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('refused_code', sa.String(length=16), nullable=True))
 
     op.create_table('login_failures',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -53,5 +56,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_login_failures_created_at'))
         batch_op.drop_index(batch_op.f('ix_login_failures_address'))
     op.drop_table('login_failures')
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.drop_column('refused_code')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('session_generation')
