@@ -7,6 +7,7 @@ one must succeed, with exactly one row where one is due.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from minyi.settings import Settings
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig, Inbound
 from store.models import Channel, Conversation, Counter, OfficeSetting, PointScan, ProcessedUpdate, Reporter
@@ -47,9 +49,13 @@ def together(work: Callable[[int], Any], n: int = THREADS) -> list[Any]:
     return results
 
 
-def test_it_counts_simultaneous_first_scans_of_a_point_without_an_error(app, session, point,
-                                                                        point_token):
-    app.config["TRUSTED_PROXIES"] = 1  # each thread is a phone of its own address
+def test_it_counts_simultaneous_first_scans_of_a_point_without_an_error(
+        settings: Settings, Session_: sessionmaker[Session], session: Session, point,
+        point_token):
+    from web import create_app
+
+    # Behind a proxy that says each thread is a phone of its own address.
+    app = create_app(dataclasses.replace(settings, trusted_proxies=1), session_factory=Session_)
 
     def scan(i: int) -> int:
         client = app.test_client()
