@@ -4,7 +4,9 @@ Jobs are plain functions that open their own unit of work; the scheduler runs
 them in worker threads so the event loop never waits on the database. Each
 takes an optional `now`, so tests run them at any moment they like.
 
-  housekeeping       every 10 minutes: prune update ids, log the outbox's health
+  housekeeping       every 10 minutes: prune update ids, yesterday's scan visitors and old
+                     login failures; log the outbox's health
+  sweep_draft_files  hourly: files of drafts never submitted, after DRAFT_FILES_DAYS
   chase_returns      hourly: remind, then close, unanswered 退回补充 questions
   chase_transfers    daily at 09:00 office time, and once at start-up: overdue 转办
   remind_instructions  daily at 09:00 office time, and once at start-up: 批示落实 due
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,7 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
 from store.models import OutboxMessage, OutboxStatus, ProcessedUpdate, utcnow
-from store.reports import returns
+from store.network import logins, scans
+from store.reports import files, returns
 from store.review import followup, transfers
 
 log = logging.getLogger("minyi.scheduler")
@@ -34,6 +38,7 @@ KEEP_PROCESSED_UPDATES = timedelta(days=7)
 STUCK_AFTER = timedelta(minutes=15)
 HOUSEKEEPING_EVERY = timedelta(minutes=10)
 RETURNS_EVERY = timedelta(hours=1)
+SWEEP_EVERY = timedelta(hours=1)
 # Transfers are chased when the office's working day starts.
 OFFICE_TZ = "Asia/Shanghai"
 TRANSFERS_AT_HOUR = 9
@@ -77,6 +82,8 @@ def housekeeping(session_factory: sessionmaker[Session], now: datetime | None = 
     now = now or utcnow()
     with session_factory() as s, s.begin():
         pruned = prune_processed_updates(s, now)
+        scans.prune_visitors(s, now)
+        logins.prune(s, now)
         health = outbox_health(s)
     level = logging.WARNING if health.stuck(now) else logging.INFO
     log.log(level, "outbox: %d pending, %d sending, %d given up%s; pruned %d old update ids",
@@ -84,6 +91,17 @@ def housekeeping(session_factory: sessionmaker[Session], now: datetime | None = 
             f"; oldest unsent since {health.oldest_pending:%Y-%m-%d %H:%M} UTC"
             if health.oldest_pending else "", pruned)
     return health
+
+
+def sweep_draft_files(session_factory: sessionmaker[Session], upload_dir: Path, days: int,
+                      now: datetime | None = None) -> files.Swept:
+    """Delete what drafts never submitted left on disk `days` ago and more."""
+    with session_factory() as s, s.begin():
+        swept = files.sweep(s, upload_dir, (now or utcnow()) - timedelta(days=days))
+    if swept.rows or swept.files:
+        log.info("draft files: %d let go, %d deleted from disk (%.1f MB)", swept.rows,
+                 swept.files, swept.bytes / 1024 / 1024)
+    return swept
 
 
 def chase_returns(session_factory: sessionmaker[Session], remind_days: int, expire_days: int,
@@ -138,6 +156,12 @@ def build_scheduler(session_factory: sessionmaker[Session],
         chase_returns, "interval", id="chase_returns",
         args=[session_factory, settings.return_remind_days, settings.return_expire_days],
         seconds=RETURNS_EVERY.total_seconds(), next_run_time=started,
+        coalesce=True, max_instances=1,
+    )
+    scheduler.add_job(
+        sweep_draft_files, "interval", id="sweep_draft_files",
+        args=[session_factory, settings.upload_dir, settings.draft_files_days],
+        seconds=SWEEP_EVERY.total_seconds(), next_run_time=started,
         coalesce=True, max_instances=1,
     )
     scheduler.add_job(

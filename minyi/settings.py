@@ -58,6 +58,24 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _read(env, name)
+    if raw is None:
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything minyi needs to know about its surroundings."""
@@ -95,10 +113,30 @@ class Settings:
     wechat_api_base: str = WECHAT_API_BASE
     # The template message sent instead when a reporter is outside the 48-hour window.
     wechat_template_id: str | None = None
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none, the
+    # client's own address counts); only those headers' last N entries are believed.
+    trusted_proxies: int = 0
+    # Console sessions end after this long without a request, and this long after login.
+    session_idle_minutes: int = 120
+    session_max_hours: int = 12
+    # Login throttling: this many refused logins of one account (of one address) within
+    # the lock time lock it (that address) for the lock time.
+    login_account_failures: int = 5
+    login_address_failures: int = 20
+    login_lock_minutes: int = 15
+    # Files sent into a draft that is never submitted are deleted after this many days;
+    # one chat holds at most this many MB of files not yet submitted.
+    draft_files_days: int = 7
+    chat_files_mb: int = 100
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def https(self) -> bool:
+        """Whether the console is reached over HTTPS (cookies are then marked Secure)."""
+        return self.is_production or self.public_url.startswith("https://")
 
     @property
     def wechat_enabled(self) -> bool:
@@ -113,7 +151,8 @@ class Settings:
         from store.conversation.types import EngineConfig
 
         return EngineConfig(secret_key=self.secret_key, upload_dir=self.upload_dir,
-                            form=self.form, max_file_mb=self.max_upload_mb)
+                            form=self.form, max_file_mb=self.max_upload_mb,
+                            chat_files_mb=self.chat_files_mb)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -179,6 +218,14 @@ class Settings:
             return_expire_days=expire,
             transfer_due_days=_positive(env, "TRANSFER_DUE_DAYS", 15),
             transfer_escalate_days=_positive(env, "TRANSFER_ESCALATE_DAYS", 7),
+            trusted_proxies=_count(env, "TRUSTED_PROXIES", 0),
+            session_idle_minutes=_positive(env, "SESSION_IDLE_MINUTES", 120),
+            session_max_hours=_positive(env, "SESSION_MAX_HOURS", 12),
+            login_account_failures=_positive(env, "LOGIN_ACCOUNT_FAILURES", 5),
+            login_address_failures=_positive(env, "LOGIN_ADDRESS_FAILURES", 20),
+            login_lock_minutes=_positive(env, "LOGIN_LOCK_MINUTES", 15),
+            draft_files_days=_positive(env, "DRAFT_FILES_DAYS", 7),
+            chat_files_mb=_positive(env, "CHAT_FILES_MB", 100),
             **_wechat(env),
         )
 

@@ -56,3 +56,4 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa
 
 def make_sessionmaker(engine: sa.Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+

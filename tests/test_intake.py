@@ -242,6 +242,7 @@ def test_it_is_for_office_staff_only(
     login(client, "ken")
     _post(client, {**_form(client), **_ecology(county_point)})
     report = _only_report(session)
+    session.rollback()  # logout writes (it ends the account's sessions): no stale snapshot here
     client.post("/logout", data={"csrf_token": csrf(client, "/reports")})
 
     staff(session, "olga", role, network.roads if role is Role.DEPARTMENT else network.county)
@@ -289,6 +290,7 @@ def test_a_clerk_of_another_unit_cannot_print_the_slip(
     login(client, "ken")
     _post(client, {**_form(client), **_ecology(county_point)})
     report = _only_report(session)
+    session.rollback()  # logout writes (it ends the account's sessions): no stale snapshot here
     client.post("/logout", data={"csrf_token": csrf(client, "/reports")})
     staff(session, "east", Role.CLERK, network.other_county)
     login(client, "east")

@@ -37,7 +37,10 @@ def test_it_counts_a_web_chat_open_once_per_browser_session(
     assert client.get(f"/c/{point_token}").status_code == 200
     client.get(f"/c/{point_token}")  # a reload is the same visit
     assert counts(session) == {(point.id, "web"): 1}
+    app.test_client().get(f"/c/{point_token}")  # a fresh cookie on the same phone: no more
+    assert counts(session) == {(point.id, "web"): 1}
     with app.test_client() as other:
+        other.environ_base["REMOTE_ADDR"] = "198.51.100.2"  # another phone
         other.get(f"/c/{point_token}")
     assert counts(session) == {(point.id, "web"): 2}
 

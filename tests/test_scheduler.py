@@ -101,7 +101,8 @@ def test_it_schedules_housekeeping_returns_and_transfers(
 
     jobs = {job.id: job for job in sched.get_jobs()}
     assert set(jobs) == {"housekeeping", "chase_returns", "chase_transfers", "chase_transfers_now",
-                         "remind_instructions", "remind_instructions_now"}
+                         "remind_instructions", "remind_instructions_now", "sweep_draft_files"}
+    assert jobs["sweep_draft_files"].args == (Session_, settings.upload_dir, 7)
     assert jobs["housekeeping"].args == (Session_,)
     assert jobs["chase_returns"].args == (Session_, 2, 5)
     assert jobs["chase_returns"].trigger.interval == timedelta(hours=1)

@@ -15,13 +15,14 @@ from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.channels import Registry, registry
 from minyi.settings import Settings
 from store.db import make_engine, make_sessionmaker
 from store.i18n import MESSAGES, t
 from store.models import Role, User
-from web import edge
+from web import edge, sessions
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,13 @@ def create_app(
     `/wechat` here when its settings are there.
     """
     app = Flask(__name__)
-    secure = settings.is_production
+    if settings.trusted_proxies:
+        # Only the proxies the deployment names are believed about the client's address
+        # and scheme; everything that asks (flood limits, scans, login throttling, Secure
+        # cookies) reads request.remote_addr and request.is_secure after this.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
+    secure = settings.https
     app.config.update(
         SECRET_KEY=settings.secret_key,
         # Room for multipart framing around a file of the largest allowed size.
@@ -86,13 +93,17 @@ def create_app(
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=secure,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # Sessions are permanent so the cookie is renewed on every request: it lapses after
+        # this much idleness; `web.sessions` also ends it SESSION_MAX_HOURS after login.
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_idle_minutes),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_SSL_STRICT=secure,
         CHAT_COOKIE_SECURE=secure,
         # Flood control for the web chat: at most BURST requests per WINDOW seconds per chat.
         CHAT_FLOOD_BURST=30,
         CHAT_FLOOD_WINDOW=10.0,
+        # ... and at most this many per WINDOW from one client address, whatever its cookies.
+        CHAT_FLOOD_ADDRESS_BURST=120,
     )
     if session_factory is None:
         session_factory = make_sessionmaker(make_engine(settings.database_url))
@@ -136,6 +147,8 @@ def create_app(
     _errors(app, settings)
     _templating(app)
     app.after_request(_security_headers)
+    app.after_request(sessions.secure_cookies)
+    app.session_interface = sessions.CookieSessions()
     return app
 
 
@@ -162,7 +175,9 @@ def _login(app: Flask) -> None:
             user = edge.db().get(User, int(user_id))
         except ValueError:
             return None
-        return Staff(user) if user is not None and user.active else None
+        if user is None or not user.active or not sessions.current(user):
+            return None
+        return Staff(user)
 
 
 def _favicon() -> Any:

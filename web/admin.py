@@ -40,7 +40,7 @@ def user_list() -> Any:
     if unit_error:
         errors["unit_id"] = unit_error
     password = form.get("password", "")
-    problem = users.password_problem(password) if password else None
+    problem = users.password_problem(password, form.get("username", "")) if password else None
     if problem:
         errors["password"] = problem + "（留空则自动生成）"
     if errors or role is None:
@@ -116,7 +116,7 @@ def user_password(user_id: int) -> Any:
     if request.form.get("mode") != "generate":
         typed = request.form.get("password", "")
         errors = {}
-        problem = users.password_problem(typed)
+        problem = users.password_problem(typed, user.username)
         if problem:
             errors["password"] = problem
         elif request.form.get("password2", "") != typed:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required, login_user, logout_user
 
-from store.network import users
-from web import Staff, edge
+from store.network import logins, users
+from web import Staff, edge, sessions
 from web.office import account_page
 
 log = logging.getLogger(__name__)
@@ -28,21 +29,46 @@ def login() -> Any:
     """Check the username and password; on success go where the user was heading."""
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""))
-    username = request.form.get("username", "")
+    username = request.form.get("username", "")[:200]
     password = request.form.get("password", "")
-    user = users.authenticate(edge.db(), username, password) if username and password else None
+    session, address = edge.db(), request.remote_addr or "unknown"
+    if not (username.strip() and password):
+        return _refused(username, "请输入用户名和密码。", 401)
+    try:
+        logins.check(session, username, address, _policy())
+    except logins.LockedOut as exc:
+        edge.commit()  # the attempt is recorded
+        return _refused(username, str(exc).split(" / ")[0], 429)
+    user = users.authenticate(session, username, password)
     if user is None:
-        flash("用户名或密码错误。", "error")
-        return render_template("login.html", next=request.form.get("next", ""),
-                               username=username), 401
+        logins.record(session, username, address)
+        edge.commit()
+        return _refused(username, "用户名或密码错误。", 401)
     edge.commit()  # keeps last_login_at
     login_user(Staff(user))
+    sessions.begin(user)
     return redirect(_safe_next(request.form.get("next")))
+
+
+def _refused(username: str, message: str, status: int) -> Any:
+    flash(message, "error")
+    return render_template("login.html", next=request.form.get("next", ""),
+                           username=username), status
+
+
+def _policy() -> logins.Policy:
+    settings = edge.settings()
+    return logins.Policy(account=settings.login_account_failures,
+                         address=settings.login_address_failures,
+                         lock=timedelta(minutes=settings.login_lock_minutes))
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Any:
+    """Sign out here and everywhere: a copy of this session's cookie stops working too."""
+    users.end_sessions(edge.db(), edge.staff())
+    edge.commit()
     logout_user()
     flash("您已退出登录。", "info")
     return redirect(url_for("auth.login"))
@@ -53,14 +79,14 @@ def logout() -> Any:
 def change_password() -> Any:
     """修改密码: the current password, then the new one twice.
 
-    Sessions open elsewhere stay open: sessions carry no password stamp yet.
+    Every other session of the account ends (a copied cookie included); this one goes on.
     """
     user, form = edge.staff(), request.form
     current, new = form.get("current", ""), form.get("password", "")
     errors: dict[str, str] = {}
     if not users.check_password(user.password_hash, current):
         errors["current"] = "当前密码不正确。"
-    problem = users.password_problem(new)
+    problem = users.password_problem(new, user.username)
     if problem:
         errors["password"] = problem
     elif new == current:
@@ -71,6 +97,7 @@ def change_password() -> Any:
         return account_page(user, None, errors, 422)
     users.change_own_password(edge.db(), user, current, new)
     edge.commit()
+    sessions.restamp(user)
     log.info("staff account %s changed its password", user.username)
-    flash("密码已修改，下次登录请使用新密码。", "success")
+    flash("密码已修改，下次登录请使用新密码。其他设备上的登录已全部退出。", "success")
     return redirect(url_for("office.account"))

@@ -77,7 +77,9 @@ class Flood:
             return True
 
 
-_flood = Flood()
+def _flood() -> Flood:
+    """This app's flood counters (one per app, so two apps in a process do not share them)."""
+    return current_app.extensions.setdefault("chat_flood", Flood())  # type: ignore[no-any-return]
 
 
 @bp.errorhandler(ApiError)
@@ -92,6 +94,9 @@ def page(token: str) -> Any:
         return render_template("error.html", code=404, title="二维码无效",
                                text="这个链接不是有效的采集点二维码。请重新扫描采集点张贴的二维码，"
                                     "或向工作人员询问。", chat=True), 404
+    if not _address_allows():
+        return render_template("error.html", code=429, title="操作太频繁",
+                               text="打开得太频繁了，请稍等片刻再扫码。", chat=True), 429
     found = points.resolve(edge.db(), edge.settings().secret_key, token)
     chat_id = _chat_id()
     resp = make_response(render_template(
@@ -130,7 +135,9 @@ def _count_scan(resp: Any, point_id: int) -> None:
     seen = set((request.cookies.get(SCAN_COOKIE) or "").split("."))
     if str(point_id) in seen:
         return
-    scans.record(edge.db(), point_id, Channel.WEB)
+    # Counted once a day per client address, whatever cookies it brings.
+    visitor = scans.visitor_key(edge.settings().secret_key, f"web:{request.remote_addr}")
+    scans.record(edge.db(), point_id, Channel.WEB, visitor=visitor)
     edge.commit()
     seen = {s for s in seen if s.isdigit()} | {str(point_id)}
     resp.set_cookie(SCAN_COOKIE, ".".join(sorted(seen))[-1000:], httponly=True, samesite="Lax",
@@ -238,7 +245,8 @@ def _run(chat_id: str, shown: str | None, *, again_ok: bool = True, **what: Any)
     recorded twice.
     """
     cfg = current_app.config
-    if not _flood.allow(chat_id, cfg["CHAT_FLOOD_BURST"], cfg["CHAT_FLOOD_WINDOW"]):
+    if not (_address_allows()
+            and _flood().allow(chat_id, cfg["CHAT_FLOOD_BURST"], cfg["CHAT_FLOOD_WINDOW"])):
         raise ApiError("您发送得太快了，请稍等片刻再继续。", 429)
     engine = edge.wiring().engine
     if engine is None:
@@ -261,6 +269,17 @@ def _since(chat_id: str) -> list[dict[str, Any]]:
     if not raw.isdigit() or len(raw) > 12:
         raise ApiError("参数不正确。")
     return [webchat.as_json(m) for m in webchat.since(edge.db(), chat_id, int(raw))]
+
+
+def _address_allows() -> bool:
+    """The client address's share: fresh cookies do not buy one device more requests.
+
+    The address is the one `request.remote_addr` gives, which honours
+    X-Forwarded-For only from the proxies the deployment trusts (TRUSTED_PROXIES).
+    """
+    cfg = current_app.config
+    return _flood().allow(f"address:{request.remote_addr}", cfg["CHAT_FLOOD_ADDRESS_BURST"],
+                        cfg["CHAT_FLOOD_WINDOW"])
 
 
 def _signer() -> URLSafeSerializer:

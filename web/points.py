@@ -3,6 +3,7 @@ moves and imports its points (`store.network.units.point_scope`)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +21,7 @@ from store.outputs import posters
 from store.reports import files
 from web import confirming, edge, printing
 
+log = logging.getLogger(__name__)
 bp = Blueprint("points", __name__)
 
 MIME = {"png": "image/png", "svg": "image/svg+xml"}
@@ -40,7 +42,8 @@ def _index_page(typed: dict[str, str] | None = None) -> Any:
     """The list; `typed` is an add form refused, shown again as it was filled in (422)."""
     settings = edge.settings()
     session = edge.db()
-    listing = pointlist.page(session, _filters(), request.args.get("page", 1, type=int))
+    listing = pointlist.page(session, _filters(), request.args.get("page", 1, type=int),
+                             scope=_view())
     scope = _scope()
     rows = []
     for row in listing.rows:
@@ -86,6 +89,11 @@ def _scope() -> Scope | None:
     return units.point_scope(edge.db(), edge.staff())
 
 
+def _view() -> Scope:
+    """The units whose points the logged-in user may see at all."""
+    return units.point_view(edge.db(), edge.staff())
+
+
 def _keeper_scope() -> Scope:
     """As `_scope`, for a view that changes points: 403 for someone who keeps none."""
     scope = _scope()
@@ -120,10 +128,22 @@ def _back_to(point_id: int) -> Any:
 
 
 def _point_or_404(point_id: int) -> CollectionPoint:
+    """The point, if the user may see it; 404 alike for none and another unit's (existence
+    does not leak), and for that the application log has a line with ids only."""
     point = edge.db().get(CollectionPoint, point_id)
-    if point is None:
+    if point is None or not _view().covers(point.unit_id):
+        if point is not None:
+            log.warning("user %d refused point %d: outside their units", edge.staff().id,
+                        point_id)
         abort(404)
     return point
+
+
+def _kept_or_403(point: CollectionPoint) -> None:
+    """403 for a point the user sees but may not change (it is not in a unit they keep)."""
+    scope = _scope()
+    if scope is None or not scope.covers(point.unit_id):
+        abort(403)
 
 
 @bp.route("/points/<int:point_id>/rotate", methods=["POST"])
@@ -131,6 +151,7 @@ def _point_or_404(point_id: int) -> CollectionPoint:
 def rotate(point_id: int) -> Any:
     """Retire every printed code of the point and issue a new one (after a confirmation)."""
     point = _point_or_404(point_id)
+    _kept_or_403(point)
     if not confirming.confirmed():
         return confirming.ask(f"更换「{point.name}」的二维码", [
             "网页聊天和 Telegram 的二维码、海报上的短网址都换成新的。",
@@ -150,6 +171,7 @@ def rotate(point_id: int) -> Any:
 def revoke(point_id: int) -> Any:
     """Withdraw the point's code (after a confirmation); "更换二维码" issues a new one later."""
     point = _point_or_404(point_id)
+    _kept_or_403(point)
     if not confirming.confirmed():
         return confirming.ask(f"作废「{point.name}」的二维码", [
             "已张贴的二维码和短网址不再能开始反映：扫码会提示二维码已作废"
@@ -170,8 +192,11 @@ def successor(point_id: int) -> Any:
     """Where the point's retired codes send scanners (empty: nowhere)."""
     session = edge.db()
     point = _point_or_404(point_id)
+    _kept_or_403(point)
     raw = (request.form.get("successor") or "").strip()
     target = points_mod.find(session, raw) if raw else None
+    if target is not None and not _view().covers(target.unit_id):
+        target = None  # another unit's point is not there for this user
     try:
         if raw and target is None:
             raise points_mod.PointError(f"找不到采集点「{raw}」 / no such point")
@@ -209,7 +234,7 @@ def add() -> Any:
     unit = units.get(session, point.unit_id) if point.unit_id is not None else None
     where = f"，属于「{unit.name}」" if unit is not None else ""
     flash(f"已添加采集点「{point.name}」{where}。", "success")
-    return redirect(url_for("points.index", page=pointlist.page_of(session, point.id),
+    return redirect(url_for("points.index", page=pointlist.page_of(session, point.id, scope=_view()),
                             _anchor=f"point-{point.id}"))
 
 
@@ -291,9 +316,7 @@ def qr_image(point_id: int, kind: str, fmt: str) -> Any:
     channel = edge.channels().get(Channel(kind)) if kind in set(Channel) else None
     if channel is None or fmt not in MIME:
         abort(404)
-    point = edge.db().get(CollectionPoint, point_id)
-    if point is None:
-        abort(404)
+    point = _point_or_404(point_id)
     settings = edge.settings()
     token = points_mod.token_for(point, settings.secret_key)
     found = next((link for link in _channel_links([token])[token] if link.channel == channel.kind),
@@ -344,11 +367,11 @@ def import_file() -> Any:
 @bp.route("/points/export.<fmt>")
 @login_required
 def export_file(fmt: str) -> Any:
-    """Every point as CSV or XLSX, in the columns the import reads."""
+    """The points the user may see as CSV or XLSX, in the columns the import reads."""
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    session = edge.db()
-    data = pointio.export_csv(session) if fmt == "csv" else pointio.export_xlsx(session)
+    session, view = edge.db(), _view()
+    data = pointio.export_csv(session, view) if fmt == "csv" else pointio.export_xlsx(session, view)
     mime = ("text/csv; charset=utf-8" if fmt == "csv" else
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     resp = Response(data, mimetype=mime)
@@ -366,7 +389,7 @@ def posters_pdf() -> Any:
     point = request.args.get("point", type=int)
     unit = request.args.get("unit", type=int)
     chosen = posters.selection(session, unit_id=unit,
-                               point_ids=[point] if point is not None else None)
+                               point_ids=[point] if point is not None else None, scope=_view())
     if not chosen:
         abort(404)
     if (warned := printing.confirm_first("海报")) is not None:

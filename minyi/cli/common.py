@@ -57,8 +57,9 @@ def interactive(stdin: TextIO) -> bool:
 def ask_password(prompt: str = "Password / 密码: ") -> str:
     while True:
         first = getpass.getpass(prompt)
-        if len(first) < users.MIN_PASSWORD:
-            print(f"至少 {users.MIN_PASSWORD} 位 / at least {users.MIN_PASSWORD} characters")
+        problem = users.password_problem_bilingual(first)
+        if problem:
+            print(problem)
             continue
         if getpass.getpass("Again / 再输一次: ") == first:
             return first

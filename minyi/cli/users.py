@@ -62,7 +62,7 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_user_password(settings: Settings, args: argparse.Namespace) -> None:
     """Set a new password for a staff account (e.g. a forgotten one)."""
     password, printed = _password(args.password)
-    problem = users.password_problem_bilingual(password)
+    problem = users.password_problem_bilingual(password, args.name)
     if problem:
         raise CommandError(problem)
     with unit_of_work(settings) as s:

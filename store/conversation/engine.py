@@ -11,9 +11,9 @@ Its modes, and which input moves which mode where, are the table in
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store import upsert
 from store.conversation import messages as _messages  # noqa: F401  (registers the texts)
 from store.conversation.flood import FloodGuard
 from store.conversation.modes import Mode
@@ -49,22 +49,25 @@ class Engine:
         return replies
 
     def _seen(self, session: Session, inbound: Inbound) -> bool:
-        try:
-            with session.begin_nested():
-                session.add(ProcessedUpdate(channel=inbound.channel.value,
-                                            update_id=str(inbound.update_id)))
-        except IntegrityError:
-            return True
-        return False
+        # One statement: of two deliveries of an update at once, exactly one inserts.
+        written = session.scalar(
+            upsert.insert(session, ProcessedUpdate)
+            .values(channel=inbound.channel.value, update_id=str(inbound.update_id),
+                    created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+            .returning(ProcessedUpdate.update_id))
+        return written is None
 
     def _reporter(self, session: Session, inbound: Inbound) -> Reporter:
-        reporter = session.scalar(sa.select(Reporter).where(
-            Reporter.channel == inbound.channel, Reporter.external_id == inbound.user_id))
-        if reporter is None:
-            reporter = Reporter(channel=inbound.channel, external_id=inbound.user_id,
-                                chat_id=inbound.chat_id, language=lang_of(inbound.language))
-            session.add(reporter)
-            session.flush()
+        # Created with ON CONFLICT DO NOTHING, then read: two first messages of one
+        # person at once (a double tap, two workers) both find the one row.
+        session.execute(
+            upsert.insert(session, Reporter)
+            .values(channel=inbound.channel, external_id=inbound.user_id, chat_id=inbound.chat_id,
+                    language=lang_of(inbound.language), created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
+        reporter = session.scalars(sa.select(Reporter).where(
+            Reporter.channel == inbound.channel, Reporter.external_id == inbound.user_id)).one()
         if inbound.language:
             reporter.language = lang_of(inbound.language)
         if inbound.display_name:
@@ -75,14 +78,12 @@ class Engine:
         return reporter
 
     def _conversation(self, session: Session, inbound: Inbound, reporter: Reporter) -> Conversation:
-        conv = session.scalar(sa.select(Conversation).where(
-            Conversation.channel == inbound.channel, Conversation.external_id == inbound.user_id))
-        if conv is None:
-            conv = Conversation(channel=inbound.channel, external_id=inbound.user_id,
-                                reporter_id=reporter.id, form=self.config.form, mode=Mode.IDLE,
-                                answers={}, context={}, turn=0)
-            session.add(conv)
-            session.flush()
-        return conv
-
-
+        session.execute(
+            upsert.insert(session, Conversation)
+            .values(channel=inbound.channel, external_id=inbound.user_id, reporter_id=reporter.id,
+                    form=self.config.form, mode=Mode.IDLE.value, answers={}, context={}, turn=0,
+                    updated_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
+        return session.scalars(sa.select(Conversation).where(
+            Conversation.channel == inbound.channel,
+            Conversation.external_id == inbound.user_id)).one()

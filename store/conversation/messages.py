@@ -39,24 +39,30 @@ register({
     },
     "chat.point_bound": {"zh": "📍 采集点：{point}", "en": "📍 Collection point: {point}"},
     "chat.token.forged": {
-        "zh": "这个二维码无法识别，可能已损坏或不是本平台的二维码。请重新扫描采集点张贴的二维码；您也可以直接点“反映新问题”。",
-        "en": "This QR code is not recognised; it may be damaged or not ours. Scan the code at the collection point again, or tap Report.",
+        "zh": "这个二维码无法识别，可能已损坏或不是本平台的二维码。请重新扫描采集点张贴的二维码。",
+        "en": "This QR code is not recognised; it may be damaged or not ours. Scan the code at the collection point again.",
     },
     "chat.token.unknown": {
-        "zh": "这个二维码对应的采集点不存在。请重新扫描采集点张贴的二维码；您也可以直接点“反映新问题”。",
-        "en": "This QR code names no collection point. Scan the code at the collection point again, or tap Report.",
+        "zh": "这个二维码对应的采集点不存在。请重新扫描采集点张贴的二维码。",
+        "en": "This QR code names no collection point. Scan the code at the collection point again.",
     },
     "chat.token.retired": {
-        "zh": "这个二维码已经更换，请扫描采集点张贴的新二维码；您也可以直接点“反映新问题”。",
-        "en": "This QR code has been replaced. Scan the new code at the collection point, or tap Report.",
+        "zh": "这个二维码已经更换，请扫描采集点张贴的新二维码。",
+        "en": "This QR code has been replaced. Scan the new code at the collection point.",
+    },
+    "chat.need_point": {
+        "zh": "请先扫描采集点张贴的二维码，再开始反映：每条信息都经由一个采集点送到负责的单位。"
+              "已填写的内容会保留。",
+        "en": "Please scan the QR code posted at a collection point first: every report reaches "
+              "the office responsible through a collection point. Anything filled in is kept.",
     },
     "chat.token.routed": {
         "zh": "这个二维码已经更换，已为您转到新的采集点「{point}」。",
         "en": "This QR code has been replaced; you are now with the collection point {point}.",
     },
     "chat.token.inactive": {
-        "zh": "这个采集点已停用。您仍可以直接点“反映新问题”。",
-        "en": "This collection point is closed. You can still tap Report.",
+        "zh": "这个采集点已停用。请扫描附近其他采集点的二维码反映。",
+        "en": "This collection point is closed. Scan the code of another collection point nearby.",
     },
     "chat.draft_kept": {
         "zh": "您有一份尚未提交的信息（已填 {n} 项），内容都还在。要继续填写，还是放弃它重新开始？",
@@ -197,6 +203,13 @@ register({
     "invalid.too_many_files": {
         "zh": "最多上传 {max} 个文件，已经够了。请点“完成”继续。",
         "en": "At most {max} files; tap Done to go on.",
+    },
+    "invalid.chat_files_full": {
+        "zh": "这份信息里尚未提交的附件已达 {mb} MB 上限，这个文件没有收下。"
+              "已收到的文件和填写的内容都还在；请提交后再发送其他文件，或改发文字说明。",
+        "en": "The files not yet submitted in this chat reached the {mb} MB limit, so this one "
+              "was not kept. Everything received so far is still here; submit first, or describe "
+              "it in words.",
     },
     "invalid.duplicate_file": {
         "zh": "这个文件已经收到过了。", "en": "That file was already received.",

@@ -49,11 +49,14 @@ class OpeningMoves(TurnParts):
 
     def scanned_point(self, token: str, out: list[Reply]) -> CollectionPoint | None:
         """The point a start token names; what is wrong with the token goes to `out`."""
+        # A plain start (a bot found by name) is no refused code; a valid one clears it.
+        self.conv.refused_code = None
         if not token:
             return None
         found = points.resolve(self.session, self.config.secret_key, token)
         if not found.ok:
             out.append(Reply(self.t(f"chat.token.{found.reason}")))
+            self.conv.refused_code = found.reason
             return None
         if found.point is None:
             return None
@@ -62,7 +65,9 @@ class OpeningMoves(TurnParts):
         # Every chat channel's scan counts here; the web chat counts its page opens
         # itself (once per browser session), before its page starts the conversation.
         if self.inbound.channel != Channel.WEB:
-            scans.record(self.session, found.point.id, self.inbound.channel)
+            who = scans.visitor_key(self.config.secret_key,
+                                    f"{self.inbound.channel}:{self.inbound.user_id}")
+            scans.record(self.session, found.point.id, self.inbound.channel, visitor=who)
         return found.point
 
     def take_up_draft(self, point: CollectionPoint | None) -> list[Reply]:
@@ -71,7 +76,7 @@ class OpeningMoves(TurnParts):
         latest = self.news_reply()
         out = [latest] if latest else []
         if point is not None and point.id != self.conv.point_id:
-            if self.conv.answers:
+            if self.conv.answers and self.conv.point_id is not None:
                 if isinstance(self.ctx, DraftContext):
                     self.keep(replace(self.ctx, pending_point_id=point.id))
                 return [*out, self.draft_kept()]

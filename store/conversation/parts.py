@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 from store import forms
 from store.conversation.context import Context, Paused
 from store.conversation.modes import Mode
-from store.conversation.types import Button, EngineConfig, Inbound, Reply
+from store.conversation.types import Button, EngineConfig, Inbound, IncomingFile, Reply
 from store.models import Conversation, Report, Reporter
+from store.reports import files
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -27,6 +28,17 @@ class TurnParts:
     form: forms.Form
     lang: str
     ctx: Context
+
+    def room_for(self, file: IncomingFile) -> Reply | None:
+        """None if the chat may hold `file` besides what it holds unsubmitted; else why not.
+
+        The cap keeps one chat from filling the disk with drafts it never sends;
+        what it already holds stays, and so does the draft.
+        """
+        cap = self.config.chat_files_mb * 1024 * 1024
+        if files.held_bytes(self.session, self.conv.id) + file.size <= cap:
+            return None
+        return Reply(self.t("invalid.chat_files_full", mb=self.config.chat_files_mb))
 
     if TYPE_CHECKING:  # provided by Turn
         def t(self, key: str, **params: object) -> str: ...
@@ -45,6 +57,7 @@ class TurnParts:
         def menu_replies(self) -> list[Reply]: ...
         def current_prompt(self) -> list[Reply]: ...
         def leave_supplement(self) -> list[Reply]: ...
+        def needs_point(self) -> bool: ...
         def begin(self, greeting: str | None = None, topic_id: int | None = None) -> list[Reply]: ...
         def menu_buttons(self) -> list[list[Button]]: ...
         def ask(self) -> list[Reply]: ...

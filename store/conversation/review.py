@@ -59,6 +59,9 @@ class ReviewMoves(TurnParts):
         return [*out, *self.ask()]
 
     def confirm(self, _arg: str = "") -> list[Reply]:
+        if self.needs_point():
+            # Kept as it is: scanning a point's code binds the point, then 确认提交 files it.
+            return [Reply(self.t("chat.need_point"))]
         draft = drafts.from_conversation(self.session, self.conv, self.reporter)
         wrong = draft.check()
         if wrong:

@@ -75,6 +75,8 @@ class SupplementMoves(TurnParts):
             problem = check_file(self.form_file_step(), ib.file, 0, self.config.max_file_mb)
             if problem is not None:
                 return [Reply(self.t(problem.key, **problem.params))]
+            if (full := self.room_for(ib.file)) is not None:
+                return [full]
             # Held by the conversation until 提交补充, so an unsent supplement
             # never shows up on the report.
             self.session.add(files.keep(self.config.upload_dir, ib.file).attachment(

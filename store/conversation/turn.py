@@ -27,7 +27,7 @@ from store.conversation.steps import CHECKERS, SKIP, Invalid, check_file
 from store.conversation.supplement import SupplementMoves
 from store.conversation.types import MINOR, Button, EngineConfig, Inbound, IncomingFile, Reply
 from store.i18n import t
-from store.models import Attachment, Conversation, Reporter, ReportStatus
+from store.models import Attachment, Channel, Conversation, Reporter, ReportStatus
 from store.reports import files
 from store.reports import queries as reports
 
@@ -163,7 +163,12 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
         return self.begin()
 
     def begin(self, greeting: str | None = None, topic_id: int | None = None) -> list[Reply]:
-        """Start the form from its first step (one message, to spare the rate limit)."""
+        """Start the form from its first step (one message, to spare the rate limit).
+
+        Not where `needs_point` says so: `chat.need_point` asks for a valid scan.
+        """
+        if self.needs_point():
+            return self.menu(self.t("chat.need_point"))
         first = self.form.next_step(None, {})
         assert first is not None
         self.conv.answers = {}
@@ -173,6 +178,15 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
         if greeting:
             intro = f"{greeting}\n\n{intro}"
         return [Reply(intro), *self.ask()]
+
+    def needs_point(self) -> bool:
+        """Whether a report may not be started or filed here yet: no point is bound, the
+        reporter has no unit (not a member), and either the chat opened with a code that was
+        refused (forged, unknown, retired without a successor, inactive) or it is the web chat,
+        whose only way in is a point's code. Such a report would reach nobody."""
+        if self.conv.point_id is not None or self.reporter.unit_id is not None:
+            return False
+        return self.conv.refused_code is not None or self.inbound.channel is Channel.WEB
 
     def resume(self, _arg: str = "") -> list[Reply]:
         if self.mode is Mode.IDLE:
@@ -316,6 +330,9 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
         problem = check_file(step, file, len(kept), self.config.max_file_mb)
         if problem is not None:
             return [Reply(self.t(problem.key, **problem.params))]
+        if (full := self.room_for(file)) is not None:
+            # The files this step has so far can still be kept with 完成.
+            return [Reply(full.text, [[self.btn("btn.done", "done")]] if kept else [])]
         stored = files.keep(self.config.upload_dir, file)
         if any(a.sha256 == stored.sha256 for a in kept):
             return [Reply(self.t("invalid.duplicate_file"))]

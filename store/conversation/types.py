@@ -110,6 +110,8 @@ class EngineConfig:
     form: str = "report"
     # The channel's upload ceiling (MAX_UPLOAD_MB); a form step may ask for less.
     max_file_mb: int = 20
+    # What one chat may hold in files not yet submitted (a draft's and a supplement's).
+    chat_files_mb: int = 100
     # Flood control: at most `flood_burst` inputs per `flood_window` seconds per user.
     flood_burst: int = 20
     flood_window: float = 10.0

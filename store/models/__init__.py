@@ -20,8 +20,16 @@ from store.models.enums import (
     WeChatInboxStatus,
 )
 from store.models.journal import IssueStatus, JournalEvent, JournalIssue, JournalItem, JournalSeries
-from store.models.network import BindingCode, CollectionPoint, PointScan, StaffAddress, Unit, User
-from store.models.office import AccessLog, OfficeSetting, SavedView
+from store.models.network import (
+    BindingCode,
+    CollectionPoint,
+    PointScan,
+    ScanVisitor,
+    StaffAddress,
+    Unit,
+    User,
+)
+from store.models.office import AccessLog, LoginFailure, OfficeSetting, SavedView
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
 from store.models.review import DeclineTemplate, Instruction, Topic, Transfer
 from store.models.upward import Adoption, Destination, UpwardRecord, UpwardRoute, UpwardStatus
@@ -44,6 +52,7 @@ __all__ = [
     "Unit",
     "CollectionPoint",
     "PointScan",
+    "ScanVisitor",
     "User",
     "BindingCode",
     "StaffAddress",
@@ -68,6 +77,7 @@ __all__ = [
     "WeChatInbox",
     "OfficeSetting",
     "AccessLog",
+    "LoginFailure",
     "SavedView",
     "Destination",
     "UpwardRoute",

@@ -47,6 +47,10 @@ class Conversation(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The mode's typed context, read and written by `store.conversation.context` only.
     context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Why the last point code this chat opened with was refused (forged, unknown, retired,
+    # inactive); cleared by a valid code or a plain start. Such a chat files nothing
+    # without a point (`Turn.needs_point`).
+    refused_code: Mapped[str | None] = mapped_column(sa.String(16))
     # Bumped at every step; buttons carry it so a stale or double click is spotted.
     turn: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

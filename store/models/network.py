@@ -66,6 +66,17 @@ class PointScan(Base):
     count: Mapped[int] = mapped_column(default=0)
 
 
+class ScanVisitor(Base):
+    """Who has already counted as a scan of a point on one (UTC) day: a keyed hash of the
+    visitor (a chat user, or the web chat's client address), never the address itself."""
+
+    __tablename__ = "scan_visitors"
+
+    point_id: Mapped[int] = mapped_column(sa.ForeignKey("collection_points.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    visitor: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+
+
 class User(Base):
     """A staff member of the office."""
 
@@ -84,6 +95,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Raised by logout, a password change or reset and deactivation: a console session
+    # carries the number it was opened under and ends when it no longer matches.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
 
 class StaffAddress(Base):

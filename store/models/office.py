@@ -23,6 +23,19 @@ class AccessLog(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LoginFailure(Base):
+    """A refused console login: the name typed, the client's address, and why (audit)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), index=True)
+    address: Mapped[str] = mapped_column(sa.String(64), index=True)
+    # password (wrong name or password) | locked (refused while locked out)
+    reason: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class OfficeSetting(Base):
     """Settings the office changes in the console (the review chain ...)."""
 

@@ -22,11 +22,13 @@ from typing import Any, cast
 
 import openpyxl
 import sqlalchemy as sa
+from openpyxl.cell import WriteOnlyCell
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.models import CollectionPoint, PointKind, utcnow
 from store.network.pointedit import adopt_reports
+from store.network.pointlist import in_scope
 from store.network.pointplan import KINDS, Existing, Plan, Planned
 from store.network.points import KIND_NAMES
 from store.network.units import EVERYTHING, Directory, Scope
@@ -87,7 +89,7 @@ def decode(data: bytes) -> str:
 def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(decode(data), newline=""))
     for row in reader:
-        yield reader.line_num, row
+        yield reader.line_num, [_uninert(cell) for cell in row]
 
 
 def _cell(value: Any) -> str:
@@ -273,8 +275,9 @@ def _apply(session: Session, plan: Plan, scope: Scope, ignored: list[str]) -> Im
                         generated=sum(1 for r in plan.rows if r.generated), ignored=ignored)
 
 
-def _table(session: Session) -> Iterator[list[str]]:
-    all_points = list(session.scalars(sa.select(CollectionPoint).order_by(CollectionPoint.id)))
+def _table(session: Session, scope: Scope) -> Iterator[list[str]]:
+    all_points = list(session.scalars(sa.select(CollectionPoint).where(in_scope(scope))
+                                      .order_by(CollectionPoint.id)))
     codes = {p.id: p.code or f"#{p.id}" for p in all_points}
     units = Directory(session)
     # A unit's name where it is unambiguous, else its id: the file must import back.
@@ -282,25 +285,48 @@ def _table(session: Session) -> Iterator[list[str]]:
                  for uid, (name, _, _) in units.rows.items()}
     yield [HEADERS_ZH[c] for c in COLUMNS]
     for p in all_points:
-        yield [codes[p.id], p.name, KIND_NAMES.get(p.kind, p.kind.value),
-               codes.get(p.parent_id, "") if p.parent_id else "",
-               unit_refs.get(p.unit_id, "") if p.unit_id else "",
-               p.address or "", p.contact or ""]
+        # A parent outside the scope is named by its id only (the file still imports back).
+        parent = codes.get(p.parent_id, f"#{p.parent_id}") if p.parent_id else ""
+        yield [codes[p.id], p.name, KIND_NAMES.get(p.kind, p.kind.value), parent,
+               unit_refs.get(p.unit_id, "") if p.unit_id else "", p.address or "", p.contact or ""]
 
 
-def export_csv(session: Session) -> bytes:
-    """Every point as CSV, UTF-8 with a BOM so Excel shows the Chinese."""
+# What a spreadsheet takes for the start of a formula (or of a DDE command).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(cell: str) -> str:
+    """A CSV cell a spreadsheet will not run: a leading formula character gets a `'`
+    before it, which makes Excel and LibreOffice keep the cell as text (the import
+    takes the `'` off again, see `_csv_rows`)."""
+    return f"'{cell}" if cell.startswith(FORMULA_START) else cell
+
+
+def _uninert(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
+
+
+def export_csv(session: Session, scope: Scope = EVERYTHING) -> bytes:
+    """The points of `scope` as CSV, UTF-8 with a BOM so Excel shows the Chinese."""
     buf = io.StringIO()
-    csv.writer(buf).writerows(_table(session))
+    csv.writer(buf).writerows([inert(cell) for cell in row] for row in _table(session, scope))
     return buf.getvalue().encode("utf-8-sig")
 
 
-def export_xlsx(session: Session) -> bytes:
-    """Every point as an XLSX workbook with one sheet."""
+def _text(sheet: Any, value: str) -> Any:
+    """A cell stored as a string, whatever it starts with (openpyxl would take "=..." for a
+    formula): the sheet shows it and never computes it."""
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
+def export_xlsx(session: Session, scope: Scope = EVERYTHING) -> bytes:
+    """The points of `scope` as an XLSX workbook with one sheet, every cell a string."""
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("采集点")
-    for row in _table(session):
-        sheet.append(row)
+    for row in _table(session, scope):
+        sheet.append([_text(sheet, cell) for cell in row])
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from store import access
 from store.models import CollectionPoint, PointKind
 from store.network import points, scans
+from store.network.units import EVERYTHING, Scope
 
 PER_PAGE = 50
 QUERY_LIMIT = 100
@@ -70,13 +71,13 @@ class _Node:
 
 
 def page(session: Session, filters: Filters | None = None, number: int = 1,
-         per_page: int = PER_PAGE) -> Page:
+         per_page: int = PER_PAGE, scope: Scope = EVERYTHING) -> Page:
     """Page `number` (from 1; out of range means the nearest) of the points matching `filters`,
-    in tree order."""
+    in tree order; only points of units in `scope` (`units.point_view`) are read at all."""
     filters = filters or Filters()
     nodes = {i: _Node(parent, name, code) for i, parent, name, code in session.execute(
         sa.select(CollectionPoint.id, CollectionPoint.parent_id, CollectionPoint.name,
-                  CollectionPoint.code).order_by(CollectionPoint.id))}
+                  CollectionPoint.code).where(in_scope(scope)).order_by(CollectionPoint.id))}
     depth = dict(points.tree_order([(i, n.parent_id) for i, n in nodes.items()]))
     order = list(depth)  # dicts keep the tree order
     if filters.active:
@@ -101,10 +102,19 @@ def page(session: Session, filters: Filters | None = None, number: int = 1,
     return Page(rows, total, number, pages, filters, per_page)
 
 
-def page_of(session: Session, point_id: int, per_page: int = PER_PAGE) -> int:
+def in_scope(scope: Scope) -> sa.ColumnElement[bool]:
+    """A WHERE clause on `CollectionPoint`: the points of the units in `scope`."""
+    if scope.units is None:
+        return sa.true()
+    return CollectionPoint.unit_id.in_(sorted(scope.units))
+
+
+def page_of(session: Session, point_id: int, per_page: int = PER_PAGE,
+            scope: Scope = EVERYTHING) -> int:
     """The page of the unfiltered list that shows `point_id` (1 if there is none)."""
     links = [(i, parent) for i, parent in session.execute(
-        sa.select(CollectionPoint.id, CollectionPoint.parent_id).order_by(CollectionPoint.id))]
+        sa.select(CollectionPoint.id, CollectionPoint.parent_id).where(in_scope(scope))
+        .order_by(CollectionPoint.id))]
     for index, (i, _) in enumerate(points.tree_order(links)):
         if i == point_id:
             return index // per_page + 1

@@ -2,22 +2,26 @@
 
 A scan on a chat channel (Telegram's deep link, WeChat's parametric code) is
 counted by the engine when it opens a conversation at a point; the web chat
-page by its GET, once per browser session. Reports per point come from the reports
-themselves, so the console can set scans against reports.
+page by its GET. Each visitor counts once per point and day (`ScanVisitor`: a
+chat user, or the web chat's client address, as a keyed hash), so one device
+cannot inflate a point's figures with fresh cookies or repeated /start. Reports
+per point come from the reports themselves, so the console can set scans
+against reports.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from store.models import Channel, PointScan, Report, utcnow
+from store.models import Channel, PointScan, Report, ScanVisitor, utcnow
+from store.upsert import insert
 
 
 @dataclass(frozen=True)
@@ -35,18 +39,40 @@ class PointFigures:
         return self.by_channel.get(channel.value, 0)
 
 
-def record(session: Session, point_id: int, channel: Channel, day: date | None = None) -> None:
-    """Count one opening of a point's code; the caller commits.
+def visitor_key(secret: str, who: str) -> str:
+    """Who scanned, as kept: a keyed hash (an address or chat id is not stored)."""
+    return hmac.new(secret.encode(), f"scan:{who}".encode(), hashlib.sha256).hexdigest()[:32]
 
-    One statement: the day's row is created or its count raised in SQL, so
-    two scans at the same moment both count and neither fails.
+
+def record(session: Session, point_id: int, channel: Channel, day: date | None = None, *,
+           visitor: str | None = None) -> bool:
+    """Count one opening of a point's code, once per `visitor` (a `visitor_key`) a day;
+    whether it counted. The caller commits.
+
+    One statement each: the visitor's row is claimed with ON CONFLICT DO NOTHING,
+    and the day's count created or raised in SQL, so scans at the same moment all
+    count and none fails.
     """
     day = day or utcnow().date()
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(PointScan).values(point_id=point_id, channel=channel, day=day, count=1)
+    if visitor is not None:
+        claimed = session.scalar(
+            insert(session, ScanVisitor).values(point_id=point_id, day=day, visitor=visitor)
+            .on_conflict_do_nothing().returning(ScanVisitor.point_id))
+        if claimed is None:
+            return False
+    statement = insert(session, PointScan).values(point_id=point_id, channel=channel, day=day,
+                                                  count=1)
     session.execute(statement.on_conflict_do_update(
         index_elements=[PointScan.point_id, PointScan.channel, PointScan.day],
         set_={"count": PointScan.count + 1}))
+    return True
+
+
+def prune_visitors(session: Session, now: datetime | None = None) -> int:
+    """Forget who scanned before yesterday (only today's visitors matter); how many rows went."""
+    cutoff = (now or utcnow()).date() - timedelta(days=1)
+    result = session.execute(sa.delete(ScanVisitor).where(ScanVisitor.day < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def figures(session: Session, point_ids: Collection[int] | None = None) -> dict[int, PointFigures]:

@@ -102,7 +102,8 @@ def update_user(session: Session, user: User, *, role: Role | str, unit_id: int 
     user.unit_id = unit_id
     user.active = active
     if not active:
-        # A disabled account must not keep receiving alerts in any chat.
+        # A disabled account must not keep receiving alerts in any chat, nor stay signed in.
+        users.end_sessions(session, user)
         addresses.unlink(session, user)
         user.link_code = None
         user.link_code_expires_at = None

@@ -65,6 +65,16 @@ def point_scope(session: Session, user: User) -> Scope | None:
     return subtree_scope(session, user.unit_id)
 
 
+def point_view(session: Session, user: User) -> Scope:
+    """The units whose collection points `user` may see: listed, exported, printed, their QR
+    codes shown. Staff without a unit see the whole network; staff of a unit, that unit
+    and the units below it (as with reports, `store.access.visible_units`)."""
+    if not user.active:
+        return Scope(frozenset())
+    units = access.visible_units(session, user)
+    return EVERYTHING if units is None else Scope(frozenset(units))
+
+
 def unit_scope(session: Session, user: User) -> Scope | None:
     """The units `user` may add, rename, move and retire: administrators only."""
     if not user.active or user.role is not Role.ADMIN:

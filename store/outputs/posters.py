@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from qr.posters import Poster
 from store.models import CollectionPoint, Unit
 from store.network import points
+from store.network.units import EVERYTHING, Scope
 
 
 def _unit_and_below(session: Session, unit_id: int) -> set[int]:
@@ -26,11 +27,11 @@ def _unit_and_below(session: Session, unit_id: int) -> set[int]:
 
 
 def selection(session: Session, unit_id: int | None = None,
-              point_ids: list[int] | None = None) -> list[CollectionPoint]:
-    """Active points with a live code, in tree order: those of a unit (and the units
-    below it), the given ones, or the whole network."""
+              point_ids: list[int] | None = None, scope: Scope = EVERYTHING) -> list[CollectionPoint]:
+    """Active points with a live code in `scope` (`units.point_view`), in tree order: those of
+    a unit (and the units below it), the given ones, or all of them."""
     chosen = [p for p, _ in points.tree(points.list_points(session))
-              if p.active and p.revoked_at is None]
+              if p.active and p.revoked_at is None and scope.covers(p.unit_id)]
     if unit_id is not None:
         units = _unit_and_below(session, unit_id)
         chosen = [p for p in chosen if p.unit_id in units]

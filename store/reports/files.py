@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import os
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
 from store.conversation.types import IncomingFile
-from store.models import Attachment
+from store.models import Attachment, Conversation
 
 _SAFE = re.compile(r"[^A-Za-z0-9._\-\u4e00-\u9fff]+")
 
@@ -36,7 +41,11 @@ def save(upload_dir: Path, data: bytes, content_type: str) -> tuple[str, str]:
     ext = mimetypes.guess_extension(content_type) or ".bin"
     rel = f"{digest[:2]}/{digest}{ext}"
     path = upload_dir / rel
-    if not path.exists():
+    if path.exists():
+        # Fresh again: the sweep leaves files younger than its age alone, and this one
+        # is about to be referenced by a row not yet committed.
+        os.utime(path)
+    else:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".part")
         tmp.write_bytes(data)
@@ -93,3 +102,46 @@ def on_disk(upload_dir: Path, stored: StoredFile) -> bool:
         return open_path(upload_dir, stored.path).is_file()
     except FileNotFoundError:
         return False
+
+
+def held_bytes(session: Session, conversation_id: int) -> int:
+    """What a chat holds in files not yet part of a report (its draft's and a supplement's)."""
+    return int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Attachment.size), 0)).where(
+        Attachment.conversation_id == conversation_id, Attachment.report_id.is_(None))) or 0)
+
+
+@dataclass(frozen=True)
+class Swept:
+    rows: int  # draft attachments let go
+    files: int  # files deleted from disk
+    bytes: int
+
+
+def sweep(session: Session, upload_dir: Path, before: datetime) -> Swept:
+    """Let go of what drafts never submitted left behind; the caller commits.
+
+    Files held by a chat untouched since `before` (never submitted, nor cancelled
+    in so many words) lose their rows, and a file on disk older than `before`
+    that no attachment names (a cancelled draft's, a counter page never sent) is
+    deleted. A file a report keeps is never touched: it has a row.
+    """
+    stale = (sa.select(Conversation.id).where(Conversation.updated_at < before)
+             .scalar_subquery())
+    rows = session.execute(sa.delete(Attachment).where(
+        Attachment.report_id.is_(None), Attachment.created_at < before,
+        sa.or_(Attachment.conversation_id.is_(None), Attachment.conversation_id.in_(stale))))
+    session.flush()
+    named = set(session.scalars(sa.select(Attachment.storage_path).distinct()))
+    cutoff = before.timestamp()
+    files = size = 0
+    base = upload_dir.resolve()
+    if base.is_dir():
+        for path in base.glob("*/*"):
+            rel = path.relative_to(base).as_posix()
+            if rel in named or not path.is_file():
+                continue
+            stat = path.stat()
+            if stat.st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                files, size = files + 1, size + stat.st_size
+    return Swept(int(rows.rowcount or 0), files, size)  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import access
+from store import access, upsert
 from store.models import Counter, Report, ReportStatus, Role, Urgency, User, utcnow
 from store.reports import lifecycle
 from store.review import chain as review
@@ -17,17 +17,13 @@ from store.review import chain as review
 def next_tracking_no(session: Session, now: datetime | None = None) -> str:
     """`2026-000123`: a per-year sequence, atomic on SQLite and PostgreSQL alike."""
     year = (now or utcnow()).year
-    name = f"report:{year}"
+    # One statement creates the year's counter or raises it: the first two reports
+    # of a year at once get 1 and 2, and neither fails.
     value = session.scalar(
-        sa.update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
-        .returning(Counter.value)
-    )
-    if value is None:
-        # First report of the year. Two racing inserts: the loser's flush
-        # fails on the primary key and its whole transaction retries.
-        session.add(Counter(name=name, value=1))
-        session.flush()
-        value = 1
+        upsert.insert(session, Counter).values(name=f"report:{year}", value=1)
+        .on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
+        .returning(Counter.value))
+    assert value is not None
     return f"{year}-{value:06d}"
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from store.errors import DomainError
 from store.models import AdoptionLevel, OfficeSetting, Role
+from store.upsert import put_setting
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,7 @@ def set_chain(session: Session, name: str) -> None:
     """Switch the office to chain `name`; reports above the new top level wait at it."""
     if name not in CHAINS:
         raise ReviewError(f"unknown review chain {name!r}; choose one of {sorted(CHAINS)}")
-    row = session.get(OfficeSetting, SETTING_KEY)
-    if row is None:
-        session.add(OfficeSetting(key=SETTING_KEY, value={"chain": name}))
-    else:
-        row.value = {"chain": name}
+    put_setting(session, SETTING_KEY, {"chain": name})
 
 
 def level_at(levels: tuple[Level, ...], index: int) -> Level:
@@ -97,10 +94,5 @@ def set_office_level(session: Session, level: AdoptionLevel | str) -> AdoptionLe
     except ValueError:
         raise ReviewError(f"unknown level {level!r}; choose one of "
                           f"{[lv.value for lv in AdoptionLevel]}") from None
-    row = session.get(OfficeSetting, OFFICE_LEVEL_KEY)
-    if row is None:
-        session.add(OfficeSetting(key=OFFICE_LEVEL_KEY, value={"level": level.value}))
-    else:
-        row.value = {"level": level.value}
-    session.flush()
+    put_setting(session, OFFICE_LEVEL_KEY, {"level": level.value})
     return level

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from store.models import Base, OfficeSetting, Report, ReportNote
 from store.search import text
+from store.upsert import put_setting
 
 FTS_TABLE = "report_fts"
 PG_TABLE = "report_search"
@@ -110,11 +111,7 @@ def set_fold_traditional(session: Session, on: bool, *, limit: int | None = None
         if count > limit:
             raise TooMany(count)
     row = session.get(OfficeSetting, SETTING_KEY)
-    if row is None:
-        session.add(OfficeSetting(key=SETTING_KEY, value={"fold_traditional": on}))
-    else:
-        row.value = {**row.value, "fold_traditional": on}
-    session.flush()
+    put_setting(session, SETTING_KEY, {**(row.value if row else {}), "fold_traditional": on})
     return rebuild(session, progress=progress)
 
 
