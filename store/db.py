@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 import store.search.index  # noqa: F401  (the search index's DDL and flush hook)
+
+# The execution option `reading` sets: SQLite begins its transaction deferred.
+READ_ONLY = "minyi_read_only"
 
 
 def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa.Engine:
@@ -47,7 +52,9 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa
         def _sqlite_begin(conn: sa.Connection) -> None:
             # Writers queue on the busy timeout instead of failing with
             # "database is locked" when a read transaction tries to upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_immediate else "BEGIN")
+            # A long read (`reading`) asks for a deferred one: it must not hold the lock.
+            deferred = not sqlite_immediate or conn.get_execution_options().get(READ_ONLY)
+            conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -56,3 +63,18 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa
 
 def make_sessionmaker(engine: sa.Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session on a connection of its own for a long read (an export) that writes nothing.
+
+    On SQLite its transaction is deferred, so streaming a million rows never
+    holds the write lock; results asked for with `yield_per` come from a
+    server-side cursor on PostgreSQL.
+    """
+    engine = sessions.kw["bind"]
+    with engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})
+        with sessions(bind=conn) as session:
+            yield session

@@ -109,6 +109,7 @@ def create_app(
         auth,
         chat,
         decisions,
+        exports,
         intake,
         members,
         office,
@@ -125,7 +126,7 @@ def create_app(
     _login(app)
 
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
-                   search, intake):
+                   search, intake, exports):
         app.register_blueprint(module.bp)
 
     channels.listen(app, engine.handle)

@@ -21,6 +21,7 @@ from store.models.enums import (
 )
 from store.models.network import BindingCode, CollectionPoint, PointScan, Unit, User
 from store.models.office import AccessLog, OfficeSetting, SavedView
+from store.models.readers import ApiCall, ApiToken, ExportLog
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
 from store.models.review import DeclineTemplate, Instruction, Topic, Transfer
 
@@ -66,4 +67,7 @@ __all__ = [
     "OfficeSetting",
     "AccessLog",
     "SavedView",
+    "ExportLog",
+    "ApiToken",
+    "ApiCall",
 ]
