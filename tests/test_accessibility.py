@@ -59,6 +59,13 @@ NOT_PAGES = {
     "reports.attachment": "an uploaded photo or document",
     "points.qr_image": "a QR code as PNG or SVG",
     "points.export_file": "the points as XLSX or CSV",
+    "exports.download": "reports as XLSX or CSV",
+    "api.report_list": "the read API's JSON",
+    "api.report_detail": "the read API's JSON",
+    "api.unit_list": "the read API's JSON",
+    "api.point_list": "the read API's JSON",
+    "api.overview": "the read API's JSON",
+    "api.unknown": "the read API's JSON",
     "points.posters_pdf": "posters as PDF",
     "chat.poll": "the web chat's JSON",
 }

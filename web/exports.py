@@ -45,7 +45,7 @@ def download(fmt: str) -> Any:
     if problems:
         # Exporting without a filter that could not be read would hand out more than was asked.
         flash("网址中有无法识别的条件（" + "、".join(problems) + "），请检查后再导出。", "error")
-        return redirect(url_for("search.index", **request.args.to_dict()))
+        return redirect(url_for("search.index") + "?" + request.query_string.decode())
     session, user = edge.db(), edge.staff()
     export_id = exports.begin(session, user, fmt, filters, "console").id
     edge.commit()

@@ -14,13 +14,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from minyi.cli import export, init, points, posters, search, seed, serve, units, users
+from minyi.cli import export, init, points, posters, search, seed, serve, tokens, units, users
 from minyi.cli.common import CommandError, Handler
 from minyi.settings import ConfigError, Settings
 from store.errors import DomainError
 
 # In the order `minyi --help` lists them.
-NOUNS = (init, serve, users, points, posters, units, search, export, seed)
+NOUNS = (init, serve, users, points, posters, units, search, export, tokens, seed)
 
 
 def build_parser() -> argparse.ArgumentParser:
