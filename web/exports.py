@@ -72,7 +72,7 @@ def _stream(fmt: str, export_id: int, user_id: int, filters: Filters,
             assert user is not None
             rows = exports.rows(s, user, filters, categories, counter)
             if fmt == "csv":
-                yield from sheets.csv_chunks(exports.HEADER, rows)
+                yield from sheets.csv_chunks(exports.HEADER, rows, exports.TEXT_COLUMNS)
             else:
                 # A workbook is a zip whose directory comes last: it is written to a
                 # temporary file (openpyxl's write-only mode), then sent from there.

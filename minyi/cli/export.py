@@ -85,7 +85,7 @@ def cmd_export_reports(settings: Settings, args: argparse.Namespace) -> None:
             assert reader is not None
             rows = exports.rows(s, reader, filters, categories, counter)
             if fmt == "csv":
-                for piece in sheets.csv_chunks(exports.HEADER, rows):
+                for piece in sheets.csv_chunks(exports.HEADER, rows, exports.TEXT_COLUMNS):
                     out.write(piece)
             else:
                 sheets.write_xlsx(out, exports.SHEET_NAME, exports.HEADER, rows)

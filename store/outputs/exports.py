@@ -61,8 +61,11 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("suggestion", "意见建议"),
 )
 HEADER = tuple(zh for _, zh in COLUMNS)
+# The columns that can hold what people typed (or named): only these can start like a formula.
+TEXT_COLUMNS = tuple(i for i, (key, _) in enumerate(COLUMNS) if key in (
+    "category", "title", "unit", "point", "topic", "place", "summary", "situation", "suggestion"))
 SHEET_NAME = "社情民意信息"
-SOURCE_NAMES = {ReporterKind.CITIZEN: "群众", ReporterKind.MEMBER: "委员"}
+SOURCE_NAMES = {ReporterKind.CITIZEN.value: "群众", ReporterKind.MEMBER.value: "委员"}
 # Rows fetched per round trip; a server-side cursor on PostgreSQL.
 BATCH = 2000
 VIA = ("console", "cli")
@@ -108,18 +111,13 @@ def rows(session: Session, user: User, filters: Filters, categories: Mapping[str
     BATCH at a time; `counter` counts them as they go.
     """
     names = _Names(session)
-    columns: Any = sa.select(
-        Report.tracking_no, _local(session, Report.created_at), _local(session, Report.decided_at),
-        Report.category, Report.title, Report.status, Report.review_level, Report.unit_id,
-        Report.point_id, Report.urgency, Report.adoption_level, Reporter.kind, Report.topic_id,
-        Report.place, Report.satisfaction, Report.summary, Report.situation, Report.suggestion,
-    ).join(Reporter, Reporter.id == Report.reporter_id)
-    statement = selection(session, user, filters, columns)
-    result = session.execute(statement, execution_options={"yield_per": BATCH})
-    pending = frozenset(lifecycle.PENDING)
-    statuses = {s: t(f"status.{s.value}") for s in ReportStatus}
-    urgencies = {u: t(f"urgency.{u.value}") for u in Urgency}
-    adoptions = {a: t(f"adoption.{a.value}") for a in AdoptionLevel}
+    # Core, not the ORM: these are plain tuples, and a million of them go through.
+    result = session.connection().execute(statement(session, user, filters),
+                                          execution_options={"yield_per": BATCH})
+    pending = frozenset(s.value for s in lifecycle.PENDING)
+    statuses = {s.value: t(f"status.{s.value}") for s in ReportStatus}
+    urgencies = {u.value: t(f"urgency.{u.value}") for u in Urgency}
+    adoptions = {a.value: t(f"adoption.{a.value}") for a in AdoptionLevel}
     satisfaction = {k: t(f"satisfaction.{k}") for k in ("satisfied", "basically", "unsatisfied")}
     levels = [lv.label() for lv in review.chain(session)]
     top = len(levels) - 1
@@ -136,6 +134,18 @@ def rows(session: Session, user: User, filters: Filters, categories: Mapping[str
                summary, situation, suggestion]
 
 
+def statement(session: Session, user: User, filters: Filters) -> sa.Select[Any]:
+    """The SELECT `rows` runs: COLUMNS' raw values, newest first, as `user` may see them."""
+    columns: Any = sa.select(
+        Report.tracking_no, _local(session, Report.created_at), _local(session, Report.decided_at),
+        Report.category, Report.title, _plain(Report.status), Report.review_level, Report.unit_id,
+        Report.point_id, _plain(Report.urgency), _plain(Report.adoption_level), _plain(Reporter.kind),
+        Report.topic_id, Report.place, Report.satisfaction, Report.summary, Report.situation,
+        Report.suggestion,
+    ).join(Reporter, Reporter.id == Report.reporter_id)
+    return selection(session, user, filters, columns)
+
+
 class _Names:
     """Unit, point and topic names, read once (an office has thousands, not millions)."""
 
@@ -147,6 +157,12 @@ class _Names:
 
 def _names(session: Session, key: Any, name: Any) -> dict[int | None, str]:
     return {k: v for k, v in session.execute(sa.select(key, name))}
+
+
+def _plain(column: Any) -> sa.ColumnElement[str]:
+    """An enum column as its stored string: the labels are looked up by it, and a million
+    rows need not become enum members first."""
+    return sa.type_coerce(column, sa.String())
 
 
 def _local(session: Session, column: Any) -> sa.ColumnElement[str]:

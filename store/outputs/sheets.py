@@ -13,7 +13,6 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from typing import IO, Any
 
 import openpyxl
@@ -26,7 +25,7 @@ MIME = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 # What a spreadsheet takes for the start of a formula when it opens a CSV.
-CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+CSV_TRIGGERS = "=+-@\t\r"
 # Excel's limits: rows per sheet (the header included) and characters per cell.
 XLSX_MAX_ROWS = 1_048_576
 XLSX_MAX_CHARS = 32_767
@@ -34,43 +33,46 @@ XLSX_MAX_CHARS = 32_767
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 CHUNK_ROWS = 1000
 
-Cell = str | datetime | int | None
+Cell = str | int | None
 
 
 def csv_safe(value: str) -> str:
     """`value` as text a spreadsheet will not run: a leading apostrophe before a formula's start."""
-    return "'" + value if value.startswith(CSV_TRIGGERS) else value
+    return "'" + value if value and value[0] in CSV_TRIGGERS else value
 
 
-def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterator[bytes]:
-    """The CSV file in pieces of CHUNK_ROWS rows: UTF-8 with a BOM (so Excel reads Chinese), CRLF."""
+def csv_chunks(header: Sequence[str], rows: Iterable[list[Cell]],
+               text_columns: Sequence[int] | None = None) -> Iterator[bytes]:
+    """The CSV file in pieces of CHUNK_ROWS rows: UTF-8 with a BOM (so Excel reads Chinese), CRLF.
+
+    Only `text_columns` (by index; None: every column) can hold what people typed,
+    so only they are checked for a formula's start (a million rows, a check a cell
+    adds up). The rows are lists of the caller's, changed in place.
+    """
     buf = io.StringIO()
     out = csv.writer(buf)
     out.writerow(header)
     yield ("\ufeff" + buf.getvalue()).encode("utf-8")
+    checked = range(len(header)) if text_columns is None else text_columns
+    batch: list[list[Cell]] = []
+    for row in rows:
+        for i in checked:
+            value = row[i]
+            if value.__class__ is str and value and value[0] in CSV_TRIGGERS:  # type: ignore[index]
+                row[i] = "'" + value  # type: ignore[operator]
+        batch.append(row)
+        if len(batch) == CHUNK_ROWS:
+            yield _csv_piece(buf, out, batch)
+            batch = []
+    if batch:
+        yield _csv_piece(buf, out, batch)
+
+
+def _csv_piece(buf: io.StringIO, out: Any, batch: list[list[Cell]]) -> bytes:
     buf.seek(0)
     buf.truncate()
-    n = 0
-    for row in rows:
-        out.writerow([_csv_cell(v) for v in row])
-        n += 1
-        if n == CHUNK_ROWS:
-            yield buf.getvalue().encode("utf-8")
-            buf.seek(0)
-            buf.truncate()
-            n = 0
-    if n:
-        yield buf.getvalue().encode("utf-8")
-
-
-def _csv_cell(value: Cell) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return csv_safe(value)
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return value
+    out.writerows(batch)  # None is written as an empty cell
+    return buf.getvalue().encode("utf-8")
 
 
 def write_xlsx(target: IO[bytes] | str, sheet_name: str, header: Sequence[str],
