@@ -15,6 +15,8 @@ import store.search.index  # noqa: F401  (the search index's DDL and flush hook)
 
 # The execution option `reading` sets: SQLite begins its transaction deferred.
 READ_ONLY = "minyi_read_only"
+# SQLite maps this much of the file into memory for reads.
+MMAP_BYTES = 256 * 1024 * 1024
 
 
 def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa.Engine:
@@ -45,7 +47,7 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa
             # The default page cache is 2 MB; searches and counts over a large
             # office's reports want more of the file in memory (grows only when used).
             cur.execute("PRAGMA cache_size=-32768")
-            cur.execute("PRAGMA mmap_size=268435456")
+            cur.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -76,5 +78,15 @@ def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
     engine = sessions.kw["bind"]
     with engine.connect() as conn:
         conn.execution_options(**{READ_ONLY: True})
-        with sessions(bind=conn) as session:
-            yield session
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # Read once, front to back: mapping the file would only swell the process
+            # by every page an export of a million rows passes.
+            conn.exec_driver_sql("PRAGMA mmap_size=0")
+        try:
+            with sessions(bind=conn) as session:
+                yield session
+        finally:
+            if sqlite:
+                conn.rollback()
+                conn.exec_driver_sql(f"PRAGMA mmap_size={MMAP_BYTES}")
