@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,11 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 import store.search.index  # noqa: F401  (the search index's DDL and flush hook)
+
+# The execution option `reading` sets: SQLite begins its transaction deferred.
+READ_ONLY = "minyi_read_only"
+# SQLite maps this much of the file into memory for reads.
+MMAP_BYTES = 256 * 1024 * 1024
 
 
 def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa.Engine:
@@ -40,14 +47,16 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa
             # The default page cache is 2 MB; searches and counts over a large
             # office's reports want more of the file in memory (grows only when used).
             cur.execute("PRAGMA cache_size=-32768")
-            cur.execute("PRAGMA mmap_size=268435456")
+            cur.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: sa.Connection) -> None:
             # Writers queue on the busy timeout instead of failing with
             # "database is locked" when a read transaction tries to upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_immediate else "BEGIN")
+            # A long read (`reading`) asks for a deferred one: it must not hold the lock.
+            deferred = not sqlite_immediate or conn.get_execution_options().get(READ_ONLY)
+            conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -57,3 +66,27 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa
 def make_sessionmaker(engine: sa.Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session on a connection of its own for a long read (an export) that writes nothing.
+
+    On SQLite its transaction is deferred, so streaming a million rows never
+    holds the write lock; results asked for with `yield_per` come from a
+    server-side cursor on PostgreSQL.
+    """
+    engine = sessions.kw["bind"]
+    with engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # Read once, front to back: mapping the file would only swell the process
+            # by every page an export of a million rows passes.
+            conn.exec_driver_sql("PRAGMA mmap_size=0")
+        try:
+            with sessions(bind=conn) as session:
+                yield session
+        finally:
+            if sqlite:
+                conn.rollback()
+                conn.exec_driver_sql(f"PRAGMA mmap_size={MMAP_BYTES}")

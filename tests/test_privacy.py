@@ -195,6 +195,9 @@ def _values(w: World) -> dict[str, list[dict[str, Any]]]:
         "points.qr_image": [{"point_id": w.point.id, "kind": k, "fmt": f}
                             for k in ("web", "telegram") for f in ("png", "svg")],
         "points.export_file": [{"fmt": "csv"}, {"fmt": "xlsx"}],
+        "exports.download": [{"fmt": "csv"}, {"fmt": "xlsx"}],
+        "api.report_detail": reports,
+        "api.unknown": [{"rest": "reports/x"}],
         "points.edit": [{"point_id": w.point.id}],
         "admin.unit_edit": [{"unit_id": w.network.county.id}],
         "admin.user_password": [{"user_id": w.users[Role.CLERK].id}],

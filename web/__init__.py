@@ -116,10 +116,13 @@ def create_app(
 
     from web import (
         admin,
+        admin_tokens,  # noqa: F401  (adds the API tokens pages to admin.bp before it is registered)
         admin_units,  # noqa: F401  (adds the units pages to admin.bp before it is registered)
+        api,
         auth,
         chat,
         decisions,
+        exports,
         followup,
         intake,
         journal,
@@ -139,7 +142,7 @@ def create_app(
     _login(app)
 
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
-                   search, intake, upward, journal, followup):
+                   search, intake, upward, journal, followup, exports, api):
         app.register_blueprint(module.bp)
 
     channels.listen(app, engine.handle)
@@ -186,7 +189,7 @@ def _favicon() -> Any:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/c/api/")
+    return request.path.startswith(("/c/api/", "/api/"))
 
 
 def _errors(app: Flask, settings: Settings) -> None:

@@ -1,7 +1,7 @@
 """The `minyi` command: set up the database, add staff and points, serve.
 
 One module per noun (`init`, `serve`, `user`, `point`, `posters`, `unit`, `report-up`, `journal`,
-`search`, `seed`);
+`search`, `export`, `token`, `seed`);
 each has `register(sub)`, which adds its subcommand and sets `handler` on the
 parsed arguments. To add a command, write `minyi/cli/<noun>.py` and list it in
 `NOUNS`. Each handler takes the settings built once here, opens its own unit
@@ -14,13 +14,26 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from minyi.cli import init, journal, points, posters, search, seed, serve, units, upward, users
+from minyi.cli import (
+    export,
+    init,
+    journal,
+    points,
+    posters,
+    search,
+    seed,
+    serve,
+    tokens,
+    units,
+    upward,
+    users,
+)
 from minyi.cli.common import CommandError, Handler
 from minyi.settings import ConfigError, Settings
 from store.errors import DomainError
 
 # In the order `minyi --help` lists them.
-NOUNS = (init, serve, users, points, posters, units, upward, journal, search, seed)
+NOUNS = (init, serve, users, points, posters, units, upward, journal, search, export, tokens, seed)
 
 
 def build_parser() -> argparse.ArgumentParser:

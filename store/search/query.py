@@ -251,6 +251,20 @@ def _count(session: Session, where: list[sa.ColumnElement[bool]], query: text.Qu
                           .select_from(counted.where(*where).subquery())) or 0
 
 
+def selection(session: Session, user: User, filters: Filters,
+              base: sa.Select[Any]) -> sa.Select[Any]:
+    """`base` (a select from `Report`) kept to every report `search` finds, newest first,
+    without a page: what an export writes."""
+    query = text.parse(filters.q, index.fold_traditional(session))
+    where = _where(session, user, filters)
+    if query.empty:
+        return base.where(*where).order_by(Report.created_at.desc(), Report.id.desc())
+    # Every match is read anyway: collect them first (PostgreSQL), then walk newest first.
+    base, newest, _, _ = _matching(session, base, query, user.role in access.OFFICE_ROLES,
+                                   False, True)
+    return base.where(*where).order_by(newest.desc())
+
+
 def like_search(session: Session, user: User, filters: Filters) -> Results:
     """The same search with `LIKE '%word%'` over the text columns: no index, for comparison."""
     query = text.parse(filters.q)

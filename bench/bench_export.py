@@ -1,0 +1,226 @@
+"""Exporting reports: rows a second and peak memory of a CSV (and an XLSX) of every report.
+
+Run (issue 13's full size, on a database `minyi seed` filled):
+  .venv/bin/minyi seed --reports 1000000 --database-url sqlite:///instance/bench.sqlite3
+  .venv/bin/python -m bench.bench_export --database-url sqlite:///instance/bench.sqlite3
+or on N reports seeded into a temporary file (no search index: an export without words
+does not read it):
+  .venv/bin/python -m bench.bench_export --seed 1000000
+
+Measured as an office administrator (every report), each export as the console
+streams it (`store.db.reading`, `store.outputs.exports.rows`, `store.outputs.sheets`)
+into a file:
+- speed: rows a second of the CSV export, and, as the baseline in the same run, of the
+  bare read (the same SELECT on the driver's cursor, rows fetched and dropped): the ratio
+  (of CPU seconds) is what SQLAlchemy, the labels and CSV cost on top of reading. Wall
+  and CPU seconds are both shown: on a shared machine the wall clock mostly measures the
+  neighbours;
+- memory: the peak of Python's allocations (tracemalloc, a second pass) exporting every
+  row and exporting a tenth of them (`--limit`-style, the newest): a stream's peak does
+  not grow with the rows, so the ratio stays near 1;
+- XLSX: rows a second (no goal; openpyxl's write-only mode, Excel's own format is slower).
+
+Goals (issue 13, on the 2-core machine): CSV >= 50,000 rows/s and a peak under 200 MB
+for 1,000,000 rows. `--strict` exits 1 when a goal is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from minyi.demo import seed
+from store import forms
+from store.db import make_engine, make_sessionmaker, reading
+from store.models import Base, Report, Role, User
+from store.outputs import exports, sheets
+from store.search.query import Filters
+
+DEFAULT_URL = "sqlite:///instance/bench.sqlite3"
+ROWS_PER_S, PEAK_MB = 50_000.0, 200.0
+MB = 1024 * 1024
+
+
+@dataclass
+class Run:
+    rows: int
+    seconds: float
+    cpu: float = 0.0  # this process's CPU seconds (what a busy shared machine distorts least)
+    peak: int | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_rate(self) -> float:
+        return self.rows / self.cpu if self.cpu else 0.0
+
+
+def _admin(session: Session) -> User:
+    admin = session.scalar(sa.select(User).where(User.role == Role.ADMIN, User.unit_id.is_(None),
+                                                 User.active.is_(True)).order_by(User.id))
+    if admin is None:
+        raise SystemExit("no administrator without a unit; fill the database with `minyi seed`")
+    return admin
+
+
+def _export(sessions: sessionmaker[Session], fmt: str, out: Path, limit: int | None = None) -> int:
+    """One export as the console streams it, into `out`; returns the rows written."""
+    categories = forms.load("report").choice_labels("category")
+    counter = exports.Counter()
+    with reading(sessions) as s:
+        rows: Iterable[list[Any]] = exports.rows(s, _admin(s), Filters(), categories, counter)
+        if limit is not None:
+            rows = islice(rows, limit)
+        with out.open("wb") as f:
+            if fmt == "csv":
+                for piece in sheets.csv_chunks(exports.HEADER, rows, exports.TEXT_COLUMNS):
+                    f.write(piece)
+            else:
+                sheets.write_xlsx(f, exports.SHEET_NAME, exports.HEADER, rows)
+    return counter.rows
+
+
+def _bare_read(sessions: sessionmaker[Session]) -> int:
+    """The baseline: the export's own SELECT through the database driver, every row fetched
+    and dropped (no SQLAlchemy rows, no labels, no CSV): the floor an export stands on."""
+    with reading(sessions) as s:
+        # The statement exports.rows runs, compiled for this database and run on its cursor.
+        statement = exports.statement(s, _admin(s), Filters())
+        compiled = statement.compile(dialect=s.get_bind().dialect)
+        params = compiled.construct_params()
+        cursor = s.connection().connection.cursor()
+        try:
+            if compiled.positiontup:
+                cursor.execute(str(compiled), tuple(params[k] for k in compiled.positiontup))
+            else:
+                cursor.execute(str(compiled), params)
+            n = 0
+            while batch := cursor.fetchmany(exports.BATCH):
+                n += len(batch)
+        finally:
+            cursor.close()
+    return n
+
+
+def timed(fn: Callable[[], int]) -> Run:
+    start, cpu = time.perf_counter(), time.process_time()
+    rows = fn()
+    return Run(rows, time.perf_counter() - start, time.process_time() - cpu)
+
+
+def traced(fn: Callable[[], int]) -> Run:
+    tracemalloc.start()
+    try:
+        start, cpu = time.perf_counter(), time.process_time()
+        rows = fn()
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return Run(rows, seconds, cpu, peak)
+
+
+def run(url: str, folder: Path, xlsx: bool, out: Any = sys.stdout) -> dict[str, Run]:
+    engine = make_engine(url, sqlite_immediate=False)
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions() as s:
+            count = s.scalar(sa.select(sa.func.count()).select_from(Report)) or 0
+        if not count:
+            raise SystemExit(f"no reports in {url}; fill it with `minyi seed --reports N`")
+        print(f"{count:,} reports on {engine.dialect.name}", file=out, flush=True)
+        tenth = max(1, count // 10)
+        results = {
+            "bare read (baseline)": timed(lambda: _bare_read(sessions)),
+            "csv": timed(lambda: _export(sessions, "csv", folder / "all.csv")),
+            "csv memory": traced(lambda: _export(sessions, "csv", folder / "all.csv")),
+            "csv memory, a tenth": traced(lambda: _export(sessions, "csv", folder / "tenth.csv", tenth)),
+        }
+        if xlsx:
+            results["xlsx"] = timed(lambda: _export(sessions, "xlsx", folder / "all.xlsx"))
+        results["csv file"] = Run(os.path.getsize(folder / "all.csv"), 1.0)
+    finally:
+        engine.dispose()
+    return results
+
+
+def problems(results: dict[str, Run]) -> list[str]:
+    out = []
+    if results["csv"].rate < ROWS_PER_S:
+        out.append(f"CSV {results['csv'].rate:,.0f} rows/s < {ROWS_PER_S:,.0f}")
+    peak = results["csv memory"].peak or 0
+    if peak > PEAK_MB * MB:
+        out.append(f"CSV peak {peak / MB:.0f} MB > {PEAK_MB:.0f} MB")
+    return out
+
+
+def table(results: dict[str, Run]) -> str:
+    base = results["bare read (baseline)"]
+    lines = [f"{'case':24} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'CPU s':>7} {'rows/CPU s':>10} "
+             f"{'vs read':>8} {'peak MB':>8}"]
+    lines.append("-" * len(lines[0]))
+    for name, r in results.items():
+        if name == "csv file":
+            continue
+        ratio = f"{r.cpu / base.cpu:7.2f}x" if base.cpu and name != "bare read (baseline)" \
+            else f"{'-':>8}"
+        peak = f"{r.peak / MB:8.1f}" if r.peak is not None else f"{'-':>8}"
+        lines.append(f"{name:24} {r.rows:10,} {r.seconds:8.1f} {r.rate:10,.0f} {r.cpu:7.1f} "
+                     f"{r.cpu_rate:10,.0f} {ratio} {peak}")
+    full, tenth = results["csv memory"].peak or 0, results["csv memory, a tenth"].peak or 1
+    lines.append(f"CSV file: {results['csv file'].rows / MB:,.0f} MB; peak memory, all rows / a tenth: "
+                 f"{full / tenth:.2f}x (a stream stays near 1x)")
+    return "\n".join(lines)
+
+
+def seeded_database(folder: Path, reports: int) -> str:
+    """A temporary SQLite database with `reports` seeded reports (no search index)."""
+    url = f"sqlite:///{folder / 'export.sqlite3'}"
+    engine = make_engine(url)
+    try:
+        Base.metadata.create_all(engine)
+        started = time.perf_counter()
+        stats = seed(engine, reports, index=False)
+        print(f"seeded {stats.reports:,} reports in {time.perf_counter() - started:.1f} s", flush=True)
+    finally:
+        engine.dispose()
+    return url
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--database-url", default=DEFAULT_URL,
+                        help=f"a database `minyi seed` filled (default: {DEFAULT_URL})")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="seed N reports into a temporary SQLite file and use it")
+    parser.add_argument("--no-xlsx", action="store_true", help="leave out the XLSX export")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a goal is missed")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        url = seeded_database(folder, args.seed) if args.seed else args.database_url
+        results = run(url, folder, not args.no_xlsx)
+    print()
+    print(table(results))
+    missed = problems(results)
+    print("\n" + ("; ".join(missed) if missed else "CSV meets the goals (>= 50,000 rows/s, < 200 MB)"))
+    return 1 if missed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""What the read API answers, as plain JSON-ready values (issue 13; described in web/api/openapi.json).
+
+Every function reads for an `apitokens.Caller` and keeps to what its token's
+unit may see: reports through `store.search` (the inbox's rules and filters),
+units and points by the token's subtree, statistics through
+`store.outputs.stats`. No reporter's identity is ever part of an answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store import access
+from store.errors import DomainError
+from store.models import AdoptionLevel, CollectionPoint, Report, ReportStatus, Unit
+from store.outputs import adoption, stats
+from store.outputs.apitokens import Caller
+from store.reports import lifecycle
+from store.search.query import BEIJING, Filters, search
+
+MAX_PER_PAGE = 100
+MAX_PAGE = 100_000
+
+
+class Refused(DomainError):
+    """The token may not read this (403)."""
+
+
+class BadRequest(DomainError):
+    """The request's parameters cannot be read (400)."""
+
+
+class NotFound(DomainError):
+    """No such thing (404)."""
+
+
+@dataclass(frozen=True)
+class Paging:
+    page: int = 1
+    per_page: int = 50
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any], default: int = 50) -> Paging:
+        page, per_page = _int(args, "page", 1, MAX_PAGE, 1), _int(args, "per_page", 1, MAX_PER_PAGE, default)
+        return cls(page, per_page)
+
+    def envelope(self, items: list[dict[str, Any]], total: int) -> dict[str, Any]:
+        return {"items": items, "page": self.page, "per_page": self.per_page, "total": total,
+                "pages": max(1, -(-total // self.per_page))}
+
+
+def _int(args: Mapping[str, Any], key: str, low: int, high: int, default: int) -> int:
+    raw = str(args.get(key) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadRequest(f"{key} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _time(at: datetime | None) -> str | None:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else None
+
+
+def reports(session: Session, caller: Caller, args: Mapping[str, Any],
+            categories: Mapping[str, str]) -> dict[str, Any]:
+    """A page of the reports the token may see, filtered as the inbox and 检索 filter them."""
+    filters, problems = Filters.from_args(args)
+    if problems:
+        raise BadRequest("these filters could not be read: " + ", ".join(problems))
+    if filters.mine:
+        raise BadRequest("mine (待我审核) is a staff member's queue, not a token's")
+    _check_unit(session, caller, filters.unit_id)
+    if filters.point_id is not None:
+        point = session.get(CollectionPoint, filters.point_id)
+        if point is not None:
+            _check_unit(session, caller, point.unit_id, what="point")
+    found = search(session, caller.reader, filters)
+    levels = adoption.highest_levels(session, [h.report.id for h in found.hits])
+    items = [report_item(h.report, categories, levels.get(h.report.id)) for h in found.hits]
+    return Paging(filters.page, filters.per_page).envelope(items, found.total)
+
+
+def report(session: Session, caller: Caller, report_id: int,
+           categories: Mapping[str, str]) -> dict[str, Any]:
+    """One report in full (its text, never who filed it)."""
+    found = session.get(Report, report_id)
+    if found is None:
+        raise NotFound(f"no report {report_id}")
+    if not access.can_see(session, caller.reader, found):
+        raise Refused(f"report {report_id} is outside this token's units")
+    item = report_item(found, categories, adoption.highest(session, found))
+    item.update(situation=found.situation, analysis=found.analysis, suggestion=found.suggestion,
+                place=found.place, satisfaction=found.satisfaction,
+                updated_at=_time(found.updated_at))
+    return item
+
+
+def report_item(r: Report, categories: Mapping[str, str],
+                level: AdoptionLevel | None) -> dict[str, Any]:
+    """A report as the API lists it; `level` is the highest that adopted it (store.outputs.adoption)."""
+    pending = r.status in lifecycle.PENDING
+    return {
+        "id": r.id, "tracking_no": r.tracking_no, "title": r.title,
+        "category": r.category, "category_label": categories.get(r.category, r.category),
+        "status": r.status.value, "urgency": r.urgency.value,
+        "review_level": r.review_level if pending else None,
+        "adoption_level": level.value if level else None,
+        "unit_id": r.unit_id, "point_id": r.point_id,
+        "point_name": r.point.name if r.point is not None else None,
+        "topic_id": r.topic_id, "summary": r.summary,
+        "created_at": _time(r.created_at), "decided_at": _time(r.decided_at),
+    }
+
+
+def units(session: Session, caller: Caller, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The units of the token's subtree, by id."""
+    paging = Paging.from_args(args)
+    query = sa.select(Unit)
+    if caller.unit_id is not None:
+        query = query.where(Unit.id.in_(access.unit_subtree(session, caller.unit_id)))
+    total, rows = _page(session, query, Unit.id, paging)
+    return paging.envelope([{"id": u.id, "name": u.name, "kind": u.kind.value,
+                             "parent_id": u.parent_id, "retired": u.retired_at is not None}
+                            for u in rows], total)
+
+
+def points(session: Session, caller: Caller, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The collection points of the token's subtree (or of `unit` and below, if it is the token's)."""
+    paging = Paging.from_args(args)
+    unit_id = _int(args, "unit", 1, 2**31 - 1, 0) or None
+    _check_unit(session, caller, unit_id)
+    query = sa.select(CollectionPoint).where(access.point_scope(session, caller.reader))
+    if unit_id is not None:
+        query = query.where(CollectionPoint.unit_id.in_(access.unit_subtree(session, unit_id)))
+    total, rows = _page(session, query, CollectionPoint.id, paging)
+    return paging.envelope([{"id": p.id, "name": p.name, "code": p.code, "kind": p.kind.value,
+                             "unit_id": p.unit_id, "parent_id": p.parent_id, "address": p.address,
+                             "active": p.active} for p in rows], total)
+
+
+def overview(session: Session, caller: Caller, args: Mapping[str, Any]) -> dict[str, Any]:
+    """`store.outputs.stats.overview` of the token's reports submitted in [from, to] (Beijing dates)."""
+    since, until = _day(args, "from"), _day(args, "to")
+    if since and until and until < since:
+        raise BadRequest("the period ends before it starts: to is earlier than from")
+    o = stats.overview(session, caller.reader,
+                       _midnight(since) if since else None,
+                       _midnight(until + timedelta(days=1)) if until else None)
+
+    def rows(items: list[stats.Row]) -> list[dict[str, Any]]:
+        return [{"id": r.id, "name": r.name, "submitted": r.submitted, "adopted": r.adopted,
+                 "instructed": r.instructed} for r in items]
+
+    return {
+        "from": since.isoformat() if since else None, "to": until.isoformat() if until else None,
+        "total": o.total,
+        "by_status": {s.value: o.by_status.get(s, 0) for s in ReportStatus},
+        "adopted": o.adopted, "adopted_by_level": {k.value: v for k, v in o.adopted_by_level.items()},
+        "instructions": o.instructions,
+        "instructions_by_level": {k.value: v for k, v in o.instructions_by_level.items()},
+        "median_hours_to_decision": o.median_hours_to_decision, "decided": o.decided,
+        "per_unit": rows(o.per_unit), "per_point": rows(o.per_point),
+    }
+
+
+def _day(args: Mapping[str, Any], key: str) -> date | None:
+    raw = str(args.get(key) or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"{key} must be a date, YYYY-MM-DD") from None
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), BEIJING).astimezone(UTC)
+
+
+def _check_unit(session: Session, caller: Caller, unit_id: int | None, what: str = "unit") -> None:
+    if unit_id is not None and not caller.covers(session, unit_id):
+        raise Refused(f"this {what} is outside the token's units")
+
+
+def _page(session: Session, query: sa.Select[Any], order: Any, paging: Paging) -> tuple[int, list[Any]]:
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    rows = list(session.scalars(query.order_by(order).limit(paging.per_page)
+                                .offset((paging.page - 1) * paging.per_page)))
+    return total, rows
