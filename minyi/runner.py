@@ -135,7 +135,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         notifier = Notifier(settings, session_factory, channels)
         notifier_task = asyncio.create_task(notifier.run(stop), name="notifier")
 
-        scheduler = build_scheduler(session_factory, settings)
+        scheduler = build_scheduler(session_factory)
         scheduler.start()
         log.info("minyi is running; press Ctrl+C to stop")
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from store.models import Report, User, utcnow
 from store.network import units
 from store.reports import notes, similar
-from store.review import instructions, templates, transfers
+from store.review import deadlines, instructions, templates, transfers
 
 
 def panels(session: Session, report: Report, user: User, actions: set[str],
@@ -22,7 +22,7 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
     now = utcnow()
     out: dict[str, Any] = {
         "decline_templates": [], "already_handled": None, "similar": [], "departments": [],
-        "notes": [], "transfers": [], "instructions": [],
+        "notes": [], "transfers": [], "instructions": [], "limits": None,
         # 代录: office staff may print the counter slip again.
         "slip": office and report.entered_by_id is not None,
     }
@@ -33,6 +33,7 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
     out["similar"] = similar.similar(session, report, user)
     if "transfer" in actions:
         out["departments"] = units.departments(session)
+        out["limits"] = deadlines.rules(session)
     if office:
         out["notes"] = notes.for_report(session, report)
     out["transfers"] = [(tr, transfers.is_overdue(tr, now))

@@ -13,8 +13,30 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store.delivery import outbox
-from store.i18n import t
+from store.i18n import register, t
 from store.models import Report, Reporter, ReportStatus
+from store.review import deadlines
+
+# The deadline a message tells the reporter (context "due", from store.review.deadlines), by message.
+DUE_LINES = {
+    "feedback.returned": "feedback.due.supplement",
+    "feedback.return_reminder": "feedback.due.supplement",
+    "feedback.transferred": "feedback.due.department",
+}
+register({
+    "feedback.due.supplement": {
+        "zh": "请在 {due} 前补充（节假日不计入）。",
+        "en": "Please add it by {due} (public holidays not counted).",
+    },
+    "feedback.due.department": {
+        "zh": "按规定，承办部门应在 {due} 前答复。",
+        "en": "The department is due to reply by {due}.",
+    },
+    "feedback.due.answer": {
+        "zh": "我们将在 {due} 前给您答复（节假日不计入）。",
+        "en": "You will have an answer by {due} (public holidays not counted).",
+    },
+})
 
 
 def owe(session: Session, report: Report, action: str, key: str, note: str | None,
@@ -40,11 +62,20 @@ def recipients(session: Session, report: Report) -> list[Reporter]:
 
 
 def text(report: Report, key: str, lang: str, note: str | None, context: dict[str, Any]) -> str:
-    """The message `key` about `report` in `lang`."""
+    """The message `key` about `report` in `lang`, with the deadline it owes the reporter if known."""
     level = report.adoption_level
     params = {"no": report.tracking_no, "title": report.title, "note": note or "",
               "level": t(f"adoption.{level.value}", lang) if level else "", **context}
-    return t(key, lang, **params)
+    out = t(key, lang, **params)
+    if key in DUE_LINES and params.get("due"):
+        out += "\n" + t(DUE_LINES[key], lang, due=params["due"])
+    return out
+
+
+def expect_answer(report: Report, lang: str) -> str:
+    """"You will have an answer by ...": for the receipt, and whenever the answer date is set anew."""
+    return t("feedback.due.answer", lang, due=deadlines.shown(report.answer_due_at)) \
+        if report.answer_due_at else ""
 
 
 def _buttons(action: str, report: Report, lang: str) -> list[list[dict[str, str]]] | None:

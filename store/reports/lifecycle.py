@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -37,6 +38,7 @@ from store.models import (
 )
 from store.reports import feedback
 from store.review import chain as review
+from store.review import deadlines
 from store.search import index as search_index
 
 S = ReportStatus
@@ -335,9 +337,12 @@ def apply(
     to = move.to or current
     assert to is not None
     changes: dict[str, Any] = {**values, **_level_changes(report, action, levels)}
+    changes.update(_deadlines(session, report, action, move, changes, now))
     if current is None:
         report.status = to
         report.version = 1
+        for column, value in changes.items():
+            setattr(report, column, value)
     else:
         if to in DECIDED:
             changes["decided_at"] = now
@@ -371,7 +376,8 @@ def apply(
     )
     session.add(event)
     if move.feedback:
-        feedback.owe(session, report, action, move.feedback, note, dict(context or {}))
+        feedback.owe(session, report, action, move.feedback, note,
+                     {"due": deadlines.shown(report.due_at), **(context or {})})
     if action is Action.SUBMIT and report.urgency is Urgency.URGENT:
         notices.alert_reviewers(session, report, "urgent")
     if action is Action.RESUBMIT:
@@ -395,6 +401,18 @@ def _level_changes(report: Report, action: Action,
     return {}
 
 
+def _deadlines(session: Session, report: Report, action: Action, move: Move,
+               changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The deadlines a move sets (`store.review.deadlines`); a move that keeps the state keeps them."""
+    if move.to is None:
+        return {}
+    return deadlines.on_move(
+        session, report, now=now,
+        waiting_at=changes.get("review_level", report.review_level) if move.to in PENDING else None,
+        returned=move.to is S.RETURNED,
+        restarts_answer=action in (Action.SUBMIT, Action.RESUBMIT, Action.REOPEN))
+
+
 @dataclass(frozen=True)
 class Preview:
     """What a move would tell people, before it is made (the console's confirmation)."""
@@ -414,8 +432,10 @@ def preview(session: Session, report: Report, action: Action, *, note: str | Non
     if move.feedback is None:
         return Preview(move.to, None, 0)
     people = feedback.recipients(session, report)
+    due = _deadlines(session, report, action, move, _level_changes(report, action, review.chain(session)),
+                     utcnow()).get("due_at", report.due_at)
     text = feedback.text(report, move.feedback, report.reporter.language, _clean_note(note),
-                         dict(context or {}))
+                         {"due": deadlines.shown(due), **(context or {})})
     return Preview(move.to, text, len(people) - 1)
 
 
