@@ -476,7 +476,8 @@ def test_a_supplement_after_the_return_expired_is_refused_clearly(chat, point_to
     chat.photo()
     chat.text("照片已补充")
 
-    returns.chase(session, asked.created_at + timedelta(days=8), 3, 7)
+    assert report.due_at is not None  # the reporter's time to add more, set by the return
+    returns.chase(session, report.due_at + timedelta(minutes=1))
     session.commit()
     late = chat.press("提交补充")
     assert "超过期限未补充，已经办结" in late[0].text

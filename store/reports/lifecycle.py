@@ -317,13 +317,15 @@ def apply(
     expected_version: int | None = None,
     values: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> ReportEvent:
     """Move `report` by `action`; write the event and any feedback owed.
 
     `values` sets the report columns the move allows (its `fields`);
     `context` fills the feedback message (a department's name, a leader ...).
     `expected_version` is the version the actor saw; if the report has moved
-    since, `Conflict` is raised and nothing is written.
+    since, `Conflict` is raised and nothing is written. `now` is when the
+    move happens (the clock by default), which its deadlines count from.
     """
     actor = _actor_key(user, reporter, system)
     current, move = _permit(session, report, action, actor, user, expected_version)
@@ -332,7 +334,7 @@ def apply(
     _check_input(report, action, move, note, values)
 
     levels = review.chain(session)
-    now = utcnow()
+    now = now or utcnow()
     acted_at = review.level_at(levels, report.review_level).key if current in PENDING else None
     to = move.to or current
     assert to is not None

@@ -41,7 +41,7 @@ def chase(session: Session, now: datetime | None = None) -> dict[str, int]:
         # A report returned before deadlines were kept has no date: the limit counts from the return.
         expires = report.due_at or rules.due("supplement", asked.created_at)
         if now > expires:
-            lifecycle.apply(session, report, Action.EXPIRE, system=True)
+            lifecycle.apply(session, report, Action.EXPIRE, system=True, now=now)
             expired += 1
             continue
         if now <= rules.due("remind", asked.created_at):
@@ -52,7 +52,7 @@ def chase(session: Session, now: datetime | None = None) -> dict[str, int]:
                                             ReportEvent.id > asked.id).limit(1))
         if already is None:
             # The reminder repeats the question that was asked.
-            lifecycle.apply(session, report, Action.REMIND, system=True,
+            lifecycle.apply(session, report, Action.REMIND, system=True, now=now,
                             context={"note": asked.note or ""})
             reminded += 1
     return {"reminded": reminded, "expired": expired}

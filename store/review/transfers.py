@@ -83,7 +83,7 @@ def transfer(session: Session, report: Report, user: User, *, department: Unit,
     due_at, escalate_at = _deadlines(session, report, now, due_days, due_hours, escalate_days,
                                      escalate_hours)
     lifecycle.apply(session, report, Action.TRANSFER, user=user, note=note,
-                    expected_version=expected_version,
+                    expected_version=expected_version, now=now,
                     context={"department": department.name, "due": deadlines.shown(due_at)})
     row = Transfer(report_id=report.id, department_id=department.id, note=(note or "").strip() or None,
                    due_at=due_at, escalate_at=escalate_at,
