@@ -470,7 +470,7 @@ def test_a_supplement_after_the_return_expired_is_refused_clearly(chat, point_to
     chat.fill_report(photo=False)
     chat.press("确认提交")
     report = reports_in(session)[0]
-    asked = lifecycle.apply(session, report, lifecycle.Action.RETURN, user=clerk, note="请补充照片")
+    lifecycle.apply(session, report, lifecycle.Action.RETURN, user=clerk, note="请补充照片")
     session.commit()
     chat.send(callback=f"~supp:{report.id}")
     chat.photo()

@@ -7,7 +7,7 @@ in March 2026 (no public holiday), so only weekends are skipped.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -30,7 +31,8 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
 
 
 def make_report(session: Session, point: CollectionPoint | None = None, *, title: str = "人民路路灯长期不亮",
-                urgent: bool = False, external_id: str = "tg-1001", **fields: Any) -> Report:
+                urgent: bool = False, external_id: str = "tg-1001", now: datetime | None = None,
+                **fields: Any) -> Report:
     """A submitted report as the engine would leave it, committed."""
     reporter = session.query(Reporter).filter_by(external_id=external_id).one_or_none()
     if reporter is None:
@@ -54,6 +56,6 @@ def make_report(session: Session, point: CollectionPoint | None = None, *, title
     session.add(ReportVersion(report_id=report.id, number=1, title=report.title,
                               situation=report.situation, analysis=report.analysis,
                               suggestion=report.suggestion))
-    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=reporter)
+    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=reporter, now=now)
     session.commit()
     return report

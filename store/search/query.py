@@ -25,13 +25,13 @@ from store.models import (
     ReporterKind,
     ReportNote,
     ReportStatus,
-    Transfer,
     Urgency,
     User,
     utcnow,
 )
 from store.reports import lifecycle
 from store.reports import queries as reports
+from store.review import overdue
 from store.search import index, text
 
 BEIJING = timezone(timedelta(hours=8))
@@ -320,8 +320,7 @@ def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElem
     if filters.mine:
         where.append(reports.queue_scope(session, user))
     if filters.overdue:
-        where.append(sa.exists().where(Transfer.report_id == Report.id, Transfer.status == "open",
-                                       Transfer.due_at < utcnow()))
+        where.append(overdue.clause())
     return where
 
 
