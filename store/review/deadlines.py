@@ -203,7 +203,7 @@ def on_move(session: Session, report: Report, *, waiting_at: int | None, returne
     if waiting_at is not None:
         key = review.level_at(review.chain(session), waiting_at).key
         out: dict[str, Any] = {"due_at": r.due(key, now, urgent=urgent), "chased_at": None}
-        if restarts_answer or report.answer_due_at is None:
+        if restarts_answer:
             out["answer_due_at"] = r.due("answer", now, urgent=urgent)
         return out
     if returned:
