@@ -8,8 +8,12 @@ takes an optional `now`, so tests run them at any moment they like.
                      login failures; log the outbox's health
   sweep_draft_files  hourly: files of drafts never submitted, after DRAFT_FILES_DAYS
   chase_returns      hourly: remind, then close, unanswered 退回补充 questions
+  chase_reviews      hourly: tell a review level once that a report passed its deadline
   chase_transfers    daily at 09:00 office time, and once at start-up: overdue 转办
   remind_instructions  daily at 09:00 office time, and once at start-up: 批示落实 due
+
+Every deadline is the office's (系统管理 → 办理时限, `store.review.deadlines`):
+working days in its calendar, clock hours for urgent reports.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from minyi.settings import Settings
 from store.models import OutboxMessage, OutboxStatus, ProcessedUpdate, utcnow
 from store.network import logins, scans
 from store.reports import files, returns
-from store.review import followup, transfers
+from store.review import followup, overdue, transfers
 
 log = logging.getLogger("minyi.scheduler")
 
@@ -39,6 +43,8 @@ STUCK_AFTER = timedelta(minutes=15)
 HOUSEKEEPING_EVERY = timedelta(minutes=10)
 RETURNS_EVERY = timedelta(hours=1)
 SWEEP_EVERY = timedelta(hours=1)
+# Urgent reports run on hours, so reviews are looked at every hour, not once a day.
+REVIEWS_EVERY = timedelta(hours=1)
 # Transfers are chased when the office's working day starts.
 OFFICE_TZ = "Asia/Shanghai"
 TRANSFERS_AT_HOUR = 9
@@ -104,14 +110,21 @@ def sweep_draft_files(session_factory: sessionmaker[Session], upload_dir: Path, 
     return swept
 
 
-def chase_returns(session_factory: sessionmaker[Session], remind_days: int, expire_days: int,
-                  now: datetime | None = None) -> dict[str, int]:
+def chase_returns(session_factory: sessionmaker[Session], now: datetime | None = None) -> dict[str, int]:
     """Remind reporters of open 退回补充 questions, and close those left unanswered too long."""
     with session_factory() as s, s.begin():
-        done = returns.chase(s, now or utcnow(), timedelta(days=remind_days),
-                             timedelta(days=expire_days))
+        done = returns.chase(s, now or utcnow())
     if any(done.values()):
         log.info("returned reports: %(reminded)d reminded, %(expired)d closed unanswered", done)
+    return done
+
+
+def chase_reviews(session_factory: sessionmaker[Session], now: datetime | None = None) -> int:
+    """Tell each review level of the reports that passed its deadline there (once each)."""
+    with session_factory() as s, s.begin():
+        done = overdue.chase(s, now or utcnow())
+    if done:
+        log.info("overdue in review: %d reports, their reviewers told", done)
     return done
 
 
@@ -136,14 +149,13 @@ def remind_instructions(session_factory: sessionmaker[Session],
 
 
 def build_scheduler(session_factory: sessionmaker[Session],
-                    settings: Settings | None = None) -> BackgroundScheduler:
+                    settings: Settings) -> BackgroundScheduler:
     """A scheduler with minyi's jobs, run in its own worker threads.
 
     The jobs are blocking database work, so they get threads of their own
     rather than the event loop's; `shutdown(wait=True)` then waits for a
     running job to finish its unit of work instead of abandoning it.
     """
-    settings = settings or Settings()
     scheduler = BackgroundScheduler(timezone="UTC", executors={
         "default": {"type": "threadpool", "max_workers": 2}})
     started = datetime.now(tz=utcnow().tzinfo)
@@ -153,8 +165,7 @@ def build_scheduler(session_factory: sessionmaker[Session],
         coalesce=True, max_instances=1,
     )
     scheduler.add_job(
-        chase_returns, "interval", id="chase_returns",
-        args=[session_factory, settings.return_remind_days, settings.return_expire_days],
+        chase_returns, "interval", id="chase_returns", args=[session_factory],
         seconds=RETURNS_EVERY.total_seconds(), next_run_time=started,
         coalesce=True, max_instances=1,
     )
@@ -162,6 +173,11 @@ def build_scheduler(session_factory: sessionmaker[Session],
         sweep_draft_files, "interval", id="sweep_draft_files",
         args=[session_factory, settings.upload_dir, settings.draft_files_days],
         seconds=SWEEP_EVERY.total_seconds(), next_run_time=started,
+        coalesce=True, max_instances=1,
+    )
+    scheduler.add_job(
+        chase_reviews, "interval", id="chase_reviews", args=[session_factory],
+        seconds=REVIEWS_EVERY.total_seconds(), next_run_time=started,
         coalesce=True, max_instances=1,
     )
     scheduler.add_job(

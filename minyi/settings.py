@@ -97,12 +97,6 @@ class Settings:
     global_rate: int = 30
     per_chat_interval: float = 1.0
     form: str = "report"
-    # 退回补充: remind the reporter after this many days, close after that many.
-    return_remind_days: int = 3
-    return_expire_days: int = 7
-    # 转办: the console's default deadline, and how long past it before escalating.
-    transfer_due_days: int = 15
-    transfer_escalate_days: int = 7
     # WeChat Official Account (issue 11): on when the app id, secret and token are all set.
     wechat_app_id: str | None = None
     wechat_app_secret: str | None = None
@@ -192,12 +186,12 @@ class Settings:
             )
         base_url = _read(env, "TELEGRAM_BASE_URL") or "https://api.telegram.org/bot"
         file_url = _read(env, "TELEGRAM_BASE_FILE_URL") or base_url.replace("/bot", "/file/bot", 1)
-        remind = _positive(env, "RETURN_REMIND_DAYS", 3)
-        expire = _positive(env, "RETURN_EXPIRE_DAYS", 7)
-        if expire <= remind:
+        moved = [name for name in MOVED_TO_CONSOLE if _read(env, name) is not None]
+        if moved:
             raise ConfigError(
-                f"RETURN_EXPIRE_DAYS ({expire}) must be greater than RETURN_REMIND_DAYS ({remind}): "
-                "the reminder comes before the return is closed")
+                f"{', '.join(moved)} {'is' if len(moved) == 1 else 'are'} no longer read: deadlines "
+                "are counted in working days and set by the office in the console "
+                "(系统管理 → 办理时限). Remove the setting from the environment or .env")
         return cls(
             env=mode,
             instance_dir=instance,
@@ -214,10 +208,6 @@ class Settings:
             max_upload_mb=_int(env, "MAX_UPLOAD_MB", 20),
             global_rate=_int(env, "TELEGRAM_GLOBAL_RATE", 30),
             form=_read(env, "MINYI_FORM") or "report",
-            return_remind_days=remind,
-            return_expire_days=expire,
-            transfer_due_days=_positive(env, "TRANSFER_DUE_DAYS", 15),
-            transfer_escalate_days=_positive(env, "TRANSFER_ESCALATE_DAYS", 7),
             trusted_proxies=_count(env, "TRUSTED_PROXIES", 0),
             session_idle_minutes=_positive(env, "SESSION_IDLE_MINUTES", 120),
             session_max_hours=_positive(env, "SESSION_MAX_HOURS", 12),
@@ -230,6 +220,9 @@ class Settings:
         )
 
 
+# Deadlines in calendar days, from before the office set them in working days (issue 14).
+MOVED_TO_CONSOLE = ("RETURN_REMIND_DAYS", "RETURN_EXPIRE_DAYS", "TRANSFER_DUE_DAYS",
+                    "TRANSFER_ESCALATE_DAYS")
 _WECHAT_REQUIRED = ("WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_TOKEN")
 _WECHAT_OPTIONAL = ("WECHAT_AES_KEY", "WECHAT_API_BASE", "WECHAT_TEMPLATE_ID")
 

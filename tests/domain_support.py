@@ -64,7 +64,8 @@ def make_report(session: Session, point: CollectionPoint | None = None, *,
                 place: str | None = None, category: str = "livelihood", urgent: bool = False,
                 anonymous: bool = False, contact: str | None = None,
                 answers: Mapping[str, Any] | None = None,
-                created_at: datetime | None = None, commit: bool = True) -> Report:
+                created_at: datetime | None = None, now: datetime | None = None,
+                commit: bool = True) -> Report:
     """A filed report, committed (only flushed with `commit=False`, inside a transaction the
     caller holds).
 
@@ -73,7 +74,8 @@ def make_report(session: Session, point: CollectionPoint | None = None, *,
     reporter's, as a member's report); `answers` adds to or overrides the answers
     made from the texts. Texts are not checked against the form: some tests want
     a short one. A `status` past SUBMITTED is reached by `by` (an administrator)
-    through the lifecycle: REVIEWING, RETURNED, ADOPTED, NOT_ADOPTED or CLOSED.
+    through the lifecycle: REVIEWING, RETURNED, ADOPTED, NOT_ADOPTED or CLOSED. `now` files it
+    at that moment (its deadlines counted from then); `created_at` only restamps the row.
     """
     who = who or reporter(session, external_id=external_id)
     if unit is not None:
@@ -88,7 +90,7 @@ def make_report(session: Session, point: CollectionPoint | None = None, *,
     }
     draft = drafts.Draft(form=forms.load("report"), answers={}, reporter=who,
                          point_id=point.id if point else None)
-    report = drafts.file_as_is(session, draft, given)
+    report = drafts.file_as_is(session, draft, given, now=now)
     if created_at is not None:
         report.created_at = created_at
     _move_to(session, report, status, by)

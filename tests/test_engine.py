@@ -445,13 +445,14 @@ def test_a_supplement_after_the_return_expired_is_refused_clearly(chat, point_to
     chat.fill_report(photo=False)
     chat.press("确认提交")
     report = reports_in(session)[0]
-    asked = lifecycle.apply(session, report, lifecycle.Action.RETURN, user=clerk, note="请补充照片")
+    lifecycle.apply(session, report, lifecycle.Action.RETURN, user=clerk, note="请补充照片")
     session.commit()
     chat.send(callback=f"~supp:{report.id}")
     chat.photo()
     chat.text("照片已补充")
 
-    returns.chase(session, asked.created_at + timedelta(days=8), 3, 7)
+    assert report.due_at is not None  # the reporter's time to add more, set by the return
+    returns.chase(session, report.due_at + timedelta(minutes=1))
     session.commit()
     late = chat.press("提交补充")
     assert "超过期限未补充，已经办结" in late[0].text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -93,19 +93,23 @@ def test_it_logs_a_healthy_outbox_at_info(
     assert [r.levelno for r in caplog.records] == [logging.INFO]
 
 
-def test_it_schedules_housekeeping_returns_and_transfers(
+def test_it_schedules_housekeeping_returns_reviews_and_transfers(
     Session_: sessionmaker[Session],  # noqa: N803
 ) -> None:
-    settings = Settings(return_remind_days=2, return_expire_days=5)
+    settings = Settings()
     sched = scheduler.build_scheduler(Session_, settings)
 
     jobs = {job.id: job for job in sched.get_jobs()}
-    assert set(jobs) == {"housekeeping", "chase_returns", "chase_transfers", "chase_transfers_now",
-                         "remind_instructions", "remind_instructions_now", "sweep_draft_files"}
+    assert set(jobs) == {"housekeeping", "chase_returns", "chase_reviews", "chase_transfers",
+                         "chase_transfers_now", "remind_instructions", "remind_instructions_now",
+                         "sweep_draft_files"}
     assert jobs["sweep_draft_files"].args == (Session_, settings.upload_dir, 7)
     assert jobs["housekeeping"].args == (Session_,)
-    assert jobs["chase_returns"].args == (Session_, 2, 5)
+    # Every limit is the office's (系统管理 → 办理时限), read by the job itself.
+    assert jobs["chase_returns"].args == (Session_,)
     assert jobs["chase_returns"].trigger.interval == timedelta(hours=1)
+    assert jobs["chase_reviews"].func is scheduler.chase_reviews
+    assert jobs["chase_reviews"].trigger.interval == timedelta(hours=1)
     daily = jobs["chase_transfers"].trigger
     assert str(daily.timezone) == "Asia/Shanghai"
     fields = {f.name: str(f) for f in daily.fields}
@@ -126,13 +130,16 @@ def test_the_jobs_chase_returns_and_transfers_in_their_own_unit_of_work(
     moved = make_report(session, title="农贸市场占道经营", unit=network.county)
     adopt(session, moved, admin)
     roads = staff(session, "lu", Role.DEPARTMENT, network.roads)
-    row = transfers.transfer(session, moved, admin, department=network.roads, due_days=2,
-                             escalate_days=1)
+    # Monday 2 March 2026, 09:00 in the office: due Wednesday, escalated after Thursday.
+    monday = datetime(2026, 3, 2, 1, tzinfo=UTC)
+    transfers.transfer(session, moved, admin, department=network.roads, due_days=2,
+                       escalate_days=1, now=monday)
     session.commit()
+    assert asked.report.due_at is not None
 
-    assert scheduler.chase_returns(Session_, 3, 7, now=asked.created_at + timedelta(days=8)) == \
+    assert scheduler.chase_returns(Session_, now=asked.report.due_at + timedelta(minutes=1)) == \
         {"reminded": 0, "expired": 1}
-    assert scheduler.chase_transfers(Session_, now=row.created_at + timedelta(days=4)) == \
+    assert scheduler.chase_transfers(Session_, now=monday + timedelta(days=4)) == \
         {"reminded": 1, "escalated": 1}
 
     session.rollback()  # end the read snapshot

@@ -1,8 +1,12 @@
-"""转办: sending an adopted report to a department, its reply, and chasing it when overdue."""
+"""转办: sending an adopted report to a department, its reply, and chasing it when overdue.
+
+Deadlines count working days (China's calendar by default); the dates below
+are chosen in March 2026, which has no public holiday, so only weekends count.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +27,7 @@ from store.network import addresses
 from store.reports import lifecycle
 from store.reports.lifecycle import Action, TransitionError
 from store.review import transfers
+from store.workdays import OFFICE_TZ, end_of
 from tests.conftest import Network, staff
 from tests.domain_support import make_report
 from tests.review_support import adopt
@@ -41,6 +46,14 @@ def adopted(session: Session, county_point: CollectionPoint, admin: User, networ
     adopt(session, report, admin)
     session.commit()
     return report
+
+
+def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
+    """A moment of the office's day, as stored (UTC)."""
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=OFFICE_TZ).astimezone(UTC)
+
+
+MONDAY = date(2026, 3, 2)
 
 
 def _notices(session: Session, user: User, kind: str | None = None) -> list[StaffNotice]:
@@ -67,20 +80,23 @@ def test_it_transfers_to_a_department_and_tells_both_sides(
     session.commit()
 
     row = transfers.transfer(session, adopted, admin, department=network.roads, due_days=15,
-                             escalate_days=7, note="请核实路灯损坏情况")
+                             escalate_days=7, note="请核实路灯损坏情况", now=at(MONDAY, 10))
     session.commit()
 
     assert adopted.status is ReportStatus.TRANSFERRED
-    assert row.due_at - row.created_at == timedelta(days=15)
-    assert row.escalate_at - row.due_at == timedelta(days=7)
+    # Fifteen working days after Monday 2 March: three weeks of five, then Monday 23 March.
+    assert row.due_at == end_of(date(2026, 3, 23))
+    # Seven more: the end of Wednesday 1 April.
+    assert row.escalate_at == end_of(date(2026, 4, 1))
     assert row.status == "open" and row.note == "请核实路灯损坏情况"
     [notice] = _notices(session, roads, "transfer")
-    assert adopted.tracking_no in notice.text and "办理期限" in notice.text
+    assert adopted.tracking_no in notice.text and "办理期限 2026-03-23" in notice.text
     assert _notices(session, water) == []
     # The linked department member hears of it on Telegram too.
     assert session.scalar(sa.select(OutboxMessage.chat_id).where(
         OutboxMessage.user_id == roads.id)) == "777"
-    assert "县住建局" in _feedback(session, adopted)[-1]
+    told = _feedback(session, adopted)[-1]
+    assert "县住建局" in told and "应在 2026-03-23 前答复" in told
 
 
 def test_it_refuses_a_unit_that_is_no_department_and_absurd_deadlines(
@@ -153,45 +169,52 @@ def test_a_transfer_goes_overdue_is_reminded_daily_and_escalated_once(
 ) -> None:
     roads = staff(session, "lu", Role.DEPARTMENT, network.roads)
     row = transfers.transfer(session, adopted, admin, department=network.roads, due_days=15,
-                             escalate_days=7)
+                             escalate_days=7, now=at(MONDAY, 10))
     session.commit()
-    start = row.created_at
+    due_day = date(2026, 3, 23)
 
-    assert transfers.chase(session, start + timedelta(days=14)) == {"reminded": 0, "escalated": 0}
-    assert not transfers.is_overdue(row, start + timedelta(days=15, minutes=-1))
+    assert transfers.chase(session, at(due_day, 9)) == {"reminded": 0, "escalated": 0}
+    assert not transfers.is_overdue(row, at(due_day, 23, 59))
 
-    day16 = start + timedelta(days=16)
-    assert transfers.is_overdue(row, day16)
-    assert transfers.chase(session, day16) == {"reminded": 1, "escalated": 0}
+    day1 = at(date(2026, 3, 24))
+    assert transfers.is_overdue(row, day1)
+    assert transfers.chase(session, day1) == {"reminded": 1, "escalated": 0}
     session.commit()
     # A second run the same day (a restart) does not remind again.
-    assert transfers.chase(session, day16 + timedelta(minutes=30)) == {"reminded": 0, "escalated": 0}
+    assert transfers.chase(session, day1 + timedelta(minutes=30)) == {"reminded": 0, "escalated": 0}
     session.commit()
     [overdue] = _notices(session, roads, "overdue")
-    assert "已超过办理期限" in overdue.text and adopted.tracking_no in overdue.text
+    assert "已超过办理期限（2026-03-23）" in overdue.text and adopted.tracking_no in overdue.text
 
-    assert transfers.chase(session, day16 + timedelta(days=1))["reminded"] == 1
+    assert transfers.chase(session, at(date(2026, 3, 25)))["reminded"] == 1
+    session.commit()
+    # Not on a Saturday: the department is not at work.
+    assert transfers.chase(session, at(date(2026, 3, 28))) == {"reminded": 0, "escalated": 0}
+
+    # Escalated once the seven working days past the deadline are over (Wednesday 1 April).
+    assert transfers.chase(session, at(date(2026, 4, 1), 18)) == {"reminded": 1, "escalated": 0}
+    session.commit()
+    thursday = at(date(2026, 4, 2))
+    assert transfers.chase(session, thursday) == {"reminded": 1, "escalated": 1}
+    session.commit()
+    friday = at(date(2026, 4, 3))
+    assert transfers.chase(session, friday) == {"reminded": 1, "escalated": 0}
     session.commit()
 
-    day23 = start + timedelta(days=23)
-    assert transfers.chase(session, day23) == {"reminded": 1, "escalated": 1}
-    session.commit()
-    assert transfers.chase(session, day23 + timedelta(days=1)) == {"reminded": 1, "escalated": 0}
-    session.commit()
-
-    assert len(_notices(session, roads, "overdue")) == 4
+    assert len(_notices(session, roads, "overdue")) == 5
     for leader in (director, secretary, admin):
         [escalation] = _notices(session, leader, "escalated")
         assert "县住建局" in escalation.text and "严重逾期" in escalation.text
     assert _notices(session, clerk, "escalated") == []
     row = session.get(Transfer, row.id)  # type: ignore[assignment]
-    assert row.escalated_at == day23 and row.last_reminded_at == day23 + timedelta(days=1)
+    assert row.escalated_at == thursday and row.last_reminded_at == friday
 
     # Once answered, it is no longer chased.
     transfers.reply(session, row, roads, "已处理完毕，共更换路灯12盏。")
     session.commit()
-    assert transfers.chase(session, day23 + timedelta(days=2)) == {"reminded": 0, "escalated": 0}
-    assert not transfers.is_overdue(row, day23 + timedelta(days=2))
+    later = at(date(2026, 4, 8))
+    assert transfers.chase(session, later) == {"reminded": 0, "escalated": 0}
+    assert not transfers.is_overdue(row, later)
 
 
 def test_leaders_of_another_county_hear_nothing_of_its_escalations(
@@ -200,9 +223,10 @@ def test_leaders_of_another_county_hear_nothing_of_its_escalations(
     outsider = staff(session, "dong", Role.DIRECTOR, network.other_county)
     insider = staff(session, "cheng", Role.DIRECTOR, network.county)
     row = transfers.transfer(session, adopted, admin, department=network.roads, due_days=1,
-                             escalate_days=1)
+                             escalate_days=1, now=at(MONDAY))
     session.commit()
-    transfers.chase(session, row.created_at + timedelta(days=3))
+    assert row.escalate_at == end_of(date(2026, 3, 4))
+    transfers.chase(session, at(date(2026, 3, 5)))
     session.commit()
     assert _notices(session, outsider) == []
     assert [n.kind for n in _notices(session, insider)] == ["escalated"]

@@ -22,6 +22,7 @@ from minyi.settings import Settings
 from store.db import make_engine, make_sessionmaker
 from store.i18n import MESSAGES, t
 from store.models import Role, User
+from store.review import deadlines
 from web import edge, sessions
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ def create_app(
 
     from web import (
         admin,
+        admin_deadlines,  # noqa: F401  (adds the 办理时限 page to admin.bp before it is registered)
         admin_tokens,  # noqa: F401  (adds the API tokens pages to admin.bp before it is registered)
         admin_units,  # noqa: F401  (adds the units pages to admin.bp before it is registered)
         api,
@@ -225,6 +227,10 @@ def _templating(app: Flask) -> None:
     @app.template_filter("local")
     def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(BEIJING).strftime(fmt) if value else ""
+
+    @app.template_filter("deadline")
+    def deadline(value: datetime | None) -> str:
+        return deadlines.shown(value)
 
     @app.template_filter("status")
     def status(value: Any) -> str:

@@ -95,9 +95,15 @@ def levels_above(level: AdoptionLevel | None) -> list[AdoptionLevel]:
     return [lv for lv in AdoptionLevel if adoption_rank(lv) > adoption_rank(level)]
 
 
-def days(form: Mapping[str, str], name: str, default: int) -> int | None:
-    raw = (form.get(name) or str(default)).strip()
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 365 else None
+def days(form: Mapping[str, str], name: str, limit: int = 365) -> tuple[int | None, bool]:
+    """The whole number of days (or hours), 1 to `limit`, typed into `name` (None: left empty),
+    and whether what was typed is no such number."""
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        return None, False
+    if raw.isdigit() and 1 <= int(raw) <= limit:
+        return int(raw), False
+    return None, True
 
 
 # Where the lifecycle's refusals belong on the form, when they are about one field.

@@ -18,13 +18,13 @@ from flask_login import login_required
 
 from store import access
 from store.i18n import t
-from store.models import Report
+from store.models import Report, Urgency
 from store.network import units
 from store.outputs import adoption
 from store.reports import editing, lifecycle, merging, notes
 from store.reports import queries as reports_mod
 from store.reports.lifecycle import Action, TransitionError
-from store.review import instructions, templates, transfers
+from store.review import deadlines, instructions, templates, transfers
 from web import confirming, edge
 from web import decision_forms as forms
 from web.reports import render_detail, visible_report
@@ -120,7 +120,7 @@ def merge(report_id: int) -> Any:
 @bp.route("/reports/<int:report_id>/transfer", methods=["POST"])
 @office_only
 def transfer(report_id: int) -> Any:
-    """转办 to a department with a deadline and an escalation date."""
+    """转办 to a department with a deadline and an escalation date (working days; hours if urgent)."""
     version = _version()
     report = visible_report(report_id)
     session, user = edge.db(), edge.staff()
@@ -131,25 +131,31 @@ def transfer(report_id: int) -> Any:
         return _refused(exc, report_id, version)
     raw = request.form.get("department_id", "")
     department = next((d for d in units.departments(session) if str(d.id) == raw), None)
-    cfg = edge.settings()
-    due = forms.days(request.form, "due_days", cfg.transfer_due_days)
-    escalate = forms.days(request.form, "escalate_days", cfg.transfer_escalate_days)
+    # An urgent report's limits are in hours, the rest in working days (`store.review.deadlines`).
+    unit = "hours" if report.urgency is Urgency.URGENT else "days"
+    limit = transfers.MAX_HOURS if unit == "hours" else transfers.MAX_DAYS
+    words = "小时" if unit == "hours" else "个工作日"
+    # A field left empty takes the office's limit.
+    due, due_bad = forms.days(request.form, f"due_{unit}", limit)
+    escalate, escalate_bad = forms.days(request.form, f"escalate_{unit}", limit)
     errors = {}
     if department is None:
         errors["department_id"] = "请选择承办部门。"
-    if due is None:
-        errors["due_days"] = "办理期限请填写 1～365 天。"
-    if escalate is None:
-        errors["escalate_days"] = "督办期限请填写 1～365 天。"
-    if department is None or due is None or escalate is None:
+    if due_bad:
+        errors[f"due_{unit}"] = f"办理期限请填写 1～{limit} {words}。"
+    if escalate_bad:
+        errors[f"escalate_{unit}"] = f"督办期限请填写 1～{limit} {words}。"
+    if department is None or errors:
         return _again(report, choice, errors)
     try:
-        transfers.transfer(session, report, user, department=department, due_days=due,
-                           escalate_days=escalate, note=request.form.get("note") or None,
-                           expected_version=version)
+        days, hours = ((due, escalate), (None, None)) if unit == "days" else ((None, None), (due, escalate))
+        row = transfers.transfer(session, report, user, department=department,
+                                 due_days=days[0], escalate_days=days[1], due_hours=hours[0],
+                                 escalate_hours=hours[1], note=request.form.get("note") or None,
+                                 expected_version=version)
     except TransitionError as exc:
         return _refused(exc, report_id, version, choice)
-    return _done(report_id, f"已转交{department.name}办理，期限 {due} 天。")
+    return _done(report_id, f"已转交{department.name}办理，期限 {deadlines.shown(row.due_at)}。")
 
 
 @bp.route("/reports/<int:report_id>/instruct", methods=["POST"])

@@ -25,7 +25,7 @@ from store.outputs import adoption, upward
 from store.reports import files, lifecycle
 from store.reports import queries as reports_mod
 from store.review import chain as review
-from store.review import transfers
+from store.review import overdue
 from web import decision_forms, edge, sidebar
 
 bp = Blueprint("reports", __name__)
@@ -44,21 +44,27 @@ def index() -> Any:
 @bp.route("/reports")
 @login_required
 def inbox() -> Any:
-    """Reports urgent-pending first, then newest; one status, all, or 待我审核 (`?tab=mine`)."""
+    """Reports urgent-pending first, then newest; one status, all, 待我审核 (`?tab=mine`) or
+    逾期 (`?tab=late`: past a review level's, the answer's or a transfer's deadline)."""
     raw_status = request.args.get("status") or None
     try:
         status = ReportStatus(raw_status) if raw_status else None
     except ValueError:
         status = None
     mine = request.args.get("tab") == "mine"
+    late = request.args.get("tab") == "late"
     page = request.args.get("page", "1")
     page_no = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
     session, user = edge.db(), edge.staff()
     # The status counts are on the page anyway; the inbox's total is one of them.
     counts = reports_mod.status_counts(session, user)
+    late_total = overdue.count(session, user)
     if mine:
         status = None
         rows, total = reports_mod.my_queue(session, user, page_no, PER_PAGE)
+    elif late:
+        status = None
+        rows, total = overdue.page(session, user, page_no, PER_PAGE)
     else:
         known = counts[status] if status is not None else sum(counts.values())
         rows, total = reports_mod.page(session, user, status, page_no, PER_PAGE, total=known)
@@ -66,11 +72,11 @@ def inbox() -> Any:
     levels = review.chain(session)
     return render_template(
         "inbox.html", reports=rows, total=total, page=page_no, pages=pages, status=status,
-        mine=mine, statuses=list(ReportStatus), counts=counts,
+        mine=mine, late=late, late_total=late_total, statuses=list(ReportStatus), counts=counts,
         queue_total=reports_mod.queue_count(session, user) if not mine else total,
         categories=category_labels(), pending=frozenset(lifecycle.PENDING),
         level_names={i: lv.label() for i, lv in enumerate(levels)}, last_level=len(levels) - 1,
-        overdue=transfers.overdue_among(session, [r.id for r in rows]),
+        overdue=overdue.late_among(session, rows),
         adopted_levels=adoption.highest_levels(session, [r.id for r in rows]),
         incoming=upward.incoming(session, user, open_only=True, limit=5),
         incoming_open=upward.incoming_open_count(session, user),
@@ -142,7 +148,8 @@ def render_detail(report: Report, *, identity: access.Identity | None = None, st
         values=values or {}, errors=errors or {}, office_level=review.office_level(session),
         raise_levels=decision_forms.levels_above(adopted_level), adopted_level=adopted_level,
         level_names={key: lv.label() for key, lv in review.LEVELS.items()},
-        hl=search.highlighted(session, report, q), q=q, **panels,
+        hl=search.highlighted(session, report, q), q=q,
+        late=overdue.late_among(session, [report]).get(report.id, []), **panels,
     ), status
 
 

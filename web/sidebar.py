@@ -15,7 +15,7 @@ from store.models import Report, Role, Transfer, User, utcnow
 from store.network import units
 from store.outputs import adoption, destinations, upward
 from store.reports import editing, notes, similar
-from store.review import followup, instructions, reference, templates, transfers
+from store.review import deadlines, followup, instructions, reference, templates, transfers
 
 
 def panels(session: Session, report: Report, user: User, actions: set[str],
@@ -25,6 +25,7 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
     out: dict[str, Any] = {
         "decline_templates": [], "already_handled": None, "similar": [], "departments": [],
         "notes": [], "transfers": [], "instructions": [], "followups": {}, "references": [],
+        "limits": None,
         # 代录: office staff may print the counter slip again.
         "slip": office and report.entered_by_id is not None,
     }
@@ -35,6 +36,7 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
     out["similar"] = similar.similar(session, report, user)
     if "transfer" in actions or "refer" in actions:
         out["departments"] = units.departments(session)
+        out["limits"] = deadlines.rules(session)
     if office:
         out["notes"] = notes.for_report(session, report)
     out["transfers"] = [(tr, transfers.is_overdue(tr, now))

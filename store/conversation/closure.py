@@ -21,7 +21,7 @@ from store.conversation.steps import clean
 from store.conversation.types import Reply
 from store.models import Report, ReportEvent, ReportStatus
 from store.network import staff
-from store.reports import lifecycle
+from store.reports import feedback, lifecycle
 
 RATINGS = ("satisfied", "basically", "unsatisfied")
 
@@ -93,8 +93,9 @@ class ClosureMoves(TurnParts):
             return [Reply(self.t("invalid.too_long", n=len(text), max=lifecycle.NOTE_LIMIT))]
         lifecycle.apply(self.session, report, lifecycle.Action.REOPEN, reporter=self.reporter,
                         note=text)
-        return [Reply(self.t("chat.rate.reopened", no=report.tracking_no)),
-                *self.leave_supplement()]
+        reopened = self.t("chat.rate.reopened", no=report.tracking_no)
+        expect = feedback.expect_answer(report, self.lang)
+        return [Reply(f"{reopened}\n{expect}" if expect else reopened), *self.leave_supplement()]
 
     def comment_cancel(self, _arg: str = "") -> list[Reply]:
         return [Reply(self.t("chat.rate.comment_cancelled")), *self.leave_supplement()]

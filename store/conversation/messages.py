@@ -111,8 +111,8 @@ register({
     },
     "chat.edit_which": {"zh": "要修改哪一项？", "en": "Which answer do you want to change?"},
     "chat.receipt": {
-        "zh": "✅ 提交成功！\n信息编号：{no}\n标题：{title}\n\n我们会尽快审核，结果会在这里通知您。发送 /my 可随时查看办理进度。",
-        "en": "✅ Submitted!\nTracking number: {no}\nTitle: {title}\n\nWe will review it soon and tell you the outcome here. Send /my to follow it.",
+        "zh": "✅ 提交成功！\n信息编号：{no}\n标题：{title}\n\n我们会尽快审核，结果会在这里通知您。{expect}发送 /my 可随时查看办理进度。",
+        "en": "✅ Submitted!\nTracking number: {no}\nTitle: {title}\n\nWe will review it soon and tell you the outcome here. {expect} Send /my to follow it.",
     },
     "chat.my.none": {"zh": "您还没有反映过信息。", "en": "You have not reported anything yet."},
     "chat.my.header": {"zh": "您反映的信息（最近 {n} 条）：", "en": "Your reports (latest {n}):"},
@@ -406,8 +406,8 @@ register({
         "en": "Use the buttons: Report to start a report, My reports to see where yours stand. Every question has Back and Cancel below it.",
     },
     "chat.receipt.buttons": {
-        "zh": "✅ 提交成功！\n信息编号：{no}\n标题：{title}\n\n我们会尽快审核，结果会在这里通知您。点“我的反映”可随时查看办理进度。",
-        "en": "✅ Submitted!\nTracking number: {no}\nTitle: {title}\n\nWe will review it soon and tell you the outcome here. Tap My reports to follow it.",
+        "zh": "✅ 提交成功！\n信息编号：{no}\n标题：{title}\n\n我们会尽快审核，结果会在这里通知您。{expect}点“我的反映”可随时查看办理进度。",
+        "en": "✅ Submitted!\nTracking number: {no}\nTitle: {title}\n\nWe will review it soon and tell you the outcome here. {expect} Tap My reports to follow it.",
     },
     "chat.supplement.closed.buttons": {
         "zh": "信息 {no} 目前不需要补充（可能已经处理完毕）。点“我的反映”查看最新进度。",

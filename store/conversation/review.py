@@ -13,7 +13,7 @@ from store.conversation.parts import TurnParts
 from store.conversation.summary import render_answer, summary
 from store.conversation.types import MAIN, MINOR, Button, Reply
 from store.models import Attachment
-from store.reports import drafts
+from store.reports import drafts, feedback
 
 
 class ReviewMoves(TurnParts):
@@ -78,6 +78,7 @@ class ReviewMoves(TurnParts):
         self.enter(Mode.IDLE, Context(last_receipt=report.tracking_no,
                                       submitted_turn=submitted_turn))
         self.advance()
-        receipt = self.t("chat.receipt", no=report.tracking_no, title=report.title)
+        receipt = self.t("chat.receipt", no=report.tracking_no, title=report.title,
+                         expect=feedback.expect_answer(report, self.lang))
         return [Reply(f"{receipt}\n\n{closed}" if closed else receipt, self.menu_buttons())]
 

@@ -13,7 +13,7 @@ from store.conversation.parts import TurnParts
 from store.conversation.steps import check_file, clean
 from store.conversation.types import MAIN, MINOR, Reply
 from store.models import Attachment, Report, ReportStatus
-from store.reports import files, lifecycle
+from store.reports import feedback, files, lifecycle
 
 
 class SupplementMoves(TurnParts):
@@ -113,7 +113,9 @@ class SupplementMoves(TurnParts):
                         note=note)
         self.session.execute(sa.update(Attachment).where(*self.held_files()).values(
             report_id=report.id, conversation_id=None))
-        done = f"{self.t('chat.supplement.done', no=report.tracking_no)}\n{self.report_news(report)}"
+        done = "\n".join(filter(None, (self.t("chat.supplement.done", no=report.tracking_no),
+                                        feedback.expect_answer(report, self.lang),
+                                        self.report_news(report))))
         after = self.leave_supplement()
         if self.mode is Mode.IDLE:
             # That report's news and the menu: no form, no idle hint.

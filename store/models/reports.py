@@ -91,6 +91,14 @@ class Report(Base):
     entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
     # -- end counter intake --
+    # -- deadlines in working days (issue 14, store.review.deadlines; written by lifecycle) --
+    # The step the report waits at now: its review level's limit, or the reporter's time to add more.
+    due_at: Mapped[datetime | None]
+    # When the reporter was told to expect an answer (set on filing, resubmitting, reopening).
+    answer_due_at: Mapped[datetime | None]
+    # When the reviewers were reminded that `due_at` passed (cleared when it is set anew).
+    chased_at: Mapped[datetime | None]
+    # -- end deadlines --
 
     point: Mapped[CollectionPoint | None] = relationship()
     reporter: Mapped[Reporter] = relationship()
@@ -108,6 +116,8 @@ class Report(Base):
         # alone, and its newest reports without a sort (issue 5, a million reports).
         sa.Index("ix_reports_unit_status", "unit_id", "status", "urgency", "review_level"),
         sa.Index("ix_reports_unit_created", "unit_id", "created_at"),
+        # What is late in review (the inbox's 逾期 tab, the scheduler's reminders).
+        sa.Index("ix_reports_status_due", "status", "due_at"),
     )
 
 

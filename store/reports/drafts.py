@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -159,11 +160,12 @@ def held_by(conv: Conversation) -> tuple[sa.ColumnElement[bool], ...]:
             Attachment.supplement.is_(False))
 
 
-def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any]) -> Report:
+def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
+               now: datetime | None = None) -> Report:
     """File `answers` (already checked) for `draft`'s reporter; `Draft.file` checks first.
 
     Called directly only where texts are made up rather than collected: the
-    test factory and the benchmark.
+    test factory and the benchmark (which may also say when it was filed, `now`).
     """
     if draft.reporter is None:
         raise ValueError("a draft needs its reporter to be filed")
@@ -186,6 +188,8 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any]) -> Re
         topic_id=draft.topic_id,
         entered_by_id=draft.entered_by.id if draft.entered_by is not None else None,
     )
+    if now is not None:
+        report.created_at = now
     session.add(report)
     session.flush()
     # Version 1 is the reporter's own words; staff edits add versions, never overwrite it.
@@ -195,5 +199,5 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any]) -> Re
     session.add_all(stored.attachment(report_id=report.id)
                     for step_files in draft.files.values() for stored in step_files)
     session.flush()
-    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=draft.reporter)
+    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=draft.reporter, now=now)
     return report

@@ -16,6 +16,7 @@ from store.delivery import outbox
 from store.i18n import register, t
 from store.models import AdoptionLevel, Report, Reporter, ReportStatus
 from store.outputs import adoption
+from store.review import deadlines
 
 # Who instructed, as a reporter is told it when only the leader's level is known
 # (an upward record's 批示): the name stays internal, as with `store.review.instructions`.
@@ -25,6 +26,27 @@ register({f"leader.{lv.value}": words for lv, words in (
     (AdoptionLevel.PROVINCE, {"zh": "省级领导", "en": "a provincial leader"}),
     (AdoptionLevel.NATIONAL, {"zh": "中央领导", "en": "a national leader"}),
 )})
+
+# The deadline a message tells the reporter (context "due", from store.review.deadlines), by message.
+DUE_LINES = {
+    "feedback.returned": "feedback.due.supplement",
+    "feedback.return_reminder": "feedback.due.supplement",
+    "feedback.transferred": "feedback.due.department",
+}
+register({
+    "feedback.due.supplement": {
+        "zh": "请在 {due} 前补充（节假日不计入）。",
+        "en": "Please add it by {due} (public holidays not counted).",
+    },
+    "feedback.due.department": {
+        "zh": "按规定，承办部门应在 {due} 前答复。",
+        "en": "The department is due to reply by {due}.",
+    },
+    "feedback.due.answer": {
+        "zh": "我们将在 {due} 前给您答复（节假日不计入）。",
+        "en": "You will have an answer by {due} (public holidays not counted).",
+    },
+})
 
 
 def owe(session: Session, report: Report, action: str, key: str, note: str | None,
@@ -55,7 +77,8 @@ def recipients(session: Session, report: Report) -> list[Reporter]:
 
 def text(report: Report, key: str, lang: str, note: str | None, context: dict[str, Any],
          level: AdoptionLevel | None = None) -> str:
-    """The message `key` about `report` in `lang`; `level` fills {level}.
+    """The message `key` about `report` in `lang`; `level` fills {level}; with the deadline it
+    owes the reporter when the context has one ("due").
 
     A `leader_level` in `context` words {leader} as "a provincial leader".
     """
@@ -63,7 +86,16 @@ def text(report: Report, key: str, lang: str, note: str | None, context: dict[st
               "level": t(f"adoption.{level.value}", lang) if level else "", **context}
     if context.get("leader_level"):
         params["leader"] = t(f"leader.{context['leader_level']}", lang)
-    return t(key, lang, **params)
+    out = t(key, lang, **params)
+    if key in DUE_LINES and params.get("due"):
+        out += "\n" + t(DUE_LINES[key], lang, due=params["due"])
+    return out
+
+
+def expect_answer(report: Report, lang: str) -> str:
+    """"You will have an answer by ...": for the receipt, and whenever the answer date is set anew."""
+    return t("feedback.due.answer", lang, due=deadlines.shown(report.answer_due_at)) \
+        if report.answer_due_at else ""
 
 
 def _buttons(action: str, report: Report, lang: str) -> list[list[dict[str, str]]] | None:

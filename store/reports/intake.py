@@ -38,7 +38,7 @@ from store.models import (
     Unit,
     User,
 )
-from store.reports import drafts, files
+from store.reports import drafts, feedback, files
 from store.reports.files import StoredFile
 
 POINT = "point"  # the errors key of the collection point
@@ -75,11 +75,11 @@ register({
     },
     "intake.receipt": {
         "zh": "✅ 您反映的社情民意信息已由工作人员代为录入并提交。\n信息编号：{no}\n采集点：{point}\n\n"
-              "登记内容：\n{summary}\n\n我们会尽快审核，审核和办理结果都会在这里通知您，请收藏本页面。"
+              "登记内容：\n{summary}\n\n我们会尽快审核，审核和办理结果都会在这里通知您，请收藏本页面。{expect}"
               "点“我的反映”可随时查看办理进度。",
         "en": "✅ Your report was entered by our staff and submitted.\nTracking number: {no}\n"
               "Collection point: {point}\n\nWhat was recorded:\n{summary}\n\nWe will review it soon and "
-              "tell you every outcome here; bookmark this page. Tap My reports to follow it.",
+              "tell you every outcome here; bookmark this page. {expect} Tap My reports to follow it.",
     },
 })
 
@@ -216,7 +216,8 @@ def submit(session: Session, user: User, point: CollectionPoint, form_name: str,
     _bind_chat(session, reporter, point, form_name)
     # Anyone holding the printed slip can read the receipt: identity answers stay out of it.
     receipt = t("intake.receipt", no=report.tracking_no, point=point.name,
-                summary=summary(form, checked.answers, "zh", identity=False))
+                summary=summary(form, checked.answers, "zh", identity=False),
+                expect=feedback.expect_answer(report, "zh"))
     webchat.record_out(session, citizen_id, [(receipt, None)])
     return report
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -38,6 +39,7 @@ from store.models import (
 from store.outputs import adoption
 from store.reports import feedback
 from store.review import chain as review
+from store.review import deadlines
 from store.search import index as search_index
 
 S = ReportStatus
@@ -332,13 +334,15 @@ def apply(
     expected_version: int | None = None,
     values: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> ReportEvent:
     """Move `report` by `action`; write the event and any feedback owed.
 
     `values` sets the report columns the move allows (its `fields`);
     `context` fills the feedback message (a department's name, a leader ...).
     `expected_version` is the version the actor saw; if the report has moved
-    since, `Conflict` is raised and nothing is written.
+    since, `Conflict` is raised and nothing is written. `now` is when the
+    move happens (the clock by default), which its deadlines count from.
     """
     actor = _actor_key(user, reporter, system)
     current, move = _permit(session, report, action, actor, user, expected_version)
@@ -347,15 +351,18 @@ def apply(
     _check_input(session, report, action, move, note, values)
 
     levels = review.chain(session)
-    now = utcnow()
+    now = now or utcnow()
     acted_at = review.level_at(levels, report.review_level).key if current in PENDING else None
     to = move.to or current
     assert to is not None
     facts = {k: values.pop(k) for k in FACTS & set(values)}
     changes: dict[str, Any] = {**values, **_level_changes(report, action, levels)}
+    changes.update(_deadlines(session, report, action, move, changes, now))
     if current is None:
         report.status = to
         report.version = 1
+        for column, value in changes.items():
+            setattr(report, column, value)
     else:
         if to in DECIDED:
             changes["decided_at"] = now
@@ -392,7 +399,8 @@ def apply(
         session.flush()  # the event's id, which the fact names
         adoption.record(session, report, facts["adoption_level"], event=event, user=user)
     if move.feedback:
-        feedback.owe(session, report, action, move.feedback, note, dict(context or {}))
+        feedback.owe(session, report, action, move.feedback, note,
+                     {"due": deadlines.shown(report.due_at), **(context or {})})
     if action is Action.SUBMIT and report.urgency is Urgency.URGENT:
         notices.alert_reviewers(session, report, "urgent")
     if action is Action.RESUBMIT:
@@ -416,6 +424,18 @@ def _level_changes(report: Report, action: Action,
     return {}
 
 
+def _deadlines(session: Session, report: Report, action: Action, move: Move,
+               changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The deadlines a move sets (`store.review.deadlines`); a move that keeps the state keeps them."""
+    if move.to is None:
+        return {}
+    return deadlines.on_move(
+        session, report, now=now,
+        waiting_at=changes.get("review_level", report.review_level) if move.to in PENDING else None,
+        returned=move.to is S.RETURNED,
+        restarts_answer=action in (Action.SUBMIT, Action.RESUBMIT, Action.REOPEN))
+
+
 @dataclass(frozen=True)
 class Preview:
     """What a move would tell people, before it is made (the console's confirmation)."""
@@ -435,8 +455,11 @@ def preview(session: Session, report: Report, action: Action, *, note: str | Non
     if move.feedback is None:
         return Preview(move.to, None, 0)
     people = feedback.recipients(session, report)
+    due = _deadlines(session, report, action, move, _level_changes(report, action, review.chain(session)),
+                     utcnow()).get("due_at", report.due_at)
     text = feedback.text(report, move.feedback, report.reporter.language, _clean_note(note),
-                         dict(context or {}), adoption.highest(session, report))
+                         {"due": deadlines.shown(due), **(context or {})},
+                         adoption.highest(session, report))
     return Preview(move.to, text, len(people) - 1)
 
 

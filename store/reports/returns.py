@@ -1,14 +1,16 @@
-"""Chasing 退回补充: a reminder after N days without an answer, closure after M days.
+"""Chasing 退回补充: a reminder after N working days without an answer, closure when time runs out.
 
 Both are lifecycle moves made by the system (REMIND keeps the report
 returned and repeats the question with the 补充信息 button; EXPIRE closes it
-with feedback). Days count from the latest return, so a report returned a
-second time gets a fresh reminder. Nothing here commits.
+with feedback). The reminder counts from the latest return, in the office's
+working days (`store.review.deadlines`), so a report returned a second time
+gets a fresh one; closure comes once the date the reporter was told
+(`Report.due_at`, set by the return) has passed. Nothing here commits.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -16,20 +18,16 @@ from sqlalchemy.orm import Session
 from store.models import Report, ReportEvent, ReportStatus, utcnow
 from store.reports import lifecycle
 from store.reports.lifecycle import Action
+from store.review import deadlines
 
 
-def _days(value: timedelta | int) -> timedelta:
-    return value if isinstance(value, timedelta) else timedelta(days=value)
-
-
-def chase(session: Session, now: datetime | None = None, remind_after: timedelta | int = 3,
-          expire_after: timedelta | int = 7) -> dict[str, int]:
-    """Remind (once) or close every returned report left unanswered; ints are days.
+def chase(session: Session, now: datetime | None = None) -> dict[str, int]:
+    """Remind (once) or close every returned report left unanswered.
 
     Returns how many reports were reminded and how many were closed.
     """
     now = now or utcnow()
-    remind, expire = _days(remind_after), _days(expire_after)
+    rules = deadlines.rules(session)
     reminded = expired = 0
     returned = list(session.scalars(
         sa.select(Report).where(Report.status == ReportStatus.RETURNED).order_by(Report.id)))
@@ -40,12 +38,13 @@ def chase(session: Session, now: datetime | None = None, remind_after: timedelta
             .order_by(ReportEvent.id.desc()).limit(1))
         if asked is None:
             continue
-        waited = now - asked.created_at
-        if waited >= expire:
-            lifecycle.apply(session, report, Action.EXPIRE, system=True)
+        # A report returned before deadlines were kept has no date: the limit counts from the return.
+        expires = report.due_at or rules.due("supplement", asked.created_at)
+        if now > expires:
+            lifecycle.apply(session, report, Action.EXPIRE, system=True, now=now)
             expired += 1
             continue
-        if waited < remind:
+        if now <= rules.due("remind", asked.created_at):
             continue
         already = session.scalar(
             sa.select(ReportEvent.id).where(ReportEvent.report_id == report.id,
@@ -53,7 +52,7 @@ def chase(session: Session, now: datetime | None = None, remind_after: timedelta
                                             ReportEvent.id > asked.id).limit(1))
         if already is None:
             # The reminder repeats the question that was asked.
-            lifecycle.apply(session, report, Action.REMIND, system=True,
+            lifecycle.apply(session, report, Action.REMIND, system=True, now=now,
                             context={"note": asked.note or ""})
             reminded += 1
     return {"reminded": reminded, "expired": expired}

@@ -6,15 +6,17 @@ three kinds: 转办 (here), 批示落实 (store.review.followup) and 函送参�
 deadline, reply, overdue marks); each kind's module owns what its answer does.
 
 `transfer` and `reply` go through the lifecycle (TRANSFER, DEPT_REPLY), so the
-reporter hears of both; `chase` is the scheduler's daily round: a reminder to
-the department for each overdue transfer, and one escalation (督办) to the
-office's leadership once the second deadline has passed. Nothing here commits.
+reporter hears of both, and of the date the department is due to reply by;
+`chase` is the scheduler's daily round: a reminder to the department for each
+overdue transfer (on working days; urgent ones every day), and one escalation
+(督办) to the office's leadership once the second deadline has passed.
+Deadlines count working days in the office's calendar, or clock hours for an
+urgent report (`store.review.deadlines`). Nothing here commits.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -22,16 +24,19 @@ from sqlalchemy.orm import Session
 from store import access
 from store.delivery import notices
 from store.i18n import register, t
-from store.models import Report, ReportEvent, Role, Transfer, Unit, UnitKind, User, utcnow
+from store.models import Report, ReportEvent, Role, Transfer, Unit, UnitKind, Urgency, User, utcnow
 from store.reports import lifecycle
 from store.reports.lifecycle import Action, TransitionError
+from store.review import deadlines
+from store.workdays import OFFICE_TZ
 
 OPEN, REPLIED = "open", "replied"
 TRANSFER, INSTRUCTION, REFERENCE = "transfer", "instruction", "reference"
 KINDS = (TRANSFER, INSTRUCTION, REFERENCE)
 # Deadlines are shown, and "one reminder a day" is counted, in the office's time.
-LOCAL = ZoneInfo("Asia/Shanghai")
-MAX_DAYS = 365
+LOCAL = OFFICE_TZ
+MAX_DAYS = deadlines.MAX_DAYS
+MAX_HOURS = deadlines.MAX_HOURS
 # Who hears of an escalation: the office's leadership, above the clerk.
 LEADERSHIP = frozenset({Role.DIRECTOR, Role.SECRETARY_GENERAL, Role.ADMIN})
 
@@ -44,7 +49,11 @@ register({
         "zh": "请选择一个承办部门。", "en": "Choose a department to transfer to.",
     },
     "error.bad_days": {
-        "zh": "期限须为 1～{max} 天。", "en": "Deadlines must be between 1 and {max} days.",
+        "zh": "期限须为 1～{max} 个工作日。", "en": "Deadlines must be between 1 and {max} working days.",
+    },
+    "error.bad_hours": {
+        "zh": "紧急事项的期限须为 1～{max} 小时。",
+        "en": "Urgent deadlines must be between 1 and {max} hours.",
     },
     "error.transfer_answered": {
         "zh": "该转办事项已经回复过了。", "en": "This transfer has already been answered.",
@@ -56,34 +65,61 @@ def local_date(moment: datetime) -> str:
     return moment.astimezone(LOCAL).strftime("%Y-%m-%d")
 
 
-def transfer(session: Session, report: Report, user: User, *, department: Unit, due_days: int,
-             escalate_days: int, note: str | None = None,
-             expected_version: int | None = None) -> Transfer:
-    """Send `report` to `department`: due in `due_days`, escalated `escalate_days` after that.
+def transfer(session: Session, report: Report, user: User, *, department: Unit,
+             due_days: int | None = None, escalate_days: int | None = None,
+             due_hours: int | None = None, escalate_hours: int | None = None,
+             note: str | None = None, expected_version: int | None = None,
+             now: datetime | None = None) -> Transfer:
+    """Send `report` to `department`, due and then escalated after the office's limits.
 
-    The reporter is told which department has it; the department's staff get
-    a notice (and a Telegram message if they linked it).
+    `due_days` / `escalate_days` (working days) or `due_hours` / `escalate_hours`
+    (clock hours) override the limits for this transfer; the escalation counts
+    from the due date. The reporter is told which department has it and by when
+    it is due to reply; the department's staff get a notice (and a Telegram
+    message if they linked it).
     """
     if department.kind is not UnitKind.DEPARTMENT:
         raise TransitionError("error.not_a_department")
     for days in (due_days, escalate_days):
-        if not 1 <= days <= MAX_DAYS:
+        if days is not None and not 1 <= days <= MAX_DAYS:
             raise TransitionError("error.bad_days", max=MAX_DAYS)
+    for hours in (due_hours, escalate_hours):
+        if hours is not None and not 1 <= hours <= MAX_HOURS:
+            raise TransitionError("error.bad_hours", max=MAX_HOURS)
+    now = now or utcnow()
+    due_at, escalate_at = _deadlines(session, report, now, due_days, due_hours, escalate_days,
+                                     escalate_hours)
     lifecycle.apply(session, report, Action.TRANSFER, user=user, note=note,
-                    expected_version=expected_version, context={"department": department.name})
-    now = utcnow()
-    due_at = now + timedelta(days=due_days)
+                    expected_version=expected_version, now=now,
+                    context={"department": department.name, "due": deadlines.shown(due_at)})
     row = Transfer(kind=TRANSFER, report_id=report.id, department_id=department.id,
                    note=(note or "").strip() or None,
-                   due_at=due_at, escalate_at=due_at + timedelta(days=escalate_days),
+                   due_at=due_at, escalate_at=escalate_at,
                    status=OPEN, created_by_id=user.id, created_at=now)
     session.add(row)
     session.flush()
     text = t("notice.transfer", "zh", no=report.tracking_no, title=report.title,
-             due=local_date(due_at))
+             due=deadlines.shown(due_at))
     for member in department_staff(session, department):
         notices.notify(session, member, "transfer", text, report)
     return row
+
+
+def _deadlines(session: Session, report: Report, now: datetime, due_days: int | None,
+               due_hours: int | None, escalate_days: int | None,
+               escalate_hours: int | None) -> tuple[datetime, datetime]:
+    """When a transfer made `now` is due and escalated: what was asked, else the office's limits."""
+    rules = deadlines.rules(session)
+    urgent = report.urgency is Urgency.URGENT
+    if due_days is None and due_hours is None:
+        due_at = rules.due("transfer", now, urgent=urgent)
+    else:
+        due_at = rules.after(now, days=due_days, hours=due_hours)
+    if escalate_days is None and escalate_hours is None:
+        escalate_at = rules.due("escalate", due_at, urgent=urgent)
+    else:
+        escalate_at = rules.after(due_at, days=escalate_days, hours=escalate_hours)
+    return due_at, escalate_at
 
 
 def department_staff(session: Session, department: Unit) -> list[User]:
@@ -162,21 +198,8 @@ def is_overdue(transfer_row: Transfer, now: datetime | None = None) -> bool:
     return transfer_row.status == OPEN and due is not None and (now or utcnow()) > due
 
 
-def overdue_among(session: Session, report_ids: list[int], now: datetime | None = None) -> set[int]:
-    """Which of these reports have open department work past its deadline (the inbox's 逾期 mark).
-
-    An overdue 批示落实 counts as much as an overdue 转办: a department is late on it.
-    """
-    if not report_ids:
-        return set()
-    return set(session.scalars(
-        sa.select(Transfer.report_id).where(Transfer.report_id.in_(report_ids),
-                                            Transfer.status == OPEN,
-                                            Transfer.due_at < (now or utcnow()))))
-
-
 def chase(session: Session, now: datetime | None = None) -> dict[str, int]:
-    """Remind departments of overdue transfers (once a local day) and escalate the long-overdue.
+    """Remind departments of overdue transfers (once a working day) and escalate the long-overdue.
 
     Returns how many transfers were reminded and escalated this round.
     """
@@ -185,12 +208,15 @@ def chase(session: Session, now: datetime | None = None) -> dict[str, int]:
         sa.select(Transfer).where(Transfer.kind == TRANSFER, Transfer.status == OPEN,
                                   Transfer.due_at < now)
         .order_by(Transfer.due_at, Transfer.id))
+    # Departments are not chased on their days off, unless the report is urgent.
+    working = deadlines.rules(session).is_workday(now)
     reminded = escalated = 0
     for row in overdue:
         report, department = row.report, row.department
         assert row.due_at is not None and row.escalate_at is not None  # every 转办 has both
-        due = local_date(row.due_at)
-        if row.last_reminded_at is None or local_date(row.last_reminded_at) < local_date(now):
+        due = deadlines.shown(row.due_at)
+        if (working or report.urgency is Urgency.URGENT) and (
+                row.last_reminded_at is None or local_date(row.last_reminded_at) < local_date(now)):
             text = t("notice.overdue", "zh", no=report.tracking_no, title=report.title, due=due)
             for member in department_staff(session, department):
                 notices.notify(session, member, "overdue", text, report)

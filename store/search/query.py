@@ -26,7 +26,6 @@ from store.models import (
     ReporterKind,
     ReportNote,
     ReportStatus,
-    Transfer,
     Urgency,
     User,
     utcnow,
@@ -35,6 +34,7 @@ from store.outputs import adoption
 from store.outputs.journal import rules as journal_rules
 from store.reports import lifecycle
 from store.reports import queries as reports
+from store.review import overdue
 from store.search import index, text
 
 BEIJING = timezone(timedelta(hours=8))
@@ -355,8 +355,7 @@ def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElem
     if filters.adopted:
         where.append(adoption.adopted_at_least(AdoptionLevel(filters.adopted)))
     if filters.overdue:
-        where.append(sa.exists().where(Transfer.report_id == Report.id, Transfer.status == "open",
-                                       Transfer.due_at < utcnow()))
+        where.append(overdue.clause())
     if filters.carried:
         where.append(journal_rules.carried())
     return where
