@@ -246,8 +246,9 @@ REFUSALS: list[tuple[str, str, str, int]] = [
     ("roads", "GET", "/reports/{r}", 404),  # a department sees only what is transferred to it
     ("roads", "POST", "/reports/{r}/act", 403),
     ("water", "POST", "/transfers/{t}/reply", 404),  # another department's transfer
-    ("clerk-other", "GET", "/points/{p}/edit", 403),  # every point is listed; this one is not theirs
-    ("clerk-other", "POST", "/points/{p}/edit", 403),
+    # Another unit's point is not on their list at all (issue 15: points scoped by unit): 404.
+    ("clerk-other", "GET", "/points/{p}/edit", 404),
+    ("clerk-other", "POST", "/points/{p}/edit", 404),
     ("viewer-own", "GET", "/points/{p}/edit", 403),
     ("clerk-own", "GET", "/points/999999/edit", 404),
     ("viewer-own", "GET", "/admin/users", 403),

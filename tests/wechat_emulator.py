@@ -113,6 +113,7 @@ class WeChatEmulator:
         self._ids = itertools.count(1)
         self._msg_ids = itertools.count(24_000_000_000_000_001)
         self._lock = threading.Lock()
+        self._event_time = 0  # the CreateTime of the last event (see _create_time)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
@@ -207,7 +208,7 @@ class WeChatEmulator:
         """The callback for any message; the helpers below fill in the usual kinds."""
         lines = [f"<ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>",
                  f"<FromUserName><![CDATA[{openid}]]></FromUserName>",
-                 f"<CreateTime>{int(time.time())}</CreateTime>",
+                 f"<CreateTime>{self._create_time(event=not msg_id)}</CreateTime>",
                  f"<MsgType><![CDATA[{msg_type}]]></MsgType>"]
         for name, value in fields.items():
             lines.append(f"<{name}><![CDATA[{value}]]></{name}>" if isinstance(value, str)
@@ -216,6 +217,18 @@ class WeChatEmulator:
             lines.append(f"<MsgId>{next(self._msg_ids)}</MsgId>")
         xml = "<xml>" + "".join(lines) + "</xml>"
         return self.sign(xml, openid=openid, encrypt=encrypt, timestamp=timestamp, nonce=nonce)
+
+    def _create_time(self, *, event: bool) -> int:
+        """WeChat's CreateTime, in seconds. An event has no MsgId, so WeChat's own key for it is
+        sender + CreateTime (+ event): two events of one user never share a second, as a person
+        cannot follow, unfollow and follow again within one. A fast test could, so events here
+        take the next second when the last one took this one."""
+        now = int(time.time())
+        if not event:
+            return now
+        with self._lock:
+            self._event_time = max(now, self._event_time + 1)
+            return self._event_time
 
     def text(self, openid: str, content: str, **kw: Any) -> Callback:
         self._wrote(openid)

@@ -20,16 +20,16 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # Reports already in review get no deadline: none was set or told when they came in.
-    with op.batch_alter_table('reports', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('due_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('answer_due_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('chased_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index('ix_reports_status_due', ['status', 'due_at'], unique=False)
+    # Plain ADD/DROP COLUMN: batch mode would copy `reports` and drop the old table, which
+    # the rows of other tables that refer to reports forbid on SQLite.
+    op.add_column('reports', sa.Column('due_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('reports', sa.Column('answer_due_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('reports', sa.Column('chased_at', sa.DateTime(timezone=True), nullable=True))
+    op.create_index('ix_reports_status_due', 'reports', ['status', 'due_at'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('reports', schema=None) as batch_op:
-        batch_op.drop_index('ix_reports_status_due')
-        batch_op.drop_column('chased_at')
-        batch_op.drop_column('answer_due_at')
-        batch_op.drop_column('due_at')
+    op.drop_index('ix_reports_status_due', table_name='reports')
+    op.drop_column('reports', 'chased_at')
+    op.drop_column('reports', 'answer_due_at')
+    op.drop_column('reports', 'due_at')
