@@ -17,10 +17,11 @@ from store.i18n import register
 from store.models import Report, ReportVersion, User
 from store.reports import lifecycle
 from store.reports.lifecycle import Action, TransitionError
+from store.reports.transitions import EDITABLE
 
 TITLE_LIMIT = 200
 TEXT_LIMIT = 10_000
-FIELDS = lifecycle.EDITABLE
+FIELDS = EDITABLE
 REQUIRED = frozenset({"title", "situation", "suggestion"})
 NAMES = {
     "title": {"zh": "标题", "en": "title"},
