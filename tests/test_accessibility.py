@@ -41,7 +41,7 @@ from store.models import (
 )
 from store.network import members, topics
 from store.network import points as points_mod
-from store.outputs import destinations, upward
+from store.outputs import destinations, periods, scoring, upward
 from store.outputs.journal import issues as journal_issues
 from store.outputs.journal import series as journal_series
 from store.reports import files, intake, lifecycle, notes
@@ -73,6 +73,7 @@ NOT_PAGES = {
     "points.posters_pdf": "posters as PDF",
     "chat.poll": "the web chat's JSON",
     "journal.export": "an issue as .docx or PDF",
+    "scores.download": "a ranking as XLSX or CSV",
 }
 
 # Pages in states the url_map alone does not reach: a queue, a search with a saved
@@ -92,6 +93,7 @@ class Seeded:
     clerk: User  # a colleague whose password the admin may reset
     upward_id: int  # the handled report sent to a unit of the network (报送)
     issue: JournalIssue  # a draft of 《社情民意》 carrying the adopted report, with its editing forms
+    series_id: int  # 考评序列 with the county placed this year: a ranking with a breakdown
 
 
 def _photo() -> bytes:
@@ -165,8 +167,12 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
     issue = journal_issues.compose(session, journal_series.find(session, "社情民意"), [handled], admin)
     journal_issues.edit_issue(session, issue, admin, note="本期编者按。",
                               distribution={"bao": "省政协办公厅", "song": "", "fa": ""})
+    series = scoring.create_series(session, "区县政协")
+    # Placed in the year of last month too: the ranking opens on last month.
+    for year in {date.today().year, periods.last_month(date.today()).year}:
+        scoring.place(session, series, year, [net.county.id])
     session.commit()
-    return Seeded(review, handled, counter, point, clerk, sent.id, issue)
+    return Seeded(review, handled, counter, point, clerk, sent.id, issue, series.id)
 
 
 def _values(seeded: Seeded) -> dict[str, list[str]]:
@@ -182,6 +188,7 @@ def _values(seeded: Seeded) -> dict[str, list[str]]:
         "record_id": [str(seeded.upward_id)],
         "issue_id": [str(seeded.issue.id)],
         "item_id": [str(seeded.issue.items[0].id)],
+        "series_id": [str(seeded.series_id)],
     }
 
 

@@ -118,6 +118,7 @@ def create_app(
     from web import (
         admin,
         admin_deadlines,  # noqa: F401  (adds the 办理时限 page to admin.bp before it is registered)
+        admin_scoring,  # noqa: F401  (adds 积分规则 and 考评序列 to admin.bp before it is registered)
         admin_tokens,  # noqa: F401  (adds the API tokens pages to admin.bp before it is registered)
         admin_units,  # noqa: F401  (adds the units pages to admin.bp before it is registered)
         api,
@@ -132,6 +133,7 @@ def create_app(
         office,
         points,
         reports,
+        scores,
         search,
         short,
         topics,
@@ -144,7 +146,7 @@ def create_app(
     _login(app)
 
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
-                   search, intake, upward, journal, followup, exports, api):
+                   search, intake, upward, journal, followup, exports, api, scores):
         app.register_blueprint(module.bp)
 
     channels.listen(app, engine.handle)

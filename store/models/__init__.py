@@ -33,6 +33,7 @@ from store.models.office import AccessLog, LoginFailure, OfficeSetting, SavedVie
 from store.models.readers import ApiCall, ApiToken, ExportLog
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
 from store.models.review import DeclineTemplate, Instruction, Topic, Transfer
+from store.models.scoring import AssessmentSeries, Bulletin, ScoreRuleSet, SeriesMember
 from store.models.upward import Adoption, Destination, UpwardRecord, UpwardRoute, UpwardStatus
 
 __all__ = [
@@ -93,4 +94,8 @@ __all__ = [
     "ExportLog",
     "ApiToken",
     "ApiCall",
+    "ScoreRuleSet",
+    "AssessmentSeries",
+    "SeriesMember",
+    "Bulletin",
 ]

@@ -98,6 +98,8 @@ class User(Base):
     # Raised by logout, a password change or reset and deactivation: a console session
     # carries the number it was opened under and ends when it no longer matches.
     session_generation: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    # 通报: the monthly figures are not sent to this account's chats (set on 我的账号).
+    bulletin_opt_out: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class StaffAddress(Base):

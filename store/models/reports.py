@@ -40,6 +40,8 @@ class Reporter(Base):
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
     # Opted in to topic calls (/subscribe).
     topics_opt_in: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # A member who sent /nobulletin gets no 通报 of their figures (/bulletin takes it back).
+    bulletin_opt_out: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class Report(Base):
