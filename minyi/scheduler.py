@@ -11,6 +11,8 @@ takes an optional `now`, so tests run them at any moment they like.
   chase_reviews      hourly: tell a review level once that a report passed its deadline
   chase_transfers    daily at 09:00 office time, and once at start-up: overdue 转办
   remind_instructions  daily at 09:00 office time, and once at start-up: 批示落实 due
+  build_bulletin     hourly, and once at start-up: on or after the office's day of the month,
+                     last month's 通报 (claimed by INSERT … ON CONFLICT: built and sent once)
 
 Every deadline is the office's (系统管理 → 办理时限, `store.review.deadlines`):
 working days in its calendar, clock hours for urgent reports.
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from minyi.settings import Settings
 from store.models import OutboxMessage, OutboxStatus, ProcessedUpdate, utcnow
 from store.network import logins, scans
+from store.outputs import bulletin
 from store.reports import files, returns
 from store.review import followup, overdue, transfers
 
@@ -45,6 +48,7 @@ RETURNS_EVERY = timedelta(hours=1)
 SWEEP_EVERY = timedelta(hours=1)
 # Urgent reports run on hours, so reviews are looked at every hour, not once a day.
 REVIEWS_EVERY = timedelta(hours=1)
+BULLETIN_EVERY = timedelta(hours=1)
 # Transfers are chased when the office's working day starts.
 OFFICE_TZ = "Asia/Shanghai"
 TRANSFERS_AT_HOUR = 9
@@ -148,6 +152,18 @@ def remind_instructions(session_factory: sessionmaker[Session],
     return done
 
 
+def build_bulletin(session_factory: sessionmaker[Session],
+                   now: datetime | None = None) -> bulletin.Outcome | None:
+    """On or after the office's bulletin day, last month's 通报: built and sent once."""
+    with session_factory() as s, s.begin():
+        done = bulletin.run_due(s, now or utcnow())
+        if done is not None and (done.built or done.messages):
+            log.info("bulletin %s: %s, %d messages queued",
+                     done.bulletin.period if done.bulletin else "?",
+                     "built" if done.built else "already built", done.messages)
+    return done
+
+
 def build_scheduler(session_factory: sessionmaker[Session],
                     settings: Settings) -> BackgroundScheduler:
     """A scheduler with minyi's jobs, run in its own worker threads.
@@ -197,4 +213,10 @@ def build_scheduler(session_factory: sessionmaker[Session],
     )
     scheduler.add_job(remind_instructions, "date", args=[session_factory],
                       id="remind_instructions_now", run_date=started)
+    # Hourly from start-up: a restart after the day still builds it; the claim makes it once.
+    scheduler.add_job(
+        build_bulletin, "interval", id="build_bulletin", args=[session_factory],
+        seconds=BULLETIN_EVERY.total_seconds(), next_run_time=started,
+        coalesce=True, max_instances=1,
+    )
     return scheduler

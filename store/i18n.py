@@ -139,6 +139,24 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status.closed": {"zh": "已办结", "en": "Closed"},
     "urgency.normal": {"zh": "一般", "en": "Normal"},
     "urgency.urgent": {"zh": "紧急", "en": "Urgent"},
+    # 通报 (store.outputs.bulletin): each unit liaison and each member gets their own figures.
+    "bulletin.unit": {
+        "zh": "【{period}社情民意信息通报】{unit}：收到信息 {received} 条，采用 {adopted} 条（{levels}），获领导批示 {instructed} 件。{rank}\n不想再收到通报，可在控制台“我的账号”中关闭。",
+        "en": "[{period} bulletin] {unit}: {received} reports received, {adopted} adopted ({levels}), {instructed} leader instructions. {rank}\nTo stop these, switch them off under My account in the console.",
+    },
+    "bulletin.rank": {
+        "zh": "在“{series}”考评序列中得分 {score}，排名第 {rank} / {of}。",
+        "en": "In the series \"{series}\": {score} points, ranked {rank} of {of}.",
+    },
+    "button.nobulletin": {"zh": "不再接收通报", "en": "Stop these bulletins"},
+    "bulletin.levels": {
+        "zh": "县级 {county}、市级 {city}、省级 {province}、全国 {national}",
+        "en": "county {county}, city {city}, province {province}, national {national}",
+    },
+    "bulletin.member": {
+        "zh": "【{period}社情民意信息通报】{name}：本期您反映信息 {received} 条，被采用 {adopted} 条，获领导批示 {instructed} 件。感谢您的履职！\n不想再收到通报，请点击下方“不再接收通报”。",
+        "en": "[{period} bulletin] {name}: this period you filed {received} reports; {adopted} were adopted and {instructed} received a leader's instruction. Thank you!\nTo stop these, press \"Stop these bulletins\" below.",
+    },
 }
 
 

@@ -59,6 +59,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("start", "开始", "Start"),
     # Staff tie a chat to their console account with a one-time code; a channel
     # whose capabilities take no staff links answers it with where they can.
+    # 通报: a member's monthly figures (store.outputs.bulletin); named in the message itself.
+    Command("nobulletin", "不再接收通报", "Stop bulletin messages", menu=False),
+    Command("bulletin", "恢复接收通报", "Get bulletin messages again", menu=False),
     Command("link", "工作人员绑定账号", "Staff: link this chat", "绑定码", "CODE", menu=False),
 )
 BY_NAME = {c.name: c for c in COMMANDS}

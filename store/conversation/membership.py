@@ -99,6 +99,15 @@ class MemberMoves(TurnParts):
         topics.set_opt_in(self.session, self.reporter, False)
         return self.after(self.t("chat.unsubscribed"))
 
+    def bulletin_off(self, _arg: str = "") -> list[Reply]:
+        """/nobulletin: the monthly 通报 of their figures is no longer sent to them."""
+        self.reporter.bulletin_opt_out = True
+        return self.after(self.t("chat.bulletin_off"))
+
+    def bulletin_on(self, _arg: str = "") -> list[Reply]:
+        self.reporter.bulletin_opt_out = False
+        return self.after(self.t("chat.bulletin_on"))
+
     def topic_buttons(self) -> list[list[Button]]:
         """The menu's 选题 button, shown while some topic call is open."""
         if not topics.current(self.session):

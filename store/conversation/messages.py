@@ -13,7 +13,8 @@ BUTTONS = ".buttons"
 # Replies only a typed command or a Telegram-only event can bring, which must
 # name the command they explain: no variant needed.
 TYPED_ONLY = frozenset({"chat.edited", "chat.link.unknown", "chat.link.expired", "chat.link.disabled",
-                        "chat.link.usage", "chat.bind.usage"})
+                        "chat.link.usage", "chat.bind.usage", "chat.bulletin_off",
+                        "chat.bulletin_on"})
 
 
 def worded(key: str, capabilities: Capabilities) -> str:
@@ -349,6 +350,14 @@ register({
         "en": "Unsubscribed from topic calls. Send /subscribe to subscribe again.",
     },
     "btn.topics": {"zh": "📣 选题征集", "en": "📣 Topic calls"},
+    "chat.bulletin_off": {
+        "zh": "好的，以后不再给您发送通报。发送 /bulletin 可恢复接收。",
+        "en": "Done: no more bulletin messages. Send /bulletin to get them again.",
+    },
+    "chat.bulletin_on": {
+        "zh": "已恢复接收通报：每期通报会把您的信息报送情况发给您。发送 /nobulletin 可关闭。",
+        "en": "Bulletin messages are back on. Send /nobulletin to stop them.",
+    },
 })
 
 # Returning: where their reports stand (news.py), and the form taken up again.

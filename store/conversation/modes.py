@@ -64,6 +64,8 @@ EVERYWHERE: dict[str, On] = {
     "/mystats": on("mystats"),
     "/topics": on("topic_list"), "~topics": on("topic_list"),
     "/subscribe": on("subscribe"), "/unsubscribe": on("unsubscribe"),
+    "/nobulletin": on("bulletin_off"), "~nobulletin": on("bulletin_off"),
+    "/bulletin": on("bulletin_on"),
     "~supp": on("supplement_start", M.SUPPLEMENT),
     "~rate": on("rate", M.REOPEN),
 }

@@ -90,6 +90,17 @@ def write_xlsx(target: IO[bytes] | str, sheet_name: str, header: Sequence[str],
     book.save(target)
 
 
+def write_book(target: IO[bytes] | str,
+               sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Cell]]]]) -> None:
+    """A workbook of several small sheets (name, header, rows), cells as `write_xlsx` writes them."""
+    book = openpyxl.Workbook(write_only=True)
+    for name, header, rows in sheets:
+        sheet = _sheet(book, name, header)
+        for row in rows:
+            sheet.append([_xlsx_cell(sheet, v) for v in row])
+    book.save(target)
+
+
 def _sheet(book: Any, name: str, header: Sequence[str]) -> WriteOnlyWorksheet:
     sheet = book.create_sheet(name[:31])
     sheet.append([_xlsx_cell(sheet, h) for h in header])
