@@ -34,6 +34,8 @@ from store.outputs.bulletin import BulletinError
 from tests.conftest import Network, staff
 from tests.domain_support import make_report, reporter
 from tests.review_support import adopt
+from tests.chat_driver import Chat
+from tests.test_cli import env  # noqa: F401  (the fixture: a clean environment on an empty database)
 from tests.test_races import together
 
 NOV = periods.parse("2026-11")
@@ -147,11 +149,8 @@ def test_it_sends_each_liaison_and_member_their_own_figures_once(
 
 
 def test_it_skips_a_member_who_said_nobulletin(session: Session, office: dict[str, object],
-                                                chat: object) -> None:
-    from tests.chat_driver import Chat
-
-    assert isinstance(chat, Chat)
-    member = _member(session, "赵委员", chat.user_id, office["liaison"].unit_id)  # type: ignore[attr-defined]
+                                                chat: Chat, network: Network) -> None:
+    member = _member(session, "赵委员", chat.user_id, network.county.id)
     [reply] = chat.command("nobulletin")
     assert "不再给您发送通报" in reply.text
     session.rollback()
@@ -183,7 +182,7 @@ def test_the_scheduler_builds_last_month_on_the_offices_day_once(
 
 
 def test_the_command_line_builds_a_period_into_a_folder(
-        env: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+        env: str,  # noqa: F811 capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["init", "--admin-user", "root", "--admin-password", "correct horse battery"]) == 0
     capsys.readouterr()
     assert main(["bulletin", "build", "--period", "2026-11", "-o", str(tmp_path)]) == 0
@@ -196,5 +195,3 @@ def test_the_command_line_builds_a_period_into_a_folder(
     assert main(["bulletin", "build", "--period", "2026-13"]) == 1
     assert "看不懂的统计期间" in capsys.readouterr().err
 
-
-from tests.test_cli import env  # noqa: E402, F401  (the fixture: a clean environment on an empty database)
