@@ -182,7 +182,8 @@ def test_the_scheduler_builds_last_month_on_the_offices_day_once(
 
 
 def test_the_command_line_builds_a_period_into_a_folder(
-        env: str,  # noqa: F811 capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+        env: str,  # noqa: F811
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["init", "--admin-user", "root", "--admin-password", "correct horse battery"]) == 0
     capsys.readouterr()
     assert main(["bulletin", "build", "--period", "2026-11", "-o", str(tmp_path)]) == 0
