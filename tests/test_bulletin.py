@@ -31,10 +31,10 @@ from store.network import addresses
 from store.network import points as points_mod
 from store.outputs import bulletin, periods, scoring
 from store.outputs.bulletin import BulletinError
+from tests.chat_driver import Chat
 from tests.conftest import Network, staff
 from tests.domain_support import make_report, reporter
 from tests.review_support import adopt
-from tests.chat_driver import Chat
 from tests.test_cli import env  # noqa: F401  (the fixture: a clean environment on an empty database)
 from tests.test_races import together
 
