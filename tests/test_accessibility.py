@@ -74,6 +74,7 @@ NOT_PAGES = {
     "chat.poll": "the web chat's JSON",
     "journal.export": "an issue as .docx or PDF",
     "scores.download": "a ranking as XLSX or CSV",
+    "bulletins.download": "a 通报 as XLSX or DOCX",
 }
 
 # Pages in states the url_map alone does not reach: a queue, a search with a saved

@@ -44,7 +44,7 @@ from store.models import (
 )
 from store.network import addresses
 from store.network import points as points_mod
-from store.outputs import destinations, periods, scoring, upward
+from store.outputs import bulletin, destinations, periods, scoring, upward
 from store.outputs.journal import issues as journal_issues
 from store.outputs.journal import publishing as journal_publishing
 from store.outputs.journal import series as journal_series
@@ -89,6 +89,7 @@ class World:
     upward_id: int
     issue: JournalIssue  # a signed-off 《社情民意》 carrying the Telegram report
     series_id: int  # 考评序列 with the county placed this year (its ranking names the report)
+    bulletin_id: int  # this month's 通报 (counts and rankings: units, never a reporter)
 
 
 def _file_by_telegram(Session_: sessionmaker[Session], engine: Engine,  # noqa: N803
@@ -169,12 +170,14 @@ def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa
     series = scoring.create_series(session, "区县政协")
     for year in {followup.today().year, periods.last_month(followup.today()).year}:
         scoring.place(session, series, year, [network.county.id])
+    built = bulletin.publish(session, periods.month(followup.today()), send=False).bulletin
+    assert built is not None
     session.commit()
     return World(
         telegram=telegram, counter=counter, point=point, users=users, network=network,
         secrets=(PHONE, "张三丰", "李四海", TG_NAME, TG_CHAT, counter_chat.chat_id),
         follow=intake.follow_token(SECRET, counter_chat), upward_id=sent.id, issue=issue,
-        series_id=series.id,
+        series_id=series.id, bulletin_id=built.id,
     )
 
 
@@ -213,6 +216,7 @@ def _values(w: World) -> dict[str, list[dict[str, Any]]]:
         "journal.export": [{"issue_id": w.issue.id, "fmt": f} for f in ("docx", "pdf")],
         "scores.breakdown": [{"series_id": w.series_id, "unit_id": w.network.county.id}],
         "scores.download": [{"series_id": w.series_id, "fmt": f} for f in ("csv", "xlsx")],
+        "bulletins.download": [{"bulletin_id": w.bulletin_id, "fmt": f} for f in ("xlsx", "docx")],
     }
 
 

@@ -102,7 +102,7 @@ def test_it_schedules_housekeeping_returns_reviews_and_transfers(
     jobs = {job.id: job for job in sched.get_jobs()}
     assert set(jobs) == {"housekeeping", "chase_returns", "chase_reviews", "chase_transfers",
                          "chase_transfers_now", "remind_instructions", "remind_instructions_now",
-                         "sweep_draft_files"}
+                         "sweep_draft_files", "build_bulletin"}
     assert jobs["sweep_draft_files"].args == (Session_, settings.upload_dir, 7)
     assert jobs["housekeeping"].args == (Session_,)
     # Every limit is the office's (系统管理 → 办理时限), read by the job itself.
@@ -119,6 +119,9 @@ def test_it_schedules_housekeeping_returns_reviews_and_transfers(
     assert (reminders["hour"], reminders["minute"]) == ("9", "0")
     assert str(jobs["remind_instructions"].trigger.timezone) == "Asia/Shanghai"
     assert jobs["remind_instructions_now"].func is scheduler.remind_instructions
+    # 通报: hourly from start-up; the office's day is read by the job, the claim makes it once.
+    assert jobs["build_bulletin"].func is scheduler.build_bulletin
+    assert jobs["build_bulletin"].trigger.interval == timedelta(hours=1)
 
 
 def test_the_jobs_chase_returns_and_transfers_in_their_own_unit_of_work(

@@ -123,6 +123,7 @@ def create_app(
         admin_units,  # noqa: F401  (adds the units pages to admin.bp before it is registered)
         api,
         auth,
+        bulletins,
         chat,
         decisions,
         exports,
@@ -146,7 +147,7 @@ def create_app(
     _login(app)
 
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
-                   search, intake, upward, journal, followup, exports, api, scores):
+                   search, intake, upward, journal, followup, exports, api, scores, bulletins):
         app.register_blueprint(module.bp)
 
     channels.listen(app, engine.handle)

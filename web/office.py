@@ -13,7 +13,7 @@ from store.delivery import notices
 from store.i18n import t
 from store.models import Channel, Role, StaffAddress, Transfer, User, utcnow
 from store.network import addresses, staff, users
-from store.outputs import stats
+from store.outputs import bulletin, stats
 from store.reports.lifecycle import TransitionError
 from store.review import transfers
 from web import edge
@@ -107,6 +107,17 @@ def unlink() -> Any:
         flash(f"已解除{name}绑定，提醒不再发到该聊天。", "success")
     else:
         flash(f"{name}本来就没有绑定。", "info")
+    return redirect(url_for("office.account"))
+
+
+@bp.route("/account/bulletin", methods=["POST"])
+@login_required
+def bulletin_choice() -> Any:
+    """通报: whether this liaison's unit figures are sent to their chats each period."""
+    receive = request.form.get("receive") == "1"
+    bulletin.set_opt_out(edge.db(), edge.staff(), not receive)
+    edge.commit()
+    flash("以后的通报会发到您绑定的聊天。" if receive else "已关闭：以后的通报不再发给您。", "success")
     return redirect(url_for("office.account"))
 
 
