@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -74,7 +75,15 @@ class Content:
         return count(name, (f for f in self.facts if f.unit_id in units))
 
     def for_reporter(self, reporter_id: int, name: str) -> Counts:
-        return count(name, (f for f in self.facts if f.reporter_id == reporter_id))
+        return count(name, self.by_reporter.get(reporter_id, ()))
+
+    @cached_property
+    def by_reporter(self) -> dict[int, list[Fact]]:
+        """The facts by reporter, grouped once (a member's message reads only theirs)."""
+        out: dict[int, list[Fact]] = defaultdict(list)
+        for f in self.facts:
+            out[f.reporter_id].append(f)
+        return out
 
 
 def content(session: Session, period: Period) -> Content:

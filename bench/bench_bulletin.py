@@ -1,0 +1,160 @@
+"""The 通报: building a period's bulletin (counts, rankings, .xlsx, .docx, everyone's message).
+
+Run on N reports seeded into a temporary SQLite file (default 10,000, issue 13's size):
+  .venv/bin/python -m bench.bench_bulletin --seed 10000
+or on a database `minyi seed` filled:
+  .venv/bin/python -m bench.bench_bulletin --database-url sqlite:///instance/bench.sqlite3
+
+`minyi seed` spreads its reports over three years, so the period measured is the range
+from the first report to the last: the bulletin then counts every seeded report, as a
+month holding that many would (the work is per fact, not per day). Every top-level unit
+is placed in one of two series for each year of the range, so the rankings are full.
+
+Measured in the same run, each as CPU seconds (wall seconds shown too; on a shared
+machine the wall clock mostly measures the neighbours):
+- baseline: reading the period's facts (`store.outputs.facts.gather`, the SELECTs every
+  figure is counted from);
+- scores: the facts priced and ranked (`scoring.compute`);
+- bulletin: `bulletin.publish` as the scheduler runs it (figures, both files, a message
+  queued for every liaison and member), in a transaction rolled back afterwards;
+each against the baseline. Goal (issue 13): the bulletin over 10,000 reports in <= 10 s.
+`--strict` exits 1 when it is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from minyi.demo import seed
+from store.db import make_engine, make_sessionmaker
+from store.models import Base, Report, Unit
+from store.outputs import adoption, bulletin, facts, scoring
+from store.outputs.periods import Period
+
+GOAL_SECONDS = 10.0
+
+
+@dataclass
+class Run:
+    facts: int
+    seconds: float
+    cpu: float
+
+
+def timed(fn: Callable[[], int]) -> Run:
+    start, cpu = time.perf_counter(), time.process_time()
+    n = fn()
+    return Run(n, time.perf_counter() - start, time.process_time() - cpu)
+
+
+def seeded_database(folder: Path, reports: int) -> str:
+    """A temporary SQLite database with `reports` seeded reports (no search index)."""
+    url = f"sqlite:///{folder / 'bulletin.sqlite3'}"
+    engine = make_engine(url)
+    try:
+        Base.metadata.create_all(engine)
+        started = time.perf_counter()
+        stats = seed(engine, reports, index=False)
+        print(f"seeded {stats.reports:,} reports in {time.perf_counter() - started:.1f} s", flush=True)
+    finally:
+        engine.dispose()
+    return url
+
+
+def _period(s: Session) -> Period:
+    first, last = s.execute(sa.select(sa.func.min(Report.created_at),
+                                      sa.func.max(Report.created_at))).one()
+    if first is None:
+        raise SystemExit("no reports; fill the database with `minyi seed --reports N`")
+    day = lambda at: adoption.today() if at is None else (  # noqa: E731
+        at if at.tzinfo else at.replace(tzinfo=adoption.BEIJING)).astimezone(adoption.BEIJING).date()
+    return Period("range", day(first), day(last))
+
+
+def _series(sessions: sessionmaker[Session], period: Period) -> None:
+    """Two series holding every top-level unit, for each year of the period (once)."""
+    with sessions() as s, s.begin():
+        if scoring.all_series(s):
+            return
+        tops = list(s.scalars(sa.select(Unit.id).where(Unit.parent_id.is_(None),
+                                                       Unit.kind != "department")))
+        halves = (scoring.create_series(s, "基准序列甲"), scoring.create_series(s, "基准序列乙"))
+        for year in range(period.start.year, period.end.year + 1):
+            for i, series in enumerate(halves):
+                scoring.place(s, series, year, tops[i::2])
+
+
+def run(url: str, out: Any = sys.stdout) -> dict[str, Run]:
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions() as s:
+            period = _period(s)
+            count = s.scalar(sa.select(sa.func.count()).select_from(Report)) or 0
+        _series(sessions, period)
+        print(f"{count:,} reports on {engine.dialect.name}, period {period.key}", file=out,
+              flush=True)
+
+        def gather() -> int:
+            with sessions() as s:
+                return len(facts.gather(s, period))
+
+        def scores() -> int:
+            with sessions() as s:
+                return len(scoring.compute(s, period).facts)
+
+        def publish() -> int:
+            with sessions() as s:
+                done = bulletin.publish(s, period, rebuild=True)
+                n = len(done.bulletin.xlsx) if done.bulletin else 0
+                s.rollback()  # measured, not kept: the next run builds it again
+                return n
+
+        return {"facts (baseline)": timed(gather), "scores": timed(scores),
+                "bulletin": timed(publish)}
+    finally:
+        engine.dispose()
+
+
+def table(results: dict[str, Run]) -> str:
+    base = results["facts (baseline)"]
+    lines = [f"{'case':18} {'seconds':>8} {'CPU s':>7} {'vs facts':>9}"]
+    lines.append("-" * len(lines[0]))
+    for name, r in results.items():
+        ratio = f"{r.cpu / base.cpu:8.2f}x" if base.cpu and r is not base else f"{'-':>9}"
+        lines.append(f"{name:18} {r.seconds:8.2f} {r.cpu:7.2f} {ratio}")
+    lines.append(f"facts counted: {base.facts:,}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--database-url", help="a database `minyi seed` filled")
+    parser.add_argument("--seed", type=int, default=10_000, metavar="N",
+                        help="seed N reports into a temporary SQLite file (default 10,000)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if the goal is missed")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or seeded_database(Path(tmp), args.seed)
+        results = run(url)
+    print()
+    print(table(results))
+    took = results["bulletin"].seconds
+    ok = took <= GOAL_SECONDS
+    print(f"\nbulletin in {took:.1f} s: " + ("meets" if ok else "misses")
+          + f" the goal (<= {GOAL_SECONDS:.0f} s)")
+    return 1 if args.strict and not ok else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
