@@ -6,7 +6,7 @@ written in the same transaction, so a build that fails leaves no row and the
 next tick tries again. The messages are claimed apart, by one conditional
 UPDATE of `sent_at`, so they go out once even when the bulletin was built
 earlier by hand without sending. `run_due` is the scheduler's: on or after the
-office's day of the month (系统设置, `schedule`), last month's bulletin.
+office's day of the month (通报 page, `schedule`), last month's bulletin.
 
 Who is told, in their chat (through the outbox, so nothing is sent inside
 this transaction): each active unit liaison (role 联络员, with a unit) their
@@ -72,7 +72,7 @@ class Outcome:
 
 
 def publish(session: Session, period: Period, *, user: User | None = None, send: bool = True,
-            rebuild: bool = False, office: str = "", now: datetime | None = None) -> Outcome:
+            rebuild: bool = False, now: datetime | None = None) -> Outcome:
     """Build `period`'s bulletin unless it exists (`rebuild`: anew), and send it unless sent.
 
     The row is claimed first and cheaply (empty files), then filled in the same
@@ -95,7 +95,7 @@ def publish(session: Session, period: Period, *, user: User | None = None, send:
     if built:
         content = figures.content(session, period)
         session.execute(sa.update(Bulletin).where(Bulletin.period == period.key).values(
-            xlsx=bulletin_docs.xlsx(content), docx=bulletin_docs.docx(content, office)))
+            xlsx=bulletin_docs.xlsx(content), docx=bulletin_docs.docx(content)))
     queued = 0
     if send:
         claimed = session.execute(
@@ -165,14 +165,14 @@ def _to_members(session: Session, content: Content) -> int:
     return sent
 
 
-def run_due(session: Session, now: datetime | None = None, office: str = "") -> Outcome | None:
+def run_due(session: Session, now: datetime | None = None) -> Outcome | None:
     """The scheduler's tick: on or after the office's day, last month's bulletin, once."""
     day = schedule(session)
     now = now or utcnow()
     today = now.astimezone(adoption.BEIJING).date()
     if day is None or today.day < day:
         return None
-    return publish(session, periods.last_month(today), send=True, office=office, now=now)
+    return publish(session, periods.last_month(today), send=True, now=now)
 
 
 def listing(session: Session, limit: int = 60) -> list[Bulletin]:

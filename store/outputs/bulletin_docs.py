@@ -53,15 +53,12 @@ def _east_asian(run_or_style: object, name: str, size: float | None = None,
     element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), name)
 
 
-def docx(content: Content, office: str = "") -> bytes:
+def docx(content: Content) -> bytes:
     doc = Document()
     _east_asian(doc.styles["Normal"], SONG, 12)
     title = doc.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _east_asian(title.add_run(f"{content.period.label}社情民意信息工作情况通报"), HEI, 18, True)
-    if office:
-        line = doc.add_paragraph(office)
-        line.alignment = WD_ALIGN_PARAGRAPH.CENTER
     t = content.total
     doc.add_paragraph(
         f"{content.period.label}（{content.period.start} 至 {content.period.end}），"

@@ -71,11 +71,17 @@ class Content:
 
     def for_unit(self, unit_id: int, name: str) -> Counts:
         """The counts of `unit_id` and every unit below it."""
-        units = self.subtree(unit_id)
-        return count(name, (f for f in self.facts if f.unit_id in units))
+        return count(name, (f for unit in self.subtree(unit_id) for f in self.by_unit.get(unit, ())))
 
     def for_reporter(self, reporter_id: int, name: str) -> Counts:
         return count(name, self.by_reporter.get(reporter_id, ()))
+
+    @cached_property
+    def by_unit(self) -> dict[int | None, list[Fact]]:
+        out: dict[int | None, list[Fact]] = defaultdict(list)
+        for f in self.facts:
+            out[f.unit_id].append(f)
+        return out
 
     @cached_property
     def by_reporter(self) -> dict[int, list[Fact]]:
