@@ -7,9 +7,18 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from store.models import Adoption, AdoptionLevel, CollectionPoint, ScoreRuleSet, SeriesMember, User
+from store.models import (
+    Adoption,
+    AdoptionLevel,
+    AssessmentSeries,
+    CollectionPoint,
+    Report,
+    ScoreRuleSet,
+    SeriesMember,
+    User,
+)
 from store.network import points as points_mod
 from store.outputs import periods, scorerules, scoring
 from store.outputs.periods import PeriodError
@@ -19,6 +28,7 @@ from store.review import instructions
 from tests.conftest import Network
 from tests.domain_support import make_report
 from tests.review_support import adopt
+from tests.test_races import together
 
 NOV = periods.parse("2026-11")
 
@@ -125,7 +135,7 @@ def test_it_ranks_a_series_with_ties_rolls_up_the_units_below_and_prices_every_f
     other = _point(session, network.other_county.id, "东山镇")
     rid = _adopted(session, township, admin, date(2026, 11, 3))
     session.add(Adoption(report_id=rid, level=AdoptionLevel.PROVINCE, adopted_on=date(2026, 11, 9)))
-    report = session.get(__import__("store.models", fromlist=["Report"]).Report, rid)
+    report = session.get_one(Report, rid)
     instructions.record(session, report, admin, leader_name="王明", leader_title="市长",
                         level=AdoptionLevel.CITY, text="请研究。", instructed_on=date(2026, 11, 12))
     session.commit()
@@ -158,3 +168,29 @@ def test_it_keeps_a_unit_in_one_series_a_year(session: Session, network: Network
         scoring.place(session, parties, 2026, [network.roads.id])
     with pytest.raises(SeriesError, match="已有名为"):
         scoring.create_series(session, "民主党派")
+
+
+def test_it_keeps_one_rule_set_and_one_placement_when_two_admins_save_at_once(
+        Session_: sessionmaker[Session], session: Session, admin: User, network: Network) -> None:
+    made = scoring.create_series(session, "区县政协")
+    other = scoring.create_series(session, "民主党派")
+    session.commit()
+    ids = (made.id, other.id)
+
+    def save(i: int) -> str:
+        with Session_() as s, s.begin():
+            try:
+                scorerules.save(s, None, date(2027, 1, 1), _rules(**{"adopted.county": str(i + 1)}))
+            except RuleError:
+                return "refused"
+            series = s.get(AssessmentSeries, ids[i % 2])
+            assert series is not None
+            scoring.place(s, series, 2027, [network.county.id])
+            return "saved"
+
+    outcomes = together(save, n=4)
+    session.rollback()
+    # One set for the date; the others were told, none failed with a database error.
+    assert sorted(outcomes) == ["refused", "refused", "refused", "saved"]
+    assert session.scalar(sa.select(sa.func.count()).select_from(ScoreRuleSet)) == 1
+    assert len(scoring.members(session, 2027)) == 1
