@@ -10,7 +10,8 @@ takes an optional `now`, so tests run them at any moment they like.
   chase_returns      hourly: remind, then close, unanswered 退回补充 questions
   chase_reviews      hourly: tell a review level once that a report passed its deadline
   chase_transfers    daily at 09:00 office time, and once at start-up: overdue 转办
-  remind_instructions  daily at 09:00 office time, and once at start-up: 批示落实 due
+  remind_instructions  daily at 09:00 office time, and once at start-up: 批示落实 due,
+                     and 督办 of those past their deadline
 
 Every deadline is the office's (系统管理 → 办理时限, `store.review.deadlines`):
 working days in its calendar, clock hours for urgent reports.
@@ -32,7 +33,7 @@ from minyi.settings import Settings
 from store.models import OutboxMessage, OutboxStatus, ProcessedUpdate, utcnow
 from store.network import logins, scans
 from store.reports import files, returns
-from store.review import followup, overdue, transfers
+from store.review import followup, followup_steps, overdue, transfers
 
 log = logging.getLogger("minyi.scheduler")
 
@@ -140,11 +141,14 @@ def chase_transfers(session_factory: sessionmaker[Session],
 
 def remind_instructions(session_factory: sessionmaker[Session],
                         now: datetime | None = None) -> int:
-    """Remind acting departments and the office of 批示 follow-ups due today (each date once)."""
+    """Remind acting departments and the office of 批示 follow-ups due today (each date once),
+    and escalate (督办) those whose deadline passed with nothing reported (each deadline once).
+    Returns how many were reminded."""
     with session_factory() as s, s.begin():
         done = followup.remind(s, now or utcnow())
-    if done:
-        log.info("instructions due: %d reminded", done)
+        escalated = followup_steps.escalate(s, now or utcnow())
+    if done or escalated:
+        log.info("instructions: %d due reminded, %d overdue escalated", done, escalated)
     return done
 
 
