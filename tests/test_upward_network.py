@@ -115,6 +115,13 @@ def test_it_passes_a_report_up_the_network_each_unit_adopting_and_sending_on(
         (made["province"].id, dest["national"], UpwardStatus.SENT)]
     assert adoption.highest(session, report) is AdoptionLevel.PROVINCE
 
+    # The county may not enter what the outside body answered the province, nor the city.
+    county_sees = upward.visible_record(session, people["county"], records[2].id)
+    assert county_sees is not None
+    assert not upward.can_answer(session, people["county"], records[2])
+    assert not upward.can_answer(session, people["city"], records[2])
+    assert upward.can_answer(session, people["province"], records[2])
+
     # An unrelated unit: as if the report did not exist.
     login(client, people["other"].username)
     assert client.get(f"/reports/{report.id}").status_code == 404

@@ -143,7 +143,9 @@ def can_answer(session: Session, user: User, record: UpwardRecord) -> bool:
     """May `user` record `record`'s outcome?
 
     A unit of the network answers for itself (its deciders, or staff over the
-    whole network); an outside body's answer is entered by the sender's office.
+    whole network); an outside body's answer is entered by the sender's office:
+    staff of the sending unit (or above it), not a unit the report merely passed
+    through on its way up.
     """
     if not user.active or user.role not in access.OFFICE_ROLES:
         return False
@@ -152,8 +154,10 @@ def can_answer(session: Session, user: User, record: UpwardRecord) -> bool:
         if user.role is not Role.ADMIN and user.role not in _deciders(session):
             return False
         return user.unit_id is None or unit_id in access.unit_subtree(session, user.unit_id)
-    report = session.get_one(Report, record.report_id)
-    return access.can_see(session, user, report)
+    if record.sending_unit_id is not None:
+        return user.unit_id is None or \
+            record.sending_unit_id in access.unit_subtree(session, user.unit_id)
+    return access.can_handle(session, user, session.get_one(Report, record.report_id))
 
 
 def _receiving(session: Session, user: User) -> sa.ColumnElement[bool]:

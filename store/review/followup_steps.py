@@ -58,7 +58,7 @@ def reassign(session: Session, row: Transfer, user: User, *, department_id: int,
     """
     report = row.report
     if row.kind != INSTRUCTION or user.role not in access.OFFICE_ROLES or not user.active \
-            or not access.can_handle(session, user, report):
+            or not access.can_see(session, user, report):
         raise FollowUpError("无权改派这条批示。")
     if row.status != OPEN:
         raise FollowUpError("这条批示已报送落实结果，不能再改派。")
@@ -143,12 +143,13 @@ def escalate(session: Session, now: datetime | None = None) -> int:
 
 def _escalation_people(session: Session, row: Transfer) -> list[User]:
     """The office's leadership and administrators whose unit answers for the report, and
-    who recorded and assigned the instruction."""
+    who recorded and assigned the instruction (who may be of a unit the report was sent up to,
+    as `store.review.followup.assign` allows)."""
     assert row.instruction is not None
     people = {u.id: u for u in notices.staff_who_see(session, row.report, LEADERSHIP)}
     for user_id in (row.instruction.recorded_by_id, row.created_by_id):
         user = session.get(User, user_id) if user_id is not None else None
-        if user is not None and user.active and access.can_handle(session, user, row.report):
+        if user is not None and user.active and access.can_see(session, user, row.report):
             people[user.id] = user
     return sorted(people.values(), key=lambda u: u.id)
 
