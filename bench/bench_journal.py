@@ -41,7 +41,7 @@ def _issue(tmp: Path, n: int):  # type: ignore[no-untyped-def]
     Base.metadata.create_all(engine)
     Session = make_sessionmaker(engine)  # noqa: N806
     s = Session()
-    admin = users.create_user(s, "bench", "bench-password-123", Role.ADMIN)
+    admin = users.create_user(s, "bench", "Journal-timing-2026!", Role.ADMIN)
     reports = []
     for i in range(n):
         who = Reporter(channel=Channel.WEB, external_id=f"b{i}", chat_id=f"b{i}")

@@ -10,7 +10,8 @@ takes an optional `now`, so tests run them at any moment they like.
   chase_returns      hourly: remind, then close, unanswered 退回补充 questions
   chase_reviews      hourly: tell a review level once that a report passed its deadline
   chase_transfers    daily at 09:00 office time, and once at start-up: overdue 转办
-  remind_instructions  daily at 09:00 office time, and once at start-up: 批示落实 due
+  remind_instructions  daily at 09:00 office time, and once at start-up: 批示落实 due,
+                     and 督办 of those past their deadline
   build_bulletin     hourly, and once at start-up: on or after the office's day of the month,
                      last month's 通报 (claimed by INSERT … ON CONFLICT: built and sent once)
 
@@ -35,7 +36,7 @@ from store.models import OutboxMessage, OutboxStatus, ProcessedUpdate, utcnow
 from store.network import logins, scans
 from store.outputs import bulletin
 from store.reports import files, returns
-from store.review import followup, overdue, transfers
+from store.review import followup, followup_steps, overdue, transfers
 
 log = logging.getLogger("minyi.scheduler")
 
@@ -144,11 +145,14 @@ def chase_transfers(session_factory: sessionmaker[Session],
 
 def remind_instructions(session_factory: sessionmaker[Session],
                         now: datetime | None = None) -> int:
-    """Remind acting departments and the office of 批示 follow-ups due today (each date once)."""
+    """Remind acting departments and the office of 批示 follow-ups due today (each date once),
+    and escalate (督办) those whose deadline passed with nothing reported (each deadline once).
+    Returns how many were reminded."""
     with session_factory() as s, s.begin():
         done = followup.remind(s, now or utcnow())
-    if done:
-        log.info("instructions due: %d reminded", done)
+        escalated = followup_steps.escalate(s, now or utcnow())
+    if done or escalated:
+        log.info("instructions: %d due reminded, %d overdue escalated", done, escalated)
     return done
 
 

@@ -17,7 +17,18 @@ from sqlalchemy.orm import Session
 
 from store import forms
 from store.conversation.summary import render_answer
-from store.models import AccessLog, Channel, CollectionPoint, Report, Role, Transfer, Unit, User
+from store.models import (
+    AccessLog,
+    Channel,
+    CollectionPoint,
+    Destination,
+    Report,
+    Role,
+    Transfer,
+    Unit,
+    UpwardRecord,
+    User,
+)
 
 # Refusals are logged with ids only: never a name, a contact or a chat id.
 log = logging.getLogger(__name__)
@@ -46,9 +57,24 @@ def report_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
     """A WHERE clause on `Report` that keeps what `user` may see.
 
     Departments see only the reports transferred to them (or their sub-units);
-    everyone else sees their unit's reports and those of the units below.
-    Staff without a unit see the whole network, except departments, which
-    must belong to one.
+    everyone else sees their unit's reports and those of the units below, and
+    the office's staff also what was reported up (报送) to their unit or one
+    below (`received_scope`), wherever it was filed. Staff without a unit see
+    the whole network, except departments, which must belong to one.
+    """
+    home = home_scope(session, user)
+    if user.role not in OFFICE_ROLES or user.unit_id is None or not user.active:
+        return home
+    return sa.or_(home, received_scope(session, user))
+
+
+def home_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
+    """A WHERE clause on `Report`: the reports `user`'s unit answers for, as `report_scope` less
+    what was only received by 报送.
+
+    Acting on a report (its decisions, who filed it, alerts about it) belongs
+    here: a unit that received a report reviews the version sent and reports it
+    on, but the report's own course stays with the units it was filed under.
     """
     if not user.active:
         return sa.false()
@@ -61,6 +87,24 @@ def report_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
     if units is None:
         return sa.true()
     return Report.unit_id.in_(units)
+
+
+def receiving_units(session: Session, user: User) -> set[int] | None:
+    """The units whose incoming 报送 `user` sees (None: every unit); empty for other roles."""
+    if not user.active or user.role not in OFFICE_ROLES:
+        return set()
+    return visible_units(session, user)
+
+
+def received_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
+    """A WHERE clause on `Report`: reported up (报送) to a unit whose incoming items `user` sees."""
+    units = receiving_units(session, user)
+    if units is not None and not units:
+        return sa.false()
+    to_units = Destination.unit_id.is_not(None) if units is None else Destination.unit_id.in_(units)
+    received = (sa.select(UpwardRecord.report_id)
+                .join(Destination, Destination.id == UpwardRecord.destination_id).where(to_units))
+    return Report.id.in_(received)
 
 
 def point_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
@@ -84,10 +128,17 @@ def visible_report(session: Session, user: User, report_id: int) -> Report | Non
 
 
 def can_see(session: Session, user: User, report: Report) -> bool:
+    return _holds(session, report, report_scope(session, user))
+
+
+def can_handle(session: Session, user: User, report: Report) -> bool:
+    """May `user` act on `report`'s own course (`home_scope`), not only read what was sent?"""
+    return _holds(session, report, home_scope(session, user))
+
+
+def _holds(session: Session, report: Report, where: sa.ColumnElement[bool]) -> bool:
     return bool(session.scalar(
-        sa.select(sa.literal(True)).select_from(Report)
-        .where(Report.id == report.id, report_scope(session, user))
-    ))
+        sa.select(sa.literal(True)).select_from(Report).where(Report.id == report.id, where)))
 
 
 def can_see_identity(user: User) -> bool:
@@ -109,9 +160,10 @@ def reveal_identity(session: Session, user: User, report: Report, purpose: str) 
 
     The only reader of a reporter's identity. None, and nothing logged as seen,
     for a user who may not see the report or its reporter (the attempt goes to
-    the application log) and for an anonymous report.
+    the application log), for a unit that only received the report by 报送
+    (what was sent carries no identity), and for an anonymous report.
     """
-    if not can_see_identity(user) or not can_see(session, user, report):
+    if not can_see_identity(user) or not can_handle(session, user, report):
         log.warning("user %d (%s) refused the reporter of report %d (%s)",
                     user.id, user.role.value, report.id, purpose)
         return None

@@ -70,6 +70,8 @@ NOT_PAGES = {
     "api.point_list": "the read API's JSON",
     "api.overview": "the read API's JSON",
     "api.unknown": "the read API's JSON",
+    "api.journal_issue_list": "the read API's JSON",
+    "api.journal_issue_detail": "the read API's JSON",
     "points.posters_pdf": "posters as PDF",
     "chat.poll": "the web chat's JSON",
     "journal.export": "an issue as .docx or PDF",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,14 @@ from store.models import (
     ApiCall,
     ApiToken,
     CollectionPoint,
+    JournalIssue,
     Report,
     Reporter,
     User,
 )
 from store.network import units
 from store.outputs import apitokens
+from store.outputs.journal import issues, publishing, series
 from tests.conftest import Network
 from tests.domain_support import make_report
 from tests.review_support import adopt
@@ -112,14 +115,37 @@ def world(session: Session, network: Network, admin: User) -> World:
 
 def test_the_openapi_file_is_valid_and_names_every_api_route(app: Flask) -> None:
     validate_spec(SPEC)
-    routes = {r.rule.removeprefix("/api/v1").replace("<int:report_id>", "{report_id}")
+    routes = {re.sub(r"<int:(\w+)>", r"{\1}", r.rule.removeprefix("/api/v1"))
               for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")
               and r.endpoint != "api.unknown"}
     assert routes == set(SPEC["paths"])
 
 
-def test_every_answer_matches_the_openapi_file(client: FlaskClient, world: World,
-                                              network: Network) -> None:
+@dataclass
+class Journal:
+    both: JournalIssue  # carries the township's report and the other county's
+    there_only: JournalIssue
+    draft: JournalIssue
+
+
+def _issues(session: Session, world: World, admin: User) -> Journal:
+    adopt(session, world.there, admin)
+    journal = series.find(session, "社情民意")
+    both = issues.compose(session, journal, [world.here, world.there], admin)
+    issues.edit_item(session, both, both.items[0].id, admin, title="城关加装电梯（编辑稿）",
+                     body=world.here.situation, note="")
+    special = series.find(session, "信息专报")
+    there_only = issues.compose(session, special, [world.there], admin)
+    for issue in (both, there_only):
+        publishing.sign_off(session, issue, admin)
+        publishing.publish(session, issue, admin)
+    draft = issues.compose(session, special, [world.here], admin)
+    session.commit()
+    return Journal(both, there_only, draft)
+
+
+def test_every_answer_matches_the_openapi_file(client: FlaskClient, session: Session, world: World,
+                                              network: Network, admin: User) -> None:
     checked.clear()
     t = world.all_token
     page = call(client, t, "/reports", "/reports", 200)
@@ -152,13 +178,37 @@ def test_every_answer_matches_the_openapi_file(client: FlaskClient, world: World
     assert empty["total"] == 0 and empty["median_hours_to_decision"] is None
     call(client, t, "/stats?from=2026-05-02&to=2026-05-01", "/stats", 400)
     call(client, t, "/stats?from=yesterday", "/stats", 400)
+    journal = _issues(session, world, admin)
+    page = call(client, t, "/journal/issues", "/journal/issues", 200)
+    assert {i["id"] for i in page["items"]} == {journal.both.id, journal.there_only.id}
+    assert {(i["series"], i["total_number"]) for i in page["items"]} == {("社情民意", 1), ("信息专报", 1)}
+    assert all(i["label"] == f"{i['year']}年第{i['number']}期" for i in page["items"])
+    detail = call(client, t, f"/journal/issues/{journal.both.id}", "/journal/issues/{issue_id}", 200)
+    assert [x["title"] for x in detail["items"]] == ["城关加装电梯（编辑稿）", "东山道路塌陷"]
+    assert detail["items"][0]["position"] == 1 and detail["series"] == "社情民意"
+    call(client, t, f"/journal/issues/{journal.draft.id}", "/journal/issues/{issue_id}", 404)
+    call(client, t, "/journal/issues/999999", "/journal/issues/{issue_id}", 404)
+    call(client, t, "/journal/issues?year=1999", "/journal/issues", 400)
     for template in SPEC["paths"]:
-        call(client, None, template.replace("{report_id}", str(world.here.id)), template, 401)
+        url = template.replace("{report_id}", str(world.here.id)).replace(
+            "{issue_id}", str(journal.both.id))
+        call(client, None, url, template, 401)
 
     township = world.township_token
     call(client, township, f"/reports?unit={network.other_county.id}", "/reports", 403)
     call(client, township, f"/reports/{world.there.id}", "/reports/{report_id}", 403)
     call(client, township, f"/points?unit={network.other_county.id}", "/points", 403)
+    # The township reads the issue carrying its report, and only that item; not the other one.
+    page = call(client, township, "/journal/issues", "/journal/issues", 200)
+    assert [(i["id"], i["items_total"], i["items_visible"]) for i in page["items"]] == [
+        (journal.both.id, 2, 1)]
+    detail = call(client, township, f"/journal/issues/{journal.both.id}",
+                  "/journal/issues/{issue_id}", 200)
+    assert [x["tracking_no"] for x in detail["items"]] == [world.here.tracking_no]
+    assert "东山道路塌陷" not in json.dumps(detail, ensure_ascii=False)
+    body = call(client, township, f"/journal/issues/{journal.there_only.id}",
+                "/journal/issues/{issue_id}", 403)
+    assert "东山" not in json.dumps(body, ensure_ascii=False)
     described = {(p, int(s)) for p, item in SPEC["paths"].items()
                  for s in item["get"]["responses"]}
     assert described == checked, "every answer the file describes was met and checked"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from store.models import JournalIssue, User
 from store.outputs import journal
-from store.outputs.journal import document, issues, publishing, series, word
+from store.outputs.journal import document, issues, pdf, publishing, series, word
 from store.outputs.journal.word import TemplateError
 from tests.domain_support import make_report
 from tests.review_support import adopt
@@ -99,6 +99,24 @@ def test_a_title_of_2000_characters_is_printed_whole(session: Session, admin: Us
     session.commit()
     assert long_title in _docx_text(journal.export(session, issue, "docx", tmp_path))
     assert long_title in _pdf_text(journal.export(session, issue, "pdf", tmp_path))
+
+
+def test_a_long_title_in_several_faces_wraps_evenly_across_pages(tmp_path: Path) -> None:
+    # reportlab splits a paragraph of several faces across a page badly: a gap walking along
+    # the next page's lines and a stray glyph after 𠀾. Each such line is set on its own.
+    title = "关于" + "長" * 1985 + "的建议😀𠀾臺灣"
+    doc = document.Issue(journal="社情民意", number="2026年第1期", total="", date="2026年1月1日",
+                         publisher="", note="按语😀", items=[document.Item(
+                             title=title, paragraphs=[HARD * 40], note="请研究😀", source="群众反映")])
+    reader = pypdf.PdfReader(io.BytesIO(pdf.render(doc)))
+    assert len(reader.pages) >= 4
+    lines = [line.strip() for page in reader.pages for line in (page.extract_text() or "").splitlines()
+             if "長" in line]
+    assert "".join(lines) == title.removesuffix("臺灣")  # the last two wrap onto a line of their own
+    assert len({len(line) for line in lines[:-1]}) == 1  # every full line equally long
+    assert not any("\x00" in (page.extract_text() or "") for page in reader.pages)
+    # Every character of a long paragraph too (the variation selector is left out where no face draws it).
+    assert HARD.replace("\ufe0f", "") * 40 in _pdf_text(pdf.render(doc))
 
 
 def test_a_draft_says_so_and_has_no_number(session: Session, admin: User, tmp_path: Path) -> None:

@@ -207,6 +207,7 @@ def _values(w: World) -> dict[str, list[dict[str, Any]]]:
         "exports.download": [{"fmt": "csv"}, {"fmt": "xlsx"}],
         "api.report_detail": reports,
         "api.unknown": [{"rest": "reports/x"}],
+        "api.journal_issue_detail": [{"issue_id": w.issue.id}],
         "points.edit": [{"point_id": w.point.id}],
         "admin.unit_edit": [{"unit_id": w.network.county.id}],
         "admin.user_password": [{"user_id": w.users[Role.CLERK].id}],

@@ -225,3 +225,28 @@ def test_two_sends_at_once_make_one_reference(
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Transfer)) == 1
     assert len([t for t in _told(session, report_id) if "参考" in t]) == 1
+
+
+def test_the_reporters_news_says_it_was_passed_on_and_then_the_reply(
+    session: Session, declined: Report, county_clerk: User, network: Network
+) -> None:
+    from store.conversation import news
+
+    def said(lang: str = "zh") -> str:
+        session.rollback()
+        [item] = news.of_reports(session, [session.get_one(Report, declined.id)])
+        return item.text(lang)
+
+    assert said() == "暂不采用。原因：已在政府部门研究处理中"
+    roads = staff(session, "lu", Role.DEPARTMENT, network.roads)
+    row = reference.send(session, declined, county_clerk, department_id=network.roads.id,
+                         note="内部说明：供研究路灯维护时参考")
+    session.commit()
+    assert said() == "暂不采用，已函送县住建局参考"
+    assert said("en") == "Not adopted; passed to 县住建局 for reference"
+    reference.reply(session, row, roads, REPLY)
+    session.commit()
+    assert said() == f"暂不采用，函送县住建局参考后，该部门回复：{REPLY}"
+    # What the chat shows on the reporter's return (我的反映 / the opening news) is the same line.
+    items, _ = news.recent(session, declined.reporter_id)
+    assert "内部说明" not in items[0].text("zh") and REPLY in items[0].text("zh")

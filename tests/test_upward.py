@@ -186,9 +186,12 @@ def test_a_unit_of_the_network_receives_only_what_was_sent_and_answers_it(
     assert [r.id for r in upward.incoming(session, receiver)] == [record.id]
     assert record.sending_unit_id == network.county.id and record.version.number == 1
     assert upward.visible_record(session, receiver, record.id) is record
-    # Nothing else of the sender's: not the report itself, not the other report.
-    assert search(session, receiver, Filters()).total == 0
+    # The report sent, from then on, but nothing else of the sender's: not the other report,
+    # not who filed it, not the report's own decisions.
+    assert [h.report.id for h in search(session, receiver, Filters()).hits] == [report.id]
     assert not access.can_see(session, receiver, unrelated)
+    assert not access.can_handle(session, receiver, report)
+    assert access.reveal_identity(session, receiver, report, "identity") is None
     # The sender cannot answer for the receiving unit; its clerk (not 审定) cannot either.
     assert not upward.can_answer(session, sender, record)
     assert not upward.can_answer(session, east_clerk, record)

@@ -79,10 +79,11 @@ def test_the_receiving_unit_sees_the_item_in_its_inbox_and_answers_it(
     login(client, receiver.username)
     inbox = client.get("/reports").get_data(as_text=True)
     assert 'id="incoming"' in inbox and "人民路路灯长期不亮" in inbox and "城关县政协" in inbox
-    assert client.get(f"/reports/{report.id}").status_code == 404  # the report itself: not theirs
+    # The report is theirs to read from now on, with who sent which version.
+    page = client.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert 'id="received"' in page and "城关县政协" in page and "第 1 版" in page
     page = client.get(f"/upward/records/{record.id}").get_data(as_text=True)
     assert 'id="answer"' in page and report.situation in page
-    assert report.tracking_no not in page  # nothing of the sender's beyond what was sent
     client.post(f"/upward/records/{record.id}/outcome", data={
         "csrf_token": csrf(client, "/reports"), "status": "adopted"})
     session.rollback()

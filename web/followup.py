@@ -16,11 +16,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from store import access
 from store.errors import DomainError
-from store.models import Role
+from store.models import Role, Transfer
 from store.network import units
 from store.reports import lifecycle
 from store.reports.lifecycle import Action
-from store.review import followup, reference, transfers
+from store.review import followup, followup_steps, reference, transfers
 from store.review.transfers import INSTRUCTION, REFERENCE
 from web import edge
 from web.reports import render_detail, visible_report
@@ -51,6 +51,8 @@ def _board_page(errors: Mapping[int, str], values: Mapping[str, str], status: in
     today = followup.today()
     return render_template(
         "instructions.html", b=shown, leader=leader, unit_id=unit_id, include_done=include_done,
+        steps=followup_steps.history(session, [f.row for f in shown.items if f.row is not None]),
+        step_names=followup_steps.STEP_NAMES,
         departments=units.departments(session) if office else [], office=office,
         errors=errors, values=values, today=today,
         max_day=today + timedelta(days=followup.MAX_DAYS), text_limit=followup.TEXT_LIMIT), status
@@ -87,6 +89,40 @@ def assign(instruction_id: int) -> Any:
     edge.commit()
     flash("已交办，承办部门已收到通知。", "success")
     return redirect(url_for("followup.board", _anchor=f"instruction-{instruction_id}"))
+
+
+@bp.route("/instructions/work/<int:row_id>/reassign", methods=["POST"])
+@office_only
+def reassign(row_id: int) -> Any:
+    """改派: another department carries the instruction out, perhaps by a new date."""
+    session, user = edge.db(), edge.staff()
+    row = session.get(Transfer, row_id)
+    if row is None or row.kind != INSTRUCTION or row.instruction_id is None \
+            or followup.visible_instruction(session, user, row.instruction_id) is None:
+        abort(404)
+    form = request.form
+    raw, raw_due = form.get("department_id", ""), form.get("due", "").strip()
+    due: date | None = None
+    problem = None
+    if raw_due:
+        try:
+            due = date.fromisoformat(raw_due)
+        except ValueError:
+            problem = "办理期限应为日期，例如 2026-12-31。"
+    if not raw.isdigit():
+        problem = "请选择改由哪个部门落实。"
+    if problem is None:
+        try:
+            followup_steps.reassign(session, row, user, department_id=int(raw), due=due,
+                                    note=form.get("note"))
+        except DomainError as exc:
+            problem = _sentence(exc)
+    if problem is not None:
+        edge.rollback()
+        return _board_page({row.instruction_id: problem}, {**form, "reassign": "1"}, 422)
+    edge.commit()
+    flash(f"已改派{row.department.name}落实，新旧承办部门都已收到通知。", "success")
+    return redirect(url_for("followup.board", _anchor=f"instruction-{row.instruction_id}"))
 
 
 @bp.route("/instructions/work/<int:row_id>/report", methods=["POST"])

@@ -140,7 +140,8 @@ def render_detail(report: Report, *, identity: access.Identity | None = None, st
     return render_template(
         "report.html", report=report, answers=_answers(report), actions=actions,
         categories=category_labels(), inline_images=INLINE_IMAGES, identity=identity,
-        can_identity=access.can_see_identity(user), office=office,
+        can_identity=access.can_see_identity(user) and access.can_handle(session, user, report),
+        office=office,
         levels=[lv.label() for lv in levels], at_level=at, in_review=in_review,
         chain_state=chain_state,
         adoption_levels=list(AdoptionLevel), settings=edge.settings(),

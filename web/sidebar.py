@@ -37,7 +37,9 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
     if "transfer" in actions or "refer" in actions:
         out["departments"] = units.departments(session)
         out["limits"] = deadlines.rules(session)
-    if office:
+    # A unit that only received the report by 报送 reads what was sent, not the sender's notes.
+    out["handles"] = access.can_handle(session, user, report)
+    if office and out["handles"]:
         out["notes"] = notes.for_report(session, report)
     out["transfers"] = [(tr, transfers.is_overdue(tr, now))
                         for tr in transfers.for_report(session, report)]
@@ -45,6 +47,7 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
     # 采用与报送: each level with its date, each record, where the user may report to.
     out["adoptions"] = adoption.history(session, report) if office else []
     out["upward_records"] = upward.for_report(session, report) if office else []
+    out["received"] = upward.received(session, user, report) if office else []
     out["upward_offered"] = destinations.offered(session, user) if office else []
     out["versions"] = editing.versions(session, report) if office else []
     out["upward_outcomes"] = {"adopted": "采用", "instructed": "领导批示", "declined": "不采用"}

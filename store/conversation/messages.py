@@ -388,6 +388,13 @@ register({
     "chat.news.adopted": {"zh": "已被采用", "en": "Adopted"},
     "chat.news.adopted_at": {"zh": "已被{level}采用", "en": "Adopted by the {level}"},
     "chat.news.not_adopted": {"zh": "暂不采用。原因：{note}", "en": "Not adopted. Reason: {note}"},
+    "chat.news.referred": {
+        "zh": "暂不采用，已函送{department}参考", "en": "Not adopted; passed to {department} for reference",
+    },
+    "chat.news.referred_replied": {
+        "zh": "暂不采用，函送{department}参考后，该部门回复：{note}",
+        "en": "Not adopted; passed to {department} for reference, who replied: {note}",
+    },
     "chat.news.merged": {
         "zh": "与其他群众反映的相同问题合并办理", "en": "Handled together with a matching report",
     },

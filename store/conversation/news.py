@@ -1,10 +1,11 @@
 """What a returning reporter came back for: where each of their reports stands.
 
 Read from what `store.reports.lifecycle` and its neighbours wrote (status, events,
-transfers, instructions), and only what the reporter was already told in
-feedback: the question asked of them, the reason for declining, the
-department's name and reply, the adopting level, the instructing leader's
-title. Never a staff note, nor the words of an instruction.
+transfers, instructions, references), and only what the reporter was already
+told in feedback: the question asked of them, the reason for declining, the
+department's name and reply, the department a report not adopted was passed
+to for reference (函送参考) and its reply, the adopting level, the instructing
+leader's title. Never a staff note, nor the words of an instruction.
 """
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ def of_reports(session: Session, reports: list[Report]) -> list[News]:
     departments = {rid: name for rid, name in session.execute(
         sa.select(Transfer.report_id, Unit.name).join(Unit, Unit.id == Transfer.department_id)
         .where(Transfer.report_id.in_(ids), Transfer.kind == "transfer").order_by(Transfer.id))}
+    # 函送参考: the latest reference of a report not adopted, and its reply once there is one.
+    references = {rid: (name, reply) for rid, name, reply in session.execute(
+        sa.select(Transfer.report_id, Unit.name, Transfer.reply)
+        .join(Unit, Unit.id == Transfer.department_id)
+        .where(Transfer.report_id.in_(ids), Transfer.kind == "reference").order_by(Transfer.id))}
     leaders = {rid: title for rid, title in session.execute(
         sa.select(Instruction.report_id, Instruction.leader_title)
         .where(Instruction.report_id.in_(ids)).order_by(Instruction.id))}
@@ -101,7 +107,8 @@ def of_reports(session: Session, reports: list[Report]) -> list[News]:
     levels = adoption.highest_levels(session, ids)
 
     def one(report: Report, depth: int = 0) -> News:
-        key, params = _sentence(report, told, departments, levels.get(report.id))
+        key, params = _sentence(report, told, departments, levels.get(report.id),
+                                references.get(report.id))
         parent = None
         if report.status is ReportStatus.MERGED and report.merged_into_id and depth == 0:
             target = session.get(Report, report.merged_into_id)
@@ -114,7 +121,8 @@ def of_reports(session: Session, reports: list[Report]) -> list[News]:
 
 
 def _sentence(report: Report, told: dict[tuple[int, str], ReportEvent],
-              departments: dict[int, str], level: AdoptionLevel | None) -> tuple[str, dict[str, str]]:
+              departments: dict[int, str], level: AdoptionLevel | None,
+              reference: tuple[str, str | None] | None = None) -> tuple[str, dict[str, str]]:
     """Which sentence says where `report` stands, and what fills it."""
     def note(action: Action) -> str:
         event = told.get((report.id, action.value))
@@ -126,6 +134,11 @@ def _sentence(report: Report, told: dict[tuple[int, str], ReportEvent],
     if status is ReportStatus.RETURNED:
         return "returned", {"note": note(Action.RETURN)}
     if status is ReportStatus.NOT_ADOPTED:
+        if reference is not None:
+            department, reply = reference
+            if reply:
+                return "referred_replied", {"department": department, "note": reply}
+            return "referred", {"department": department}
         return "not_adopted", {"note": note(Action.DECLINE)}
     if status is ReportStatus.ADOPTED:
         if level is not None:

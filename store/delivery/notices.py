@@ -33,9 +33,9 @@ def notify(session: Session, user: User, kind: str, text: str, report: Report | 
 
 
 def staff_who_see(session: Session, report: Report, roles: frozenset[Role]) -> list[User]:
-    """Active staff with one of `roles` who may see `report`."""
+    """Active staff with one of `roles` whose unit answers for `report` (`access.can_handle`)."""
     users = session.scalars(sa.select(User).where(User.active.is_(True), User.role.in_(roles)))
-    return [u for u in users if access.can_see(session, u, report)]
+    return [u for u in users if access.can_handle(session, u, report)]
 
 
 def alert_reviewers(session: Session, report: Report, kind: str) -> None:

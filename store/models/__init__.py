@@ -32,7 +32,7 @@ from store.models.network import (
 from store.models.office import AccessLog, LoginFailure, OfficeSetting, SavedView
 from store.models.readers import ApiCall, ApiToken, ExportLog
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
-from store.models.review import DeclineTemplate, Instruction, Topic, Transfer
+from store.models.review import DeclineTemplate, FollowUpStep, Instruction, Topic, Transfer
 from store.models.scoring import AssessmentSeries, Bulletin, ScoreRuleSet, SeriesMember
 from store.models.upward import Adoption, Destination, UpwardRecord, UpwardRoute, UpwardStatus
 
@@ -66,6 +66,7 @@ __all__ = [
     "ReportNote",
     "Counter",
     "Transfer",
+    "FollowUpStep",
     "Instruction",
     "DeclineTemplate",
     "Topic",

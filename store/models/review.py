@@ -65,6 +65,28 @@ class Transfer(Base):
     )
 
 
+class FollowUpStep(Base):
+    """A change to a 批示落实 after it was assigned, kept as a row: 改派 (handed to another
+    department, perhaps by a new date) or 督办 (escalated once its deadline passed)."""
+
+    __tablename__ = "followup_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(sa.ForeignKey("transfers.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(16))  # reassigned | escalated
+    from_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    to_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    # The deadline after the step (a reassignment's new date; an escalation's passed one).
+    due_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    # None: the scheduler (督办 is automatic).
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    from_department: Mapped[Unit | None] = relationship(foreign_keys=[from_department_id])
+    to_department: Mapped[Unit | None] = relationship(foreign_keys=[to_department_id])
+
+
 class Instruction(Base):
     """领导批示: a leader's written instruction on a report."""
 

@@ -3,7 +3,9 @@
 Every function reads for an `apitokens.Caller` and keeps to what its token's
 unit may see: reports through `store.search` (the inbox's rules and filters),
 units and points by the token's subtree, statistics through
-`store.outputs.stats`. No reporter's identity is ever part of an answer.
+`store.outputs.stats`, published journal issues by the reports they carry (an
+issue is listed when it carries one of the token's reports, and shows only
+those items). No reporter's identity is ever part of an answer.
 """
 
 from __future__ import annotations
@@ -14,11 +16,20 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from store import access
 from store.errors import DomainError
-from store.models import AdoptionLevel, CollectionPoint, Report, ReportStatus, Unit
+from store.models import (
+    AdoptionLevel,
+    CollectionPoint,
+    IssueStatus,
+    JournalIssue,
+    JournalItem,
+    Report,
+    ReportStatus,
+    Unit,
+)
 from store.outputs import adoption, stats
 from store.outputs.apitokens import Caller
 from store.reports import lifecycle
@@ -194,3 +205,65 @@ def _page(session: Session, query: sa.Select[Any], order: Any, paging: Paging) -
     rows = list(session.scalars(query.order_by(order).limit(paging.per_page)
                                 .offset((paging.page - 1) * paging.per_page)))
     return total, rows
+
+
+def _published_in_scope(session: Session, caller: Caller) -> sa.ColumnElement[bool]:
+    """WHERE clause on `JournalIssue`: published, carrying a report the token may see."""
+    seen = (sa.select(JournalItem.issue_id).join(Report, Report.id == JournalItem.report_id)
+            .where(access.report_scope(session, caller.reader)))
+    return sa.and_(JournalIssue.status == IssueStatus.PUBLISHED, JournalIssue.id.in_(seen))
+
+
+def journal_issues(session: Session, caller: Caller, args: Mapping[str, Any]) -> dict[str, Any]:
+    """A page of the published issues (《社情民意》 ...) carrying reports of the token's units,
+    newest first; `series` (an id) and `year` narrow it. Drafts and issues signed off but not yet
+    published are not the API's: they may still change."""
+    paging = Paging.from_args(args, default=20)
+    series_id = _int(args, "series", 1, 2**31 - 1, 0) or None
+    year = _int(args, "year", 2000, 2999, 0) or None
+    query = sa.select(JournalIssue).where(_published_in_scope(session, caller))
+    if series_id is not None:
+        query = query.where(JournalIssue.series_id == series_id)
+    if year is not None:
+        query = query.where(JournalIssue.year == year)
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    rows = list(session.scalars(
+        query.options(selectinload(JournalIssue.series), selectinload(JournalIssue.items))
+        .order_by(JournalIssue.published_at.desc(), JournalIssue.id.desc())
+        .limit(paging.per_page).offset((paging.page - 1) * paging.per_page)))
+    shown = _visible_items(session, caller, rows)
+    return paging.envelope([_issue_item(i, len(shown[i.id])) for i in rows], total)
+
+
+def journal_issue(session: Session, caller: Caller, issue_id: int) -> dict[str, Any]:
+    """One published issue with the items the token may see, in the issue's order."""
+    found = session.get(JournalIssue, issue_id)
+    if found is None or found.status is not IssueStatus.PUBLISHED:
+        raise NotFound(f"no published issue {issue_id}")
+    shown = _visible_items(session, caller, [found])[found.id]
+    if not shown:
+        raise Refused(f"issue {issue_id} carries nothing of this token's units")
+    out = _issue_item(found, len(shown))
+    out.update(note=found.note, items=[{
+        "position": n, "report_id": item.report_id, "tracking_no": item.report.tracking_no,
+        "title": item.title, "body": item.body, "note": item.note, "source": item.source,
+    } for n, item in enumerate(shown, start=1)])
+    return out
+
+
+def _visible_items(session: Session, caller: Caller,
+                   issues: list[JournalIssue]) -> dict[int, list[JournalItem]]:
+    ids = {item.report_id for issue in issues for item in issue.items}
+    seen = set(session.scalars(sa.select(Report.id).where(
+        Report.id.in_(ids), access.report_scope(session, caller.reader)))) if ids else set()
+    return {issue.id: [item for item in issue.items if item.report_id in seen] for issue in issues}
+
+
+def _issue_item(issue: JournalIssue, visible: int) -> dict[str, Any]:
+    return {
+        "id": issue.id, "series_id": issue.series_id, "series": issue.series.name,
+        "year": issue.year, "number": issue.number, "total_number": issue.total_number,
+        "label": f"{issue.year}年第{issue.number}期", "status": issue.status.value,
+        "signed_off_at": _time(issue.signed_off_at), "published_at": _time(issue.published_at),
+        "items_total": len(issue.items), "items_visible": visible,
+    }

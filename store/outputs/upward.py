@@ -10,10 +10,13 @@ body carried it to its leader) or declined. The reporter is told of an
 adoption or a 批示 through `store.reports.feedback`, in the words the lifecycle's
 提高采用级别 and 批示 use.
 
-A destination that is a unit of this network receives the record: its staff
-see the version sent and the sending unit (`incoming`, `visible_record`), and
-nothing else of the sender's; they alone record its outcome. An outside
-body's outcome is recorded by the sender's office staff.
+A destination that is a unit of this network receives the record: its
+office staff see the report from then on (`store.access.report_scope`), with
+the version sent and the sending unit (`incoming`, `received`,
+`visible_record`), but not its reporter, notes or decisions; they alone
+record its outcome, and once they adopt it they may 报送 it on along their own
+unit's chain. An outside body's outcome is recorded by the sender's office
+staff.
 """
 
 from __future__ import annotations
@@ -81,6 +84,12 @@ def send(session: Session, report: Report, destination: Destination, *, user: Us
     if not session.scalar(sa.select(adoption.adopted()).where(Report.id == report.id)):
         raise UpwardError(f"信息 {report.tracking_no} 尚未采用，不能报送。 "
                           f"/ {report.tracking_no} is not adopted; only adopted reports are sent up.")
+    if user is not None and not access.can_handle(session, user, report) and not any(
+            r.status is not UpwardStatus.DECLINED and r.status is not UpwardStatus.SENT
+            for r in received(session, user, report)):
+        # A unit that received the report sends it on only once it adopted it itself.
+        raise UpwardError(f"本单位尚未采用报送来的 {report.tracking_no}，请先登记采用结果再继续报送。 "
+                          "/ Adopt what was sent to your unit before reporting it on.")
     if not destination.active:
         raise UpwardError(f"报送去向「{destination.name}」已停用。 / {destination.name} is no longer in use.")
     if user is not None and destination.unit_id is not None and destination.unit_id == user.unit_id:
@@ -134,7 +143,9 @@ def can_answer(session: Session, user: User, record: UpwardRecord) -> bool:
     """May `user` record `record`'s outcome?
 
     A unit of the network answers for itself (its deciders, or staff over the
-    whole network); an outside body's answer is entered by the sender's office.
+    whole network); an outside body's answer is entered by the sender's office:
+    staff of the sending unit (or above it), not a unit the report merely passed
+    through on its way up.
     """
     if not user.active or user.role not in access.OFFICE_ROLES:
         return False
@@ -143,17 +154,28 @@ def can_answer(session: Session, user: User, record: UpwardRecord) -> bool:
         if user.role is not Role.ADMIN and user.role not in _deciders(session):
             return False
         return user.unit_id is None or unit_id in access.unit_subtree(session, user.unit_id)
-    report = session.get_one(Report, record.report_id)
-    return access.can_see(session, user, report)
+    if record.sending_unit_id is not None:
+        return user.unit_id is None or \
+            record.sending_unit_id in access.unit_subtree(session, user.unit_id)
+    return access.can_handle(session, user, session.get_one(Report, record.report_id))
 
 
 def _receiving(session: Session, user: User) -> sa.ColumnElement[bool]:
     """WHERE clause on `Destination`: units of the network whose incoming items `user` sees."""
-    if not user.active or user.role not in access.OFFICE_ROLES:
-        return sa.false()
-    if user.unit_id is None:
+    units = access.receiving_units(session, user)
+    if units is None:
         return Destination.unit_id.is_not(None)
-    return Destination.unit_id.in_(access.unit_subtree(session, user.unit_id))
+    return Destination.unit_id.in_(units) if units else sa.false()
+
+
+def received(session: Session, user: User, report: Report) -> list[UpwardRecord]:
+    """The records by which `report` was sent to `user`'s unit (or one below), earliest first."""
+    if user.unit_id is None:
+        return []  # staff over the whole network see every record on the report's own panel
+    return list(session.scalars(
+        sa.select(UpwardRecord).join(Destination, Destination.id == UpwardRecord.destination_id)
+        .where(UpwardRecord.report_id == report.id, _receiving(session, user))
+        .order_by(UpwardRecord.id)))
 
 
 def incoming(session: Session, user: User, *, open_only: bool = False,

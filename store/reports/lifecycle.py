@@ -87,7 +87,7 @@ def actors_for(session: Session, report: Report, move: Move) -> frozenset[str]:
 
 def allowed_actions(session: Session, report: Report, user: User) -> list[Action]:
     """What `user` may do to `report` now (what the console offers)."""
-    if not user.active or not access.can_see(session, user, report):
+    if not user.active or not access.can_handle(session, user, report):
         return []
     levels = review.chain(session)
     out = []
@@ -162,7 +162,7 @@ def _permit(session: Session, report: Report, action: Action, actor: str, user: 
                               status=current.value if current else "new")
     if actor not in actors_for(session, report, move):
         raise TransitionError("error.forbidden")
-    if user is not None and (not user.active or not access.can_see(session, user, report)):
+    if user is not None and (not user.active or not access.can_handle(session, user, report)):
         raise TransitionError("error.forbidden")
     levels = review.chain(session)
     if move.final_level is not None and review.is_final(levels, report.review_level) != move.final_level:

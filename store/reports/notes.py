@@ -11,9 +11,9 @@ from store.reports.lifecycle import NOTE_LIMIT, TransitionError
 
 
 def add(session: Session, report: Report, user: User, text: str) -> ReportNote:
-    """Add `user`'s note to `report`; office staff who may see the report only."""
+    """Add `user`'s note to `report`; office staff of the units it was filed under only."""
     if not user.active or user.role not in access.OFFICE_ROLES \
-            or not access.can_see(session, user, report):
+            or not access.can_handle(session, user, report):
         raise TransitionError("error.forbidden")
     text = (text or "").strip()
     if not text:

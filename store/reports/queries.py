@@ -87,8 +87,9 @@ def status_counts(session: Session, user: User) -> dict[ReportStatus, int]:
 
 
 def queue_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
-    """Pending reports in `user`'s scope that wait at a level `user` signs off."""
-    scope = sa.and_(access.report_scope(session, user), Report.status.in_(lifecycle.PENDING))
+    """Pending reports in `user`'s scope that wait at a level `user` signs off (a report only
+    received by 报送 is reviewed on its record, not here: `access.home_scope`)."""
+    scope = sa.and_(access.home_scope(session, user), Report.status.in_(lifecycle.PENDING))
     if user.role is Role.ADMIN:
         return scope
     levels = review.chain(session)

@@ -8,10 +8,9 @@ outside its subtree: 403. Every call, answered or refused, is a row in
 built in `store.outputs.readapi`; the views only read the request.
 
 One module per resource, each adding its routes to `bp` (listed in
-`RESOURCES`): `reports`, `network` (units and points), `stats`. Journal
-issues (《社情民意》, issue 12) get a module of their own here, `journal.py`,
-added to `RESOURCES` and to `openapi.json`; `tests/test_api.py` then checks
-its answers against the file like the others'.
+`RESOURCES`): `reports`, `network` (units and points), `stats`, `journal`
+(published 《社情民意》 issues and their items); `tests/test_api.py` checks
+every answer against `openapi.json`.
 The API is described by `openapi.json` beside this file (OpenAPI 3.1).
 """
 
@@ -82,6 +81,6 @@ def answer(body: dict[str, Any]) -> Response:
     return jsonify(body)
 
 
-from web.api import network, reports, stats  # noqa: E402  (they add their routes to bp)
+from web.api import journal, network, reports, stats  # noqa: E402  (they add their routes to bp)
 
-RESOURCES = (reports, network, stats)
+RESOURCES = (reports, network, stats, journal)

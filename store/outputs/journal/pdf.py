@@ -3,6 +3,12 @@
 Text is set run by run in the face that has its glyphs (Minyi Sans SC, its
 extra face for rare ideographs, Minyi Symbols for emoji), so 𠀾, 國 and 😀
 print and can be searched and copied; long titles wrap, nothing is cut.
+
+A paragraph set in more than one face is broken into its lines here, one
+flowable a line (`_block`): reportlab's CJK wrapping splits such a paragraph
+across a page badly (a gap that walks along the lines of the next page, and a
+stray .notdef box after a character beyond U+FFFF), while single lines never
+need splitting. A paragraph in one face is left to reportlab whole.
 """
 
 from __future__ import annotations
@@ -50,6 +56,27 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(fonts.markup(text), style)
 
 
+# The frame's text width: A4 less the margins and the frame's own padding (6 pt a side).
+WIDTH = A4[0] - 52 * mm - 12
+
+
+def _block(text: str, style: ParagraphStyle) -> list[Any]:
+    """`text` as flowables: one Paragraph, or one a line when it mixes faces (see above)."""
+    whole = _p(text, style)
+    if len(fonts.runs(text)) < 2:
+        return [whole]
+    whole.wrap(WIDTH, 1e6)
+    lines = ["".join(word.text for word in line.words) for line in whole.blPara.lines]
+    if len(lines) < 2:
+        return [whole]
+    last = len(lines) - 1
+    return [_p(line, ParagraphStyle(f"{style.name}-{n}", style,
+                                    firstLineIndent=style.firstLineIndent if n == 0 else 0,
+                                    spaceBefore=style.spaceBefore if n == 0 else 0,
+                                    spaceAfter=style.spaceAfter if n == last else 0))
+            for n, line in enumerate(lines)]
+
+
 def render(issue: Issue) -> bytes:
     """The PDF of `issue`."""
     fonts.register()
@@ -67,16 +94,17 @@ def render(issue: Issue) -> bytes:
     story += [Spacer(1, 6), _p(publisher_line, st["number"]),
               HRFlowable(width="100%", thickness=2, color=RED, spaceBefore=4, spaceAfter=10)]
     if issue.note:
-        story.append(_p(f"编者按：{issue.note}", st["note"]))
+        story += _block(f"编者按：{issue.note}", st["note"])
     for item in issue.items:
-        head: list[Any] = [_p(item.title, st["title"])]
+        head: list[Any] = _block(item.title, st["title"])
         if item.note:
-            head.append(_p(f"按：{item.note}", st["note"]))
+            head += _block(f"按：{item.note}", st["note"])
         # A title starts a page rather than end one with a line or two under it.
         story += [CondPageBreak(45 * mm), KeepTogether(head)]
-        story += [_p(text, st["body"]) for text in item.paragraphs]
+        for text in item.paragraphs:
+            story += _block(text, st["body"])
         if item.source:
-            story.append(_p(f"（{item.source}）", st["source"]))
+            story += _block(f"（{item.source}）", st["source"])
     if issue.distribution:
         story.append(HRFlowable(width="100%", thickness=1, color=colors.black, spaceBefore=16,
                                 spaceAfter=4))

@@ -1,6 +1,6 @@
 """通报: bulletins; users.bulletin_opt_out, reporters.bulletin_opt_out
 
-Revision ID: 0019b
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-05 05:31:00
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0019b'
+revision: str = '0020'
 down_revision: str | Sequence[str] | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
