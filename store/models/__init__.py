@@ -10,9 +10,11 @@ from store.models.delivery import ChannelState, OutboxMessage, StaffNotice, WeCh
 from store.models.enums import (
     AdoptionLevel,
     Channel,
+    MemberRole,
     OutboxStatus,
     PointKind,
     ReporterKind,
+    ReportSource,
     ReportStatus,
     Role,
     UnitKind,
@@ -32,6 +34,7 @@ from store.models.network import (
 from store.models.office import AccessLog, LoginFailure, OfficeSetting, SavedView
 from store.models.readers import ApiCall, ApiToken, ExportLog
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
+from store.models.roster import CommissionMember, Member
 from store.models.review import DeclineTemplate, Instruction, Topic, Transfer
 from store.models.upward import Adoption, Destination, UpwardRecord, UpwardRoute, UpwardStatus
 
@@ -93,4 +96,8 @@ __all__ = [
     "ExportLog",
     "ApiToken",
     "ApiCall",
+    "MemberRole",
+    "ReportSource",
+    "Member",
+    "CommissionMember",
 ]
