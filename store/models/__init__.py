@@ -34,8 +34,8 @@ from store.models.network import (
 from store.models.office import AccessLog, LoginFailure, OfficeSetting, SavedView
 from store.models.readers import ApiCall, ApiToken, ExportLog
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
-from store.models.roster import CommissionMember, Member
 from store.models.review import DeclineTemplate, Instruction, Topic, Transfer
+from store.models.roster import CommissionMember, Member
 from store.models.upward import Adoption, Destination, UpwardRecord, UpwardRoute, UpwardStatus
 
 __all__ = [
