@@ -123,6 +123,7 @@ def create_app(
         api,
         auth,
         chat,
+        commissions,
         decisions,
         exports,
         followup,
@@ -132,6 +133,7 @@ def create_app(
         office,
         points,
         reports,
+        roster,
         search,
         short,
         topics,
@@ -144,7 +146,7 @@ def create_app(
     _login(app)
 
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
-                   search, intake, upward, journal, followup, exports, api):
+                   search, intake, upward, journal, followup, exports, api, roster, commissions):
         app.register_blueprint(module.bp)
 
     channels.listen(app, engine.handle)

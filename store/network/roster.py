@@ -113,8 +113,11 @@ def add(session: Session, new: Entry) -> Member:
     return member
 
 
-def update(session: Session, member: Member, new: Entry) -> None:
-    """Change a person's entry (a move to another unit included)."""
+def update(session: Session, member: Member, new: Entry, *, keep_contact: bool = False) -> None:
+    """Change a person's entry (a move to another unit included); `keep_contact` leaves the
+    contact as it was, so the edit form need not show it."""
+    if keep_contact:
+        new = Entry(new.name, new.role, new.sector, new.unit_id, member.contact, new.yearly_target)
     clash = session.scalar(sa.select(Member.id).where(
         Member.name == new.name, Member.contact == new.contact, Member.id != member.id))
     if clash is not None:
@@ -281,3 +284,12 @@ def all_visible(session: Session, user: User) -> list[Member]:
     """Active people `user` may commission, by unit and name."""
     return list(session.scalars(sa.select(Member).where(Member.active.is_(True), scope(session, user))
                                 .order_by(Member.unit_id, Member.name, Member.id)))
+
+
+def commissions_of(session: Session, member: Member, limit: int = 50) -> list[tuple[Topic, bool]]:
+    """The commissions that asked `member`, newest first, each with whether they answered."""
+    answered = sa.exists().where(Report.topic_id == Topic.id, Report.member_id == member.id)
+    rows = session.execute(
+        sa.select(Topic, answered).join(CommissionMember, CommissionMember.topic_id == Topic.id)
+        .where(CommissionMember.member_id == member.id).order_by(Topic.id.desc()).limit(limit))
+    return [(topic, bool(done)) for topic, done in rows]
