@@ -166,7 +166,7 @@ def remind_overdue(session: Session, now: datetime | None = None) -> int:
                ~answered)
         .values(reminded_at=now)
         .returning(CommissionMember.topic_id, CommissionMember.member_id)
-        .execution_options(synchronize_session=False)).tuples().all()
+        .execution_options(synchronize_session=False)).all()
     for topic_id, member_id in sorted(claimed):
         topic, member = session.get(Topic, topic_id), session.get(Member, member_id)
         assert topic is not None and member is not None

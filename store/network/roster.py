@@ -248,7 +248,7 @@ def _progress(session: Session, people: list[Member], year: int) -> list[Progres
     chats = _by_member(session, sa.select(Reporter.member_id, sa.func.count())
                        .where(Reporter.member_id.in_(ids)).group_by(Reporter.member_id))
     units = dict(session.execute(sa.select(Unit.id, Unit.name).where(
-        Unit.id.in_({m.unit_id for m in people if m.unit_id is not None}))).tuples().all())
+        Unit.id.in_({m.unit_id for m in people if m.unit_id is not None}))).all())
     return [Progress(m, units.get(m.unit_id) if m.unit_id else None, filed.get(m.id, 0),
                      adopted.get(m.id, 0), commissioned.get(m.id, 0), answered.get(m.id, 0),
                      chats.get(m.id, 0)) for m in people]

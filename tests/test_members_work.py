@@ -1,0 +1,278 @@
+"""委员履职: the roster, commissions (约稿) answered from the chat, report sources, scope."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from minyi import scheduler
+from store.conversation.engine import Engine
+from store.models import (
+    AccessLog,
+    BindingCode,
+    Channel,
+    CommissionMember,
+    Member,
+    OutboxMessage,
+    Report,
+    Reporter,
+    ReportSource,
+    Role,
+    Topic,
+    utcnow,
+)
+from store.network import commissions, roster, topics
+from tests.chat_driver import Chat
+from tests.conftest import Network, staff
+from tests.web_support import csrf, login, post_page
+
+PHONE = "13700009999"
+
+
+def _clerk(client: FlaskClient, session: Session, network: Network, unit: str = "county",
+           name: str = "clerk-a") -> None:
+    user = staff(session, name, Role.CLERK, getattr(network, unit))
+    login(client, user.username)
+
+
+def _add(client: FlaskClient, unit_id: int, name: str = "王委员", contact: str = PHONE,
+         **extra: str) -> FlaskClient:
+    return client.post("/roster", data={
+        "csrf_token": csrf(client, "/roster"), "name": name, "role": "member", "sector": "经济界",
+        "unit_id": str(unit_id), "contact": contact, "yearly_target": "2", **extra})
+
+
+def _bind(client: FlaskClient, session: Session, member: Member, chat: Chat) -> None:
+    post_page(client, f"/roster/{member.id}/code", days="7")
+    session.rollback()
+    code = session.scalar(sa.select(BindingCode.code).where(BindingCode.member_id == member.id))
+    chat.command("bind", code)
+    assert "绑定成功：王委员（政协委员）" in chat.last.text
+
+
+def test_it_carries_a_commission_from_the_console_to_the_chat_and_back_to_the_progress(
+        client: FlaskClient, session: Session, Session_: sessionmaker[Session],  # noqa: N803
+        engine: Engine, network: Network) -> None:
+    _clerk(client, session, network)
+    resp = _add(client, network.township.id)
+    assert resp.status_code == 302
+    session.rollback()
+    wang = session.scalar(sa.select(Member).where(Member.name == "王委员"))
+    assert wang is not None and wang.unit_id == network.township.id and wang.contact == PHONE
+    assert _add(client, network.township.id, name="李委员", contact="13600001111").status_code == 302
+    session.rollback()
+    li = session.scalar(sa.select(Member).where(Member.name == "李委员"))
+    assert li is not None
+    chat = Chat(Session_, engine, user_id="3001")
+    _bind(client, session, wang, chat)
+    session.rollback()
+    assert session.scalar(sa.select(Reporter.member_id).where(Reporter.external_id == "3001")) == wang.id
+
+    deadline = (utcnow() + timedelta(days=5)).astimezone(topics.LOCAL).strftime("%Y-%m-%dT%H:%M")
+    page = post_page(client, "/commissions", title="农村养老服务情况", description="请结合走访写一篇。",
+                     deadline=deadline, member_id=[str(wang.id), str(li.id)])
+    assert "已发出约稿「农村养老服务情况」，共约 2 人，已通过聊天发送 1 条通知" in page
+    assert "未绑定聊天，未能发送" in page  # 李委员 has no chat yet
+    session.rollback()
+    topic = session.scalar(sa.select(Topic).where(Topic.commissioned.is_(True)))
+    assert topic is not None and topic.unit_id == network.county.id
+    [message] = session.scalars(sa.select(OutboxMessage)).all()
+    assert message.chat_id == "3001" and "约稿：农村养老服务情况" in message.text
+    assert message.buttons == [[{"label": "撰写约稿信息", "data": f"~topic:{topic.id}"}]]
+    # Not a public call: nobody else is told, and /topics lists it only to those it asked.
+    stranger = Chat(Session_, engine, user_id="3002")
+    stranger.command("topics")
+    assert "农村养老服务情况" not in stranger.last.text
+    stranger.send(callback=f"~topic:{topic.id}")
+    assert "没有找到这个选题" in stranger.last.text
+
+    chat.send(callback=message.buttons[0][0]["data"])
+    chat.fill_report(photo=False)
+    chat.press("确认提交")
+    session.rollback()
+    [report] = session.scalars(sa.select(Report)).all()
+    assert (report.topic_id, report.member_id, report.source) == (
+        topic.id, wang.id, ReportSource.COMMISSIONED)
+    assert report.unit_id == network.township.id
+
+    detail = client.get(f"/commissions/{topic.id}").get_data(as_text=True)
+    assert "已交 1 / 受约 2" in detail and report.tracking_no in detail
+    listing = client.get("/roster").get_data(as_text=True)
+    row = listing.split("王委员", 1)[1].split("</tr>", 1)[0]
+    assert '<td data-label="已报送">1</td>' in row and '<td data-label="约稿">1/1</td>' in row
+    assert PHONE not in listing  # the contact is never on the list
+    assert roster.progress(session, wang, utcnow().astimezone(roster.LOCAL).year).filed == 1
+    # Answered: no longer offered in their /topics.
+    chat.command("topics")
+    assert "农村养老服务情况" not in chat.last.text
+
+
+def test_it_reminds_the_overdue_once_and_not_those_who_answered(
+        session: Session, Session_: sessionmaker[Session], engine: Engine,  # noqa: N803
+        network: Network, clerk) -> None:  # noqa: ANN001
+    clerk.unit_id = network.county.id
+    people = [roster.add(session, roster.entry(name=n, role="member", unit_id=network.county.id))
+              for n in ("甲委员", "乙委员")]
+    chats = []
+    for i, person in enumerate(people):
+        reporter = Reporter(channel=Channel.TELEGRAM, external_id=f"40{i}", chat_id=f"40{i}",
+                            member_id=person.id, unit_id=person.unit_id)
+        session.add(reporter)
+        chats.append(reporter)
+    now = utcnow()
+    topic, queued = commissions.commission(session, clerk, title="河道治理", description="写一篇",
+                                           deadline=now + timedelta(hours=1),
+                                           member_ids=[p.id for p in people], now=now)
+    session.commit()
+    assert queued == 2
+    # 甲 answers (late answers are welcome too); 乙 does not.
+    chat = Chat(Session_, engine, user_id="400")
+    chat.send(callback=f"~topic:{topic.id}")
+    chat.fill_report(photo=False)
+    chat.press("确认提交")
+    later = now + timedelta(days=1)
+    assert scheduler.remind_commissions(Session_, now=now) == 0  # not due yet
+    assert scheduler.remind_commissions(Session_, now=later) == 1
+    assert scheduler.remind_commissions(Session_, now=later + timedelta(hours=1)) == 0
+    session.rollback()
+    reminders = session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.text.contains("已于"))).all()
+    assert [m.chat_id for m in reminders] == ["401"]
+    assert "约稿“河道治理”" in reminders[0].text
+    rows = {r.member_id: r.reminded_at for r in session.scalars(sa.select(CommissionMember))}
+    assert rows[people[0].id] is None and rows[people[1].id] is not None
+
+
+def test_it_keeps_another_units_roster_and_commissions_out_of_sight(
+        client: FlaskClient, session: Session, network: Network) -> None:
+    theirs = roster.add(session, roster.entry(name="东山委员", role="member",
+                                              unit_id=network.other_county.id, contact=PHONE))
+    owner = staff(session, "east-clerk", Role.CLERK, network.other_county)
+    topic, _ = commissions.commission(session, owner, title="东山约稿", description="写",
+                                      deadline=utcnow() + timedelta(days=3), member_ids=[theirs.id])
+    session.commit()
+    _clerk(client, session, network)
+    assert client.get(f"/roster/{theirs.id}").status_code == 404
+    assert client.get(f"/roster/{theirs.id}/edit").status_code == 404
+    assert client.post(f"/roster/{theirs.id}/contact",
+                       data={"csrf_token": csrf(client, "/roster")}).status_code == 404
+    assert client.get(f"/commissions/{topic.id}").status_code == 404
+    assert "东山委员" not in client.get("/roster").get_data(as_text=True)
+    assert "东山约稿" not in client.get("/commissions").get_data(as_text=True)
+    # Nor can they be commissioned from here.
+    page = client.post("/commissions", data={
+        "csrf_token": csrf(client, "/commissions/new"), "title": "偷约", "description": "x",
+        "deadline": "2099-01-01T09:00", "member_id": str(theirs.id)})
+    assert page.status_code == 422 and "请从名册中选择约稿对象" in page.get_data(as_text=True)
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Topic)) == 1
+    # A liaison has no roster pages at all.
+    viewer = FlaskClient(client.application)
+    login(viewer, staff(session, "liaison", Role.UNIT_LIAISON, network.county).username)
+    assert viewer.get("/roster").status_code == 403
+
+
+def test_it_puts_a_member_in_two_units_on_the_roster_once(
+        client: FlaskClient, session: Session, network: Network) -> None:
+    _clerk(client, session, network)
+    assert _add(client, network.township.id).status_code == 302
+    resp = _add(client, network.county.id, name=" 王委员 ")
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "「王委员」（同一联系方式）已在「城关镇政协联络组」的名册中" in text
+    assert 'value=" 王委员 "' in text  # what was typed is still there
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Member)) == 1
+    # A namesake with another contact is another person.
+    assert _add(client, network.county.id, contact="13500000000").status_code == 302
+
+
+def test_it_shows_a_members_contact_only_on_request_and_logs_the_look(
+        client: FlaskClient, session: Session, network: Network) -> None:
+    _clerk(client, session, network)
+    _add(client, network.county.id)
+    session.rollback()
+    wang = session.scalar(sa.select(Member))
+    assert wang is not None
+    assert PHONE not in client.get(f"/roster/{wang.id}").get_data(as_text=True)
+    assert PHONE not in client.get(f"/roster/{wang.id}/edit").get_data(as_text=True)
+    shown = post_page(client, f"/roster/{wang.id}/contact")
+    assert PHONE in shown
+    session.rollback()
+    [log] = session.scalars(sa.select(AccessLog)).all()
+    assert (log.member_id, log.report_id, log.what) == (wang.id, None, "member_contact")
+    # Saving the edit form with the contact left empty keeps it.
+    post_page(client, f"/roster/{wang.id}", name="王委员", role="informant", sector="科技界",
+              unit_id=str(network.township.id), contact="", yearly_target="4")
+    session.rollback()
+    session.refresh(wang)
+    assert (wang.contact, wang.role.value, wang.unit_id, wang.yearly_target) == (
+        PHONE, "informant", network.township.id, 4)
+
+
+def test_it_takes_a_report_drawn_from_a_proposal_without_a_point(
+        client: FlaskClient, session: Session, network: Network) -> None:
+    _clerk(client, session, network)
+    _add(client, network.township.id)
+    session.rollback()
+    wang = session.scalar(sa.select(Member))
+    assert wang is not None
+    page = client.get("/intake/new").get_data(as_text=True)
+    citizen = page.split('name="citizen" value="', 1)[1].split('"', 1)[0]
+    form = {"csrf_token": csrf(client, "/intake/new"), "citizen": citizen, "point_id": "",
+            "source": "proposal", "source_ref": "", "member_id": str(wang.id),
+            "a_category": "livelihood", "a_title": "关于完善社区养老服务的建议",
+            "a_situation": "全县60岁以上老人2.3万人，社区日间照料中心仅有12家。",
+            "a_suggestion": "建议三年内每个社区建成一处日间照料中心。", "a_urgent": "0",
+            "a_anonymous": "1"}
+    bad = client.post("/intake/new", data=form, content_type="multipart/form-data")
+    assert bad.status_code == 422
+    assert "请填写提案的编号、名称或链接" in bad.get_data(as_text=True)
+    assert "关于完善社区养老服务的建议" in bad.get_data(as_text=True)
+    form["source_ref"] = "政协第十届三次会议第 0123 号提案"
+    ok = client.post("/intake/new", data=form, content_type="multipart/form-data")
+    assert ok.status_code == 302, ok.get_data(as_text=True)
+    session.rollback()
+    [report] = session.scalars(sa.select(Report)).all()
+    assert (report.source, report.source_ref, report.member_id, report.point_id,
+            report.unit_id) == (ReportSource.PROPOSAL, "政协第十届三次会议第 0123 号提案",
+                                wang.id, None, network.township.id)
+    # It counts for the member, and their page says where it came from.
+    member_page = client.get(f"/roster/{wang.id}").get_data(as_text=True)
+    assert report.tracking_no in member_page and "提案" in member_page
+
+
+def test_it_still_needs_a_point_for_a_citizens_report_at_the_counter(
+        client: FlaskClient, session: Session, network: Network) -> None:
+    _clerk(client, session, network)
+    page = client.get("/intake/new").get_data(as_text=True)
+    citizen = page.split('name="citizen" value="', 1)[1].split('"', 1)[0]
+    resp = client.post("/intake/new", data={
+        "csrf_token": csrf(client, "/intake/new"), "citizen": citizen, "source": "citizen",
+        "a_category": "livelihood", "a_title": "路灯不亮", "a_situation": "12 盏路灯坏了3个月。",
+        "a_suggestion": "尽快修复。", "a_urgent": "0", "a_anonymous": "1"},
+        content_type="multipart/form-data")
+    assert resp.status_code == 422 and "请选择采集点" in resp.get_data(as_text=True)
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Report)) == 0
+
+
+def test_it_records_a_members_and_a_citizens_own_reports_with_their_source(
+        Session_: sessionmaker[Session], engine: Engine, session: Session,  # noqa: N803
+        network: Network) -> None:
+    informant = roster.add(session, roster.entry(name="赵信息员", role="informant",
+                                                 unit_id=network.county.id))
+    session.add(Reporter(channel=Channel.TELEGRAM, external_id="501", chat_id="501",
+                         member_id=informant.id, unit_id=network.county.id))
+    session.commit()
+    for user_id in ("501",):
+        chat = Chat(Session_, engine, user_id=user_id)
+        chat.command("new")
+        chat.fill_report(photo=False)
+        chat.press("确认提交")
+    session.rollback()
+    [report] = session.scalars(sa.select(Report)).all()
+    assert (report.source, report.member_id) == (ReportSource.INFORMANT, informant.id)
