@@ -117,16 +117,15 @@ def _roster_from_bound_reporters() -> None:
     bound = conn.execute(sa.text(
         "SELECT id, member_name, display_name, member_role, unit_id, created_at FROM reporters "
         "WHERE kind = 'member' ORDER BY id")).all()
-    members = sa.table('members', sa.column('id', sa.Integer), sa.column('name', sa.String),
-                       sa.column('role', sa.String), sa.column('unit_id', sa.Integer),
-                       sa.column('yearly_target', sa.Integer), sa.column('active', sa.Boolean),
-                       sa.column('created_at', sa.DateTime(timezone=True)))
     for reporter_id, member_name, display_name, role, unit_id, created_at in bound:
         role = role if role in ('member', 'informant') else 'member'
         name = (member_name or display_name or f'委员 #{reporter_id}')[:100]
-        member_id = conn.execute(members.insert().values(
-            name=name, role=role, unit_id=unit_id, yearly_target=2, active=True,
-            created_at=created_at).returning(members.c.id)).scalar_one()
+        # The moment as the row holds it (SQLite hands it back as text).
+        member_id = conn.execute(sa.text(
+            "INSERT INTO members (name, role, unit_id, yearly_target, active, created_at) "
+            "VALUES (:name, :role, :unit, 2, :active, :created) RETURNING id"),
+            {'name': name, 'role': role, 'unit': unit_id, 'active': True,
+             'created': created_at}).scalar_one()
         params = {'member': member_id, 'reporter': reporter_id}
         conn.execute(sa.text("UPDATE reporters SET member_id = :member WHERE id = :reporter"),
                      params)
