@@ -39,7 +39,7 @@ from store.models import (
     User,
     utcnow,
 )
-from store.network import members, topics
+from store.network import commissions, members, roster, topics
 from store.network import points as points_mod
 from store.outputs import destinations, upward
 from store.outputs.journal import issues as journal_issues
@@ -92,6 +92,8 @@ class Seeded:
     clerk: User  # a colleague whose password the admin may reset
     upward_id: int  # the handled report sent to a unit of the network (报送)
     issue: JournalIssue  # a draft of 《社情民意》 carrying the adopted report, with its editing forms
+    member_id: int  # on the roster, asked for a report (约稿) that they answered
+    commission_id: int
 
 
 def _photo() -> bytes:
@@ -165,8 +167,12 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
     issue = journal_issues.compose(session, journal_series.find(session, "社情民意"), [handled], admin)
     journal_issues.edit_issue(session, issue, admin, note="本期编者按。",
                               distribution={"bao": "省政协办公厅", "song": "", "fa": ""})
+    member = roster.add(session, roster.entry(name="王委员", role="member", sector="经济界",
+                                              unit_id=net.county.id))
+    asked, _ = commissions.commission(session, admin, title="农村养老", description="写一篇",
+                                      deadline=utcnow() + timedelta(days=5), member_ids=[member.id])
     session.commit()
-    return Seeded(review, handled, counter, point, clerk, sent.id, issue)
+    return Seeded(review, handled, counter, point, clerk, sent.id, issue, member.id, asked.id)
 
 
 def _values(seeded: Seeded) -> dict[str, list[str]]:
@@ -182,6 +188,8 @@ def _values(seeded: Seeded) -> dict[str, list[str]]:
         "record_id": [str(seeded.upward_id)],
         "issue_id": [str(seeded.issue.id)],
         "item_id": [str(seeded.issue.items[0].id)],
+        "member_id": [str(seeded.member_id)],
+        "topic_id": [str(seeded.commission_id)],
     }
 
 
