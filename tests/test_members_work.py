@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
+import openpyxl
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -276,3 +278,54 @@ def test_it_records_a_members_and_a_citizens_own_reports_with_their_source(
     session.rollback()
     [report] = session.scalars(sa.select(Report)).all()
     assert (report.source, report.member_id) == (ReportSource.INFORMANT, informant.id)
+
+
+def _xlsx(rows: list[list[object]]) -> bytes:
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_it_imports_a_roster_sheet_or_names_every_wrong_line_and_adds_nobody(
+        client: FlaskClient, session: Session, network: Network) -> None:
+    roster.add(session, roster.entry(name="王委员", role="member", unit_id=network.township.id,
+                                     contact=PHONE))
+    session.commit()
+    _clerk(client, session, network)
+    header = ["姓名", "界别", "所在单位", "身份", "联系方式", "年度目标", "备注"]
+    bad = _xlsx([header,
+                 ["赵委员", "经济界", "城关县政协", "政协委员", 13900000001, 3, ""],
+                 ["王委员", "科技界", "城关县政协", "政协委员", PHONE, 2, "也在县政协"],
+                 ["钱信息员", "", "东山县政协", "特邀信息员", "", 2, ""],
+                 ["孙委员", "", "城关县政协", "常委", "", 2, ""],
+                 ["赵委员", "经济界", "城关县政协", "政协委员", 13900000001, "两篇", ""]])
+    resp = client.post("/roster/import", data={"csrf_token": csrf(client, "/roster"),
+                                               "file": (io.BytesIO(bad), "名册.xlsx")},
+                       content_type="multipart/form-data")
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "未导入任何人" in text
+    assert "<td>3</td><td>「王委员」（同一联系方式）已在「城关县政协 › 城关镇政协联络组」名册中" in text
+    assert "<td>4</td><td>单位「东山县政协」不在您负责的范围内" in text
+    assert "<td>5</td><td>身份只能是" in text
+    assert "<td>6</td><td>年度目标请填写" in text
+    assert "未使用的列：备注" in text
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Member)) == 1
+
+    good = _xlsx([header, ["赵委员", "经济界", "城关县政协", "政协委员", 13900000001, 3, ""],
+                  ["钱信息员", "", f"#{network.township.id}", "特邀信息员", "", "", ""]])
+    page = client.post("/roster/import", data={"csrf_token": csrf(client, "/roster"),
+                                               "file": (io.BytesIO(good), "名册.xlsx")},
+                       content_type="multipart/form-data", follow_redirects=True)
+    assert "导入完成：2 人加入名册" in page.get_data(as_text=True)
+    session.rollback()
+    zhao = session.scalar(sa.select(Member).where(Member.name == "赵委员"))
+    qian = session.scalar(sa.select(Member).where(Member.name == "钱信息员"))
+    assert zhao is not None and qian is not None
+    assert (zhao.contact, zhao.yearly_target, zhao.sector, zhao.unit_id) == (
+        "13900000001", 3, "经济界", network.county.id)
+    assert (qian.role.value, qian.unit_id, qian.yearly_target) == (
+        "informant", network.township.id, 2)

@@ -15,7 +15,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 
 from store import access
 from store.models import Member, MemberRole, Role, utcnow
-from store.network import members, roster, units
+from store.network import members, roster, rosterio, units
 from store.network.roster import RosterError
 from store.reports import origins
 from web import edge
@@ -187,3 +187,24 @@ def issue_code(member_id: int) -> Any:
     flash(f"已为「{person.name}」生成绑定码 {code.code}，{days} 天内有效，只能使用一次。"
           f"请告知本人在 Telegram、微信或网页反映页面发送：/bind {code.code}", "success")
     return redirect(url_for("roster.member", member_id=person.id))
+
+
+@bp.route("/import", methods=["POST"])
+@edge.roles_required(*EDITORS)
+def import_file() -> Any:
+    """Add people from an uploaded XLSX or CSV; any bad line and nothing is added."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("请选择要导入的 XLSX 或 CSV 文件。", "error")
+        return redirect(url_for("roster.index"))
+    result = rosterio.import_roster(edge.db(), edge.staff(), upload.filename, upload.read())
+    if not result.ok:
+        edge.rollback()
+        return render_template("roster_import.html", filename=upload.filename,
+                               errors=result.errors, ignored=result.ignored), 422
+    edge.commit()
+    note = f"导入完成：{result.added} 人加入名册"
+    if result.ignored:
+        note += "；未使用的列：" + "、".join(result.ignored)
+    flash(note + "。", "success")
+    return redirect(url_for("roster.index"))
