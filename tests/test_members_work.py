@@ -329,3 +329,21 @@ def test_it_imports_a_roster_sheet_or_names_every_wrong_line_and_adds_nobody(
         "13900000001", 3, "经济界", network.county.id)
     assert (qian.role.value, qian.unit_id, qian.yearly_target) == (
         "informant", network.township.id, 2)
+
+
+def test_it_refuses_an_edit_that_makes_someone_a_second_entry(
+        client: FlaskClient, session: Session, network: Network) -> None:
+    roster.add(session, roster.entry(name="王委员", role="member", unit_id=network.township.id,
+                                     contact=PHONE))
+    other = roster.add(session, roster.entry(name="王伟", role="member", unit_id=network.county.id,
+                                             contact=PHONE))
+    session.commit()
+    _clerk(client, session, network)
+    resp = client.post(f"/roster/{other.id}", data={
+        "csrf_token": csrf(client, "/roster"), "name": "王委员", "role": "member",
+        "unit_id": str(network.county.id), "contact": "", "yearly_target": "2"})
+    assert resp.status_code == 422
+    assert "已在「城关镇政协联络组」的名册中" in resp.get_data(as_text=True)
+    session.rollback()
+    session.refresh(other)
+    assert other.name == "王伟"

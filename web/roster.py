@@ -17,7 +17,6 @@ from store import access
 from store.models import Member, MemberRole, Role, utcnow
 from store.network import members, roster, rosterio, units
 from store.network.roster import RosterError
-from store.reports import origins
 from web import edge
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
@@ -113,7 +112,7 @@ def _member_page(person: Member, *, contact: str | None = None, status: int = 20
         chats=roster.chats_of(session, person),
         reports=roster.reports_of(session, user, person, year),
         asked=roster.commissions_of(session, person),
-        source_names=origins.SOURCE_NAMES, role_names=roster.ROLE_NAMES,
+        role_names=roster.ROLE_NAMES,
         editor=user.role in EDITORS, may_reveal=access.can_see_identity(user),
         contact=contact, ttl_days=(1, 3, 7, 14, 30)), status
 

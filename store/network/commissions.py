@@ -63,14 +63,14 @@ def commission(session: Session, user: User, *, title: str, description: str,
     Belongs to `user`'s unit, so the staff of that unit and above follow it.
     """
     people = roster.chosen(session, user, member_ids)
+    if not people or len(people) != len(set(member_ids)):
+        raise CommissionError("members", "请从名册中选择约稿对象（至少一人）。")
     try:
         topic = topics.new_topic(session, title=title, description=description,
                                  deadline=deadline, created_by_id=user.id, now=now,
                                  commissioned=True, unit_id=user.unit_id)
     except ValueError as exc:
         raise CommissionError(str(exc), FIELD_ERRORS[str(exc)]) from None
-    if not people or len(people) != len(set(member_ids)):
-        raise CommissionError("members", "请从名册中选择约稿对象（至少一人）。")
     queued = 0
     for member in people:
         sent = _send(session, topic, member, "commission.asked")

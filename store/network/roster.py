@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store import access, upsert
@@ -118,12 +119,17 @@ def update(session: Session, member: Member, new: Entry, *, keep_contact: bool =
     contact as it was, so the edit form need not show it."""
     if keep_contact:
         new = Entry(new.name, new.role, new.sector, new.unit_id, member.contact, new.yearly_target)
-    clash = session.scalar(sa.select(Member.id).where(
-        Member.name == new.name, Member.contact == new.contact, Member.id != member.id))
-    if clash is not None:
-        raise _already(session, new.name, new.contact)
-    member.name, member.role, member.sector = new.name, new.role, new.sector
-    member.unit_id, member.contact, member.yearly_target = new.unit_id, new.contact, new.yearly_target
+    try:
+        # The unique key decides a clash (two edits at once included), in a savepoint
+        # (begun before the change: beginning one flushes) so the caller's work survives.
+        with session.begin_nested():
+            member.name, member.role, member.sector = new.name, new.role, new.sector
+            member.unit_id, member.contact = new.unit_id, new.contact
+            member.yearly_target = new.yearly_target
+            session.flush()
+    except IntegrityError:
+        session.expire(member)
+        raise _already(session, new.name, new.contact) from None
     # Their chats report for the unit they are in now.
     session.execute(sa.update(Reporter).where(Reporter.member_id == member.id).values(
         unit_id=new.unit_id, member_name=new.name, member_role=new.role.value))
