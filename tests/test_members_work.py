@@ -26,9 +26,10 @@ from store.models import (
     Topic,
     utcnow,
 )
-from store.network import commissions, roster, topics
+from store.network import commissions, members, roster, topics
 from tests.chat_driver import Chat
 from tests.conftest import Network, staff
+from tests.test_races import together
 from tests.web_support import csrf, login, post_page
 
 PHONE = "13700009999"
@@ -264,20 +265,25 @@ def test_it_still_needs_a_point_for_a_citizens_report_at_the_counter(
 
 def test_it_records_a_members_and_a_citizens_own_reports_with_their_source(
         Session_: sessionmaker[Session], engine: Engine, session: Session,  # noqa: N803
-        network: Network) -> None:
+        network: Network, point, point_token: str) -> None:  # noqa: ANN001
     informant = roster.add(session, roster.entry(name="赵信息员", role="informant",
                                                  unit_id=network.county.id))
     session.add(Reporter(channel=Channel.TELEGRAM, external_id="501", chat_id="501",
                          member_id=informant.id, unit_id=network.county.id))
     session.commit()
-    for user_id in ("501",):
-        chat = Chat(Session_, engine, user_id=user_id)
-        chat.command("new")
-        chat.fill_report(photo=False)
-        chat.press("确认提交")
+    chat = Chat(Session_, engine, user_id="501")
+    chat.command("new")
+    chat.fill_report(photo=False)
+    chat.press("确认提交")
+    citizen = Chat(Session_, engine, user_id="502")
+    citizen.command("start", point_token)
+    citizen.fill_report(photo=False)
+    citizen.press("确认提交")
     session.rollback()
-    [report] = session.scalars(sa.select(Report)).all()
-    assert (report.source, report.member_id) == (ReportSource.INFORMANT, informant.id)
+    sources = session.execute(sa.select(Report.source, Report.member_id, Report.point_id)
+                              .order_by(Report.id)).all()
+    assert sources == [(ReportSource.INFORMANT, informant.id, None),
+                       (ReportSource.CITIZEN, None, point.id)]
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:
@@ -347,3 +353,52 @@ def test_it_refuses_an_edit_that_makes_someone_a_second_entry(
     session.rollback()
     session.refresh(other)
     assert other.name == "王伟"
+
+
+def test_it_puts_one_person_entered_by_several_clerks_at_once_on_the_roster_once(
+        Session_: sessionmaker[Session], session: Session, network: Network) -> None:  # noqa: N803
+    def enter(_: int) -> str:
+        with Session_() as s, s.begin():
+            try:
+                roster.add(s, roster.entry(name="王委员", role="member",
+                                           unit_id=network.county.id, contact=PHONE))
+            except roster.OnRosterError:
+                return "refused"
+            return "added"
+
+    assert sorted(together(enter)) == ["added"] + ["refused"] * 7
+    assert session.scalar(sa.select(sa.func.count()).select_from(Member)) == 1
+
+
+def test_it_reminds_each_overdue_person_once_when_two_schedulers_run_at_once(
+        Session_: sessionmaker[Session], session: Session, network: Network, clerk) -> None:  # noqa: ANN001, N803
+    person = roster.add(session, roster.entry(name="甲委员", role="member", unit_id=network.county.id))
+    session.add(Reporter(channel=Channel.TELEGRAM, external_id="601", chat_id="601",
+                         member_id=person.id))
+    now = utcnow()
+    commissions.commission(session, clerk, title="河道", description="写", now=now,
+                           deadline=now + timedelta(hours=1), member_ids=[person.id])
+    session.commit()
+    done = together(lambda _: scheduler.remind_commissions(Session_, now=now + timedelta(days=1)), 4)
+    assert sorted(done) == [0, 0, 0, 1]
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 2  # ask + remind
+
+
+def test_it_moves_the_link_to_a_members_new_chat_on_the_same_channel(
+        Session_: sessionmaker[Session], engine: Engine, session: Session,  # noqa: N803
+        network: Network) -> None:
+    person = roster.add(session, roster.entry(name="王委员", role="member",
+                                              unit_id=network.county.id))
+    session.commit()
+    for user_id in ("701", "702"):
+        code = members.issue_code(session, member=person, created_by_id=None)
+        session.commit()
+        Chat(Session_, engine, user_id=user_id).command("bind", code.code)
+    web = members.issue_code(session, member=person, created_by_id=None)
+    session.commit()
+    Chat(Session_, engine, user_id="web-703", channel=Channel.WEB).command("bind", web.code)
+    session.rollback()
+    linked = dict(session.execute(sa.select(Reporter.external_id, Reporter.member_id)).all())
+    assert linked == {"701": None, "702": person.id, "web-703": person.id}
+    assert session.scalar(sa.select(sa.func.count()).select_from(Member)) == 1
