@@ -397,8 +397,16 @@ def test_it_moves_the_link_to_a_members_new_chat_on_the_same_channel(
         Chat(Session_, engine, user_id=user_id).command("bind", code.code)
     web = members.issue_code(session, member=person, created_by_id=None)
     session.commit()
-    Chat(Session_, engine, user_id="web-703", channel=Channel.WEB).command("bind", web.code)
+    browser = Chat(Session_, engine, user_id="web-703", channel=Channel.WEB)
+    browser.command("bind", web.code)
     session.rollback()
     linked = dict(session.execute(sa.select(Reporter.external_id, Reporter.member_id)).all())
     assert linked == {"701": None, "702": person.id, "web-703": person.id}
     assert session.scalar(sa.select(sa.func.count()).select_from(Member)) == 1
+    # A report from the phone counts in /mystats asked from the browser: one person.
+    phone = Chat(Session_, engine, user_id="702")
+    phone.command("new")
+    phone.fill_report(photo=False)
+    phone.press("确认提交")
+    browser.command("mystats")
+    assert "王委员，您的信息统计：\n已报送 1 条" in browser.last.text

@@ -128,9 +128,10 @@ class Figures:
     instructions: int
 
 
-def figures(session: Session, reporter_id: int) -> Figures:
-    """A reporter's own record: submitted, adopted, adopted above county, 批示."""
-    mine = Report.reporter_id == reporter_id
+def figures(session: Session, reporter_id: int, member_id: int | None = None) -> Figures:
+    """A reporter's own record: submitted, adopted, adopted above county, 批示; for a
+    roster member (`member_id`), everything counted for them, from any of their chats."""
+    mine = Report.reporter_id == reporter_id if member_id is None else Report.member_id == member_id
     count = sa.select(sa.func.count()).select_from(Report).where(mine)
     return Figures(
         submitted=session.scalar(count) or 0,
