@@ -40,6 +40,8 @@ from store.models import (
 from store.outputs import adoption
 
 ROLE_NAMES = {MemberRole.MEMBER: "政协委员", MemberRole.INFORMANT: "特邀信息员"}
+ROLE_WORDS = {**{r.value: r for r in MemberRole}, "政协委员": MemberRole.MEMBER, "委员": MemberRole.MEMBER,
+              "特邀信息员": MemberRole.INFORMANT, "信息员": MemberRole.INFORMANT}
 NAME_LIMIT, SECTOR_LIMIT, CONTACT_LIMIT = 100, 100, 200
 TARGET_LIMIT = 100
 # Years are the office's: China has one zone.
@@ -76,12 +78,10 @@ def entry(*, name: str, role: str, sector: str = "", unit_id: int | None, contac
     name = " ".join(name.split())
     if not name or len(name) > NAME_LIMIT:
         raise RosterError("name", f"请填写姓名（不超过 {NAME_LIMIT} 字）。")
-    try:
-        kind = MemberRole(role.strip().lower())
-    except ValueError:
-        kind = next((r for r, label in ROLE_NAMES.items() if label == role.strip()), None)  # type: ignore[assignment]
-        if kind is None:
-            raise RosterError("role", "身份只能是“政协委员”或“特邀信息员”。") from None
+    # The stored value, or the words a sheet uses for it (政协委员, 委员, 信息员 ...).
+    kind = ROLE_WORDS.get(role.strip().lower())
+    if kind is None:
+        raise RosterError("role", "身份只能是“政协委员”或“特邀信息员”。")
     sector = " ".join(sector.split())
     if len(sector) > SECTOR_LIMIT:
         raise RosterError("sector", f"界别不能超过 {SECTOR_LIMIT} 字。")
