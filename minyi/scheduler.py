@@ -14,6 +14,7 @@ takes an optional `now`, so tests run them at any moment they like.
                      and 督办 of those past their deadline
   build_bulletin     hourly, and once at start-up: on or after the office's day of the month,
                      last month's 通报 (claimed by INSERT … ON CONFLICT: built and sent once)
+  remind_commissions hourly: each person an overdue 约稿 still waits on, reminded once
 
 Every deadline is the office's (系统管理 → 办理时限, `store.review.deadlines`):
 working days in its calendar, clock hours for urgent reports.
@@ -33,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
 from store.models import OutboxMessage, OutboxStatus, ProcessedUpdate, utcnow
-from store.network import logins, scans
+from store.network import commissions, logins, scans
 from store.outputs import bulletin
 from store.reports import files, returns
 from store.review import followup, followup_steps, overdue, transfers
@@ -50,6 +51,7 @@ SWEEP_EVERY = timedelta(hours=1)
 # Urgent reports run on hours, so reviews are looked at every hour, not once a day.
 REVIEWS_EVERY = timedelta(hours=1)
 BULLETIN_EVERY = timedelta(hours=1)
+COMMISSIONS_EVERY = timedelta(hours=1)
 # Transfers are chased when the office's working day starts.
 OFFICE_TZ = "Asia/Shanghai"
 TRANSFERS_AT_HOUR = 9
@@ -168,6 +170,15 @@ def build_bulletin(session_factory: sessionmaker[Session],
     return done
 
 
+def remind_commissions(session_factory: sessionmaker[Session], now: datetime | None = None) -> int:
+    """Remind each person an overdue commission (约稿) still waits on; each one once."""
+    with session_factory() as s, s.begin():
+        done = commissions.remind_overdue(s, now or utcnow())
+    if done:
+        log.info("overdue commissions: %d people reminded", done)
+    return done
+
+
 def build_scheduler(session_factory: sessionmaker[Session],
                     settings: Settings) -> BackgroundScheduler:
     """A scheduler with minyi's jobs, run in its own worker threads.
@@ -198,6 +209,11 @@ def build_scheduler(session_factory: sessionmaker[Session],
     scheduler.add_job(
         chase_reviews, "interval", id="chase_reviews", args=[session_factory],
         seconds=REVIEWS_EVERY.total_seconds(), next_run_time=started,
+        coalesce=True, max_instances=1,
+    )
+    scheduler.add_job(
+        remind_commissions, "interval", id="remind_commissions", args=[session_factory],
+        seconds=COMMISSIONS_EVERY.total_seconds(), next_run_time=started,
         coalesce=True, max_instances=1,
     )
     scheduler.add_job(

@@ -22,6 +22,7 @@ from store.models import (
     Channel,
     CollectionPoint,
     Destination,
+    Member,
     Report,
     Role,
     Transfer,
@@ -192,6 +193,24 @@ def _identity_answers(report: Report) -> tuple[tuple[str, str], ...]:
         if value is not None:
             out.append((step.name("zh"), render_answer(step, value, "zh")))
     return tuple(out)
+
+
+def reveal_member_contact(session: Session, user: User, member: Member, purpose: str) -> str | None:
+    """A roster member's contact, for `user`, logged as `purpose`; None if they may not know.
+
+    The only reader of `Member.contact` (issue 13). Nothing is logged when
+    there is nothing to show.
+    """
+    units = visible_units(session, user)
+    in_scope = units is None or member.unit_id in units
+    if not user.active or not can_see_identity(user) or not in_scope:
+        log.warning("user %d (%s) refused the contact of member %d (%s)",
+                    user.id, user.role.value, member.id, purpose)
+        return None
+    if member.contact is None:
+        return None
+    session.add(AccessLog(user_id=user.id, member_id=member.id, what=purpose[:40]))
+    return member.contact
 
 
 def log_access(session: Session, user: User, report: Report, what: str) -> None:

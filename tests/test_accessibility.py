@@ -39,7 +39,7 @@ from store.models import (
     User,
     utcnow,
 )
-from store.network import members, topics
+from store.network import commissions, members, roster, topics
 from store.network import points as points_mod
 from store.outputs import destinations, periods, scoring, upward
 from store.outputs.journal import issues as journal_issues
@@ -97,6 +97,8 @@ class Seeded:
     upward_id: int  # the handled report sent to a unit of the network (报送)
     issue: JournalIssue  # a draft of 《社情民意》 carrying the adopted report, with its editing forms
     series_id: int  # 考评序列 with the county placed this year: a ranking with a breakdown
+    member_id: int  # on the roster, asked for a report (约稿) that they answered
+    commission_id: int
 
 
 def _photo() -> bytes:
@@ -174,8 +176,12 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
     # Placed in the year of last month too: the ranking opens on last month.
     for year in {date.today().year, periods.last_month(date.today()).year}:
         scoring.place(session, series, year, [net.county.id])
+    member = roster.add(session, roster.entry(name="王委员", role="member", sector="经济界",
+                                              unit_id=net.county.id))
+    asked, _ = commissions.commission(session, admin, title="农村养老", description="写一篇",
+                                      deadline=utcnow() + timedelta(days=5), member_ids=[member.id])
     session.commit()
-    return Seeded(review, handled, counter, point, clerk, sent.id, issue, series.id)
+    return Seeded(review, handled, counter, point, clerk, sent.id, issue, series.id, member.id, asked.id)
 
 
 def _values(seeded: Seeded) -> dict[str, list[str]]:
@@ -192,6 +198,8 @@ def _values(seeded: Seeded) -> dict[str, list[str]]:
         "issue_id": [str(seeded.issue.id)],
         "item_id": [str(seeded.issue.items[0].id)],
         "series_id": [str(seeded.series_id)],
+        "member_id": [str(seeded.member_id)],
+        "topic_id": [str(seeded.commission_id)],
     }
 
 

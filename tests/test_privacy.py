@@ -16,6 +16,7 @@ import logging
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pypdf
@@ -41,8 +42,9 @@ from store.models import (
     StaffNotice,
     User,
     WebChatMessage,
+    utcnow,
 )
-from store.network import addresses
+from store.network import addresses, commissions, roster
 from store.network import points as points_mod
 from store.outputs import bulletin, destinations, periods, scoring, upward
 from store.outputs.journal import issues as journal_issues
@@ -62,6 +64,7 @@ TG_CONTACT = f"张三丰 <b>{PHONE}</b>"  # HTML in a contact answer: shown esca
 TG_NAME = "欧阳明月"  # the Telegram display name
 TG_CHAT = "5550001234"  # the Telegram chat (and user) id
 COUNTER_CONTACT = f"李四海 {PHONE}"
+MEMBER_PHONE = "13811112222"  # a roster member's contact (委员履职)
 IDENTITY_ROLES = {Role.ADMIN, Role.CLERK, Role.DIRECTOR, Role.SECRETARY_GENERAL}
 ROLES: list[Role | None] = [*Role, None]  # None: not logged in
 
@@ -90,6 +93,8 @@ class World:
     issue: JournalIssue  # a signed-off 《社情民意》 carrying the Telegram report
     series_id: int  # 考评序列 with the county placed this year (its ranking names the report)
     bulletin_id: int  # this month's 通报 (counts and rankings: units, never a reporter)
+    member_id: int  # on the county's roster, with a contact; asked for a report (约稿)
+    commission_id: int
 
 
 def _file_by_telegram(Session_: sessionmaker[Session], engine: Engine,  # noqa: N803
@@ -165,6 +170,12 @@ def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa
     reference.send(session, counter, admin, department_id=network.water.id)
     session.commit()
 
+    member = roster.add(session, roster.entry(name="王委员", role="member", sector="经济界",
+                                              unit_id=network.county.id, contact=MEMBER_PHONE))
+    asked, _ = commissions.commission(session, users[Role.CLERK], title="农村养老", description="写一篇",
+                                      deadline=utcnow() + timedelta(days=5), member_ids=[member.id])
+    session.commit()
+
     counter_chat = session.get(Reporter, counter.reporter_id)
     assert counter_chat is not None
     series = scoring.create_series(session, "区县政协")
@@ -175,9 +186,10 @@ def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa
     session.commit()
     return World(
         telegram=telegram, counter=counter, point=point, users=users, network=network,
-        secrets=(PHONE, "张三丰", "李四海", TG_NAME, TG_CHAT, counter_chat.chat_id),
+        secrets=(PHONE, "张三丰", "李四海", TG_NAME, TG_CHAT, counter_chat.chat_id, MEMBER_PHONE),
         follow=intake.follow_token(SECRET, counter_chat), upward_id=sent.id, issue=issue,
         series_id=series.id, bulletin_id=built.id,
+        member_id=member.id, commission_id=asked.id,
     )
 
 
@@ -218,6 +230,9 @@ def _values(w: World) -> dict[str, list[dict[str, Any]]]:
         "scores.breakdown": [{"series_id": w.series_id, "unit_id": w.network.county.id}],
         "scores.download": [{"series_id": w.series_id, "fmt": f} for f in ("csv", "xlsx")],
         "bulletins.download": [{"bulletin_id": w.bulletin_id, "fmt": f} for f in ("xlsx", "docx")],
+        "roster.member": [{"member_id": w.member_id}],
+        "roster.edit": [{"member_id": w.member_id}],
+        "commissions.detail": [{"topic_id": w.commission_id}],
     }
 
 

@@ -102,7 +102,7 @@ def test_it_schedules_housekeeping_returns_reviews_and_transfers(
     jobs = {job.id: job for job in sched.get_jobs()}
     assert set(jobs) == {"housekeeping", "chase_returns", "chase_reviews", "chase_transfers",
                          "chase_transfers_now", "remind_instructions", "remind_instructions_now",
-                         "sweep_draft_files", "build_bulletin"}
+                         "sweep_draft_files", "build_bulletin", "remind_commissions"}
     assert jobs["sweep_draft_files"].args == (Session_, settings.upload_dir, 7)
     assert jobs["housekeeping"].args == (Session_,)
     # Every limit is the office's (系统管理 → 办理时限), read by the job itself.

@@ -22,6 +22,7 @@ from minyi.settings import Settings
 from store.db import make_engine, make_sessionmaker
 from store.i18n import MESSAGES, t
 from store.models import Role, User
+from store.reports import origins
 from store.review import deadlines
 from web import edge, sessions
 
@@ -125,6 +126,7 @@ def create_app(
         auth,
         bulletins,
         chat,
+        commissions,
         decisions,
         exports,
         followup,
@@ -134,6 +136,7 @@ def create_app(
         office,
         points,
         reports,
+        roster,
         scores,
         search,
         short,
@@ -147,7 +150,8 @@ def create_app(
     _login(app)
 
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
-                   search, intake, upward, journal, followup, exports, api, scores, bulletins):
+                   search, intake, upward, journal, followup, exports, api, scores, bulletins,
+                   roster, commissions):
         app.register_blueprint(module.bp)
 
     channels.listen(app, engine.handle)
@@ -242,6 +246,11 @@ def _templating(app: Flask) -> None:
     @app.template_filter("role")
     def role(value: Any) -> str:
         return ROLE_NAMES.get(str(value), str(value))
+
+    @app.template_filter("source")
+    def source(value: Any) -> str:
+        """A report's source in the console's words (群众反映, 约稿, 提案 ...)."""
+        return origins.SOURCE_NAMES.get(value, str(value))
 
     @app.template_filter("action")
     def action(value: Any) -> str:

@@ -18,7 +18,8 @@ import qr
 from store import access, forms
 from store.i18n import t
 from store.models import CollectionPoint, Report
-from store.reports import intake
+from store.network import roster
+from store.reports import intake, origins
 from store.reports.files import StoredFile
 from web import edge
 from web.chat import incoming_file
@@ -38,7 +39,7 @@ def new() -> Any:
     available = intake.points_for(edge.db(), edge.staff())
     return _page(available, point_id=intake.default_point(available, cookie.get(LAST_POINT)),
                  values={}, answers={}, kept={}, errors={},
-                 citizen=intake.new_citizen_id())
+                 citizen=intake.new_citizen_id(), origin={})
 
 
 @bp.route("/new", methods=["POST"])
@@ -62,18 +63,22 @@ def create() -> Any:
                     if (f := intake.file_from(settings.secret_key, user, ref)) is not None]
             for s in form.steps if s.kind == "file"}
     draft = intake.check(form, values, uploads, kept, settings.upload_dir, settings.max_upload_mb)
-    if point is None:
-        raw = request.form.get("point_id", "")
+    picked = {key: request.form.get(key, "") for key in (origins.SOURCE, origins.REF, origins.MEMBER)}
+    origin, wrong = origins.origin(session, user, source=picked[origins.SOURCE],
+                                   ref=picked[origins.REF], member_id=picked[origins.MEMBER])
+    draft.errors.update(wrong)
+    raw = request.form.get("point_id", "")
+    if point is None and (raw or origin.needs_point):
         draft.errors[intake.POINT] = t("intake.point.outside" if raw else "intake.point.missing")
-    if not draft.ok or point is None:
+    if not draft.ok:
         flash(f"有 {len(draft.errors)} 处需要修改，请查看标红的说明；已填写的内容都还在。", "error")
         refs = {key: [(intake.file_ref(settings.secret_key, user, f), f) for f in stored]
                 for key, stored in draft.files.items()}
         return _page(available, point_id=point.id if point else None, values=values,
                      answers=draft.answers, kept=refs, errors=draft.errors, citizen=citizen,
-                     status=422)
+                     origin=picked, status=422)
     try:
-        report = intake.submit(session, user, point, settings.form, draft, citizen)
+        report = intake.submit(session, user, point, settings.form, draft, citizen, origin)
         edge.commit()
     except IntegrityError:
         # The same form sent twice at once: the first one filed it.
@@ -81,7 +86,8 @@ def create() -> Any:
         if (done := intake.filed_for(session, citizen)) is None:
             raise
         return _already(done)
-    cookie[LAST_POINT] = point.id
+    if point is not None:
+        cookie[LAST_POINT] = point.id
     flash(f"已代录并提交，信息编号 {report.tracking_no}。请打印回执交给群众。", "success")
     return redirect(url_for("intake.slip", report_id=report.id))
 
@@ -109,7 +115,8 @@ def slip(report_id: int) -> Any:
 
 def _page(available: list[CollectionPoint], *, point_id: int | None, values: dict[str, str],
           answers: dict[str, Any], kept: dict[str, list[tuple[str, StoredFile]]],
-          errors: dict[str, str], citizen: str, status: int = 200) -> Any:
+          errors: dict[str, str], citizen: str, origin: dict[str, str],
+          status: int = 200) -> Any:
     settings = edge.settings()
     form = forms.load(settings.form)
     steps = [{"step": s, "shown": form.applies(s, answers),
@@ -118,7 +125,9 @@ def _page(available: list[CollectionPoint], *, point_id: int | None, values: dic
     return render_template(
         "intake_new.html", form=form, steps=steps, points=available, point_id=point_id,
         values=values, kept=kept, errors=errors, field=FIELD, keep=KEEP,
-        citizen=intake.citizen_token(settings.secret_key, citizen)), status
+        citizen=intake.citizen_token(settings.secret_key, citizen), origin=origin,
+        sources=[(s, origins.SOURCE_NAMES[s]) for s in origins.DRAWN],
+        people=roster.all_visible(edge.db(), edge.staff())), status
 
 
 def _chosen_point(available: list[CollectionPoint]) -> CollectionPoint | None:

@@ -25,6 +25,7 @@ from minyi.demo.text import Theme, Where, Words
 from store.models import (
     Channel,
     CollectionPoint,
+    Member,
     PointKind,
     Reporter,
     ReporterKind,
@@ -41,6 +42,7 @@ COUNTIES_PER_CITY = 7
 TOWNS_PER_COUNTY = (4, 6)
 COMMUNITIES_PER_TOWN = (3, 5)
 MEMBER_SHARE = 0.05  # of reporters
+SECTORS = ("中共界", "民盟界", "经济界", "农业界", "教育界", "科技界", "医药卫生界", "社会福利界")
 TOPICS = 10
 TOPIC_DAYS = (45, 90)
 USERNAME_PREFIX = "seed-"
@@ -82,6 +84,8 @@ class Network:
     citizens: tuple[int, int] = (0, 0)  # first id, count
     members: list[tuple[int, int]] = field(default_factory=list)  # (reporter id, unit id)
     names: dict[int, str] = field(default_factory=dict)  # reporter id -> display name
+    # reporter id -> (roster member id, the source their own reports record)
+    roster: dict[int, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def point_count(self) -> int:
@@ -231,6 +235,8 @@ def _reporters(session: Session, net: Network, words: Words, rng: random.Random,
     member_units = list(net.points) + [u for u in net.seat if u not in net.points]
     names = words["names"]
     rows = []
+    people: list[dict[str, object]] = []
+    first_member = (session.scalar(sa.select(sa.func.max(Member.id))) or 0) + 1
     for i in range(citizens + members):
         rid = first + i
         member = i >= citizens
@@ -239,21 +245,34 @@ def _reporters(session: Session, net: Network, words: Words, rng: random.Random,
             rng.choice(names["given"]) if rng.random() < 0.7 else "")
         external = f"{7_000_000_000 + rid}" if telegram else f"seed-{rid:08x}"
         unit_id = rng.choice(member_units) if member else None
+        created = start - timedelta(days=rng.randint(1, 30))
+        role = rng.choice(["member", "member", "informant"]) if member else None
+        member_id = first_member + len(people) if member else None
+        if member:
+            # Sector and target from the id, so the random stream (and every seed) is unchanged.
+            assert member_id is not None
+            people.append({"id": member_id, "name": name, "role": role,
+                           "sector": SECTORS[member_id % len(SECTORS)], "unit_id": unit_id,
+                           "contact": None, "yearly_target": (2, 2, 3, 4)[member_id % 4],
+                           "active": True, "created_at": created})
         rows.append({
             "id": rid, "channel": (Channel.TELEGRAM if telegram else Channel.WEB).value,
             "external_id": external, "chat_id": external,
             "kind": (ReporterKind.MEMBER if member else ReporterKind.CITIZEN).value,
             "display_name": name if telegram or member else None, "contact": None, "language": "zh",
-            "blocked_at": None, "created_at": start - timedelta(days=rng.randint(1, 30)),
+            "blocked_at": None, "created_at": created,
             "member_name": name if member else None,
-            "member_role": (rng.choice(["member", "member", "informant"]) if member else None),
+            "member_role": role, "member_id": member_id,
             "unit_id": unit_id, "topics_opt_in": member or rng.random() < 0.1,
         })
         net.names[rid] = name
         if member:
-            assert unit_id is not None
+            assert unit_id is not None and member_id is not None and role is not None
             net.members.append((rid, unit_id))
+            net.roster[rid] = (member_id, role)
     conn = session.connection()
+    if people:
+        conn.execute(sa.insert(cast(sa.Table, Member.__table__)), people)
     for i in range(0, len(rows), 5000):
         conn.execute(sa.insert(cast(sa.Table, Reporter.__table__)), rows[i:i + 5000])
     net.citizens = (first, citizens)

@@ -17,7 +17,7 @@ from typing import Any
 
 from minyi.demo.network import Network, PointInfo
 from minyi.demo.text import TextMaker, Theme, Where, Words
-from store.models import AdoptionLevel, ReportStatus, Urgency
+from store.models import AdoptionLevel, ReportSource, ReportStatus, Urgency
 
 S = ReportStatus
 URGENT_SHARE = 0.10
@@ -139,6 +139,8 @@ class ReportMaker:
             "returned_from_level": None, "summary": None,
             "merged_into_id": None, "satisfaction": None, "version": 1 + len(path),
             "created_at": when, "updated_at": moments[-1], "decided_at": None, "topic_id": topic_id,
+            "member_id": net.roster.get(reporter_id, (None, ""))[0],
+            "source": net.roster.get(reporter_id, (None, ReportSource.CITIZEN.value))[1],
         }
         self._apply_path(rows, row, path, moments, theme, where, reporter_id)
         rows["reports"].append(row)

@@ -41,7 +41,7 @@ class MemberMoves(TurnParts):
         return self.after(self.t("chat.bind.ok", name=result.code.name, role=role))
 
     def mystats(self, _arg: str = "") -> list[Reply]:
-        f = members.figures(self.session, self.reporter.id)
+        f = members.figures(self.session, self.reporter.id, self.reporter.member_id)
         key = "chat.mystats.member" if self.reporter.member_name else "chat.mystats.citizen"
         return self.after(self.t(key, name=self.reporter.member_name or "",
                                  submitted=f.submitted, adopted=f.adopted,
@@ -50,7 +50,7 @@ class MemberMoves(TurnParts):
     # -- topic calls -------------------------------------------------------------
 
     def topic_list(self, _arg: str = "") -> list[Reply]:
-        open_ = topics.current(self.session)
+        open_ = topics.current(self.session, reporter=self.reporter)
         if not open_:
             return self.after(self.t("chat.topics.none"))
         lines = [self.t("chat.topics.header", n=len(open_))]
@@ -64,7 +64,7 @@ class MemberMoves(TurnParts):
 
     def topic_start(self, arg: str) -> list[Reply]:
         topic = self.session.get(Topic, int(arg)) if arg.isdigit() else None
-        if topic is None:
+        if topic is None or not topics.may_answer(self.session, topic, self.reporter):
             return self.after(self.t("chat.topics.unknown"))
         if not topics.is_open(topic):
             return self.after(self.t("chat.topics.closed", title=topic.title,
@@ -110,6 +110,6 @@ class MemberMoves(TurnParts):
 
     def topic_buttons(self) -> list[list[Button]]:
         """The menu's 选题 button, shown while some topic call is open."""
-        if not topics.current(self.session):
+        if not topics.current(self.session, reporter=self.reporter):
             return []
         return [[self.btn("btn.topics", "topics", stateless=True)]]

@@ -10,9 +10,11 @@ from store.models.delivery import ChannelState, OutboxMessage, StaffNotice, WeCh
 from store.models.enums import (
     AdoptionLevel,
     Channel,
+    MemberRole,
     OutboxStatus,
     PointKind,
     ReporterKind,
+    ReportSource,
     ReportStatus,
     Role,
     UnitKind,
@@ -33,6 +35,7 @@ from store.models.office import AccessLog, LoginFailure, OfficeSetting, SavedVie
 from store.models.readers import ApiCall, ApiToken, ExportLog
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
 from store.models.review import DeclineTemplate, FollowUpStep, Instruction, Topic, Transfer
+from store.models.roster import CommissionMember, Member
 from store.models.scoring import AssessmentSeries, Bulletin, ScoreRuleSet, SeriesMember
 from store.models.upward import Adoption, Destination, UpwardRecord, UpwardRoute, UpwardStatus
 
@@ -99,4 +102,8 @@ __all__ = [
     "AssessmentSeries",
     "SeriesMember",
     "Bulletin",
+    "MemberRole",
+    "ReportSource",
+    "Member",
+    "CommissionMember",
 ]

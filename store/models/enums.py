@@ -27,6 +27,29 @@ class ReporterKind(enum.StrEnum):
     MEMBER = "member"
 
 
+class MemberRole(enum.StrEnum):
+    """Who is on the roster (委员履职, issue 13)."""
+
+    MEMBER = "member"  # 政协委员
+    INFORMANT = "informant"  # 特邀信息员
+
+
+class ReportSource(enum.StrEnum):
+    """Where a report came from (issue 13), set once when it is filed (store.reports.drafts).
+
+    A plain column on `reports`, so statistics group by it without a join.
+    """
+
+    CITIZEN = "citizen"  # 群众: at a collection point, through the chat or a counter
+    MEMBER = "member"  # 委员, on their own initiative
+    INFORMANT = "informant"  # 特邀信息员
+    COMMISSIONED = "commissioned"  # 约稿: an answer to a commission addressed to the reporter
+    SURVEY = "survey"  # 调研 (entered by staff)
+    CONSULTATION = "consultation"  # 协商会 (entered by staff)
+    PROPOSAL = "proposal"  # 提案 (entered by staff)
+    PLENARY_SPEECH = "plenary_speech"  # 大会发言 (entered by staff)
+
+
 class ReportStatus(enum.StrEnum):
     SUBMITTED = "submitted"  # new, waiting at the first review level
     REVIEWING = "reviewing"  # signed off by a level, waiting at `review_level`

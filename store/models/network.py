@@ -139,3 +139,5 @@ class BindingCode(Base):
     reporter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reporters.id"))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The roster entry the redeeming chat is linked to (issue 13).
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))

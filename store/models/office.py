@@ -18,7 +18,9 @@ class AccessLog(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    # Exactly one of these: a report's reporter, or a roster member's contact (issue 13).
+    report_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"), index=True)
     what: Mapped[str] = mapped_column(sa.String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

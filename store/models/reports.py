@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.models.base import Base, enum_type, utcnow
-from store.models.enums import Channel, ReporterKind, ReportStatus, Urgency
+from store.models.enums import Channel, ReporterKind, ReportSource, ReportStatus, Urgency
 
 if TYPE_CHECKING:
     from store.models.network import CollectionPoint, User
@@ -42,6 +42,8 @@ class Reporter(Base):
     topics_opt_in: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # A member who sent /nobulletin gets no 通报 of their figures (/bulletin takes it back).
     bulletin_opt_out: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The roster entry this chat belongs to (store.network.members.redeem; issue 13).
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"), index=True)
 
 
 class Report(Base):
@@ -101,6 +103,16 @@ class Report(Base):
     # When the reviewers were reminded that `due_at` passed (cleared when it is set anew).
     chased_at: Mapped[datetime | None]
     # -- end deadlines --
+    # -- members' work (issue 13): where the report came from, set when it is filed --
+    source: Mapped[ReportSource] = mapped_column(enum_type(ReportSource),
+                                                 default=ReportSource.CITIZEN,
+                                                 server_default=ReportSource.CITIZEN.value,
+                                                 index=True)
+    # What a staff-entered report was drawn from: the proposal's number, a link ...
+    source_ref: Mapped[str | None] = mapped_column(sa.String(300))
+    # The roster member it counts for (the reporter's, or the one staff named).
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"), index=True)
+    # -- end members' work --
 
     point: Mapped[CollectionPoint | None] = relationship()
     reporter: Mapped[Reporter] = relationship()

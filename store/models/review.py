@@ -128,3 +128,7 @@ class Topic(Base):
     deadline: Mapped[datetime] = mapped_column(index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A commission (约稿, issue 13): addressed to named members (`CommissionMember`),
+    # not broadcast and not listed in /topics; `unit_id` is the commissioning unit.
+    commissioned: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)

@@ -18,6 +18,8 @@ from store.models import (
     AdoptionLevel,
     BindingCode,
     Instruction,
+    Member,
+    MemberRole,
     Report,
     Reporter,
     ReporterKind,
@@ -34,10 +36,13 @@ DEFAULT_TTL = timedelta(days=7)
 UPWARD = (AdoptionLevel.CITY, AdoptionLevel.PROVINCE, AdoptionLevel.NATIONAL)
 
 
-def issue_code(session: Session, *, name: str, role: str, unit_id: int | None,
+def issue_code(session: Session, *, name: str = "", role: str = "", unit_id: int | None = None,
                created_by_id: int | None, ttl: timedelta = DEFAULT_TTL,
-               now: datetime | None = None) -> BindingCode:
-    """A fresh one-time code for `name`; the caller shows it once and commits."""
+               now: datetime | None = None, member: Member | None = None) -> BindingCode:
+    """A fresh one-time code for `member` of the roster (or, for a person not on it yet,
+    `name`, `role`, `unit_id`: redeeming puts them on it); the caller shows it once and commits."""
+    if member is not None:
+        name, role, unit_id = member.name, member.role.value, member.unit_id
     name = " ".join(name.split())
     if not name or len(name) > 100:
         raise ValueError("name")
@@ -45,7 +50,8 @@ def issue_code(session: Session, *, name: str, role: str, unit_id: int | None,
         raise ValueError("role")
     code = BindingCode(code="".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH)),
                        name=name, role=role, unit_id=unit_id,
-                       expires_at=(now or utcnow()) + ttl, created_by_id=created_by_id)
+                       expires_at=(now or utcnow()) + ttl, created_by_id=created_by_id,
+                       member_id=member.id if member is not None else None)
     session.add(code)
     session.flush()
     return code
@@ -87,12 +93,31 @@ def redeem(session: Session, reporter: Reporter, typed: str,
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return Redeemed("used", code)
     session.refresh(code)
+    member = _member_for(session, code)
+    # One chat per channel: a new phone's chat replaces the old one's link.
+    session.execute(sa.update(Reporter).where(
+        Reporter.member_id == member.id, Reporter.channel == reporter.channel,
+        Reporter.id != reporter.id).values(member_id=None))
     reporter.kind = ReporterKind.MEMBER
-    reporter.member_name = code.name
-    reporter.member_role = code.role
-    reporter.unit_id = code.unit_id
+    reporter.member_id = member.id
+    reporter.member_name = member.name
+    reporter.member_role = member.role.value
+    reporter.unit_id = member.unit_id
     session.flush()
     return Redeemed("ok", code)
+
+
+def _member_for(session: Session, code: BindingCode) -> Member:
+    """The roster entry a code binds to; a code issued by name alone adds one."""
+    if code.member_id is not None:
+        member = session.get(Member, code.member_id)
+        assert member is not None
+        return member
+    member = Member(name=code.name, role=MemberRole(code.role), unit_id=code.unit_id)
+    session.add(member)
+    session.flush()
+    code.member_id = member.id
+    return member
 
 
 @dataclass(frozen=True)
@@ -103,9 +128,10 @@ class Figures:
     instructions: int
 
 
-def figures(session: Session, reporter_id: int) -> Figures:
-    """A reporter's own record: submitted, adopted, adopted above county, 批示."""
-    mine = Report.reporter_id == reporter_id
+def figures(session: Session, reporter_id: int, member_id: int | None = None) -> Figures:
+    """A reporter's own record: submitted, adopted, adopted above county, 批示; for a
+    roster member (`member_id`), everything counted for them, from any of their chats."""
+    mine = Report.reporter_id == reporter_id if member_id is None else Report.member_id == member_id
     count = sa.select(sa.func.count()).select_from(Report).where(mine)
     return Figures(
         submitted=session.scalar(count) or 0,

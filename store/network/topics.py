@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from store.delivery import outbox
 from store.i18n import register, t
-from store.models import Reporter, Topic, utcnow
+from store.models import CommissionMember, Report, Reporter, Topic, utcnow
 
 TITLE_LIMIT = 200
 DESCRIPTION_LIMIT = 2000
@@ -40,17 +40,8 @@ def publish(session: Session, *, title: str, description: str, deadline: datetim
 
     Raises ValueError naming the bad field: title, description or deadline.
     """
-    title, description = " ".join(title.split()), description.strip()
-    if not title or len(title) > TITLE_LIMIT:
-        raise ValueError("title")
-    if not description or len(description) > DESCRIPTION_LIMIT:
-        raise ValueError("description")
-    if deadline <= (now or utcnow()):
-        raise ValueError("deadline")
-    topic = Topic(title=title, description=description, deadline=deadline,
-                  created_by_id=created_by_id)
-    session.add(topic)
-    session.flush()
+    topic = new_topic(session, title=title, description=description, deadline=deadline,
+                      created_by_id=created_by_id, now=now)
     queued = 0
     subscribers = session.scalars(sa.select(Reporter).where(
         Reporter.topics_opt_in.is_(True), Reporter.blocked_at.is_(None)).order_by(Reporter.id))
@@ -64,22 +55,61 @@ def publish(session: Session, *, title: str, description: str, deadline: datetim
     return topic, queued
 
 
+def new_topic(session: Session, *, title: str, description: str, deadline: datetime,
+              created_by_id: int | None, now: datetime | None = None,
+              commissioned: bool = False, unit_id: int | None = None) -> Topic:
+    """A topic row, checked (ValueError naming the bad field); published or commissioned."""
+    title, description = " ".join(title.split()), description.strip()
+    if not title or len(title) > TITLE_LIMIT:
+        raise ValueError("title")
+    if not description or len(description) > DESCRIPTION_LIMIT:
+        raise ValueError("description")
+    if deadline <= (now or utcnow()):
+        raise ValueError("deadline")
+    topic = Topic(title=title, description=description, deadline=deadline,
+                  created_by_id=created_by_id, commissioned=commissioned, unit_id=unit_id)
+    session.add(topic)
+    session.flush()
+    return topic
+
+
 def deadline_text(topic: Topic) -> str:
     return topic.deadline.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
 
 
 def is_open(topic: Topic, now: datetime | None = None) -> bool:
-    return topic.deadline > (now or utcnow())
+    """A call is open until its deadline; a commission (约稿) stays answerable after it,
+    since an overdue one is reminded to answer."""
+    return topic.commissioned or topic.deadline > (now or utcnow())
 
 
-def current(session: Session, now: datetime | None = None) -> list[Topic]:
-    """Topics still open, nearest deadline first."""
-    return list(session.scalars(sa.select(Topic).where(Topic.deadline > (now or utcnow()))
-                                .order_by(Topic.deadline, Topic.id)))
+def current(session: Session, now: datetime | None = None,
+            reporter: Reporter | None = None) -> list[Topic]:
+    """Topic calls still open, nearest deadline first; with `reporter`, also the
+    commissions addressed to their roster entry that they have not answered yet."""
+    shown = sa.and_(Topic.commissioned.is_(False), Topic.deadline > (now or utcnow()))
+    if reporter is not None and reporter.member_id is not None:
+        mine = sa.select(CommissionMember.topic_id).where(
+            CommissionMember.member_id == reporter.member_id)
+        answered = sa.select(Report.topic_id).where(Report.member_id == reporter.member_id,
+                                                    Report.topic_id.is_not(None))
+        shown = sa.or_(shown, sa.and_(Topic.commissioned.is_(True), Topic.id.in_(mine),
+                                      Topic.id.not_in(answered)))
+    return list(session.scalars(sa.select(Topic).where(shown).order_by(Topic.deadline, Topic.id)))
+
+
+def may_answer(session: Session, topic: Topic, reporter: Reporter) -> bool:
+    """Anyone may answer a topic call; a commission only the people it names."""
+    if not topic.commissioned:
+        return True
+    return reporter.member_id is not None and session.get(
+        CommissionMember, (topic.id, reporter.member_id)) is not None
 
 
 def recent(session: Session, limit: int = 50) -> list[Topic]:
-    return list(session.scalars(sa.select(Topic).order_by(Topic.id.desc()).limit(limit)))
+    """Published topic calls, newest first (commissions have their own page)."""
+    return list(session.scalars(sa.select(Topic).where(Topic.commissioned.is_(False))
+                                .order_by(Topic.id.desc()).limit(limit)))
 
 
 def set_opt_in(session: Session, reporter: Reporter, on: bool) -> None:

@@ -30,10 +30,15 @@ from store.i18n import register
 from store.models import (
     Attachment,
     CollectionPoint,
+    CommissionMember,
     Conversation,
+    Member,
+    MemberRole,
     Report,
     Reporter,
+    ReportSource,
     ReportVersion,
+    Topic,
     Urgency,
     User,
 )
@@ -84,6 +89,14 @@ class Draft:
     point_id: int | None = None
     topic_id: int | None = None
     entered_by: User | None = None  # the staff member who typed it in at a counter (代录)
+    # Where it came from (issue 13): None derives it from the reporter, the point and the
+    # topic (`source_of`); staff entering a report drawn from a proposal, a survey ... name it,
+    # with `source_ref` (its number or link), the roster `member_id` it counts for and, without
+    # a point, the `unit_id` it belongs to.
+    source: ReportSource | None = None
+    source_ref: str | None = None
+    member_id: int | None = None
+    unit_id: int | None = None
 
     def checked(self) -> Checked:
         """Walk the steps whose `when` holds, in order, each with the chat's own checker.
@@ -160,6 +173,37 @@ def held_by(conv: Conversation) -> tuple[sa.ColumnElement[bool], ...]:
             Attachment.supplement.is_(False))
 
 
+def source_of(session: Session, draft: Draft) -> ReportSource:
+    """Where a collected report came from: an answer to a commission addressed to the
+    reporter, a member's or informant's own, or a citizen's (at a point or not)."""
+    if draft.source is not None:
+        return draft.source
+    reporter = draft.reporter
+    member_id = reporter.member_id if reporter is not None else None
+    if member_id is None:
+        return ReportSource.CITIZEN
+    if draft.topic_id is not None:
+        topic = session.get(Topic, draft.topic_id)
+        if topic is not None and topic.commissioned and session.get(
+                CommissionMember, (topic.id, member_id)) is not None:
+            return ReportSource.COMMISSIONED
+    role = session.scalar(sa.select(Member.role).where(Member.id == member_id))
+    return ReportSource.INFORMANT if role is MemberRole.INFORMANT else ReportSource.MEMBER
+
+
+def _unit_of(session: Session, draft: Draft, reporter: Reporter) -> int | None:
+    """A report taken at a point belongs to the point's unit; one without a point to the
+    unit staff named, else the roster member's, else the reporter's (a member's) unit."""
+    if draft.point_id is not None:
+        return session.scalar(sa.select(CollectionPoint.unit_id)
+                              .where(CollectionPoint.id == draft.point_id))
+    if draft.unit_id is not None:
+        return draft.unit_id
+    if draft.member_id is not None:
+        return session.scalar(sa.select(Member.unit_id).where(Member.id == draft.member_id))
+    return reporter.unit_id
+
+
 def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
                now: datetime | None = None) -> Report:
     """File `answers` (already checked) for `draft`'s reporter; `Draft.file` checks first.
@@ -181,11 +225,10 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
         anonymous=anonymous, contact=None if anonymous else fields.get("contact"),
         answers=dict(answers), form=draft.form.key, point_id=draft.point_id,
         reporter=draft.reporter,
-        # A member's report without a point belongs to the member's unit.
-        unit_id=(session.scalar(sa.select(CollectionPoint.unit_id)
-                                .where(CollectionPoint.id == draft.point_id))
-                 if draft.point_id is not None else draft.reporter.unit_id),
+        unit_id=_unit_of(session, draft, draft.reporter),
         topic_id=draft.topic_id,
+        source=source_of(session, draft), source_ref=draft.source_ref,
+        member_id=draft.member_id if draft.member_id is not None else draft.reporter.member_id,
         entered_by_id=draft.entered_by.id if draft.entered_by is not None else None,
     )
     if now is not None:

@@ -38,7 +38,7 @@ from store.models import (
     Unit,
     User,
 )
-from store.reports import drafts, feedback, files
+from store.reports import drafts, feedback, files, origins
 from store.reports.files import StoredFile
 
 POINT = "point"  # the errors key of the collection point
@@ -198,24 +198,36 @@ def filed_for(session: Session, citizen_id: str) -> Report | None:
         .order_by(Report.id).limit(1))
 
 
-def submit(session: Session, user: User, point: CollectionPoint, form_name: str,
-           checked: Checked, citizen_id: str) -> Report:
+def submit(session: Session, user: User, point: CollectionPoint | None, form_name: str,
+           checked: Checked, citizen_id: str,
+           origin: origins.Origin = origins.WALK_IN) -> Report:
     """File a checked page for a walk-in citizen; the receipt waits in their web chat.
 
-    The caller has checked that `user` may take reports at `point` (`points_for`).
+    A report drawn from a proposal, a survey ... (`origin`) needs no point: it
+    belongs to the member's unit or the clerk's. The caller has checked that
+    `user` may take reports at `point` (`points_for`) and the origin (`origins.origin`).
     """
     if not checked.ok:
         raise ValueError("a draft with errors cannot be filed")
+    if point is None and origin.needs_point:
+        raise ValueError("a citizen's report is taken at a point")
     form = forms.load(form_name)
     reporter = Reporter(channel=Channel.WEB, external_id=citizen_id, chat_id=citizen_id,
                         kind=ReporterKind.CITIZEN, language="zh")
     session.add(reporter)
     session.flush()
-    report = drafts.Draft(form=form, answers=checked.answers, files=checked.files,
-                          reporter=reporter, point_id=point.id, entered_by=user).file(session)
-    _bind_chat(session, reporter, point, form_name)
+    drawn = not origin.needs_point
+    report = drafts.Draft(
+        form=form, answers=checked.answers, files=checked.files, reporter=reporter,
+        point_id=point.id if point is not None else None, entered_by=user,
+        source=origin.source, source_ref=origin.ref,
+        member_id=origin.member.id if origin.member is not None else None,
+        unit_id=origin.unit_id(user) if drawn and point is None else None).file(session)
+    if point is not None:
+        _bind_chat(session, reporter, point, form_name)
     # Anyone holding the printed slip can read the receipt: identity answers stay out of it.
-    receipt = t("intake.receipt", no=report.tracking_no, point=point.name,
+    receipt = t("intake.receipt", no=report.tracking_no,
+                point=point.name if point is not None else origins.SOURCE_NAMES[origin.source],
                 summary=summary(form, checked.answers, "zh", identity=False),
                 expect=feedback.expect_answer(report, "zh"))
     webchat.record_out(session, citizen_id, [(receipt, None)])
