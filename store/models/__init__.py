@@ -30,7 +30,7 @@ from store.models.network import (
     User,
 )
 from store.models.office import AccessLog, LoginFailure, OfficeSetting, SavedView
-from store.models.readers import ApiCall, ApiToken, ExportLog
+from store.models.readers import ApiCall, ApiToken, DetailsLink, DetailsRead, ExportLog
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
 from store.models.review import DeclineTemplate, Instruction, Topic, Transfer
 from store.models.upward import Adoption, Destination, UpwardRecord, UpwardRoute, UpwardStatus
@@ -90,6 +90,8 @@ __all__ = [
     "JournalIssue",
     "JournalItem",
     "JournalEvent",
+    "DetailsLink",
+    "DetailsRead",
     "ExportLog",
     "ApiToken",
     "ApiCall",

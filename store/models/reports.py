@@ -99,6 +99,10 @@ class Report(Base):
     # When the reviewers were reminded that `due_at` passed (cleared when it is set anew).
     chased_at: Mapped[datetime | None]
     # -- end deadlines --
+    # -- sensitivity marks (issue 14, store.reports.marks is the only writer) --
+    # 0 公开, 1 内部, 2 the office's stricter mark (秘密 by default): a level, the label is the office's.
+    mark: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default=sa.text("0"))
+    # -- end sensitivity marks --
 
     point: Mapped[CollectionPoint | None] = relationship()
     reporter: Mapped[Reporter] = relationship()
