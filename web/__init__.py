@@ -128,6 +128,7 @@ def create_app(
         followup,
         intake,
         journal,
+        marks,
         members,
         office,
         points,
@@ -144,7 +145,7 @@ def create_app(
     _login(app)
 
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
-                   search, intake, upward, journal, followup, exports, api):
+                   search, intake, upward, journal, followup, exports, api, marks):
         app.register_blueprint(module.bp)
 
     channels.listen(app, engine.handle)

@@ -22,7 +22,9 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store.models import DetailsLink, DetailsRead, Report, Reporter, utcnow
+from store.conversation import news
+from store.i18n import t
+from store.models import Channel, DetailsLink, DetailsRead, Report, Reporter, utcnow
 
 MARKER = "[[details:{token}]]"
 MARKER_RE = re.compile(r"\[\[details:([A-Za-z0-9_-]{16,32})\]\]")
@@ -106,3 +108,37 @@ def open_link(session: Session, token: str, browser: str, asked_by: Reporter | N
     reporter = session.get(Reporter, link.reporter_id)
     assert report is not None and reporter is not None
     return Opened(outcome, report, reporter)
+
+
+def web_reporter(session: Session, chat_id: str | None) -> Reporter | None:
+    """The web-chat reporter whose browser carries `chat_id`, if one has reported."""
+    if not chat_id:
+        return None
+    return session.scalar(sa.select(Reporter).where(Reporter.channel == Channel.WEB,
+                                                    Reporter.external_id == chat_id))
+
+
+@dataclass(frozen=True)
+class Page:
+    """What the details page shows: the report as filed, where it stands, the latest news."""
+
+    no: str
+    title: str
+    status: str
+    news: str
+    situation: str
+    analysis: str | None
+    suggestion: str
+    place: str | None
+    filed: str
+
+
+def page(session: Session, opened: Opened) -> Page:
+    """The details of an opened link, in its reporter's language."""
+    report, lang = opened.report, opened.reporter.language
+    [latest] = news.of_reports(session, [report])
+    return Page(no=report.tracking_no, title=report.title,
+                status=t(f"status.{report.status.value}", lang), news=latest.text(lang),
+                situation=report.situation, analysis=report.analysis,
+                suggestion=report.suggestion, place=report.place,
+                filed=report.created_at.strftime("%Y-%m-%d"))

@@ -128,6 +128,13 @@ def assign(session: Session, report: Report) -> None:
     report.mark = int(rules(session).by_category.get(report.category, Mark.PUBLIC))
 
 
+def moves(report: Report, user: User, office: Rules) -> list[tuple[int, str]]:
+    """The marks `user` may move `report` to, as (level, label)."""
+    current = Mark(report.mark)
+    return [(m.value, office.label(m)) for m in Mark
+            if m is not current and user.role in TABLE[(current, m)]]
+
+
 def change(session: Session, report: Report, to: int, user: User, reason: str) -> ReportEvent:
     """Set `report`'s mark to `to` for `reason`, as `user`; the event says from what, to what, why.
 
