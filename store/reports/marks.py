@@ -189,7 +189,9 @@ def withheld(session: Session, report: Report, external_carrier: bool) -> bool:
     return report.mark > Mark.PUBLIC or rules(session).no_content_external
 
 
-def watermark(user: User, at: datetime) -> str:
-    """The line a marked report's copy carries: who took it, and when (Beijing time)."""
+def watermark(who: User | str, at: datetime) -> str:
+    """The line a marked report's copy carries: who took it (a staff member, or how it was
+    taken when no one logged in), and when (Beijing time)."""
+    name = who if isinstance(who, str) else (who.display_name or who.username)
     local = at.astimezone(workdays.OFFICE_TZ).strftime("%Y-%m-%d %H:%M")
-    return f"{user.display_name or user.username}　{local}　注意保密"
+    return f"{name}　{local}　注意保密"
