@@ -66,10 +66,10 @@ def render(issue: Issue, template: Path | None = None) -> bytes:
 
 def _watermark(doc: DocxDocument, text: str) -> None:
     """`text` in grey at the top of every page: each section's headers, the first page's too."""
-    for section in doc.sections:
+    for n, section in enumerate(doc.sections):
         headers = [section.header, section.first_page_header, section.even_page_header]
         for header in headers:
-            if header.is_linked_to_previous and section is not doc.sections[0]:
+            if n and header.is_linked_to_previous:  # shows the previous section's: already marked
                 continue
             run = header.add_paragraph().add_run(text)
             run.font.size = Pt(9)
