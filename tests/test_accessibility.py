@@ -44,7 +44,7 @@ from store.network import points as points_mod
 from store.outputs import destinations, upward
 from store.outputs.journal import issues as journal_issues
 from store.outputs.journal import series as journal_series
-from store.reports import files, intake, lifecycle, notes
+from store.reports import details, files, intake, lifecycle, marks, notes
 from store.reports.lifecycle import Action
 from store.review import followup, instructions, reference, templates, transfers
 from store.search import Filters, views
@@ -92,6 +92,7 @@ class Seeded:
     clerk: User  # a colleague whose password the admin may reset
     upward_id: int  # the handled report sent to a unit of the network (报送)
     issue: JournalIssue  # a draft of 《社情民意》 carrying the adopted report, with its editing forms
+    details: str  # a link to the (内部) review report's details, for its reporter
 
 
 def _photo() -> bytes:
@@ -123,6 +124,8 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
     session.add(Attachment(report_id=review.id, kind="photo", filename="人民路夜间.png",
                            content_type="image/png", size=len(data), sha256=digest, storage_path=rel))
     notes.add(session, review, clerk, "已电话联系城管局核实，情况属实。")
+    # 内部: the report page carries the mark and the viewer's watermark.
+    marks.change(session, review, marks.Mark.INTERNAL, admin, "涉及未公开的维修计划")
 
     handled = make_report(session, point, title="东河3号排污口雨后出现黑臭水体", category="ecology",
                           external_id="tg-33",
@@ -166,7 +169,11 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
     journal_issues.edit_issue(session, issue, admin, note="本期编者按。",
                               distribution={"bao": "省政协办公厅", "song": "", "fa": ""})
     session.commit()
-    return Seeded(review, handled, counter, point, clerk, sent.id, issue)
+    # A details link for the counter's citizen, whose chat the slip's follow link (walked
+    # before it) makes each browser: the page opens for them.
+    details_token = details.MARKER_RE.findall(details.issue(session, counter, counter.reporter))[0]
+    session.commit()
+    return Seeded(review, handled, counter, point, clerk, sent.id, issue, details_token)
 
 
 def _values(seeded: Seeded) -> dict[str, list[str]]:
@@ -176,6 +183,7 @@ def _values(seeded: Seeded) -> dict[str, list[str]]:
         "chat.page/token": [points_mod.token_for(seeded.point, SECRET)],
         "chat.follow/token": [intake.follow_token(SECRET, seeded.counter.reporter)],
         "short.follow/code": [points_mod.short_code_for(seeded.point, SECRET)],
+        "chat.details_page/token": [seeded.details],
         "point_id": [str(seeded.point.id)],
         "unit_id": [str(seeded.point.unit_id)],
         "user_id": [str(seeded.clerk.id)],

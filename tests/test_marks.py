@@ -164,7 +164,7 @@ def test_it_changes_the_mark_from_the_report_page_with_a_reason(
     page = client.post(path, data={"csrf_token": csrf(client, "/reports"), "mark": "1",
                                    "reason": REASON}, follow_redirects=True).get_data(as_text=True)
     assert "已更改密级：公开 → 内部" in page and 'id="mark"' in page and 'id="watermark"' in page
-    assert "David" in page.split('id="watermark"')[1].split("</div>")[0]
+    assert "David" in page.split('id="watermark"')[1].split("></div>")[0]
     session.rollback()
     assert session.scalar(sa.select(Report.mark).where(Report.id == report.id)) == 1
     assert session.scalar(sa.select(ReportEvent.note).where(ReportEvent.action == "mark")) == \
