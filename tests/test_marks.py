@@ -234,6 +234,18 @@ def test_it_sends_wechat_no_title_text_or_place_either(
     _assert_nothing_of(row)
 
 
+def test_it_tells_a_telegram_reporter_of_a_journal_carrying_their_report_without_its_title(
+        session: Session, admin: User) -> None:
+    who = reporter(session, external_id="4747")
+    issue = _marked_issue(session, admin, who=who)
+    publishing.publish(session, issue, admin)  # type: ignore[arg-type]
+    session.commit()
+
+    row = _rows(session, who)[-1]
+    _assert_nothing_of(row)
+    assert "[[details:" in row
+
+
 def test_it_tells_the_web_chat_everything_as_it_is_ours(session: Session, admin: User) -> None:
     who = reporter(session, external_id="wVisitorOurs0001")
     report = _internal(session, who=who)
@@ -337,8 +349,8 @@ def test_the_details_page_opens_for_its_reporter_and_refuses_anyone_else(
 # -- watermarks and exports --------------------------------------------------------------------
 
 
-def _marked_issue(session: Session, admin: User) -> object:
-    report = _internal(session)
+def _marked_issue(session: Session, admin: User, **kw: object) -> object:
+    report = _internal(session, **kw)
     adopt(session, report, admin)
     issue = issues.compose(session, series.find(session, "社情民意"), [report], admin)
     publishing.sign_off(session, issue, admin)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from store.delivery import outbox
 from store.i18n import register, t
-from store.models import AdoptionLevel, Report, Reporter, ReportStatus
+from store.models import AdoptionLevel, OutboxMessage, Report, Reporter, ReportStatus
 from store.outputs import adoption
 from store.reports import details, marks
 from store.review import deadlines
@@ -66,11 +66,19 @@ def owe(session: Session, report: Report, action: str, key: str, note: str | Non
     level = level or adoption.highest(session, report)
     for owner in recipients(session, report):
         lang = owner.language
-        if marks.withheld(session, report, marks.external(owner.channel)):
-            words = withheld(session, report, owner, key, lang, context)
-        else:
-            words = text(report, key, lang, note, context, level)
-        outbox.enqueue(session, owner, words, report=report, buttons=_buttons(action, report, lang))
+        tell(session, report, owner, text(report, key, lang, note, context, level),
+             _buttons(action, report, lang), key=key, context=context)
+
+
+def tell(session: Session, report: Report, owner: Reporter, words: str,
+         buttons: list[list[dict[str, str]]] | None = None, *, key: str = "",
+         context: dict[str, Any] | None = None) -> OutboxMessage | None:
+    """Queue `words` about `report` for `owner`, as their carrier may carry them: a marked
+    report over a foreign one (`marks.withheld`) gets `withheld` instead. The one way a
+    message about a report is queued for a reporter."""
+    if marks.withheld(session, report, marks.external(owner.channel)):
+        words = withheld(session, report, owner, key, owner.language, context or {})
+    return outbox.enqueue(session, owner, words, report=report, buttons=buttons)
 
 
 def recipients(session: Session, report: Report) -> list[Reporter]:
