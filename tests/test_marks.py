@@ -246,6 +246,18 @@ def test_it_tells_a_telegram_reporter_of_a_journal_carrying_their_report_without
     assert "[[details:" in row
 
 
+def test_the_decision_preview_says_when_the_reporter_gets_only_a_link(
+        session: Session, admin: User) -> None:
+    on_telegram = _internal(session, external_id="4848")
+    on_web = make_report(session, external_id="wVisitorOurs0002", category="livelihood")
+    for report in (on_telegram, on_web):
+        sign_off_to_final(session, report, admin)
+
+    shown = lifecycle.preview(session, on_telegram, Action.DECLINE, note=REASON)
+    assert shown.withheld and REASON in (shown.message or "")
+    assert not lifecycle.preview(session, on_web, Action.DECLINE, note=REASON).withheld
+
+
 def test_it_tells_the_web_chat_everything_as_it_is_ours(session: Session, admin: User) -> None:
     who = reporter(session, external_id="wVisitorOurs0001")
     report = _internal(session, who=who)
