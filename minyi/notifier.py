@@ -26,6 +26,7 @@ from bot.channels.base import ChannelPort, Message, Outcome, RatePolicy, Status
 from minyi.settings import Settings
 from store.delivery import outbox
 from store.models import Channel, OutboxMessage, OutboxStatus
+from store.reports import details
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,10 @@ class Notifier:
     def _claim(self, channels: list[Channel], now: datetime | None) -> list[Message]:
         with self.session_factory() as session, session.begin():  # type: ignore[attr-defined]
             rows = outbox.claim_due(session, channels, limit=CLAIM_BATCH, now=now)
-            return [Message(r.id, r.channel, r.chat_id, r.text, r.buttons, r.attempts) for r in rows]
+            # A details link is queued as a marker: the site's address is known here, not in store/.
+            url = self.settings.public_url
+            return [Message(r.id, r.channel, r.chat_id, details.resolve(r.text, url), r.buttons,
+                            r.attempts) for r in rows]
 
     def _record_many(self, messages: list[Message], outcome: Callable[..., None],
                      **kwargs: Any) -> None:

@@ -145,7 +145,7 @@ class Settings:
         from store.conversation.types import EngineConfig
 
         return EngineConfig(secret_key=self.secret_key, upload_dir=self.upload_dir,
-                            form=self.form, max_file_mb=self.max_upload_mb,
+                            form=self.form, public_url=self.public_url, max_file_mb=self.max_upload_mb,
                             chat_files_mb=self.chat_files_mb)
 
     @classmethod

@@ -44,7 +44,7 @@ from store.network import points as points_mod
 from store.outputs import destinations, periods, scoring, upward
 from store.outputs.journal import issues as journal_issues
 from store.outputs.journal import series as journal_series
-from store.reports import files, intake, lifecycle, notes
+from store.reports import details, files, intake, lifecycle, marks, notes
 from store.reports.lifecycle import Action
 from store.review import followup, instructions, reference, templates, transfers
 from store.search import Filters, views
@@ -99,6 +99,7 @@ class Seeded:
     series_id: int  # 考评序列 with the county placed this year: a ranking with a breakdown
     member_id: int  # on the roster, asked for a report (约稿) that they answered
     commission_id: int
+    details: str  # a link to the (内部) review report's details, for its reporter
 
 
 def _photo() -> bytes:
@@ -130,6 +131,8 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
     session.add(Attachment(report_id=review.id, kind="photo", filename="人民路夜间.png",
                            content_type="image/png", size=len(data), sha256=digest, storage_path=rel))
     notes.add(session, review, clerk, "已电话联系城管局核实，情况属实。")
+    # 内部: the report page carries the mark and the viewer's watermark.
+    marks.change(session, review, marks.Mark.INTERNAL, admin, "涉及未公开的维修计划")
 
     handled = make_report(session, point, title="东河3号排污口雨后出现黑臭水体", category="ecology",
                           external_id="tg-33",
@@ -181,7 +184,12 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
     asked, _ = commissions.commission(session, admin, title="农村养老", description="写一篇",
                                       deadline=utcnow() + timedelta(days=5), member_ids=[member.id])
     session.commit()
-    return Seeded(review, handled, counter, point, clerk, sent.id, issue, series.id, member.id, asked.id)
+    # A details link for the counter's citizen, whose chat the slip's follow link (walked
+    # before it) makes each browser: the page opens for them.
+    details_token = details.MARKER_RE.findall(details.issue(session, counter, counter.reporter))[0]
+    session.commit()
+    return Seeded(review, handled, counter, point, clerk, sent.id, issue, series.id, member.id, asked.id,
+                  details_token)
 
 
 def _values(seeded: Seeded) -> dict[str, list[str]]:
@@ -191,6 +199,7 @@ def _values(seeded: Seeded) -> dict[str, list[str]]:
         "chat.page/token": [points_mod.token_for(seeded.point, SECRET)],
         "chat.follow/token": [intake.follow_token(SECRET, seeded.counter.reporter)],
         "short.follow/code": [points_mod.short_code_for(seeded.point, SECRET)],
+        "chat.details_page/token": [seeded.details],
         "point_id": [str(seeded.point.id)],
         "unit_id": [str(seeded.point.unit_id)],
         "user_id": [str(seeded.clerk.id)],

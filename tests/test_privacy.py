@@ -50,7 +50,7 @@ from store.outputs import bulletin, destinations, periods, scoring, upward
 from store.outputs.journal import issues as journal_issues
 from store.outputs.journal import publishing as journal_publishing
 from store.outputs.journal import series as journal_series
-from store.reports import editing, intake, lifecycle, notes
+from store.reports import details, editing, intake, lifecycle, notes
 from store.review import followup, instructions, reference, transfers
 from store.search import index
 from tests.chat_driver import Chat
@@ -95,6 +95,7 @@ class World:
     bulletin_id: int  # this month's 通报 (counts and rankings: units, never a reporter)
     member_id: int  # on the county's roster, with a contact; asked for a report (约稿)
     commission_id: int
+    details: str  # a details link (store.reports.details) to the Telegram report, for its reporter
 
 
 def _file_by_telegram(Session_: sessionmaker[Session], engine: Engine,  # noqa: N803
@@ -168,6 +169,8 @@ def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa
                     due=followup.today())
     lifecycle.apply(session, counter, lifecycle.Action.DECLINE, user=admin, note="暂不采用。")
     reference.send(session, counter, admin, department_id=network.water.id)
+    # The page a foreign carrier's message links to: the report, never who filed it.
+    details_token = details.MARKER_RE.findall(details.issue(session, telegram, telegram.reporter))[0]
     session.commit()
 
     member = roster.add(session, roster.entry(name="王委员", role="member", sector="经济界",
@@ -190,6 +193,7 @@ def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa
         follow=intake.follow_token(SECRET, counter_chat), upward_id=sent.id, issue=issue,
         series_id=series.id, bulletin_id=built.id,
         member_id=member.id, commission_id=asked.id,
+        details=details_token,
     )
 
 
@@ -212,6 +216,7 @@ def _values(w: World) -> dict[str, list[dict[str, Any]]]:
         "reports.attachment": [{"attachment_id": a.id} for a in w.telegram.attachments],
         "chat.page": [{"token": points_mod.token_for(w.point, SECRET)}],
         "chat.follow": [{"token": w.follow}],
+        "chat.details_page": [{"token": w.details}],
         "short.follow": [{"code": points_mod.short_code_for(w.point, SECRET)}, {"code": ""}],
         "points.qr_image": [{"point_id": w.point.id, "kind": k, "fmt": f}
                             for k in ("web", "telegram") for f in ("png", "svg")],

@@ -132,6 +132,7 @@ def create_app(
         followup,
         intake,
         journal,
+        marks,
         members,
         office,
         points,
@@ -151,7 +152,7 @@ def create_app(
 
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
                    search, intake, upward, journal, followup, exports, api, scores, bulletins,
-                   roster, commissions):
+                   roster, commissions, marks):
         app.register_blueprint(module.bp)
 
     channels.listen(app, engine.handle)

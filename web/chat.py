@@ -32,13 +32,15 @@ from store.delivery import webchat
 from store.i18n import t
 from store.models import Channel
 from store.network import points, scans, tokens
-from store.reports import intake
+from store.reports import details, intake
 from web import edge
 
 bp = Blueprint("chat", __name__, url_prefix="/c")
 
 COOKIE = "minyi_chat"
 COOKIE_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
+# The browser a details link was first opened in (store.reports.details).
+READER_COOKIE = "minyi_reader"
 # A session cookie (no max-age) listing the points this browser session has
 # opened, so a reload is not counted as another scan.
 SCAN_COOKIE = "minyi_scanned"
@@ -129,6 +131,58 @@ def follow(token: str) -> Any:
         resp.set_cookie(COOKIE, _signer().dumps(found.reporter.external_id), max_age=COOKIE_AGE,
                         httponly=True, samesite="Lax", secure=current_app.config["CHAT_COOKIE_SECURE"])
     return resp
+
+
+@bp.route("/r/<token>")
+def details_page(token: str) -> Any:
+    """A marked report's details, for the reporter a foreign carrier sent the link to.
+
+    The first browser to open the link is bound to it (a random id in a signed
+    cookie); another browser, or one that belongs to another web-chat reporter,
+    is refused, and every asking is logged (`store.reports.details`).
+    """
+    if not _address_allows():
+        return render_template("error.html", code=429, title="操作太频繁",
+                               text="打开得太频繁了，请稍等片刻再试。", chat=True), 429
+    browser = _reader() or "b" + secrets.token_urlsafe(18)
+    session = edge.db()
+    asked_by = details.web_reporter(session, _chat_id())
+    opened = details.open_link(session, token, browser, asked_by, request.remote_addr)
+    if opened is None:
+        return render_template("error.html", code=404, title="链接无效",
+                               text="这个链接无法识别。请在聊天中发送“我的反映”获取新的链接。",
+                               chat=True), 404
+    edge.commit()
+    if not opened.shown:
+        text = REFUSED.get(opened.outcome, REFUSED[details.Outcome.OTHER_BROWSER])
+        return render_template("error.html", code=403, title="无法查看", text=text, chat=True), 403
+    resp = make_response(render_template("details.html", page=details.page(session, opened)))
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    if _reader() != browser:
+        resp.set_cookie(READER_COOKIE, _signer().dumps(browser), max_age=COOKIE_AGE, httponly=True,
+                        samesite="Lax", secure=current_app.config["CHAT_COOKIE_SECURE"])
+    return resp
+
+
+REFUSED = {
+    details.Outcome.OTHER_REPORTER: "这个链接是发给另一位反映人的，只有本人可以查看。",
+    details.Outcome.OTHER_BROWSER: "这个链接已在另一台设备上打开过，只能在那台设备上查看。"
+                                   "如需在这里查看，请在聊天中发送“我的反映”获取新的链接。",
+    details.Outcome.EXPIRED: "这个链接已过期。请在聊天中发送“我的反映”获取新的链接。",
+}
+
+
+def _reader() -> str | None:
+    """This browser's id for details links, from its signed cookie."""
+    raw = request.cookies.get(READER_COOKIE)
+    if not raw:
+        return None
+    try:
+        value = _signer().loads(raw)
+    except BadSignature:
+        return None
+    return value if isinstance(value, str) and 8 <= len(value) <= 40 else None
 
 
 def _count_scan(resp: Any, point_id: int) -> None:

@@ -47,7 +47,11 @@ def download(fmt: str) -> Any:
         flash("网址中有无法识别的条件（" + "、".join(problems) + "），请检查后再导出。", "error")
         return redirect(url_for("search.index") + "?" + request.query_string.decode())
     session, user = edge.db(), edge.staff()
-    export_id = exports.begin(session, user, fmt, filters, "console").id
+    try:
+        export_id = exports.begin(session, user, fmt, filters, "console").id
+    except exports.ExportForbidden as exc:
+        log.warning("export refused: user %d, marked reports, %s", user.id, filters.to_args())
+        edge.refuse(str(exc).split(" / ")[0])
     edge.commit()
     log.info("export %d: user %d, %s, %s", export_id, user.id, fmt, filters.to_args())
     resp = Response(_stream(fmt, export_id, user.id, filters, category_labels()),

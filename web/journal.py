@@ -14,9 +14,10 @@ from urllib.parse import quote
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
 from store.errors import DomainError
-from store.models import IssueStatus, JournalIssue, Report, Role
-from store.outputs import journal
+from store.models import IssueStatus, JournalIssue, Report, Role, utcnow
+from store.outputs import exports, journal
 from store.outputs.journal import document, issues, listing, numbering, publishing, series, source, word
+from store.reports import marks
 from web import edge
 
 bp = Blueprint("journal", __name__, url_prefix="/journal")
@@ -249,12 +250,22 @@ def move(issue_id: int, step: str) -> Any:
 @edge.roles_required(*edge.OFFICE)
 def export(issue_id: int, fmt: str) -> Any:
     """The issue as a Word file or a PDF, for printing and sending."""
-    session = edge.db()
+    session, user = edge.db(), edge.staff()
     found = _issue(issue_id)
+    watermark = None
+    if journal.marked(found):
+        # A marked report among the items: for the roles cleared for it, watermarked, logged.
+        if user.role not in marks.CLEARED:
+            edge.refuse("本期有内部或更高密级的信息，只有管理员、办公室主任或秘书长可以导出。")
+        watermark = marks.watermark(user, utcnow())
+        exports.log_document(session, user, fmt, {"issue": str(issue_id)}, len(found.items),
+                             marked=True)
     try:
-        data = journal.export(session, found, fmt, edge.settings().instance_dir)
+        data = journal.export(session, found, fmt, edge.settings().instance_dir,
+                              watermark=watermark)
     except word.TemplateError as exc:
         return _refused(exc, url_for("journal.issue", issue_id=issue_id))
+    edge.commit()
     name = f"{document.of(session, found).filename}.{fmt}"
     kind = "application/pdf" if fmt == "pdf" else \
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

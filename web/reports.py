@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,9 +21,9 @@ from flask_login import login_required
 
 from store import access, forms, search
 from store.conversation.summary import answer_rows
-from store.models import AdoptionLevel, Attachment, Report, ReportStatus
-from store.outputs import adoption, upward
-from store.reports import files, lifecycle
+from store.models import AdoptionLevel, Attachment, Report, ReportStatus, utcnow
+from store.outputs import adoption, upward, watermarks
+from store.reports import files, lifecycle, marks
 from store.reports import queries as reports_mod
 from store.review import chain as review
 from store.review import overdue
@@ -169,7 +170,22 @@ def attachment(attachment_id: int) -> Any:
     if not path.is_file():
         abort(404)
     inline = att.content_type in INLINE_IMAGES and request.args.get("download") is None
-    resp = send_file(path, mimetype=att.content_type if inline else "application/octet-stream",
+    mimetype = att.content_type if inline else "application/octet-stream"
+    report = att.report
+    assert report is not None
+    if report.mark:
+        # A marked report's file leaves with the viewer's name and time on it, and is logged.
+        user = edge.staff()
+        access.log_access(edge.db(), user, report, f"file:{att.id}")
+        edge.commit()
+        stamped = watermarks.stamp(path.read_bytes(), att.content_type,
+                                   marks.watermark(user, utcnow()))
+        if stamped is not None:
+            resp = send_file(io.BytesIO(stamped), mimetype=mimetype, as_attachment=not inline,
+                             download_name=att.filename, max_age=0)
+            resp.headers["Cache-Control"] = "private, no-store"
+            return resp
+    resp = send_file(path, mimetype=mimetype,
                      as_attachment=not inline, download_name=att.filename, max_age=0)
     resp.headers["Cache-Control"] = "private, no-store"
     return resp

@@ -14,7 +14,7 @@ from store import access
 from store.models import Report, Role, Transfer, User, utcnow
 from store.network import units
 from store.outputs import adoption, destinations, upward
-from store.reports import editing, notes, similar
+from store.reports import editing, marks, notes, similar
 from store.review import deadlines, followup, instructions, reference, templates, transfers
 
 
@@ -50,6 +50,11 @@ def panels(session: Session, report: Report, user: User, actions: set[str],
     out["received"] = upward.received(session, user, report) if office else []
     out["upward_offered"] = destinations.offered(session, user) if office else []
     out["versions"] = editing.versions(session, report) if office else []
+    # 密级: its label, the marks this person may move it to, and the line a print carries.
+    office_marks = marks.rules(session)
+    out["mark_label"] = office_marks.label(report.mark)
+    out["mark_moves"] = marks.moves(report, user, office_marks) if office else []
+    out["watermark"] = marks.watermark(user, now) if report.mark else None
     out["upward_outcomes"] = {"adopted": "采用", "instructed": "领导批示", "declined": "不采用"}
 
     def own(row: Transfer) -> bool:

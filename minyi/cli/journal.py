@@ -11,9 +11,10 @@ from pathlib import Path
 
 from minyi.cli.common import CommandError, Subcommands, unit_of_work
 from minyi.settings import Settings
-from store.models import IssueStatus, JournalIssue
+from store.models import IssueStatus, JournalIssue, utcnow
 from store.outputs import journal
 from store.outputs.journal import issues, listing, numbering, publishing, series
+from store.reports import marks
 
 STATES = {IssueStatus.DRAFT: "draft / 草稿", IssueStatus.SIGNED_OFF: "signed off / 已签发",
           IssueStatus.PUBLISHED: "published / 已发布"}
@@ -88,7 +89,9 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> None:
                            f"结尾: {args.output}")
     with unit_of_work(settings) as s:
         issue = listing.issue(s, args.id)
-        data = journal.export(s, issue, fmt, settings.instance_dir)
+        # No one logged in: the copy says it came from the server's command line.
+        stamp = marks.watermark("命令行导出", utcnow()) if journal.marked(issue) else None
+        data = journal.export(s, issue, fmt, settings.instance_dir, watermark=stamp)
         what = _describe(issue)
     try:
         args.output.write_bytes(data)

@@ -373,6 +373,20 @@ register({
         "zh": "您上次填写的信息还在（已填 {n} 项），请接着填写：",
         "en": "Your unfinished report is still here ({n} answers so far); let's go on:",
     },
+    # A marked report on a foreign carrier (store.reports.marks.withheld): no title, text or place.
+    "chat.withheld.title": {"zh": "〔{mark}信息，标题不在此显示〕", "en": "[{mark}: title not shown here]"},
+    "chat.withheld.question": {
+        "zh": "（问题不在此显示，请打开链接查看：{link}）",
+        "en": "(The question is not shown here; read it at: {link})",
+    },
+    "chat.news.withheld_row": {
+        "zh": "{mark} {no}\n当前状态：{status}（{date}）\n详细内容（仅限本人查看）：{link}",
+        "en": "{mark} {no}\nNow: {status} ({date})\nDetails (for you only): {link}",
+    },
+    "chat.news.one_withheld": {
+        "zh": "{no} 现在的状态：{status}。详细内容（仅限本人查看）：{link}",
+        "en": "Report {no} now: {status}. Details (for you only): {link}",
+    },
     "chat.news.header": {"zh": "您反映的信息最新进展：", "en": "The latest on your reports:"},
     "chat.news.row": {"zh": "{mark} {no}《{title}》\n{news}（{date}）", "en": "{mark} {no} \"{title}\"\n{news} ({date})"},
     "chat.news.more": {

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from store.i18n import t
 from store.models import AdoptionLevel, Instruction, Report, ReportEvent, ReportStatus, Transfer, Unit
 from store.outputs import adoption
-from store.reports.lifecycle import Action
+from store.reports.transitions import Action
 
 # How many reports the news names; "我的反映" lists more.
 NEWS_LIMIT = 5

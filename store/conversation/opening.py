@@ -99,6 +99,11 @@ class OpeningMoves(TurnParts):
     # -- the news ------------------------------------------------------------
 
     def news_line(self, item: news.News) -> str:
+        if self.withheld(item.report):
+            return self.t("chat.news.withheld_row", mark=news.MARKS.get(item.report.status, "🕓"),
+                          no=item.report.tracking_no,
+                          status=self.t(f"status.{item.report.status.value}"),
+                          link=self.details_link(item.report), date=transfers.local_date(item.at))
         return self.t("chat.news.row", mark=news.MARKS.get(item.report.status, "🕓"),
                       no=item.report.tracking_no, title=item.report.title,
                       news=item.text(self.lang), date=transfers.local_date(item.at))
@@ -124,6 +129,10 @@ class OpeningMoves(TurnParts):
 
     def report_news(self, report: Report) -> str:
         """One report's standing, as a sentence (after its supplement was sent)."""
+        if self.withheld(report):
+            return self.t("chat.news.one_withheld", no=report.tracking_no,
+                          status=self.t(f"status.{report.status.value}"),
+                          link=self.details_link(report))
         [item] = news.of_reports(self.session, [report])
         return self.t("chat.news.one", no=report.tracking_no, title=report.title,
                       news=item.text(self.lang))

@@ -13,7 +13,7 @@ from store.conversation.context import Context, Paused
 from store.conversation.modes import Mode
 from store.conversation.types import Button, EngineConfig, Inbound, IncomingFile, Reply
 from store.models import Conversation, Report, Reporter
-from store.reports import files
+from store.reports import details, files, marks
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -39,6 +39,22 @@ class TurnParts:
         if files.held_bytes(self.session, self.conv.id) + file.size <= cap:
             return None
         return Reply(self.t("invalid.chat_files_full", mb=self.config.chat_files_mb))
+
+    # -- a marked report on a foreign carrier (store.reports.marks.withheld) --
+
+    def withheld(self, report: Report) -> bool:
+        """Whether this chat may not be told `report`'s words (title, text, place, notes)."""
+        return marks.withheld(self.session, report, self.inbound.capabilities.external)
+
+    def title_of(self, report: Report) -> str:
+        """`report`'s title, or where this chat may not carry it, its mark in its place."""
+        if not self.withheld(report):
+            return report.title
+        return self.t("chat.withheld.title", mark=marks.rules(self.session).label(report.mark))
+
+    def details_link(self, report: Report) -> str:
+        """A new link to the page where this reporter reads `report`'s details."""
+        return details.link_url(self.session, report, self.reporter, self.config.public_url)
 
     if TYPE_CHECKING:  # provided by Turn
         def t(self, key: str, **params: object) -> str: ...

@@ -78,7 +78,7 @@ class ReviewMoves(TurnParts):
         self.enter(Mode.IDLE, Context(last_receipt=report.tracking_no,
                                       submitted_turn=submitted_turn))
         self.advance()
-        receipt = self.t("chat.receipt", no=report.tracking_no, title=report.title,
+        receipt = self.t("chat.receipt", no=report.tracking_no, title=self.title_of(report),
                          expect=feedback.expect_answer(report, self.lang))
         return [Reply(f"{receipt}\n\n{closed}" if closed else receipt, self.menu_buttons())]
 

@@ -59,9 +59,11 @@ class SupplementMoves(TurnParts):
         if report is not None:
             asked = [e for e in report.events if e.action == lifecycle.Action.RETURN.value]
             question = asked[-1].note or "" if asked else ""
+            if self.withheld(report):
+                question = self.t("chat.withheld.question", link=self.details_link(report))
         return Reply(
             self.t("chat.supplement.start", no=report.tracking_no if report else "",
-                   title=report.title if report else "", question=question),
+                   title=self.title_of(report) if report else "", question=question),
             [[self.btn("btn.supplement_done", "sdone", style=MAIN),
               self.btn("btn.cancel", "cancel", style=MINOR)]])
 

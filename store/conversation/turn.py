@@ -381,7 +381,7 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
         lines = [self.t("chat.my.header", n=len(rows))]
         buttons: list[list[Button]] = []
         for r in rows:
-            lines.append(self.t("chat.my.row", no=r.tracking_no, title=r.title,
+            lines.append(self.t("chat.my.row", no=r.tracking_no, title=self.title_of(r),
                                 status=self.t(f"status.{r.status.value}"),
                                 date=r.created_at.strftime("%Y-%m-%d")))
             if r.status is ReportStatus.RETURNED:

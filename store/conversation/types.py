@@ -47,10 +47,13 @@ class Capabilities:
     # in the web chat: its chats are citizens' browser sessions, no place to
     # page a colleague.
     staff_alerts: bool = True
+    # Messages pass through someone else's servers (Telegram, WeChat): a marked report's
+    # words stay off it (store.reports.marks.withheld). The web chat is ours.
+    external: bool = True
 
 
-# The web chat's: buttons and plain words, no typed commands, no staff links.
-BUTTONS_ONLY = Capabilities(commands=False, staff_alerts=False)
+# The web chat's: buttons and plain words, no typed commands, no staff links; our own server.
+BUTTONS_ONLY = Capabilities(commands=False, staff_alerts=False, external=False)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ class EngineConfig:
     secret_key: str
     upload_dir: Path
     form: str = "report"
+    # Where the site is served: the address of a details page (store.reports.details).
+    public_url: str = "http://127.0.0.1:8000"
     # The channel's upload ceiling (MAX_UPLOAD_MB); a form step may ask for less.
     max_file_mb: int = 20
     # What one chat may hold in files not yet submitted (a draft's and a supplement's).

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import access
-from store.i18n import t
+from store.i18n import register, t
 from store.models import (
     OutboxMessage,
     Report,
@@ -16,20 +16,34 @@ from store.models import (
     utcnow,
 )
 from store.network import addresses
+from store.reports import marks
 from store.review import chain as review
+
+register({
+    # An alert about a marked report for a chat on a foreign carrier: the number, never the words.
+    "notice.withheld": {
+        "zh": "{no}（{mark}）有新的待办提醒，内容请登录系统查看。",
+        "en": "{no} ({mark}) has a new alert; log in to read it.",
+    },
+})
 
 
 def notify(session: Session, user: User, kind: str, text: str, report: Report | None = None) -> None:
     """A console notice for `user`, and the same words in each chat they linked that is not gone.
 
     Like a reporter's messages, an alert for a channel that is switched off
-    waits in the outbox until it is back on.
+    waits in the outbox until it is back on. A chat on a foreign carrier gets
+    only the number of a marked report (`marks.withheld`); the console, the words.
     """
     report_id = report.id if report else None
     session.add(StaffNotice(user_id=user.id, report_id=report_id, kind=kind, text=text))
     for address in addresses.live(session, user):
+        words = text
+        if report is not None and marks.withheld(session, report, marks.external(address.channel)):
+            words = t("notice.withheld", "zh", no=report.tracking_no,
+                      mark=marks.rules(session).label(report.mark))
         session.add(OutboxMessage(user_id=user.id, report_id=report_id, channel=address.channel,
-                                  chat_id=address.chat_id, text=text))
+                                  chat_id=address.chat_id, text=words))
 
 
 def staff_who_see(session: Session, report: Report, roles: frozenset[Role]) -> list[User]:

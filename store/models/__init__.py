@@ -32,7 +32,7 @@ from store.models.network import (
     User,
 )
 from store.models.office import AccessLog, LoginFailure, OfficeSetting, SavedView
-from store.models.readers import ApiCall, ApiToken, ExportLog
+from store.models.readers import ApiCall, ApiToken, DetailsLink, DetailsRead, ExportLog
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
 from store.models.review import DeclineTemplate, FollowUpStep, Instruction, Topic, Transfer
 from store.models.roster import CommissionMember, Member
@@ -95,6 +95,8 @@ __all__ = [
     "JournalIssue",
     "JournalItem",
     "JournalEvent",
+    "DetailsLink",
+    "DetailsRead",
     "ExportLog",
     "ApiToken",
     "ApiCall",

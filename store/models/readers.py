@@ -1,6 +1,7 @@
-"""Reading from outside the console: exports, API tokens and the API's call log (issue 13).
+"""Reading from outside the console: exports, API tokens and the API's call log (issue 13),
+and the pages where a reporter reads a marked report's details (issue 14).
 
-All three are append-mostly logs the audit page (issue 14) reads: who took
+All of them are append-mostly logs the audit page (issue 14) reads: who took
 which reports out, and when.
 """
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.models.base import Base, utcnow
 from store.models.network import Unit, User
+from store.models.reports import Report
 
 
 class ExportLog(Base):
@@ -24,14 +26,16 @@ class ExportLog(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # The staff member whose access rules chose the rows (`minyi export` names one too).
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    via: Mapped[str] = mapped_column(sa.String(10))  # console | cli
-    format: Mapped[str] = mapped_column(sa.String(8))  # csv | xlsx
+    via: Mapped[str] = mapped_column(sa.String(10))  # console | cli | journal
+    format: Mapped[str] = mapped_column(sa.String(8))  # csv | xlsx | docx | pdf
     # The filters as `store.search.Filters.to_args()` gives them.
     filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # Set when the last row was written; None: the download broke off (or is under way).
     rows: Mapped[int | None]
     finished_at: Mapped[datetime | None]
+    # It held reports marked above 公开 (issue 14, store.reports.marks): watermarked, office roles only.
+    marked: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     user: Mapped[User] = relationship()
 
@@ -74,4 +78,44 @@ class ApiCall(Base):
     path: Mapped[str] = mapped_column(sa.String(300))
     query: Mapped[str] = mapped_column(sa.String(500), default="")
     status: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class DetailsLink(Base):
+    """A link sent over an external carrier instead of a marked report's words (issue 14).
+
+    Bound to the reporter it was sent to; the first browser to open it is bound
+    to it too (`browser`, a random id in that browser's signed cookie), and no
+    other browser is let in.
+    """
+
+    __tablename__ = "details_links"
+
+    # Random, URL-safe; the link is `/c/r/<token>`.
+    token: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("reporters.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_at: Mapped[datetime | None]
+    browser: Mapped[str | None] = mapped_column(sa.String(40))
+
+    report: Mapped[Report] = relationship()
+
+
+class DetailsRead(Base):
+    """One asking for a details page: shown, or refused and why (for the audit page)."""
+
+    __tablename__ = "details_reads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(32), index=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    # The reporter the link was sent to.
+    reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("reporters.id"))
+    # The web-chat reporter the asking browser belongs to, when it belongs to one.
+    asked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reporters.id"))
+    allowed: Mapped[bool]
+    # shown | other_reporter | other_browser | expired
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+    address: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

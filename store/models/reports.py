@@ -113,6 +113,10 @@ class Report(Base):
     # The roster member it counts for (the reporter's, or the one staff named).
     member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"), index=True)
     # -- end members' work --
+    # -- sensitivity marks (issue 14, store.reports.marks is the only writer) --
+    # 0 公开, 1 内部, 2 the office's stricter mark (秘密 by default): a level, the label is the office's.
+    mark: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default=sa.text("0"))
+    # -- end sensitivity marks --
 
     point: Mapped[CollectionPoint | None] = relationship()
     reporter: Mapped[Reporter] = relationship()

@@ -36,7 +36,7 @@ from store.models import (
 )
 from store.outputs import adoption
 from store.outputs.sheets import FORMATS, Cell
-from store.reports import lifecycle
+from store.reports import lifecycle, marks
 from store.review import chain as review
 from store.search.query import Filters, selection
 
@@ -60,6 +60,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("summary", "信息摘要"),
     ("situation", "情况"),
     ("suggestion", "意见建议"),
+    # 密级 (store.reports.marks), and on a marked report's row who exported it and when.
+    ("mark", "密级"),
+    ("watermark", "水印"),
 )
 HEADER = tuple(zh for _, zh in COLUMNS)
 # The columns that can hold what people typed (or named): only these can start like a formula.
@@ -76,6 +79,10 @@ class ExportError(DomainError):
     """An export that cannot be made (an unknown format)."""
 
 
+class ExportForbidden(ExportError):
+    """Reports marked above 公开 among the rows, for a role not cleared for them."""
+
+
 @dataclass
 class Counter:
     """How many rows went out, read once the stream is done."""
@@ -84,17 +91,40 @@ class Counter:
 
 
 def begin(session: Session, user: User, fmt: str, filters: Filters, via: str) -> ExportLog:
-    """Log that `user` is exporting (rows unknown until `finish`); refuses an unknown format."""
+    """Log that `user` is exporting (rows unknown until `finish`); refuses an unknown format,
+    and marked reports among the rows for a role `marks.CLEARED` does not hold (`ExportForbidden`).
+    """
     if fmt not in FORMATS:
         raise ExportError(f"只能导出为 CSV 或 XLSX，不能导出为「{fmt[:10]}」。"
                           f" / Exports are CSV or XLSX, not {fmt[:10]!r}.")
     if via not in VIA:
         raise ValueError(f"unknown export channel {via!r}")
-    entry = ExportLog(user_id=user.id, via=via, format=fmt,
+    marked = has_marked(session, user, filters)
+    if marked and user.role not in marks.CLEARED:
+        raise ExportForbidden("所选信息中有内部或更高密级的信息，只有管理员、办公室主任或秘书长可以导出。"
+                              "请缩小范围，或请他们导出。 / Marked reports are among these; only an "
+                              "administrator, director or secretary-general may export them.")
+    entry = ExportLog(user_id=user.id, via=via, format=fmt, marked=marked,
                       filters=filters.to_args(page=1, per_page=20, sort="new"))
     session.add(entry)
     session.flush()
     return entry
+
+
+def log_document(session: Session, user: User, fmt: str, what: dict[str, Any], rows: int,
+                 *, marked: bool) -> ExportLog:
+    """Log a document made for `user` in one go (a journal issue as .docx or PDF)."""
+    entry = ExportLog(user_id=user.id, via="journal", format=fmt, filters=what, rows=rows,
+                      finished_at=utcnow(), marked=marked)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def has_marked(session: Session, user: User, filters: Filters) -> bool:
+    """Whether any report the export would write is marked above 公开."""
+    query = selection(session, user, filters, sa.select(Report.id).where(Report.mark > 0))
+    return session.scalar(query.limit(1)) is not None
 
 
 def finish(session: Session, export_id: int, rows: int) -> None:
@@ -121,10 +151,13 @@ def rows(session: Session, user: User, filters: Filters, categories: Mapping[str
     adoptions = {a.value: t(f"adoption.{a.value}") for a in AdoptionLevel}
     satisfaction = {k: t(f"satisfaction.{k}") for k in ("satisfied", "basically", "unsatisfied")}
     levels = [lv.label() for lv in review.chain(session)]
+    office_marks = marks.rules(session)
+    mark_names = {level: office_marks.label(level) for level, _ in office_marks.choices()}
+    stamp = marks.watermark(user, utcnow())
     top = len(levels) - 1
     unit, point, topic = names.units, names.points, names.topics
     for (no, created, decided, category, title, status, level, unit_id, point_id, urgency,
-         adopted, kind, topic_id, place, rated, summary, situation, suggestion) in result:
+         adopted, kind, topic_id, place, rated, summary, situation, suggestion, mark) in result:
         if counter is not None:
             counter.rows += 1
         yield [no, created, decided, categories.get(category, category), title,
@@ -132,7 +165,7 @@ def rows(session: Session, user: User, filters: Filters, categories: Mapping[str
                unit.get(unit_id), point.get(point_id), urgencies.get(urgency, urgency),
                _level_name(adoptions, adopted), SOURCE_NAMES.get(kind, kind),
                topic.get(topic_id), place, satisfaction.get(rated, rated) if rated else None,
-               summary, situation, suggestion]
+               summary, situation, suggestion, mark_names.get(mark, mark), stamp if mark else None]
 
 
 def _level_name(names: Mapping[str, str], rank: int | None) -> str | None:
@@ -148,7 +181,7 @@ def statement(session: Session, user: User, filters: Filters) -> sa.Select[Any]:
         Report.category, Report.title, _plain(Report.status), Report.review_level, Report.unit_id,
         Report.point_id, _plain(Report.urgency), adoption.highest_level(), _plain(Reporter.kind),
         Report.topic_id, Report.place, Report.satisfaction, Report.summary, Report.situation,
-        Report.suggestion,
+        Report.suggestion, Report.mark,
     ).join(Reporter, Reporter.id == Report.reporter_id)
     return selection(session, user, filters, columns)
 

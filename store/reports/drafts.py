@@ -42,7 +42,7 @@ from store.models import (
     Urgency,
     User,
 )
-from store.reports import lifecycle
+from store.reports import lifecycle, marks
 from store.reports.files import StoredFile
 from store.reports.queries import next_tracking_no
 
@@ -233,6 +233,7 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
     )
     if now is not None:
         report.created_at = now
+    marks.assign(session, report)
     session.add(report)
     session.flush()
     # Version 1 is the reporter's own words; staff edits add versions, never overwrite it.

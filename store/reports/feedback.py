@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from store.delivery import outbox
 from store.i18n import register, t
-from store.models import AdoptionLevel, Report, Reporter, ReportStatus
+from store.models import AdoptionLevel, OutboxMessage, Report, Reporter, ReportStatus
 from store.outputs import adoption
+from store.reports import details, marks
 from store.review import deadlines
 
 # Who instructed, as a reporter is told it when only the leader's level is known
@@ -46,6 +47,13 @@ register({
         "zh": "我们将在 {due} 前给您答复（节假日不计入）。",
         "en": "You will have an answer by {due} (public holidays not counted).",
     },
+    # A marked report over a foreign carrier (store.reports.marks.withheld): number, status, link.
+    "feedback.withheld": {
+        "zh": "您反映的信息（编号 {no}）有新进展，当前状态：{status}。\n"
+              "为保护信息安全，详细内容请打开以下链接查看（仅限您本人）：\n{link}",
+        "en": "There is news on your report {no}; it is now: {status}.\n"
+              "To keep it safe, read the details at this link (for you only):\n{link}",
+    },
 })
 
 
@@ -58,8 +66,19 @@ def owe(session: Session, report: Report, action: str, key: str, note: str | Non
     level = level or adoption.highest(session, report)
     for owner in recipients(session, report):
         lang = owner.language
-        outbox.enqueue(session, owner, text(report, key, lang, note, context, level),
-                       report=report, buttons=_buttons(action, report, lang))
+        tell(session, report, owner, text(report, key, lang, note, context, level),
+             _buttons(action, report, lang), key=key, context=context)
+
+
+def tell(session: Session, report: Report, owner: Reporter, words: str,
+         buttons: list[list[dict[str, str]]] | None = None, *, key: str = "",
+         context: dict[str, Any] | None = None) -> OutboxMessage | None:
+    """Queue `words` about `report` for `owner`, as their carrier may carry them: a marked
+    report over a foreign one (`marks.withheld`) gets `withheld` instead. The one way a
+    message about a report is queued for a reporter."""
+    if marks.withheld(session, report, marks.external(owner.channel)):
+        words = withheld(session, report, owner, key, owner.language, context or {})
+    return outbox.enqueue(session, owner, words, report=report, buttons=buttons)
 
 
 def recipients(session: Session, report: Report) -> list[Reporter]:
@@ -89,6 +108,17 @@ def text(report: Report, key: str, lang: str, note: str | None, context: dict[st
     out = t(key, lang, **params)
     if key in DUE_LINES and params.get("due"):
         out += "\n" + t(DUE_LINES[key], lang, due=params["due"])
+    return out
+
+
+def withheld(session: Session, report: Report, owner: Reporter, key: str, lang: str,
+             context: dict[str, Any]) -> str:
+    """What a foreign carrier may carry instead of message `key`: the number, the status, a link
+    to the details for `owner` alone, and the deadline it owes them."""
+    out = t("feedback.withheld", lang, no=report.tracking_no, status=t(f"status.{report.status.value}", lang),
+            link=details.issue(session, report, owner))
+    if key in DUE_LINES and context.get("due"):
+        out += "\n" + t(DUE_LINES[key], lang, due=context["due"])
     return out
 
 

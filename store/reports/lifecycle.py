@@ -35,7 +35,7 @@ from store.models import (
     utcnow,
 )
 from store.outputs import adoption
-from store.reports import feedback
+from store.reports import feedback, marks
 from store.reports.transitions import (
     DECIDED,
     FACTS,
@@ -311,6 +311,9 @@ class Preview:
     to: ReportStatus | None
     message: str | None  # the reporter's message, in their language; None: they hear nothing
     others: int  # reporters of reports merged into this one who hear the same
+    # The reporter's carrier is foreign and the report marked: they get only the number, the
+    # status and a details link (store.reports.marks.withheld), and read this there.
+    withheld: bool = False
 
 
 def preview(session: Session, report: Report, action: Action, *, note: str | None = None,
@@ -328,7 +331,8 @@ def preview(session: Session, report: Report, action: Action, *, note: str | Non
     text = feedback.text(report, move.feedback, report.reporter.language, _clean_note(note),
                          {"due": deadlines.shown(due), **(context or {})},
                          adoption.highest(session, report))
-    return Preview(move.to, text, len(people) - 1)
+    hidden = marks.withheld(session, report, marks.external(report.reporter.channel))
+    return Preview(move.to, text, len(people) - 1, hidden)
 
 
 def adoption_rank(level: AdoptionLevel | None) -> int:

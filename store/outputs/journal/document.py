@@ -31,6 +31,8 @@ class Issue:
     # 报 / 送 / 发, each as printed: "报：省政协办公厅、市委办公室"; only the ones with recipients.
     distribution: dict[str, str] = field(default_factory=dict)
     draft: bool = False
+    # Who took this copy and when, across every page (a marked report among the items).
+    watermark: str | None = None
 
     @property
     def filename(self) -> str:

@@ -109,11 +109,27 @@ def render(issue: Issue) -> bytes:
         story.append(HRFlowable(width="100%", thickness=1, color=colors.black, spaceBefore=16,
                                 spaceAfter=4))
         story += [_p(line, st["list"]) for line in issue.distribution.values()]
-    doc.build(story, onFirstPage=_page_number, onLaterPages=_page_number)
+    def on_page(canvas: Any, doc: Any) -> None:
+        _page_number(canvas, doc)
+        if issue.watermark:
+            _watermark(canvas, issue.watermark)
+
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return out.getvalue()
 
 
 def _page_number(canvas: Any, doc: Any) -> None:
     canvas.saveState()
     fonts.draw(canvas, A4[0] / 2, 14 * mm, f"— {doc.page} —", 10, centred=True)
+    canvas.restoreState()
+
+
+def _watermark(canvas: Any, text: str) -> None:
+    """`text` diagonally across the page, three times, light grey: on screen and on paper."""
+    canvas.saveState()
+    canvas.setFillColor(colors.Color(0.5, 0.5, 0.5, alpha=0.22))
+    canvas.translate(A4[0] / 2, A4[1] / 2)
+    canvas.rotate(35)
+    for dy in (-110 * mm, 0, 110 * mm):
+        fonts.draw(canvas, 0, dy, text, 20, centred=True)
     canvas.restoreState()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from store.delivery import outbox
 from store.i18n import register, t
 from store.models import IssueStatus, JournalIssue, Report, Reporter, User, utcnow
 from store.outputs.journal import issues, numbering, series
@@ -102,7 +101,7 @@ def _tell(session: Session, reporter: Reporter, report: Report, journal: str, nu
     issue_words = number if lang == "zh" else number.replace("年第", " No. ").replace("期", "")
     text = t("journal.carried", lang, title=report.title, no=report.tracking_no, journal=journal,
              issue=issue_words)
-    return outbox.enqueue(session, reporter, text, report=report) is not None
+    return feedback.tell(session, report, reporter, text) is not None
 
 
 def special_report(session: Session, report: Report, user: User | None) -> JournalIssue:

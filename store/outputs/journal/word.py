@@ -23,6 +23,7 @@ from typing import Any
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.opc.exceptions import PackageNotFoundError
+from docx.shared import Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
@@ -56,9 +57,23 @@ def render(issue: Issue, template: Path | None = None) -> bytes:
     marker._p.getparent().remove(marker._p)
     for paragraph in list(_paragraphs(doc)):
         _fill(paragraph, values)
+    if issue.watermark:
+        _watermark(doc, issue.watermark)
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
+
+
+def _watermark(doc: DocxDocument, text: str) -> None:
+    """`text` in grey at the top of every page: each section's headers, the first page's too."""
+    for n, section in enumerate(doc.sections):
+        headers = [section.header, section.first_page_header, section.even_page_header]
+        for header in headers:
+            if n and header.is_linked_to_previous:  # shows the previous section's: already marked
+                continue
+            run = header.add_paragraph().add_run(text)
+            run.font.size = Pt(9)
+            run.font.color.rgb = RGBColor(0x80, 0x80, 0x80)
 
 
 def load(path: Path) -> DocxDocument:
