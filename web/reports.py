@@ -148,6 +148,7 @@ def render_detail(report: Report, *, identity: access.Identity | None = None, st
         values=values or {}, errors=errors or {}, office_level=review.office_level(session),
         raise_levels=decision_forms.levels_above(adopted_level), adopted_level=adopted_level,
         level_names={key: lv.label() for key, lv in review.LEVELS.items()},
+        withheld=lifecycle.withheld(session, report, user) if office else None,
         hl=search.highlighted(session, report, q), q=q,
         late=overdue.late_among(session, [report]).get(report.id, []), **panels,
     ), status
