@@ -12,8 +12,7 @@ from store.i18n import t
 from store.models import AdoptionLevel, Role, User
 from store.network import addresses, staff, units, users
 from store.review import chain as review
-from store.review import separation
-from store.review import templates
+from store.review import separation, templates
 from web import edge
 
 log = logging.getLogger(__name__)

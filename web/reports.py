@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_login import login_required
 
-from store import access, forms, search
+from store import access, audit, forms, search
 from store.conversation.summary import answer_rows
 from store.models import AdoptionLevel, Attachment, Report, ReportStatus
 from store.outputs import adoption, upward
@@ -169,6 +169,10 @@ def attachment(attachment_id: int) -> Any:
     if not path.is_file():
         abort(404)
     inline = att.content_type in INLINE_IMAGES and request.args.get("download") is None
+    # Audit trail (issue 14): every file handed out, shown or saved.
+    audit.record(edge.db(), "file.downloaded", report_id=att.report_id,
+                 object=f"attachments:{att.id}", detail={"filename": att.filename, "inline": inline})
+    edge.commit()
     resp = send_file(path, mimetype=att.content_type if inline else "application/octet-stream",
                      as_attachment=not inline, download_name=att.filename, max_age=0)
     resp.headers["Cache-Control"] = "private, no-store"

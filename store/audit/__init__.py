@@ -9,6 +9,6 @@ chain (`minyi audit verify`); `trail` reads it for the console's 审计日志 pa
 and its CSV export.
 """
 
-from store.audit.chain import Actor, Broken, record, verify
+from store.audit.chain import Actor, Broken, act_as, record, verify
 
-__all__ = ["Actor", "Broken", "record", "verify"]
+__all__ = ["Actor", "Broken", "act_as", "record", "verify"]

@@ -49,6 +49,11 @@ class Actor:
 SYSTEM = Actor()
 
 
+def act_as(session: Session, user_id: int) -> None:
+    """Say that staff member `user_id` acts in `session` (the console, once it knows who)."""
+    session.info[ACTOR_USER] = user_id
+
+
 def acting(session: Session) -> Actor:
     """The staff member the edge said is acting in `session` (`ACTOR_USER`), else the system."""
     user_id = session.info.get(ACTOR_USER)
@@ -164,6 +169,13 @@ def verify(session: Session, batch: int = 2000) -> tuple[int, Broken | None]:
             return good, Broken(row.id, row.at, row.action, "its content does not match its hash")
         prev, expected_id, good = row.hash, row.id + 1, good + 1
     return good, None
+
+
+def head(session: Session) -> tuple[int, str] | None:
+    """The last row's id and hash: noted elsewhere, it shows later whether rows were cut off."""
+    row = session.execute(sa.select(AuditEntry.id, AuditEntry.hash)
+                          .order_by(AuditEntry.id.desc()).limit(1)).first()
+    return (row[0], row[1]) if row else None
 
 
 def _rows(session: Session, batch: int) -> Iterator[Any]:
