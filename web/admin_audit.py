@@ -51,7 +51,7 @@ def audit_csv() -> Any:
     if problems:
         # Exporting without a filter that could not be read would hand out more than was asked.
         flash("无法识别的条件：" + "、".join(problems) + "，请检查后再导出。", "error")
-        return redirect(url_for("admin.audit_log", **filters.to_args()))
+        return redirect(url_for("admin.audit_log") + "?" + request.query_string.decode())
     user = edge.staff()
     trail.log_export(edge.db(), user, filters)
     edge.commit()

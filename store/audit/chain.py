@@ -125,13 +125,13 @@ def append(conn: sa.Connection, entries: list[Entry]) -> list[int]:
     last = conn.execute(sa.select(AuditEntry.id, AuditEntry.hash)
                         .order_by(AuditEntry.id.desc()).limit(1)).first()
     last_id, prev = (last[0], last[1]) if last else (0, GENESIS)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for offset, e in enumerate(entries, start=1):
         at = (e.at or utcnow()).astimezone(UTC)
-        # The column keeps microseconds at most; hash what will be read back.
-        row = {"id": last_id + offset, "at": at, "actor": e.actor.kind, "user_id": e.actor.user_id,
-               "reporter_id": e.actor.reporter_id, "action": e.action[:40],
-               "report_id": e.report_id, "object": e.object[:80], "detail": clean(e.detail or {})}
+        row: dict[str, Any] = {
+            "id": last_id + offset, "at": at, "actor": e.actor.kind, "user_id": e.actor.user_id,
+            "reporter_id": e.actor.reporter_id, "action": e.action[:40], "report_id": e.report_id,
+            "object": e.object[:80], "detail": clean(e.detail or {})}
         row["prev_hash"] = prev
         row["hash"] = prev = digest(prev, content(**{k: row[k] for k in CONTENT}))
         rows.append(row)

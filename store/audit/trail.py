@@ -112,7 +112,7 @@ class Line:
     hash: str
 
 
-def _select(session: Session, viewer: User, f: Filters) -> sa.Select[Any]:
+def _select(session: Session, viewer: User, f: Filters) -> Any:
     person = aliased(User)
     return (sa.select(AuditEntry, person.username, person.display_name, Report.tracking_no)
             .outerjoin(person, person.id == AuditEntry.user_id)
