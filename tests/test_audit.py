@@ -14,13 +14,14 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.cli import main
+from minyi.settings import Settings
 from store import access, audit, migrate
 from store.audit import chain, trail
 from store.db import make_engine, make_sessionmaker
-from store.models import AuditEntry, ReportEvent, Role, User, utcnow
+from store.models import Attachment, AuditEntry, ReportEvent, Role, User, utcnow
 from store.network import logins
 from store.outputs import apitokens, exports
-from store.reports import lifecycle
+from store.reports import files, lifecycle
 from store.reports.lifecycle import Action
 from store.review import chain as review
 from store.search.query import Filters
@@ -284,3 +285,20 @@ def test_the_report_events_table_stays_the_report_history(session: Session, cler
     events = session.scalars(sa.select(ReportEvent.id).where(ReportEvent.report_id == report.id))
     objects = {e.object for e in _entries(session)}
     assert {f"report_events:{i}" for i in events} <= objects
+
+
+def test_every_file_handed_out_is_an_entry(
+    client: FlaskClient, session: Session, clerk: User, settings: Settings
+) -> None:
+    report = make_report(session)
+    rel, digest = files.save(settings.upload_dir, b"%PDF-1.4 test", "application/pdf")
+    doc = Attachment(report_id=report.id, kind="photo", filename="情况说明.pdf",
+                     content_type="application/pdf", size=13, sha256=digest, storage_path=rel)
+    session.add(doc)
+    session.commit()
+    login(client, "carol")
+    assert client.get(f"/files/{doc.id}").data == b"%PDF-1.4 test"
+    [entry] = [e for e in _entries(session) if e.action == "file.downloaded"]
+    assert (entry.user_id, entry.report_id, entry.object) == (clerk.id, report.id,
+                                                               f"attachments:{doc.id}")
+    assert entry.detail == {"filename": "情况说明.pdf", "inline": False}
