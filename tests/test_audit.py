@@ -18,14 +18,17 @@ from minyi.settings import Settings
 from store import access, audit, migrate
 from store.audit import chain, trail
 from store.db import make_engine, make_sessionmaker
-from store.models import Attachment, AuditEntry, ReportEvent, Role, User, utcnow
+from store.models import Attachment, AuditEntry, ReportEvent, ReportStatus, Role, User, utcnow
 from store.network import logins
 from store.outputs import apitokens, exports
+from store.outputs.journal import issues as journal_issues
+from store.outputs.journal import series as journal_series
 from store.reports import files, lifecycle
 from store.reports.lifecycle import Action
 from store.review import chain as review
+from store.review import followup, instructions, transfers
 from store.search.query import Filters
-from tests.conftest import SECRET
+from tests.conftest import SECRET, Network
 from tests.domain_support import make_report
 from tests.test_cli import ENV_NAMES
 from tests.web_support import login
@@ -302,3 +305,23 @@ def test_every_file_handed_out_is_an_entry(
     assert (entry.user_id, entry.report_id, entry.object) == (clerk.id, report.id,
                                                                f"attachments:{doc.id}")
     assert entry.detail == {"filename": "情况说明.pdf", "inline": False}
+
+
+def test_transfers_instructions_and_journal_steps_are_entries(
+    session: Session, admin: User, network: Network
+) -> None:
+    report = make_report(session, status=ReportStatus.ADOPTED, by=admin)
+    transfers.transfer(session, report, admin, department=network.roads, note="请一周内办理")
+    instruction = instructions.record(
+        session, report, admin, leader_name="王明", leader_title="县长", level="county",
+        text="请住建局一周内修复。", instructed_on=followup.today())
+    issue = journal_issues.compose(session, journal_series.find(session, "社情民意"), [report],
+                                   admin)
+    session.commit()
+
+    found = {(e.action, e.user_id, e.report_id, e.object) for e in _entries(session)}
+    assert ("report.transfer", admin.id, report.id) in {f[:3] for f in found}
+    assert any(f[0] == "transfer.transfer" and f[1:3] == (admin.id, report.id) for f in found)
+    assert ("instruction.recorded", admin.id, report.id, f"instructions:{instruction.id}") in found
+    assert any(f[0].startswith("journal.") and f[3] == f"journal_issues:{issue.id}" for f in found)
+    assert audit.verify(session)[1] is None
