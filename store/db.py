@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+import store.audit.watch  # noqa: F401  (the audit trail's flush hook)
 import store.search.index  # noqa: F401  (the search index's DDL and flush hook)
 
 # The execution option `reading` sets: SQLite begins its transaction deferred.

@@ -64,6 +64,7 @@ NOT_PAGES = {
     "points.qr_image": "a QR code as PNG or SVG",
     "points.export_file": "the points as XLSX or CSV",
     "exports.download": "reports as XLSX or CSV",
+    "admin.audit_csv": "the audit trail as CSV",
     "api.report_list": "the read API's JSON",
     "api.report_detail": "the read API's JSON",
     "api.unit_list": "the read API's JSON",

@@ -182,8 +182,8 @@ def test_it_needs_the_confirmation_from_every_office_role(
     report = make_report(session)
     # Bring the report to the level this persona decides at.
     signs = {"alice": 0, "carol": 0, "david": 1, "sophia": 2}[who]
-    for _ in range(signs):
-        lifecycle.apply(session, report, Action.SIGN_OFF, user=admin)
+    for signer in (clerk, director)[:signs]:  # one person per level (separation of duties)
+        lifecycle.apply(session, report, Action.SIGN_OFF, user=signer)
     session.commit()
     login(client, who)
     status, page = _post(client, f"/reports/{report.id}/act", report, session,

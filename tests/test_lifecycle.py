@@ -28,6 +28,7 @@ from store.outputs import adoption
 from store.reports import lifecycle
 from store.reports.lifecycle import LEVEL, REPORTER, SYSTEM, TRANSITIONS, Action, Conflict, TransitionError
 from store.review import chain as review
+from store.review import separation
 from tests.domain_support import make_report, reporter
 
 S = ReportStatus
@@ -48,6 +49,9 @@ class World:
 
 
 def _world(session: Session) -> World:
+    # The walk plays every level by one admin: an office with a single reviewer, where
+    # separation of duties (tests/test_separation.py) stands aside.
+    separation.set_single_reviewer(session, True)
     roads = Unit(name="县住建局", kind=UnitKind.DEPARTMENT)
     session.add(roads)
     session.flush()

@@ -19,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.channels import Registry, registry
 from minyi.settings import Settings
+from store import audit
 from store.db import make_engine, make_sessionmaker
 from store.i18n import MESSAGES, t
 from store.models import Role, User
@@ -118,6 +119,7 @@ def create_app(
 
     from web import (
         admin,
+        admin_audit,  # noqa: F401  (adds the 审计日志 pages to admin.bp before it is registered)
         admin_deadlines,  # noqa: F401  (adds the 办理时限 page to admin.bp before it is registered)
         admin_scoring,  # noqa: F401  (adds 积分规则 and 考评序列 to admin.bp before it is registered)
         admin_tokens,  # noqa: F401  (adds the API tokens pages to admin.bp before it is registered)
@@ -190,6 +192,7 @@ def _login(app: Flask) -> None:
             return None
         if user is None or not user.active or not sessions.current(user):
             return None
+        audit.act_as(edge.db(), user.id)  # audit trail (issue 14): who acts in this request
         return Staff(user)
 
 

@@ -12,7 +12,7 @@ from store.i18n import t
 from store.models import AdoptionLevel, Role, User
 from store.network import addresses, staff, units, users
 from store.review import chain as review
-from store.review import templates
+from store.review import separation, templates
 from web import edge
 
 log = logging.getLogger(__name__)
@@ -192,7 +192,20 @@ def chain() -> Any:
                            chains=CHAIN_NAMES, levels=review.chain(session),
                            fold=search.fold_traditional(session),
                            office_level=review.office_level(session),
+                           single_reviewer=separation.single_reviewer(session),
                            adoption_levels=list(AdoptionLevel))
+
+
+@bp.route("/separation", methods=["POST"])
+@admin_only
+def separation_setting() -> Any:
+    """一人审核: an office with one reviewer lets them sign off every level (issue 14)."""
+    on = request.form.get("single_reviewer") == "1"
+    separation.set_single_reviewer(edge.db(), on)
+    edge.commit()
+    flash("已设为一人审核：同一人可签批各级，代录人员也可初审。" if on else
+          "已恢复分级审核：代录人员不能初审，同一人不能签批同一信息的两级。", "success")
+    return redirect(url_for("admin.chain", _anchor="separation"))
 
 
 @bp.route("/office-level", methods=["POST"])

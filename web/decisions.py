@@ -377,6 +377,8 @@ def _forbidden(exc: Exception) -> None:
     """403 when the refusal is who is asking, not what was asked (see `edge.refuse`)."""
     if isinstance(exc, TransitionError) and exc.code == "error.forbidden":
         edge.refuse(t(exc.code))
+    if isinstance(exc, lifecycle.DutyConflict):  # separation of duties: who, not what
+        edge.refuse(t(exc.code, **exc.params))
 
 
 def _reason(exc: Exception) -> str:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
+from store import audit
 from store.errors import DomainError
 from store.models import IssueStatus, JournalIssue, Report, Role, utcnow
 from store.outputs import exports, journal
@@ -267,6 +268,10 @@ def export(issue_id: int, fmt: str) -> Any:
         return _refused(exc, url_for("journal.issue", issue_id=issue_id))
     edge.commit()
     name = f"{document.of(session, found).filename}.{fmt}"
+    # Audit trail (issue 14): every issue taken out as a file.
+    audit.record(session, "journal.exported", object=f"journal_issues:{issue_id}",
+                 detail={"format": fmt})
+    edge.commit()
     kind = "application/pdf" if fmt == "pdf" else \
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     resp = send_file(io.BytesIO(data), mimetype=kind, as_attachment=True, download_name=name)

@@ -19,7 +19,7 @@ from flask import (
 )
 from flask_login import login_required
 
-from store import access, forms, search
+from store import access, audit, forms, search
 from store.conversation.summary import answer_rows
 from store.models import AdoptionLevel, Attachment, Report, ReportStatus, utcnow
 from store.outputs import adoption, upward, watermarks
@@ -150,6 +150,7 @@ def render_detail(report: Report, *, identity: access.Identity | None = None, st
         values=values or {}, errors=errors or {}, office_level=review.office_level(session),
         raise_levels=decision_forms.levels_above(adopted_level), adopted_level=adopted_level,
         level_names={key: lv.label() for key, lv in review.LEVELS.items()},
+        withheld=lifecycle.withheld(session, report, user) if office else None,
         hl=search.highlighted(session, report, q), q=q,
         late=overdue.late_among(session, [report]).get(report.id, []), **panels,
     ), status
@@ -170,6 +171,10 @@ def attachment(attachment_id: int) -> Any:
     if not path.is_file():
         abort(404)
     inline = att.content_type in INLINE_IMAGES and request.args.get("download") is None
+    # Audit trail (issue 14): every file handed out, shown or saved.
+    audit.record(edge.db(), "file.downloaded", report_id=att.report_id,
+                 object=f"attachments:{att.id}", detail={"filename": att.filename, "inline": inline})
+    edge.commit()
     mimetype = att.content_type if inline else "application/octet-stream"
     report = att.report
     assert report is not None

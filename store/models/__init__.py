@@ -4,6 +4,7 @@ Only `store.reports.lifecycle` writes `Report.status`; everything else reads it.
 from here (`from store.models import Report`): importing the package maps every table.
 """
 
+from store.models.audit import AuditEntry
 from store.models.base import Base, UTCDateTime, enum_type, utcnow
 from store.models.conversation import Conversation, ProcessedUpdate, WebChatMessage
 from store.models.delivery import ChannelState, OutboxMessage, StaffNotice, WeChatInbox, WeChatToken
@@ -40,6 +41,7 @@ from store.models.scoring import AssessmentSeries, Bulletin, ScoreRuleSet, Serie
 from store.models.upward import Adoption, Destination, UpwardRecord, UpwardRoute, UpwardStatus
 
 __all__ = [
+    "AuditEntry",
     "utcnow",
     "UTCDateTime",
     "Base",

@@ -8,7 +8,9 @@ commit; nothing here commits.
 Who may act is part of the table: a role, `REPORTER` (from the chat),
 `SYSTEM` (scheduled jobs) or `LEVEL` — the roles of the review level the
 report waits at (初审 → 审核 → 审定, see `store.review.chain`), plus admins.
-Staff act only on reports of units they may see (`store.access`).
+Staff act only on reports of units they may see (`store.access`), and
+nobody signs off two levels of one report, nor 初审 of a report they typed in
+(`store.review.separation`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from store import access
 from store.delivery import notices
+from store.errors import DomainError
+from store.i18n import t
 from store.models import (
     AdoptionLevel,
     Report,
@@ -43,6 +47,7 @@ from store.reports.transitions import (
     NOTE_LIMIT,
     PENDING,
     REPORTER,
+    REVIEW_MOVES,
     SYSTEM,
     TRANSITIONS,
     Action,
@@ -50,7 +55,7 @@ from store.reports.transitions import (
     S,
 )
 from store.review import chain as review
-from store.review import deadlines
+from store.review import deadlines, separation
 from store.search import index as search_index
 
 
@@ -65,6 +70,13 @@ class TransitionError(Exception):
 
 class Conflict(TransitionError):
     """Someone else moved the report since the caller looked at it."""
+
+
+class DutyConflict(TransitionError, DomainError):
+    """Separation of duties: this person may not sign off this report at this level."""
+
+    def __str__(self) -> str:
+        return f"{t(self.code, **self.params)} / {t(self.code, 'en', **self.params)}"
 
 
 def _actor_key(user: User | None, reporter: Reporter | None, system: bool) -> str:
@@ -97,8 +109,24 @@ def allowed_actions(session: Session, report: Report, user: User) -> list[Action
         if move.final_level is not None and \
                 review.is_final(levels, report.review_level) != move.final_level:
             continue
+        if separation.conflict(session, report, user, action.value) is not None:
+            continue
         out.append(action)
     return out
+
+
+REVIEW_SIGN_OFF = REVIEW_MOVES[Action.SIGN_OFF]
+
+
+def withheld(session: Session, report: Report, user: User) -> str | None:
+    """Why the console offers `user` no sign-off of `report` at its level, when separation
+    of duties is the reason (the sentence the report page shows); else None."""
+    if report.status not in PENDING or not user.active or not access.can_see(session, user, report):
+        return None
+    if user.role.value not in actors_for(session, report, REVIEW_SIGN_OFF):
+        return None
+    found = separation.conflict(session, report, user, Action.SIGN_OFF.value)
+    return t(found[0], **found[1]) if found else None
 
 
 def _has_history(session: Session, report: Report) -> bool:
@@ -167,6 +195,8 @@ def _permit(session: Session, report: Report, action: Action, actor: str, user: 
     levels = review.chain(session)
     if move.final_level is not None and review.is_final(levels, report.review_level) != move.final_level:
         raise TransitionError("error.final_level" if move.final_level else "error.not_final_level")
+    if user is not None and (found := separation.conflict(session, report, user, action.value)):
+        raise DutyConflict(found[0], **found[1])
     return current, move
 
 

@@ -2,7 +2,8 @@
 
 The chain is an office setting (one row in `office_settings`), chosen from
 the levels below. Each level names the roles that sign it off; an admin may
-act at any level.
+act at any level, though not sign off two levels of one report
+(`store.review.separation`).
 """
 
 from __future__ import annotations
