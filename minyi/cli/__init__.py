@@ -1,7 +1,7 @@
 """The `minyi` command: set up the database, add staff and points, serve.
 
 One module per noun (`init`, `serve`, `user`, `point`, `posters`, `unit`, `report-up`, `journal`,
-`search`, `export`, `token`, `seed`);
+`search`, `export`, `token`, `keys`, `seed`);
 each has `register(sub)`, which adds its subcommand and sets `handler` on the
 parsed arguments. To add a command, write `minyi/cli/<noun>.py` and list it in
 `NOUNS`. Each handler takes the settings built once here, opens its own unit
@@ -18,6 +18,7 @@ from minyi.cli import (
     export,
     init,
     journal,
+    keys,
     points,
     posters,
     search,
@@ -30,10 +31,12 @@ from minyi.cli import (
 )
 from minyi.cli.common import CommandError, Handler
 from minyi.settings import ConfigError, Settings
+from store import sealing
 from store.errors import DomainError
 
 # In the order `minyi --help` lists them.
-NOUNS = (init, serve, users, points, posters, units, upward, journal, search, export, tokens, seed)
+NOUNS = (init, serve, users, points, posters, units, upward, journal, search, export, tokens, keys,
+         seed)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        if settings.data_keys:
+            sealing.install(sealing.Keyring.of(settings.data_keys))
         handler: Handler = args.handler
         handler(settings, args)
     except ConfigError as exc:

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import forms
+from store import forms, sealing
 from store.conversation.steps import SKIP, Answer, Invalid, check_value, clean
 from store.conversation.summary import report_fields
 from store.errors import DomainError
@@ -160,6 +160,15 @@ def held_by(conv: Conversation) -> tuple[sa.ColumnElement[bool], ...]:
             Attachment.supplement.is_(False))
 
 
+def sealed_identity(form: forms.Form, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """`answers` as a report keeps them: those the form marks `identity` sealed (保密)."""
+    kept = dict(answers)
+    for step in form.steps:
+        if step.identity and kept.get(step.key) is not None:
+            kept[step.key] = sealing.seal_json(kept[step.key])
+    return kept
+
+
 def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
                now: datetime | None = None) -> Report:
     """File `answers` (already checked) for `draft`'s reporter; `Draft.file` checks first.
@@ -179,7 +188,7 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
         longitude=fields.get("longitude"),
         urgency=Urgency.URGENT if fields.get("urgency") else Urgency.NORMAL,
         anonymous=anonymous, contact=None if anonymous else fields.get("contact"),
-        answers=dict(answers), form=draft.form.key, point_id=draft.point_id,
+        answers=sealed_identity(draft.form, answers), form=draft.form.key, point_id=draft.point_id,
         reporter=draft.reporter,
         # A member's report without a point belongs to the member's unit.
         unit_id=(session.scalar(sa.select(CollectionPoint.unit_id)

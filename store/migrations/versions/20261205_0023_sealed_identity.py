@@ -1,0 +1,50 @@
+"""Reporters' identity sealed at rest: the sealed columns become TEXT
+
+Revision ID: 0023
+Revises: 0017
+Create Date: 2026-12-05 05:30:00
+
+Schema only: a sealed value (`enc1:<key id>:<Fernet token>`) is several times
+longer than the text it holds. The values themselves are sealed by
+`minyi init` right after upgrading (store.rekey, with the data key from the
+settings), which finds plain text by its missing prefix, so running it again
+is harmless; until then a plain value still reads as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0023'
+down_revision: str | Sequence[str] | None = '0017'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+COLUMNS = (('reporters', 'display_name', 200), ('reporters', 'contact', 200),
+           ('reporters', 'member_name', 100), ('reports', 'contact', 200))
+
+
+def _retype(table: str, column: str, new: sa.types.TypeEngine[str]) -> None:
+    if op.get_bind().dialect.name != 'sqlite':
+        op.alter_column(table, column, type_=new, existing_nullable=True)
+        return
+    # SQLite cannot change a column's type in place, and a batch copy of `reports` or
+    # `reporters` is refused while other tables refer to them: add, copy, drop, rename.
+    op.add_column(table, sa.Column(f'{column}_new', new, nullable=True))
+    op.execute(f'UPDATE {table} SET {column}_new = {column}')
+    op.drop_column(table, column)
+    op.execute(f'ALTER TABLE {table} RENAME COLUMN {column}_new TO {column}')
+
+
+def upgrade() -> None:
+    for table, column, _ in COLUMNS:
+        _retype(table, column, sa.Text())
+
+
+def downgrade() -> None:
+    # Only for a database never sealed: on PostgreSQL sealed values do not fit the old widths.
+    for table, column, length in COLUMNS:
+        _retype(table, column, sa.String(length=length))
