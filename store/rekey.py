@@ -142,8 +142,8 @@ def _answers_to_reseal(session: Session, *, after: int,
 
 def _reseal_answers(session: Session, *, after: int, size: int) -> Batch:
     todo = _answers_to_reseal(session, after=after, limit=size)
-    forms_of = dict(session.execute(sa.select(Report.id, Report.form)
-                                    .where(Report.id.in_([i for i, _ in todo]))).tuples().all())
+    forms_of = {i: f for i, f in session.execute(sa.select(Report.id, Report.form)
+                                                 .where(Report.id.in_([i for i, _ in todo])))}
     primary = sealing.keyring().primary
     for report_id, answers in todo:
         kept = dict(answers)

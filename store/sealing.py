@@ -65,15 +65,15 @@ class Keyring:
     @classmethod
     def of(cls, keys: Sequence[str]) -> Keyring:
         if not keys:
-            raise SealingError("no data key is configured (MINYI_DATA_KEY)")
+            raise SealingError("没有配置数据密钥 / no data key is configured (MINYI_DATA_KEY)")
         out = []
         for key in keys:
             try:
                 out.append((key_id(key), Fernet(key.encode("ascii"))))
             except (ValueError, UnicodeEncodeError):
                 raise SealingError(
-                    f"data key {key_id(key) if key.isascii() else '?'} is not a valid key: a key is "
-                    "44 characters of URL-safe base64, as `minyi keys new` prints") from None
+                    "数据密钥格式不正确 / a data key is not valid: a key is 44 characters of "
+                    "URL-safe base64, as `minyi keys new` prints") from None
         return cls(tuple(out))
 
     @property
@@ -98,7 +98,8 @@ class Keyring:
                 except InvalidToken:
                     break
         raise SealingError(
-            f"a stored value was sealed with data key {kid}, which is not among the configured "
+            f"无法解密：数据由密钥 {kid} 加密，但该密钥未配置。"
+            f" / A stored value was sealed with data key {kid}, which is not among the configured "
             f"keys ({', '.join(k for k, _ in self.keys)}): put that key back in MINYI_DATA_KEY "
             "(after the new one, comma-separated) and run `minyi keys rotate`")
 
@@ -118,8 +119,9 @@ def install(keyring: Keyring | None) -> None:
 
 def keyring() -> Keyring:
     if _keyring is None:
-        raise SealingError("no data key is installed: minyi refuses to store reporters' "
-                           "details unencrypted (set MINYI_DATA_KEY, or run `minyi init`)")
+        raise SealingError("没有数据密钥，拒绝以明文保存反映人信息。 / No data key is installed: "
+                           "minyi refuses to store reporters' details unencrypted "
+                           "(set MINYI_DATA_KEY, or run `minyi init`)")
     return _keyring
 
 

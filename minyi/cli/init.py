@@ -9,6 +9,7 @@ import sys
 from dataclasses import replace
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.cli import keys
 from minyi.cli.common import (
@@ -23,6 +24,7 @@ from minyi.settings import Settings
 from store import migrate, sealing
 from store.models import Role, User
 from store.network import users
+from store.reports import files
 from store.review import templates
 
 
@@ -101,8 +103,25 @@ def _seal_existing(settings: Settings) -> None:
         sealed = keys.reseal_all(Session, out=io.StringIO())
         if sealed:
             print(f"Encrypted {sealed} stored values / 已加密 {sealed} 项已存数据")
+        renamed = rename_files(settings, Session)
+        if renamed:
+            print(f"Gave {renamed} uploaded files random names / 已为 {renamed} 个上传文件改用随机文件名")
     finally:
         engine.dispose()
+
+
+def rename_files(settings: Settings, Session: sessionmaker[Session]) -> int:  # noqa: N803
+    """Files stored under their content hash (before issue 14) moved to random names."""
+    total, batch = 0, 200
+    while True:
+        with Session() as s, s.begin():
+            done = files.rename_hashed(s, settings.upload_dir, limit=batch)
+        total += done
+        if done < batch:
+            break
+    with Session() as s:
+        files.drop_renamed(s, settings.upload_dir)
+    return total
 
 
 def _safe_url(url: str) -> str:
