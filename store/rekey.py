@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 
 from store import forms, sealing, upsert
 from store.models import Base, OfficeSetting, Report
-from store.sealing import CANARY, CANARY_KEY, PREFIX, Sealed, SealingError
+from store.sealing import CANARY, CANARY_KEY, PREFIX, Sealed, SealedJSON, SealingError
 
 
 def sealed_columns() -> list[sa.Column[Any]]:
     """Every column stored sealed, found from the models (a new one is covered at once)."""
     return [col for table in Base.metadata.sorted_tables for col in table.columns
-            if isinstance(col.type, Sealed)]
+            if isinstance(col.type, Sealed | SealedJSON)]
 
 
 # The places a rotation walks: each sealed column by its name, then the reports' identity answers.

@@ -6,7 +6,8 @@ says which key sealed it, so a rotation finds what is left to redo with a
 plain `LIKE` and a rerun after an interruption picks up where it stopped.
 
 The keyring is installed once at start-up from the settings (`install`); the
-column type `Sealed` seals on the way in and opens on the way out, so the
+column types `Sealed` (text) and `SealedJSON` (a chat's draft answers, which
+hold the contact before it is filed) seal on the way in and open on the way out, so the
 one reader (`store.access`) reads plain text and the database never holds it.
 With no keyring installed, writing a sealed column raises: minyi refuses
 rather than store plain text. A value that is not sealed yet (written before
@@ -167,3 +168,17 @@ class Sealed(sa.types.TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
         return None if value is None else open_value(value)
+
+
+class SealedJSON(sa.types.TypeDecorator[Any]):
+    """A JSON value stored sealed as a whole (a chat's draft answers, contact included)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else seal(json.dumps(value, ensure_ascii=False))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        # Plain JSON text is what the column held before it was sealed.
+        return None if value is None else json.loads(open_value(value))

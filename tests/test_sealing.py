@@ -14,8 +14,9 @@ from minyi.cli import main
 from minyi.settings import ConfigError, Settings
 from store import access, migrate, rekey, sealing
 from store.db import make_engine, make_sessionmaker
-from store.models import CollectionPoint, OfficeSetting, Report, Reporter, User
+from store.models import CollectionPoint, Conversation, OfficeSetting, Report, Reporter, User
 from store.sealing import SealingError
+from tests.chat_driver import Chat
 from tests.conftest import SECRET
 from tests.domain_support import make_report, reporter
 
@@ -273,3 +274,18 @@ def test_it_seals_plain_text_an_older_version_stored_when_init_runs(
         assert s.get(Report, 1).contact == PHONE  # type: ignore[union-attr]
     assert os.environ["MINYI_DATA_KEY"] == key
     assert rekey.places()[-1] == rekey.ANSWERS
+
+
+def test_it_keeps_a_chats_draft_answers_sealed_until_and_after_filing(
+    chat: Chat, session: Session, point_token: str
+) -> None:
+    chat.command("start", point_token)
+    chat.fill_report(photo=False, contact=f"{NAME} {PHONE}")
+    raw = session.scalar(sa.text("SELECT answers FROM conversations"))
+    assert raw is not None and raw.startswith(sealing.PREFIX) and PHONE not in raw
+    assert session.scalar(sa.select(Conversation)).answers["contact"] == f"{NAME} {PHONE}"
+
+    chat.press("确认提交")
+    session.rollback()
+    assert not any(PHONE in v for v in _raw(session))
+    assert session.scalar(sa.select(Report.contact)) == f"{NAME} {PHONE}"

@@ -1,4 +1,4 @@
-"""Reporters' identity sealed at rest: the sealed columns become TEXT
+"""Reporters' identity sealed at rest: the sealed columns become TEXT (conversations.answers too)
 
 Revision ID: 0023
 Revises: 0017
@@ -42,9 +42,28 @@ def _retype(table: str, column: str, new: sa.types.TypeEngine[str]) -> None:
 def upgrade() -> None:
     for table, column, _ in COLUMNS:
         _retype(table, column, sa.Text())
+    # A chat's draft answers, sealed as a whole: the JSON text they held reads as it is.
+    if op.get_bind().dialect.name != 'sqlite':
+        op.alter_column('conversations', 'answers', type_=sa.Text(), existing_nullable=False,
+                        postgresql_using='answers::text')
+    else:
+        op.add_column('conversations', sa.Column('answers_new', sa.Text(), nullable=False,
+                                                 server_default='{}'))
+        op.execute('UPDATE conversations SET answers_new = answers')
+        op.drop_column('conversations', 'answers')
+        op.execute('ALTER TABLE conversations RENAME COLUMN answers_new TO answers')
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name != 'sqlite':
+        op.alter_column('conversations', 'answers', type_=sa.JSON(), existing_nullable=False,
+                        postgresql_using='answers::json')
+    else:
+        op.add_column('conversations', sa.Column('answers_old', sa.JSON(), nullable=False,
+                                                 server_default='{}'))
+        op.execute('UPDATE conversations SET answers_old = answers')
+        op.drop_column('conversations', 'answers')
+        op.execute('ALTER TABLE conversations RENAME COLUMN answers_old TO answers')
     # Only for a database never sealed: on PostgreSQL sealed values do not fit the old widths.
     for table, column, length in COLUMNS:
         _retype(table, column, sa.String(length=length))
