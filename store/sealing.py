@@ -118,6 +118,10 @@ def install(keyring: Keyring | None) -> None:
     _keyring = keyring
 
 
+def installed() -> bool:
+    return _keyring is not None
+
+
 def keyring() -> Keyring:
     if _keyring is None:
         raise SealingError("没有数据密钥，拒绝以明文保存反映人信息。 / No data key is installed: "
