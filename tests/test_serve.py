@@ -24,6 +24,7 @@ import pytest
 
 from store.db import make_engine, make_sessionmaker
 from tests.botapi_emulator import TOKEN, BotAPIEmulator
+from tests.conftest import DATA_KEY
 from tests.domain_support import make_report
 from tests.wechat_emulator import AES_KEY, APP_ID, APP_SECRET, WeChatEmulator
 from tests.wechat_emulator import TOKEN as WECHAT_TOKEN
@@ -58,6 +59,8 @@ def env(tmp_path: Path) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{tmp_path / 'instance' / 'minyi.sqlite3'}",
         SECRET_KEY="serve-test-secret-0123456789", HOST="127.0.0.1", PORT=str(port),
         PUBLIC_URL=f"http://127.0.0.1:{port}", PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1",
+        # The tests' own key: what they write beside the server, it must read, and back.
+        MINYI_DATA_KEY=DATA_KEY,
     )
     return env
 

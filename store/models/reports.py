@@ -61,7 +61,9 @@ class Report(Base):
     longitude: Mapped[float | None]
     urgency: Mapped[Urgency] = mapped_column(enum_type(Urgency), default=Urgency.NORMAL)
     anonymous: Mapped[bool] = mapped_column(default=False)
-    contact: Mapped[str | None] = mapped_column(Sealed())
+    # Loaded only when asked for (the identity step): lists and exports of many reports
+    # would otherwise open one sealed value per row for nothing.
+    contact: Mapped[str | None] = mapped_column(Sealed(), deferred=True)
     # Every answer as the form collected it, including per-category extras; the answers
     # the form marks `identity` are kept sealed (store.reports.drafts, read by store.access).
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
