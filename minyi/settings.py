@@ -245,6 +245,9 @@ def _data_keys(env: Mapping[str, str], mode: str, instance: Path) -> tuple[str, 
         if not generated.is_file():
             return ()
         raw = generated.read_text(encoding="ascii").strip()
+        if not raw:
+            raise ConfigError(f"{generated} is empty: put the data key back in it (or set "
+                              "MINYI_DATA_KEY); without it reporters' details cannot be read")
     keys = tuple(k.strip() for k in raw.split(",") if k.strip())
     for n, key in enumerate(keys, 1):
         try:

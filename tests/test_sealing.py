@@ -289,3 +289,9 @@ def test_it_keeps_a_chats_draft_answers_sealed_until_and_after_filing(
     session.rollback()
     assert not any(PHONE in v for v in _raw(session))
     assert session.scalar(sa.select(Report.contact)) == f"{NAME} {PHONE}"
+
+
+def test_it_refuses_an_emptied_generated_key_file(tmp_path: Path) -> None:
+    (tmp_path / "data.key").write_text("\n")
+    with pytest.raises(ConfigError, match="is empty"):
+        Settings.from_env({**BASE, "MINYI_INSTANCE": str(tmp_path)}, dotenv=False)
