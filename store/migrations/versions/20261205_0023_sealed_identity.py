@@ -23,25 +23,27 @@ down_revision: str | Sequence[str] | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-COLUMNS = (('reporters', 'display_name', 200), ('reporters', 'contact', 200),
-           ('reporters', 'member_name', 100), ('reports', 'contact', 200))
+COLUMNS = (('reporters', 'display_name', 200, True), ('reporters', 'contact', 200, True),
+           ('reporters', 'member_name', 100, True), ('reports', 'contact', 200, True),
+           ('binding_codes', 'name', 100, False))
 
 
-def _retype(table: str, column: str, new: sa.types.TypeEngine[str]) -> None:
+def _retype(table: str, column: str, new: sa.types.TypeEngine[str], nullable: bool) -> None:
     if op.get_bind().dialect.name != 'sqlite':
-        op.alter_column(table, column, type_=new, existing_nullable=True)
+        op.alter_column(table, column, type_=new, existing_nullable=nullable)
         return
     # SQLite cannot change a column's type in place, and a batch copy of `reports` or
     # `reporters` is refused while other tables refer to them: add, copy, drop, rename.
-    op.add_column(table, sa.Column(f'{column}_new', new, nullable=True))
+    op.add_column(table, sa.Column(f'{column}_new', new, nullable=nullable,
+                                   server_default=None if nullable else ''))
     op.execute(f'UPDATE {table} SET {column}_new = {column}')
     op.drop_column(table, column)
     op.execute(f'ALTER TABLE {table} RENAME COLUMN {column}_new TO {column}')
 
 
 def upgrade() -> None:
-    for table, column, _ in COLUMNS:
-        _retype(table, column, sa.Text())
+    for table, column, _, nullable in COLUMNS:
+        _retype(table, column, sa.Text(), nullable)
     # A chat's draft answers, sealed as a whole: the JSON text they held reads as it is.
     if op.get_bind().dialect.name != 'sqlite':
         op.alter_column('conversations', 'answers', type_=sa.Text(), existing_nullable=False,
@@ -65,5 +67,5 @@ def downgrade() -> None:
         op.drop_column('conversations', 'answers')
         op.execute('ALTER TABLE conversations RENAME COLUMN answers_old TO answers')
     # Only for a database never sealed: on PostgreSQL sealed values do not fit the old widths.
-    for table, column, length in COLUMNS:
-        _retype(table, column, sa.String(length=length))
+    for table, column, length, nullable in COLUMNS:
+        _retype(table, column, sa.String(length=length), nullable)
