@@ -254,12 +254,20 @@ def test_it_seals_plain_text_an_older_version_stored_when_init_runs(
             "created_at, updated_at) VALUES (1, '2026-000001', 'livelihood', 't', 's', 'g', "
             "'normal', false, :phone, :answers, 'report', 1, 'submitted', 0, 1, CURRENT_TIMESTAMP, "
             "CURRENT_TIMESTAMP)"), {"phone": PHONE, "answers": f'{{"contact": "{PHONE}"}}'})
+        conn.execute(sa.text(
+            "INSERT INTO conversations (id, channel, external_id, reporter_id, form, mode, answers, "
+            "context, turn, updated_at) VALUES (1, 'telegram', 'u1', 1, 'report', 'filling', "
+            ":answers, '{}', 3, CURRENT_TIMESTAMP)"), {"answers": f'{{"contact": "{PHONE}"}}'})
     engine.dispose()
+    migrate.upgrade(env)
+    with _sessions(env) as s:  # upgraded, not yet sealed: plain values read as they are
+        assert s.get(Conversation, 1).answers == {"contact": PHONE}  # type: ignore[union-attr]
+        assert s.get(Report, 1).contact == PHONE  # type: ignore[union-attr]
 
     key = sealing.new_key()
     monkeypatch.setenv("MINYI_DATA_KEY", key)
     assert main(["init", "--admin-user", "admin", "--admin-password", "correct horse battery"]) == 0
-    assert "Encrypted 4 stored values" in capsys.readouterr().out
+    assert "Encrypted 5 stored values" in capsys.readouterr().out
     with _sessions(env) as s:
         raw = _raw(s)
         assert raw and not any(PHONE in v or NAME in v for v in raw)
@@ -267,6 +275,8 @@ def test_it_seals_plain_text_an_older_version_stored_when_init_runs(
         assert report is not None and report.contact == PHONE
         assert report.reporter.display_name == NAME
         assert sealing.open_json(report.answers["contact"]) == PHONE
+        assert s.get(Conversation, 1).answers == {"contact": PHONE}  # type: ignore[union-attr]
+        assert PHONE not in s.scalar(sa.text("SELECT answers FROM conversations"))
     # Run again: nothing left to seal, nothing sealed twice.
     assert main(["init"]) == 0
     assert "Encrypted" not in capsys.readouterr().out
