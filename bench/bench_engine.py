@@ -19,6 +19,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from bench import install_data_key
 from store import forms
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig, Inbound, IncomingFile
@@ -96,6 +97,7 @@ def through_engine(tmp: Path, n: int) -> list[float]:
 
 
 def main() -> None:
+    install_data_key()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=200)
     args = parser.parse_args()

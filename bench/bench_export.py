@@ -41,6 +41,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench import install_data_key
 from minyi.demo import seed
 from store import forms
 from store.db import make_engine, make_sessionmaker, reading
@@ -202,6 +203,7 @@ def seeded_database(folder: Path, reports: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    install_data_key()
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--database-url", default=DEFAULT_URL,
                         help=f"a database `minyi seed` filled (default: {DEFAULT_URL})")

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import install_data_key
 from store import forms
 from store.db import make_engine, make_sessionmaker
 from store.models import AdoptionLevel, Base, Channel, Reporter, Role
@@ -65,6 +66,7 @@ def _issue(tmp: Path, n: int):  # type: ignore[no-untyped-def]
 
 
 def main() -> int:
+    install_data_key()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=5)

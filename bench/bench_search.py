@@ -40,6 +40,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench import install_data_key
 from minyi.demo import seed
 from minyi.demo.text import load
 from store import search
@@ -230,6 +231,7 @@ def quick_database(folder: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    install_data_key()
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--database-url", default=DEFAULT_URL,
                         help=f"a database `minyi seed` filled (default: {DEFAULT_URL})")

@@ -122,6 +122,9 @@ class Settings:
     # one chat holds at most this many MB of files not yet submitted.
     draft_files_days: int = 7
     chat_files_mb: int = 100
+    # The keys reporters' details are sealed with (store.sealing), newest first: the first
+    # seals, all of them open (MINYI_DATA_KEY="new,old" while `minyi keys rotate` runs).
+    data_keys: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -135,6 +138,11 @@ class Settings:
     @property
     def wechat_enabled(self) -> bool:
         return bool(self.wechat_app_id and self.wechat_app_secret and self.wechat_token)
+
+    @property
+    def data_key_file(self) -> Path:
+        """Where `minyi init` keeps a generated key outside production (not in production)."""
+        return self.instance_dir / "data.key"
 
     @property
     def upload_dir(self) -> Path:
@@ -192,6 +200,7 @@ class Settings:
                 f"{', '.join(moved)} {'is' if len(moved) == 1 else 'are'} no longer read: deadlines "
                 "are counted in working days and set by the office in the console "
                 "(系统管理 → 办理时限). Remove the setting from the environment or .env")
+        data_keys = _data_keys(env, mode, instance)
         return cls(
             env=mode,
             instance_dir=instance,
@@ -216,8 +225,42 @@ class Settings:
             login_lock_minutes=_positive(env, "LOGIN_LOCK_MINUTES", 15),
             draft_files_days=_positive(env, "DRAFT_FILES_DAYS", 7),
             chat_files_mb=_positive(env, "CHAT_FILES_MB", 100),
+            data_keys=data_keys,
             **_wechat(env),
         )
+
+
+def _data_keys(env: Mapping[str, str], mode: str, instance: Path) -> tuple[str, ...]:
+    """MINYI_DATA_KEY (or _FILE): comma-separated keys, newest first; outside production a
+    missing one is the key `minyi init` generated in the instance folder, if any."""
+    raw = _read(env, "MINYI_DATA_KEY")
+    if raw is None:
+        if mode == "production":
+            raise ConfigError(
+                "MINYI_DATA_KEY is not set. In production minyi refuses to start without it: it "
+                "encrypts reporters' names and contact details in the database. Generate one with "
+                "`minyi keys new`, keep a copy somewhere safe (without it the data cannot be read), "
+                "and set MINYI_DATA_KEY or MINYI_DATA_KEY_FILE")
+        generated = instance / "data.key"
+        if not generated.is_file():
+            return ()
+        raw = generated.read_text(encoding="ascii").strip()
+        if not raw:
+            raise ConfigError(f"{generated} is empty: put the data key back in it (or set "
+                              "MINYI_DATA_KEY); without it reporters' details cannot be read")
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    for n, key in enumerate(keys, 1):
+        try:
+            ok = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32 and len(key) == 44
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            ok = False
+        if not ok:
+            raise ConfigError(
+                f"MINYI_DATA_KEY: key {n} is not a data key (44 characters of URL-safe base64, as "
+                "`minyi keys new` prints); several keys are separated by commas, newest first")
+    if len(set(keys)) != len(keys):
+        raise ConfigError("MINYI_DATA_KEY names the same key twice")
+    return keys
 
 
 # Deadlines in calendar days, from before the office set them in working days (issue 14).

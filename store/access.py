@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import forms
+from store import forms, sealing
 from store.conversation.summary import render_answer
 from store.models import (
     AccessLog,
@@ -189,7 +189,8 @@ def _identity_answers(report: Report) -> tuple[tuple[str, str], ...]:
         if not step.identity:
             continue
         # The column, where the step fills one, is what filing kept (anonymity applied).
-        value = getattr(report, step.field) if step.field else report.answers.get(step.key)
+        value = (getattr(report, step.field) if step.field
+                 else sealing.open_json(report.answers.get(step.key)))
         if value is not None:
             out.append((step.name("zh"), render_answer(step, value, "zh")))
     return tuple(out)

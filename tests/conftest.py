@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
+from store import sealing
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig
 from store.db import make_engine, make_sessionmaker
@@ -33,12 +34,22 @@ pytest_plugins = ["tests.browser_support", "tests.a11y_support", "tests.wechat_s
 PG_URL = os.environ.get("MINYI_TEST_POSTGRES_URL")
 SECRET = "test-secret-key-0123456789abcdef"
 PASSWORD = "correct horse battery"
+# The data key every test seals reporters' details with (store.sealing); made once per run.
+DATA_KEY = sealing.new_key()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_backend" in metafunc.fixturenames:
         backends = ["sqlite"] + (["postgresql"] if PG_URL else [])
         metafunc.parametrize("db_backend", backends, scope="function")
+
+
+@pytest.fixture(autouse=True)
+def data_key() -> Iterator[str]:
+    """Every test runs with the data key installed, as `minyi serve` installs it at start-up."""
+    sealing.install(sealing.Keyring.of([DATA_KEY]))
+    yield DATA_KEY
+    sealing.install(None)
 
 
 @pytest.fixture
@@ -98,6 +109,7 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     return Settings(
         env="test", instance_dir=tmp_path / "instance", database_url=db_url,
         secret_key=SECRET, public_url="http://minyi.test", telegram_bot_username="minyi_test_bot",
+        data_keys=(DATA_KEY,),
     )
 
 

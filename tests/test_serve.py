@@ -24,6 +24,7 @@ import pytest
 
 from store.db import make_engine, make_sessionmaker
 from tests.botapi_emulator import TOKEN, BotAPIEmulator
+from tests.conftest import DATA_KEY
 from tests.domain_support import make_report
 from tests.wechat_emulator import AES_KEY, APP_ID, APP_SECRET, WeChatEmulator
 from tests.wechat_emulator import TOKEN as WECHAT_TOKEN
@@ -37,7 +38,8 @@ SETTINGS = ("MINYI_ENV", "MINYI_INSTANCE", "DATABASE_URL", "SECRET_KEY", "PUBLIC
             "PORT", "TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_USERNAME", "TELEGRAM_BASE_URL",
             "TELEGRAM_BASE_FILE_URL", "TELEGRAM_POLL_TIMEOUT", "MINYI_ADMIN_USER",
             "MINYI_ADMIN_PASSWORD", "WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_TOKEN",
-            "WECHAT_AES_KEY", "WECHAT_API_BASE", "WECHAT_TEMPLATE_ID")
+            "WECHAT_AES_KEY", "WECHAT_API_BASE", "WECHAT_TEMPLATE_ID", "MINYI_DATA_KEY",
+            "MINYI_DATA_KEY_FILE")
 
 
 def _free_port() -> int:
@@ -57,6 +59,8 @@ def env(tmp_path: Path) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{tmp_path / 'instance' / 'minyi.sqlite3'}",
         SECRET_KEY="serve-test-secret-0123456789", HOST="127.0.0.1", PORT=str(port),
         PUBLIC_URL=f"http://127.0.0.1:{port}", PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1",
+        # The tests' own key: what they write beside the server, it must read, and back.
+        MINYI_DATA_KEY=DATA_KEY,
     )
     return env
 

@@ -9,11 +9,12 @@ import pytest
 from minyi.settings import DEV_SECRET, ConfigError, Settings
 
 GOOD_SECRET = "s" * 32
+DATA_KEY = "k" * 43 + "="  # 32 bytes in URL-safe base64: the shape of a data key
 
 
 def _prod(**extra: str) -> dict[str, str]:
     return {"MINYI_ENV": "production", "PUBLIC_URL": "https://minyi.example.gov.cn",
-            "SECRET_KEY": GOOD_SECRET, **extra}
+            "SECRET_KEY": GOOD_SECRET, "MINYI_DATA_KEY": DATA_KEY, **extra}
 
 
 def test_it_works_out_of_the_box_for_development(tmp_path: Path,

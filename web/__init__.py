@@ -19,7 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.channels import Registry, registry
 from minyi.settings import Settings
-from store import audit
+from store import audit, sealing
 from store.db import make_engine, make_sessionmaker
 from store.i18n import MESSAGES, t
 from store.models import Role, User
@@ -79,6 +79,10 @@ def create_app(
     `/wechat` here when its settings are there.
     """
     app = Flask(__name__)
+    if settings.data_keys:
+        # Reporters' details are sealed with these (store.sealing); `minyi serve` has
+        # checked them on the database's canary before building the app.
+        sealing.install(sealing.Keyring.of(settings.data_keys))
     if settings.trusted_proxies:
         # Only the proxies the deployment names are believed about the client's address
         # and scheme; everything that asks (flood limits, scans, login throttling, Secure

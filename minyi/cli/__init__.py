@@ -1,7 +1,7 @@
 """The `minyi` command: set up the database, add staff and points, serve.
 
 One module per noun (`init`, `serve`, `user`, `point`, `posters`, `unit`, `report-up`, `journal`,
-`search`, `export`, `token`, `bulletin`, `audit`, `seed`);
+`search`, `export`, `token`, `bulletin`, `audit`, `keys`, `seed`);
 each has `register(sub)`, which adds its subcommand and sets `handler` on the
 parsed arguments. To add a command, write `minyi/cli/<noun>.py` and list it in
 `NOUNS`. Each handler takes the settings built once here, opens its own unit
@@ -20,6 +20,7 @@ from minyi.cli import (
     export,
     init,
     journal,
+    keys,
     points,
     posters,
     search,
@@ -32,11 +33,12 @@ from minyi.cli import (
 )
 from minyi.cli.common import CommandError, Handler
 from minyi.settings import ConfigError, Settings
+from store import sealing
 from store.errors import DomainError
 
 # In the order `minyi --help` lists them.
 NOUNS = (init, serve, users, points, posters, units, upward, journal, search, export, tokens,
-         bulletin, audit, seed)
+         bulletin, audit, keys, seed)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        if settings.data_keys:
+            sealing.install(sealing.Keyring.of(settings.data_keys))
         handler: Handler = args.handler
         handler(settings, args)
     except ConfigError as exc:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
-from store import migrate
+from store import migrate, rekey, sealing
 from store.db import make_engine, make_sessionmaker
 from store.network import users
 
@@ -38,12 +38,36 @@ def require_schema(engine: sa.Engine) -> None:
                            "/ 数据库尚未初始化或需要升级，请先运行 minyi init")
 
 
+def open_data_keys(settings: Settings, engine: sa.Engine) -> sealing.Keyring:
+    """Install the data keys and prove on the canary that they open this database.
+
+    Refuses (CommandError) without a key or with a wrong one, before anything is
+    written: minyi stops rather than store reporters' details it cannot read back.
+    """
+    if not settings.data_keys:
+        raise CommandError(
+            "没有数据密钥（MINYI_DATA_KEY），服务拒绝启动；请先运行 minyi init 生成。"
+            f" / No data key: set MINYI_DATA_KEY (or MINYI_DATA_KEY_FILE), or run `minyi init`, "
+            f"which outside production generates one in {settings.data_key_file}")
+    try:
+        keyring = sealing.Keyring.of(settings.data_keys)
+        sealing.install(keyring)
+        with make_sessionmaker(engine)() as s, s.begin():
+            rekey.check_key(s)
+    except sealing.SealingError as exc:
+        sealing.install(None)
+        raise CommandError(str(exc)) from exc
+    return keyring
+
+
 @contextmanager
 def unit_of_work(settings: Settings) -> Iterator[Session]:
     """One transaction on an up-to-date database; raising inside it rolls everything back."""
     engine, Session = sessions(settings)  # noqa: N806
     try:
         require_schema(engine)
+        if settings.data_keys:
+            open_data_keys(settings, engine)
         with Session() as s, s.begin():
             yield s
     finally:

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
+from dataclasses import replace
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
 
-from minyi.cli.common import Subcommands, ask_password, interactive, new_password, sessions
+from minyi.cli import keys
+from minyi.cli.common import (
+    Subcommands,
+    ask_password,
+    interactive,
+    new_password,
+    open_data_keys,
+    sessions,
+)
 from minyi.settings import Settings
-from store import migrate
+from store import migrate, sealing
 from store.models import Role, User
 from store.network import users
+from store.reports import files
 from store.review import templates
 
 
@@ -26,8 +38,10 @@ def register(sub: Subcommands) -> None:
 def cmd_init(settings: Settings, args: argparse.Namespace) -> None:
     """Create or upgrade the database, then make sure there is an administrator."""
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    settings = _with_data_key(settings)
     migrate.upgrade(settings.database_url)
     print(f"Database ready / 数据库已就绪: {_safe_url(settings.database_url)}")
+    _seal_existing(settings)
 
     name = args.admin_user or os.environ.get("MINYI_ADMIN_USER") or None
     password = args.admin_password or os.environ.get("MINYI_ADMIN_PASSWORD") or None
@@ -62,6 +76,52 @@ def cmd_init(settings: Settings, args: argparse.Namespace) -> None:
                   "/ 密码只显示这一次，可用 minyi user password admin 重设。")
     finally:
         engine.dispose()
+
+
+def _with_data_key(settings: Settings) -> Settings:
+    """Outside production, a data key generated into the instance folder when none is set."""
+    if settings.data_keys:
+        return settings
+    key = sealing.new_key()
+    path = settings.data_key_file
+    # Created readable by the owner alone, and never overwritten (`x`): an existing file
+    # would have been read by the settings already.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write(key + "\n")
+    print(f"Data key generated / 已生成数据密钥: {path}\n"
+          "  It encrypts reporters' names and contacts; without it they cannot be read. In "
+          "production set MINYI_DATA_KEY (or MINYI_DATA_KEY_FILE) instead. / 该密钥用于加密反映人"
+          "的姓名和联系方式，丢失后无法读取；生产环境请设置 MINYI_DATA_KEY。")
+    return replace(settings, data_keys=(key,))
+
+
+def _seal_existing(settings: Settings) -> None:
+    """Check the key on the canary, then seal what an older version stored in plain text."""
+    engine, Session = sessions(settings)  # noqa: N806
+    try:
+        open_data_keys(settings, engine)
+        sealed = keys.reseal_all(Session, out=io.StringIO())
+        if sealed:
+            print(f"Encrypted {sealed} stored values / 已加密 {sealed} 项已存数据")
+        renamed = rename_files(settings, Session)
+        if renamed:
+            print(f"Gave {renamed} uploaded files random names / 已为 {renamed} 个上传文件改用随机文件名")
+    finally:
+        engine.dispose()
+
+
+def rename_files(settings: Settings, Session: sessionmaker[Session]) -> int:  # noqa: N803
+    """Files stored under their content hash (before issue 14) moved to random names."""
+    total, batch = 0, 200
+    while True:
+        with Session() as s, s.begin():
+            done = files.rename_hashed(s, settings.upload_dir, limit=batch)
+        total += done
+        if done < batch:
+            break
+    with Session() as s:
+        files.drop_renamed(s, settings.upload_dir)
+    return total
 
 
 def _safe_url(url: str) -> str:

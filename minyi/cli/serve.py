@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from minyi.cli.common import CommandError, Subcommands, require_schema
+from minyi.cli.common import CommandError, Subcommands, open_data_keys, require_schema
 from minyi.settings import Settings
 from store.db import make_engine
 
@@ -28,6 +28,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     engine = make_engine(settings.database_url)
     try:
         require_schema(engine)
+        open_data_keys(settings, engine)
     finally:
         engine.dispose()
     try:

@@ -17,6 +17,7 @@ from typing import Any
 
 from minyi.demo.network import Network, PointInfo
 from minyi.demo.text import TextMaker, Theme, Where, Words
+from store import sealing
 from store.models import AdoptionLevel, ReportSource, ReportStatus, Urgency
 
 S = ReportStatus
@@ -193,7 +194,8 @@ class ReportMaker:
         answers: dict[str, Any] = {"category": theme.category, "place": place, "photos": 0,
                                    "urgent": urgent, "anonymous": anonymous}
         if not anonymous:
-            answers["contact"] = contact
+            # Kept sealed, as filing keeps an identity answer (store.reports.drafts).
+            answers["contact"] = None if contact is None else sealing.seal_json(contact)
         if theme.pollution:
             answers["pollution"] = theme.pollution
         if theme.agency:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, enum_type, utcnow
 from store.models.enums import Channel
+from store.sealing import SealedJSON
 
 
 class WebChatMessage(Base):
@@ -44,7 +45,8 @@ class Conversation(Base):
     # A `store.conversation.modes.Mode` value (idle, filling, review, editing, supplement, reopen).
     mode: Mapped[str] = mapped_column(sa.String(20), default="idle")
     step: Mapped[str | None] = mapped_column(sa.String(40))
-    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The draft's answers, the reporter's contact among them: sealed as a whole (store.sealing).
+    answers: Mapped[dict[str, Any]] = mapped_column(SealedJSON(), default=dict)
     # The mode's typed context, read and written by `store.conversation.context` only.
     context: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Why the last point code this chat opened with was refused (forged, unknown, retired,

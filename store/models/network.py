@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, enum_type, utcnow
 from store.models.enums import Channel, PointKind, Role, UnitKind
+from store.sealing import Sealed
 
 
 class Unit(Base):
@@ -131,7 +132,8 @@ class BindingCode(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(16), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(100))
+    # The member's or informant's name, sealed at rest like the reporter's it becomes.
+    name: Mapped[str] = mapped_column(Sealed())
     role: Mapped[str] = mapped_column(sa.String(20))  # member | informant
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
     expires_at: Mapped[datetime]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.models.base import Base, enum_type, utcnow
 from store.models.enums import Channel, ReporterKind, ReportSource, ReportStatus, Urgency
+from store.sealing import Sealed
 
 if TYPE_CHECKING:
     from store.models.network import CollectionPoint, User
@@ -28,14 +29,15 @@ class Reporter(Base):
     # Where feedback goes: the Telegram chat id, or the web chat's id.
     chat_id: Mapped[str] = mapped_column(sa.String(64))
     kind: Mapped[ReporterKind] = mapped_column(enum_type(ReporterKind), default=ReporterKind.CITIZEN)
-    display_name: Mapped[str | None] = mapped_column(sa.String(200))
-    contact: Mapped[str | None] = mapped_column(sa.String(200))
+    # Sealed at rest with the data key (store.sealing): who the reporter is (保密).
+    display_name: Mapped[str | None] = mapped_column(Sealed())
+    contact: Mapped[str | None] = mapped_column(Sealed())
     language: Mapped[str] = mapped_column(sa.String(8), default="zh")
     blocked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # -- members and informants (issue 4, MEMBERS) --
     # Set when a binding code is redeemed (store.network.members); kind turns to MEMBER.
-    member_name: Mapped[str | None] = mapped_column(sa.String(100))
+    member_name: Mapped[str | None] = mapped_column(Sealed())
     member_role: Mapped[str | None] = mapped_column(sa.String(20))  # member | informant
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
     # Opted in to topic calls (/subscribe).
@@ -63,8 +65,11 @@ class Report(Base):
     longitude: Mapped[float | None]
     urgency: Mapped[Urgency] = mapped_column(enum_type(Urgency), default=Urgency.NORMAL)
     anonymous: Mapped[bool] = mapped_column(default=False)
-    contact: Mapped[str | None] = mapped_column(sa.String(200))
-    # Every answer as the form collected it, including per-category extras.
+    # Loaded only when asked for (the identity step): lists and exports of many reports
+    # would otherwise open one sealed value per row for nothing.
+    contact: Mapped[str | None] = mapped_column(Sealed(), deferred=True)
+    # Every answer as the form collected it, including per-category extras; the answers
+    # the form marks `identity` are kept sealed (store.reports.drafts, read by store.access).
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     form: Mapped[str] = mapped_column(sa.String(40), default="report")
     point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("collection_points.id"), index=True)

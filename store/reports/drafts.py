@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import forms
+from store import forms, sealing
 from store.conversation.steps import SKIP, Answer, Invalid, check_value, clean
 from store.conversation.summary import report_fields
 from store.errors import DomainError
@@ -202,6 +202,13 @@ def _unit_of(session: Session, draft: Draft, reporter: Reporter) -> int | None:
     if draft.member_id is not None:
         return session.scalar(sa.select(Member.unit_id).where(Member.id == draft.member_id))
     return reporter.unit_id
+def sealed_identity(form: forms.Form, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """`answers` as a report keeps them: those the form marks `identity` sealed (保密)."""
+    kept = dict(answers)
+    for step in form.steps:
+        if step.identity and kept.get(step.key) is not None:
+            kept[step.key] = sealing.seal_json(kept[step.key])
+    return kept
 
 
 def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
@@ -223,7 +230,7 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
         longitude=fields.get("longitude"),
         urgency=Urgency.URGENT if fields.get("urgency") else Urgency.NORMAL,
         anonymous=anonymous, contact=None if anonymous else fields.get("contact"),
-        answers=dict(answers), form=draft.form.key, point_id=draft.point_id,
+        answers=sealed_identity(draft.form, answers), form=draft.form.key, point_id=draft.point_id,
         reporter=draft.reporter,
         unit_id=_unit_of(session, draft, draft.reporter),
         topic_id=draft.topic_id,

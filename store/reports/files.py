@@ -1,8 +1,14 @@
-"""Keeping uploaded files on disk, named by content hash.
+"""Keeping uploaded files on disk, under random names.
 
 `keep` is the one way an upload is saved, whoever received it (the chat, a
 supplement, counter intake): it returns a `StoredFile`, which becomes an
-`Attachment` row wherever the file belongs.
+`Attachment` row wherever the file belongs. Files live in the instance
+folder, outside anything the web server serves by path; the console hands
+one out by its attachment's id alone, after the report's access check
+(`web.reports.attachment`). A name says nothing about the file: a content
+hash would let anyone holding a known document (a leaflet, a notice) tell
+whether it was reported. The hash is kept in the row, to spot a file sent
+twice, and is never part of a path or an address.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ import hashlib
 import mimetypes
 import os
 import re
+import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,22 +43,21 @@ def safe_filename(name: str | None, content_type: str) -> str:
     return name
 
 
+def random_path() -> str:
+    """A fresh relative path: 128 random bits, in one of 256 folders."""
+    name = secrets.token_hex(16)
+    return f"{name[:2]}/{name}"
+
+
 def save(upload_dir: Path, data: bytes, content_type: str) -> tuple[str, str]:
-    """Write `data` once under `upload_dir`; returns (relative path, sha256)."""
-    digest = hashlib.sha256(data).hexdigest()
-    ext = mimetypes.guess_extension(content_type) or ".bin"
-    rel = f"{digest[:2]}/{digest}{ext}"
+    """Write `data` under `upload_dir` under a random name; returns (relative path, sha256)."""
+    rel = random_path()
     path = upload_dir / rel
-    if path.exists():
-        # Fresh again: the sweep leaves files younger than its age alone, and this one
-        # is about to be referenced by a row not yet committed.
-        os.utime(path)
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    return rel, digest
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return rel, hashlib.sha256(data).hexdigest()
 
 
 def open_path(upload_dir: Path, rel: str) -> Path:
@@ -145,3 +152,57 @@ def sweep(session: Session, upload_dir: Path, before: datetime) -> Swept:
                 path.unlink(missing_ok=True)
                 files, size = files + 1, size + stat.st_size
     return Swept(int(rows.rowcount or 0), files, size)  # type: ignore[attr-defined]
+
+
+# How files were named before issue 14: `ab/<sha256>.<ext>`, the hash of their content.
+_HASHED = re.compile(r"[0-9a-f]{2}/([0-9a-f]{64})(\.[A-Za-z0-9]+)?")
+
+
+def rename_hashed(session: Session, upload_dir: Path, *, limit: int = 200) -> int:
+    """Give up to `limit` files still named by their content hash a random name; the caller
+    commits, then calls `drop_renamed`. How many were renamed.
+
+    The file is linked (copied where links are not possible) under the new name and
+    every row naming it moves there; the old name is removed only after the commit, so
+    an interruption leaves rows that all open a file, and the sweep or a rerun tidies up.
+    """
+    paths = session.scalars(sa.select(Attachment.storage_path).distinct()
+                            .where(Attachment.storage_path.like("__/%"))
+                            .order_by(Attachment.storage_path)).all()
+    done = 0
+    for rel in paths:
+        if done >= limit:
+            break
+        if not _HASHED.fullmatch(rel):
+            continue
+        new = random_path()
+        try:
+            old_path = open_path(upload_dir, rel)
+            if not old_path.is_file():
+                continue
+            new_path = upload_dir / new
+            new_path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(old_path, new_path)
+            except OSError:
+                shutil.copy2(old_path, new_path)
+        except FileNotFoundError:
+            continue
+        session.execute(sa.update(Attachment).where(Attachment.storage_path == rel)
+                        .values(storage_path=new))
+        done += 1
+    return done
+
+
+def drop_renamed(session: Session, upload_dir: Path) -> int:
+    """Delete the old hash-named files no row names any more (after `rename_hashed` committed)."""
+    named = set(session.scalars(sa.select(Attachment.storage_path).distinct()))
+    base = upload_dir.resolve()
+    gone = 0
+    if base.is_dir():
+        for path in base.glob("*/*"):
+            rel = path.relative_to(base).as_posix()
+            if _HASHED.fullmatch(rel) and rel not in named and path.is_file():
+                path.unlink(missing_ok=True)
+                gone += 1
+    return gone
