@@ -7,7 +7,7 @@ index (`store.search.index`), `like_search` runs the same thing with a plain
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from store import access
 from store.models import (
     AdoptionLevel,
+    Channel,
     CollectionPoint,
     Report,
     Reporter,
@@ -30,7 +31,7 @@ from store.models import (
     User,
     utcnow,
 )
-from store.outputs import adoption
+from store.outputs import adoption, facts
 from store.outputs.journal import rules as journal_rules
 from store.reports import lifecycle
 from store.reports import queries as reports
@@ -68,6 +69,10 @@ class Filters:
     upward: bool = False  # reported upward (报送) at least once
     adopted: str | None = None  # adopted at this level or above (an AdoptionLevel value)
     carried: bool = False  # carried in a published journal issue (issue 12)
+    channel: str | None = None  # the reporter's channel (a Channel value)
+    member_id: int | None = None  # filed by this member (a Reporter id)
+    instructed: str | None = None  # a 批示 at this level (an AdoptionLevel value)
+    rated: str | None = None  # the reporter's rating (store.outputs.facts.RATINGS)
     sort: str = "new"
     page: int = 1
     per_page: int = 20
@@ -100,6 +105,13 @@ class Filters:
             except ValueError:
                 problems.append(key)
                 return None
+
+        def choice(key: str, allowed: Iterable[str]) -> str | None:
+            raw = get(key)
+            if raw and raw not in allowed:
+                problems.append(key)
+                return None
+            return raw or None
 
         values["q"] = get("q")
         getlist = getattr(args, "getlist", None)
@@ -139,6 +151,10 @@ class Filters:
             adopted = ""
         values["adopted"] = adopted or None
         values["carried"] = get("carried") in ("1", "on", "true")
+        values["channel"] = choice("channel", Channel.__members__.values())
+        values["member_id"] = integer("member")
+        values["instructed"] = choice("instructed", AdoptionLevel.__members__.values())
+        values["rated"] = choice("rated", facts.RATINGS)
         sort = get("sort") or "new"
         if sort not in SORTS:
             problems.append("sort")
@@ -153,7 +169,8 @@ class Filters:
         me = replace(self, **changes) if changes else self
         out: dict[str, str] = {}
         names = {"point_id": "point", "unit_id": "unit", "reporter_kind": "reporter",
-                 "topic_id": "topic", "date_from": "from", "date_to": "to"}
+                 "topic_id": "topic", "date_from": "from", "date_to": "to",
+                 "member_id": "member"}
         default = Filters()
         for f in fields(self):
             value = getattr(me, f.name)
@@ -358,6 +375,15 @@ def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElem
         where.append(overdue.clause())
     if filters.carried:
         where.append(journal_rules.carried())
+    if filters.channel:
+        where.append(sa.exists().where(Reporter.id == Report.reporter_id,
+                                       Reporter.channel == filters.channel))
+    if filters.member_id is not None:
+        where.append(Report.reporter_id == filters.member_id)
+    if filters.instructed:
+        where.append(facts.instructed(filters.instructed))
+    if filters.rated:
+        where.append(facts.rated(filters.rated))
     return where
 
 
