@@ -45,7 +45,7 @@ from store.models import (
 )
 from store.models.upward import UpwardRecord
 from store.outputs import adoption, facts
-from store.outputs.period import Period, today
+from store.outputs.period import Period
 from store.review import deadlines
 
 LEVELS = adoption.LEVELS
@@ -266,37 +266,46 @@ def _timings(session: Session, period: Period, grouped: Callable[..., list[Any]]
              row: Callable[[Any], Figures]) -> None:
     """Working days from submission to the first answer and to the decision, as histograms.
 
-    Both moments become the office's day numbers in the database, and a
-    calendar of the days in play (each day's count of working days since the
-    period began, from the office's calendar) turns them into working days,
-    so only (value, working days, reports) comes back.
+    The database gives both moments as the office's day numbers, grouped, so
+    only (value, day filed, day answered, reports) comes back; the office's
+    calendar (`store.review.deadlines`, `store.workdays`) counts the working
+    days between each pair once.
     """
     calendar = deadlines.rules(session).calendar
-    last = max(period.end, today()) + timedelta(days=1)
-    days, running, ordinal = [], 0, []
-    day = period.start
-    while day <= last:
-        running += calendar.is_workday(day) and day != period.start
-        days.append((day - EPOCH).days)
-        ordinal.append(running)
-        day += timedelta(days=1)
-    cal = sa.values(sa.column("day", sa.Integer), sa.column("n", sa.Integer), name="cal",
-                    literal_binds=True).data(list(zip(days, ordinal, strict=True))).cte("cal")
-    start, end = cal.alias("c_start"), cal.alias("c_end")
     dialect = session.get_bind().dialect.name
-
     first = (sa.select(ReportEvent.report_id, sa.func.min(ReportEvent.created_at).label("at"))
              .where(ReportEvent.action.in_(ANSWERS), ReportEvent.created_at >= period.since)
              .group_by(ReportEvent.report_id).subquery())
+    ordinal: dict[int, int] = {}
+
+    def worked(filed: int, answered: int) -> int:
+        """Working days after `filed` up to `answered` (as `workdays.working_days_between`)."""
+        for n in (filed, answered):
+            if n not in ordinal:
+                _extend(ordinal, n, calendar)
+        return max(0, ordinal[answered] - ordinal[filed])
+
     for moment, joins, extra, target in (
             (first.c.at, [(first, first.c.report_id == Report.id)], [], "answer_days"),
             (Report.decided_at, [], [Report.decided_at.is_not(None)], "decision_days")):
-        worked = (end.c.n - start.c.n).label("worked")
-        found = grouped(worked, sa.func.count(), extra=extra, group=[worked], joins=[
-            *joins, (start, start.c.day == day_number(Report.created_at, dialect)),
-            (end, end.c.day == day_number(moment, dialect))])
-        for k, n_days, n in found:
-            getattr(row(k), target)[max(0, n_days)] += n
+        filed, answered = day_number(Report.created_at, dialect), day_number(moment, dialect)
+        for k, a, b, n in grouped(filed, answered, sa.func.count(), extra=extra, joins=joins,
+                                  group=[filed, answered]):
+            getattr(row(k), target)[worked(a, b)] += n
+
+
+def _extend(ordinal: dict[int, int], day: int, calendar: Any) -> None:
+    """Fill `ordinal` (day number -> working days counted from the first day held) to `day`."""
+    if not ordinal:
+        ordinal[day] = 0
+        return
+    low, high = min(ordinal), max(ordinal)
+    while day > high:
+        high += 1
+        ordinal[high] = ordinal[high - 1] + calendar.is_workday(EPOCH + timedelta(days=high))
+    while day < low:  # going back: the later day counts itself if it is a working day
+        ordinal[low - 1] = ordinal[low] - calendar.is_workday(EPOCH + timedelta(days=low))
+        low -= 1
 
 
 EPOCH = date(1970, 1, 1)
