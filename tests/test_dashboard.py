@@ -3,13 +3,16 @@ source, each equal to the inbox it clicks through to."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from store.models import AdoptionLevel, Channel, Report, ReportEvent, Role, User
+from store.models import AdoptionLevel, Channel, Report, ReportEvent, Role, Unit, User
 from store.network import points
 from store.outputs import dashboard, destinations, period, upward
 from store.outputs.journal import issues, publishing, series
@@ -20,6 +23,7 @@ from store.search import Filters, count
 from tests.conftest import Network, staff
 from tests.domain_support import make_report, reporter
 from tests.review_support import adopt
+from tests.web_support import login
 
 MARCH = period.month(2026, 3)
 # 2026-03-02 is a Monday; 03-06 a Friday, 03-09 the next Monday.
@@ -186,3 +190,37 @@ def test_the_median_of_a_histogram_is_the_statistics_median() -> None:
     assert dashboard.median(Counter({3: 1})) == 3
     assert dashboard.median(Counter({1: 1, 4: 1})) == 2.5
     assert dashboard.median(Counter({0: 2, 9: 1})) == 0
+
+
+def test_the_page_shows_the_figures_as_a_table_with_links_and_the_charts_data(
+        client: FlaskClient, session: Session, admin: User, office: dict[str, Report]) -> None:
+    login(client, "alice")
+    resp = client.get("/stats?period=month&value=2026-03&by=unit")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "2026年3月" in page and "收到 6 条信息，采用 3 条" in page
+    # The county's row holds its township's: 4 received, linked to the inbox of its subtree.
+    county = session.scalar(sa.select(Unit.id).where(Unit.name == "城关县政协"))
+    assert f'/search?from=2026-03-01&amp;to=2026-03-31&amp;unit={county}">4</a>' in page
+    data = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', page, re.S)
+    assert data is not None
+    chart = json.loads(data.group(1))
+    assert [(r["name"], r["received"]) for r in chart["rows"]] == [("东山县政协", 2), ("城关县政协", 4)]
+    # A bar opens the same inbox as the table's number, and that inbox lists as many reports.
+    target = chart["rows"][1]["links"]["received"]
+    listed = client.get(target).get_data(as_text=True)
+    assert "共 4 条" in listed or "4 条" in listed
+    assert "vendor/echarts/echarts.common.min.js" in page and "<script>" not in page
+    assert client.get("/static/vendor/echarts/echarts.common.min.js").status_code == 200
+
+
+def test_the_page_refuses_a_period_that_ends_before_it_starts(
+        client: FlaskClient, admin: User) -> None:
+    login(client, "alice")
+    resp = client.get("/stats?period=range&from=2026-03-10&to=2026-03-01")
+    assert resp.status_code == 400
+    assert "结束日期（2026-03-01）早于开始日期（2026-03-10）" in resp.get_data(as_text=True)
+    resp = client.get("/stats?period=month&value=2026-13")
+    assert resp.status_code == 400 and "无法识别" in resp.get_data(as_text=True)
+    # No period: the current month.
+    assert client.get("/stats").status_code == 200
