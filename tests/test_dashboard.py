@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from minyi.cli import main
+from store import migrate
 from store.models import AdoptionLevel, Channel, Report, ReportEvent, Role, Unit, User
 from store.network import points
 from store.outputs import dashboard, destinations, period, upward
@@ -23,6 +27,7 @@ from store.search import Filters, count
 from tests.conftest import Network, staff
 from tests.domain_support import make_report, reporter
 from tests.review_support import adopt
+from tests.test_cli import env  # noqa: F401 (the command line's environment)
 from tests.web_support import login
 
 MARCH = period.month(2026, 3)
@@ -224,3 +229,43 @@ def test_the_page_refuses_a_period_that_ends_before_it_starts(
     assert resp.status_code == 400 and "无法识别" in resp.get_data(as_text=True)
     # No period: the current month.
     assert client.get("/stats").status_code == 200
+
+
+@pytest.mark.usefixtures("env")
+def test_the_command_line_gives_the_same_figures_as_csv_json_and_xlsx(
+        session: Session, network: Network, office: dict[str, Report], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # The tables were made from the models, which equal the migrations (test_migrations).
+    session.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
+    session.execute(sa.text("INSERT INTO alembic_version VALUES (:v)"), {"v": migrate.head()})
+    session.commit()
+    assert main(["stats", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["total"]["received"], data["total"]["adopted"], data["total"]["adoption_rate"]) == \
+        (6, 3, 0.5)
+    assert {r["name"]: r["received"] for r in data["rows"]}["城关县政协"] == 4
+    assert data["total"]["median_working_days_to_answer"] == 4
+
+    assert main(["stats", "--from", "2026-03-01", "--to", "2026-03-31", "--by", "category",
+                 "-o", str(tmp_path / "march.csv")]) == 0
+    text = (tmp_path / "march.csv").read_bytes().decode("utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0].startswith("类别,收到,采用,采用率,市政协及以上采用")
+    assert lines[-1].startswith("合计,6,3,50.0%")
+
+    assert main(["stats", "--from", "2026-03-01", "--to", "2026-03-31", "--by", "point",
+                 "-o", str(tmp_path / "march.xlsx")]) == 0
+    sheet = openpyxl.load_workbook(tmp_path / "march.xlsx").active
+    assert sheet is not None
+    assert [[c.value for c in row][:2] for row in sheet.iter_rows(min_row=2)] == [
+        ["东山镇", 2], ["城关镇", 3], ["（无采集点）", 1], ["合计", 6]]
+
+    # A liaison's figures are their unit's; a period backwards is refused with the reason.
+    staff(session, "liaison", Role.UNIT_LIAISON, network.county)
+    assert main(["stats", "--from", "2026-03-01", "--to", "2026-03-31", "--user", "liaison",
+                 "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"]["received"] == 4
+    assert main(["stats", "--from", "2026-03-31", "--to", "2026-03-01"]) == 1
+    assert "早于开始日期" in capsys.readouterr().err
+    assert main(["stats", "--from", "2026-03-01", "--to", "2026-03-31", "--user", "liaison",
+                 "--by", "member"]) == 1

@@ -223,7 +223,10 @@ def _figures(session: Session, user: User, period: Period, dim: Dimension) -> di
         return list(session.execute(query.where(*where, *extra).group_by(key, *group)))
 
     def row(k: Any) -> Figures:
-        return out.setdefault(k, Figures())
+        found = out.get(k)
+        if found is None:
+            found = out[k] = Figures()
+        return found
 
     satisfied, basically = (sa.func.sum(sa.case((Report.satisfaction.in_(facts.RATED[r]), 1),
                                                 else_=0)) for r in ("satisfied", "basically"))
