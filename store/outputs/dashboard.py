@@ -208,13 +208,8 @@ def build(session: Session, user: User, period: Period, by: str = "unit",
 
 
 def _figures(session: Session, user: User, period: Period, dim: Dimension) -> dict[Any, Figures]:
-    column = dim.column()
-    if session.get_bind().dialect.name == "sqlite":
-        # As an expression (likely() returns its argument), so SQLite reads the period's
-        # rows from `ix_reports_dashboard` alone instead of walking (unit_id, created_at)
-        # for the order of the GROUP BY and the table for every other column.
-        column = sa.func.likely(column)
-    key = column.label("k")
+    # The reports' side of every query is read from `ix_reports_dashboard` alone.
+    key = dim.column().label("k")
     where = [access.report_scope(session, user), Report.created_at >= period.since,
              Report.created_at < period.until]
     out: dict[Any, Figures] = {}

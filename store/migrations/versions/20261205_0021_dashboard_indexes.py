@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index('ix_reports_dashboard', 'reports',
-                    ['created_at', 'unit_id', 'point_id', 'category', 'reporter_id', 'decided_at',
+                    ['unit_id', 'created_at', 'point_id', 'category', 'reporter_id', 'decided_at',
                      'satisfaction'], unique=False)
     op.create_index('ix_report_events_action', 'report_events', ['action', 'report_id', 'created_at'],
                     unique=False)
