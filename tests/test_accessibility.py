@@ -84,7 +84,9 @@ NOT_PAGES = {
 # view, the 404 page, all transfers.
 EXTRA_PATHS = ("/reports?tab=mine", "/reports?status=returned", "/search?urgency=urgent",
                "/search?q=%E8%B7%AF%E7%81%AF", "/transfers?all=1", "/reports/999999",
-               "/instructions?all=1", "/references?all=1")
+               "/instructions?all=1", "/references?all=1", "/stats?by=point&period=year",
+               "/stats?period=range&from=2026-03-10&to=2026-03-01",
+               "/search?channel=web&instructed=city&rated=satisfied&member=1")
 
 @dataclass
 class Seeded:

@@ -200,6 +200,8 @@ def test_it_shows_statistics_to_office_and_viewers(
     adopt(session, report, admin)
     session.commit()
     login(client, "victor")
-    page = client.get("/stats").get_data(as_text=True)
-    assert "按状态" in page and "按采集点" in page and "城关镇便民服务中心" in page
-    assert re.search(r"已采用</td><td>1<", page) and "共 2 条" in page
+    page = client.get("/stats").get_data(as_text=True)  # this month, by unit
+    assert "收到 2 条信息，采用 1 条" in page and "按采集点" in page
+    page = client.get("/stats?by=point").get_data(as_text=True)
+    assert re.search(r"城关镇便民服务中心</th>\s*<td><a href=\"[^\"]*point=\d+\">2</a></td><td><a [^>]*>1</a>",
+                     page)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -11,12 +13,13 @@ from flask_login import login_required
 from store import access
 from store.delivery import notices
 from store.i18n import t
-from store.models import Channel, Role, StaffAddress, Transfer, User, utcnow
+from store.models import AdoptionLevel, Channel, Role, StaffAddress, Transfer, User, utcnow
 from store.network import addresses, staff, users
-from store.outputs import bulletin, stats
+from store.outputs import bulletin, dashboard, period
 from store.reports.lifecycle import TransitionError
 from store.review import transfers
 from web import edge
+from web.reports import category_labels
 
 bp = Blueprint("office", __name__)
 
@@ -150,5 +153,61 @@ def account_page(user: User, code: str | None, errors: dict[str, str] | None = N
 @bp.route("/stats")
 @edge.roles_required(*edge.OFFICE, Role.VIEWER, Role.UNIT_LIAISON)
 def statistics() -> Any:
-    """Counts by status, adoption level and 批示, per unit and per point, in the user's scope."""
-    return render_template("stats.html", o=stats.overview(edge.db(), edge.staff()))
+    """统计: a period's figures in the user's scope, by a dimension, each linked to its inbox.
+
+    `?period=month|quarter|year|range` with `value` (2026-03, 2026-Q1, 2026) or
+    `from`/`to`; `by` one of `dashboard.DIMENSIONS`. A period that cannot be
+    read gets the page with the reason (400), not a guess.
+    """
+    session, user = edge.db(), edge.staff()
+    allowed = {d.key: d for d in dashboard.dimensions_for(user)}
+    by = request.args.get("by", "unit")
+    if by not in allowed:
+        by = "unit"
+    args = request.args
+    try:
+        chosen = period.parse(args.get("period"), args.get("value"), args.get("from"), args.get("to"))
+    except period.PeriodError as exc:
+        return render_template("stats.html", d=None, error=str(exc), by=by, dims=allowed.values(),
+                               shortcuts=_shortcuts(), args=args), 400
+    d = dashboard.build(session, user, chosen, by, category_labels())
+
+    def link(row: dashboard.Row | None, figure: str) -> str | None:
+        found = d.link(row, figure)
+        return f"{url_for('search.index')}?{urlencode(found)}" if found is not None else None
+
+    return render_template("stats.html", d=d, error=None, by=by, dims=allowed.values(), link=link,
+                           shortcuts=_shortcuts(), args=args, chart=_chart(d, link),
+                           levels=list(AdoptionLevel))
+
+
+def _shortcuts() -> list[tuple[str, dict[str, str]]]:
+    """本月, 上月, 本季度, 本年, 上一年: the periods asked for most, as URL queries."""
+    today = period.today()
+    last_month = period.parse("month", f"{today.year - (today.month == 1)}-"
+                                       f"{(today.month - 2) % 12 + 1:02d}")
+    out = []
+    for name, p in (("本月", period.parse("month", now=today)), ("上月", last_month),
+                    ("本季度", period.parse("quarter", now=today)),
+                    ("本年", period.year(today.year)), ("上一年", period.year(today.year - 1))):
+        out.append((name, {"period": p.kind, "value": p.value}))
+    return out
+
+
+def _chart(d: dashboard.Dashboard,
+           link: Callable[[dashboard.Row | None, str], str | None]) -> dict[str, Any]:
+    """What static/dashboard.js draws: the rows' received and adopted, the levels' figures."""
+    rows = [r for r in d.rows if r.depth == 0 or d.dimension.tree is None][:CHART_ROWS]
+    return {
+        "rows": [{"name": r.name, "received": r.figures.received, "adopted": r.figures.adopted,
+                  "links": {"received": link(r, "received"), "adopted": link(r, "adopted_county")}}
+                 for r in rows],
+        "levels": [{"name": t(f"adoption.{lv.value}"), "adopted": d.total.adopted_at[i],
+                    "instructed": d.total.instructed[lv],
+                    "links": {"adopted": link(None, f"adopted_{lv.value}"),
+                              "instructed": link(None, f"instructed_{lv.value}")}}
+                   for i, lv in enumerate(dashboard.LEVELS)],
+    }
+
+
+CHART_ROWS = 20

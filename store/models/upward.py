@@ -141,3 +141,6 @@ class Adoption(Base):
     upward_id: Mapped[int | None] = mapped_column(sa.ForeignKey("upward_records.id"), unique=True)
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Each report's highest level (the dashboard, the inbox's 采用级别) from the index alone.
+    __table_args__ = (sa.Index("ix_adoptions_report_level", "report_id", "level"),)

@@ -39,7 +39,8 @@ def level_of(rank_: int | None) -> AdoptionLevel | None:
     return None if rank_ is None or rank_ < 0 else LEVELS[rank_]
 
 
-def _rank_sql(column: sa.ColumnElement[Any] | Any) -> sa.ColumnElement[int]:
+def rank_sql(column: sa.ColumnElement[Any] | Any) -> sa.ColumnElement[int]:
+    """`rank` in SQL: a level column's rank, -1 for anything else."""
     return sa.case({lv.value: i for i, lv in enumerate(LEVELS)}, value=column, else_=-1)
 
 
@@ -59,7 +60,7 @@ def reported_upward() -> sa.ColumnElement[bool]:
 
 def highest_level() -> sa.ScalarSelect[int]:
     """The rank (see `rank`) of the highest level that adopted `Report`; NULL if none did."""
-    return (sa.select(sa.func.max(_rank_sql(Adoption.level)))
+    return (sa.select(sa.func.max(rank_sql(Adoption.level)))
             .where(Adoption.report_id == Report.id).scalar_subquery())
 
 

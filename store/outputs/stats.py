@@ -1,4 +1,7 @@
-"""Counts for the office's 通报: what came in, what was adopted and instructed, how fast.
+"""Counts for the office's 通报 and the read API, and the dashboard's figures as a sheet.
+
+`overview` is the read API's answer (`/api/v1/stats`); `table` and `as_json`
+lay out `store.outputs.dashboard`'s figures for `minyi stats`.
 
 Everything counts reports submitted in the period that the user may see
 (`store.access`), so a unit liaison gets their unit's bulletin and the
@@ -8,7 +11,7 @@ office the whole network's.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import access
+from store.i18n import t
 from store.models import (
     AdoptionLevel,
     CollectionPoint,
@@ -27,7 +31,8 @@ from store.models import (
     Unit,
     User,
 )
-from store.outputs import adoption
+from store.outputs import adoption, dashboard
+from store.outputs.sheets import Cell
 
 # The office's first answer on a report: it decided, asked for more, or merged it.
 DECISIONS = ("adopt", "decline", "return", "merge")
@@ -139,3 +144,78 @@ def _aware(at: datetime) -> datetime:
 
 def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+# -- the dashboard's figures as a table (`minyi stats`) -------------------------------------
+
+def _rate(value: float | None) -> str | None:
+    return None if value is None else f"{value * 100:.1f}%"
+
+
+def _days(value: float | None) -> str | None:
+    return None if value is None else f"{value:g}"
+
+
+def _adopted_at(i: int) -> Callable[[dashboard.Figures], int]:
+    return lambda f: f.adopted_at[i]
+
+
+def _instructed(level: AdoptionLevel) -> Callable[[dashboard.Figures], int]:
+    return lambda f: f.instructed[level]
+
+
+def figure_columns() -> list[tuple[str, str, Callable[[dashboard.Figures], Any]]]:
+    """(key, Chinese heading, value) of each figure, in the page's order."""
+    levels = dashboard.LEVELS
+    out: list[tuple[str, str, Callable[[dashboard.Figures], Any]]] = [
+        ("received", "收到", lambda f: f.received),
+        ("adopted", "采用", lambda f: f.adopted),
+        ("adoption_rate", "采用率", lambda f: f.adoption_rate),
+    ]
+    for i, lv in enumerate(levels[1:], start=1):
+        out.append((f"adopted_{lv.value}_or_above", f"{t('adoption.' + lv.value)}及以上采用",
+                    _adopted_at(i)))
+    out += [("upward", "报送上级", lambda f: f.upward), ("carried", "编入期刊", lambda f: f.carried)]
+    for lv in levels:
+        out.append((f"instructed_{lv.value}", f"{t('adoption.' + lv.value)}批示",
+                    _instructed(lv)))
+    out += [
+        ("median_working_days_to_answer", "首次答复中位工作日", lambda f: f.median_answer_days),
+        ("median_working_days_to_decision", "作出决定中位工作日", lambda f: f.median_decision_days),
+        ("satisfied", "满意", lambda f: f.rated["satisfied"]),
+        ("basically_satisfied", "基本满意", lambda f: f.rated["basically"]),
+        ("unsatisfied", "不满意", lambda f: f.rated["unsatisfied"]),
+        ("satisfaction_rate", "满意率", lambda f: f.satisfaction_rate),
+    ]
+    return out
+
+
+def table(d: dashboard.Dashboard) -> tuple[list[str], list[list[Cell]]]:
+    """The header and rows of a sheet: one row per dimension value, then 合计 (rates as 50.0%)."""
+    columns = figure_columns()
+    header = [d.dimension.name, *(heading for _, heading, _ in columns)]
+    rows: list[list[Cell]] = []
+    for name, figures in [*((("　" * r.depth) + r.name, r.figures) for r in d.rows),
+                          ("合计", d.total)]:
+        cells: list[Cell] = [name]
+        for key, _, value in columns:
+            raw = value(figures)
+            cells.append(_rate(raw) if key.endswith("_rate") else
+                         _days(raw) if key.startswith("median") else raw)
+        rows.append(cells)
+    return header, rows
+
+
+def as_json(d: dashboard.Dashboard) -> dict[str, Any]:
+    """The same figures as numbers (rates 0-1, None when nothing to divide)."""
+    columns = figure_columns()
+
+    def figures(f: dashboard.Figures) -> dict[str, Any]:
+        return {key: value(f) for key, _, value in columns}
+
+    return {
+        "from": d.period.start.isoformat(), "to": d.period.end.isoformat(), "by": d.dimension.key,
+        "total": figures(d.total),
+        "rows": [{"key": r.key, "name": r.name, "depth": r.depth, **figures(r.figures)}
+                 for r in d.rows],
+    }

@@ -7,7 +7,7 @@ index (`store.search.index`), `like_search` runs the same thing with a plain
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
@@ -20,17 +20,19 @@ from sqlalchemy.orm import Session, selectinload
 from store import access
 from store.models import (
     AdoptionLevel,
+    Channel,
     CollectionPoint,
     Report,
     Reporter,
     ReporterKind,
     ReportNote,
+    ReportSource,
     ReportStatus,
     Urgency,
     User,
     utcnow,
 )
-from store.outputs import adoption
+from store.outputs import adoption, criteria
 from store.outputs.journal import rules as journal_rules
 from store.reports import lifecycle
 from store.reports import queries as reports
@@ -68,6 +70,11 @@ class Filters:
     upward: bool = False  # reported upward (报送) at least once
     adopted: str | None = None  # adopted at this level or above (an AdoptionLevel value)
     carried: bool = False  # carried in a published journal issue (issue 12)
+    channel: str | None = None  # the reporter's channel (a Channel value)
+    member_id: int | None = None  # counted for this roster member (Report.member_id)
+    source: str | None = None  # where it came from (a ReportSource value)
+    instructed: str | None = None  # a 批示 at this level (an AdoptionLevel value)
+    rated: str | None = None  # the reporter's rating (store.outputs.criteria.RATINGS)
     sort: str = "new"
     page: int = 1
     per_page: int = 20
@@ -100,6 +107,13 @@ class Filters:
             except ValueError:
                 problems.append(key)
                 return None
+
+        def choice(key: str, allowed: Iterable[str]) -> str | None:
+            raw = get(key)
+            if raw and raw not in allowed:
+                problems.append(key)
+                return None
+            return raw or None
 
         values["q"] = get("q")
         getlist = getattr(args, "getlist", None)
@@ -139,6 +153,11 @@ class Filters:
             adopted = ""
         values["adopted"] = adopted or None
         values["carried"] = get("carried") in ("1", "on", "true")
+        values["channel"] = choice("channel", Channel.__members__.values())
+        values["member_id"] = integer("member")
+        values["source"] = choice("source", ReportSource.__members__.values())
+        values["instructed"] = choice("instructed", AdoptionLevel.__members__.values())
+        values["rated"] = choice("rated", criteria.RATINGS)
         sort = get("sort") or "new"
         if sort not in SORTS:
             problems.append("sort")
@@ -153,7 +172,8 @@ class Filters:
         me = replace(self, **changes) if changes else self
         out: dict[str, str] = {}
         names = {"point_id": "point", "unit_id": "unit", "reporter_kind": "reporter",
-                 "topic_id": "topic", "date_from": "from", "date_to": "to"}
+                 "topic_id": "topic", "date_from": "from", "date_to": "to",
+                 "member_id": "member"}
         default = Filters()
         for f in fields(self):
             value = getattr(me, f.name)
@@ -358,6 +378,17 @@ def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElem
         where.append(overdue.clause())
     if filters.carried:
         where.append(journal_rules.carried())
+    if filters.channel:
+        where.append(sa.exists().where(Reporter.id == Report.reporter_id,
+                                       Reporter.channel == filters.channel))
+    if filters.member_id is not None:
+        where.append(Report.member_id == filters.member_id)
+    if filters.source:
+        where.append(Report.source == filters.source)
+    if filters.instructed:
+        where.append(criteria.instructed(filters.instructed))
+    if filters.rated:
+        where.append(criteria.rated(filters.rated))
     return where
 
 

@@ -1,0 +1,40 @@
+"""The dashboard benchmark runs (a smoke test on a few bulk-inserted reports: no timing is asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bench import bench_dashboard
+from store.db import make_engine
+from store.models import Adoption, Report, ReportEvent
+
+
+@pytest.fixture(autouse=True)
+def _one_database(db_backend: str) -> None:
+    if db_backend != "sqlite":
+        pytest.skip("the benchmark seeds its own SQLite file")
+
+
+def test_the_dashboard_benchmark_seeds_and_measures_every_case(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = bench_dashboard.seeded_database(tmp_path, 400)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        count = conn.scalar(sa.select(sa.func.count()).select_from(Report))
+        adopted = conn.scalar(sa.select(sa.func.count()).select_from(Adoption))
+        answered = conn.scalar(sa.select(sa.func.count()).select_from(ReportEvent)
+                               .where(ReportEvent.action.in_(("adopt", "decline"))))
+    engine.dispose()
+    assert count == 400 and adopted and answered and adopted < answered < count
+
+    results = bench_dashboard.run(url, repeat=1)
+    assert set(results) == {"count(*) (baseline)", "dashboard by unit", "dashboard by point",
+                            "dashboard by category"}
+    # Every case counted the same reports: the year's, all of them visible to the administrator.
+    assert len({r.result for r in results.values()}) == 1
+    assert "vs count" in bench_dashboard.table(results)
+    assert bench_dashboard.main(["--database-url", url, "--repeat", "1"]) == 0
+    assert "dashboard by unit" in capsys.readouterr().out
