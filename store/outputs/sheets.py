@@ -78,10 +78,7 @@ def _by_column(rows: Iterable[Sequence[Cell]]) -> Iterator[list[tuple[Cell, ...]
 
 
 def _csv_text(batch: Sequence[Column], guarded: frozenset[int]) -> str:
-    columns = []
-    for i, column in enumerate(batch):
-        texts = _texts(column)
-        columns.append(_formula_safe(texts) if i in guarded else texts)
+    columns = [_texts(column, i in guarded) for i, column in enumerate(batch)]
     if len(columns) == 1:
         # csv quotes a row's lone empty cell (""), which the joins below would not.
         buf = io.StringIO()
@@ -90,21 +87,25 @@ def _csv_text(batch: Sequence[Column], guarded: frozenset[int]) -> str:
     return "\r\n".join(map(",".join, zip(*map(_quoted, columns), strict=True))) + "\r\n"
 
 
-def _texts(column: Column) -> Sequence[str]:
-    """The cells as csv.writer writes them: None empty, numbers in digits."""
+def _texts(column: Column, guard: bool) -> Sequence[str]:
+    """The cells as csv.writer writes them (None empty, numbers in digits); with `guard`,
+    text that starts like a formula gets a leading apostrophe: shown as typed, never run."""
     kinds = set(map(type, column))
+    texts: Sequence[str]
     if kinds <= _STR:
-        return column  # type: ignore[return-value]
-    if kinds <= _STR_OR_NONE:
-        return ["" if v is None else v for v in column]  # type: ignore[misc]
-    return ["" if v is None else str(v) for v in column]
+        texts = column  # type: ignore[assignment]
+    elif kinds <= _STR_OR_NONE:
+        texts = ["" if v is None else v for v in column]  # type: ignore[misc]
+    else:  # numbers too, which never need the apostrophe (-1 is a number, not a formula)
+        return [_formula_safe_cell(v) if guard and isinstance(v, str) else "" if v is None else str(v)
+                for v in column]
+    if guard and any(map(str.startswith, texts, repeat(CSV_TRIGGER_STARTS))):
+        return list(map(_formula_safe_cell, texts))
+    return texts
 
 
-def _formula_safe(texts: Sequence[str]) -> Sequence[str]:
-    """A cell that starts like a formula gets a leading apostrophe: shown as typed, never run."""
-    if not any(map(str.startswith, texts, repeat(CSV_TRIGGER_STARTS))):
-        return texts
-    return ["'" + v if v.startswith(CSV_TRIGGER_STARTS) else v for v in texts]
+def _formula_safe_cell(value: str) -> str:
+    return "'" + value if value.startswith(CSV_TRIGGER_STARTS) else value
 
 
 def _quoted(texts: Sequence[str]) -> Sequence[str]:
