@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -202,7 +203,8 @@ def table(results: dict[str, Run]) -> str:
                      f"{r.cpu_rate:10,.0f} {ratio} {peak}")
     full, tenth = results["csv memory"].peak or 0, results["csv memory, a tenth"].peak or 1
     lines.append(f"CSV file: {results['csv file'].rows / MB:,.0f} MB; peak memory, all rows / a tenth: "
-                 f"{full / tenth:.2f}x (a stream stays near 1x)")
+                 f"{full / tenth:.2f}x (a stream stays near 1x); the process's peak RSS: "
+                 f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
     csv_ = results["csv"]
     if base.cpu and csv_.cpu:
         lines.append(f"CSV export: {csv_.cpu / base.cpu:.2f}x the CPU of the bare read; "
