@@ -28,6 +28,7 @@ MIME = {
 # What a spreadsheet takes for the start of a formula when it opens a CSV.
 CSV_TRIGGERS = "=+-@\t\r"
 CSV_TRIGGER_STARTS = tuple(CSV_TRIGGERS)
+CSV_TRIGGER_TOP = max(CSV_TRIGGERS)  # "@"
 # Excel's limits: rows per sheet (the header included) and characters per cell.
 XLSX_MAX_ROWS = 1_048_576
 XLSX_MAX_CHARS = 32_767
@@ -99,9 +100,22 @@ def _texts(column: Column, guard: bool) -> Sequence[str]:
     else:  # numbers too, which never need the apostrophe (-1 is a number, not a formula)
         return [_formula_safe_cell(v) if guard and isinstance(v, str) else "" if v is None else str(v)
                 for v in column]
-    if guard and any(map(str.startswith, texts, repeat(CSV_TRIGGER_STARTS))):
+    if guard and not _safe_starts(texts):
         return list(map(_formula_safe_cell, texts))
     return texts
+
+
+def _safe_starts(texts: Sequence[str]) -> bool:
+    """Whether no cell can start like a formula, told cheaply for the common column.
+
+    Every trigger sorts at or below "@" (tab, CR, + - = @), so when the smallest
+    non-empty cell starts above it (Chinese, letters), every cell does. Otherwise (a
+    digit, a space) each cell is checked.
+    """
+    smallest = min(filter(None, texts), default="A")
+    if smallest[0] > CSV_TRIGGER_TOP:
+        return True
+    return not any(map(str.startswith, texts, repeat(CSV_TRIGGER_STARTS)))
 
 
 def _formula_safe_cell(value: str) -> str:
