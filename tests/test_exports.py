@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.cli import main
 from store.db import reading
-from store.models import CollectionPoint, ExportLog, Report, Reporter, Role, User
+from store.models import CollectionPoint, ExportLog, Report, Reporter, ReporterKind, Role, User
 from store.outputs import exports, sheets
 from store.search.query import Filters
 from tests.conftest import Network, staff
@@ -276,8 +276,12 @@ def test_it_writes_the_bytes_csv_writer_writes(data: st.DataObject, width: int, 
 
 def test_batches_and_rows_give_the_same_cells(Session_: sessionmaker[Session], session: Session,
                                              admin: User) -> None:
+    member = Reporter(channel="telegram", external_id="tg-m", chat_id="tg-m", kind=ReporterKind.MEMBER)
+    session.add(member)
+    session.flush()
     for i in range(7):
-        make_report(session, title=f"={i}" if i % 2 else f"第{i}条", urgent=i == 3)
+        make_report(session, title=f"={i}" if i % 2 else f"第{i}条", urgent=i == 3,
+                    who=member if i == 5 else None)
     session.commit()
     with reading(Session_) as s:
         user = s.get(User, admin.id)
@@ -289,3 +293,5 @@ def test_batches_and_rows_give_the_same_cells(Session_: sessionmaker[Session], s
     assert counter.rows == 7 and len(by_column[0]) == len(exports.HEADER)
     assert [r[4] for r in by_column][:2] == ["第6条", "=5"]
     assert [r[9] for r in by_column] == ["一般", "一般", "一般", "紧急", "一般", "一般", "一般"]
+    # Who reported: a member is 委员, everyone else 群众 (newest first: report 5 is second).
+    assert [r[11] for r in by_column] == ["群众", "委员", "群众", "群众", "群众", "群众", "群众"]

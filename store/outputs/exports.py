@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import sqlalchemy as sa
@@ -128,14 +129,15 @@ def batches(session: Session, user: User, filters: Filters, categories: Mapping[
     # Each batch is turned into columns and each column labelled by one map() over a dict.
     for part in _fetched(session, statement(session, user, filters)):
         (no, created, decided, category, title, status, level, unit_id, point_id, urgency,
-         adopted, kind, topic_id, place, rated, summary, situation, suggestion) = zip(*part, strict=True)
+         adopted, reporter, topic_id, place, rated, summary, situation, suggestion) = zip(*part, strict=True)
         if counter is not None:
             counter.rows += len(part)
         yield [no, created, decided, _label(labels.categories, category), title,
                _label(labels.statuses, status), list(map(labels.levels.__getitem__, level)),
                list(map(labels.units.get, unit_id)), list(map(labels.points.get, point_id)),
                _label(labels.urgencies, urgency), list(map(labels.adoptions.get, adopted)),
-               _label(labels.sources, kind), list(map(labels.topics.get, topic_id)), place,
+               list(map(labels.sources.get, reporter, repeat(labels.citizen))),
+               list(map(labels.topics.get, topic_id)), place,
                _label(labels.satisfaction, rated), summary, situation, suggestion]
 
 
@@ -191,7 +193,11 @@ class _Labels:
         self.levels = _Levels([lv.label() for lv in review.chain(session)])
         self.adoptions: dict[int | None, str | None] = {
             adoption.rank(a): t(f"adoption.{a.value}") for a in AdoptionLevel}
-        self.sources = SOURCE_NAMES
+        # Who reported, by reporter: the few who are not citizens (members, informants),
+        # read once rather than joined to each of a million rows.
+        self.citizen = SOURCE_NAMES[ReporterKind.CITIZEN.value]
+        self.sources = {rid: SOURCE_NAMES.get(kind, kind) for rid, kind in session.execute(
+            sa.select(Reporter.id, _plain(Reporter.kind)).where(Reporter.kind != ReporterKind.CITIZEN))}
         # Not rated yet (NULL or empty): an empty cell.
         self.satisfaction: dict[str | None, str | None] = {
             None: None, "": None, **{k: t(f"satisfaction.{k}") for k in SATISFACTION}}
@@ -206,10 +212,10 @@ def statement(session: Session, user: User, filters: Filters) -> sa.Select[Any]:
         # The level a report waits at: only a pending one waits.
         sa.case((_plain(Report.status).in_(pending), Report.review_level), else_=sa.null()),
         Report.unit_id,
-        Report.point_id, _plain(Report.urgency), adoption.highest_level(), _plain(Reporter.kind),
+        Report.point_id, _plain(Report.urgency), adoption.highest_level(), Report.reporter_id,
         Report.topic_id, Report.place, Report.satisfaction, Report.summary, Report.situation,
         Report.suggestion,
-    ).join(Reporter, Reporter.id == Report.reporter_id)
+    )
     return selection(session, user, filters, columns)
 
 
