@@ -73,13 +73,17 @@ def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """A session on a connection of its own for a long read (an export) that writes nothing.
 
     On SQLite its transaction is deferred, so streaming a million rows never
-    holds the write lock; results asked for with `yield_per` come from a
-    server-side cursor on PostgreSQL.
+    holds the write lock; on PostgreSQL it reads one snapshot (REPEATABLE READ),
+    and results asked for with `yield_per` come from a server-side cursor.
     """
     engine = sessions.kw["bind"]
     with engine.connect() as conn:
         conn.execution_options(**{READ_ONLY: True})
         sqlite = conn.dialect.name == "sqlite"
+        if not sqlite:
+            # One snapshot, as SQLite's one transaction gives: names read first (an
+            # export's labels) agree with the rows read after them.
+            conn.execution_options(isolation_level="REPEATABLE READ")
         if sqlite:
             # Read once, front to back: mapping the file would only swell the process
             # by every page an export of a million rows passes.

@@ -11,11 +11,13 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.cli import main
 from store.db import reading
-from store.models import CollectionPoint, ExportLog, Report, Reporter, Role, User
+from store.models import CollectionPoint, ExportLog, Report, Reporter, ReporterKind, Role, User
 from store.outputs import exports, sheets
 from store.search.query import Filters
 from tests.conftest import Network, staff
@@ -239,3 +241,57 @@ def test_the_command_line_exports_as_a_staff_member(
                            .order_by(ExportLog.id)).all()
     engine.dispose()
     assert logged == [("cli", "xlsx", 1), ("cli", "csv", 2)]
+
+
+def _csv_as_before(header: list[str], rows: list[list[sheets.Cell]], guarded: list[int] | None) -> bytes:
+    """The export's CSV as csv.writer writes it, a formula's start given an apostrophe: the
+    bytes the column-wise writer must reproduce."""
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(header)
+    for row in rows:
+        out.writerow(["'" + v if isinstance(v, str) and v[:1] and v[0] in sheets.CSV_TRIGGERS
+                      and (guarded is None or i in guarded) else v for i, v in enumerate(row)])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+_cells = st.one_of(st.none(), st.integers(-10**12, 10**12),
+                   st.text(st.sampled_from('=+-@\t\r\n,"\' a中😀'), max_size=8), st.text(max_size=12))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), width=st.integers(1, 5), length=st.integers(0, 7))
+def test_it_writes_the_bytes_csv_writer_writes(data: st.DataObject, width: int, length: int) -> None:
+    rows = data.draw(st.lists(st.lists(_cells, min_size=width, max_size=width),
+                              min_size=length, max_size=length))
+    guarded = data.draw(st.none() | st.lists(st.integers(0, width - 1), unique=True))
+    header = [f"列{i}" for i in range(width)]
+    expected = _csv_as_before(header, rows, guarded)
+    assert b"".join(sheets.csv_chunks(header, rows, guarded)) == expected
+    # Given by column, in batches of any size, the same bytes.
+    size = data.draw(st.integers(1, 4))
+    batches = [list(zip(*rows[i:i + size], strict=True)) for i in range(0, len(rows), size)]
+    assert b"".join(sheets.csv_pieces(header, batches, guarded)) == expected
+
+
+def test_batches_and_rows_give_the_same_cells(Session_: sessionmaker[Session], session: Session,
+                                             admin: User) -> None:
+    member = Reporter(channel="telegram", external_id="tg-m", chat_id="tg-m", kind=ReporterKind.MEMBER)
+    session.add(member)
+    session.flush()
+    for i in range(7):
+        make_report(session, title=f"={i}" if i % 2 else f"第{i}条", urgent=i == 3,
+                    who=member if i == 5 else None)
+    session.commit()
+    with reading(Session_) as s:
+        user = s.get(User, admin.id)
+        assert user is not None
+        counter = exports.Counter()
+        by_column = [row for batch in exports.batches(s, user, Filters(), {}, counter)
+                     for row in zip(*batch, strict=True)]
+        assert by_column == list(exports.rows(s, user, Filters(), {}))
+    assert counter.rows == 7 and len(by_column[0]) == len(exports.HEADER)
+    assert [r[4] for r in by_column][:2] == ["第6条", "=5"]
+    assert [r[9] for r in by_column] == ["一般", "一般", "一般", "紧急", "一般", "一般", "一般"]
+    # Who reported: a member is 委员, everyone else 群众 (newest first: report 5 is second).
+    assert [r[11] for r in by_column] == ["群众", "委员", "群众", "群众", "群众", "群众", "群众"]

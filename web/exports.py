@@ -74,10 +74,11 @@ def _stream(fmt: str, export_id: int, user_id: int, filters: Filters,
         with reading(sessions) as s:
             user = s.get(User, user_id)
             assert user is not None
-            rows = exports.rows(s, user, filters, categories, counter)
             if fmt == "csv":
-                yield from sheets.csv_chunks(exports.HEADER, rows, exports.TEXT_COLUMNS)
+                yield from sheets.csv_pieces(exports.HEADER, exports.batches(
+                    s, user, filters, categories, counter), exports.TEXT_COLUMNS)
             else:
+                rows = exports.rows(s, user, filters, categories, counter)
                 # A workbook is a zip whose directory comes last: it is written to a
                 # temporary file (openpyxl's write-only mode), then sent from there.
                 with tempfile.TemporaryFile() as f:

@@ -83,12 +83,12 @@ def cmd_export_reports(settings: Settings, args: argparse.Namespace) -> None:
         with os.fdopen(fd, "wb") as out, reading(Session) as s:
             reader = s.get(User, user_id)
             assert reader is not None
-            rows = exports.rows(s, reader, filters, categories, counter)
             if fmt == "csv":
-                for piece in sheets.csv_chunks(exports.HEADER, rows, exports.TEXT_COLUMNS):
-                    out.write(piece)
+                out.writelines(sheets.csv_pieces(exports.HEADER, exports.batches(
+                    s, reader, filters, categories, counter), exports.TEXT_COLUMNS))
             else:
-                sheets.write_xlsx(out, exports.SHEET_NAME, exports.HEADER, rows)
+                sheets.write_xlsx(out, exports.SHEET_NAME, exports.HEADER,
+                                  exports.rows(s, reader, filters, categories, counter))
         os.replace(partial, target)
     except BaseException:
         Path(partial).unlink(missing_ok=True)

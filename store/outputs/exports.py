@@ -11,7 +11,7 @@ which filters, how many rows) that the audit page reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +25,7 @@ from store.models import (
     CollectionPoint,
     ExportLog,
     Report,
-    Reporter,
-    ReporterKind,
+    ReportSource,
     ReportStatus,
     Topic,
     Unit,
@@ -69,10 +68,15 @@ HEADER = tuple(zh for _, zh in COLUMNS)
 TEXT_COLUMNS = tuple(i for i, (key, _) in enumerate(COLUMNS) if key in (
     "category", "title", "unit", "point", "topic", "place", "summary", "situation", "suggestion"))
 SHEET_NAME = "社情民意信息"
-SOURCE_NAMES = {ReporterKind.CITIZEN.value: "群众", ReporterKind.MEMBER.value: "委员"}
+SOURCE_NAMES: dict[str, Cell] = {
+    ReportSource.CITIZEN.value: "群众", ReportSource.MEMBER.value: "委员",
+    ReportSource.INFORMANT.value: "特邀信息员", ReportSource.COMMISSIONED.value: "约稿",
+    ReportSource.SURVEY.value: "调研", ReportSource.CONSULTATION.value: "协商会",
+    ReportSource.PROPOSAL.value: "提案", ReportSource.PLENARY_SPEECH.value: "大会发言"}
 # Rows fetched per round trip; a server-side cursor on PostgreSQL.
 BATCH = 2000
 VIA = ("console", "cli")
+SATISFACTION = ("satisfied", "basically", "unsatisfied")
 
 
 class ExportError(DomainError):
@@ -134,65 +138,118 @@ def finish(session: Session, export_id: int, rows: int) -> None:
 
 
 def rows(session: Session, user: User, filters: Filters, categories: Mapping[str, str],
-         counter: Counter | None = None) -> Iterator[list[Cell]]:
-    """Every report `user` may see that matches `filters`, newest first, as COLUMNS.
+         counter: Counter | None = None) -> Iterator[tuple[Cell, ...]]:
+    """Every report `user` may see that matches `filters`, newest first, as COLUMNS, a row at
+    a time (what an XLSX is written from); `counter` counts them as they go."""
+    for batch in batches(session, user, filters, categories):
+        for row in zip(*batch, strict=True):
+            if counter is not None:
+                counter.rows += 1
+            yield row
+
+
+def batches(session: Session, user: User, filters: Filters, categories: Mapping[str, str],
+            counter: Counter | None = None) -> Iterator[list[Sequence[Cell]]]:
+    """The same reports as `rows`, BATCH at a time, each batch given by column
+    (`batch[i]` is COLUMNS[i]'s cells): what `sheets.csv_pieces` writes without a loop a row.
 
     `session` should be a `store.db.reading` one; `categories` maps a stored
     category to its label (the office's form). Rows stream from the database
     BATCH at a time; `counter` counts them as they go.
     """
-    names = _Names(session)
-    # Core, not the ORM: these are plain tuples, and a million of them go through.
-    result = session.connection().execute(statement(session, user, filters),
-                                          execution_options={"yield_per": BATCH})
-    pending = frozenset(s.value for s in lifecycle.PENDING)
-    statuses = {s.value: t(f"status.{s.value}") for s in ReportStatus}
-    urgencies = {u.value: t(f"urgency.{u.value}") for u in Urgency}
-    adoptions = {a.value: t(f"adoption.{a.value}") for a in AdoptionLevel}
-    satisfaction = {k: t(f"satisfaction.{k}") for k in ("satisfied", "basically", "unsatisfied")}
-    levels = [lv.label() for lv in review.chain(session)]
-    office_marks = marks.rules(session)
-    mark_names = {level: office_marks.label(level) for level, _ in office_marks.choices()}
+    labels = _Labels(session, categories)
     stamp = marks.watermark(user, utcnow())
-    top = len(levels) - 1
-    unit, point, topic = names.units, names.points, names.topics
-    for (no, created, decided, category, title, status, level, unit_id, point_id, urgency,
-         adopted, kind, topic_id, place, rated, summary, situation, suggestion, mark) in result:
+    # Each batch is turned into columns and each column labelled by one map() over a dict.
+    for part in _fetched(session, statement(session, user, filters)):
+        (no, created, decided, category, title, status, level, unit_id, point_id, urgency,
+         adopted, source, topic_id, place, rated, summary, situation, suggestion,
+         mark) = zip(*part, strict=True)
         if counter is not None:
-            counter.rows += 1
-        yield [no, created, decided, categories.get(category, category), title,
-               statuses.get(status, status), levels[min(level, top)] if status in pending else None,
-               unit.get(unit_id), point.get(point_id), urgencies.get(urgency, urgency),
-               _level_name(adoptions, adopted), SOURCE_NAMES.get(kind, kind),
-               topic.get(topic_id), place, satisfaction.get(rated, rated) if rated else None,
-               summary, situation, suggestion, mark_names.get(mark, mark), stamp if mark else None]
+            counter.rows += len(part)
+        yield [no, created, decided, _label(labels.categories, category), title,
+               _label(labels.statuses, status), list(map(labels.levels.__getitem__, level)),
+               list(map(labels.units.get, unit_id)), list(map(labels.points.get, point_id)),
+               _label(labels.urgencies, urgency), list(map(labels.adoptions.get, adopted)),
+               _label(SOURCE_NAMES, source),
+               list(map(labels.topics.get, topic_id)), place,
+               _label(labels.satisfaction, rated), summary, situation, suggestion,
+               _label(labels.marks, mark), [stamp if m else None for m in mark]]
 
 
-def _level_name(names: Mapping[str, str], rank: int | None) -> str | None:
-    """The name of the highest adopting level from its rank (`adoption.highest_level()`)."""
-    level = adoption.level_of(rank)
-    return names.get(level.value) if level is not None else None
+def _fetched(session: Session, query: sa.Select[Any]) -> Iterator[Sequence[Sequence[Any]]]:
+    """`query`'s rows, BATCH at a time, as plain tuples.
+
+    Core with `yield_per` (a server-side cursor on PostgreSQL). On SQLite, in-process,
+    the driver's cursor streams by itself: its tuples are read as they are, without a
+    SQLAlchemy `Row` each (a tenth of a million-row export's time, with the collector's
+    runs they cause). SQLAlchemy still binds the parameters; its default fetch strategy
+    there reads nothing ahead, so the cursor starts at the first row.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield from connection.execute(query, execution_options={"yield_per": BATCH}).partitions()
+        return
+    result = connection.execute(query)
+    try:
+        while part := result.cursor.fetchmany(BATCH):
+            yield part
+    finally:
+        result.close()
 
 
-def statement(session: Session, user: User, filters: Filters) -> sa.Select[Any]:
-    """The SELECT `rows` runs: COLUMNS' raw values, newest first, as `user` may see them."""
-    columns: Any = sa.select(
-        Report.tracking_no, _local(session, Report.created_at), _local(session, Report.decided_at),
-        Report.category, Report.title, _plain(Report.status), Report.review_level, Report.unit_id,
-        Report.point_id, _plain(Report.urgency), adoption.highest_level(), _plain(Reporter.kind),
-        Report.topic_id, Report.place, Report.satisfaction, Report.summary, Report.situation,
-        Report.suggestion, Report.mark,
-    ).join(Reporter, Reporter.id == Report.reporter_id)
-    return selection(session, user, filters, columns)
+def _label(names: Mapping[Any, Cell], values: Sequence[Any]) -> list[Cell]:
+    """Each stored value's label; a value the labels lack is shown as stored."""
+    return list(map(names.get, values, values))
 
 
-class _Names:
-    """Unit, point and topic names, read once (an office has thousands, not millions)."""
+class _Levels(dict[int | None, str | None]):
+    """Review level -> its name; a level beyond today's chain is its last one."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__(enumerate(names))
+        self[None] = None
+        self.top = names[-1] if names else None
+
+    def __missing__(self, key: int | None) -> str | None:
+        return self.top
+
+
+class _Labels:
+    """Every label a row needs, read once: names of units, points and topics (an office has
+    thousands, not millions), and the words for statuses, levels and the rest."""
+
+    def __init__(self, session: Session, categories: Mapping[str, str]) -> None:
+        self.categories = categories
         self.units = _names(session, Unit.id, Unit.name)
         self.points = _names(session, CollectionPoint.id, CollectionPoint.name)
         self.topics = _names(session, Topic.id, Topic.title)
+        self.statuses = {s.value: t(f"status.{s.value}") for s in ReportStatus}
+        self.urgencies = {u.value: t(f"urgency.{u.value}") for u in Urgency}
+        self.levels = _Levels([lv.label() for lv in review.chain(session)])
+        self.adoptions: dict[int | None, str | None] = {
+            adoption.rank(a): t(f"adoption.{a.value}") for a in AdoptionLevel}
+        office_marks = marks.rules(session)
+        self.marks: dict[int, Cell] = {level: office_marks.label(level)
+                                       for level, _ in office_marks.choices()}
+        # Not rated yet (NULL or empty): an empty cell.
+        self.satisfaction: dict[str | None, str | None] = {
+            None: None, "": None, **{k: t(f"satisfaction.{k}") for k in SATISFACTION}}
+
+
+def statement(session: Session, user: User, filters: Filters) -> sa.Select[Any]:
+    """The SELECT `batches` runs: COLUMNS' raw values, newest first, as `user` may see them."""
+    pending = [s.value for s in lifecycle.PENDING]
+    columns: Any = sa.select(
+        Report.tracking_no, _local(session, Report.created_at), _local(session, Report.decided_at),
+        Report.category, Report.title, _plain(Report.status),
+        # The level a report waits at: only a pending one waits.
+        sa.case((_plain(Report.status).in_(pending), Report.review_level), else_=sa.null()),
+        Report.unit_id,
+        Report.point_id, _plain(Report.urgency), adoption.highest_level(), _plain(Report.source),
+        Report.topic_id, Report.place, Report.satisfaction, Report.summary, Report.situation,
+        Report.suggestion, Report.mark,
+    )
+    return selection(session, user, filters, columns)
 
 
 def _names(session: Session, key: Any, name: Any) -> dict[int | None, str]:

@@ -33,10 +33,12 @@ from store.models import (
 from store.outputs import adoption, stats
 from store.outputs.apitokens import Caller
 from store.reports import lifecycle
-from store.search.query import BEIJING, Filters, search
+from store.search.query import BEIJING, FIRST_DAY, LAST_DAY, Filters, is_number, read_day, search
 
 MAX_PER_PAGE = 100
 MAX_PAGE = 100_000
+MAX_ID = 2**31 - 1  # ids are 32-bit: a larger one names nothing
+BACKWARDS = "the period ends before it starts: to is earlier than from"
 
 
 class Refused(DomainError):
@@ -70,7 +72,7 @@ def _int(args: Mapping[str, Any], key: str, low: int, high: int, default: int) -
     raw = str(args.get(key) or "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not is_number(raw) or not low <= int(raw) <= high:
         raise BadRequest(f"{key} must be a whole number from {low} to {high}")
     return int(raw)
 
@@ -87,6 +89,8 @@ def reports(session: Session, caller: Caller, args: Mapping[str, Any],
         raise BadRequest("these filters could not be read: " + ", ".join(problems))
     if filters.mine:
         raise BadRequest("mine (待我审核) is a staff member's queue, not a token's")
+    if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
+        raise BadRequest(BACKWARDS)
     _check_unit(session, caller, filters.unit_id)
     if filters.point_id is not None:
         point = session.get(CollectionPoint, filters.point_id)
@@ -101,7 +105,7 @@ def reports(session: Session, caller: Caller, args: Mapping[str, Any],
 def report(session: Session, caller: Caller, report_id: int,
            categories: Mapping[str, str]) -> dict[str, Any]:
     """One report in full (its text, never who filed it)."""
-    found = session.get(Report, report_id)
+    found = session.get(Report, report_id) if 0 < report_id <= MAX_ID else None
     if found is None:
         raise NotFound(f"no report {report_id}")
     if not access.can_see(session, caller.reader, found):
@@ -160,7 +164,7 @@ def overview(session: Session, caller: Caller, args: Mapping[str, Any]) -> dict[
     """`store.outputs.stats.overview` of the token's reports submitted in [from, to] (Beijing dates)."""
     since, until = _day(args, "from"), _day(args, "to")
     if since and until and until < since:
-        raise BadRequest("the period ends before it starts: to is earlier than from")
+        raise BadRequest(BACKWARDS)
     o = stats.overview(session, caller.reader,
                        _midnight(since) if since else None,
                        _midnight(until + timedelta(days=1)) if until else None)
@@ -186,9 +190,9 @@ def _day(args: Mapping[str, Any], key: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        return read_day(raw)
     except ValueError:
-        raise BadRequest(f"{key} must be a date, YYYY-MM-DD") from None
+        raise BadRequest(f"{key} must be a date, YYYY-MM-DD, from {FIRST_DAY} to {LAST_DAY}") from None
 
 
 def _midnight(day: date) -> datetime:

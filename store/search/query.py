@@ -47,6 +47,21 @@ MAX_PAGE = 10_000
 MATERIALIZE_BELOW = 20_000
 # SQLite: above this many matches, a filtered count walks the filtered reports instead.
 DRIVE_FROM_FILTERS = 2_000
+# The days a period may name: beyond them, a Beijing midnight has no UTC time to compare with.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def is_number(raw: str) -> bool:
+    """Whether `raw` is a whole number in ASCII digits ("²" and "١" are digits, not numbers)."""
+    return raw.isascii() and raw.isdigit()
+
+
+def read_day(raw: str) -> date:
+    """A YYYY-MM-DD date from FIRST_DAY to LAST_DAY; ValueError otherwise."""
+    day = date.fromisoformat(raw)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"{raw}: not between {FIRST_DAY} and {LAST_DAY}")
+    return day
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,7 @@ class Filters:
             raw = get(key)
             if not raw:
                 return None
-            if raw.isdigit() and low <= int(raw) <= high:
+            if is_number(raw) and low <= int(raw) <= high:
                 return int(raw)
             problems.append(key)
             return None
@@ -103,7 +118,7 @@ class Filters:
             if not raw:
                 return None
             try:
-                return date.fromisoformat(raw)
+                return read_day(raw)
             except ValueError:
                 problems.append(key)
                 return None
