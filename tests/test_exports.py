@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from minyi.cli import main
 from store.db import reading
 from store.models import CollectionPoint, ExportLog, Report, Reporter, ReporterKind, Role, User
+from store.network import roster
 from store.outputs import exports, sheets
 from store.search.query import Filters
 from tests.conftest import Network, staff
@@ -276,7 +277,9 @@ def test_it_writes_the_bytes_csv_writer_writes(data: st.DataObject, width: int, 
 
 def test_batches_and_rows_give_the_same_cells(Session_: sessionmaker[Session], session: Session,
                                              admin: User) -> None:
-    member = Reporter(channel="telegram", external_id="tg-m", chat_id="tg-m", kind=ReporterKind.MEMBER)
+    person = roster.add(session, roster.entry(name="王委员", role="member", unit_id=None))
+    member = Reporter(channel="telegram", external_id="tg-m", chat_id="tg-m", kind=ReporterKind.MEMBER,
+                      member_id=person.id)
     session.add(member)
     session.flush()
     for i in range(7):
