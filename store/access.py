@@ -10,6 +10,7 @@ is read through `reveal_identity` alone, which checks the role and writes an
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from store.models import (
     Destination,
     Member,
     Report,
+    Reporter,
     Role,
     Transfer,
     Unit,
@@ -212,6 +214,36 @@ def reveal_member_contact(session: Session, user: User, member: Member, purpose:
         return None
     session.add(AccessLog(user_id=user.id, member_id=member.id, what=purpose[:40]))
     return member.contact
+
+
+def reveal_bound_names(session: Session, user: User, reporters: Iterable[Reporter],
+                       purpose: str) -> dict[int, str]:
+    """The names members' chats are bound under, by reporter id, for `user`; each roster
+    member shown is logged once as `purpose`.
+
+    The only reader of `Reporter.member_name` and `display_name` for a list of
+    bound chats (the 委员与信息员 page). Left out: everything for a role that
+    may not see identity, chats of units outside `user`'s, and chats no longer
+    linked to a roster entry (a look at them could not be logged against anyone).
+    """
+    if not user.active or not can_see_identity(user):
+        log.warning("user %d (%s) refused the names of bound chats (%s)",
+                    user.id, user.role.value, purpose)
+        return {}
+    units = visible_units(session, user)
+    shown: dict[int, str] = {}
+    logged: set[int] = set()
+    for reporter in reporters:
+        if reporter.member_id is None or (units is not None and reporter.unit_id not in units):
+            continue
+        name = reporter.member_name or reporter.display_name
+        if not name:
+            continue
+        if reporter.member_id not in logged:
+            session.add(AccessLog(user_id=user.id, member_id=reporter.member_id, what=purpose[:40]))
+            logged.add(reporter.member_id)
+        shown[reporter.id] = name
+    return shown
 
 
 def log_access(session: Session, user: User, report: Report, what: str) -> None:

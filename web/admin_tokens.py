@@ -38,7 +38,8 @@ def token_list() -> Any:
         return _page(values=form, errors={"unit_id": "请选择令牌可以读取的单位。"}, status=422)
     unit_id = None if raw_unit == ALL_UNITS else int(raw_unit) if raw_unit.isdigit() else -1
     try:
-        token, raw = apitokens.issue(session, form.get("name", ""), unit_id, edge.staff(), scope)
+        token, raw = apitokens.issue(session, form.get("name", ""), unit_id, edge.staff(), scope,
+                                     marked=form.get("marked") == "1")
     except apitokens.TokenError as exc:
         edge.rollback()
         field = "name" if "名字" in str(exc) else "unit_id"

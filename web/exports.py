@@ -51,6 +51,9 @@ def download(fmt: str) -> Any:
         export_id = exports.begin(session, user, fmt, filters, "console").id
     except exports.ExportForbidden as exc:
         log.warning("export refused: user %d, marked reports, %s", user.id, filters.to_args())
+        edge.rollback()
+        exports.log_refusal(session, user, fmt, filters, "console")
+        edge.commit()
         edge.refuse(str(exc).split(" / ")[0])
     edge.commit()
     log.info("export %d: user %d, %s, %s", export_id, user.id, fmt, filters.to_args())

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 
+from store import access
 from store.models import Role, utcnow
 from store.network import members, units
 from web import edge
@@ -21,10 +22,16 @@ TTL_DAYS = (1, 3, 7, 14, 30)
 @bp.route("/members")
 @edge.roles_required(*ISSUERS)
 def index() -> Any:
-    session = edge.db()
-    return render_template("members.html", codes=members.recent_codes(session),
-                           bound=members.members(session), units=units.tree(session),
-                           role_names=ROLE_NAMES, ttl_days=TTL_DAYS, now=utcnow())
+    session, user = edge.db(), edge.staff()
+    bound = members.members(session, user)
+    # The names are identity: read through the logged reader, and the look kept.
+    names = access.reveal_bound_names(session, user, bound, "bound_members")
+    edge.commit()
+    resp = make_response(render_template(
+        "members.html", codes=members.recent_codes(session), bound=bound, names=names,
+        units=units.tree(session), role_names=ROLE_NAMES, ttl_days=TTL_DAYS, now=utcnow()))
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
 
 
 @bp.route("/members/codes", methods=["POST"])

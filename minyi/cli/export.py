@@ -73,7 +73,15 @@ def cmd_export_reports(settings: Settings, args: argparse.Namespace) -> None:
         if user is None or not user.active:
             raise CommandError(f"no active staff member {args.user!r} / 没有该工作人员")
         user_id = user.id
-        export_id = exports.begin(s, user, fmt, filters, "cli").id
+        refused: exports.ExportForbidden | None = None
+        try:
+            export_id = exports.begin(s, user, fmt, filters, "cli").id
+        except exports.ExportForbidden as exc:
+            # `begin` wrote nothing before refusing: the refusal is kept (the audit trail).
+            refused = exc
+            exports.log_refusal(s, user, fmt, filters, "cli")
+    if refused is not None:
+        raise CommandError(str(refused))
 
     engine, Session = sessions(settings)  # noqa: N806
     counter = exports.Counter()

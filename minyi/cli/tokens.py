@@ -18,6 +18,9 @@ def register(sub: Subcommands) -> None:
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--unit", type=int, help="the unit it reads (and the units below it)")
     where.add_argument("--all", action="store_true", help="the whole network")
+    p.add_argument("--marked", action="store_true",
+                   help="may read the content of reports marked 内部 or above "
+                        "(without it they answer number, status and mark only)")
     p.set_defaults(handler=cmd_token_issue)
     p = noun.add_parser("list", help="list tokens: unit, when issued, last used, revoked")
     p.set_defaults(handler=cmd_token_list)
@@ -30,7 +33,7 @@ def cmd_token_issue(settings: Settings, args: argparse.Namespace) -> None:
     """Issue a token for a unit's subtree (or all) and print it; only its hash is kept."""
     with unit_of_work(settings) as s:
         token, raw = apitokens.issue(s, args.name, None if args.all else args.unit, None,
-                                     units.EVERYTHING)
+                                     units.EVERYTHING, marked=args.marked)
         line = f"Token #{token.id} for {apitokens.unit_name(s, token)} / 已签发令牌: {token.name}"
     print(line)
     print(f"  {raw}")

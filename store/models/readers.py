@@ -61,6 +61,9 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # May read the content of reports marked above 公开 (issue 14): an administrator's
+    # explicit choice at issue; without it such reports answer only number, status and mark.
+    marked: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     unit: Mapped[Unit | None] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])

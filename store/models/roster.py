@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from store.models.base import Base, enum_type, utcnow
 from store.models.enums import MemberRole
 from store.models.network import Unit
+from store.sealing import Sealed
 
 
 class Member(Base):
@@ -25,18 +26,23 @@ class Member(Base):
     One home unit each: a person who sits in two units is on the roster once,
     under the unit their reports count for (`store.network.roster`). Two
     people may share a name; the same name with the same contact is one person.
-    `contact` is identity data: read it through `store.access.reveal_member_contact`.
+    `contact` is identity data, sealed at rest (`store.sealing`): read it through
+    `store.access.reveal_member_contact`. The same person is found by
+    `contact_digest`, a keyed hash of the normalised contact (`store.blindindex`),
+    which a key rotation leaves as it is.
     """
 
     __tablename__ = "members"
-    __table_args__ = (sa.UniqueConstraint("name", "contact", name="uq_members_name_contact"),)
+    __table_args__ = (sa.UniqueConstraint("name", "contact_digest",
+                                          name="uq_members_name_contact_digest"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     role: Mapped[MemberRole] = mapped_column(enum_type(MemberRole), default=MemberRole.MEMBER)
     sector: Mapped[str | None] = mapped_column(sa.String(100))  # 界别
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
-    contact: Mapped[str | None] = mapped_column(sa.String(200))
+    contact: Mapped[str | None] = mapped_column(Sealed())
+    contact_digest: Mapped[str | None] = mapped_column(sa.String(64))
     # Reports a year the office expects (for example at least 2).
     yearly_target: Mapped[int] = mapped_column(default=2, server_default=sa.text("2"))
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from store import access
 from store.models import (
     AdoptionLevel,
     BindingCode,
@@ -23,6 +24,7 @@ from store.models import (
     Report,
     Reporter,
     ReporterKind,
+    User,
     utcnow,
 )
 from store.outputs import adoption
@@ -147,6 +149,11 @@ def recent_codes(session: Session, limit: int = 50) -> list[BindingCode]:
                                 .order_by(BindingCode.id.desc()).limit(limit)))
 
 
-def members(session: Session, limit: int = 500) -> list[Reporter]:
-    return list(session.scalars(sa.select(Reporter).where(Reporter.kind == ReporterKind.MEMBER)
-                                .order_by(Reporter.id).limit(limit)))
+def members(session: Session, user: User, limit: int = 500) -> list[Reporter]:
+    """Bound chats of the units `user` sees (all: no unit); their names are read through
+    `store.access.reveal_bound_names`, which logs the look."""
+    units = access.visible_units(session, user)
+    where = [Reporter.kind == ReporterKind.MEMBER]
+    if units is not None:
+        where.append(Reporter.unit_id.in_(units))
+    return list(session.scalars(sa.select(Reporter).where(*where).order_by(Reporter.id).limit(limit)))

@@ -4,7 +4,8 @@ A `Member` is a person, on the roster once, under one home unit: a member
 who also sits in another unit (a party committee as well as a county CPPCC)
 is not entered twice, because their reports must count once. Entering the
 same name with the same contact again is refused, naming the unit that
-already has them (`OnRosterError`). Their chats (`Reporter` rows, one per
+already has them (`OnRosterError`); the contact is sealed at rest, so "the
+same contact" is its blind index (`store.blindindex.digest`). Their chats (`Reporter` rows, one per
 channel) are linked by a binding code issued from their page
 (`store.network.members.issue_code(member=...)`).
 
@@ -24,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store import access, upsert
+from store import access, blindindex, upsert
 from store.errors import DomainError
 from store.models import (
     CommissionMember,
@@ -100,15 +101,16 @@ def add(session: Session, new: Entry) -> Member:
     One INSERT … ON CONFLICT DO NOTHING: of two clerks entering the same
     person at once, one gets the row and the other the refusal.
     """
+    digest = blindindex.digest(session, new.contact)
     row = session.execute(
         upsert.insert(session, Member).values(
             name=new.name, role=new.role, sector=new.sector, unit_id=new.unit_id,
-            contact=new.contact, yearly_target=new.yearly_target, active=True,
-            created_at=datetime.now(UTC))
-        .on_conflict_do_nothing(index_elements=[Member.name, Member.contact])
+            contact=new.contact, contact_digest=digest, yearly_target=new.yearly_target,
+            active=True, created_at=datetime.now(UTC))
+        .on_conflict_do_nothing(index_elements=[Member.name, Member.contact_digest])
         .returning(Member.id)).scalar()
     if row is None:
-        raise _already(session, new.name, new.contact)
+        raise _already(session, new.name, digest)
     member = session.get(Member, row)
     assert member is not None
     return member
@@ -119,17 +121,19 @@ def update(session: Session, member: Member, new: Entry, *, keep_contact: bool =
     contact as it was, so the edit form need not show it."""
     if keep_contact:
         new = Entry(new.name, new.role, new.sector, new.unit_id, member.contact, new.yearly_target)
+    digest = blindindex.digest(session, new.contact)
     try:
         # The unique key decides a clash (two edits at once included), in a savepoint
         # (begun before the change: beginning one flushes) so the caller's work survives.
         with session.begin_nested():
             member.name, member.role, member.sector = new.name, new.role, new.sector
             member.unit_id, member.contact = new.unit_id, new.contact
+            member.contact_digest = digest
             member.yearly_target = new.yearly_target
             session.flush()
     except IntegrityError:
         session.expire(member)
-        raise _already(session, new.name, new.contact) from None
+        raise _already(session, new.name, digest) from None
     # Their chats report for the unit they are in now.
     session.execute(sa.update(Reporter).where(Reporter.member_id == member.id).values(
         unit_id=new.unit_id, member_name=new.name, member_role=new.role.value))
@@ -142,9 +146,9 @@ def set_active(session: Session, member: Member, active: bool) -> None:
     session.flush()
 
 
-def _already(session: Session, name: str, contact: str | None) -> OnRosterError:
+def _already(session: Session, name: str, digest: str | None) -> OnRosterError:
     unit = session.scalar(sa.select(Unit.name).join(Member, Member.unit_id == Unit.id)
-                          .where(Member.name == name, Member.contact == contact))
+                          .where(Member.name == name, Member.contact_digest == digest))
     where = f"「{unit}」的名册" if unit else "名册"
     return OnRosterError("name", f"「{name}」（同一联系方式）已在{where}中。每人只记在一个单位名下，"
                                  "反映的信息只计一次；如需调整，请在原记录中修改所在单位。")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import access
+from store import access, blindindex
 from store.models import Member, User
 from store.network import roster, units
 from store.network.pointio import RowError, rows_of
@@ -102,7 +102,7 @@ def import_roster(session: Session, user: User, filename: str, data: bytes) -> I
         except RosterError as exc:
             errors.append(RowError(line, str(exc)))
             continue
-        key = (entry.name, entry.contact)
+        key = (entry.name, blindindex.normalise(entry.contact or ""))
         if entry.contact is not None and key in seen:
             errors.append(RowError(line, f"与第 {seen[key]} 行是同一人（姓名和联系方式相同）"))
             continue
@@ -119,16 +119,19 @@ def import_roster(session: Session, user: User, filename: str, data: bytes) -> I
 def _already_on_roster(session: Session, directory: units.Directory,
                        entries: list[tuple[int, roster.Entry]]) -> list[RowError]:
     """Lines naming someone already on the roster (of this unit or another: one unit each)."""
-    wanted = {(e.name, e.contact) for _, e in entries if e.contact is not None}
+    wanted = {(e.name, blindindex.digest(session, e.contact)) for _, e in entries
+              if e.contact is not None}
     if not wanted:
         return []
     names = {name for name, _ in wanted}
-    held = {(name, contact): unit_id for name, contact, unit_id in session.execute(
-        sa.select(Member.name, Member.contact, Member.unit_id).where(Member.name.in_(names)))}
+    held = {(name, digest): unit_id for name, digest, unit_id in session.execute(
+        sa.select(Member.name, Member.contact_digest, Member.unit_id)
+        .where(Member.name.in_(names), Member.contact_digest.is_not(None)))}
     out = []
     for line, e in entries:
-        if (e.name, e.contact) in held:
-            unit_id = held[(e.name, e.contact)]
+        key = (e.name, blindindex.digest(session, e.contact))
+        if e.contact is not None and key in held:
+            unit_id = held[key]
             where = f"「{directory.path(unit_id)}」" if unit_id is not None else ""
             out.append(RowError(line, f"「{e.name}」（同一联系方式）已在{where}名册中，"
                                       "每人只记在一个单位名下"))

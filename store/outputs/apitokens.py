@@ -36,8 +36,11 @@ def _hash(raw: str) -> str:
 
 
 def issue(session: Session, name: str, unit_id: int | None, by: User | None,
-          scope: Scope) -> tuple[ApiToken, str]:
+          scope: Scope, *, marked: bool = False) -> tuple[ApiToken, str]:
     """A new token for `unit_id`'s subtree (None: the whole network), and the token itself.
+
+    `marked`: the token may read the content of reports marked above 公开
+    (`store.reports.marks`); without it they answer with number, status and mark only.
 
     The caller shows the token once; it cannot be read back. `scope` is the
     units the issuing administrator keeps (`units.unit_scope`): a token
@@ -55,7 +58,7 @@ def issue(session: Session, name: str, unit_id: int | None, by: User | None,
         units.usable(session, unit_id, scope, error=TokenError)
     raw = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name, token_hash=_hash(raw), prefix=raw[:SHOWN_CHARS], unit_id=unit_id,
-                     created_by_id=by.id if by is not None else None)
+                     created_by_id=by.id if by is not None else None, marked=marked)
     session.add(token)
     session.flush()
     return token, raw
@@ -88,6 +91,8 @@ class Caller:
     token_id: int
     unit_id: int | None
     reader: User
+    # Issued with the `marked` permission: reads marked reports' content too.
+    marked: bool = False
 
     def covers(self, session: Session, unit_id: int) -> bool:
         """Whether unit `unit_id` is in the token's subtree."""
@@ -109,7 +114,7 @@ def authenticate(session: Session, raw: str) -> tuple[Caller | None, int | None]
         return None, token.id
     session.execute(sa.update(ApiToken).where(ApiToken.id == token.id)
                     .values(last_used_at=utcnow()))
-    return Caller(token.id, token.unit_id, reader(token)), token.id
+    return Caller(token.id, token.unit_id, reader(token), token.marked), token.id
 
 
 def reader(token: ApiToken) -> User:

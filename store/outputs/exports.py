@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from store import audit
 from store.errors import DomainError
 from store.i18n import t
 from store.models import (
@@ -113,6 +114,17 @@ def begin(session: Session, user: User, fmt: str, filters: Filters, via: str) ->
     session.add(entry)
     session.flush()
     return entry
+
+
+def log_refusal(session: Session, user: User, fmt: str, filters: Filters, via: str) -> int:
+    """Record in the audit trail that `begin` refused `user` an export of marked reports.
+
+    The caller rolls back the refused attempt first and commits this on its own:
+    a refusal is a fact worth keeping even though nothing was exported. The id.
+    """
+    return audit.record(session, "export.refused", actor=audit.Actor(user_id=user.id),
+                        detail={"via": via, "format": fmt, "reason": "marked",
+                                "filters": filters.to_args(page=1, per_page=20, sort="new")})
 
 
 def log_document(session: Session, user: User, fmt: str, what: dict[str, Any], rows: int,

@@ -6,6 +6,11 @@ units and points by the token's subtree, statistics through
 `store.outputs.stats`, published journal issues by the reports they carry (an
 issue is listed when it carries one of the token's reports, and shows only
 those items). No reporter's identity is ever part of an answer.
+
+Marked reports (`Report.mark` above 公开, `store.reports.marks`) answer with
+their id, tracking number, status and mark only (`withheld`), in lists, alone
+and as journal items, unless the token was issued with the `marked`
+permission (an administrator's choice, `apitokens.issue(marked=True)`).
 """
 
 from __future__ import annotations
@@ -98,7 +103,8 @@ def reports(session: Session, caller: Caller, args: Mapping[str, Any],
             _check_unit(session, caller, point.unit_id, what="point")
     found = search(session, caller.reader, filters)
     levels = adoption.highest_levels(session, [h.report.id for h in found.hits])
-    items = [report_item(h.report, categories, levels.get(h.report.id)) for h in found.hits]
+    items = [withheld(h.report) if _withheld(caller, h.report)
+             else report_item(h.report, categories, levels.get(h.report.id)) for h in found.hits]
     return Paging(filters.page, filters.per_page).envelope(items, found.total)
 
 
@@ -110,11 +116,23 @@ def report(session: Session, caller: Caller, report_id: int,
         raise NotFound(f"no report {report_id}")
     if not access.can_see(session, caller.reader, found):
         raise Refused(f"report {report_id} is outside this token's units")
+    if _withheld(caller, found):
+        return withheld(found)
     item = report_item(found, categories, adoption.highest(session, found))
     item.update(situation=found.situation, analysis=found.analysis, suggestion=found.suggestion,
                 place=found.place, satisfaction=found.satisfaction,
                 updated_at=_time(found.updated_at))
     return item
+
+
+def _withheld(caller: Caller, r: Report) -> bool:
+    return r.mark > 0 and not caller.marked
+
+
+def withheld(r: Report) -> dict[str, Any]:
+    """A marked report for a token without the `marked` permission: that it exists, no content."""
+    return {"id": r.id, "tracking_no": r.tracking_no, "status": r.status.value, "mark": r.mark,
+            "withheld": True}
 
 
 def report_item(r: Report, categories: Mapping[str, str],
@@ -130,7 +148,7 @@ def report_item(r: Report, categories: Mapping[str, str],
         "unit_id": r.unit_id, "point_id": r.point_id,
         "point_name": r.point.name if r.point is not None else None,
         "topic_id": r.topic_id, "summary": r.summary,
-        "created_at": _time(r.created_at), "decided_at": _time(r.decided_at),
+        "created_at": _time(r.created_at), "decided_at": _time(r.decided_at), "mark": r.mark,
     }
 
 
@@ -248,11 +266,17 @@ def journal_issue(session: Session, caller: Caller, issue_id: int) -> dict[str, 
     if not shown:
         raise Refused(f"issue {issue_id} carries nothing of this token's units")
     out = _issue_item(found, len(shown))
-    out.update(note=found.note, items=[{
-        "position": n, "report_id": item.report_id, "tracking_no": item.report.tracking_no,
-        "title": item.title, "body": item.body, "note": item.note, "source": item.source,
-    } for n, item in enumerate(shown, start=1)])
+    out.update(note=found.note, items=[_journal_item(caller, n, item)
+                                       for n, item in enumerate(shown, start=1)])
     return out
+
+
+def _journal_item(caller: Caller, n: int, item: JournalItem) -> dict[str, Any]:
+    hide = _withheld(caller, item.report)
+    return {"position": n, "report_id": item.report_id, "tracking_no": item.report.tracking_no,
+            "title": None if hide else item.title, "body": None if hide else item.body,
+            "note": None if hide else item.note, "source": None if hide else item.source,
+            "withheld": hide}
 
 
 def _visible_items(session: Session, caller: Caller,

@@ -3,9 +3,12 @@
 `overview` is the read API's answer (`/api/v1/stats`); `table` and `as_json`
 lay out `store.outputs.dashboard`'s figures for `minyi stats`.
 
-Everything counts reports submitted in the period that the user may see
-(`store.access`), so a unit liaison gets their unit's bulletin and the
-office the whole network's.
+Everything counts reports submitted in the period that the user's unit
+answers for (`store.access.home_scope`: filed in its unit or one below), so a
+unit liaison gets their unit's bulletin and the office the whole network's. A
+report only received by 报送 is not counted by the receiving unit: it counts
+once, for the units it was filed under (a city counts its counties' reports
+as its own already).
 """
 
 from __future__ import annotations
@@ -74,8 +77,8 @@ class Overview:
 
 def overview(session: Session, user: User, since: datetime | None = None,
              until: datetime | None = None) -> Overview:
-    """Counts over reports submitted in [since, until) that `user` may see."""
-    where = [access.report_scope(session, user)]
+    """Counts over reports submitted in [since, until) that `user`'s unit answers for."""
+    where = [access.home_scope(session, user)]
     if since is not None:
         where.append(Report.created_at >= since)
     if until is not None:
