@@ -122,6 +122,11 @@ class Settings:
     # one chat holds at most this many MB of files not yet submitted.
     draft_files_days: int = 7
     chat_files_mb: int = 100
+    # Log lines as key=value ("kv") or JSON ("json"), one per event (minyi.logs).
+    log_format: str = "kv"
+    # /metrics answers a request bearing this token; without one, only a direct request from
+    # this machine (loopback, no proxy header) -- see web/health.py.
+    metrics_token: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -216,8 +221,17 @@ class Settings:
             login_lock_minutes=_positive(env, "LOGIN_LOCK_MINUTES", 15),
             draft_files_days=_positive(env, "DRAFT_FILES_DAYS", 7),
             chat_files_mb=_positive(env, "CHAT_FILES_MB", 100),
+            log_format=_log_format(env),
+            metrics_token=_read(env, "METRICS_TOKEN"),
             **_wechat(env),
         )
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    fmt = (_read(env, "LOG_FORMAT") or "kv").lower()
+    if fmt not in ("kv", "json"):
+        raise ConfigError(f"LOG_FORMAT must be kv (key=value lines) or json, got {fmt!r}")
+    return fmt
 
 
 # Deadlines in calendar days, from before the office set them in working days (issue 14).
