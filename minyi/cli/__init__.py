@@ -1,7 +1,7 @@
 """The `minyi` command: set up the database, add staff and points, serve.
 
 One module per noun (`init`, `serve`, `user`, `point`, `posters`, `unit`, `report-up`, `journal`,
-`search`, `export`, `token`, `seed`);
+`search`, `export`, `token`, `seed`, `backup` and `restore`);
 each has `register(sub)`, which adds its subcommand and sets `handler` on the
 parsed arguments. To add a command, write `minyi/cli/<noun>.py` and list it in
 `NOUNS`. Each handler takes the settings built once here, opens its own unit
@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from minyi.cli import (
+    backup,
     export,
     init,
     journal,
@@ -33,7 +34,8 @@ from minyi.settings import ConfigError, Settings
 from store.errors import DomainError
 
 # In the order `minyi --help` lists them.
-NOUNS = (init, serve, users, points, posters, units, upward, journal, search, export, tokens, seed)
+NOUNS = (init, serve, users, points, posters, units, upward, journal, search, export, tokens, seed,
+         backup)
 
 
 def build_parser() -> argparse.ArgumentParser:
