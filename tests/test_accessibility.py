@@ -73,6 +73,8 @@ NOT_PAGES = {
     "points.posters_pdf": "posters as PDF",
     "chat.poll": "the web chat's JSON",
     "journal.export": "an issue as .docx or PDF",
+    "health.healthz": "the health check's JSON",
+    "health.metrics": "Prometheus metrics as text",
 }
 
 # Pages in states the url_map alone does not reach: a queue, a search with a saved

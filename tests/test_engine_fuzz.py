@@ -4,8 +4,8 @@ A machine plays one Telegram reporter and one web-chat reporter who send
 anything, in any order: text (empty, emoji, far too long), every command of
 `store.conversation.commands` and unknown ones, the buttons of the latest
 reply, stale buttons from earlier turns, forged button data, good and
-unsupported files, locations, and restarts (a new `Engine` over the same
-database, as after a process restart). After every input:
+unsupported files, locations, updates delivered twice, and restarts (a new
+`Engine` over the same database, as after a process restart). After every input:
 
 - nothing raises, and every input gets at least one reply with words in it
   (a refused input is told why or asked again);
@@ -102,6 +102,7 @@ class Conversations(RuleBasedStateMachine):
         ]
         self.told: set[str] = set()  # tracking numbers some reply named
         self.typed: list[str] = []  # what was typed, which a read-back may echo
+        self.updates: set[tuple[int, int]] = set()  # (chat, update id) delivered
 
     def _engine(self) -> Engine:
         import dataclasses
@@ -190,6 +191,19 @@ class Conversations(RuleBasedStateMachine):
     @rule(who=st.sampled_from([0, 1]), text=texts)
     def edit_an_old_message(self, who: int, text: str) -> None:
         self.send(who, text=text, edited=True)
+
+    @rule(who=st.sampled_from([0, 1]), uid=st.integers(1, 6), text=texts)
+    def deliver_an_update_perhaps_again(self, who: int, uid: int, text: str) -> None:
+        """A channel delivers an update again (after a crash, a retry): answered once only."""
+        if (who, uid) not in self.updates:
+            self.updates.add((who, uid))
+            self.send(who, text=text, update_id=f"u{uid}")
+            return
+        chat = self.chats[who]
+        chat.engine = self.engine
+        before = self.mode(who), len(self.reports())
+        assert chat.send(text=text, update_id=f"u{uid}") == []
+        assert (self.mode(who), len(self.reports())) == before
 
     @rule()
     def restart(self) -> None:
