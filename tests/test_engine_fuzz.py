@@ -30,20 +30,35 @@ from pathlib import Path
 
 import hypothesis.strategies as st
 import sqlalchemy as sa
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from minyi.settings import Settings
 from store.conversation.commands import COMMANDS
 from store.conversation.engine import Engine
 from store.conversation.modes import Mode
-from store.conversation.types import BUTTONS_ONLY, IncomingFile, Reply
+from store.conversation.types import BUTTONS_ONLY, Button, IncomingFile, Reply
 from store.db import make_engine, make_sessionmaker
-from store.models import Base, Channel, Conversation, Report
+from store.models import (
+    Base,
+    Channel,
+    Conversation,
+    OutboxMessage,
+    OutboxStatus,
+    Report,
+    Reporter,
+    ReportStatus,
+    Role,
+    User,
+)
 from store.network import points as points_mod
+from store.network import users
+from store.reports import lifecycle
+from store.reports.lifecycle import Action
 from tests.chat_driver import Chat
-from tests.conftest import SECRET
+from tests.conftest import PASSWORD, SECRET
 from tests.form_walk import JPEG
+from tests.review_support import adopt
 
 settings.register_profile(
     "ci", max_examples=25, stateful_step_count=20, deadline=None,
@@ -138,14 +153,20 @@ class Conversations(RuleBasedStateMachine):
 
     # -- the rules -------------------------------------------------------------
 
-    @initialize(who=st.sampled_from([0, 1]))
-    def open_with_a_point(self, who: int) -> None:
+    @initialize(who=st.sampled_from([0, 1]), filed=st.booleans())
+    def open_with_a_point(self, who: int, filed: bool) -> None:
+        """Both scan a point's code; one may have filed a report already (for the office to answer)."""
         with self.Session() as s, s.begin():
             point = points_mod.create_point(s, "城关镇便民服务中心", address="城关镇人民路1号")
             token = points_mod.token_for(point, SECRET)
         self.token = token
+        with self.Session() as s, s.begin():
+            self.admin_id = users.create_user(s, "fuzz-admin", PASSWORD, Role.ADMIN).id
         for i in (0, 1):
             self.send(i, command="start", args=token)
+        if filed:
+            self.chats[who].fill_report()
+            self.send(who, callback=self.chats[who].button("确认提交"))
 
     @rule(who=st.sampled_from([0, 1]), text=texts)
     def type_text(self, who: int, text: str) -> None:
@@ -192,6 +213,42 @@ class Conversations(RuleBasedStateMachine):
     def edit_an_old_message(self, who: int, text: str) -> None:
         self.send(who, text=text, edited=True)
 
+    def waiting(self) -> list[tuple[int, int]]:
+        """(chat, report id) of the reports the office has not yet answered."""
+        with self.Session() as s:
+            rows = s.execute(sa.select(Reporter.channel, Reporter.external_id, Report.id)
+                             .join(Reporter, Report.reporter_id == Reporter.id)
+                             .where(Report.status == ReportStatus.SUBMITTED)).all()
+        index = {(c.channel, c.user_id): i for i, c in enumerate(self.chats)}
+        return [(index[(channel, external)], rid) for channel, external, rid in rows]
+
+    @precondition(lambda self: bool(self.waiting()))
+    @rule(pick=st.integers(min_value=0), close=st.booleans(), press=st.none() | st.integers(min_value=0))
+    def the_office_answers_a_report(self, pick: int, close: bool, press: int | None) -> None:
+        """A report is returned for more (退回补充) or adopted and closed; the reporter gets the
+        message with its buttons (补充材料, the satisfaction rating), and may press one."""
+        waiting = self.waiting()
+        who, report_id = waiting[pick % len(waiting)]
+        chat = self.chats[who]
+        with self.Session() as s, s.begin():
+            report = s.get(Report, report_id)
+            admin = s.get(User, self.admin_id)
+            assert report is not None and admin is not None
+            if close:
+                adopt(s, report, admin)
+                lifecycle.apply(s, report, Action.CLOSE, user=admin)
+            else:
+                lifecycle.apply(s, report, Action.RETURN, user=admin, note="请补充具体位置和照片")
+            for m in s.scalars(sa.select(OutboxMessage).where(
+                    OutboxMessage.reporter_id == report.reporter_id,
+                    OutboxMessage.status == OutboxStatus.PENDING)):
+                chat.log.append(Reply(m.text, [[Button(b["label"], b["data"]) for b in row]
+                                               for row in m.buttons or []]))
+                m.status = OutboxStatus.SENT
+        offered = [b for row in chat.log[-1].buttons for b in row]
+        if press is not None and offered:
+            self.send(who, callback=offered[press % len(offered)].data)  # 补充材料, or a rating
+
     @rule(who=st.sampled_from([0, 1]), uid=st.integers(1, 6), text=texts)
     def deliver_an_update_perhaps_again(self, who: int, uid: int, text: str) -> None:
         """A channel delivers an update again (after a crash, a retry): answered once only."""
@@ -213,6 +270,7 @@ class Conversations(RuleBasedStateMachine):
     @rule(who=st.sampled_from([0, 1]))
     def escape_and_file_a_report(self, who: int) -> None:
         """Never stuck: /cancel reaches the menu, and from there a report can be filed."""
+        event(f"escaped from {self.mode(who)}")  # --hypothesis-show-statistics: modes reached
         for _ in range(3):
             if self.mode(who) == Mode.IDLE:
                 break
