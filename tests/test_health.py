@@ -176,3 +176,24 @@ def test_it_refuses_an_unknown_log_format():
     with pytest.raises(ConfigError, match="LOG_FORMAT"):
         Settings.from_env({"LOG_FORMAT": "xml"}, dotenv=False)
     assert Settings.from_env({"LOG_FORMAT": "JSON", "METRICS_TOKEN": "t"}, dotenv=False).log_format == "json"
+
+
+def test_it_tags_a_deliverys_log_line_with_its_outbox_row(settings, Session_, session, captured):
+    import asyncio
+
+    from bot.channels import registry
+    from minyi.notifier import Notifier
+    from store.delivery import outbox
+    from store.models import Channel
+
+    reporter = Reporter(channel=Channel.WEB, external_id="w-log", chat_id="w-log")
+    session.add(reporter)
+    session.flush()
+    msg = outbox.enqueue(session, reporter, "已采用，号码 13800000000")
+    session.commit()
+
+    asyncio.run(Notifier(settings, Session_, registry(settings, Session_, telegram_bot=None)).tick())
+
+    line = next(line for line in captured.getvalue().splitlines() if "outbox row" in line)
+    assert f'event="out={msg.id}"' in line and f"outbox row {msg.id} on web: sent" in line
+    assert "13800000000" not in captured.getvalue()  # what was said stays out of the logs
