@@ -1,9 +1,10 @@
 """Log lines: one line per event, tagged with the request or update id, as key=value or JSON.
 
-`configure(fmt)` is called once at start-up (`minyi serve`, `minyi web`,
-`minyi bot`, `minyi worker`), from `Settings.log_format`. Every line carries
-`event=`: `req=<X-Request-ID>` inside a console or web chat request,
-`upd=<channel>:<update id>` inside the conversation engine, `-` elsewhere
+`configure(fmt)` is called once at start-up by each long-running command
+(`minyi serve`, through `minyi.runner.configure_logging`), from
+`Settings.log_format`. Every line carries `event=`: `req=<X-Request-ID>`
+inside a console or web chat request, `upd=<channel>:<update id>` inside the
+conversation engine, `out=<outbox row>` while the notifier delivers, `-` elsewhere
 (`store.ops.logctx`). A message's newlines are escaped, so one event never
 spans two lines and a reader can split on lines.
 """
