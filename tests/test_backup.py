@@ -213,3 +213,9 @@ def test_it_aims_a_dump_at_another_schema_but_leaves_the_data_alone():
     assert out == ['CREATE TABLE "t_dst".notes (t text);\n', 'COPY "t_dst".notes (t) FROM stdin;\n',
                    "see t_src.notes\n", "\\.\n",
                    "SELECT pg_catalog.setval('\"t_dst\".notes_id_seq', 1, true);\n"]
+
+
+def test_it_refuses_to_back_up_a_database_not_set_up_by_init(db_engine, db_url, tmp_path):
+    with pytest.raises(backups.BackupError, match="minyi init"):
+        backups.backup(db_url, tmp_path / "uploads", tmp_path / "b.tar.gz")
+    assert not (tmp_path / "b.tar.gz").exists()

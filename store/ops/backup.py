@@ -98,6 +98,9 @@ def backup(database_url: str, upload_dir: Path, out: Path, *, now: datetime | No
             revision = _copy_sqlite(database_url, dump)
         else:
             revision = _dump_postgres(database_url, dump)
+        if revision is None:
+            raise BackupError("the database has no schema revision: it was not set up with "
+                              "`minyi init` (run it first) / 数据库尚未用 minyi init 初始化")
         uploads = sorted(p for p in upload_dir.rglob("*") if p.is_file()) if upload_dir.is_dir() else []
         members = {DUMPS[kind]: dump, **{
             f"{UPLOADS}/{p.relative_to(upload_dir).as_posix()}": p for p in uploads}}
