@@ -64,7 +64,7 @@ settings.register_profile(
     "ci", max_examples=25, stateful_step_count=20, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.register_profile(
-    "long", max_examples=2000, stateful_step_count=80, deadline=None,
+    "long", max_examples=500, stateful_step_count=50, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 PROFILE = "long" if os.environ.get("MINYI_FUZZ") == "long" else "ci"
 
