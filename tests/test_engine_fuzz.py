@@ -22,6 +22,7 @@ The default run is quick for CI; `MINYI_FUZZ=long` explores much further
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -120,8 +121,6 @@ class Conversations(RuleBasedStateMachine):
         self.updates: set[tuple[int, int]] = set()  # (chat, update id) delivered
 
     def _engine(self) -> Engine:
-        import dataclasses
-
         return Engine(dataclasses.replace(self.settings.engine_config(), flood_burst=1_000_000))
 
     def teardown(self) -> None:
