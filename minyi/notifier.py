@@ -26,6 +26,7 @@ from bot.channels.base import ChannelPort, Message, Outcome, RatePolicy, Status
 from minyi.settings import Settings
 from store.delivery import outbox
 from store.models import Channel, OutboxMessage, OutboxStatus
+from store.ops import logctx
 from store.reports import details
 
 log = logging.getLogger(__name__)
@@ -157,14 +158,18 @@ class Notifier:
 
     async def _send(self, channel: ChannelPort, limiter: RateLimiter, message: Message) -> bool:
         """Deliver one row and record the outcome; False when the recipient is gone."""
-        try:
-            outcome = await channel.deliver(message)
-        except Exception as exc:  # a channel's bug: never lose the row over it
-            log.error("delivering outbox row %s failed", message.id, exc_info=exc)
-            outcome = Outcome.retry(f"{type(exc).__name__}: {exc}")
-        finally:
-            limiter.done(message.chat_id)
-        await self._settle(limiter, message, outcome)
+        # Every line logged for this delivery (the channel's too) names the row.
+        with logctx.tagged(f"out={message.id}"):
+            try:
+                outcome = await channel.deliver(message)
+            except Exception as exc:  # a channel's bug: never lose the row over it
+                log.error("delivering outbox row %s failed", message.id, exc_info=exc)
+                outcome = Outcome.retry(f"{type(exc).__name__}: {exc}")
+            finally:
+                limiter.done(message.chat_id)
+            log.info("outbox row %s on %s: %s%s", message.id, channel.kind.value, outcome.status.value,
+                     f" ({outcome.error})" if outcome.error else "")
+            await self._settle(limiter, message, outcome)
         return outcome.status != Status.GONE
 
     async def _settle(self, limiter: RateLimiter, message: Message, outcome: Outcome) -> None:

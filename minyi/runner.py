@@ -14,13 +14,13 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 import threading
 from dataclasses import replace
 from typing import Any
 
 from bot.channels import Registry, registry
 from bot.channels.base import ChannelStartError
+from minyi import logs
 from minyi.scheduler import build_scheduler
 from minyi.settings import Settings
 from store.conversation.engine import Engine
@@ -33,15 +33,9 @@ class StartupError(Exception):
     """minyi cannot start; the message says what to fix."""
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Log lines to stderr with timestamps; quiet the libraries' per-request chatter."""
-    logging.basicConfig(
-        stream=sys.stderr, level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%Y-%m-%d %H:%M:%S",
-    )
-    # httpx logs every long-poll request at INFO; apscheduler every run.
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "apscheduler.scheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def configure_logging(fmt: str = "kv", level: int = logging.INFO) -> None:
+    """One tagged line per event on stderr (`minyi.logs`)."""
+    logs.configure(fmt, level)
 
 
 class WebServer:
@@ -179,7 +173,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
 def serve(settings: Settings) -> None:
     """Blocking entry point of `minyi serve`."""
-    configure_logging()
+    configure_logging(settings.log_format)
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(run(settings))

@@ -125,6 +125,11 @@ class Settings:
     # The keys reporters' details are sealed with (store.sealing), newest first: the first
     # seals, all of them open (MINYI_DATA_KEY="new,old" while `minyi keys rotate` runs).
     data_keys: tuple[str, ...] = ()
+    # Log lines as key=value ("kv") or JSON ("json"), one per event (minyi.logs).
+    log_format: str = "kv"
+    # /metrics answers a request bearing this token; without one, only a direct request from
+    # this machine (loopback, no proxy header) -- see web/health.py.
+    metrics_token: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -226,6 +231,8 @@ class Settings:
             draft_files_days=_positive(env, "DRAFT_FILES_DAYS", 7),
             chat_files_mb=_positive(env, "CHAT_FILES_MB", 100),
             data_keys=data_keys,
+            log_format=_log_format(env),
+            metrics_token=_read(env, "METRICS_TOKEN"),
             **_wechat(env),
         )
 
@@ -261,6 +268,11 @@ def _data_keys(env: Mapping[str, str], mode: str, instance: Path) -> tuple[str, 
     if len(set(keys)) != len(keys):
         raise ConfigError("MINYI_DATA_KEY names the same key twice")
     return keys
+def _log_format(env: Mapping[str, str]) -> str:
+    fmt = (_read(env, "LOG_FORMAT") or "kv").lower()
+    if fmt not in ("kv", "json"):
+        raise ConfigError(f"LOG_FORMAT must be kv (key=value lines) or json, got {fmt!r}")
+    return fmt
 
 
 # Deadlines in calendar days, from before the office set them in working days (issue 14).

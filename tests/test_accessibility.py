@@ -78,6 +78,8 @@ NOT_PAGES = {
     "journal.export": "an issue as .docx or PDF",
     "scores.download": "a ranking as XLSX or CSV",
     "bulletins.download": "a 通报 as XLSX or DOCX",
+    "health.healthz": "the health check's JSON",
+    "health.metrics": "Prometheus metrics as text",
 }
 
 # Pages in states the url_map alone does not reach: a queue, a search with a saved

@@ -155,7 +155,10 @@ def test_it_serves_the_console_and_the_web_chat_without_a_bot(
     log = served.log
     assert "Telegram bot is off" in log
     assert f"web chat is available at {served.url}/c/" in log
-    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO", log, re.M), log
+    # One line per event, key=value, each request's line tagged with its request id (minyi.logs).
+    assert re.search(r"^ts=\d{4}-\d\d-\d\dT\S+Z level=info ", log, re.M), log
+    assert re.search(r'^ts=\S+ level=info logger=web.health event="req=[0-9a-f]{32}" msg="GET /login 200 ',
+                     log, re.M), log
     assert "stopped" in log and "Traceback" not in log
 
 

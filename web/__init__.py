@@ -25,7 +25,7 @@ from store.i18n import MESSAGES, t
 from store.models import Role, User
 from store.reports import origins
 from store.review import deadlines
-from web import edge, sessions
+from web import edge, health, sessions
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ def create_app(
         channels = registry(settings, session_factory)
     app.extensions["minyi"] = edge.Wiring(settings, session_factory, engine, channels)
     app.teardown_appcontext(edge.close_db)
+    health.install(app)  # request ids and timing first, so every later hook is inside them
 
     from web import (
         admin,

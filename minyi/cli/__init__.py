@@ -1,7 +1,7 @@
 """The `minyi` command: set up the database, add staff and points, serve.
 
 One module per noun (`init`, `serve`, `user`, `point`, `posters`, `unit`, `report-up`, `journal`,
-`search`, `export`, `stats`, `token`, `bulletin`, `audit`, `keys`, `seed`);
+`search`, `export`, `stats`, `token`, `bulletin`, `audit`, `keys`, `seed`, `backup` and `restore`);
 each has `register(sub)`, which adds its subcommand and sets `handler` on the
 parsed arguments. To add a command, write `minyi/cli/<noun>.py` and list it in
 `NOUNS`. Each handler takes the settings built once here, opens its own unit
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from minyi.cli import (
     audit,
+    backup,
     bulletin,
     export,
     init,
@@ -39,7 +40,7 @@ from store.errors import DomainError
 
 # In the order `minyi --help` lists them.
 NOUNS = (init, serve, users, points, posters, units, upward, journal, search, export, stats, tokens,
-         bulletin, audit, keys, seed)
+         bulletin, audit, keys, seed, backup)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,7 @@ from store.conversation.types import EngineConfig, Inbound, Reply
 from store.delivery import outbox
 from store.i18n import lang_of, t
 from store.models import Conversation, ProcessedUpdate, Reporter, utcnow
+from store.ops import logctx
 
 
 class Engine:
@@ -35,6 +36,12 @@ class Engine:
 
     def handle(self, session: Session, inbound: Inbound) -> list[Reply]:
         """Answer one user input; state changes are flushed, the caller commits."""
+        # Lines logged while answering carry the update (or, without one, the sender).
+        event = inbound.update_id if inbound.update_id is not None else f"from-{inbound.user_id}"
+        with logctx.tagged(f"upd={inbound.channel.value}:{event}"):
+            return self._handle(session, inbound)
+
+    def _handle(self, session: Session, inbound: Inbound) -> list[Reply]:
         if inbound.update_id is not None and self._seen(session, inbound):
             return []
         verdict = self.flood.check(f"{inbound.channel}:{inbound.user_id}")
