@@ -155,3 +155,19 @@ def test_keep_is_the_one_gate_for_every_path(settings: Settings) -> None:
                                                           len(data), data))
     kept = Image.open(settings.upload_dir / stored.path)
     assert not kept.getexif().get_ifd(GPS_IFD) and stored.size != len(data)
+
+
+def test_an_iphone_photo_keeps_its_format_and_loses_its_location(settings: Settings) -> None:
+    img = Image.new("RGB", (64, 32), (10, 200, 10))
+    exif = Image.Exif()
+    exif.get_ifd(GPS_IFD).update({1: "N", 2: (30.0, 1.0, 2.0)})
+    out = io.BytesIO()
+    img.save(out, "HEIF", exif=exif.tobytes())
+    data = out.getvalue()
+    assert content.sniff(data, "application/octet-stream", "IMG_0001.HEIC") == "image/heic"
+    assert Image.open(io.BytesIO(data)).getexif().get_ifd(GPS_IFD)
+    stored = files.keep(settings.upload_dir, IncomingFile("photo", "IMG_0001.HEIC", "image/heic",
+                                                          len(data), data))
+    kept = Image.open(settings.upload_dir / stored.path)
+    assert kept.format == "HEIF" and kept.size == (64, 32) and stored.content_type == "image/heic"
+    assert not kept.getexif().get_ifd(GPS_IFD)

@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
 
+import pillow_heif
 from PIL import Image, ImageOps
 
 # A 200-megapixel phone photo still opens; a small file claiming more is refused unread.
@@ -35,7 +36,10 @@ _EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx"}
 _GPS_IFD = 0x8825
 _ORIENTATION = 0x0112
-_PIL_FORMAT = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
+_PIL_FORMAT = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF",
+               "image/heic": "HEIF"}
+# iPhones' photos: opened (and turned upright, as libheif does) and saved again through libheif.
+pillow_heif.register_heif_opener()
 
 
 def sniff(data: bytes, claimed: str = "", filename: str = "") -> str | None:
@@ -141,7 +145,7 @@ def scrub(data: bytes, content_type: str) -> bytes:
     try:
         return _scrubbed(data, content_type)
     except (OSError, ValueError, SyntaxError):
-        return data  # damaged beyond reading: nothing in it can be read either
+        return data  # Pillow cannot decode it: kept as sent (a damaged photo is still evidence)
 
 
 def _scrubbed(data: bytes, content_type: str) -> bytes:
@@ -163,7 +167,7 @@ def _scrubbed(data: bytes, content_type: str) -> bytes:
             options.update(quality=92)
             if upright.mode not in ("RGB", "L", "CMYK"):
                 upright = upright.convert("RGB")
-        if fmt == "WEBP":
+        if fmt in ("WEBP", "HEIF"):
             options.update(quality=92)
         if fmt == "GIF":
             options = {}
