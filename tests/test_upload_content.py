@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from minyi.settings import Settings
 from store.conversation.types import IncomingFile
-from store.models import Attachment, CollectionPoint, User
-from store.reports import content, files
+from store.models import Attachment, CollectionPoint, OutboxMessage, Report, User
+from store.reports import content, files, lifecycle
 from tests.chat_driver import Chat
 from tests.conftest import Network
 from tests.form_walk import walk
@@ -171,3 +171,24 @@ def test_an_iphone_photo_keeps_its_format_and_loses_its_location(settings: Setti
     kept = Image.open(settings.upload_dir / stored.path)
     assert kept.format == "HEIF" and kept.size == (64, 32) and stored.content_type == "image/heic"
     assert not kept.getexif().get_ifd(GPS_IFD)
+
+
+def test_a_supplement_refuses_a_bomb_and_keeps_a_photo_without_its_location(
+        chat: Chat, point_token: str, session: Session, settings: Settings, clerk: User) -> None:
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    chat.press("确认提交")
+    session.rollback()
+    (report,) = session.scalars(sa.select(Report)).all()
+    lifecycle.apply(session, report, lifecycle.Action.RETURN, user=clerk, note="请补充现场照片")
+    session.commit()
+    [owed] = session.scalars(sa.select(OutboxMessage))
+    chat.send(callback=owed.buttons[0][0]["data"])
+
+    refused = chat.photo(bomb(), "bomb.png")
+    assert "像素太多" in refused[0].text
+    chat.photo(located_photo(), "p.jpg")
+    assert "补充内容已提交" in chat.press("提交补充")[0].text
+    session.rollback()
+    (att,) = session.scalars(sa.select(Attachment).where(Attachment.report_id == report.id))
+    assert att.supplement and not _stored(settings, att).getexif().get_ifd(GPS_IFD)
