@@ -169,3 +169,35 @@ def test_in_production_an_admin_sets_up_a_second_factor_before_anything_else(
     desk = app.test_client()
     login(desk, "carol")
     assert desk.get("/reports").status_code == 200
+
+
+def test_one_code_sent_from_eight_places_at_once_opens_one_session(
+        Session_: sessionmaker[Session], session: Session, clerk: User) -> None:
+    from tests.test_races import THREADS, together
+
+    secret = second_factor.begin(session, clerk)
+    now = time.time()
+    second_factor.confirm(session, clerk, pyotp.TOTP(secret).at(now), now=now)
+    session.commit()
+    code = pyotp.TOTP(secret).at(now + 30)
+
+    def send(i: int) -> bool:
+        with Session_() as s, s.begin():
+            user = s.get(User, clerk.id)
+            assert user is not None
+            return second_factor.verify(s, user, code, now=now + 30)
+
+    assert sorted(together(send)) == [False] * (THREADS - 1) + [True]
+    with Session_() as s, s.begin():
+        user = s.get(User, clerk.id)
+        assert user is not None
+        recovery = second_factor._new_recovery_codes(s, user)
+    assert sorted(together(lambda i: send_recovery(Session_, clerk.id, recovery[0]))) == \
+        [False] * (THREADS - 1) + [True]
+
+
+def send_recovery(factory: sessionmaker[Session], user_id: int, code: str) -> bool:
+    with factory() as s, s.begin():
+        user = s.get(User, user_id)
+        assert user is not None
+        return second_factor.verify(s, user, code)
