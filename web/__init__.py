@@ -147,6 +147,7 @@ def create_app(
         roster,
         scores,
         search,
+        second_factor,
         short,
         topics,
         upward,
@@ -159,8 +160,9 @@ def create_app(
 
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
                    search, intake, upward, journal, followup, exports, api, scores, bulletins,
-                   roster, commissions, marks):
+                   roster, commissions, marks, second_factor):
         app.register_blueprint(module.bp)
+    app.before_request(second_factor.enforce)
 
     channels.listen(app, engine.handle)
     app.add_url_rule("/favicon.ico", "favicon", _favicon)

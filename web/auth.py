@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import login_required, login_user, logout_user
 
-from store.network import logins, users
+from store.models import User
+from store.network import logins, second_factor, users
 from web import Staff, edge, sessions
 from web.office import account_page
 
@@ -31,23 +33,77 @@ def login() -> Any:
         return render_template("login.html", next=request.args.get("next", ""))
     username = request.form.get("username", "")[:200]
     password = request.form.get("password", "")
-    session, address = edge.db(), request.remote_addr or "unknown"
+    db, address = edge.db(), request.remote_addr or "unknown"
     if not (username.strip() and password):
         return _refused(username, "请输入用户名和密码。", 401)
     try:
-        logins.check(session, username, address, _policy())
+        logins.check(db, username, address, _policy())
     except logins.LockedOut as exc:
         edge.commit()  # the attempt is recorded
         return _refused(username, str(exc).split(" / ")[0], 429)
-    user = users.authenticate(session, username, password)
+    user = users.authenticate(db, username, password, stamp=False)
     if user is None:
-        logins.record(session, username, address)
+        logins.record(db, username, address)
         edge.commit()
         return _refused(username, "用户名或密码错误。", 401)
+    if second_factor.enrolled(user):
+        # The password was right; a code from the app (or a recovery code) comes next.
+        session[PENDING] = {"user": user.id, "gen": user.session_generation,
+                            "at": int(time.time()), "next": request.form.get("next", "")}
+        return redirect(url_for("auth.login_code"))
+    return _open(user, request.form.get("next"))
+
+
+def _open(user: User, target: str | None) -> Any:
+    users.stamp_login(user)
     edge.commit()  # keeps last_login_at
+    session.pop(PENDING, None)
     login_user(Staff(user))
     sessions.begin(user)
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(_safe_next(target))
+
+
+# The session key of a login waiting for its second factor, and how long it waits.
+PENDING = "_pending_2fa"
+CODE_SECONDS = 300
+
+
+def _pending() -> tuple[User, str] | None:
+    """The user whose password was right in this browser a moment ago, and where they go."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or time.time() - int(pending.get("at", 0)) > CODE_SECONDS:
+        return None
+    user = edge.db().get(User, int(pending.get("user", 0)))
+    if (user is None or not user.active or user.session_generation != pending.get("gen")
+            or not second_factor.enrolled(user)):
+        return None
+    return user, str(pending.get("next", ""))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code() -> Any:
+    """The second step: a code from the authenticator app, or a recovery code."""
+    found = _pending()
+    if found is None:
+        session.pop(PENDING, None)
+        flash("请先输入用户名和密码。", "info")
+        return redirect(url_for("auth.login"))
+    user, target = found
+    if request.method == "GET":
+        return render_template("login_code.html")
+    db, address = edge.db(), request.remote_addr or "unknown"
+    try:
+        logins.check(db, user.username, address, _policy())
+    except logins.LockedOut as exc:
+        edge.commit()
+        session.pop(PENDING, None)
+        return _refused(user.username, str(exc).split(" / ")[0], 429)
+    if not second_factor.verify(db, user, request.form.get("code", "")[:40]):
+        logins.record(db, user.username, address, logins.CODE)
+        edge.commit()
+        flash("验证码不正确或已用过，请输入手机上当前显示的 6 位数字，或一个恢复码。", "error")
+        return render_template("login_code.html"), 401
+    return _open(user, target)
 
 
 def _refused(username: str, message: str, status: int) -> Any:

@@ -15,6 +15,7 @@ only the answer.
 from __future__ import annotations
 
 import mimetypes
+import os
 import secrets
 import threading
 import time
@@ -263,13 +264,19 @@ def upload() -> Any:
 
 def incoming_file(item: FileStorage, limit: int) -> IncomingFile:
     """An uploaded file as the engine's checkers take it; over `limit` bytes it has no data,
-    as a file Telegram would not hand over, and the checker says it is too big."""
-    data = item.read()
+    as a file Telegram would not hand over, and the checker says it is too big.
+
+    The size is taken from the spooled upload before a byte of it is read into memory."""
+    stream = item.stream
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    data = item.read() if size <= limit else b""
     name = item.filename or ""
     content_type = item.mimetype or mimetypes.guess_type(name)[0] or "application/octet-stream"
     return IncomingFile(kind="photo" if content_type in PHOTO_TYPES else "document",
-                        filename=name[:255], content_type=content_type, size=len(data),
-                        data=None if len(data) > limit else data)
+                        filename=name[:255], content_type=content_type, size=size,
+                        data=None if size > limit else data)
 
 
 @bp.route("/api/location", methods=["POST"])

@@ -201,6 +201,12 @@ register({
         "zh": "暂不支持这种文件（{type}）。请发送照片（JPG/PNG）或 PDF、Word、Excel、文本文件。",
         "en": "This file type ({type}) is not supported. Send a photo (JPG/PNG) or a PDF, Word, Excel or text file.",
     },
+    "invalid.image_too_large": {
+        "zh": "这张图片像素太多（超过 {max} 百万像素），无法收下。已收到的内容都还在；"
+              "请缩小图片或截图后重新发送。",
+        "en": "This picture has too many pixels (over {max} megapixels), so it was not "
+              "kept. Everything received so far is still here; shrink it or send a screenshot.",
+    },
     "invalid.too_many_files": {
         "zh": "最多上传 {max} 个文件，已经够了。请点“完成”继续。",
         "en": "At most {max} files; tap Done to go on.",

@@ -17,6 +17,7 @@ from typing import Any
 
 from store.conversation.types import Inbound, IncomingFile
 from store.forms import Step
+from store.reports import content
 
 
 @dataclass(frozen=True)
@@ -193,10 +194,14 @@ def check_file(step: Step, file: IncomingFile, already: int, ceiling_mb: int = 2
     if file.data is None or file.size > limit * 1024 * 1024:
         return Invalid("invalid.file_too_big", {"mb": round(file.size / 1024 / 1024, 1),
                                                 "max": limit})
-    if step.accept and file.content_type not in step.accept:
-        return Invalid("invalid.file_type", {"type": file.content_type or "unknown"})
+    # What the bytes are, whatever the name or the sender's type says.
+    actual = content.sniff(file.data, file.content_type, file.filename)
+    if actual is None or (step.accept and actual not in step.accept):
+        return Invalid("invalid.file_type", {"type": actual or file.content_type or "unknown"})
     if already >= step.max_files:
         return Invalid("invalid.too_many_files", {"max": step.max_files})
+    if (refused := content.problem(file.data, actual)) is not None:
+        return Invalid(refused.key, dict(refused.params))
     return None
 
 

@@ -32,7 +32,7 @@ from store.models.network import (
     Unit,
     User,
 )
-from store.models.office import AccessLog, LoginFailure, OfficeSetting, SavedView
+from store.models.office import AccessLog, LoginFailure, OfficeSetting, RecoveryCode, SavedView
 from store.models.readers import ApiCall, ApiToken, DetailsLink, DetailsRead, ExportLog
 from store.models.reports import Attachment, Counter, Report, Reporter, ReportEvent, ReportNote, ReportVersion
 from store.models.review import DeclineTemplate, FollowUpStep, Instruction, Topic, Transfer
@@ -86,6 +86,7 @@ __all__ = [
     "OfficeSetting",
     "AccessLog",
     "LoginFailure",
+    "RecoveryCode",
     "SavedView",
     "Destination",
     "UpwardRoute",

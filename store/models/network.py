@@ -101,6 +101,12 @@ class User(Base):
     session_generation: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     # 通报: the monthly figures are not sent to this account's chats (set on 我的账号).
     bulletin_opt_out: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Second factor (store.network.second_factor): the TOTP secret, sealed at rest; it asks
+    # for codes at login once confirmed (`totp_since`). The last time step a code was taken
+    # for, so a code seen once cannot open a second session.
+    totp_secret: Mapped[str | None] = mapped_column(Sealed())
+    totp_since: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
 
 class StaffAddress(Base):

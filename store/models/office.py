@@ -25,6 +25,19 @@ class AccessLog(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class RecoveryCode(Base):
+    """A one-time code that stands in for the authenticator app (second factor); only its hash."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (sa.UniqueConstraint("user_id", "code_hash", name="uq_recovery_codes_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
 class LoginFailure(Base):
     """A refused console login: the name typed, the client's address, and why (audit)."""
 
@@ -33,7 +46,8 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), index=True)
     address: Mapped[str] = mapped_column(sa.String(64), index=True)
-    # password (wrong name or password) | locked (refused while locked out)
+    # password (wrong name or password) | code (wrong second-factor code) |
+    # locked (refused while locked out)
     reason: Mapped[str] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 

@@ -1,7 +1,7 @@
 """Login throttling: refused logins are recorded, and too many lock an account or an address.
 
 Every refusal is a `LoginFailure` row (the name typed, the client's address,
-why), which is also the audit trail of attempts. `PASSWORD` failures count
+why), which is also the audit trail of attempts. `PASSWORD` and `CODE` failures count
 toward a lock: `Policy.account` of them for one username, or `Policy.address`
 from one address, within `Policy.lock`, refuse that username (that address) until
 the lock time has passed since the failure that reached the limit. Attempts
@@ -23,7 +23,8 @@ from store.models import LoginFailure, utcnow
 
 log = logging.getLogger(__name__)
 
-PASSWORD, LOCKED = "password", "locked"
+# A wrong second-factor code (store.network.second_factor) counts like a wrong password.
+PASSWORD, CODE, LOCKED = "password", "code", "locked"
 # Failure rows older than this are of no use to a lock; the audit page keeps them this long.
 KEEP = timedelta(days=90)
 
@@ -55,7 +56,8 @@ def _until(session: Session, where: sa.ColumnElement[bool], limit: int, policy: 
     """When the lock that `limit` failures matching `where` put on ends (None: no lock)."""
     reached = session.scalar(
         sa.select(LoginFailure.created_at)
-        .where(where, LoginFailure.reason == PASSWORD, LoginFailure.created_at > now - policy.lock)
+        .where(where, LoginFailure.reason.in_((PASSWORD, CODE)),
+               LoginFailure.created_at > now - policy.lock)
         .order_by(LoginFailure.created_at.desc()).offset(limit - 1).limit(1))
     return reached + policy.lock if reached is not None else None
 

@@ -71,20 +71,27 @@ def _stand_in() -> str:
     return hash_password(secrets.token_urlsafe(24))
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
+def authenticate(session: Session, username: str, password: str, *,
+                 stamp: bool = True) -> User | None:
     """The active user with this name and password, or None.
 
     Exactly one scrypt is computed either way, so how long a refusal takes does
-    not tell whether the username exists or is disabled.
+    not tell whether the username exists or is disabled. `stamp=False` leaves the
+    login unrecorded (a second factor is still to come: `stamp_login` then).
     """
     user = session.scalar(sa.select(User).where(User.username == username.strip()))
     usable = user if user is not None and user.active else None
     matches = check_password(usable.password_hash if usable else _stand_in(), password)
     if usable is None or not matches:
         return None
-    user = usable
+    if stamp:
+        stamp_login(usable)
+    return usable
+
+
+def stamp_login(user: User) -> None:
+    """Record that `user` logged in (the audit trail's login.succeeded)."""
     user.last_login_at = utcnow()
-    return user
 
 
 def list_users(session: Session) -> list[User]:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from store.conversation.types import IncomingFile
 from store.models import Attachment, Conversation
+from store.reports import content
 
 _SAFE = re.compile(r"[^A-Za-z0-9._\-\u4e00-\u9fff]+")
 
@@ -97,10 +98,15 @@ def keep(upload_dir: Path, file: IncomingFile) -> StoredFile:
     """Save a checked upload (`store.conversation.steps.check_file` said yes) under `upload_dir`."""
     if file.data is None:
         raise ValueError("an upload without its bytes cannot be kept")
-    rel, digest = save(upload_dir, file.data, file.content_type)
-    return StoredFile(kind=file.kind, filename=safe_filename(file.filename, file.content_type),
-                      content_type=file.content_type, size=len(file.data), sha256=digest,
-                      path=rel, ref=file.ref)
+    # Kept as what its bytes are (a PNG named .pdf is a PNG), and a photo without its location.
+    actual = content.sniff(file.data, file.content_type, file.filename) or file.content_type
+    data = content.scrub(file.data, actual)
+    rel, digest = save(upload_dir, data, actual)
+    name = safe_filename(file.filename, actual)
+    if actual != file.content_type:
+        name = str(Path(name).with_suffix(content.extension(actual)))
+    return StoredFile(kind="photo" if actual in content.PHOTOS else "document", filename=name,
+                      content_type=actual, size=len(data), sha256=digest, path=rel, ref=file.ref)
 
 
 def on_disk(upload_dir: Path, stored: StoredFile) -> bool:
