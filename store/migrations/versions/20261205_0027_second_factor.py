@@ -1,7 +1,7 @@
 """Second factor for staff: a sealed TOTP secret on users, and hashed recovery codes
 
-Revision ID: 0029
-Revises: 0024
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-05 06:40:00
 
 New columns are empty (no one has a second factor yet); nothing to carry over.
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0029'
-down_revision: str | Sequence[str] | None = '0024'
+revision: str = '0027'
+down_revision: str | Sequence[str] | None = '0026'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
