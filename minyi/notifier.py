@@ -1,7 +1,8 @@
 """Delivers the outbox: feedback owed to reporters and staff alerts, on whichever channel.
 
 Each tick claims due rows for the enabled channels (the registry's; rows for
-a channel switched off wait until it is back), delivers them one by one
+a channel switched off wait until it is back), at most one per chat (the
+oldest it is owed: `outbox.claim_due`), delivers them one by one
 through their channel and records each outcome in a transaction of its own,
 so a message accepted by a channel is marked sent before the next one goes
 out: a restart never sends it again. Each channel has its own `RateLimiter`
@@ -147,16 +148,10 @@ class Notifier:
             await limiter.sleep(min(limiter.delay(m.chat_id) for m in queue))
             return
         queue.remove(ready)
-        if not await self._send(channel, limiter, ready):
-            # The recipient (a reporter, or staff) blocked us: the rest of their batch is given up unsent.
-            rest = [m for m in queue if m.chat_id == ready.chat_id]
-            for m in rest:
-                queue.remove(m)
-            await asyncio.to_thread(self._record_many, rest, outbox.give_up,
-                                    error="recipient blocked us")
+        await self._send(channel, limiter, ready)
 
-    async def _send(self, channel: ChannelPort, limiter: RateLimiter, message: Message) -> bool:
-        """Deliver one row and record the outcome; False when the recipient is gone."""
+    async def _send(self, channel: ChannelPort, limiter: RateLimiter, message: Message) -> None:
+        """Deliver one row and record the outcome (a recipient gone gives up their other rows)."""
         try:
             outcome = await channel.deliver(message)
         except Exception as exc:  # a channel's bug: never lose the row over it
@@ -165,7 +160,6 @@ class Notifier:
         finally:
             limiter.done(message.chat_id)
         await self._settle(limiter, message, outcome)
-        return outcome.status != Status.GONE
 
     async def _settle(self, limiter: RateLimiter, message: Message, outcome: Outcome) -> None:
         """Record `outcome` the same way whichever channel it came from."""

@@ -16,15 +16,16 @@ import logging
 import signal
 import sys
 import threading
-from dataclasses import replace
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from bot.channels import Registry, registry
-from bot.channels.base import ChannelStartError
 from minyi.scheduler import build_scheduler
 from minyi.settings import Settings
 from store.conversation.engine import Engine
 from store.db import make_engine, make_sessionmaker
+from store.models import Channel
 
 log = logging.getLogger("minyi")
 
@@ -79,6 +80,24 @@ class WebServer:
         self.thread.join(timeout)
 
 
+def telegram_keeper(settings: Settings, session_factory: sessionmaker[Session],
+                    conversations: Engine, channels: Registry, *, webhook: bool = False) -> Any:
+    """The Telegram bot, kept connected in the background; once up, `channels` send through it."""
+    from bot.channels.telegram import app as telegram_app
+    from bot.channels.telegram.channel import TelegramChannel
+    from bot.channels.telegram.keeper import Keeper
+
+    def up(application: Any) -> None:
+        channel = channels.get(Channel.TELEGRAM)
+        if isinstance(channel, TelegramChannel):
+            channel.connect(application.bot)
+        log.info("Telegram bot @%s is %s", application.bot.username,
+                 "taking updates by webhook" if webhook else "polling")
+
+    return Keeper(settings, session_factory, conversations, on_up=up,
+                  starter=telegram_app.start_webhook if webhook else telegram_app.start)
+
+
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or SIGINT/SIGTERM arrives)."""
     stop = stop or asyncio.Event()
@@ -91,34 +110,23 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     session_factory = make_sessionmaker(engine)
     # One conversation engine behind both channels: the same form, the same rules.
     conversations = Engine(settings.engine_config())
-    application = None
+    keeper_task: asyncio.Task[None] | None = None
     web: WebServer | None = None
     scheduler = None
     notifier_task: asyncio.Task[None] | None = None
     channels: Registry | None = None
     crashed: BaseException | None = None
     try:
+        channels = registry(settings, session_factory)
+        log.info("channels switched on: %s", ", ".join(c.kind for c in channels))
         if settings.telegram_bot_token:
             log.info("Telegram bot: starting long polling against %s", settings.telegram_base_url
                      .replace(settings.telegram_bot_token, "<token>"))
-            from bot.channels.telegram import app as telegram_app
-
-            try:
-                application = await telegram_app.start(settings, session_factory, conversations)
-            except ChannelStartError as exc:
-                raise StartupError(str(exc)) from exc
-            username = application.bot.username
-            if not settings.telegram_bot_username and username:
-                # Links and QR codes need the bot's name: take what getMe said.
-                settings = replace(settings, telegram_bot_username=username)
-            log.info("Telegram bot @%s is polling", username)
+            keeper = telegram_keeper(settings, session_factory, conversations, channels)
+            keeper_task = asyncio.create_task(keeper.run(stop), name="telegram")
         else:
             log.warning("Telegram bot is off (TELEGRAM_BOT_TOKEN is not set); "
                         "the web chat is available at %s/c/<point token>", settings.public_url)
-
-        bot = application.bot if application is not None else None
-        channels = registry(settings, session_factory, telegram_bot=bot)
-        log.info("channels switched on: %s", ", ".join(c.kind for c in channels))
 
         from web import create_app
 
@@ -162,10 +170,13 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             except Exception:
                 if crashed is None:
                     log.exception("the notifier failed while stopping")
-        if application is not None:
-            from bot.channels.telegram import app as telegram_app
-
-            await telegram_app.stop(application)
+        if keeper_task is not None:
+            try:
+                await asyncio.wait_for(keeper_task, timeout=15)
+            except (TimeoutError, asyncio.CancelledError):
+                keeper_task.cancel()
+            except Exception:
+                log.exception("the Telegram bot failed while stopping")
         if channels is not None:
             channels.close()
         if web is not None:
