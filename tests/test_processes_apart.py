@@ -125,7 +125,7 @@ def test_it_runs_a_scheduled_job_once_per_due_time_with_three_schedulers(
     for _ in range(2):  # twice within the same hour: the second round runs nothing
         start = threading.Barrier(WORKERS)
 
-        def worker() -> None:
+        def worker(start: threading.Barrier = start) -> None:
             start.wait()
             once(Session_)
 
