@@ -21,6 +21,7 @@ import signal
 from bot.channels import registry
 from minyi.runner import StartupError, WebServer, configure_logging, telegram_keeper
 from minyi.settings import Settings
+from store import limits
 from store.conversation.engine import Engine
 from store.db import make_engine, make_sessionmaker
 
@@ -118,10 +119,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 
 def bot(settings: Settings) -> None:
     configure_logging()
+    limits.configure(settings.redis_url)
     asyncio.run(run_bot(settings))
 
 
 def worker(settings: Settings) -> None:
     configure_logging()
+    limits.configure(settings.redis_url)
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(run_worker(settings))

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from bot.channels import Registry
 from bot.channels.base import ChannelPort, Message, Outcome, RatePolicy, Status
 from minyi.settings import Settings
+from store import limits
 from store.delivery import outbox
 from store.models import Channel, OutboxMessage, OutboxStatus
 from store.reports import details
@@ -45,9 +46,13 @@ class RateLimiter:
 
     def __init__(self, rate: int | None = 30, interval: float = 1.0, *,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+                 shared: limits.Counts | None = None, key: str = "send") -> None:
         self.rate = rate
         self.interval = interval
+        # With Redis (REDIS_URL), every worker's sends count against one budget.
+        self.shared = shared
+        self.key = key
         self.clock = clock
         self.sleep = sleep
         self._recent: deque[float] = deque(maxlen=rate or 1)
@@ -69,8 +74,17 @@ class RateLimiter:
         while (delay := self.delay(chat)) > 0:
             await self.sleep(delay)
 
+    def take(self, chat: Hashable) -> float:
+        """With a shared budget: 0 when a send to `chat` may start now (and is counted),
+        else seconds to wait; without one, always 0 (`delay` has said)."""
+        if self.shared is None:
+            return 0.0
+        return self.shared.take(self.key, str(chat), self.rate, self.interval)
+
     def done(self, chat: Hashable) -> None:
         """A send to `chat` has just finished (whatever its outcome)."""
+        if self.shared is not None:
+            self.shared.done(self.key, str(chat), self.interval)
         now = self.clock()
         self._recent.append(now)
         self._last[chat] = now
@@ -79,6 +93,8 @@ class RateLimiter:
 
     def pause(self, seconds: float) -> None:
         """Send nothing to anyone for `seconds`."""
+        if self.shared is not None:
+            self.shared.pause(self.key, seconds)
         self._paused_until = max(self._paused_until, self.clock() + seconds)
 
     @property
@@ -90,8 +106,10 @@ class RateLimiter:
         return max(0.0, self._paused_until - self.clock())
 
     @classmethod
-    def of(cls, policy: RatePolicy) -> RateLimiter:
-        return cls(policy.overall, policy.per_recipient)
+    def of(cls, policy: RatePolicy, kind: str = "send") -> RateLimiter:
+        """The limiter for a channel's policy; shared through Redis when REDIS_URL is set."""
+        return cls(policy.overall, policy.per_recipient, shared=limits.redis(),
+                   key=f"send:{kind}")
 
 
 class Notifier:
@@ -108,7 +126,7 @@ class Notifier:
 
     def limiter(self, channel: ChannelPort) -> RateLimiter:
         if channel.kind not in self.limiters:
-            self.limiters[channel.kind] = RateLimiter.of(channel.rate)
+            self.limiters[channel.kind] = RateLimiter.of(channel.rate, channel.kind)
         return self.limiters[channel.kind]
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -146,6 +164,10 @@ class Notifier:
         ready = next((m for m in queue if limiter.delay(m.chat_id) == 0), None)
         if ready is None:
             await limiter.sleep(min(limiter.delay(m.chat_id) for m in queue))
+            return
+        if limiter.shared is not None and (
+                wait := await asyncio.to_thread(limiter.take, ready.chat_id)) > 0:
+            await limiter.sleep(wait)  # another worker's sends used the budget
             return
         queue.remove(ready)
         await self._send(channel, limiter, ready)

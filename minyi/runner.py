@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels import Registry, registry
 from minyi.scheduler import build_scheduler
 from minyi.settings import Settings
+from store import limits
 from store.conversation.engine import Engine
 from store.db import make_engine, make_sessionmaker
 from store.models import Channel
@@ -191,6 +192,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
 def serve(settings: Settings) -> None:
     """Blocking entry point of `minyi serve`."""
     configure_logging()
+    limits.configure(settings.redis_url)
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(run(settings))

@@ -17,10 +17,12 @@ from minyi.settings import Settings
 def build_app(settings: Settings) -> Any:
     """The Flask app of one web process, with its own database engine."""
     from bot.channels import registry
+    from store import limits
     from store.conversation.engine import Engine
     from store.db import make_engine, make_sessionmaker
     from web import create_app
 
+    limits.configure(settings.redis_url)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     return create_app(settings, session_factory=sessions, engine=Engine(settings.engine_config()),
                       channels=registry(settings, sessions))
