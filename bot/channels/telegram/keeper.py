@@ -26,7 +26,7 @@ from store.models import Channel
 
 log = logging.getLogger(__name__)
 
-MAX_WAIT = 60.0
+FIRST_WAIT, MAX_WAIT = 1.0, 60.0
 
 Starter = Callable[[Settings, Callable[[], AbstractContextManager[Session]], HandlesInbound],
                    Awaitable[Application]]  # type: ignore[type-arg]
@@ -52,7 +52,7 @@ class Keeper:
     async def run(self, stop: asyncio.Event) -> None:
         """Connect (retrying while unreachable), then wait for `stop` and shut the bot down."""
         await self._say(health.Health.CONNECTING, "")
-        wait = 1.0
+        wait = FIRST_WAIT
         while not stop.is_set():
             self.attempts += 1
             try:
