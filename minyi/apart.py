@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import TYPE_CHECKING
 
 from bot.channels import registry
 from minyi.runner import StartupError, WebServer, configure_logging, telegram_keeper
@@ -24,6 +25,10 @@ from minyi.settings import Settings
 from store import limits
 from store.conversation.engine import Engine
 from store.db import make_engine, make_sessionmaker
+from store.delivery import health
+
+if TYPE_CHECKING:
+    from bot.channels.telegram.keeper import Keeper
 
 log = logging.getLogger("minyi")
 
@@ -52,6 +57,9 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
         if webhook:
             server = await _webhook_server(settings, keeper, stop, task)
         await task
+        if keeper.health == health.Health.FAILED:
+            # Exit non-zero, so that the service manager shows it; retrying cannot help.
+            raise StartupError("Telegram refused TELEGRAM_BOT_TOKEN; check it with BotFather")
     finally:
         stop.set()
         if server is not None:
@@ -62,13 +70,12 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
         log.info("stopped")
 
 
-async def _webhook_server(settings: Settings, keeper: object, stop: asyncio.Event,
+async def _webhook_server(settings: Settings, keeper: Keeper, stop: asyncio.Event,
                           task: asyncio.Task[None]) -> WebServer | None:
     """Once the bot is up, listen for Telegram's posts on BOT_HOST:BOT_PORT."""
-    from bot.channels.telegram.keeper import Keeper
     from bot.channels.telegram.webhook import webhook_app
 
-    assert isinstance(keeper, Keeper) and settings.telegram_webhook_secret
+    assert settings.telegram_webhook_secret
     up = asyncio.create_task(keeper.up.wait())
     await asyncio.wait({up, task, asyncio.create_task(stop.wait())},
                        return_when=asyncio.FIRST_COMPLETED)

@@ -16,7 +16,7 @@ import logging
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +27,9 @@ from store import limits
 from store.conversation.engine import Engine
 from store.db import make_engine, make_sessionmaker
 from store.models import Channel
+
+if TYPE_CHECKING:
+    from bot.channels.telegram.keeper import Keeper
 
 log = logging.getLogger("minyi")
 
@@ -82,7 +85,8 @@ class WebServer:
 
 
 def telegram_keeper(settings: Settings, session_factory: sessionmaker[Session],
-                    conversations: Engine, channels: Registry, *, webhook: bool = False) -> Any:
+                    conversations: Engine, channels: Registry, *,
+                    webhook: bool = False) -> Keeper:
     """The Telegram bot, kept connected in the background; once up, `channels` send through it."""
     from bot.channels.telegram import app as telegram_app
     from bot.channels.telegram.channel import TelegramChannel

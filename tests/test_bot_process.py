@@ -175,3 +175,21 @@ def _wait_for_state(session: Session, wanted: health.Health) -> list[health.Chan
             return found
         threading.Event().wait(0.1)
     raise AssertionError(f"the channel never reached {wanted}: {health.read(session)}")
+
+
+def test_it_stops_the_bot_process_when_telegram_refuses_the_token(
+    settings: Settings, session: Session,
+) -> None:
+    from minyi.apart import run_bot
+    from minyi.runner import StartupError
+
+    with BotAPIEmulator() as emu:
+        settings = replace(settings, telegram_bot_token="999:not-the-token",
+                           telegram_base_url=emu.base_url,
+                           telegram_base_file_url=emu.base_file_url)
+        with pytest.raises(StartupError, match="refused TELEGRAM_BOT_TOKEN"):
+            asyncio.run(asyncio.wait_for(run_bot(settings), 30))
+
+    session.rollback()
+    [state] = health.read(session)
+    assert state.health == health.Health.FAILED and "BotFather" in state.detail

@@ -44,8 +44,12 @@ def webhook_app(application: Application, loop: asyncio.AbstractEventLoop,  # ty
         update = _update(request.get_json(silent=True), application)
         if update is None:
             abort(400)
-        future = asyncio.run_coroutine_threadsafe(application.update_queue.put(update), loop)
-        future.result(timeout=10)
+        try:
+            asyncio.run_coroutine_threadsafe(application.update_queue.put(update),
+                                             loop).result(timeout=10)
+        except Exception as exc:  # the bot is stopping: Telegram posts it again later
+            log.warning("webhook: update %s not taken (%r)", update.update_id, exc)
+            abort(503)
         return jsonify(ok=True)
 
     @app.get("/healthz")
