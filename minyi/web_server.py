@@ -1,7 +1,8 @@
 """`minyi web`: the console and the web chat behind gunicorn (several processes, each with threads).
 
 Each gunicorn worker builds its own app (`load`), with its own database
-connections: nothing is shared across a fork. The channels' background work
+connections: nothing is shared across a fork. X-Forwarded-* are read by the
+app itself (TRUSTED_PROXIES); gunicorn believes them only from 127.0.0.1. The channels' background work
 (WeChat's inbox), the outbox and the scheduled jobs are `minyi worker`'s.
 """
 
@@ -39,8 +40,6 @@ class WebServer(BaseApplication):  # type: ignore[misc]
             # A long upload on a slow line must not be cut off as a hung worker.
             "timeout": 120, "graceful_timeout": 30, "keepalive": 5,
             "accesslog": "-", "errorlog": "-", "proc_name": "minyi-web",
-            # The app reads X-Forwarded-* itself (TRUSTED_PROXIES), so gunicorn passes them on.
-            "forwarded_allow_ips": "*",
         }
         super().__init__()
 

@@ -193,3 +193,17 @@ def test_it_stops_the_bot_process_when_telegram_refuses_the_token(
     session.rollback()
     [state] = health.read(session)
     assert state.health == health.Health.FAILED and "BotFather" in state.detail
+
+
+@pytest.mark.parametrize("secret", [None, "", "has spaces", "ü" * 4, "x" * 257])
+def test_it_refuses_a_webhook_without_a_usable_secret(secret: str | None, tmp_path: Any) -> None:
+    from minyi.settings import ConfigError
+
+    env = {"MINYI_INSTANCE": str(tmp_path), "TELEGRAM_WEBHOOK_URL": "https://minyi.test/hook"}
+    if secret is not None:
+        env["TELEGRAM_WEBHOOK_SECRET"] = secret
+
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
+        Settings.from_env(env, dotenv=False)
+    env["TELEGRAM_WEBHOOK_SECRET"] = "Ok_secret-1"
+    assert Settings.from_env(env, dotenv=False).telegram_webhook_secret == "Ok_secret-1"
