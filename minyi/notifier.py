@@ -1,7 +1,8 @@
 """Delivers the outbox: feedback owed to reporters and staff alerts, on whichever channel.
 
 Each tick claims due rows for the enabled channels (the registry's; rows for
-a channel switched off wait until it is back), delivers them one by one
+a channel switched off wait until it is back), at most one per chat (the
+oldest it is owed: `outbox.claim_due`), delivers them one by one
 through their channel and records each outcome in a transaction of its own,
 so a message accepted by a channel is marked sent before the next one goes
 out: a restart never sends it again. Each channel has its own `RateLimiter`
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from bot.channels import Registry
 from bot.channels.base import ChannelPort, Message, Outcome, RatePolicy, Status
 from minyi.settings import Settings
+from store import limits
 from store.delivery import outbox
 from store.models import Channel, OutboxMessage, OutboxStatus
 from store.ops import logctx
@@ -45,9 +47,13 @@ class RateLimiter:
 
     def __init__(self, rate: int | None = 30, interval: float = 1.0, *,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+                 shared: limits.Counts | None = None, key: str = "send") -> None:
         self.rate = rate
         self.interval = interval
+        # With Redis (REDIS_URL), every worker's sends count against one budget.
+        self.shared = shared
+        self.key = key
         self.clock = clock
         self.sleep = sleep
         self._recent: deque[float] = deque(maxlen=rate or 1)
@@ -69,8 +75,17 @@ class RateLimiter:
         while (delay := self.delay(chat)) > 0:
             await self.sleep(delay)
 
+    def take(self, chat: Hashable) -> float:
+        """With a shared budget: 0 when a send to `chat` may start now (and is counted),
+        else seconds to wait; without one, always 0 (`delay` has said)."""
+        if self.shared is None:
+            return 0.0
+        return self.shared.take(self.key, str(chat), self.rate, self.interval)
+
     def done(self, chat: Hashable) -> None:
         """A send to `chat` has just finished (whatever its outcome)."""
+        if self.shared is not None:
+            self.shared.done(self.key, str(chat), self.interval)
         now = self.clock()
         self._recent.append(now)
         self._last[chat] = now
@@ -79,6 +94,8 @@ class RateLimiter:
 
     def pause(self, seconds: float) -> None:
         """Send nothing to anyone for `seconds`."""
+        if self.shared is not None:
+            self.shared.pause(self.key, seconds)
         self._paused_until = max(self._paused_until, self.clock() + seconds)
 
     @property
@@ -90,8 +107,10 @@ class RateLimiter:
         return max(0.0, self._paused_until - self.clock())
 
     @classmethod
-    def of(cls, policy: RatePolicy) -> RateLimiter:
-        return cls(policy.overall, policy.per_recipient)
+    def of(cls, policy: RatePolicy, kind: str = "send") -> RateLimiter:
+        """The limiter for a channel's policy; shared through Redis when REDIS_URL is set."""
+        return cls(policy.overall, policy.per_recipient, shared=limits.redis(),
+                   key=f"send:{kind}")
 
 
 class Notifier:
@@ -108,7 +127,7 @@ class Notifier:
 
     def limiter(self, channel: ChannelPort) -> RateLimiter:
         if channel.kind not in self.limiters:
-            self.limiters[channel.kind] = RateLimiter.of(channel.rate)
+            self.limiters[channel.kind] = RateLimiter.of(channel.rate, channel.kind)
         return self.limiters[channel.kind]
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -147,17 +166,15 @@ class Notifier:
         if ready is None:
             await limiter.sleep(min(limiter.delay(m.chat_id) for m in queue))
             return
+        if limiter.shared is not None and (
+                wait := await asyncio.to_thread(limiter.take, ready.chat_id)) > 0:
+            await limiter.sleep(wait)  # another worker's sends used the budget
+            return
         queue.remove(ready)
-        if not await self._send(channel, limiter, ready):
-            # The recipient (a reporter, or staff) blocked us: the rest of their batch is given up unsent.
-            rest = [m for m in queue if m.chat_id == ready.chat_id]
-            for m in rest:
-                queue.remove(m)
-            await asyncio.to_thread(self._record_many, rest, outbox.give_up,
-                                    error="recipient blocked us")
+        await self._send(channel, limiter, ready)
 
-    async def _send(self, channel: ChannelPort, limiter: RateLimiter, message: Message) -> bool:
-        """Deliver one row and record the outcome; False when the recipient is gone."""
+    async def _send(self, channel: ChannelPort, limiter: RateLimiter, message: Message) -> None:
+        """Deliver one row and record the outcome (a recipient gone gives up their other rows)."""
         # Every line logged for this delivery (the channel's too) names the row.
         with logctx.tagged(f"out={message.id}"):
             try:
@@ -170,7 +187,6 @@ class Notifier:
             log.info("outbox row %s on %s: %s%s", message.id, channel.kind.value, outcome.status.value,
                      f" ({outcome.error})" if outcome.error else "")
             await self._settle(limiter, message, outcome)
-        return outcome.status != Status.GONE
 
     async def _settle(self, limiter: RateLimiter, message: Message, outcome: Outcome) -> None:
         """Record `outcome` the same way whichever channel it came from."""

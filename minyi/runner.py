@@ -15,16 +15,21 @@ import contextlib
 import logging
 import signal
 import threading
-from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import Registry, registry
-from bot.channels.base import ChannelStartError
 from minyi import logs
 from minyi.scheduler import build_scheduler
 from minyi.settings import Settings
+from store import limits
 from store.conversation.engine import Engine
 from store.db import make_engine, make_sessionmaker
+from store.models import Channel
+
+if TYPE_CHECKING:
+    from bot.channels.telegram.keeper import Keeper
 
 log = logging.getLogger("minyi")
 
@@ -73,6 +78,25 @@ class WebServer:
         self.thread.join(timeout)
 
 
+def telegram_keeper(settings: Settings, session_factory: sessionmaker[Session],
+                    conversations: Engine, channels: Registry, *,
+                    webhook: bool = False) -> Keeper:
+    """The Telegram bot, kept connected in the background; once up, `channels` send through it."""
+    from bot.channels.telegram import app as telegram_app
+    from bot.channels.telegram.channel import TelegramChannel
+    from bot.channels.telegram.keeper import Keeper
+
+    def up(application: Any) -> None:
+        channel = channels.get(Channel.TELEGRAM)
+        if isinstance(channel, TelegramChannel):
+            channel.connect(application.bot)
+        log.info("Telegram bot @%s is %s", application.bot.username,
+                 "taking updates by webhook" if webhook else "polling")
+
+    return Keeper(settings, session_factory, conversations, on_up=up,
+                  starter=telegram_app.start_webhook if webhook else telegram_app.start)
+
+
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or SIGINT/SIGTERM arrives)."""
     stop = stop or asyncio.Event()
@@ -85,34 +109,23 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     session_factory = make_sessionmaker(engine)
     # One conversation engine behind both channels: the same form, the same rules.
     conversations = Engine(settings.engine_config())
-    application = None
+    keeper_task: asyncio.Task[None] | None = None
     web: WebServer | None = None
     scheduler = None
     notifier_task: asyncio.Task[None] | None = None
     channels: Registry | None = None
     crashed: BaseException | None = None
     try:
+        channels = registry(settings, session_factory)
+        log.info("channels switched on: %s", ", ".join(c.kind for c in channels))
         if settings.telegram_bot_token:
             log.info("Telegram bot: starting long polling against %s", settings.telegram_base_url
                      .replace(settings.telegram_bot_token, "<token>"))
-            from bot.channels.telegram import app as telegram_app
-
-            try:
-                application = await telegram_app.start(settings, session_factory, conversations)
-            except ChannelStartError as exc:
-                raise StartupError(str(exc)) from exc
-            username = application.bot.username
-            if not settings.telegram_bot_username and username:
-                # Links and QR codes need the bot's name: take what getMe said.
-                settings = replace(settings, telegram_bot_username=username)
-            log.info("Telegram bot @%s is polling", username)
+            keeper = telegram_keeper(settings, session_factory, conversations, channels)
+            keeper_task = asyncio.create_task(keeper.run(stop), name="telegram")
         else:
             log.warning("Telegram bot is off (TELEGRAM_BOT_TOKEN is not set); "
                         "the web chat is available at %s/c/<point token>", settings.public_url)
-
-        bot = application.bot if application is not None else None
-        channels = registry(settings, session_factory, telegram_bot=bot)
-        log.info("channels switched on: %s", ", ".join(c.kind for c in channels))
 
         from web import create_app
 
@@ -156,10 +169,13 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             except Exception:
                 if crashed is None:
                     log.exception("the notifier failed while stopping")
-        if application is not None:
-            from bot.channels.telegram import app as telegram_app
-
-            await telegram_app.stop(application)
+        if keeper_task is not None:
+            try:
+                await asyncio.wait_for(keeper_task, timeout=15)
+            except (TimeoutError, asyncio.CancelledError):
+                keeper_task.cancel()
+            except Exception:
+                log.exception("the Telegram bot failed while stopping")
         if channels is not None:
             channels.close()
         if web is not None:
@@ -174,6 +190,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
 def serve(settings: Settings) -> None:
     """Blocking entry point of `minyi serve`."""
     configure_logging(settings.log_format)
+    limits.configure(settings.redis_url)
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(run(settings))

@@ -16,6 +16,9 @@ takes an optional `now`, so tests run them at any moment they like.
                      last month's 通报 (claimed by INSERT … ON CONFLICT: built and sent once)
   remind_commissions hourly: each person an overdue 约稿 still waits on, reminded once
 
+However many workers run, each job runs once per due time: the worker whose
+`INSERT … ON CONFLICT` claims (job, due time) in `job_runs` runs it (`once`).
+
 Every deadline is the office's (系统管理 → 办理时限, `store.review.deadlines`):
 working days in its calendar, clock hours for urgent reports.
 """
@@ -23,9 +26,11 @@ working days in its calendar, clock hours for urgent reports.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -33,6 +38,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
+from store import jobs
 from store.models import OutboxMessage, OutboxStatus, ProcessedUpdate, utcnow
 from store.network import commissions, logins, scans
 from store.outputs import bulletin
@@ -97,6 +103,7 @@ def housekeeping(session_factory: sessionmaker[Session], now: datetime | None = 
         pruned = prune_processed_updates(s, now)
         scans.prune_visitors(s, now)
         logins.prune(s, now)
+        jobs.prune(s, now)
         health = outbox_health(s)
     level = logging.WARNING if health.stuck(now) else logging.INFO
     log.log(level, "outbox: %d pending, %d sending, %d given up%s; pruned %d old update ids",
@@ -179,64 +186,87 @@ def remind_commissions(session_factory: sessionmaker[Session], now: datetime | N
     return done
 
 
+# Interval jobs fall due on one grid for every worker (multiples of their period since this).
+GRID = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def every(period: timedelta) -> Callable[[datetime], datetime]:
+    """Due times on the grid `period` apart: the latest at or before `now`."""
+    def due(now: datetime) -> datetime:
+        return GRID + period * ((now - GRID) // period)
+    return due
+
+
+def daily_at(hour: int) -> Callable[[datetime], datetime]:
+    """Due times at `hour` o'clock office time: the latest at or before `now`."""
+    def due(now: datetime) -> datetime:
+        local = now.astimezone(ZoneInfo(OFFICE_TZ))
+        at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+        if at > local:
+            at -= timedelta(days=1)
+        return at.astimezone(UTC)
+    return due
+
+
+@dataclass(frozen=True)
+class Once:
+    """`job` run only by the worker that claims its current due time (`store.jobs.claim`).
+
+    The claim is committed before the job runs, so a job that fails is not
+    run again by another worker for the same due time: it runs at the next.
+    """
+
+    name: str
+    due: Callable[[datetime], datetime]
+    job: Callable[..., object]
+
+    def __call__(self, session_factory: sessionmaker[Session], *args: object) -> bool:
+        with session_factory() as s, s.begin():
+            claimed = jobs.claim(s, self.name, self.due(utcnow()))
+        if claimed:
+            self.job(session_factory, *args)
+        else:
+            log.debug("%s: already run for this due time by another worker", self.name)
+        return claimed
+
+
 def build_scheduler(session_factory: sessionmaker[Session],
                     settings: Settings) -> BackgroundScheduler:
     """A scheduler with minyi's jobs, run in its own worker threads.
 
     The jobs are blocking database work, so they get threads of their own
     rather than the event loop's; `shutdown(wait=True)` then waits for a
-    running job to finish its unit of work instead of abandoning it.
+    running job to finish its unit of work instead of abandoning it. Each job
+    runs once per due time however many workers have this schedule (`once`):
+    interval jobs fall due on a grid shared by all, and at start-up each job
+    runs for the due time just past unless some worker already has.
     """
     scheduler = BackgroundScheduler(timezone="UTC", executors={
         "default": {"type": "threadpool", "max_workers": 2}})
-    started = datetime.now(tz=utcnow().tzinfo)
-    scheduler.add_job(
-        housekeeping, "interval", args=[session_factory], id="housekeeping",
-        seconds=HOUSEKEEPING_EVERY.total_seconds(), next_run_time=started,
-        coalesce=True, max_instances=1,
-    )
-    scheduler.add_job(
-        chase_returns, "interval", id="chase_returns", args=[session_factory],
-        seconds=RETURNS_EVERY.total_seconds(), next_run_time=started,
-        coalesce=True, max_instances=1,
-    )
-    scheduler.add_job(
-        sweep_draft_files, "interval", id="sweep_draft_files",
-        args=[session_factory, settings.upload_dir, settings.draft_files_days],
-        seconds=SWEEP_EVERY.total_seconds(), next_run_time=started,
-        coalesce=True, max_instances=1,
-    )
-    scheduler.add_job(
-        chase_reviews, "interval", id="chase_reviews", args=[session_factory],
-        seconds=REVIEWS_EVERY.total_seconds(), next_run_time=started,
-        coalesce=True, max_instances=1,
-    )
-    scheduler.add_job(
-        remind_commissions, "interval", id="remind_commissions", args=[session_factory],
-        seconds=COMMISSIONS_EVERY.total_seconds(), next_run_time=started,
-        coalesce=True, max_instances=1,
-    )
-    scheduler.add_job(
-        chase_transfers, CronTrigger(hour=TRANSFERS_AT_HOUR, minute=0, timezone=OFFICE_TZ),
-        args=[session_factory], id="chase_transfers", coalesce=True, max_instances=1,
-        misfire_grace_time=3600,
-    )
-    # Once at start-up too, so an office that restarts after 09:00 is not a day late;
-    # a transfer already reminded today is not reminded again.
-    scheduler.add_job(chase_transfers, "date", args=[session_factory], id="chase_transfers_now",
-                      run_date=started)
-    # The same for instructions; each due date is claimed once, so a restart repeats nothing.
-    scheduler.add_job(
-        remind_instructions, CronTrigger(hour=TRANSFERS_AT_HOUR, minute=0, timezone=OFFICE_TZ),
-        args=[session_factory], id="remind_instructions", coalesce=True, max_instances=1,
-        misfire_grace_time=3600,
-    )
-    scheduler.add_job(remind_instructions, "date", args=[session_factory],
-                      id="remind_instructions_now", run_date=started)
-    # Hourly from start-up: a restart after the day still builds it; the claim makes it once.
-    scheduler.add_job(
-        build_bulletin, "interval", id="build_bulletin", args=[session_factory],
-        seconds=BULLETIN_EVERY.total_seconds(), next_run_time=started,
-        coalesce=True, max_instances=1,
-    )
+    started = datetime.now(tz=UTC)
+    intervals: list[tuple[str, timedelta, Callable[..., object], tuple[object, ...]]] = [
+        ("housekeeping", HOUSEKEEPING_EVERY, housekeeping, ()),
+        ("chase_returns", RETURNS_EVERY, chase_returns, ()),
+        ("sweep_draft_files", SWEEP_EVERY, sweep_draft_files,
+         (settings.upload_dir, settings.draft_files_days)),
+        ("chase_reviews", REVIEWS_EVERY, chase_reviews, ()),
+        ("remind_commissions", COMMISSIONS_EVERY, remind_commissions, ()),
+        # Hourly: a restart after the bulletin day still builds it; its claim makes it once.
+        ("build_bulletin", BULLETIN_EVERY, build_bulletin, ()),
+    ]
+    for name, period, job, args in intervals:
+        scheduler.add_job(
+            Once(name, every(period), job), "interval", id=name, args=[session_factory, *args],
+            seconds=period.total_seconds(), start_date=GRID, next_run_time=started,
+            coalesce=True, max_instances=1,
+        )
+    # Transfers and instructions are chased when the office's working day starts, and at
+    # start-up for the day's due time, so an office that restarts after 09:00 is not a day late.
+    for name, job in (("chase_transfers", chase_transfers),
+                      ("remind_instructions", remind_instructions)):
+        run = Once(name, daily_at(TRANSFERS_AT_HOUR), job)
+        scheduler.add_job(run, CronTrigger(hour=TRANSFERS_AT_HOUR, minute=0, timezone=OFFICE_TZ),
+                          args=[session_factory], id=name, coalesce=True, max_instances=1,
+                          misfire_grace_time=3600)
+        scheduler.add_job(run, "date", args=[session_factory], id=f"{name}_now", run_date=started)
     return scheduler

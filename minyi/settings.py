@@ -130,6 +130,17 @@ class Settings:
     # /metrics answers a request bearing this token; without one, only a direct request from
     # this machine (loopback, no proxy header) -- see web/health.py.
     metrics_token: str | None = None
+    # Processes apart (`minyi web`, `minyi bot`, `minyi worker`; docs/DEPLOY.md).
+    web_workers: int = 2
+    web_threads: int = 4
+    # Webhook mode of `minyi bot` when set (the public https address Telegram posts to);
+    # long polling otherwise. The secret is what Telegram sends back in its header.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
+    bot_host: str = "127.0.0.1"
+    bot_port: int = 8081
+    # Rate limits shared by every process through Redis when set; in-process otherwise.
+    redis_url: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -233,8 +244,28 @@ class Settings:
             data_keys=data_keys,
             log_format=_log_format(env),
             metrics_token=_read(env, "METRICS_TOKEN"),
+            web_workers=_positive(env, "WEB_WORKERS", 2),
+            web_threads=_positive(env, "WEB_THREADS", 4),
+            telegram_webhook_url=_read(env, "TELEGRAM_WEBHOOK_URL"),
+            telegram_webhook_secret=_webhook_secret(env),
+            bot_host=_read(env, "BOT_HOST") or "127.0.0.1",
+            bot_port=_int(env, "BOT_PORT", 8081),
+            redis_url=_read(env, "REDIS_URL"),
             **_wechat(env),
         )
+
+
+def _webhook_secret(env: Mapping[str, str]) -> str | None:
+    """TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL, 1-256 of A-Z a-z 0-9 _ -."""
+    secret = _read(env, "TELEGRAM_WEBHOOK_SECRET")
+    if _read(env, "TELEGRAM_WEBHOOK_URL") is None:
+        return secret
+    if not secret or not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise ConfigError(
+            "TELEGRAM_WEBHOOK_URL is set, so TELEGRAM_WEBHOOK_SECRET must be too: 1-256 letters, "
+            "digits, _ or - (Telegram sends it back with every update, and updates without it "
+            "are refused). Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    return secret
 
 
 def _data_keys(env: Mapping[str, str], mode: str, instance: Path) -> tuple[str, ...]:

@@ -101,6 +101,7 @@ class BotAPIEmulator:
         self.sent: list[Sent] = []
         self.edits: list[Sent] = []
         self.calls: list[tuple[str, JSON]] = []
+        self.webhook: JSON | None = None
         self.answered_callbacks: dict[str, JSON] = {}
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.throttled: list[str] = []
@@ -395,6 +396,11 @@ class BotAPIEmulator:
             with self._cond:
                 self._confirmed = max([self._confirmed] +
                                       [u["update_id"] + 1 for u in self._updates])
+        return _ok(True)
+
+    def _api_setWebhook(self, p: JSON, f: Any) -> tuple[int, JSON]:  # noqa: N802
+        # Recorded for the test, which posts the updates there itself, as Telegram would.
+        self.webhook = {"url": p.get("url"), "secret_token": p.get("secret_token")}
         return _ok(True)
 
     def _api_getUpdates(self, p: JSON, f: Any) -> tuple[int, JSON]:  # noqa: N802

@@ -76,17 +76,37 @@ def test_it_claims_due_messages_oldest_first_on_the_given_channels(session: Sess
     claimed = outbox.claim_due(session, [Channel.TELEGRAM], now=now)
     session.commit()
 
-    assert [m.id for m in claimed] == [first.id, second.id]
+    # Only the head of the chat's queue: the second waits until the first is sent.
+    assert [m.id for m in claimed] == [first.id]
     assert all(m.status == OutboxStatus.SENDING and m.attempts == 1 for m in claimed)
+    assert outbox.claim_due(session, [Channel.TELEGRAM], now=now) == []
+    outbox.mark_sent(session, first)
+    assert [m.id for m in outbox.claim_due(session, [Channel.TELEGRAM], now=now)] == [second.id]
+    session.commit()
     assert _statuses(session)[on_web.id] == OutboxStatus.PENDING
     assert _statuses(session)[later.id] == OutboxStatus.PENDING
-    assert outbox.pending_count(session) == 4  # pending and sending both count
+    assert outbox.pending_count(session) == 3  # pending and sending both count
+
+
+def test_it_keeps_a_later_message_behind_one_waiting_to_be_retried(session: Session) -> None:
+    reporter = _reporter(session, 1)
+    first, second = _owe(session, reporter, "一"), _owe(session, reporter, "二")
+    session.commit()
+    now = utcnow() + SOON
+    [claimed] = outbox.claim_due(session, [Channel.TELEGRAM], now=now)
+    outbox.retry_later(session, claimed, "timed out", delay=60)
+    session.commit()
+
+    # The second is due, but the first is owed first: nothing goes until it may be retried.
+    assert outbox.claim_due(session, [Channel.TELEGRAM], now=now) == []
+    retried = outbox.claim_due(session, [Channel.TELEGRAM], now=now + timedelta(seconds=120))
+    assert [m.id for m in retried] == [first.id]
+    assert _statuses(session)[second.id] == OutboxStatus.PENDING
 
 
 def test_it_claims_no_more_than_the_limit(session: Session) -> None:
-    reporter = _reporter(session, 1)
     for i in range(5):
-        _owe(session, reporter, f"第{i}条")
+        _owe(session, _reporter(session, i + 1), f"第{i}条")
     session.commit()
 
     claimed = outbox.claim_due(session, [Channel.TELEGRAM], limit=2, now=utcnow() + SOON)

@@ -108,19 +108,19 @@ def test_it_schedules_housekeeping_returns_reviews_and_transfers(
     # Every limit is the office's (系统管理 → 办理时限), read by the job itself.
     assert jobs["chase_returns"].args == (Session_,)
     assert jobs["chase_returns"].trigger.interval == timedelta(hours=1)
-    assert jobs["chase_reviews"].func is scheduler.chase_reviews
+    assert jobs["chase_reviews"].func.job is scheduler.chase_reviews
     assert jobs["chase_reviews"].trigger.interval == timedelta(hours=1)
     daily = jobs["chase_transfers"].trigger
     assert str(daily.timezone) == "Asia/Shanghai"
     fields = {f.name: str(f) for f in daily.fields}
     assert (fields["hour"], fields["minute"]) == ("9", "0")
-    assert jobs["chase_transfers_now"].func is scheduler.chase_transfers
+    assert jobs["chase_transfers_now"].func.job is scheduler.chase_transfers
     reminders = {f.name: str(f) for f in jobs["remind_instructions"].trigger.fields}
     assert (reminders["hour"], reminders["minute"]) == ("9", "0")
     assert str(jobs["remind_instructions"].trigger.timezone) == "Asia/Shanghai"
-    assert jobs["remind_instructions_now"].func is scheduler.remind_instructions
+    assert jobs["remind_instructions_now"].func.job is scheduler.remind_instructions
     # 通报: hourly from start-up; the office's day is read by the job, the claim makes it once.
-    assert jobs["build_bulletin"].func is scheduler.build_bulletin
+    assert jobs["build_bulletin"].func.job is scheduler.build_bulletin
     assert jobs["build_bulletin"].trigger.interval == timedelta(hours=1)
 
 

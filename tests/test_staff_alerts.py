@@ -84,12 +84,17 @@ def _telegram(Session_: sessionmaker[Session], engine: Engine, chat: str) -> Cha
 
 
 def _deliver(settings: Settings, Session_: sessionmaker[Session], emu: BotAPIEmulator) -> int:  # noqa: N803
-    """One notifier round over every channel switched on in `settings`, Telegram through `emu`."""
+    """Notifier rounds over every channel switched on in `settings`, Telegram through `emu`,
+    until nothing is due (a chat's rows go one a round); returns how many rows were handled."""
     async def run() -> int:
         async with Bot(TOKEN, base_url=emu.base_url) as bot:
             channels = registry(settings, Session_, telegram_bot=bot)
+            notifier = Notifier(settings, Session_, channels)
+            total = 0
             try:
-                return await Notifier(settings, Session_, channels).tick()
+                while handled := await notifier.tick():
+                    total += handled
+                return total
             finally:
                 channels.close()
 

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from store import search
+from store.delivery import health
 from store.i18n import t
 from store.models import AdoptionLevel, Role, User
 from store.network import addresses, staff, units, users
@@ -273,6 +274,7 @@ def _users_page(linked: tuple[User, str] | None = None, *, values: Any = None,
                            chats=addresses.of(session, [u.id for u in people]),
                            channel_name=edge.channels().name_of,
                            link_channels=edge.link_channel_names(),
+                           channel_health=health.read(session),
                            units=units.tree(session), roles=list(Role), linked=linked,
                            values=values or {}, errors=errors or {}, issued=issued,
                            all_units=ALL_UNITS,

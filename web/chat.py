@@ -26,7 +26,7 @@ from flask import Blueprint, current_app, jsonify, make_response, render_templat
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import FileStorage
 
-from store import forms
+from store import forms, limits
 from store.conversation import commands
 from store.conversation.types import BUTTONS_ONLY, Inbound, IncomingFile
 from store.delivery import webchat
@@ -67,6 +67,9 @@ class Flood:
         self._lock = threading.Lock()
 
     def allow(self, key: str, burst: int, window: float) -> bool:
+        shared = limits.redis()
+        if shared is not None:  # every web process counts together (REDIS_URL)
+            return shared.hit(f"webchat:{key}", burst, window)
         now = time.monotonic()
         with self._lock:
             if len(self._hits) > 50_000:

@@ -2,9 +2,10 @@
 interface (`base.ChannelPort`), listed by one registry built at start-up.
 
 `registry(settings, sessions, telegram_bot=...)` holds the enabled channels:
-the web chat always; Telegram when its bot's username is known (it sends
-only with the running application's `Bot`); WeChat when WECHAT_APP_ID,
-_APP_SECRET and _TOKEN are set. `minyi serve` builds it once and hands it to
+the web chat always; Telegram when its token or its bot's username is known
+(it sends only with a `Bot`, handed over once Telegram answers:
+`TelegramChannel.connect`); WeChat when WECHAT_APP_ID, _APP_SECRET and _TOKEN are set.
+`minyi serve` builds it once and hands it to
 the web app (`create_app(channels=...)`), which lets each channel `listen`.
 The notifier, the outbox and the posters ask it and name no channel.
 Channel folders are imported lazily: a switched-off channel's library is
@@ -86,7 +87,7 @@ def registry(settings: Settings, sessions: sessionmaker[Session], *,
     from bot.channels.webchat.channel import WebChatChannel
 
     enabled: dict[Channel, ChannelPort] = {Channel.WEB: WebChatChannel(settings.public_url, sessions)}
-    if telegram_bot is not None or settings.telegram_bot_username:
+    if telegram_bot is not None or settings.telegram_bot_username or settings.telegram_bot_token:
         from bot.channels.telegram.channel import TelegramChannel
 
         enabled[Channel.TELEGRAM] = TelegramChannel(settings, telegram_bot)

@@ -1,7 +1,8 @@
 """The `minyi` command: set up the database, add staff and points, serve.
 
-One module per noun (`init`, `serve`, `user`, `point`, `posters`, `unit`, `report-up`, `journal`,
-`search`, `export`, `stats`, `token`, `bulletin`, `audit`, `keys`, `seed`, `backup` and `restore`);
+One module per noun (`init`, `serve`, `processes` (web, bot, worker), `user`, `point`,
+`posters`, `unit`, `report-up`, `journal`, `search`, `export`, `stats`, `token`, `bulletin`, `audit`,
+`keys`, `seed`, `backup` and `restore`);
 each has `register(sub)`, which adds its subcommand and sets `handler` on the
 parsed arguments. To add a command, write `minyi/cli/<noun>.py` and list it in
 `NOUNS`. Each handler takes the settings built once here, opens its own unit
@@ -24,6 +25,7 @@ from minyi.cli import (
     keys,
     points,
     posters,
+    processes,
     search,
     seed,
     serve,
@@ -39,8 +41,8 @@ from store import sealing
 from store.errors import DomainError
 
 # In the order `minyi --help` lists them.
-NOUNS = (init, serve, users, points, posters, units, upward, journal, search, export, stats, tokens,
-         bulletin, audit, keys, seed, backup)
+NOUNS = (init, serve, processes, users, points, posters, units, upward, journal, search, export, stats,
+         tokens, bulletin, audit, keys, seed, backup)
 
 
 def build_parser() -> argparse.ArgumentParser:

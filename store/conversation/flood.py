@@ -1,4 +1,4 @@
-"""Per-user flood control, in memory (one process sees its own users)."""
+"""Per-user flood control: in memory, or in Redis for every process when REDIS_URL is set."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import Literal
+
+from store import limits
 
 
 class FloodGuard:
@@ -22,6 +24,11 @@ class FloodGuard:
         self._warned: dict[str, float] = {}
 
     def check(self, key: str) -> Literal["ok", "warn", "drop"]:
+        shared = limits.redis()
+        if shared is not None:  # the bot's and the web's processes count together (REDIS_URL)
+            if shared.hit(f"flood:{key}", self.burst, self.window):
+                return "ok"
+            return "warn" if shared.first(f"flood:{key}", self.window) else "drop"
         now = self.clock()
         hits = self._hits.get(key)
         if hits is None:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.orm import Session
 
 from store.models import (
@@ -27,6 +28,8 @@ from store.network import addresses
 MAX_ATTEMPTS = 12
 # A claim older than this is taken to be from a worker that died mid-send.
 LEASE = timedelta(minutes=5)
+# Rows still owed: a later row to the same chat waits behind any of these.
+UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
 
 def enqueue(
@@ -53,6 +56,13 @@ def claim_due(
 ) -> list[OutboxMessage]:
     """Mark up to `limit` due messages as being sent and return them, oldest first.
 
+    Only the head of each chat's queue is claimed: a row is taken when no
+    earlier row to the same chat is still unsent (pending, waiting for a
+    retry, or being sent by some worker), so one chat's messages go out in
+    the order they were written, across retries and across workers, and at
+    most one of them is in flight. On PostgreSQL the rows are locked with
+    `FOR UPDATE SKIP LOCKED`: two workers claiming at once never take the
+    same row (one that another worker claimed meanwhile no longer matches).
     A message left in `sending` by a worker that died is taken again after
     `LEASE`; `claim_due` is the only way out of `pending`.
     """
@@ -62,14 +72,21 @@ def claim_due(
         sa.and_(OutboxMessage.status == OutboxStatus.SENDING,
                 OutboxMessage.next_attempt_at <= now - LEASE),
     )
+    earlier = sa.orm.aliased(OutboxMessage)
+    waits_behind = (
+        sa.select(earlier.id)
+        .where(earlier.channel == OutboxMessage.channel, earlier.chat_id == OutboxMessage.chat_id,
+               earlier.status.in_(UNSENT), earlier.id < OutboxMessage.id)
+        .exists()
+    )
     query = (
         sa.select(OutboxMessage)
-        .where(due, OutboxMessage.channel.in_(list(channels)))
+        .where(due, OutboxMessage.channel.in_(list(channels)), ~waits_behind)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
     rows = list(session.scalars(query))
     for msg in rows:
         msg.status = OutboxStatus.SENDING

@@ -22,6 +22,7 @@ from store.models.enums import (
     Urgency,
     WeChatInboxStatus,
 )
+from store.models.jobs import JobRun
 from store.models.journal import IssueStatus, JournalEvent, JournalIssue, JournalItem, JournalSeries
 from store.models.network import (
     BindingCode,
@@ -77,6 +78,7 @@ __all__ = [
     "Topic",
     "Conversation",
     "ProcessedUpdate",
+    "JobRun",
     "WebChatMessage",
     "OutboxMessage",
     "StaffNotice",

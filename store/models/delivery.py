@@ -37,7 +37,9 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 
-    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+                      # A chat's queue in the order written (store.delivery.outbox.claim_due).
+                      sa.Index("ix_outbox_chat", "channel", "chat_id", "id"))
 
 
 class StaffNotice(Base):

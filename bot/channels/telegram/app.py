@@ -23,6 +23,10 @@ from store.models import Channel
 
 log = logging.getLogger(__name__)
 
+class BadToken(ChannelStartError):
+    """Telegram refused the token: trying again cannot help."""
+
+
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post"]
 
 # The menu Telegram shows beside the input box: the one list of commands, in its order.
@@ -88,24 +92,57 @@ async def serve(app: Application, stop: asyncio.Event, poll_timeout: int = 30) -
             await app.stop()
 
 
-async def start(settings: Settings, session_factory: Callable[[], AbstractContextManager[Session]],
-                engine: HandlesInbound) -> Application:  # type: ignore[type-arg]
-    """Initialise the application (getMe) and start long polling; returns it (see `stop`)."""
+async def connect(settings: Settings,
+                  session_factory: Callable[[], AbstractContextManager[Session]],
+                  engine: HandlesInbound) -> Application:  # type: ignore[type-arg]
+    """Initialise the application (getMe), start it and show the command menu; no updates yet."""
     application = build_application(settings, session_factory, engine)
     try:
         await application.initialize()  # calls getMe
     except InvalidToken as exc:
-        raise ChannelStartError(f"Telegram rejected TELEGRAM_BOT_TOKEN ({exc}); check it with "
-                                "BotFather, or unset it to run without the bot") from exc
+        raise BadToken(f"Telegram rejected TELEGRAM_BOT_TOKEN ({exc}); check it with "
+                       "BotFather, or unset it to run without the bot") from exc
     except TelegramError as exc:
         raise ChannelStartError(f"cannot reach the Telegram Bot API at {settings.telegram_base_url} "
                                 f"({exc}); check the network or TELEGRAM_BASE_URL") from exc
     await application.start()
     await register_commands(application.bot)
-    assert application.updater is not None
-    await application.updater.start_polling(
-        timeout=settings.telegram_poll_timeout, allowed_updates=ALLOWED_UPDATES,
-    )
+    return application
+
+
+async def start(settings: Settings, session_factory: Callable[[], AbstractContextManager[Session]],
+                engine: HandlesInbound) -> Application:  # type: ignore[type-arg]
+    """Initialise the application (getMe) and start long polling; returns it (see `stop`)."""
+    application = await connect(settings, session_factory, engine)
+    try:
+        assert application.updater is not None
+        await application.updater.start_polling(
+            timeout=settings.telegram_poll_timeout, allowed_updates=ALLOWED_UPDATES,
+        )
+    except TelegramError as exc:
+        await stop(application)
+        raise ChannelStartError(f"cannot start long polling ({exc})") from exc
+    return application
+
+
+async def start_webhook(settings: Settings,
+                        session_factory: Callable[[], AbstractContextManager[Session]],
+                        engine: HandlesInbound) -> Application:  # type: ignore[type-arg]
+    """Initialise the application and tell Telegram to post updates to TELEGRAM_WEBHOOK_URL.
+
+    Every `minyi bot` in webhook mode sets the same address and secret, so
+    starting one more changes nothing for the others.
+    """
+    assert settings.telegram_webhook_url and settings.telegram_webhook_secret
+    application = await connect(settings, session_factory, engine)
+    try:
+        await application.bot.set_webhook(settings.telegram_webhook_url,
+                                          secret_token=settings.telegram_webhook_secret,
+                                          allowed_updates=ALLOWED_UPDATES)
+    except TelegramError as exc:
+        await stop(application)
+        raise ChannelStartError(f"Telegram refused the webhook address "
+                                f"{settings.telegram_webhook_url} ({exc})") from exc
     return application
 
 

@@ -35,6 +35,11 @@ class TelegramChannel(BaseChannel):
         self.username = settings.telegram_bot_username
         self.rate = RatePolicy(settings.global_rate, settings.per_chat_interval)
 
+    def connect(self, bot: Bot) -> None:
+        """Send through `bot` from now on (Telegram answered): the rows waiting go out."""
+        self.bot = bot
+        self.username = self.username or bot.username
+
     @property
     def sending(self) -> bool:
         return self.bot is not None

@@ -1,0 +1,233 @@
+"""Rate limits shared by every process through Redis when REDIS_URL is set, in-process otherwise.
+
+Three kinds of limit ask here: the web chat's flood control and the
+conversation engine's (`hit`: at most `burst` in a sliding `window` per key,
+and `first`: one warning per window), and the channels' send rates
+(`take`: Telegram's 30 messages a second overall and one a second per chat,
+read by `minyi.notifier.RateLimiter`). Login throttling needs none of this:
+its counts are rows in the database (`store.network.logins`).
+
+`configure(url)` is called once per process at start-up. When Redis stops
+answering, the limits fall back to this process's own counts (logged once),
+and go back to Redis when it answers again; `shared()` says which is in use
+(for /healthz).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+PREFIX = "minyi:limit:"
+# After Redis failed, how long this process counts alone before asking it again.
+RETRY_AFTER = 15.0
+
+
+class Counts(Protocol):
+    def hit(self, key: str, burst: int, window: float) -> bool: ...
+    def first(self, key: str, window: float) -> bool: ...
+    def take(self, key: str, chat: str, rate: int | None, interval: float) -> float: ...
+    def done(self, key: str, chat: str, interval: float) -> None: ...
+    def pause(self, key: str, seconds: float) -> None: ...
+
+
+class Local:
+    """This process's own counts (thread-safe)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._hits: dict[str, deque[float]] = {}
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, burst: int, window: float) -> bool:
+        now = self.clock()
+        with self._lock:
+            if len(self._hits) > 50_000:
+                self._hits = {k: h for k, h in self._hits.items() if h and now - h[-1] < window}
+            hits = self._hits.setdefault(key, deque())
+            while hits and now - hits[0] > window:
+                hits.popleft()
+            if len(hits) >= burst:
+                return False
+            hits.append(now)
+            return True
+
+    def first(self, key: str, window: float) -> bool:
+        now = self.clock()
+        with self._lock:
+            if self._until.get(key, 0.0) > now:
+                return False
+            self._until[key] = now + window
+            return True
+
+    def take(self, key: str, chat: str, rate: int | None, interval: float) -> float:
+        now = self.clock()
+        with self._lock:
+            waits = [self._until.get(f"{key}:pause", 0.0) - now,
+                     self._until.get(f"{key}:chat:{chat}", 0.0) - now]
+            recent = self._hits.setdefault(f"{key}:recent", deque())
+            while recent and now - recent[0] >= 1.0:
+                recent.popleft()
+            if rate and len(recent) >= rate:
+                waits.append(recent[0] + 1.0 - now)
+            wait = max(0.0, *waits)
+            if wait == 0.0:
+                recent.append(now)
+                self._until[f"{key}:chat:{chat}"] = now + interval
+            return wait
+
+    def done(self, key: str, chat: str, interval: float) -> None:
+        with self._lock:
+            self._until[f"{key}:chat:{chat}"] = self.clock() + interval
+
+    def pause(self, key: str, seconds: float) -> None:
+        with self._lock:
+            self._until[f"{key}:pause"] = max(self._until.get(f"{key}:pause", 0.0),
+                                              self.clock() + seconds)
+
+
+# A sliding window in a sorted set: drop what is older than the window, count, add if room.
+HIT = """
+local now, window, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= burst then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+return 1
+"""
+# A send: waits for a pause, the chat's interval and the overall rate; 0 when taken (recorded).
+TAKE = """
+local now, rate, interval = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local wait = 0
+local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
+if paused > now then wait = paused - now end
+local free = tonumber(redis.call('GET', KEYS[2]) or '0')
+if free - now > wait then wait = free - now end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - 1)
+if rate > 0 and redis.call('ZCARD', KEYS[3]) >= rate then
+  local oldest = tonumber(redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')[2])
+  if oldest + 1 - now > wait then wait = oldest + 1 - now end
+end
+if wait > 0 then return tostring(wait) end
+redis.call('ZADD', KEYS[3], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[3], 2000)
+redis.call('SET', KEYS[2], tostring(now + interval), 'PX', math.ceil(interval * 1000) + 1)
+return '0'
+"""
+
+
+class Shared:
+    """Counts in Redis, one set for every process; this process's own while Redis is away."""
+
+    def __init__(self, client: Any, fallback: Local | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.client = client
+        self.fallback = fallback or Local()
+        self.clock = clock
+        self._hit = client.register_script(HIT)
+        self._take = client.register_script(TAKE)
+        self._down_until = 0.0
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    @property
+    def up(self) -> bool:
+        return self._down_until <= time.monotonic()
+
+    def _unique(self) -> str:
+        with self._lock:
+            self._seq += 1
+            return f"{self.clock()}:{threading.get_ident()}:{self._seq}"
+
+    def _ask(self, shared: Callable[[], Any], local: Callable[[], Any]) -> Any:
+        if not self.up:
+            return local()
+        try:
+            answer = shared()
+        except Exception as exc:  # redis.RedisError, OSError: any way of not answering
+            if self._down_until == 0.0 or self.up:
+                log.warning("Redis is not answering (%s): rate limits are this process's own "
+                            "until it does", exc)
+            self._down_until = time.monotonic() + RETRY_AFTER
+            return local()
+        if self._down_until:
+            log.info("Redis answers again: rate limits are shared by every process")
+            self._down_until = 0.0
+        return answer
+
+    def hit(self, key: str, burst: int, window: float) -> bool:
+        return bool(self._ask(
+            lambda: self._hit(keys=[PREFIX + key],
+                              args=[self.clock(), window, burst, self._unique()]),
+            lambda: self.fallback.hit(key, burst, window)))
+
+    def first(self, key: str, window: float) -> bool:
+        return bool(self._ask(
+            lambda: self.client.set(PREFIX + "first:" + key, 1, nx=True,
+                                    px=max(1, int(window * 1000))),
+            lambda: self.fallback.first(key, window)))
+
+    def take(self, key: str, chat: str, rate: int | None, interval: float) -> float:
+        base = PREFIX + key
+        return float(self._ask(
+            lambda: self._take(keys=[f"{base}:pause", f"{base}:chat:{chat}", f"{base}:recent"],
+                               args=[self.clock(), rate or 0, interval, self._unique()]),
+            lambda: self.fallback.take(key, chat, rate, interval)))
+
+    def done(self, key: str, chat: str, interval: float) -> None:
+        if interval > 0:
+            self._ask(lambda: self.client.set(f"{PREFIX}{key}:chat:{chat}",
+                                              str(self.clock() + interval),
+                                              px=max(1, int(interval * 1000))),
+                      lambda: self.fallback.done(key, chat, interval))
+
+    def pause(self, key: str, seconds: float) -> None:
+        until = self.clock() + seconds
+        self._ask(lambda: self.client.set(f"{PREFIX}{key}:pause", str(until),
+                                          px=max(1, int(seconds * 1000))),
+                  lambda: self.fallback.pause(key, seconds))
+
+
+_active: Counts = Local()
+
+
+def configure(redis_url: str | None) -> Counts:
+    """Count in Redis at `redis_url` from now on in this process (None: in-process)."""
+    global _active
+    if not redis_url:
+        _active = Local()
+        return _active
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    counts = Shared(client)
+    try:
+        client.ping()
+        log.info("rate limits are shared through Redis")
+    except redis.RedisError as exc:
+        log.warning("Redis at REDIS_URL is not answering (%s): rate limits are this process's "
+                    "own until it does", exc)
+        counts._down_until = time.monotonic() + RETRY_AFTER
+    _active = counts
+    return counts
+
+
+def redis() -> Shared | None:
+    """The Redis counts when REDIS_URL is set (answering or not), else None."""
+    return _active if isinstance(_active, Shared) else None
+
+
+def active() -> Counts:
+    return _active
+
+
+def shared() -> bool:
+    """Whether the limits are shared by every process now (Redis set and answering)."""
+    return isinstance(_active, Shared) and _active.up

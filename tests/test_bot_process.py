@@ -1,0 +1,209 @@
+"""`minyi bot`'s webhook (secret token checked, bad bodies refused) and the Telegram connection
+kept in the background: a start-up while Telegram is unreachable leaves the console running and
+says so there."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels import registry
+from bot.channels.base import ChannelStartError
+from bot.channels.telegram import app as telegram_app
+from bot.channels.telegram import keeper as keeper_mod
+from bot.channels.telegram.webhook import HEADER, PATH, webhook_app
+from minyi import runner
+from minyi.settings import Settings
+from store.conversation.engine import Engine
+from store.delivery import health
+from store.models import Channel, User
+from tests.botapi_emulator import TOKEN, BotAPIEmulator
+from tests.web_support import login
+
+SECRET = "hook-secret_0123456789"
+UPDATE = {"update_id": 7001, "message": {
+    "message_id": 1, "date": 1764900000, "text": "你好",
+    "chat": {"id": 42, "type": "private"}, "from": {"id": 42, "is_bot": False, "first_name": "李"}}}
+
+
+@pytest.fixture
+def hook(settings: Settings, Session_: sessionmaker[Session]) -> Iterator[tuple[FlaskClient, Any]]:  # noqa: N803
+    application = telegram_app.build_application(replace(settings, telegram_bot_token=TOKEN),
+                                                 Session_)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield webhook_app(application, loop, SECRET).test_client(), application
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+
+
+@pytest.mark.parametrize("headers", [{}, {HEADER: "wrong"}, {HEADER: SECRET + "x"},
+                                     {"X-Telegram-Bot-Api-Secret": SECRET}])
+def test_it_refuses_a_post_without_the_secret_token(hook: tuple[FlaskClient, Any],
+                                                     headers: dict[str, str]) -> None:
+    client, application = hook
+
+    assert client.post(PATH, json=UPDATE, headers=headers).status_code == 403
+    assert application.update_queue.qsize() == 0
+
+
+@pytest.mark.parametrize("body", ["not json", "[]", "{}", '{"update_id": "7"}',
+                                  '{"update_id": 1, "message": {"chat": 5}}', "\x00\xff"])
+def test_it_answers_400_to_a_body_that_is_not_an_update(hook: tuple[FlaskClient, Any],
+                                                        body: str) -> None:
+    client, application = hook
+
+    answer = client.post(PATH, data=body, headers={HEADER: SECRET},
+                         content_type="application/json")
+
+    assert answer.status_code == 400
+    assert application.update_queue.qsize() == 0
+
+
+def test_it_hands_an_update_with_the_secret_to_the_bot(hook: tuple[FlaskClient, Any]) -> None:
+    client, application = hook
+
+    answer = client.post(PATH, json=UPDATE, headers={HEADER: SECRET})
+
+    assert answer.status_code == 200
+    assert application.update_queue.qsize() == 1
+    update = application.update_queue.get_nowait()
+    assert (update.update_id, update.message.text) == (7001, "你好")
+    assert client.get(PATH).status_code == 405
+
+
+def test_it_keeps_trying_while_telegram_is_unreachable_and_sends_once_it_answers(
+    settings: Settings, Session_: sessionmaker[Session], session: Session,  # noqa: N803
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(keeper_mod, "FIRST_WAIT", 0.05)
+    seen: list[list[health.Health]] = []
+
+    with BotAPIEmulator() as emu:
+        settings = replace(settings, telegram_bot_token=TOKEN, telegram_base_url=emu.base_url,
+                           telegram_base_file_url=emu.base_file_url)
+        channels = registry(settings, Session_)
+        keeper = runner.telegram_keeper(settings, Session_, Engine(settings.engine_config()),
+                                        channels)
+
+        async def flaky(*args: Any) -> Any:
+            with Session_() as s:
+                seen.append([h.health for h in health.read(s)])
+            if len(seen) < 3:
+                raise ChannelStartError("cannot reach the Telegram Bot API (refused)")
+            return await telegram_app.start(*args)
+
+        keeper.starter = flaky
+
+        async def run() -> None:
+            stop = asyncio.Event()
+            task = asyncio.create_task(keeper.run(stop))
+            await asyncio.wait_for(keeper.up.wait(), 10)
+            assert channels.channels[Channel.TELEGRAM].sending
+            with Session_() as s:
+                [now] = health.read(s)
+            assert (now.health, now.detail) == (health.Health.UP, "@minyi_test_bot")
+            stop.set()
+            await task
+
+        asyncio.run(run())
+
+    assert seen == [[health.Health.CONNECTING], [health.Health.RETRYING],
+                    [health.Health.RETRYING]]
+    assert keeper.attempts == 3
+
+
+def test_it_serves_the_console_while_telegram_is_unreachable(
+    settings: Settings, session: Session,
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = replace(settings, telegram_bot_token=TOKEN, port=port,
+                       telegram_base_url="http://127.0.0.1:1/bot",
+                       telegram_base_file_url="http://127.0.0.1:1/file/bot")
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(target=lambda: loop.run_until_complete(runner.run(settings, stop)))
+    thread.start()
+    try:
+        page = _get_when_up(f"http://127.0.0.1:{port}/login")
+        assert page.status_code == 200 and "登录" in page.text
+        states = _wait_for_state(session, health.Health.RETRYING)
+        assert "cannot reach the Telegram Bot API" in states[0].detail
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+    assert not thread.is_alive()
+
+
+def test_it_shows_each_channels_connection_to_admins(client: FlaskClient, session: Session,
+                                                     admin: User) -> None:
+    health.record(session, Channel.TELEGRAM, health.Health.RETRYING, "connection refused")
+    session.commit()
+    login(client, "alice")
+
+    page = client.get("/admin/users").get_data(as_text=True)
+
+    assert "渠道连接" in page and "无法连接，正在重试" in page and "connection refused" in page
+
+
+def _get_when_up(url: str) -> httpx.Response:
+    for _ in range(100):
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            threading.Event().wait(0.1)
+    raise AssertionError(f"{url} never answered")
+
+
+def _wait_for_state(session: Session, wanted: health.Health) -> list[health.ChannelHealth]:
+    for _ in range(100):
+        session.rollback()  # a fresh snapshot each time
+        found = health.read(session)
+        if found and found[0].health == wanted:
+            return found
+        threading.Event().wait(0.1)
+    raise AssertionError(f"the channel never reached {wanted}: {health.read(session)}")
+
+
+def test_it_stops_the_bot_process_when_telegram_refuses_the_token(
+    settings: Settings, session: Session,
+) -> None:
+    from minyi.apart import run_bot
+    from minyi.runner import StartupError
+
+    with BotAPIEmulator() as emu:
+        settings = replace(settings, telegram_bot_token="999:not-the-token",
+                           telegram_base_url=emu.base_url,
+                           telegram_base_file_url=emu.base_file_url)
+        with pytest.raises(StartupError, match="refused TELEGRAM_BOT_TOKEN"):
+            asyncio.run(asyncio.wait_for(run_bot(settings), 30))
+
+    session.rollback()
+    [state] = health.read(session)
+    assert state.health == health.Health.FAILED and "BotFather" in state.detail
+
+
+@pytest.mark.parametrize("secret", [None, "", "has spaces", "ü" * 4, "x" * 257])
+def test_it_refuses_a_webhook_without_a_usable_secret(secret: str | None, tmp_path: Any) -> None:
+    from minyi.settings import ConfigError
+
+    env = {"MINYI_INSTANCE": str(tmp_path), "TELEGRAM_WEBHOOK_URL": "https://minyi.test/hook"}
+    if secret is not None:
+        env["TELEGRAM_WEBHOOK_SECRET"] = secret
+
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
+        Settings.from_env(env, dotenv=False)
+    env["TELEGRAM_WEBHOOK_SECRET"] = "Ok_secret-1"
+    assert Settings.from_env(env, dotenv=False).telegram_webhook_secret == "Ok_secret-1"
