@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from store.db import make_engine, make_sessionmaker
+from store.review import separation
 from tests.botapi_emulator import TOKEN, BotAPIEmulator
 from tests.conftest import DATA_KEY
 from tests.domain_support import make_report
@@ -186,6 +187,9 @@ def test_it_runs_bot_console_and_notifier_in_one_process(
             with make_sessionmaker(engine)() as s:
                 report = make_report(s, external_id=str(citizen))
                 report_id, tracking_no, version = report.id, report.tracking_no, report.version
+                # One admin signs every level: an office configured for a single reviewer.
+                separation.set_single_reviewer(s, True)
+                s.commit()
             engine.dispose()
             # The admin may act at every level: 初审 and 审核 sign off, 审定 adopts.
             for step, action in enumerate(("sign_off", "sign_off", "adopt")):
@@ -229,6 +233,8 @@ def test_it_answers_wechat_and_brings_feedback_there_in_one_process(
             with make_sessionmaker(engine)() as s:
                 report = make_report(s, external_id=citizen)
                 report_id, tracking_no, version = report.id, report.tracking_no, report.version
+                separation.set_single_reviewer(s, True)
+                s.commit()
             engine.dispose()
             _log_in(client)
             # The points page offers the point's WeChat code beside the others.
