@@ -10,13 +10,14 @@ from flask_login import login_required
 
 from store import access
 from store.delivery import notices
+from store.errors import DomainError
 from store.i18n import t
 from store.models import Channel, Role, StaffAddress, Transfer, User, utcnow
 from store.network import addresses, staff, users
 from store.outputs import bulletin, stats
 from store.reports.lifecycle import TransitionError
 from store.review import transfers
-from web import edge
+from web import edge, i18n
 
 bp = Blueprint("office", __name__)
 
@@ -121,6 +122,21 @@ def bulletin_choice() -> Any:
     return redirect(url_for("office.account"))
 
 
+@bp.route("/account/language", methods=["POST"])
+@login_required
+def language() -> Any:
+    """The console's language for this account (中文 / English)."""
+    try:
+        staff.set_language(edge.staff(), request.form.get("language", ""))
+    except DomainError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("office.account"))
+    edge.commit()
+    # Shown in the new language: base.html looks flashes up in the catalogue.
+    flash("界面语言已保存。", "success")
+    return redirect(url_for("office.account"))
+
+
 @dataclass(frozen=True)
 class AlertChat:
     """One row of 提醒渠道: a channel staff may link on, and the chat linked there if any."""
@@ -144,7 +160,7 @@ def account_page(user: User, code: str | None, errors: dict[str, str] | None = N
     """我的账号: who I am, the chats alerts go to, a link code, and the password change form."""
     return render_template("account.html", user=user, code=code, errors=errors or {},
                            chats=alert_chats(user), link_channels=edge.link_channel_names(),
-                           min_password=users.MIN_PASSWORD), status
+                           min_password=users.MIN_PASSWORD, languages=i18n.LANGUAGE_NAMES), status
 
 
 @bp.route("/stats")

@@ -101,6 +101,8 @@ class User(Base):
     session_generation: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     # 通报: the monthly figures are not sent to this account's chats (set on 我的账号).
     bulletin_opt_out: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The console's language for this account: "zh" or "en" (set on 我的账号, web.i18n).
+    language: Mapped[str] = mapped_column(sa.String(8), default="zh", server_default="zh")
 
 
 class StaffAddress(Base):

@@ -1,0 +1,96 @@
+"""Rebuild the console's English catalogue from the sources, keeping what is translated.
+
+    .venv/bin/python tools/i18n_catalogue.py
+
+Collects every `_()`/`N_()` in web/ (templates and Python), and the sentences
+shown through `said` at run time: Chinese string literals given to flash,
+abort and refuse in web/, refusals raised in store/ and the report sources'
+names. Writes web/translations/messages.pot, merges it into
+web/translations/en/LC_MESSAGES/messages.po (a new entry is empty: the page
+shows the Chinese until it is translated) and compiles messages.mo.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB = ROOT / "web"
+POT = WEB / "translations" / "messages.pot"
+PO = WEB / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+CJK = re.compile(r"[\u3400-\u9fff]")
+SHOWN_BY = {"flash", "abort", "refuse"}
+
+
+def extracted() -> Catalog:
+    catalogue = Catalog(project="minyi", locale=None)
+    methods = [("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
+    options = {"templates/**.html": {"extensions": "jinja2.ext.do"}}
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+            str(WEB), methods, options_map=options, keywords={"_": None, "N_": None}):
+        catalogue.add(message, locations=[(f"web/{filename}", lineno)])
+    for path, lineno, text in runtime_sentences():
+        catalogue.add(text, locations=[(str(path.relative_to(ROOT)), lineno)])
+    return catalogue
+
+
+def runtime_sentences() -> list[tuple[Path, int, str]]:
+    found = []
+    for path in sorted(WEB.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and _name(node.func) in SHOWN_BY:
+                for arg in [*node.args, *(k.value for k in node.keywords)]:
+                    found += [(path, c.lineno, c.value) for c in ast.walk(arg) if _chinese(c)]
+    for path in sorted((ROOT / "store").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
+                first = node.exc.args[0]
+                found += [(path, c.lineno, c.value) for c in ast.walk(first)
+                          if _chinese(c) and not isinstance(first, ast.JoinedStr)]
+            if isinstance(node, ast.Assign) and any(_name(t) == "SOURCE_NAMES" for t in node.targets):
+                found += [(path, c.lineno, c.value) for c in ast.walk(node.value) if _chinese(c)]
+    return found
+
+
+def _name(node: ast.AST) -> str | None:
+    return getattr(node, "id", None) or getattr(node, "attr", None)
+
+
+def _chinese(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(CJK.search(node.value))
+
+
+def main() -> None:
+    template = extracted()
+    POT.parent.mkdir(parents=True, exist_ok=True)
+    with POT.open("wb") as f:
+        write_po(f, template, width=0, omit_header=False)
+    if PO.exists():
+        with PO.open("rb") as f:
+            catalogue = read_po(f, locale="en")
+    else:
+        PO.parent.mkdir(parents=True, exist_ok=True)
+        catalogue = Catalog(locale="en", project="minyi")
+    catalogue.update(template, no_fuzzy_matching=True)
+    catalogue.obsolete.clear()
+    with PO.open("wb") as f:
+        write_po(f, catalogue, width=0, omit_header=False)
+    sys.path.insert(0, str(ROOT))
+    from web.i18n import write_mo
+
+    write_mo(PO, PO.with_suffix(".mo"))
+    missing = sum(1 for m in catalogue if m.id and not m.string)
+    print(f"{len(template)} messages, {missing} not yet translated")
+
+
+if __name__ == "__main__":
+    main()
