@@ -27,6 +27,7 @@ POT = WEB / "translations" / "messages.pot"
 PO = WEB / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 CJK = re.compile(r"[\u3400-\u9fff]")
 SHOWN_BY = {"flash", "abort", "refuse"}
+BILINGUAL = re.compile(r" / [A-Za-z]")
 
 
 def extracted() -> Catalog:
@@ -37,6 +38,8 @@ def extracted() -> Catalog:
             str(WEB), methods, options_map=options, keywords={"_": None, "N_": None}):
         catalogue.add(message, locations=[(f"web/{filename}", lineno)])
     for path, lineno, text in runtime_sentences():
+        if BILINGUAL.search(text):
+            continue  # "中文 / English": `said` shows the English half
         catalogue.add(text, locations=[(str(path.relative_to(ROOT)), lineno)])
     return catalogue
 
@@ -47,15 +50,18 @@ def runtime_sentences() -> list[tuple[Path, int, str]]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and _name(node.func) in SHOWN_BY:
                 for arg in [*node.args, *(k.value for k in node.keywords)]:
-                    found += [(path, c.lineno, c.value) for c in ast.walk(arg) if _chinese(c)]
+                    # A whole sentence, or either side of `a if c else b`; a sentence built
+                    # with names or numbers in it is shown as it was said.
+                    sides = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]
+                    found += [(path, c.lineno, c.value) for c in sides if _chinese(c)]
     for path in sorted((ROOT / "store").rglob("*.py")):
         if "migrations" in path.parts:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
                 first = node.exc.args[0]
-                found += [(path, c.lineno, c.value) for c in ast.walk(first)
-                          if _chinese(c) and not isinstance(first, ast.JoinedStr)]
+                if _chinese(first):  # a sentence with nothing filled in
+                    found.append((path, first.lineno, first.value))
             if isinstance(node, ast.Assign) and any(_name(t) == "SOURCE_NAMES" for t in node.targets):
                 found += [(path, c.lineno, c.value) for c in ast.walk(node.value) if _chinese(c)]
     return found

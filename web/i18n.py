@@ -55,8 +55,18 @@ def lang() -> str:
 
 
 def said(sentence: str) -> str:
-    """A refusal's sentence from store/ in the request's language, when the catalogue has it."""
-    return _(sentence) if sentence else sentence
+    """A sentence made at run time (a flash, a refusal from store/) in the request's language.
+
+    Looked up in the catalogue; a store sentence written "中文 / English" shows its
+    English half in English. One the catalogue lacks (most with a name or a
+    number filled in) stays as it was said.
+    """
+    if not sentence or lang() != "en":
+        return sentence
+    translated = _(sentence)
+    if translated == sentence and " / " in sentence:
+        return sentence.split(" / ", 1)[1]
+    return translated
 
 
 def compile_catalogue() -> None:
