@@ -21,7 +21,7 @@ from store.models import CollectionPoint, Report
 from store.network import roster
 from store.reports import intake, origins
 from store.reports.files import StoredFile
-from web import edge
+from web import edge, i18n
 from web.chat import incoming_file
 from web.reports import visible_report
 
@@ -142,7 +142,7 @@ def _already(report: Report) -> Any:
 
 def _category_label(report: Report) -> str:
     try:
-        labels = forms.load(report.form).choice_labels("category")
+        labels = forms.load(report.form).choice_labels("category", i18n.lang())
     except forms.FormError:
         return report.category
     return labels.get(report.category, report.category)

@@ -27,7 +27,7 @@ from store.reports import files, lifecycle, marks
 from store.reports import queries as reports_mod
 from store.review import chain as review
 from store.review import overdue
-from web import decision_forms, edge, sidebar
+from web import decision_forms, edge, i18n, sidebar
 
 bp = Blueprint("reports", __name__)
 
@@ -206,7 +206,7 @@ def visible_report(report_id: int) -> Report:
 
 def category_labels() -> dict[str, str]:
     """The office form's categories, value -> Chinese label (the inbox, a report, 检索)."""
-    return forms.load(edge.settings().form).choice_labels("category")
+    return forms.load(edge.settings().form).choice_labels("category", i18n.lang())
 
 
 def _answers(report: Report) -> list[tuple[str, str]]:
@@ -216,4 +216,4 @@ def _answers(report: Report) -> list[tuple[str, str]]:
     except forms.FormError:
         # Only the form can say which answers name the reporter: show none.
         return []
-    return answer_rows(form, report.answers, "zh")
+    return answer_rows(form, report.answers, i18n.lang())
