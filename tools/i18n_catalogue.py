@@ -64,6 +64,31 @@ def runtime_sentences() -> list[tuple[Path, int, str]]:
                     found.append((path, first.lineno, first.value))
             if isinstance(node, ast.Assign) and any(_name(t) == "SOURCE_NAMES" for t in node.targets):
                 found += [(path, c.lineno, c.value) for c in ast.walk(node.value) if _chinese(c)]
+    found += constant_names()
+    return found
+
+
+# Chat texts have their own catalogue (store/i18n.py and the chat's messages and commands).
+CHAT_SIDE = ("store/i18n.py", "store/conversation/")
+
+
+def constant_names() -> list[tuple[Path, int, str]]:
+    """Chinese words in module and class constants (level names, kinds, field names ...).
+
+    Templates print them with `{{ value }}`; the console's Jinja `finalize` looks each
+    printed string up in the catalogue (web.i18n).
+    """
+    found = []
+    for path in sorted([*WEB.rglob("*.py"), *(ROOT / "store").rglob("*.py")]):
+        name = str(path.relative_to(ROOT))
+        if "migrations" in path.parts or name.startswith(CHAT_SIDE):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        bodies = [tree.body, *(n.body for n in tree.body if isinstance(n, ast.ClassDef))]
+        for body in bodies:
+            for node in body:
+                if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                    found += [(path, c.lineno, c.value) for c in ast.walk(node.value) if _chinese(c)]
     return found
 
 

@@ -34,6 +34,9 @@ def install(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=choose)
+    # Words from store/ that templates print as they are (level names, unit kinds, field
+    # names) are looked up too; Markup (already translated or built HTML) is left alone.
+    app.jinja_env.finalize = lambda value: said(value) if type(value) is str else value
 
     @app.context_processor
     def language() -> dict[str, Any]:
