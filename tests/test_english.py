@@ -131,6 +131,9 @@ def test_it_shows_every_console_page_in_english_to_an_account_set_to_english(
     seeded = _seed(session, settings, admin, clerk, network)
     dora = staff(session, "dora", Role.DEPARTMENT, network.roads)
     _english(session, admin, clerk, dora)
+    # The details page speaks its reporter's language, not the browser's: this one chose English.
+    seeded.counter.reporter.language = "en"
+    session.commit()
     paths = _page_paths(app, _values(seeded)) + [("", p) for p in EXTRA_PATHS]
     client = app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-GB,en;q=0.9"

@@ -48,6 +48,10 @@ def runtime_sentences() -> list[tuple[Path, int, str]]:
     found = []
     for path in sorted(WEB.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and _name(node.func) == "render_template":
+                # An error page's words (error.html prints `title` and `text`).
+                found += [(path, k.value.lineno, k.value.value) for k in node.keywords
+                          if k.arg in ("title", "text") and _chinese(k.value)]
             if isinstance(node, ast.Call) and _name(node.func) in SHOWN_BY:
                 for arg in [*node.args, *(k.value for k in node.keywords)]:
                     # A whole sentence, or either side of `a if c else b`; a sentence built
@@ -65,6 +69,15 @@ def runtime_sentences() -> list[tuple[Path, int, str]]:
             if isinstance(node, ast.Assign) and any(_name(t) == "SOURCE_NAMES" for t in node.targets):
                 found += [(path, c.lineno, c.value) for c in ast.walk(node.value) if _chinese(c)]
     found += constant_names()
+    for path in sorted((ROOT / "bot").rglob("*.py")):  # each channel's name on the points page
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and _name(node.func) == "PointLinks":
+                found += [(path, c.lineno, c.value) for c in node.args if _chinese(c)]
+    # Names a module builds when imported (the scoring rules' "被县级采用（每条）" ...).
+    sys.path.insert(0, str(ROOT))
+    from store.outputs import scorerules
+
+    found += [(ROOT / "store/outputs/scorerules.py", 0, name) for name in scorerules.NAMES.values()]
     return found
 
 
@@ -87,9 +100,20 @@ def constant_names() -> list[tuple[Path, int, str]]:
         bodies = [tree.body, *(n.body for n in tree.body if isinstance(n, ast.ClassDef))]
         for body in bodies:
             for node in body:
-                if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None \
+                        and not _pattern(node):
                     found += [(path, c.lineno, c.value) for c in ast.walk(node.value) if _chinese(c)]
     return found
+
+
+def _pattern(node: ast.Assign | ast.AnnAssign) -> bool:
+    """A character class or regular expression, not words (`_CJK = "\\u3400-..."`)."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return any((_name(t) or "").lstrip("_").isupper() and (_name(t) or "").lstrip("_") in PATTERNS
+               for t in targets)
+
+
+PATTERNS = {"CJK"}
 
 
 def _name(node: ast.AST) -> str | None:

@@ -120,7 +120,7 @@ def _page(available: list[CollectionPoint], *, point_id: int | None, values: dic
     settings = edge.settings()
     form = forms.load(settings.form)
     steps = [{"step": s, "shown": form.applies(s, answers),
-              "condition": intake.condition_text(form, s) if s.when else "",
+              "condition": intake.condition_text(form, s, i18n.lang()) if s.when else "",
               "max_mb": min(s.max_mb, settings.max_upload_mb)} for s in form.steps]
     return render_template(
         "intake_new.html", form=form, steps=steps, points=available, point_id=point_id,

@@ -77,7 +77,7 @@ def inbox() -> Any:
         queue_total=reports_mod.queue_count(session, user) if not mine else total,
         categories=category_labels(), pending=frozenset(lifecycle.PENDING),
         level_names={i: lv.label() for i, lv in enumerate(levels)}, last_level=len(levels) - 1,
-        overdue=overdue.late_among(session, rows),
+        overdue=overdue.late_among(session, rows, lang=i18n.lang()),
         adopted_levels=adoption.highest_levels(session, [r.id for r in rows]),
         incoming=upward.incoming(session, user, open_only=True, limit=5),
         incoming_open=upward.incoming_open_count(session, user),
@@ -152,7 +152,7 @@ def render_detail(report: Report, *, identity: access.Identity | None = None, st
         level_names={key: lv.label() for key, lv in review.LEVELS.items()},
         withheld=lifecycle.withheld(session, report, user) if office else None,
         hl=search.highlighted(session, report, q), q=q,
-        late=overdue.late_among(session, [report]).get(report.id, []), **panels,
+        late=overdue.late_among(session, [report], lang=i18n.lang()).get(report.id, []), **panels,
     ), status
 
 
