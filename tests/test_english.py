@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minyi.settings import Settings
-from store.models import Base, Role, User
+from store.models import Base, Channel, Reporter, Role, User
 from tests.conftest import Network, staff
 from tests.test_accessibility import EXTRA_PATHS, NOT_PAGES, _page_paths, _seed, _values
 from tests.web_support import csrf, login, post_page
@@ -233,3 +233,69 @@ def test_it_keeps_the_same_placeholders_in_every_translation() -> None:
 
 def test_it_adds_a_language_to_every_staff_account(session: Session, admin: User) -> None:
     assert sa_inspect(admin).attrs.language.value == "zh"
+
+
+# -- the chat: the client's language, and /lang ---------------------------------------------
+
+
+def _reporter(session: Session) -> Reporter:
+    session.rollback()
+    return session.scalars(select(Reporter)).one()
+
+
+def test_it_answers_a_chat_in_the_language_of_the_client(chat: Any, session: Session) -> None:
+    chat.language = "en-GB"
+    chat.command("help")
+    assert chat.last.text.startswith("Commands:") and "/lang" in chat.last.text
+    assert _reporter(session).language == "en"
+    chat.language = "zh-hans"
+    chat.command("help")
+    assert chat.last.text.startswith("可用指令：")
+    assert _reporter(session).language == "zh"
+
+
+def test_it_switches_the_chat_language_with_lang_and_keeps_it_over_the_clients(
+    chat: Any, session: Session,
+) -> None:
+    chat.command("lang", "en")
+    assert "The chat is now in English" in chat.last.text
+    reporter = _reporter(session)
+    assert reporter.language == "en" and reporter.language_chosen
+    chat.command("help")  # the client still says Chinese: the choice stands
+    assert chat.last.text.startswith("Commands:")
+    assert _reporter(session).language == "en"
+
+    chat.command("lang", "klingon")
+    assert "Send /lang zh (中文) or /lang en (English)." in chat.last.text
+    assert _reporter(session).language == "en"
+
+    chat.command("lang")  # bare: the other language
+    assert "已切换为中文" in chat.last.text
+    assert _reporter(session).language == "zh"
+
+
+def test_it_keeps_a_draft_when_the_language_changes_mid_form(chat: Any, session: Session) -> None:
+    chat.command("start")
+    assert "请选择信息类别" in chat.last.text
+    replies = chat.command("lang", "en")
+    assert "The chat is now in English" in replies[0].text
+    assert "Choose a category" in replies[-1].text  # the same question, now in English
+
+
+def test_it_lists_lang_in_both_languages_in_the_one_list_of_commands() -> None:
+    from store.conversation import commands
+
+    lang = commands.BY_NAME["lang"]
+    assert lang.description("zh").startswith("切换语言") and lang.description("en").startswith("Switch language")
+    assert "lang" in commands.accepted(Channel.WEB) and "lang" in commands.accepted(Channel.TELEGRAM)
+
+
+def test_it_has_english_for_every_prompt_of_the_report_form() -> None:
+    from store import forms
+
+    form = forms.load("report")
+    for step in form.steps:
+        assert step.name("en") != step.name("zh"), step.key
+        assert step.text("en") != step.text("zh"), step.key
+        for choice in step.choices:
+            assert choice.label.get("en"), (step.key, choice.value)

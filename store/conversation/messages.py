@@ -341,6 +341,14 @@ register({
         "en": "You have a report in progress. Finish it, or send /cancel, before answering a topic call.",
     },
     "chat.topics.started": {"zh": "📣 选题：{title}", "en": "📣 Topic call: {title}"},
+    "chat.language": {
+        "zh": "已切换为中文。发送 /lang en 可改用英文。",
+        "en": "The chat is now in English. Send /lang zh for Chinese.",
+    },
+    "chat.language.unknown": {
+        "zh": "请发送 /lang zh（中文）或 /lang en（English）。",
+        "en": "Send /lang zh (中文) or /lang en (English).",
+    },
     "chat.subscribed": {
         "zh": "已订阅选题通知：有新的选题时会发消息给您。发送 /unsubscribe 可退订。",
         "en": "Subscribed: new topic calls will be sent to you. Send /unsubscribe to stop.",
