@@ -475,6 +475,10 @@ register({
         "zh": "您有一条正在填写的信息。请先完成它，或点“取消”后再选择选题。",
         "en": "You have a report in progress. Finish it, or tap Cancel, before answering a topic call.",
     },
+    "chat.language.buttons": {"zh": "已切换为中文。", "en": "The chat is now in English."},
+    "chat.language.unknown.buttons": {
+        "zh": "没有这种语言：可以用中文或 English。", "en": "That language is not available: 中文 or English.",
+    },
     "chat.subscribed.buttons": {
         "zh": "已订阅选题通知：有新的选题时会在这里告诉您。",
         "en": "Subscribed: new topic calls will be shown here.",
