@@ -18,6 +18,7 @@ from store.outputs import bulletin, stats
 from store.reports.lifecycle import TransitionError
 from store.review import transfers
 from web import edge, i18n
+from web.i18n import _
 
 bp = Blueprint("office", __name__)
 
@@ -105,9 +106,9 @@ def unlink() -> Any:
     name = edge.channels().name_of(channel)
     if addresses.unlink(edge.db(), edge.staff(), channel):
         edge.commit()
-        flash(f"已解除{name}绑定，提醒不再发到该聊天。", "success")
+        flash(_("已解除%(name)s绑定，提醒不再发到该聊天。", name=name), "success")
     else:
-        flash(f"{name}本来就没有绑定。", "info")
+        flash(_("%(name)s本来就没有绑定。", name=name), "info")
     return redirect(url_for("office.account"))
 
 
