@@ -24,7 +24,6 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -229,10 +228,6 @@ def test_it_keeps_the_same_placeholders_in_every_translation() -> None:
     field = re.compile(r"%\(\w+\)s|%%|\{\{\s*\w+\s*\}\}")
     wrong = [m.id for m in catalogue if m.id and sorted(field.findall(m.id)) != sorted(field.findall(m.string))]
     assert not wrong, wrong
-
-
-def test_it_adds_a_language_to_every_staff_account(session: Session, admin: User) -> None:
-    assert sa_inspect(admin).attrs.language.value == "zh"
 
 
 # -- the chat: the client's language, and /lang ---------------------------------------------
