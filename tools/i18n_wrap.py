@@ -5,9 +5,9 @@
 Text between tags becomes `{{ _('...') }}`, a Chinese attribute value becomes
 `{{ _('...') }}` inside the quotes, and a Chinese string literal inside `{{ }}`
 or `{% %}` becomes `_('...')`. Text already inside `_()` is left alone, so the
-tool can be rerun on a page that gained new text. Then extract the catalogue
-(`pybabel extract -F web/babel.cfg -o web/translations/messages.pot web`),
-`pybabel update`, translate the new entries and `pybabel compile`.
+tool can be rerun on a page that gained new text. Then run
+`python tools/i18n_catalogue.py`, translate the new (empty) entries of
+web/translations/en/LC_MESSAGES/messages.po and run it again to compile.
 """
 
 from __future__ import annotations
