@@ -54,5 +54,6 @@ def login(page: Any, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('登录')")
+    # The login page speaks the browser's language (web.i18n); the account then its own.
+    page.click("form button[type=submit]")
     page.wait_for_selector("h1:has-text('信息收件箱')")

@@ -25,28 +25,34 @@ from store.i18n import MESSAGES, t
 from store.models import Role, User
 from store.reports import origins
 from store.review import deadlines
-from web import edge, health, sessions
+from web import edge, health, i18n, sessions
+from web.i18n import _, said
 
 log = logging.getLogger(__name__)
 
 # The office works on Beijing time; stored times are UTC.
 BEIJING = timezone(timedelta(hours=8), "北京时间")
 
+def N_(text: str) -> str:
+    """Marks `text` for the catalogue; it is translated where it is shown."""
+    return text
+
+
 ERROR_TEXT = {
-    400: ("请求有误", "提交的内容不完整或已过期，请返回上一页刷新后重试。"),
-    403: ("没有权限", "您的账号没有执行此操作的权限。"),
-    404: ("页面不存在", "您要找的页面不存在，或链接已失效。"),
-    405: ("请求方式不对", "该页面不支持这种访问方式。"),
-    413: ("文件太大", "上传的文件超过了大小限制，请压缩后再试。"),
-    429: ("操作太频繁", "您的操作太频繁了，请稍后再试。"),
-    500: ("系统出错了", "系统暂时出现问题，请稍后再试。如果一直这样，请联系管理员。"),
+    400: (N_("请求有误"), N_("提交的内容不完整或已过期，请返回上一页刷新后重试。")),
+    403: (N_("没有权限"), N_("您的账号没有执行此操作的权限。")),
+    404: (N_("页面不存在"), N_("您要找的页面不存在，或链接已失效。")),
+    405: (N_("请求方式不对"), N_("该页面不支持这种访问方式。")),
+    413: (N_("文件太大"), N_("上传的文件超过了大小限制，请压缩后再试。")),
+    429: (N_("操作太频繁"), N_("您的操作太频繁了，请稍后再试。")),
+    500: (N_("系统出错了"), N_("系统暂时出现问题，请稍后再试。如果一直这样，请联系管理员。")),
 }
 
 
 ROLE_NAMES = {
-    "admin": "管理员", "clerk": "信息员（初审）", "director": "办公室主任（审核）",
-    "secretary_general": "秘书长（审定）", "unit_liaison": "单位联络员", "department": "有关部门",
-    "viewer": "只读",
+    "admin": N_("管理员"), "clerk": N_("信息员（初审）"), "director": N_("办公室主任（审核）"),
+    "secretary_general": N_("秘书长（审定）"), "unit_liaison": N_("单位联络员"), "department": N_("有关部门"),
+    "viewer": N_("只读"),
 }
 
 
@@ -157,6 +163,7 @@ def create_app(
     app.before_request(intake.widen_upload_limit)
     CSRFProtect(app)
     _login(app)
+    i18n.install(app)
 
     for module in (auth, reports, decisions, office, admin, points, chat, short, members, topics,
                    search, intake, upward, journal, followup, exports, api, scores, bulletins,
@@ -183,7 +190,7 @@ def _conversation_engine(settings: Settings) -> Any:
 def _login(app: Flask) -> None:
     manager = LoginManager(app)
     manager.login_view = "auth.login"
-    manager.login_message = "请先登录。"
+    manager.login_message = N_("请先登录。")
     manager.login_message_category = "info"
     # No session protection: its "basic" mode only marks a session not fresh,
     # which nothing here reads, and doing so rewrites the cookie of anonymous
@@ -214,17 +221,18 @@ def _wants_json() -> bool:
 
 def _errors(app: Flask, settings: Settings) -> None:
     def page(code: int, detail: str | None = None) -> tuple[Any, int]:
-        title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
+        title, text = (_(words) for words in ERROR_TEXT.get(code, ERROR_TEXT[500]))
         if code == 413:
-            text = (f"文件太大了：单个文件不能超过 {settings.max_upload_mb} MB。"
-                    "请压缩后重新发送，或改发照片。")
+            text = _("文件太大了：单个文件不能超过 %(mb)s MB。请压缩后重新发送，或改发照片。",
+                     mb=settings.max_upload_mb)
+        detail = said(detail) if detail else None
         if _wants_json():
             return jsonify(ok=False, error=detail or text), code
         return render_template("error.html", code=code, title=title, text=detail or text), code
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> tuple[Any, int]:
-        return page(400, "页面已过期或缺少安全校验，请刷新页面后重试。")
+        return page(400, _("页面已过期或缺少安全校验，请刷新页面后重试。"))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
@@ -252,30 +260,35 @@ def _templating(app: Flask) -> None:
 
     @app.template_filter("status")
     def status(value: Any) -> str:
-        return t(f"status.{value}")
+        return t(f"status.{value}", i18n.lang())
 
     @app.template_filter("role")
     def role(value: Any) -> str:
-        return ROLE_NAMES.get(str(value), str(value))
+        return _(ROLE_NAMES[str(value)]) if str(value) in ROLE_NAMES else str(value)
 
     @app.template_filter("source")
     def source(value: Any) -> str:
         """A report's source in the console's words (群众反映, 约稿, 提案 ...)."""
-        return origins.SOURCE_NAMES.get(value, str(value))
+        return _(origins.SOURCE_NAMES[value]) if value in origins.SOURCE_NAMES else str(value)
 
     @app.template_filter("action")
     def action(value: Any) -> str:
         key = f"action.{value}"
-        return t(key) if key in MESSAGES else str(value)
+        return t(key, i18n.lang()) if key in MESSAGES else str(value)
 
     @app.template_filter("satisfaction")
     def satisfaction(value: Any) -> str:
         key = f"satisfaction.{value}"
-        return t(key) if key in MESSAGES else str(value)
+        return t(key, i18n.lang()) if key in MESSAGES else str(value)
 
     @app.template_filter("adoption")
     def adoption(value: Any) -> str:
-        return t(f"adoption.{value}") if value else ""
+        return t(f"adoption.{value}", i18n.lang()) if value else ""
+
+    @app.template_filter("said")
+    def said_filter(value: Any) -> str:
+        """A sentence made at run time (a flash, a refusal) in the request's language."""
+        return said(value) if isinstance(value, str) else value
 
     @app.context_processor
     def helpers() -> dict[str, Any]:

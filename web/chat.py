@@ -34,7 +34,7 @@ from store.i18n import t
 from store.models import Channel
 from store.network import points, scans, tokens
 from store.reports import details, intake
-from web import edge
+from web import edge, i18n
 
 bp = Blueprint("chat", __name__, url_prefix="/c")
 
@@ -203,7 +203,7 @@ def _count_scan(resp: Any, point_id: int) -> None:
 
 
 def _menu() -> list[tuple[str, str]]:
-    return [(data, t(key)) for data, key in MENU]
+    return [(data, t(key, i18n.lang())) for data, key in MENU]
 
 
 @bp.route("/api/open", methods=["POST"])

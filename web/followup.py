@@ -23,6 +23,7 @@ from store.reports.lifecycle import Action
 from store.review import followup, followup_steps, reference, transfers
 from store.review.transfers import INSTRUCTION, REFERENCE
 from web import edge
+from web.i18n import _
 from web.reports import render_detail, visible_report
 
 bp = Blueprint("followup", __name__)
@@ -121,7 +122,7 @@ def reassign(row_id: int) -> Any:
         edge.rollback()
         return _board_page({row.instruction_id: problem}, {**form, "reassign": "1"}, 422)
     edge.commit()
-    flash(f"已改派{row.department.name}落实，新旧承办部门都已收到通知。", "success")
+    flash(_("已改派%(name)s落实，新旧承办部门都已收到通知。", name=row.department.name), "success")
     return redirect(url_for("followup.board", _anchor=f"instruction-{row.instruction_id}"))
 
 
@@ -177,7 +178,7 @@ def refer(report_id: int) -> Any:
         return _refer_again(report_id, {"refer": _sentence(exc)})
     name = row.department.name
     edge.commit()
-    flash(f"已函送{name}参考，反映人会收到告知。", "success")
+    flash(_("已函送%(name)s参考，反映人会收到告知。", name=name), "success")
     return redirect(url_for("reports.detail", report_id=report_id, _anchor="references"))
 
 

@@ -21,8 +21,9 @@ from store.models import CollectionPoint, Report
 from store.network import roster
 from store.reports import intake, origins
 from store.reports.files import StoredFile
-from web import edge
+from web import edge, i18n
 from web.chat import incoming_file
+from web.i18n import _
 from web.reports import visible_report
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
@@ -71,7 +72,7 @@ def create() -> Any:
     if point is None and (raw or origin.needs_point):
         draft.errors[intake.POINT] = t("intake.point.outside" if raw else "intake.point.missing")
     if not draft.ok:
-        flash(f"有 {len(draft.errors)} 处需要修改，请查看标红的说明；已填写的内容都还在。", "error")
+        flash(_("有 %(n)s 处需要修改，请查看标红的说明；已填写的内容都还在。", n=len(draft.errors)), "error")
         refs = {key: [(intake.file_ref(settings.secret_key, user, f), f) for f in stored]
                 for key, stored in draft.files.items()}
         return _page(available, point_id=point.id if point else None, values=values,
@@ -88,7 +89,7 @@ def create() -> Any:
         return _already(done)
     if point is not None:
         cookie[LAST_POINT] = point.id
-    flash(f"已代录并提交，信息编号 {report.tracking_no}。请打印回执交给群众。", "success")
+    flash(_("已代录并提交，信息编号 %(no)s。请打印回执交给群众。", no=report.tracking_no), "success")
     return redirect(url_for("intake.slip", report_id=report.id))
 
 
@@ -120,7 +121,7 @@ def _page(available: list[CollectionPoint], *, point_id: int | None, values: dic
     settings = edge.settings()
     form = forms.load(settings.form)
     steps = [{"step": s, "shown": form.applies(s, answers),
-              "condition": intake.condition_text(form, s) if s.when else "",
+              "condition": intake.condition_text(form, s, i18n.lang()) if s.when else "",
               "max_mb": min(s.max_mb, settings.max_upload_mb)} for s in form.steps]
     return render_template(
         "intake_new.html", form=form, steps=steps, points=available, point_id=point_id,
@@ -136,13 +137,13 @@ def _chosen_point(available: list[CollectionPoint]) -> CollectionPoint | None:
 
 
 def _already(report: Report) -> Any:
-    flash(f"这份信息已经提交过（编号 {report.tracking_no}），没有重复录入。", "info")
+    flash(_("这份信息已经提交过（编号 %(no)s），没有重复录入。", no=report.tracking_no), "info")
     return redirect(url_for("intake.slip", report_id=report.id))
 
 
 def _category_label(report: Report) -> str:
     try:
-        labels = forms.load(report.form).choice_labels("category")
+        labels = forms.load(report.form).choice_labels("category", i18n.lang())
     except forms.FormError:
         return report.category
     return labels.get(report.category, report.category)

@@ -20,6 +20,7 @@ from store.outputs import exports, journal
 from store.outputs.journal import document, issues, listing, numbering, publishing, series, source, word
 from store.reports import marks
 from web import edge
+from web.i18n import _
 
 bp = Blueprint("journal", __name__, url_prefix="/journal")
 
@@ -49,7 +50,11 @@ def _refused(exc: DomainError, target: str) -> Any:
 
 @bp.app_template_filter("issue_label")
 def issue_label(issue: JournalIssue) -> str:
-    return f"{series.titled(issue.series)}{numbering.label(issue)}"
+    if issue.number is None:
+        number = _("草稿（未编号）")
+    else:
+        number = _("%(year)s年第%(number)s期", year=issue.year, number=issue.number)
+    return f"{series.titled(issue.series)}{number}"
 
 
 @bp.route("")

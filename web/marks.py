@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from store import forms
 from store.reports import marks
 from store.reports.marks import MarkError, MarkForbidden
-from web import edge
+from web import edge, i18n
 from web.admin import admin_only
 from web.admin import bp as admin_bp
 from web.reports import visible_report
@@ -46,7 +46,7 @@ def mark_settings() -> Any:
     """密级: the mark each category gets when filed, the strict mark's name, and whether no
     report's words go over external carriers."""
     session = edge.db()
-    categories = forms.load(edge.settings().form).choice_labels("category")
+    categories = forms.load(edge.settings().form).choice_labels("category", i18n.lang())
     if request.method == "GET":
         return _page(marks.rules(session), categories)
     form = request.form

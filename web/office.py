@@ -12,13 +12,15 @@ from flask_login import login_required
 
 from store import access
 from store.delivery import notices
+from store.errors import DomainError
 from store.i18n import t
 from store.models import AdoptionLevel, Channel, Role, StaffAddress, Transfer, User, utcnow
 from store.network import addresses, staff, users
 from store.outputs import bulletin, dashboard, period
 from store.reports.lifecycle import TransitionError
 from store.review import transfers
-from web import edge
+from web import edge, i18n
+from web.i18n import _
 from web.reports import category_labels
 
 bp = Blueprint("office", __name__)
@@ -107,9 +109,9 @@ def unlink() -> Any:
     name = edge.channels().name_of(channel)
     if addresses.unlink(edge.db(), edge.staff(), channel):
         edge.commit()
-        flash(f"已解除{name}绑定，提醒不再发到该聊天。", "success")
+        flash(_("已解除%(name)s绑定，提醒不再发到该聊天。", name=name), "success")
     else:
-        flash(f"{name}本来就没有绑定。", "info")
+        flash(_("%(name)s本来就没有绑定。", name=name), "info")
     return redirect(url_for("office.account"))
 
 
@@ -121,6 +123,21 @@ def bulletin_choice() -> Any:
     bulletin.set_opt_out(edge.db(), edge.staff(), not receive)
     edge.commit()
     flash("以后的通报会发到您绑定的聊天。" if receive else "已关闭：以后的通报不再发给您。", "success")
+    return redirect(url_for("office.account"))
+
+
+@bp.route("/account/language", methods=["POST"])
+@login_required
+def language() -> Any:
+    """The console's language for this account (中文 / English)."""
+    try:
+        staff.set_language(edge.staff(), request.form.get("language", ""))
+    except DomainError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("office.account"))
+    edge.commit()
+    # Shown in the new language: base.html looks flashes up in the catalogue.
+    flash("界面语言已保存。", "success")
     return redirect(url_for("office.account"))
 
 
@@ -147,7 +164,7 @@ def account_page(user: User, code: str | None, errors: dict[str, str] | None = N
     """我的账号: who I am, the chats alerts go to, a link code, and the password change form."""
     return render_template("account.html", user=user, code=code, errors=errors or {},
                            chats=alert_chats(user), link_channels=edge.link_channel_names(),
-                           min_password=users.MIN_PASSWORD), status
+                           min_password=users.MIN_PASSWORD, languages=i18n.LANGUAGE_NAMES), status
 
 
 @bp.route("/stats")

@@ -27,7 +27,7 @@ from store.reports import files, lifecycle, marks
 from store.reports import queries as reports_mod
 from store.review import chain as review
 from store.review import overdue
-from web import decision_forms, edge, sidebar
+from web import decision_forms, edge, i18n, sidebar
 
 bp = Blueprint("reports", __name__)
 
@@ -77,7 +77,7 @@ def inbox() -> Any:
         queue_total=reports_mod.queue_count(session, user) if not mine else total,
         categories=category_labels(), pending=frozenset(lifecycle.PENDING),
         level_names={i: lv.label() for i, lv in enumerate(levels)}, last_level=len(levels) - 1,
-        overdue=overdue.late_among(session, rows),
+        overdue=overdue.late_among(session, rows, lang=i18n.lang()),
         adopted_levels=adoption.highest_levels(session, [r.id for r in rows]),
         incoming=upward.incoming(session, user, open_only=True, limit=5),
         incoming_open=upward.incoming_open_count(session, user),
@@ -152,7 +152,7 @@ def render_detail(report: Report, *, identity: access.Identity | None = None, st
         level_names={key: lv.label() for key, lv in review.LEVELS.items()},
         withheld=lifecycle.withheld(session, report, user) if office else None,
         hl=search.highlighted(session, report, q), q=q,
-        late=overdue.late_among(session, [report]).get(report.id, []), **panels,
+        late=overdue.late_among(session, [report], lang=i18n.lang()).get(report.id, []), **panels,
     ), status
 
 
@@ -206,7 +206,7 @@ def visible_report(report_id: int) -> Report:
 
 def category_labels() -> dict[str, str]:
     """The office form's categories, value -> Chinese label (the inbox, a report, 检索)."""
-    return forms.load(edge.settings().form).choice_labels("category")
+    return forms.load(edge.settings().form).choice_labels("category", i18n.lang())
 
 
 def _answers(report: Report) -> list[tuple[str, str]]:
@@ -216,4 +216,4 @@ def _answers(report: Report) -> list[tuple[str, str]]:
     except forms.FormError:
         # Only the form can say which answers name the reporter: show none.
         return []
-    return answer_rows(form, report.answers, "zh")
+    return answer_rows(form, report.answers, i18n.lang())

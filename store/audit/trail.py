@@ -110,6 +110,12 @@ class Line:
     object: str
     detail: dict[str, Any]
     hash: str
+    kind: str = "user"  # who acted: user, reporter or system
+
+    @property
+    def reporter_no(self) -> str:
+        """The reporter's "#id" for a page that names 反映人 in its own language."""
+        return self.actor.split(" ", 1)[1] if self.kind == "reporter" else ""
 
 
 def _select(session: Session, viewer: User, f: Filters) -> Any:
@@ -129,7 +135,7 @@ def _line(entry: AuditEntry, username: str | None, display: str | None,
     else:
         actor = "系统"
     return Line(entry.id, entry.at, actor, entry.action, tracking_no, entry.object,
-                entry.detail or {}, entry.hash)
+                entry.detail or {}, entry.hash, entry.actor)
 
 
 def page(session: Session, viewer: User, f: Filters, page_no: int = 1,

@@ -55,6 +55,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("unsubscribe", "退订选题通知", "Stop topic call messages"),
     Command("bind", "委员、信息员绑定身份", "Members and informants", "绑定码", "CODE"),
     Command("mystats", "我的信息统计", "My figures"),
+    Command("lang", "切换语言（中文 / English）", "Switch language (中文 / English)", "zh|en", "zh|en"),
     Command("help", "帮助", "Help"),
     Command("start", "开始", "Start"),
     # Staff tie a chat to their console account with a one-time code; a channel

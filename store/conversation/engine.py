@@ -75,7 +75,7 @@ class Engine:
             .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
         reporter = session.scalars(sa.select(Reporter).where(
             Reporter.channel == inbound.channel, Reporter.external_id == inbound.user_id)).one()
-        if inbound.language:
+        if inbound.language and not reporter.language_chosen:  # /lang outranks the client's language
             reporter.language = lang_of(inbound.language)
         if inbound.display_name:
             reporter.display_name = inbound.display_name[:200]

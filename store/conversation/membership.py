@@ -99,6 +99,22 @@ class MemberMoves(TurnParts):
         topics.set_opt_in(self.session, self.reporter, False)
         return self.after(self.t("chat.unsubscribed"))
 
+    def language(self, arg: str = "") -> list[Reply]:
+        """/lang zh|en: the chat's language, kept from now on over the client's own; bare, it toggles."""
+        wanted = arg.strip().lower()
+        if wanted in ("中文", "zh", "cn", "chinese", "汉语", "中"):
+            choice = "zh"
+        elif wanted.startswith("en") or wanted == "英文":
+            choice = "en"
+        elif not wanted:
+            choice = "zh" if self.lang == "en" else "en"
+        else:
+            return self.after(self.t("chat.language.unknown"))
+        self.reporter.language = choice
+        self.reporter.language_chosen = True
+        self.lang = choice
+        return self.after(self.t("chat.language"))
+
     def bulletin_off(self, _arg: str = "") -> list[Reply]:
         """/nobulletin: the monthly 通报 of their figures is no longer sent to them."""
         self.reporter.bulletin_opt_out = True

@@ -347,6 +347,14 @@ register({
         "en": "You have a report in progress. Finish it, or send /cancel, before answering a topic call.",
     },
     "chat.topics.started": {"zh": "📣 选题：{title}", "en": "📣 Topic call: {title}"},
+    "chat.language": {
+        "zh": "已切换为中文。发送 /lang en 可改用英文。",
+        "en": "The chat is now in English. Send /lang zh for Chinese.",
+    },
+    "chat.language.unknown": {
+        "zh": "请发送 /lang zh（中文）或 /lang en（English）。",
+        "en": "Send /lang zh (中文) or /lang en (English).",
+    },
     "chat.subscribed": {
         "zh": "已订阅选题通知：有新的选题时会发消息给您。发送 /unsubscribe 可退订。",
         "en": "Subscribed: new topic calls will be sent to you. Send /unsubscribe to stop.",
@@ -472,6 +480,10 @@ register({
     "chat.topics.busy.buttons": {
         "zh": "您有一条正在填写的信息。请先完成它，或点“取消”后再选择选题。",
         "en": "You have a report in progress. Finish it, or tap Cancel, before answering a topic call.",
+    },
+    "chat.language.buttons": {"zh": "已切换为中文。", "en": "The chat is now in English."},
+    "chat.language.unknown.buttons": {
+        "zh": "没有这种语言：可以用中文或 English。", "en": "That language is not available: 中文 or English.",
     },
     "chat.subscribed.buttons": {
         "zh": "已订阅选题通知：有新的选题时会在这里告诉您。",

@@ -58,6 +58,7 @@ def on(move: str, *to: Mode) -> On:
 EVERYWHERE: dict[str, On] = {
     "/start": on("start"),
     "/help": on("help"),
+    "/lang": on("language"),
     "/my": on("my_reports"), "~my": on("my_reports"),
     "/link": on("link"),
     "/bind": on("bind"),

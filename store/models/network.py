@@ -107,6 +107,8 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(Sealed())
     totp_since: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # The console's language for this account: "zh" or "en" (set on 我的账号, web.i18n).
+    language: Mapped[str] = mapped_column(sa.String(8), default="zh", server_default="zh")
 
 
 class StaffAddress(Base):

@@ -33,6 +33,8 @@ class Reporter(Base):
     display_name: Mapped[str | None] = mapped_column(Sealed())
     contact: Mapped[str | None] = mapped_column(Sealed())
     language: Mapped[str] = mapped_column(sa.String(8), default="zh")
+    # Set by /lang: the reporter chose `language`, so the client's own no longer overrides it.
+    language_chosen: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     blocked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # -- members and informants (issue 4, MEMBERS) --

@@ -31,6 +31,16 @@ class StaffError(DomainError):
     """A staff change cannot be made; the message says why (Chinese / English)."""
 
 
+LANGUAGES = ("zh", "en")
+
+
+def set_language(user: User, language: str) -> None:
+    """The console's language for `user`: "zh" or "en"."""
+    if language not in LANGUAGES:
+        raise StaffError("请选择中文或 English。")
+    user.language = language
+
+
 def issue_link_code(session: Session, user: User) -> str:
     """A fresh one-time code for `user` (the previous one stops working); valid 24 hours."""
     while True:

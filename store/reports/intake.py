@@ -119,18 +119,18 @@ def default_point(available: Sequence[CollectionPoint], last_id: int | None) -> 
     return ids[0] if len(ids) == 1 else None
 
 
-def condition_text(form: forms.Form, step: forms.Step) -> str:
-    """When a per-category question is asked, in words: 类别为“生态环境”."""
+def condition_text(form: forms.Form, step: forms.Step, lang: str = "zh") -> str:
+    """When a per-category question is asked, in words: 类别为“生态环境” (category is "Ecology")."""
     parts = []
     for key, value in step.when.items():
         other = form.step(key)
         if other.kind == "yesno":
-            shown = t("chat.yes" if value else "chat.no")
+            shown = t("chat.yes" if value else "chat.no", lang)
         else:
             choice = other.choice(str(value))
-            shown = choice.label["zh"] if choice else str(value)
-        parts.append(f"{other.name('zh')}为“{shown}”")
-    return "、".join(parts)
+            shown = (choice.label.get(lang) or choice.label["zh"]) if choice else str(value)
+        parts.append(f'{other.name(lang)} is "{shown}"' if lang == "en" else f"{other.name(lang)}为“{shown}”")
+    return (", " if lang == "en" else "、").join(parts)
 
 
 # -- checking what was typed -----------------------------------------------------------

@@ -9,6 +9,8 @@
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var token = app.dataset.token;
   var lastId = 0;
+  // The page's language (web.i18n chose it from the browser's): Chinese, or English.
+  var EN = document.documentElement.lang === "en";
   var lastTurn = -1;
   var busy = false;
   var TURN = /^t(\d+):/;  // a button bound to a turn of the conversation
@@ -69,14 +71,14 @@
     var sep = url.indexOf("?") < 0 ? "?" : "&";
     return fetch(url + sep + "after=" + lastId, options).then(function (r) {
       return r.json().catch(function () {
-        return { ok: false, error: "网络或服务器出错（" + r.status + "），请稍后再试。" };
+        return { ok: false, error: (EN ? "Network or server error (" + r.status + "); please try again later." : "网络或服务器出错（" + r.status + "），请稍后再试。") };
       });
     }).then(function (data) {
       if (data.messages) render(data.messages);
       showStatus(data.ok ? "" : data.error);
       return data;
     }).catch(function () {
-      showStatus("网络连接失败，请检查网络后重试。");
+      showStatus(EN ? "No connection; check the network and try again." : "网络连接失败，请检查网络后重试。");
     });
   }
 
@@ -116,7 +118,7 @@
     if (!f) return;
     var form = new FormData();
     form.append("file", f, f.name);
-    showStatus("正在上传 " + f.name + " …");
+    showStatus((EN ? "Uploading " : "正在上传 ") + f.name + " …");
     busy = true;
     call(app.dataset.upload, { method: "POST", body: form }).then(function () {
       busy = false;
@@ -124,15 +126,15 @@
     });
   });
   document.getElementById("where").addEventListener("click", function () {
-    if (!navigator.geolocation) { showStatus("此浏览器无法获取位置，请直接输入地址。"); return; }
-    showStatus("正在获取位置…");
+    if (!navigator.geolocation) { showStatus(EN ? "This browser cannot tell the location; please type the address." : "此浏览器无法获取位置，请直接输入地址。"); return; }
+    showStatus(EN ? "Getting the location…" : "正在获取位置…");
     navigator.geolocation.getCurrentPosition(function (pos) {
       call(app.dataset.location, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ lat: pos.coords.latitude, lng: pos.coords.longitude })
       });
-    }, function () { showStatus("无法获取位置，请直接输入地址。"); }, { timeout: 15000 });
+    }, function () { showStatus(EN ? "Could not get the location; please type the address." : "无法获取位置，请直接输入地址。"); }, { timeout: 15000 });
   });
 
   function poll() {

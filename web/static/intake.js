@@ -1,6 +1,8 @@
 /* Counter intake (代录): show the per-category questions that apply, check files early; print the slip. */
 (function () {
   "use strict";
+  // The page's language (the account's, web.i18n): Chinese, or English.
+  var EN = document.documentElement.lang === "en";
 
   var printButton = document.getElementById("print");
   if (printButton) printButton.addEventListener("click", function () { window.print(); });
@@ -48,13 +50,16 @@
     var problems = [];
     Array.prototype.forEach.call(input.files, function (f) {
       if (f.size > maxMb * 1024 * 1024) {
-        problems.push("「" + f.name + "」太大（" + (f.size / 1048576).toFixed(1) + " MB），单个文件不能超过 " + maxMb + " MB。");
+        var mb = (f.size / 1048576).toFixed(1);
+        problems.push(EN ? "\"" + f.name + "\" is too large (" + mb + " MB); each file may be at most " + maxMb + " MB."
+                         : "「" + f.name + "」太大（" + mb + " MB），单个文件不能超过 " + maxMb + " MB。");
       }
     });
-    if (input.files.length + kept > maxFiles) problems.push("最多上传 " + maxFiles + " 个文件（已上传 " + kept + " 个）。");
+    if (input.files.length + kept > maxFiles) problems.push(EN ? "At most " + maxFiles + " files (" + kept + " already uploaded)."
+                                                     : "最多上传 " + maxFiles + " 个文件（已上传 " + kept + " 个）。");
     if (problems.length) {
       input.value = "";
-      problems.push("以上文件都没有选上，请压缩或减少后重新选择。");
+      problems.push(EN ? "None of these files was taken; compress them or choose fewer." : "以上文件都没有选上，请压缩或减少后重新选择。");
     }
     warning.textContent = problems.join("\n");
     warning.hidden = !problems.length;
@@ -63,6 +68,6 @@
   form.addEventListener("submit", function () {
     var button = document.getElementById("submit");
     // One press, one report: a second click while the first is on its way does nothing.
-    setTimeout(function () { button.disabled = true; button.textContent = "正在提交…"; }, 0);
+    setTimeout(function () { button.disabled = true; button.textContent = EN ? "Submitting…" : "正在提交…"; }, 0);
   });
 })();
