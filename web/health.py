@@ -32,6 +32,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from store.db import reading
 from store.ops import health, logctx
 from web import edge
 
@@ -57,7 +58,8 @@ class Figures(Collector):
             sending.add_metric([channel.kind.value], 1.0 if channel.sending else 0.0)
         yield sending
         try:
-            with wiring.session_factory() as s:
+            # A deferred read: never queued behind a writer for SQLite's write lock.
+            with reading(wiring.session_factory) as s:
                 intake = health.intake_by_channel(s)
                 waiting = health.backlog(s)
                 by_channel = health.backlog_by_channel(s)
@@ -133,7 +135,7 @@ def healthz() -> Any:
                 for c in wiring.channels}
     body: dict[str, Any] = {"channels": channels}
     try:
-        with wiring.session_factory() as s:
+        with reading(wiring.session_factory) as s:
             ok = health.database_ok(s)
             waiting = health.backlog(s)
     except sa.exc.SQLAlchemyError as exc:

@@ -204,9 +204,9 @@ def _shortcuts() -> list[tuple[str, dict[str, str]]]:
     last_month = period.parse("month", f"{today.year - (today.month == 1)}-"
                                        f"{(today.month - 2) % 12 + 1:02d}")
     out = []
-    for name, p in (("本月", period.parse("month", now=today)), ("上月", last_month),
-                    ("本季度", period.parse("quarter", now=today)),
-                    ("本年", period.year(today.year)), ("上一年", period.year(today.year - 1))):
+    for name, p in ((_("本月"), period.parse("month", now=today)), (_("上月"), last_month),
+                    (_("本季度"), period.parse("quarter", now=today)),
+                    (_("本年"), period.year(today.year)), (_("上一年"), period.year(today.year - 1))):
         out.append((name, {"period": p.kind, "value": p.value}))
     return out
 

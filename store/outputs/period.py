@@ -90,9 +90,9 @@ def between(start: date, end: date) -> Period:
     """Any range; refused when it ends before it starts or runs longer than 20 years."""
     if end < start:
         raise PeriodError(f"统计期间的结束日期（{end.isoformat()}）早于开始日期（{start.isoformat()}），"
-                          "请重新选择。/ The period ends before it starts.")
+                          "请重新选择。 / The period ends before it starts.")
     if (end - start).days > MAX_DAYS:
-        raise PeriodError("统计期间最长 20 年，请缩短。/ A period may span at most 20 years.")
+        raise PeriodError("统计期间最长 20 年，请缩短。 / A period may span at most 20 years.")
     return Period(start, end, "range")
 
 
@@ -117,12 +117,12 @@ def parse(kind: str | None, value: str | None = None, start: str | None = None,
     if kind == "range":
         start, end = (start or "").strip(), (end or "").strip()
         if not start and not end:
-            raise PeriodError("请填写统计期间的开始和结束日期。/ Give the period's first and last day.")
+            raise PeriodError("请填写统计期间的开始和结束日期。 / Give the period's first and last day.")
         first = _day(start, "开始日期") if start else None
         last = _day(end, "结束日期") if end else None
         return between(first or last or now, last or first or now)
     if kind not in KINDS:
-        raise PeriodError("统计期间只能按月、季度、年或起止日期选择。/ "
+        raise PeriodError("统计期间只能按月、季度、年或起止日期选择。 / "
                           "A period is a month, a quarter, a year or a range.")
     try:
         if kind == "year":
