@@ -15,6 +15,7 @@ lacks. Runs of punctuation alone are not counted.
 
 from __future__ import annotations
 
+import ast
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -28,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minyi.settings import Settings
-from store.models import Base, Channel, Reporter, Role, User
+from store.models import Base, Channel, Reporter, Role, SavedView, User
 from tests.conftest import Network, staff
 from tests.test_accessibility import EXTRA_PATHS, NOT_PAGES, _page_paths, _seed, _values
 from tests.web_support import csrf, login, post_page
@@ -294,3 +295,81 @@ def test_it_has_english_for_every_prompt_of_the_report_form() -> None:
         assert step.text("en") != step.text("zh"), step.key
         for choice in step.choices:
             assert choice.label.get("en"), (step.key, choice.value)
+
+
+# -- sentences made at run time: a catalogue message with named placeholders, never an f-string --
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+SHOWN_BY = {"flash", "refuse", "abort"}
+LOOKED_UP = {"_", "gettext", "ngettext", "said"}
+
+
+def _called(node: ast.Call) -> str | None:
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+
+
+def _messages(call: ast.Call) -> list[ast.expr]:
+    """The argument of a flash/refuse/abort call that a person reads."""
+    name = _called(call)
+    if name == "abort":
+        said = [k.value for k in call.keywords if k.arg == "description"]
+        return said + call.args[1:2]
+    return call.args[:1] + [k.value for k in call.keywords if k.arg == "message"]
+
+
+def _formats(node: ast.AST) -> bool:
+    """An f-string with a field, a `.format(...)` or a `"..." % value`."""
+    if isinstance(node, ast.JoinedStr):
+        return any(isinstance(v, ast.FormattedValue) for v in node.values)
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Attribute) and node.func.attr == "format"
+    return (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod)
+            and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str))
+
+
+def _formatted(node: ast.AST) -> list[ast.AST]:
+    """Sentences built by formatting in `node`, outside the arguments of a catalogue lookup."""
+    if isinstance(node, ast.Call) and _called(node) in LOOKED_UP:
+        return []
+    found: list[ast.AST] = [node] if _formats(node) else []
+    for child in ast.iter_child_nodes(node):
+        found.extend(_formatted(child))
+    return found
+
+
+def _formatted_messages(source: str, filename: str) -> list[str]:
+    wrong = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Call) and _called(node) in SHOWN_BY:
+            for message in _messages(node):
+                wrong += [f"{filename}:{bad.lineno}" for bad in _formatted(message)]
+    return wrong
+
+
+def test_it_gives_flash_refuse_and_abort_a_catalogue_message_never_a_formatted_string() -> None:
+    wrong = [place for path in sorted(WEB.rglob("*.py"))
+             for place in _formatted_messages(path.read_text(encoding="utf-8"), str(path.relative_to(WEB)))]
+    assert not wrong, wrong
+
+
+def test_it_catches_each_way_of_formatting_a_message() -> None:
+    caught = _formatted_messages(
+        'flash(f"已保存「{name}」。", "success")\n'
+        'edge.refuse("不能修改{}".format(name))\n'
+        'abort(403, description="不能修改%s" % name)\n'
+        'flash("已保存。" + (f"共 {n} 条" if n else ""), "success")\n', "sample.py")
+    assert caught == ["sample.py:1", "sample.py:2", "sample.py:3", "sample.py:4"]
+    assert not _formatted_messages(
+        'flash(_("已保存「%(name)s」。", name=name), "success")\n'
+        'edge.refuse(said(str(exc)))\nabort(404)\nflash("已保存。", "info")\n', "sample.py")
+
+
+def test_it_shows_a_flash_with_a_name_filled_in_in_english(app: Flask, session: Session, admin: User) -> None:
+    _english(session, admin)
+    client = app.test_client()
+    login(client, "alice")
+    page = post_page(client, "/search/views", name="本周紧急", q="电梯")
+    assert 'View "本周紧急" saved.' in page.replace("&#34;", '"').replace("&quot;", '"')
+    assert "已保存视图" not in page
+    assert session.scalars(select(SavedView).where(SavedView.name == "本周紧急")).one()

@@ -15,6 +15,7 @@ from store.network import addresses, staff, units, users
 from store.review import chain as review
 from store.review import separation, templates
 from web import edge
+from web.i18n import _, lang, said
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -59,7 +60,7 @@ def user_list() -> Any:
     edge.commit()
     log.info("staff account %s (%s) added by %s", user.username, role.value,
              edge.staff().username)
-    flash(f"已添加工作人员「{user.username}」。", "success")
+    flash(_("已添加工作人员「%(name)s」。", name=user.username), "success")
     if made_up:
         return _users_page(issued=(user, password))
     return redirect(url_for("admin.user_list", _anchor=f"user-{user.id}"))
@@ -82,7 +83,7 @@ def user_update(user_id: int) -> Any:
         return redirect(url_for("admin.user_list"))
     unit_id, unit_error = _unit_choice(request.form.get("unit_id", ""), role)
     if unit_error:
-        flash(f"「{user.username}」未保存：{unit_error}", "error")
+        flash(_("「%(name)s」未保存：%(reason)s", name=user.username, reason=said(unit_error)), "error")
         return redirect(url_for("admin.user_list", _anchor=f"user-{user.id}"))
     try:
         staff.update_user(session, user, role=role, unit_id=unit_id, active=active)
@@ -91,7 +92,7 @@ def user_update(user_id: int) -> Any:
         flash(str(exc).split(" / ")[0], "error")
         return redirect(url_for("admin.user_list"))
     edge.commit()
-    flash(f"已更新「{user.username}」。", "success")
+    flash(_("已更新「%(name)s」。", name=user.username), "success")
     return redirect(url_for("admin.user_list", _anchor=f"user-{user.id}"))
 
 
@@ -129,7 +130,7 @@ def user_password(user_id: int) -> Any:
     log.info("password of staff account %s reset by %s", user.username, admin.username)
     if typed is None:
         return _password_page(user, issued=password)
-    flash(f"已重设「{user.username}」的密码，并已通知本人。", "success")
+    flash(_("已重设「%(name)s」的密码，并已通知本人。", name=user.username), "success")
     return redirect(url_for("admin.user_list", _anchor=f"user-{user.id}"))
 
 
@@ -187,7 +188,7 @@ def chain() -> Any:
             abort(400)
         review.set_chain(session, name)
         edge.commit()
-        flash(f"审核流程已改为{CHAIN_NAMES[name]}。", "success")
+        flash(_("审核流程已改为%(chain)s。", chain=said(CHAIN_NAMES[name])), "success")
         return redirect(url_for("admin.chain"))
     return render_template("admin_chain.html", current=review.chain_name(session),
                            chains=CHAIN_NAMES, levels=review.chain(session),
@@ -221,7 +222,8 @@ def office_level() -> Any:
         flash("请选择本机关的级别。", "error")
         return redirect(url_for("admin.chain", _anchor="office-level"))
     edge.commit()
-    flash(f"本机关级别已设为{t(f'adoption.{level.value}')}，采用时将预选此级别。", "success")
+    flash(_("本机关级别已设为%(level)s，采用时将预选此级别。", level=t(f"adoption.{level.value}", lang())),
+          "success")
     return redirect(url_for("admin.chain", _anchor="office-level"))
 
 
@@ -235,11 +237,12 @@ def search_settings() -> Any:
         count = search.set_fold_traditional(session, on, limit=CONSOLE_REBUILD_LIMIT)
     except search.TooMany as exc:
         edge.rollback()
-        flash(f"信息有 {exc.count} 条，在页面上重建索引太慢。请在服务器上运行："
-              f"minyi search fold {'on' if on else 'off'}", "error")
+        flash(_("信息有 %(count)s 条，在页面上重建索引太慢。请在服务器上运行：%(command)s",
+                count=exc.count, command="minyi search fold " + ("on" if on else "off")), "error")
         return redirect(url_for("admin.chain"))
     edge.commit()
-    flash(f"已{'开启' if on else '关闭'}繁简通搜，重建了 {count} 条信息的索引。", "success")
+    flash(_("已开启繁简通搜，重建了 %(count)s 条信息的索引。", count=count) if on else
+          _("已关闭繁简通搜，重建了 %(count)s 条信息的索引。", count=count), "success")
     return redirect(url_for("admin.chain"))
 
 

@@ -18,6 +18,7 @@ from store.outputs.scorerules import RuleError
 from store.outputs.scoring import SeriesError
 from web import edge
 from web.admin import admin_only, bp
+from web.i18n import _
 
 
 @bp.route("/scoring", methods=["GET", "POST"])
@@ -44,7 +45,7 @@ def scoring_rules() -> Any:
         edge.rollback()
         return _rules_page(values=form, errors={"form": str(exc).split(" / ")[0]}, status=422)
     edge.commit()
-    flash(f"已保存积分规则，自 {effective} 起生效；此前各期间仍按原规则计算。", "success")
+    flash(_("已保存积分规则，自 %(date)s 起生效；此前各期间仍按原规则计算。", date=effective), "success")
     return redirect(url_for("admin.scoring_rules"))
 
 
@@ -74,7 +75,7 @@ def series_list() -> Any:
             return _series_page(year, errors={"name": str(exc).split(" / ")[0]},
                                 values=request.form, status=422)
         edge.commit()
-        flash(f"已添加考评序列“{made.name}”，请为它选择单位。", "success")
+        flash(_("已添加考评序列“%(name)s”，请为它选择单位。", name=made.name), "success")
         return redirect(url_for("admin.series_list", year=year, _anchor=f"series-{made.id}"))
     return _series_page(year)
 
@@ -98,7 +99,8 @@ def series_units(series_id: int) -> Any:
         return _series_page(year, errors={f"series-{series_id}": str(exc).split(" / ")[0]},
                             status=422)
     edge.commit()
-    flash(f"已保存“{series.name}”{year}年度的 {len(chosen)} 个单位。", "success")
+    flash(_("已保存“%(name)s”%(year)s年度的 %(count)s 个单位。", name=series.name, year=year,
+            count=len(chosen)), "success")
     return redirect(url_for("admin.series_list", year=year, _anchor=f"series-{series.id}"))
 
 

@@ -14,6 +14,7 @@ from store.network.units import Scope
 from store.outputs import apitokens
 from web import edge
 from web.admin import admin_only, bp
+from web.i18n import _
 
 log = logging.getLogger(__name__)
 ALL_UNITS = "all"
@@ -59,7 +60,7 @@ def token_revoke(token_id: int) -> Any:
         abort(404)
     edge.commit()
     log.info("API token %d revoked by %s", token.id, edge.staff().username)
-    flash(f"已吊销令牌「{token.name}」，此后用它的请求一律拒绝。", "success")
+    flash(_("已吊销令牌「%(name)s」，此后用它的请求一律拒绝。", name=token.name), "success")
     return redirect(url_for("admin.token_list"))
 
 

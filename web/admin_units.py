@@ -18,6 +18,7 @@ from store.network import units
 from store.network.units import Scope, UnitError
 from web import confirming, edge
 from web.admin import admin_only, bp
+from web.i18n import _
 
 KIND_NAMES = {"cppcc": "政协", "party": "民主党派", "federation": "工商联", "committee": "专委会",
               "department": "政府部门", "other": "其他"}
@@ -59,7 +60,7 @@ def unit_list() -> Any:
             flash(str(exc).split(" / ")[0], "error")
             return redirect(url_for("admin.unit_list"))
         edge.commit()
-        flash(f"已添加单位「{unit.name}」（ID {unit.id}）。", "success")
+        flash(_("已添加单位「%(name)s」（ID %(id)s）。", name=unit.name, id=unit.id), "success")
         return redirect(url_for("admin.unit_list", _anchor=f"unit-{unit.id}"))
     return render_template(
         "admin_units.html", tree=units.tree(session), kinds=list(UnitKind), kind_names=KIND_NAMES,

@@ -18,6 +18,7 @@ from store.outputs import adoption, bulletin, periods
 from store.outputs.bulletin import BulletinError
 from store.outputs.periods import PeriodError
 from web import edge
+from web.i18n import _, said
 
 bp = Blueprint("bulletins", __name__, url_prefix="/bulletins")
 office_only = edge.roles_required(*edge.OFFICE)
@@ -54,11 +55,14 @@ def build() -> Any:
                             rebuild=form.get("rebuild") == "1")
     edge.commit()
     if done.built:
-        flash(f"已生成{period.label}通报。" + (f"已向 {done.messages} 人发送本人数据。" if send else ""),
+        flash(_("已生成%(period)s通报。", period=said(period.label))
+              + (_("已向 %(count)s 人发送本人数据。", count=done.messages) if send else ""),
               "success")
     else:
-        flash(f"{period.label}通报此前已生成；如需按最新数据重新生成，请勾选“重新生成”。"
-              + (f"已向 {done.messages} 人发送本人数据。" if done.messages else ""), "info")
+        flash(_("%(period)s通报此前已生成；如需按最新数据重新生成，请勾选“重新生成”。",
+                period=said(period.label))
+              + (_("已向 %(count)s 人发送本人数据。", count=done.messages) if done.messages else ""),
+              "info")
     return redirect(url_for("bulletins.index"))
 
 
@@ -76,7 +80,7 @@ def schedule() -> Any:
         return _page(errors={"day": f"请填写 1～{bulletin.LAST_DAY} 的整数，或留空不自动生成。"},
                      status=422)
     edge.commit()
-    flash(f"每月 {raw} 日自动生成上月通报，并发送给各单位联络员和委员。" if raw
+    flash(_("每月 %(day)s 日自动生成上月通报，并发送给各单位联络员和委员。", day=raw) if raw
           else "已关闭自动生成通报。", "success")
     return redirect(url_for("bulletins.index"))
 

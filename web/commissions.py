@@ -15,6 +15,7 @@ from store.models import utcnow
 from store.network import commissions, roster, topics
 from store.network.commissions import CommissionError
 from web import edge
+from web.i18n import _
 
 bp = Blueprint("commissions", __name__, url_prefix="/commissions")
 
@@ -62,8 +63,9 @@ def create() -> Any:
         flash(str(exc), "error")
         return _form(values=form, chosen=set(ids), errors={exc.field: str(exc)}, status=422)
     edge.commit()
-    flash(f"已发出约稿「{topic.title}」，共约 {len(set(ids))} 人，已通过聊天发送 {queued} 条通知。"
-          "尚未绑定聊天账号的委员收不到通知，请另行告知。", "success")
+    flash(_("已发出约稿「%(title)s」，共约 %(people)s 人，已通过聊天发送 %(count)s 条通知。"
+            "尚未绑定聊天账号的委员收不到通知，请另行告知。",
+            title=topic.title, people=len(set(ids)), count=queued), "success")
     return redirect(url_for("commissions.detail", topic_id=topic.id))
 
 

@@ -27,6 +27,7 @@ from store.reports.lifecycle import Action, TransitionError
 from store.review import deadlines, instructions, templates, transfers
 from web import confirming, edge
 from web import decision_forms as forms
+from web.i18n import _, said
 from web.reports import render_detail, visible_report
 
 bp = Blueprint("decisions", __name__)
@@ -225,8 +226,8 @@ def edit(report_id: int) -> Any:
     for field, value in text.items():
         limit = TITLE_LIMIT if field == "title" else TEXT_LIMIT
         if len(value) > limit:
-            flash(f"「{FIELD_NAMES[field]}」太长了：{len(value)} 字，最多 {limit} 字。"
-                  "请删减后再保存，内容未保存。", "error")
+            flash(_("「%(field)s」太长了：%(length)s 字，最多 %(limit)s 字。请删减后再保存，内容未保存。",
+                    field=said(FIELD_NAMES[field]), length=len(value), limit=limit), "error")
             return _edit_page(report, text, version, 422)
     try:
         saved = editing.edit(edge.db(), report, edge.staff(), **text, expected_version=version)

@@ -90,7 +90,8 @@ def compose() -> Any:
     except DomainError as exc:
         return _refused(exc, url_for("journal.new"))
     edge.commit()
-    flash(f"已建立{series.titled(chosen)}草稿，共 {len(issue.items)} 条信息。", "success")
+    flash(_("已建立%(issue)s草稿，共 %(count)s 条信息。", issue=series.titled(chosen),
+            count=len(issue.items)), "success")
     return redirect(url_for("journal.issue", issue_id=issue.id))
 
 
@@ -111,7 +112,7 @@ def special() -> Any:
     except DomainError as exc:
         return _refused(exc, url_for("journal.new"))
     edge.commit()
-    flash(f"专报已签发并发布：{issue_label(issue)}，已通知反映人。", "success")
+    flash(_("专报已签发并发布：%(issue)s，已通知反映人。", issue=issue_label(issue)), "success")
     return redirect(url_for("journal.issue", issue_id=issue.id))
 
 
@@ -168,7 +169,7 @@ def add(issue_id: int) -> Any:
     except DomainError as exc:
         return _refused(exc, target)
     edge.commit()
-    flash(f"已加入 {len(ids)} 条信息。", "success")
+    flash(_("已加入 %(count)s 条信息。", count=len(ids)), "success")
     return redirect(target)
 
 
@@ -307,7 +308,7 @@ def series_add() -> Any:
     except DomainError as exc:
         return _refused(exc, url_for("journal.series_list"))
     edge.commit()
-    flash(f"已添加期刊{series.titled(added)}。", "success")
+    flash(_("已添加期刊%(series)s。", series=series.titled(added)), "success")
     return redirect(url_for("journal.series_list"))
 
 
@@ -322,7 +323,7 @@ def series_save(series_id: int) -> Any:
     except DomainError as exc:
         return _refused(exc, url_for("journal.series_list"))
     edge.commit()
-    flash(f"已保存{series.titled(found)}的设置。", "success")
+    flash(_("已保存%(series)s的设置。", series=series.titled(found)), "success")
     return redirect(url_for("journal.series_list"))
 
 
@@ -352,7 +353,7 @@ def series_template(series_id: int) -> Any:
     except DomainError as exc:
         return _refused(exc, target)
     edge.commit()
-    flash(f"{series.titled(found)}的模板已更新。", "success")
+    flash(_("%(series)s的模板已更新。", series=series.titled(found)), "success")
     return redirect(target)
 
 

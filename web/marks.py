@@ -14,6 +14,7 @@ from store.reports.marks import MarkError, MarkForbidden
 from web import edge, i18n
 from web.admin import admin_only
 from web.admin import bp as admin_bp
+from web.i18n import _, said
 from web.reports import visible_report
 
 bp = Blueprint("marks", __name__)
@@ -36,7 +37,7 @@ def change(report_id: int) -> Any:
         flash(_zh(exc), "error")
         return redirect(target)
     edge.commit()
-    flash(f"已更改密级：{event.note}", "success")
+    flash(_("已更改密级：%(change)s", change=said(event.note or "")), "success")
     return redirect(target)
 
 

@@ -11,6 +11,7 @@ from store import access
 from store.models import Role, utcnow
 from store.network import members, units
 from web import edge
+from web.i18n import _
 
 bp = Blueprint("members", __name__)
 
@@ -54,6 +55,7 @@ def issue() -> Any:
                "days": "请选择有效期。"}.get(str(exc), "填写有误。"), "error")
         return redirect(url_for("members.index"))
     edge.commit()
-    flash(f"已为「{code.name}」生成绑定码 {code.code}，{days} 天内有效，只能使用一次。"
-          f"请告知本人在 Telegram 机器人或网页反映页面发送：/bind {code.code}", "success")
+    flash(_("已为「%(name)s」生成绑定码 %(code)s，%(days)s 天内有效，只能使用一次。"
+            "请告知本人在 Telegram 机器人或网页反映页面发送：/bind %(code)s",
+            name=code.name, code=code.code, days=days), "success")
     return redirect(url_for("members.index"))

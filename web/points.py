@@ -20,6 +20,7 @@ from store.network.units import Scope
 from store.outputs import posters
 from store.reports import files
 from web import confirming, edge, printing
+from web.i18n import _
 
 log = logging.getLogger(__name__)
 bp = Blueprint("points", __name__)
@@ -162,7 +163,7 @@ def rotate(point_id: int) -> Any:
                                                _anchor=f"point-{point.id}"))
     point = points_mod.rotate(edge.db(), point)
     edge.commit()
-    flash(f"已为「{point.name}」更换二维码，旧二维码已失效。请重新打印海报。", "success")
+    flash(_("已为「%(name)s」更换二维码，旧二维码已失效。请重新打印海报。", name=point.name), "success")
     return _back_to(point.id)
 
 
@@ -182,7 +183,7 @@ def revoke(point_id: int) -> Any:
                                                _anchor=f"point-{point.id}"))
     point = points_mod.revoke(edge.db(), point)
     edge.commit()
-    flash(f"已作废「{point.name}」的二维码。", "success")
+    flash(_("已作废「%(name)s」的二维码。", name=point.name), "success")
     return _back_to(point.id)
 
 
@@ -206,8 +207,8 @@ def successor(point_id: int) -> Any:
         flash(str(exc).split(" / ")[0], "error")
         return _back_to(point_id)
     edge.commit()
-    flash(f"已设置「{point.name}」的接续采集点。" if target else
-          f"已取消「{point.name}」的接续采集点。", "success")
+    flash(_("已设置「%(name)s」的接续采集点。", name=point.name) if target else
+          _("已取消「%(name)s」的接续采集点。", name=point.name), "success")
     return _back_to(point.id)
 
 
@@ -232,8 +233,8 @@ def add() -> Any:
         return _index_page(typed)
     edge.commit()
     unit = units.get(session, point.unit_id) if point.unit_id is not None else None
-    where = f"，属于「{unit.name}」" if unit is not None else ""
-    flash(f"已添加采集点「{point.name}」{where}。", "success")
+    flash(_("已添加采集点「%(name)s」，属于「%(unit)s」。", name=point.name, unit=unit.name)
+          if unit is not None else _("已添加采集点「%(name)s」。", name=point.name), "success")
     return redirect(url_for("points.index", page=pointlist.page_of(session, point.id, scope=_view()),
                             _anchor=f"point-{point.id}"))
 
@@ -246,7 +247,7 @@ def edit(point_id: int) -> Any:
     session = edge.db()
     point = _point_or_404(point_id)
     if not scope.covers(point.unit_id):  # listed to them, not theirs to change
-        edge.refuse(f"采集点「{point.name}」不属于您管理的单位，不能修改。")
+        edge.refuse(_("采集点「%(name)s」不属于您管理的单位，不能修改。", name=point.name))
     parent = session.get(CollectionPoint, point.parent_id) if point.parent_id else None
     current = units.get(session, point.unit_id) if point.unit_id else None
     values = {"name": point.name, "kind": point.kind.value, "address": point.address or "",
@@ -269,7 +270,7 @@ def edit(point_id: int) -> Any:
             error = str(exc).split(" / ")[0]
         else:
             edge.commit()
-            flash(f"已保存采集点「{point.name}」。" + _adopted(moved), "success")
+            flash(_("已保存采集点「%(name)s」。", name=point.name) + _adopted(moved), "success")
             return _back_to(point.id)
     offered = units.offered(session, scope)
     page = render_template(
@@ -280,7 +281,8 @@ def edit(point_id: int) -> Any:
 
 
 def _adopted(moved: pointedit.Moved) -> str:
-    return (f"其中 {moved.reports} 条原先未指定单位的信息一并归入新单位。" if moved.reports else "")
+    return (_("其中 %(count)s 条原先未指定单位的信息一并归入新单位。", count=moved.reports)
+            if moved.reports else "")
 
 
 @bp.route("/points/move", methods=["POST"])
@@ -302,9 +304,11 @@ def move() -> Any:
     edge.commit()
     unit = units.get(session, unit_id)
     already = len(set(ids)) - moved.points
-    flash(f"已把 {len(set(ids))} 个采集点移到「{unit.name if unit else unit_id}」"
-          + (f"（其中 {already} 个本来就在该单位）" if already else "") + "。" + _adopted(moved),
-          "success")
+    where = unit.name if unit else unit_id
+    moved_text = (_("已把 %(count)s 个采集点移到「%(unit)s」（其中 %(already)s 个本来就在该单位）。",
+                    count=len(set(ids)), unit=where, already=already) if already else
+                  _("已把 %(count)s 个采集点移到「%(unit)s」。", count=len(set(ids)), unit=where))
+    flash(moved_text + _adopted(moved), "success")
     return redirect(url_for("points.index", **_list_args()))
 
 

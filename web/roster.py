@@ -18,6 +18,7 @@ from store.models import Member, MemberRole, Role, utcnow
 from store.network import members, roster, rosterio, units
 from store.network.roster import RosterError
 from web import edge
+from web.i18n import _
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 
@@ -81,7 +82,8 @@ def add() -> Any:
                                role_names=roster.ROLE_NAMES, editor=True,
                                values=request.form, errors={exc.field: str(exc)}), 422
     edge.commit()
-    flash(f"已将「{member.name}」加入名册。可在其页面生成绑定码，让本人绑定聊天账号。", "success")
+    flash(_("已将「%(name)s」加入名册。可在其页面生成绑定码，让本人绑定聊天账号。", name=member.name),
+          "success")
     return redirect(url_for("roster.member", member_id=member.id))
 
 
@@ -183,8 +185,9 @@ def issue_code(member_id: int) -> Any:
     code = members.issue_code(edge.db(), member=person, created_by_id=edge.staff().id,
                               ttl=timedelta(days=days))
     edge.commit()
-    flash(f"已为「{person.name}」生成绑定码 {code.code}，{days} 天内有效，只能使用一次。"
-          f"请告知本人在 Telegram、微信或网页反映页面发送：/bind {code.code}", "success")
+    flash(_("已为「%(name)s」生成绑定码 %(code)s，%(days)s 天内有效，只能使用一次。"
+            "请告知本人在 Telegram、微信或网页反映页面发送：/bind %(code)s",
+            name=person.name, code=code.code, days=days), "success")
     return redirect(url_for("roster.member", member_id=person.id))
 
 

@@ -10,6 +10,7 @@ from flask_login import login_required
 
 from store.search import Filters, choices, search, views
 from web import edge
+from web.i18n import _
 from web.reports import category_labels
 
 bp = Blueprint("search", __name__)
@@ -38,14 +39,14 @@ def index() -> Any:
 @login_required
 def save_view() -> Any:
     session, user = edge.db(), edge.staff()
-    filters, _ = Filters.from_args(request.form)
+    filters, _errors = Filters.from_args(request.form)
     try:
         view = views.save(session, user, request.form.get("name", ""), filters)
     except views.ViewError as exc:
         flash(str(exc), "error")
         return redirect(_url(filters.to_args()))
     edge.commit()
-    flash(f"已保存视图「{view.name}」。", "success")
+    flash(_("已保存视图「%(name)s」。", name=view.name), "success")
     return redirect(_url(view.args))
 
 

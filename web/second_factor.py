@@ -18,6 +18,7 @@ import qr
 from store.models import Role, User
 from store.network import second_factor, users
 from web import edge
+from web.i18n import _
 
 log = logging.getLogger(__name__)
 bp = Blueprint("second_factor", __name__)
@@ -118,5 +119,5 @@ def reset(user_id: int) -> Any:
         edge.refuse(str(exc).split(" / ")[0])
     edge.commit()
     log.info("second factor of staff account %s reset by %s", user.username, admin.username)
-    flash(f"已重置「{user.username}」的两步验证，本人下次登录时需重新设置。", "success")
+    flash(_("已重置「%(name)s」的两步验证，本人下次登录时需重新设置。", name=user.username), "success")
     return redirect(url_for("admin.user_password", user_id=user.id))

@@ -10,6 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from store.models import utcnow
 from store.network import topics
 from web import edge
+from web.i18n import _
 
 bp = Blueprint("topics", __name__)
 
@@ -45,5 +46,6 @@ def publish() -> Any:
         flash(ERRORS.get(str(exc), "填写有误。"), "error")
         return redirect(url_for("topics.index"))
     edge.commit()
-    flash(f"已发布选题「{topic.title}」，已向 {queued} 位订阅者发送通知。", "success")
+    flash(_("已发布选题「%(title)s」，已向 %(count)s 位订阅者发送通知。", title=topic.title, count=queued),
+          "success")
     return redirect(url_for("topics.index"))

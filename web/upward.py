@@ -20,6 +20,7 @@ from store.models import AdoptionLevel, Report, Role, UpwardRecord, UpwardStatus
 from store.network import units
 from store.outputs import destinations, upward
 from web import edge
+from web.i18n import _, said
 from web.reports import category_labels, visible_report
 
 bp = Blueprint("upward", __name__)
@@ -99,8 +100,8 @@ def save_chain() -> Any:
         flash(str(exc), "error")
         return redirect(url_for("upward.destination_list"))
     edge.commit()
-    names = " → ".join(d.name for d in chain) or "（未设置：可报送全部去向）"
-    flash(f"{unit.name} 的报送顺序：{names}", "success")
+    names = " → ".join(d.name for d in chain) or _("（未设置：可报送全部去向）")
+    flash(_("%(unit)s 的报送顺序：%(order)s", unit=unit.name, order=names), "success")
     return redirect(url_for("upward.destination_list"))
 
 
@@ -125,7 +126,8 @@ def send(report_id: int) -> Any:
         flash(str(exc), "error")
         return back
     edge.commit()
-    flash(f"已报送「{dest.name}」（第 {record.version.number} 版）。", "success")
+    flash(_("已报送「%(name)s」（第 %(version)s 版）。", name=dest.name, version=record.version.number),
+          "success")
     return back
 
 
@@ -192,5 +194,5 @@ def outcome(record_id: int) -> Any:
         edge.rollback()
         return _render_record(_visible(record_id), values, str(exc), 422)
     edge.commit()
-    flash(f"已登记结果：{OUTCOME_NAMES[rec.status.value]}。", "success")
+    flash(_("已登记结果：%(outcome)s。", outcome=said(OUTCOME_NAMES[rec.status.value])), "success")
     return redirect(url_for("upward.record", record_id=record_id))
