@@ -4,9 +4,9 @@
 a wrong MINYI_DATA_KEY is found at start-up, before anything is written
 with it. `reseal_batch` seals, with the primary key, up to N values of one
 sealed column that are not under it yet: plain text from before sealing
-(`minyi init` after migration 0023) and values of an older key (`minyi keys
+(`minyi init` after migration 0024) and values of an older key (`minyi keys
 rotate`), and fills the roster's contact digests (`store.blindindex`) left
-empty by migration 0030. Each batch is its own transaction (the caller's), so an
+empty by migration 0026. Each batch is its own transaction (the caller's), so an
 interrupted run leaves every value sealed by one of the configured keys and
 a rerun finishes the rest. Each write is a compare-and-set on the value it
 read, so a value the running service changed meanwhile is left as it is.
@@ -174,7 +174,7 @@ def _fill_digests(session: Session, *, after: int, size: int) -> Batch:
     done = 0
     for member_id, contact in rows:
         # Set only if still missing: an edit meanwhile wrote its own. Two entries of one
-        # person from before 0030 (the contact typed differently) cannot both hold the
+        # person from before 0026 (the contact typed differently) cannot both hold the
         # digest: the later keeps none, and `pending` counts it, until staff merge them.
         try:
             with session.begin_nested():

@@ -11,7 +11,7 @@ hold the contact before it is filed) seal on the way in and open on the way out,
 one reader (`store.access`) reads plain text and the database never holds it.
 With no keyring installed, writing a sealed column raises: minyi refuses
 rather than store plain text. A value that is not sealed yet (written before
-0023, before `minyi init` or `minyi keys rotate` sealed it) reads as it is.
+0024, before `minyi init` or `minyi keys rotate` sealed it) reads as it is.
 """
 
 from __future__ import annotations

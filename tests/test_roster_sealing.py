@@ -123,7 +123,7 @@ def test_a_rotation_keeps_the_digests_and_the_refusal(
         engine.dispose()
 
 
-def test_init_seals_and_indexes_contacts_stored_before_0030(
+def test_init_seals_and_indexes_contacts_stored_before_0026(
     env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]  # noqa: F811
 ) -> None:
     migrate.upgrade(env, "0025")
