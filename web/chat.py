@@ -17,9 +17,6 @@ from __future__ import annotations
 import mimetypes
 import os
 import secrets
-import threading
-import time
-from collections import deque
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, make_response, render_template, request
@@ -60,27 +57,17 @@ class ApiError(Exception):
 
 
 class Flood:
-    """At most `burst` requests per `window` seconds per chat, before the database is touched."""
+    """At most `burst` requests per `window` seconds per chat, before the database is touched:
+    counted by every web process together through Redis (REDIS_URL), else by this app."""
 
     def __init__(self) -> None:
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self._local = limits.Local()
 
     def allow(self, key: str, burst: int, window: float) -> bool:
         shared = limits.redis()
-        if shared is not None:  # every web process counts together (REDIS_URL)
+        if shared is not None:
             return shared.hit(f"webchat:{key}", burst, window)
-        now = time.monotonic()
-        with self._lock:
-            if len(self._hits) > 50_000:
-                self._hits = {k: h for k, h in self._hits.items() if h and now - h[-1] < window}
-            hits = self._hits.setdefault(key, deque())
-            while hits and now - hits[0] > window:
-                hits.popleft()
-            if len(hits) >= burst:
-                return False
-            hits.append(now)
-            return True
+        return self._local.hit(key, burst, window)
 
 
 def _flood() -> Flood:
