@@ -54,6 +54,7 @@ def login(page: Any, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
-    # The login page speaks the browser's language (web.i18n); the account then its own.
-    page.click("form button[type=submit]")
+    # The login page speaks the browser's language (web.i18n), so the button is found by its
+    # form, not its words; the form's own, not the header's 退出 of a session still open.
+    page.click("form[action$='/login'] button[type=submit]")
     page.wait_for_selector("h1:has-text('信息收件箱')")
