@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.cli import main
 from minyi.demo import SeedError, SeedStats, seed
-from store import forms, migrate
+from store import forms, migrate, sealing
 from store.db import make_engine, make_sessionmaker
 from store.models import (
     Base,
@@ -267,4 +267,19 @@ def test_the_command_sets_up_and_fills_an_empty_database(
     assert migrate.current(engine) == migrate.head()
     with make_sessionmaker(engine)() as s:
         assert _count(s, Report) == 120
+    engine.dispose()
+
+
+def test_the_command_without_a_data_key_says_how_to_get_one_and_writes_nothing(
+    cli_env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    monkeypatch.delenv("MINYI_DATA_KEY", raising=False)
+    sealing.install(None)  # as on a machine where `minyi init` never ran
+
+    assert main(["seed", "--reports", "50", "--database-url", cli_env]) == 1
+
+    err = capsys.readouterr().err
+    assert "minyi keys new" in err and "Traceback" not in err
+    engine = make_engine(cli_env)
+    assert migrate.current(engine) is None  # refused before the database was touched
     engine.dispose()

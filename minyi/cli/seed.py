@@ -10,7 +10,7 @@ from typing import TextIO
 from minyi.cli.common import CommandError, Subcommands, draw_bar, require_schema
 from minyi.demo import Progress, SeedError, SeedStats, seed
 from minyi.settings import Settings
-from store import migrate
+from store import migrate, sealing
 from store.db import make_engine
 
 
@@ -27,6 +27,11 @@ def register(sub: Subcommands) -> None:
 def command(settings: Settings, args: argparse.Namespace, out: TextIO | None = None) -> None:
     """Seed the database and print what was written and how fast."""
     url = args.database_url or settings.database_url
+    if not sealing.installed():  # reporters' contacts are sealed: refuse before touching the database
+        raise CommandError(
+            "没有数据密钥：请先运行 `minyi init` 或设置 MINYI_DATA_KEY（`minyi keys new` 生成一个）。 / "
+            "No data key: run `minyi init` or set MINYI_DATA_KEY (`minyi keys new` makes one); "
+            "the seeded reporters' contacts are sealed with it.")
     engine = make_engine(url)
     try:
         if migrate.current(engine) is None:
