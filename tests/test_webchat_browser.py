@@ -139,7 +139,12 @@ def test_a_message_still_unsent_when_the_page_closed_is_sent_when_it_opens_again
 
     # No connection: the page keeps trying, then the phone closes it.
     tries: list[str] = []
-    phone.route("**/c/api/send*", lambda route: (tries.append("x"), route.abort()))
+
+    def no_connection(route: Any) -> None:
+        tries.append(route.request.url)
+        route.abort()
+
+    phone.route("**/c/api/send*", no_connection)
     page.fill("#text", "路灯坏了三个月没人修")
     page.click("#send")
     page.wait_for_timeout(1500)
