@@ -4,8 +4,8 @@ Jobs are plain functions that open their own unit of work; the scheduler runs
 them in worker threads so the event loop never waits on the database. Each
 takes an optional `now`, so tests run them at any moment they like.
 
-  housekeeping       every 10 minutes: prune update ids, yesterday's scan visitors and old
-                     login failures; log the outbox's health
+  housekeeping       every 10 minutes: prune update ids, web chat message ids, yesterday's
+                     scan visitors and old login failures; log the outbox's health
   sweep_draft_files  hourly: files of drafts never submitted, after DRAFT_FILES_DAYS
   chase_returns      hourly: remind, then close, unanswered 退回补充 questions
   chase_reviews      hourly: tell a review level once that a report passed its deadline
@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
 from store import jobs
+from store.delivery import webchat
 from store.models import OutboxMessage, OutboxStatus, ProcessedUpdate, utcnow
 from store.network import commissions, logins, scans
 from store.outputs import bulletin
@@ -101,6 +102,7 @@ def housekeeping(session_factory: sessionmaker[Session], now: datetime | None = 
     now = now or utcnow()
     with session_factory() as s, s.begin():
         pruned = prune_processed_updates(s, now)
+        webchat.prune_sends(s, now)
         scans.prune_visitors(s, now)
         logins.prune(s, now)
         jobs.prune(s, now)

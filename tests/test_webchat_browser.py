@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store.models import Channel, CollectionPoint, Reporter, User
+from store.models import Channel, CollectionPoint, Reporter, User, WebChatMessage
 from store.reports import lifecycle
 from tests.browser_support import PHONE, needs_chromium
 from tests.domain_support import make_report
@@ -92,3 +92,67 @@ def test_a_phone_opens_the_chat_once_and_comes_back_to_its_news(
     assert log.index("最新进展") < log.rindex("请用一句话概括")
     assert again.locator(".msg.me").count() == 1  # only the ［民生保障］ the visitor pressed
     _shot(again, "returning.png", tmp_path)
+
+
+def _typed(session: Session, text: str) -> int:
+    """How many times the visitor's transcript holds `text` as theirs."""
+    session.rollback()
+    return session.scalar(sa.select(sa.func.count()).select_from(WebChatMessage)
+                          .where(WebChatMessage.direction == "in", WebChatMessage.text == text)) or 0
+
+
+def test_a_message_whose_answer_was_lost_is_sent_again_with_its_id_and_applied_once(
+    base_url: str, phone: Any, point_token: str, session: Session,
+) -> None:
+    page = phone.new_page()
+    page.goto(f"{base_url}/c/{point_token}")
+    page.locator("button.choice", has_text="民生保障").last.click()
+    page.locator(".bubble", has_text="请用一句话概括").wait_for()
+
+    # The server gets the message and answers, but the answer never reaches the phone.
+    bodies: list[dict[str, Any]] = []
+
+    def lose_first_answer(route: Any) -> None:
+        bodies.append(route.request.post_data_json)
+        if len(bodies) == 1:
+            route.fetch()
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/c/api/send*", lose_first_answer)
+    page.fill("#text", "路灯坏了三个月没人修")
+    page.click("#send")
+    page.locator(".bubble", has_text="请描述具体情况").wait_for()
+    assert len(bodies) == 2 and bodies[0]["mid"] == bodies[1]["mid"]
+    assert _typed(session, "路灯坏了三个月没人修") == 1
+    assert page.locator(".msg.me", has_text="路灯坏了三个月没人修").count() == 1
+
+
+def test_a_message_still_unsent_when_the_page_closed_is_sent_when_it_opens_again(
+    base_url: str, phone: Any, point_token: str, session: Session,
+) -> None:
+    page = phone.new_page()
+    page.goto(f"{base_url}/c/{point_token}")
+    page.locator("button.choice", has_text="民生保障").last.click()
+    page.locator(".bubble", has_text="请用一句话概括").wait_for()
+
+    # No connection: the page keeps trying, then the phone closes it.
+    tries: list[str] = []
+
+    def no_connection(route: Any) -> None:
+        tries.append(route.request.url)
+        route.abort()
+
+    phone.route("**/c/api/send*", no_connection)
+    page.fill("#text", "路灯坏了三个月没人修")
+    page.click("#send")
+    page.wait_for_timeout(1500)
+    assert tries and _typed(session, "路灯坏了三个月没人修") == 0
+    page.close()
+    phone.unroute("**/c/api/send*")
+
+    again = phone.new_page()
+    again.goto(f"{base_url}/c/{point_token}")
+    again.locator(".bubble", has_text="请描述具体情况").wait_for()
+    assert _typed(session, "路灯坏了三个月没人修") == 1

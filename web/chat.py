@@ -10,6 +10,11 @@ The web chat speaks in buttons and plain words: its inputs carry
 page being opened is not something the visitor said: `open` lets the engine
 answer it (news for a returning reporter, the form for a new one) and records
 only the answer.
+
+A message may carry a client message id (`mid`, 8-64 of A-Za-z0-9_-), which the
+page keeps until it has an answer and sends again with every retry: a message
+whose `mid` was applied already is not applied again, and is answered with what
+it got the first time (`store.delivery.webchat.claim`). Old cached pages send none.
 """
 
 from __future__ import annotations
@@ -77,7 +82,7 @@ def _flood() -> Flood:
 
 @bp.errorhandler(ApiError)
 def api_error(exc: ApiError) -> Any:
-    return jsonify(ok=False, error=exc.message), exc.status
+    return jsonify(ok=False, error=i18n.said(exc.message)), exc.status
 
 
 @bp.route("/<token>")
@@ -216,13 +221,14 @@ def send() -> Any:
     args = body.get("args") or ""
     if not isinstance(args, str):
         raise ApiError("消息格式不正确，请刷新页面后重试。")
+    mid = _mid(body.get("mid"))
     chat_id = _require_chat()
     session = edge.db()
     if isinstance(callback, str) and callback:
         if len(callback.encode()) > 64:
             raise ApiError("按钮数据无效，请刷新页面后重试。")
         label = dict(_menu()).get(callback) or webchat.button_label(session, chat_id, callback)
-        return _run(chat_id, f"［{label}］" if label else None, callback=callback)
+        return _run(chat_id, f"［{label}］" if label else None, mid=mid, callback=callback)
     if isinstance(text, str) and text.strip():
         if len(text) > TEXT_CAP:
             raise ApiError(f"消息太长了（{len(text)} 字），请分几次发送或精简内容。")
@@ -230,26 +236,27 @@ def send() -> Any:
             name, _, rest = text[1:].partition(" ")
             command, args = name.strip().lower(), rest.strip()
         else:
-            return _run(chat_id, text, text=text)
+            return _run(chat_id, text, mid=mid, text=text)
     if isinstance(command, str) and command:
         if command not in COMMANDS:
             command = "help"
         # The start token is noise in the visitor's transcript.
         shown = "/start" if command == "start" else f"/{command} {args}".strip()
-        return _run(chat_id, shown, command=command, args=args[:200])
+        return _run(chat_id, shown, mid=mid, command=command, args=args[:200])
     raise ApiError("请输入内容后再发送。")
 
 
 @bp.route("/api/upload", methods=["POST"])
 def upload() -> Any:
     """A photo or document; over the form's size limit the engine is told it was too big."""
+    mid = _mid(request.form.get("mid"))
     chat_id = _require_chat()
     item = request.files.get("file")
     if item is None or not item.filename:
         raise ApiError("没有收到文件，请重新选择。")
     incoming = incoming_file(item, _size_limit())
     shown = f"［{'图片' if incoming.kind == 'photo' else '文件'}］{item.filename[:80]}"
-    return _run(chat_id, shown, file=incoming)
+    return _run(chat_id, shown, mid=mid, file=incoming)
 
 
 def incoming_file(item: FileStorage, limit: int) -> IncomingFile:
@@ -278,8 +285,10 @@ def location() -> Any:
         raise ApiError("位置格式不正确。") from None
     if not (-90 <= lat <= 90 and -180 <= lng <= 180):
         raise ApiError("位置格式不正确。")
+    # A dict by now: body["lat"] was read.
+    mid = _mid(body.get("mid"))  # type: ignore[union-attr]
     chat_id = _require_chat()
-    return _run(chat_id, f"［位置］{lat:.5f}, {lng:.5f}", location=(lat, lng))
+    return _run(chat_id, f"［位置］{lat:.5f}, {lng:.5f}", mid=mid, location=(lat, lng))
 
 
 @bp.route("/api/poll")
@@ -289,11 +298,13 @@ def poll() -> Any:
     return jsonify(ok=True, messages=_since(chat_id))
 
 
-def _run(chat_id: str, shown: str | None, *, again_ok: bool = True, **what: Any) -> Any:
+def _run(chat_id: str, shown: str | None, *, again_ok: bool = True, mid: str | None = None,
+         **what: Any) -> Any:
     """Record the input, let the engine answer, record the replies, commit.
 
     `again_ok=False` (opening the page): replies the transcript already ends with are not
-    recorded twice.
+    recorded twice. `mid` (the page's message id): claimed in the same transaction; a
+    message already applied under it gets the lines it wrote then, and nothing is applied.
     """
     cfg = current_app.config
     if not (_address_allows()
@@ -303,23 +314,49 @@ def _run(chat_id: str, shown: str | None, *, again_ok: bool = True, **what: Any)
     if engine is None:
         raise ApiError("网页反映暂时不可用，请稍后再试。", 503)
     session = edge.db()
+    if mid is not None:
+        earlier = webchat.claim(session, chat_id, mid)
+        if earlier is not None:
+            replayed = webchat.replay(session, earlier, _after())
+            edge.commit()
+            return jsonify(ok=True, replayed=True, messages=[webchat.as_json(m) for m in replayed])
+    lines = []
     if shown:
-        webchat.record_in(session, chat_id, shown if len(shown) <= 2000 else shown[:2000] + "…")
+        lines.append(webchat.record_in(session, chat_id,
+                                       shown if len(shown) <= 2000 else shown[:2000] + "…"))
     inbound = Inbound(channel=Channel.WEB, user_id=chat_id, chat_id=chat_id,
                       language=request.accept_languages.best_match(["zh", "en"]) or "zh",
                       capabilities=BUTTONS_ONLY, **what)
     replies = engine.handle(session, inbound)
     record = webchat.record_out if again_ok else webchat.record_out_unless_shown
-    record(session, chat_id, [(r.text, r.buttons_json()) for r in replies])
+    lines += record(session, chat_id, [(r.text, r.buttons_json()) for r in replies])
+    if mid is not None:
+        webchat.answered(session, chat_id, mid, lines)
     edge.commit()
     return jsonify(ok=True, messages=_since(chat_id))
 
 
 def _since(chat_id: str) -> list[dict[str, Any]]:
+    return [webchat.as_json(m) for m in webchat.since(edge.db(), chat_id, _after())]
+
+
+def _after() -> int:
+    """The id of the last transcript line the page has shown (0: none)."""
     raw = request.args.get("after", "0")
     if not raw.isdigit() or len(raw) > 12:
         raise ApiError("参数不正确。")
-    return [webchat.as_json(m) for m in webchat.since(edge.db(), chat_id, int(raw))]
+    return int(raw)
+
+
+def _mid(value: Any) -> str | None:
+    """The page's message id: None for a page that sends none; refused when malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not webchat.MID_RE.fullmatch(value):
+        raise ApiError("消息编号（mid）格式不正确，应为 8 到 64 个字母、数字、“_”或“-”，请刷新页面后重试。"
+                       " / Malformed message id (mid): it must be 8 to 64 letters, digits, "
+                       "'_' or '-'. Please reload the page and try again.")
+    return value
 
 
 def _address_allows() -> bool:

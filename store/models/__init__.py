@@ -6,7 +6,7 @@ from here (`from store.models import Report`): importing the package maps every 
 
 from store.models.audit import AuditEntry
 from store.models.base import Base, UTCDateTime, enum_type, utcnow
-from store.models.conversation import Conversation, ProcessedUpdate, WebChatMessage
+from store.models.conversation import Conversation, ProcessedUpdate, WebChatMessage, WebChatSend
 from store.models.delivery import ChannelState, OutboxMessage, StaffNotice, WeChatInbox, WeChatToken
 from store.models.enums import (
     AdoptionLevel,
@@ -80,6 +80,7 @@ __all__ = [
     "ProcessedUpdate",
     "JobRun",
     "WebChatMessage",
+    "WebChatSend",
     "OutboxMessage",
     "StaffNotice",
     "ChannelState",

@@ -1,4 +1,4 @@
-"""Chat state: conversations, processed updates, the web chat's transcript."""
+"""Chat state: conversations, processed updates, the web chat's transcript and sends."""
 
 from __future__ import annotations
 
@@ -26,6 +26,24 @@ class WebChatMessage(Base):
     # Set when the message came from the outbox, so a redelivery is a no-op.
     outbox_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbox.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebChatSend(Base):
+    """A message the web chat page sent, by its client message id (`mid`), and what it got.
+
+    Inserted in the transaction that applies the message, so a resend of the same
+    `mid` finds it and is answered from the transcript instead of applied again
+    (`store.delivery.webchat.claim`). `first_id`..`last_id` are the transcript lines
+    the message wrote; housekeeping forgets rows after a day.
+    """
+
+    __tablename__ = "web_chat_sends"
+
+    chat_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    mid: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    first_id: Mapped[int | None]
+    last_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Conversation(Base):
