@@ -121,19 +121,25 @@ def run_one(key: str, module: str, opts: Options) -> list[Row]:
 
 
 def run(quick: bool = False, only: str | None = None, postgres_url: str | None = None,
-        out: TextIO | None = None, registry: Sequence[tuple[str, str]] = REGISTRY) -> Outcome:
+        out: TextIO | None = None, registry: Sequence[tuple[str, str]] | None = None) -> Outcome:
     url, line = postgres(postgres_url)
     opts = Options(quick=quick, postgres_url=url, out=out or sys.stderr)
     opts.say(line)
     rows: list[Row] = []
-    for key, module in selected(only, registry):
+    for key, module in selected(only, REGISTRY if registry is None else registry):
         opts.say(f"bench: {module} ...")
         rows.extend(run_one(key, module, opts))
     return Outcome(rows, line, url)
 
 
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=(__doc__ or "").splitlines()[0])
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
 def main(args: argparse.Namespace, argv: Sequence[str] | None = None, out: TextIO | None = None,
-         registry: Sequence[tuple[str, str]] = REGISTRY) -> int:
+         registry: Sequence[tuple[str, str]] | None = None) -> int:
     """Run, print the table (and write the doc); the exit status."""
     from bench import install_data_key
 
@@ -160,6 +166,4 @@ def main(args: argparse.Namespace, argv: Sequence[str] | None = None, out: TextI
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench", description=(__doc__ or "").splitlines()[0])
-    add_arguments(parser)
-    sys.exit(main(parser.parse_args()))
+    sys.exit(main(parse()))
