@@ -42,7 +42,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench import install_data_key
+from bench import install_data_key, seeded
 from bench.table import Options, Row, Wrong
 from minyi.demo import seed
 from store.db import make_engine, make_sessionmaker
@@ -200,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 if the goal is missed")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
+        if args.database_url:
+            seeded.require(args.database_url)
         url = args.database_url or seeded_database(Path(tmp), args.seed)
         results = run(url)
     print()

@@ -175,3 +175,34 @@ def test_the_registry_names_every_goal_of_issue_16() -> None:
     keys = {key for key, _ in harness.REGISTRY}
     assert {"P1", "P2", "P3", "P4", "P5", "P6"} <= keys
     assert len({m for _, m in harness.REGISTRY}) == len(harness.REGISTRY) == 12
+
+
+def test_a_benchmark_refuses_a_database_minyi_seed_did_not_fill(tmp_path: Path) -> None:
+    from bench import bench_search, seeded
+    from minyi.demo import seed
+    from store import migrate
+    from store.db import make_engine, make_sessionmaker
+    from tests.domain_support import make_report
+
+    empty = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    migrate.upgrade(empty)
+    with pytest.raises(SystemExit, match="holds no reports; fill it first"):
+        bench_search.main(["--database-url", empty])
+
+    real = f"sqlite:///{tmp_path / 'office.sqlite3'}"
+    migrate.upgrade(real)
+    engine = make_engine(real)
+    with make_sessionmaker(engine)() as s:
+        make_report(s)
+        s.commit()
+    engine.dispose()
+    with pytest.raises(SystemExit, match="holds 1 reports that `minyi seed` did not write"):
+        bench_search.main(["--database-url", real])
+    assert "cannot be read" in (seeded.problem(f"sqlite:///{tmp_path / 'nothing' / 'x.db'}") or "")
+
+    demo = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    migrate.upgrade(demo)
+    engine = make_engine(demo)
+    seed(engine, 30, index=False)
+    engine.dispose()
+    assert seeded.problem(demo) is None
