@@ -24,7 +24,7 @@ def problem(url: str) -> str | None:
             seeded = conn.scalar(sa.select(sa.func.count()).select_from(User)
                                  .where(User.username.startswith(USERNAME_PREFIX))) or 0
     except sa.exc.SQLAlchemyError as exc:
-        first = (str(exc.orig or exc).strip().splitlines() or ["?"])[0]
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
         return f"{shown} cannot be read as a minyi database ({first}) / 无法读取该数据库"
     finally:
         engine.dispose()
