@@ -37,6 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench import seeded
 from store.db import make_engine, make_sessionmaker
 from store.models import (
     AdoptionLevel,
@@ -295,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
+        if not args.seed:
+            seeded.require(args.database_url)
         url = seeded_database(Path(tmp), args.seed) if args.seed else args.database_url
         results = run(url, args.repeat)
     print()

@@ -45,7 +45,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench import install_data_key
+from bench import install_data_key, seeded
 from minyi.demo import seed
 from store import forms
 from store.db import make_engine, make_sessionmaker, reading
@@ -241,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        if not args.seed:
+            seeded.require(args.database_url)
         url = seeded_database(folder, args.seed) if args.seed else args.database_url
         results = run(url, folder, not args.no_xlsx)
     print()

@@ -40,7 +40,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench import install_data_key
+from bench import install_data_key, seeded
 from minyi.demo import seed
 from minyi.demo.text import load
 from store import search
@@ -243,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
+        if not args.quick:
+            seeded.require(args.database_url)
         url = quick_database(Path(tmp)) if args.quick else args.database_url
         rows = run(url, args.repeat, args.like_repeat)
     print()

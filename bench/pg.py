@@ -30,6 +30,24 @@ def configured() -> str | None:
     return normalise(url) if url else None
 
 
+def display(url: str) -> str:
+    """`url` with its password hidden, for a line a person reads."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def version(url: str) -> str | None:
+    """The server's version ("16.4"), or None when it does not answer."""
+    import psycopg
+
+    plain = make_url(normalise(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(plain, connect_timeout=3) as conn:
+            row = conn.execute("show server_version").fetchone()
+    except Exception:  # noqa: BLE001 - the machine line then says "not used"
+        return None
+    return str(row[0]).split()[0] if row else None
+
+
 def unreachable(url: str) -> str | None:
     """None when `url` answers; otherwise one line saying why, for the table's note."""
     import psycopg
@@ -40,7 +58,7 @@ def unreachable(url: str) -> str | None:
             conn.execute("select 1")
     except Exception as exc:  # noqa: BLE001 - any failure means: skip, with the reason
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} does not answer: {first}"
+        return f"PostgreSQL at {display(url)} does not answer: {first}"
     return None
 
 

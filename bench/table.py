@@ -43,6 +43,12 @@ class Row:
     baseline: float | None = None  # the baseline's figure in the same run, in the same unit
     higher_is_better: bool = True
     note: str = ""  # what the benchmark checked, or why a figure is missing
+    status: str = ""  # "" when measured; "not available", "skipped" or "FAILED" (then `note` says why)
+
+    @classmethod
+    def unmeasured(cls, key: str, what: str, status: str, why: str, goal: str = "") -> Row:
+        """A line for a benchmark that gave no figure: missing, skipped, or failed (`why`)."""
+        return cls(key, what, float("nan"), "", goal, False, status=status, note=why)
 
     @property
     def ratio(self) -> float | None:
@@ -62,14 +68,28 @@ def _num(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+def _cell(text: str) -> str:
+    """`text` on one table line: newlines and pipes would break the Markdown table."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
 def render(rows: Iterable[Row]) -> str:
     """A Markdown table: what docs/BENCHMARKS.md keeps and `python -m bench` prints."""
     lines = ["| # | what | project | baseline | ratio | goal | met |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
+        if r.status:
+            lines.append(f"| {r.key} | {r.what} | {r.status}: {_cell(r.note)} | — | — | {r.goal} | "
+                         f"{'FAILED' if r.status == 'FAILED' else '—'} |")
+            continue
         ratio = r.ratio
         lines.append(
             f"| {r.key} | {r.what} | {_num(r.figure)} {r.unit} | "
             f"{_num(r.baseline) + ' ' + r.unit if r.baseline is not None else '—'} | "
             f"{f'{ratio:.2f}×' if ratio is not None else '—'} | {r.goal} | {'yes' if r.met else 'NO'} |")
     return "\n".join(lines)
+
+
+def render_notes(rows: Iterable[Row]) -> str:
+    """What each measured row checked (its `note`), one line each, to print below the table."""
+    return "\n".join(f"- {r.key}, {r.what}: {_cell(r.note)}" for r in rows if r.note and not r.status)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench import bench_bulletin
+from bench.table import Options, Wrong
 
 
 @pytest.fixture(autouse=True)
@@ -25,3 +26,23 @@ def test_the_bulletin_benchmark_measures_every_case(tmp_path: Path,
     assert "vs facts" in bench_bulletin.table(results)
     assert bench_bulletin.main(["--database-url", url]) == 0
     assert "goal" in capsys.readouterr().out
+
+
+def test_its_row_checks_the_workbook(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench_bulletin, "QUICK_REPORTS", 150)
+    [row] = bench_bulletin.rows(Options(quick=True))
+    assert row.key == "P4 通报" and row.baseline and row.figure > 0
+    assert "extrapolated to 10,000 from 150 reports" in row.note
+
+
+def test_its_check_refuses_a_bulletin_that_miscounts(tmp_path: Path) -> None:
+    url = bench_bulletin.seeded_database(tmp_path, 120)
+    files: dict[str, bytes] = {}
+    bench_bulletin.run(url, files=files)
+    bench_bulletin.check(files, 120)
+    with pytest.raises(Wrong, match="counts 120 reports received, 121 were seeded"):
+        bench_bulletin.check(files, 121)
+    with pytest.raises(Wrong, match="ranking sheets"):
+        bench_bulletin.check(files, 120, series=3)
+    with pytest.raises(Wrong, match="not built"):
+        bench_bulletin.check({}, 120)

@@ -2,7 +2,7 @@
 
 One module per noun (`init`, `serve`, `processes` (web, bot, worker), `user`, `point`,
 `posters`, `unit`, `report-up`, `journal`, `search`, `export`, `stats`, `token`, `bulletin`, `audit`,
-`keys`, `seed`, `backup` and `restore`);
+`keys`, `seed`, `bench`, `backup` and `restore`);
 each has `register(sub)`, which adds its subcommand and sets `handler` on the
 parsed arguments. To add a command, write `minyi/cli/<noun>.py` and list it in
 `NOUNS`. Each handler takes the settings built once here, opens its own unit
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from minyi.cli import (
     audit,
     backup,
+    bench,
     bulletin,
     export,
     init,
@@ -42,7 +43,7 @@ from store.errors import DomainError
 
 # In the order `minyi --help` lists them.
 NOUNS = (init, serve, processes, users, points, posters, units, upward, journal, search, export, stats,
-         tokens, bulletin, audit, keys, seed, backup)
+         tokens, bulletin, audit, keys, seed, bench, backup)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,13 +19,22 @@ gets what `drafts.Draft.file` and `lifecycle.apply` would have left:
 `answers` keeps the short answers (category, urgency, anonymity, place, the
 per-category extras), not a second copy of the text. The search index is
 built at the end by `store.search.rebuild`, then the tables are analysed.
+
+On SQLite a million reports is a bulk load (issue 16, P6): the secondary
+indexes of the tables written here are dropped first and created again, from
+the very statements `sqlite_master` kept, once every row is in (one sort each
+instead of a million random inserts); and the full-text index is built in one
+pass (no merging of its segments while it grows, one `optimize` at the end),
+with its settings back at their defaults afterwards. The schema at the end is
+the migrated one (tests/test_seed_schema.py).
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import cast
@@ -121,23 +130,24 @@ def seed(target: sa.Engine | sessionmaker[Session], reports: int, *, seed: int =
     maker = ReportMaker(words, rng, net, now=now, counters=counters)
     tables = [(Report, "reports"), (ReportVersion, "versions"), (ReportEvent, "events"),
               (Transfer, "transfers"), (ReportNote, "notes"), (Adoption, "adoptions")]
-    for lo in range(0, reports, batch):
-        rows = maker.batch(first_id + lo, times[lo:lo + batch], rare={i - lo for i in rare})
-        with Session_() as s, s.begin():
-            conn = s.connection()
-            _tune(conn)
-            for model, key in tables:
-                if rows[key]:
-                    conn.execute(sa.insert(cast(sa.Table, model.__table__)), rows[key])
-        if progress is not None:
-            progress("reports", min(lo + batch, reports), reports)
+    with _without_secondary_indexes(Session_, [t.__tablename__ for t, _ in tables]):
+        for lo in range(0, reports, batch):
+            rows = maker.batch(first_id + lo, times[lo:lo + batch], rare={i - lo for i in rare})
+            with Session_() as s, s.begin():
+                conn = s.connection()
+                _tune(conn)
+                for model, key in tables:
+                    if rows[key]:
+                        conn.execute(sa.insert(cast(sa.Table, model.__table__)), rows[key])
+            if progress is not None:
+                progress("reports", min(lo + batch, reports), reports)
 
-    with Session_() as s, s.begin():
-        _set_counters(s, maker.counters)
-        _sync_sequences(s, ("reports", "reporters"))
-    stats.reports = reports
-    stats.events, stats.transfers, stats.overdue = maker.events, maker.transfers, maker.overdue
-    stats.notes, stats.with_topic, stats.rare_count = maker.notes, maker.with_topic, maker.rare
+        with Session_() as s, s.begin():
+            _set_counters(s, maker.counters)
+            _sync_sequences(s, ("reports", "reporters"))
+        stats.reports = reports
+        stats.events, stats.transfers, stats.overdue = maker.events, maker.transfers, maker.overdue
+        stats.notes, stats.with_topic, stats.rare_count = maker.notes, maker.with_topic, maker.rare
     stats.insert_seconds = time.perf_counter() - began
 
     if index:
@@ -146,6 +156,37 @@ def seed(target: sa.Engine | sessionmaker[Session], reports: int, *, seed: int =
         stats.index_seconds = time.perf_counter() - began
     _analyse(Session_)
     return stats
+
+
+@contextmanager
+def _without_secondary_indexes(Session_: sessionmaker[Session], tables: list[str]) -> Iterator[None]:  # noqa: N803
+    """On SQLite, the indexes of `tables` dropped for the block and created again after it.
+
+    Only indexes with a statement of their own (not those of UNIQUE or PRIMARY
+    KEY constraints, which SQLite makes itself); they are created again, in
+    their order, from the statements `sqlite_master` kept, even if the block
+    fails, so the schema never stays without them.
+    """
+    with Session_() as s, s.begin():
+        conn = s.connection()
+        if conn.dialect.name != "sqlite":
+            kept: list[tuple[str, str]] = []
+        else:
+            kept = [(name, sql) for name, sql in conn.execute(
+                sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                        "AND tbl_name IN :tables ORDER BY rowid")
+                .bindparams(sa.bindparam("tables", expanding=True)), {"tables": tables})]
+            for name, _ in kept:
+                conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    try:
+        yield
+    finally:
+        if kept:
+            with Session_() as s, s.begin():
+                conn = s.connection()
+                _tune(conn)
+                for _, sql in kept:
+                    conn.exec_driver_sql(sql)
 
 
 def build_index(Session_: sessionmaker[Session], progress: Progress | None = None) -> int:  # noqa: N803
@@ -157,7 +198,37 @@ def build_index(Session_: sessionmaker[Session], progress: Progress | None = Non
             progress("index", done, total)
 
     with Session_() as s, s.begin():
-        return search.rebuild(s, progress=step)
+        conn = s.connection()
+        if conn.dialect.name != "sqlite":
+            return search.rebuild(s, progress=step)
+        _tune(conn)
+        with _fts_bulk(conn):
+            return search.rebuild(s, progress=step)
+
+
+# FTS5's settings while it is filled in one pass: a large in-memory table of pending terms,
+# written out rarely, and no merging of segments (rebuild's `optimize` merges them once).
+_FTS_BULK = {"hashsize": 128 * 2**20, "automerge": 0}
+_FTS_DEFAULTS = {"hashsize": 2**20, "automerge": 4}
+
+
+@contextmanager
+def _fts_bulk(conn: sa.Connection) -> Iterator[None]:
+    """FTS5 tuned for a bulk load for the block, then its defaults, stored as a migrated database
+    stores them: not at all (the settings are rows of its `_config` table)."""
+    from store.search.index import FTS_TABLE
+
+    def put(settings: dict[str, int]) -> None:
+        for key, value in settings.items():
+            conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES('{key}', {value})")
+
+    put(_FTS_BULK)
+    try:
+        yield
+    finally:
+        put(_FTS_DEFAULTS)  # what this connection uses from now on
+        conn.execute(sa.text(f"DELETE FROM {FTS_TABLE}_config WHERE k IN :keys")
+                     .bindparams(sa.bindparam("keys", expanding=True)), {"keys": list(_FTS_BULK)})
 
 
 def _times(rng: random.Random, n: int, start: datetime, end: datetime) -> list[datetime]:
