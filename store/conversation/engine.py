@@ -52,8 +52,10 @@ class Engine:
             lang = lang_of(inbound.language)
             return [Reply(t("chat.flood", lang))] if verdict == "warn" else []
         reporter, conv = self._load(session, inbound)
-        replies = Turn(self.config, self.flood, session, inbound, reporter, conv).run()
+        # Stamped first: a move that flushes midway (filing does) then saves the
+        # conversation once, not once more at the end for this column alone.
         conv.updated_at = utcnow()
+        replies = Turn(self.config, self.flood, session, inbound, reporter, conv).run()
         session.flush()
         return replies
 
@@ -89,11 +91,15 @@ class Engine:
                 .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
             row = session.execute(_PAIR, params).one()
         reporter, conv, staff_gone = row
+        # Set only what changed: an attribute set to its own value still costs the flush
+        # a look at the row.
         if inbound.language and not reporter.language_chosen:  # /lang outranks the client's language
-            reporter.language = lang_of(inbound.language)
-        if inbound.display_name:
-            reporter.display_name = inbound.display_name[:200]
-        reporter.chat_id = inbound.chat_id
+            if reporter.language != (lang := lang_of(inbound.language)):
+                reporter.language = lang
+        if inbound.display_name and reporter.display_name != (name := inbound.display_name[:200]):
+            reporter.display_name = name
+        if reporter.chat_id != inbound.chat_id:
+            reporter.chat_id = inbound.chat_id
         # Writing to us again means we can reach them again.
         outbox.heard_from(session, reporter, staff_gone=staff_gone)
         if conv is None:
