@@ -13,7 +13,10 @@ from itertools import count
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
+from store import upsert
+from store.models import OfficeSetting
 from tests.chat_driver import Chat
 
 _updates = count(1)
@@ -56,3 +59,26 @@ def test_a_button_press_takes_four_statements_at_most(chat: Chat, point_token: s
     with statements(db_engine) as seen:
         send(chat, callback=chat.button("民生保障"))
     assert len(seen) <= 4, seen
+
+
+def test_filing_reads_each_office_setting_once(chat: Chat, point_token: str,
+                                               db_engine: sa.Engine) -> None:
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    with statements(db_engine) as seen:
+        chat.press("确认提交")
+    assert "提交成功" in chat.log[-1].text
+    reads = [s for s in seen if "FROM office_settings" in s]
+    # marks, the review chain, deadlines (none set: each asked once), the search index's own.
+    assert len(reads) <= 4, reads
+
+
+def test_a_setting_written_after_it_was_found_missing_is_read(session: Session) -> None:
+    assert upsert.read_setting(session, "review_chain") is None
+    upsert.put_setting(session, "review_chain", {"chain": "two"})
+    assert upsert.read_setting(session, "review_chain").value == {"chain": "two"}  # type: ignore[union-attr]
+    assert upsert.read_setting(session, "marks") is None
+    session.add(OfficeSetting(key="marks", value={"strict_label": "机密"}))
+    assert upsert.read_setting(session, "marks").value == {"strict_label": "机密"}  # type: ignore[union-attr]
+    session.rollback()
+    assert upsert.read_setting(session, "marks") is None
