@@ -52,10 +52,12 @@ class Engine:
             lang = lang_of(inbound.language)
             return [Reply(t("chat.flood", lang))] if verdict == "warn" else []
         reporter, conv = self._load(session, inbound)
-        # Stamped first: a move that flushes midway (filing does) then saves the
-        # conversation once, not once more at the end for this column alone.
-        conv.updated_at = utcnow()
+        loaded = conv.updated_at
         replies = Turn(self.config, self.flood, session, inbound, reporter, conv).run()
+        # Any write of the row stamps updated_at (its onupdate); stamped here only when
+        # nothing was written, so a move that flushed midway is not saved again for it.
+        if conv.updated_at == loaded and not session.is_modified(conv):
+            conv.updated_at = utcnow()
         session.flush()
         return replies
 
@@ -87,15 +89,17 @@ class Engine:
             session.execute(
                 upsert.insert(session, Reporter)
                 .values(channel=inbound.channel, external_id=inbound.user_id, chat_id=inbound.chat_id,
-                        language=lang_of(inbound.language), created_at=utcnow())
+                        language=lang_of(inbound.language), created_at=utcnow(),
+                        display_name=inbound.display_name[:200] if inbound.display_name else None)
                 .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
             row = session.execute(_PAIR, params).one()
         reporter, conv, staff_gone = row
         # Set only what changed: an attribute set to its own value still costs the flush
         # a look at the row.
-        if inbound.language and not reporter.language_chosen:  # /lang outranks the client's language
-            if reporter.language != (lang := lang_of(inbound.language)):
-                reporter.language = lang
+        # /lang outranks the client's language.
+        if (inbound.language and not reporter.language_chosen
+                and reporter.language != (lang := lang_of(inbound.language))):
+            reporter.language = lang
         if inbound.display_name and reporter.display_name != (name := inbound.display_name[:200]):
             reporter.display_name = name
         if reporter.chat_id != inbound.chat_id:
