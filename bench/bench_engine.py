@@ -1,121 +1,250 @@
-"""How much a whole chat report costs against storing the same report directly.
+"""P1: CPU per complete chat report through engine + store, against python-telegram-bot.
 
-Run: .venv/bin/python -m bench.bench_engine [--reports 200]
+Run: .venv/bin/python -m bench.bench_engine [--users 500] [--quick] [--postgres URL]
 
-Baseline: the same report inserted in one transaction with the ORM (the
-least any intake can do). Measured: the report filed through the
-conversation engine, one transaction per user input, as a channel does it.
-Both run in this process on fresh SQLite files, so the ratio is what counts,
-not the seconds. Target: a whole chat costs at most 40 direct inserts
-(a chat is ~13 inputs, each a read-modify-write transaction).
+500 users are interleaved round-robin, one input each per turn, every one of
+them filing a whole report exactly as the Telegram channel does: each input
+is one `Inbound` (with its update id) answered by the engine inside its own
+committed transaction (`BotContext.answer`), so every answer is on disk
+before it is sent. Run on a fresh SQLite file and, when a PostgreSQL server
+is configured (MINYI_BENCH_POSTGRES_URL / MINYI_TEST_POSTGRES_URL), on a
+fresh database of its own (bench/pg.py).
+
+Baseline, in the same run: the same kind of 9-update form as python-telegram-bot's
+`ConversationHandler` with `PicklePersistence` (/work/shared/baselines/
+ptb_conversation.py, modes pickle60 and pickle1), run as a subprocess; its
+`conv_per_cpu_s_total` is compared with our reports per CPU-second. On SQLite
+our CPU includes the database (it runs in this process); on PostgreSQL it is
+this process only (the server's CPU is not counted).
+
+The run checks itself: exactly one report per user, each with the title,
+situation, suggestion and place that user typed (`Wrong` otherwise).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
-import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench import install_data_key
-from store import forms
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench import install_data_key, pg
+from bench.table import Options, Row, Wrong
+from bot.channels.telegram.handlers import BotContext
 from store.conversation.engine import Engine
-from store.conversation.types import EngineConfig, Inbound, IncomingFile
+from store.conversation.types import EngineConfig, Inbound, Reply
 from store.db import make_engine, make_sessionmaker
-from store.models import Base, Channel, Reporter
+from store.models import Base, Channel, Report, Reporter
 from store.network import points
-from store.reports import drafts
 
 SECRET = "bench-secret-0123456789"
-TARGET_RATIO = 40.0
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
+BASELINE_SCRIPT = Path(os.environ.get("MINYI_PTB_BASELINE", "/work/shared/baselines/ptb_conversation.py"))
+USERS, QUICK_USERS = 500, 30
+P95_GOAL_MS = 10.0
+GOAL = "≥ 1.0× pickle60"
 
 
-def _db(tmp: Path, name: str):  # type: ignore[no-untyped-def]
-    engine = make_engine(f"sqlite:///{tmp / name}")
-    Base.metadata.create_all(engine)
-    return engine, make_sessionmaker(engine)
+# -- one user's report, as inputs -------------------------------------------
+
+def _press(replies: list[Reply], label: str) -> str:
+    """The data of the last button labelled `label` among `replies` (a person taps it)."""
+    for reply in reversed(replies):
+        for row in reply.buttons:
+            for button in row:
+                if label in button.label:
+                    return button.data
+    raise Wrong(f"no button {label!r} in {[r.text[:40] for r in replies]}")
 
 
-def baseline(tmp: Path, n: int) -> list[float]:
-    engine, Session = _db(tmp, "baseline.sqlite3")
-    times = []
-    for i in range(n):
-        start = time.perf_counter()
-        with Session() as s, s.begin():
-            rep = Reporter(channel=Channel.WEB, external_id=f"u{i}", chat_id=f"u{i}")
-            s.add(rep)
-            s.flush()
-            drafts.Draft(form=forms.load("report"), reporter=rep, answers={
-                "category": "livelihood", "title": "城关镇人民路路灯长期不亮",
-                "situation": "人民路共有路灯40盏，其中12盏已损坏超过3个月。",
-                "suggestion": "建议城管部门尽快排查维修。", "urgent": False,
-                "anonymous": True}).file(s)
-        times.append(time.perf_counter() - start)
-    engine.dispose()
-    return times
+def answers_of(i: int) -> dict[str, str]:
+    """What user `i` types: distinct per user, so the stored report can be checked."""
+    return {
+        "title": f"城关镇人民路路灯长期不亮{i}号",
+        "situation": f"人民路共有路灯40盏，其中12盏已经损坏超过3个月，附近{2000 + i}户居民夜间出行不便。",
+        "analysis": "可能是雨季后线路老化短路，维修不及时。",
+        "suggestion": "建议城管部门尽快排查维修，并建立路灯定期巡查机制。",
+        "place": f"城关镇人民路{i % 300}号附近",
+    }
 
 
-def through_engine(tmp: Path, n: int) -> list[float]:
-    engine, Session = _db(tmp, "engine.sqlite3")
-    chat_engine = Engine(EngineConfig(SECRET, tmp / "uploads", flood_burst=10_000))
-    with Session() as s, s.begin():
-        token = points.token_for(points.create_point(s, "城关镇"), SECRET)
-    times = []
-    for i in range(n):
-        user = f"u{i}"
-
-        def send(_user: str = user, **kw: object) -> list:  # type: ignore[type-arg]
-            with Session() as s, s.begin():
-                return chat_engine.handle(s, Inbound(channel=Channel.WEB, user_id=_user,
-                                                     chat_id=_user, **kw))  # type: ignore[arg-type]
-
-        def press(replies: list, label: str) -> list:  # type: ignore[type-arg]
-            data = next(b.data for r in reversed(replies) for row in r.buttons for b in row
-                        if label in b.label)
-            return send(callback=data)
-
-        start = time.perf_counter()
-        r = send(command="start", args=token)
-        r = press(r, "民生保障")
-        send(text="城关镇人民路路灯长期不亮")
-        send(text="人民路共有路灯40盏，其中12盏已经损坏超过3个月，附近2000多户居民夜间出行不便。")
-        send(text="跳过")
-        send(text="建议城管部门尽快排查维修，并建立路灯定期巡查机制。")
-        send(text="城关镇人民路")
-        send(file=IncomingFile("photo", "p.jpg", "image/jpeg", len(JPEG), JPEG + user.encode()))
-        r = send(text="完成")
-        r = press(r, "否")
-        r = press(r, "是")
-        r = press(r, "确认提交")
-        assert "提交成功" in r[0].text
-        times.append(time.perf_counter() - start)
-    engine.dispose()
-    return times
+# Each step makes one input from the user's index, the point's code and the last replies.
+Step = Callable[[int, str, list[Reply]], dict[str, object]]
+STEPS: list[Step] = [
+    lambda i, token, last: {"command": "start", "args": token},
+    lambda i, token, last: {"callback": _press(last, "民生保障")},
+    lambda i, token, last: {"text": answers_of(i)["title"]},
+    lambda i, token, last: {"text": answers_of(i)["situation"]},
+    lambda i, token, last: {"text": answers_of(i)["analysis"]},
+    lambda i, token, last: {"text": answers_of(i)["suggestion"]},
+    lambda i, token, last: {"text": answers_of(i)["place"]},
+    lambda i, token, last: {"text": "跳过"},  # photos
+    lambda i, token, last: {"callback": _press(last, "否")},  # urgent
+    lambda i, token, last: {"callback": _press(last, "是")},  # anonymous
+    lambda i, token, last: {"callback": _press(last, "确认提交")},
+]
 
 
-def main() -> None:
+@dataclass(frozen=True)
+class Result:
+    database: str
+    users: int
+    inputs: int
+    cpu_s: float
+    p95_ms: float
+
+    @property
+    def reports_per_cpu_s(self) -> float:
+        return self.users / self.cpu_s
+
+
+def _cpu() -> float:
+    return time.process_time()
+
+
+def run(url: str, users: int, upload_dir: Path) -> Result:
+    """File `users` reports round-robin through the engine on the empty database `url`."""
+    engine = make_engine(url)
+    try:
+        Base.metadata.create_all(engine)
+        sessions = make_sessionmaker(engine)
+        with sessions() as s:
+            if s.scalar(sa.select(sa.func.count()).select_from(Report)):
+                raise Wrong(f"{engine.url.render_as_string()} already holds reports: use a fresh database")
+        with sessions.begin() as s:
+            token = points.token_for(points.create_point(s, "城关镇"), SECRET)
+        chat = BotContext(session_factory=sessions,
+                          engine=Engine(EngineConfig(SECRET, upload_dir, flood_burst=10_000)))
+        last: list[list[Reply]] = [[] for _ in range(users)]
+        took: list[float] = []
+        update = 0
+        start = _cpu()
+        for step in STEPS:
+            for i in range(users):
+                update += 1
+                user = str(100_000 + i)
+                inbound = Inbound(channel=Channel.TELEGRAM, user_id=user, chat_id=user,
+                                  update_id=str(update), language="zh", display_name=f"U{i}",
+                                  **step(i, token, last[i]))  # type: ignore[arg-type]
+                t0 = _cpu()
+                last[i] = chat.answer(inbound)
+                took.append(_cpu() - t0)
+        cpu = _cpu() - start
+        for i, replies in enumerate(last):
+            if not replies or "提交成功" not in replies[0].text:
+                raise Wrong(f"user {i} was not told their report was filed: {replies[:1]}")
+        check(sessions, users)
+    finally:
+        engine.dispose()
+    took.sort()
+    return Result(engine.url.get_backend_name(), users, len(took), cpu,
+                  took[int(0.95 * (len(took) - 1))] * 1000)
+
+
+def check(sessions: sessionmaker[Session], users: int) -> None:
+    """Exactly one report per user, holding what that user typed."""
+    with sessions() as s:
+        rows = s.execute(sa.select(Reporter.external_id, Report.title, Report.situation,
+                                   Report.analysis, Report.suggestion, Report.place)
+                         .join(Reporter, Report.reporter_id == Reporter.id)).all()
+    if len(rows) != users:
+        raise Wrong(f"{len(rows)} reports stored for {users} users")
+    seen: set[int] = set()
+    for external_id, *stored in rows:
+        i = int(external_id) - 100_000
+        if i in seen:
+            raise Wrong(f"user {i} filed twice")
+        seen.add(i)
+        want = answers_of(i)
+        expected = [want["title"], want["situation"], want["analysis"], want["suggestion"], want["place"]]
+        if stored != expected:
+            raise Wrong(f"user {i}'s report holds {stored}, not {expected}")
+
+
+def baseline(mode: str, users: int) -> dict[str, float]:
+    """One run of the python-telegram-bot baseline in a subprocess: its JSON line."""
+    out = subprocess.run([sys.executable, str(BASELINE_SCRIPT), "once", "--mode", mode,
+                          "--users", str(users)], capture_output=True, text=True, check=True)
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")][-1]
+    result: dict[str, float] = json.loads(line)
+    if not result["check"]["reports_eq_n"]:  # type: ignore[index]
+        raise Wrong(f"the {mode} baseline stored {result['check']['reports']} of {users}")  # type: ignore[index]
+    return result
+
+
+@contextmanager
+def _postgres(opts: Options) -> Iterator[str | None]:
+    url = opts.postgres_url or pg.configured()
+    if url is None:
+        opts.say("P1 postgresql: skipped, no MINYI_BENCH_POSTGRES_URL or MINYI_TEST_POSTGRES_URL")
+        yield None
+        return
+    why = pg.unreachable(url)
+    if why is not None:
+        opts.say(f"P1 postgresql: skipped, {why}")
+        yield None
+        return
+    with pg.fresh(url) as fresh:
+        yield fresh
+
+
+def rows(opts: Options, users: int | None = None) -> list[Row]:
     install_data_key()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reports", type=int, default=200)
-    args = parser.parse_args()
+    users = users or (QUICK_USERS if opts.quick else USERS)
+    results: list[Result] = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        base = baseline(tmp, args.reports)
-        tracemalloc.start()
-        chat = through_engine(tmp, args.reports)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    b, c = statistics.median(base), statistics.median(chat)
-    ratio = c / b
-    print(f"direct insert, median per report:   {b * 1000:8.2f} ms")
-    print(f"whole chat via engine, median:      {c * 1000:8.2f} ms")
-    print(f"ratio (chat / direct):              {ratio:8.1f}x   target <= {TARGET_RATIO:.0f}x  "
-          f"{'OK' if ratio <= TARGET_RATIO else 'OVER TARGET'}")
-    print(f"peak traced memory over {args.reports} chats: {peak / 1024 / 1024:6.1f} MiB")
+        opts.say(f"P1 sqlite: {users} users ...")
+        results.append(run(f"sqlite:///{tmp / 'engine.sqlite3'}", users, tmp / "uploads"))
+        with _postgres(opts) as url:
+            if url is not None:
+                opts.say(f"P1 postgresql: {users} users ...")
+                results.append(run(url, users, tmp / "uploads-pg"))
+    base: dict[str, dict[str, float]] = {}
+    if BASELINE_SCRIPT.exists():
+        for mode in ("pickle60", "pickle1"):
+            opts.say(f"P1 baseline {mode}: {users} users ...")
+            base[mode] = baseline(mode, users)
+    else:
+        opts.say(f"P1 baseline: skipped, {BASELINE_SCRIPT} is not there")
+    out: list[Row] = []
+    for r in results:
+        figure = r.reports_per_cpu_s
+        where = "SQLite, incl. the database" if r.database == "sqlite" else "our process only"
+        for mode in ("pickle60", "pickle1"):
+            b = base.get(mode, {}).get("conv_per_cpu_s_total")
+            out.append(Row(
+                key=f"P1 {r.database}", what=f"reports per CPU-s vs {mode} ({where})",
+                figure=figure, unit="reports/CPU-s", baseline=b,
+                goal=GOAL if mode == "pickle60" and r.database == "sqlite" else "(for comparison)",
+                met=b is not None and figure >= b,
+                note=f"{r.users} reports, {r.inputs} inputs, each committed; checked stored once"))
+        out.append(Row(key=f"P1 {r.database}", what="CPU per input, p95", figure=r.p95_ms,
+                       unit="ms", goal=f"≤ {P95_GOAL_MS:.0f} ms" if r.database == "sqlite" else "(measured)",
+                       met=r.p95_ms <= P95_GOAL_MS or r.database != "sqlite", higher_is_better=False))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench.table import render
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--users", type=int, default=None)
+    parser.add_argument("--postgres", default=None, help="a PostgreSQL server to make a fresh database on")
+    args = parser.parse_args(argv)
+    print(render(rows(Options(quick=args.quick, postgres_url=args.postgres), args.users)))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -60,8 +60,22 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa
             conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return sa.create_engine(url, **kwargs)
+    # No pre-ping: it is a round trip before every unit of work, each chat input's among
+    # them. A connection the driver already knows is closed or broken is replaced on
+    # checkout instead, for free; one the server dropped unnoticed fails its unit of work
+    # once (nothing of it is committed: the user is asked to try again), and that
+    # disconnect makes SQLAlchemy renew the whole pool. Recycling spares idle connections
+    # that a firewall or a proxy would cut.
+    kwargs.setdefault("pool_pre_ping", False)
+    kwargs.setdefault("pool_recycle", 1800)
+    engine = sa.create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "checkout")
+    def _known_broken(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        if getattr(dbapi_conn, "closed", False) or getattr(dbapi_conn, "broken", False):
+            raise sa.exc.DisconnectionError("the connection was closed")
+
+    return engine
 
 
 def make_sessionmaker(engine: sa.Engine) -> sessionmaker[Session]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -23,8 +24,45 @@ def insert(session: Session, model: Any) -> Any:
     return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
 
 
+# Keys `read_setting` found no row for in the session's current transaction.
+_MISSING = "minyi_settings_missing"
+
+
+def read_setting(session: Session, key: str) -> OfficeSetting | None:
+    """The office setting row `key`, or None where the office never set it.
+
+    `session.get` finds a row once read, but asks the database again for a key
+    with no row at all, and filing one report asks several such keys (the
+    review chain three times): a missing key is remembered until the
+    transaction ends or a setting is written.
+    """
+    missing: set[str] = session.info.setdefault(_MISSING, set())
+    if key in missing and not any(isinstance(obj, OfficeSetting) for obj in session.new):
+        return None
+    row = session.get(OfficeSetting, key)
+    if row is None:
+        missing.add(key)
+    return row
+
+
+def _forget_missing(session: Session, *_args: Any) -> None:
+    session.info.pop(_MISSING, None)
+
+
+for _name in ("after_commit", "after_rollback", "after_soft_rollback"):
+    event.listen(Session, _name, _forget_missing)
+
+
+@event.listens_for(Session, "after_flush")
+def _settings_flushed(session: Session, _context: Any) -> None:
+    if _MISSING in session.info and any(isinstance(obj, OfficeSetting)
+                                        for obj in (*session.new, *session.dirty)):
+        _forget_missing(session)
+
+
 def put_setting(session: Session, key: str, value: dict[str, Any]) -> None:
     """Set the office setting `key` to `value`, creating its row or replacing it."""
+    _forget_missing(session)
     session.execute(insert(session, OfficeSetting).values(key=key, value=value)
                     .on_conflict_do_update(index_elements=[OfficeSetting.key],
                                            set_={"value": value}))

@@ -10,6 +10,8 @@ Its modes, and which input moves which mode where, are the table in
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,7 @@ from store.conversation.types import EngineConfig, Inbound, Reply
 from store.delivery import outbox
 from store.i18n import lang_of, t
 from store.models import Conversation, ProcessedUpdate, Reporter, utcnow
+from store.network import addresses
 from store.ops import logctx
 
 
@@ -48,41 +51,64 @@ class Engine:
         if verdict != "ok":
             lang = lang_of(inbound.language)
             return [Reply(t("chat.flood", lang))] if verdict == "warn" else []
-        reporter = self._reporter(session, inbound)
-        conv = self._conversation(session, inbound, reporter)
+        reporter, conv = self._load(session, inbound)
+        loaded = conv.updated_at
         replies = Turn(self.config, self.flood, session, inbound, reporter, conv).run()
-        conv.updated_at = utcnow()
+        # Any write of the row stamps updated_at (its onupdate); stamped here only when
+        # nothing was written, so a move that flushed midway is not saved again for it.
+        if conv.updated_at == loaded and not session.is_modified(conv):
+            conv.updated_at = utcnow()
         session.flush()
         return replies
 
     def _seen(self, session: Session, inbound: Inbound) -> bool:
         # One statement: of two deliveries of an update at once, exactly one inserts.
-        written = session.scalar(
-            upsert.insert(session, ProcessedUpdate)
-            .values(channel=inbound.channel.value, update_id=str(inbound.update_id),
-                    created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-            .returning(ProcessedUpdate.update_id))
+        # Core, built once per dialect: the ORM's bulk-insert path costs more than the insert.
+        conn = session.connection()
+        stmt = _SEEN.get(conn.dialect.name)
+        if stmt is None:
+            stmt = _SEEN[conn.dialect.name] = (
+                upsert.insert(session, _PROCESSED)
+                .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+                .returning(_PROCESSED.c.update_id))
+        written = conn.execute(stmt, {"channel": inbound.channel.value,
+                                      "update_id": str(inbound.update_id),
+                                      "created_at": utcnow()}).scalar()
         return written is None
 
-    def _reporter(self, session: Session, inbound: Inbound) -> Reporter:
-        # Created with ON CONFLICT DO NOTHING, then read: two first messages of one
-        # person at once (a double tap, two workers) both find the one row.
-        session.execute(
-            upsert.insert(session, Reporter)
-            .values(channel=inbound.channel, external_id=inbound.user_id, chat_id=inbound.chat_id,
-                    language=lang_of(inbound.language), created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
-        reporter = session.scalars(sa.select(Reporter).where(
-            Reporter.channel == inbound.channel, Reporter.external_id == inbound.user_id)).one()
-        if inbound.language and not reporter.language_chosen:  # /lang outranks the client's language
-            reporter.language = lang_of(inbound.language)
-        if inbound.display_name:
-            reporter.display_name = inbound.display_name[:200]
-        reporter.chat_id = inbound.chat_id
+    def _load(self, session: Session, inbound: Inbound) -> tuple[Reporter, Conversation]:
+        """The reporter and their conversation in one query; each made first if missing.
+
+        Made with ON CONFLICT DO NOTHING, then read: two first messages of one person
+        at once (a double tap, two workers) both find the one row.
+        """
+        params = {"channel": inbound.channel, "external_id": inbound.user_id,
+                  "chat_id": inbound.chat_id}
+        row = session.execute(_PAIR, params).first()
+        if row is None:
+            session.execute(
+                upsert.insert(session, Reporter)
+                .values(channel=inbound.channel, external_id=inbound.user_id, chat_id=inbound.chat_id,
+                        language=lang_of(inbound.language), created_at=utcnow(),
+                        display_name=inbound.display_name[:200] if inbound.display_name else None)
+                .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
+            row = session.execute(_PAIR, params).one()
+        reporter, conv, staff_gone = row
+        # Set only what changed: an attribute set to its own value still costs the flush
+        # a look at the row.
+        # /lang outranks the client's language.
+        if (inbound.language and not reporter.language_chosen
+                and reporter.language != (lang := lang_of(inbound.language))):
+            reporter.language = lang
+        if inbound.display_name and reporter.display_name != (name := inbound.display_name[:200]):
+            reporter.display_name = name
+        if reporter.chat_id != inbound.chat_id:
+            reporter.chat_id = inbound.chat_id
         # Writing to us again means we can reach them again.
-        outbox.heard_from(session, reporter)
-        return reporter
+        outbox.heard_from(session, reporter, staff_gone=staff_gone)
+        if conv is None:
+            conv = self._conversation(session, inbound, reporter)
+        return reporter, conv
 
     def _conversation(self, session: Session, inbound: Inbound, reporter: Reporter) -> Conversation:
         session.execute(
@@ -94,3 +120,16 @@ class Engine:
         return session.scalars(sa.select(Conversation).where(
             Conversation.channel == inbound.channel,
             Conversation.external_id == inbound.user_id)).one()
+
+
+_PROCESSED = ProcessedUpdate.__table__
+# The statement that records an update id, per dialect (built at first use).
+_SEEN: dict[str, Any] = {}
+# A reporter, their conversation (None before their first input) and whether a staff
+# address of the chat is marked gone: what every input reads, in one statement.
+_PAIR = (
+    sa.select(Reporter, Conversation, addresses.gone(Reporter.channel, sa.bindparam("chat_id")))
+    .outerjoin(Conversation, sa.and_(Conversation.channel == Reporter.channel,
+                                     Conversation.external_id == Reporter.external_id))
+    .where(Reporter.channel == sa.bindparam("channel"),
+           Reporter.external_id == sa.bindparam("external_id")))

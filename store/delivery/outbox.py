@@ -144,10 +144,15 @@ def give_up(session: Session, msg: OutboxMessage, error: str, *, blocked: bool =
     )
 
 
-def heard_from(session: Session, reporter: Reporter) -> None:
-    """`reporter` wrote to us: we can reach them again, and their chat if it is a staff address."""
-    reporter.blocked_at = None
-    addresses.heard_from(session, reporter.channel, reporter.chat_id)
+def heard_from(session: Session, reporter: Reporter, *, staff_gone: bool = True) -> None:
+    """`reporter` wrote to us: we can reach them again, and their chat if it is a staff address.
+
+    `staff_gone=False`: the caller read (`addresses.gone`) that no staff address of the chat
+    is marked gone, so there is nothing to clear there."""
+    if reporter.blocked_at is not None:
+        reporter.blocked_at = None
+    if staff_gone:
+        addresses.heard_from(session, reporter.channel, reporter.chat_id)
 
 
 def backoff(attempts: int, base: float = 2.0, cap: float = 3600.0) -> float:

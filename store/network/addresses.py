@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -89,6 +90,15 @@ def mark_gone(session: Session, channel: Channel, chat_id: str) -> None:
         .values(gone_at=utcnow())
         .execution_options(synchronize_session=False))
     _forget(session)
+
+
+def gone(channel: Any, chat_id: Any) -> sa.Exists:
+    """Whether a staff address of `chat_id` on `channel` is marked gone: a caller that reads
+    it with its own query calls `heard_from` only when it is (spares a write per chat input)."""
+    return (sa.select(StaffAddress.id)
+            .where(StaffAddress.channel == channel, StaffAddress.chat_id == chat_id,
+                   StaffAddress.gone_at.is_not(None))
+            .exists())
 
 
 def heard_from(session: Session, channel: Channel, chat_id: str) -> None:

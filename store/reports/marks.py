@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from store import upsert, workdays
 from store.errors import DomainError
 from store.i18n import register
-from store.models import Channel, OfficeSetting, Report, ReportEvent, Role, User, utcnow
+from store.models import Channel, Report, ReportEvent, Role, User, utcnow
 
 
 class Mark(IntEnum):
@@ -90,7 +90,7 @@ class Rules:
 
 def rules(session: Session) -> Rules:
     """The office's mark settings (everything 公开 where it has set none)."""
-    row = session.get(OfficeSetting, SETTING_KEY)
+    row = upsert.read_setting(session, SETTING_KEY)
     value = (row.value or {}) if row else {}
     raw = value.get("by_category")
     by_category = {str(k): Mark(v) for k, v in raw.items()

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from store.errors import DomainError
-from store.models import AdoptionLevel, OfficeSetting, Role
-from store.upsert import put_setting
+from store.models import AdoptionLevel, Role
+from store.upsert import put_setting, read_setting
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,13 @@ class ReviewError(DomainError):
 
 def chain(session: Session) -> tuple[Level, ...]:
     """The levels a report passes, first to last."""
-    row = session.get(OfficeSetting, SETTING_KEY)
+    row = read_setting(session, SETTING_KEY)
     name = (row.value or {}).get("chain", DEFAULT_CHAIN) if row else DEFAULT_CHAIN
     return tuple(LEVELS[k] for k in CHAINS.get(name, CHAINS[DEFAULT_CHAIN]))
 
 
 def chain_name(session: Session) -> str:
-    row = session.get(OfficeSetting, SETTING_KEY)
+    row = read_setting(session, SETTING_KEY)
     name = (row.value or {}).get("chain", DEFAULT_CHAIN) if row else DEFAULT_CHAIN
     return name if name in CHAINS else DEFAULT_CHAIN
 
@@ -80,7 +80,7 @@ def is_final(levels: tuple[Level, ...], index: int) -> bool:
 
 def office_level(session: Session) -> AdoptionLevel | None:
     """The level at which this office adopts reports, if the admin has set it."""
-    row = session.get(OfficeSetting, OFFICE_LEVEL_KEY)
+    row = read_setting(session, OFFICE_LEVEL_KEY)
     raw = (row.value or {}).get("level") if row else None
     try:
         return AdoptionLevel(raw) if raw else None

@@ -25,6 +25,7 @@ from store import workdays
 from store.errors import DomainError
 from store.models import OfficeSetting, Report, Urgency
 from store.review import chain as review
+from store.upsert import read_setting
 from store.workdays import Calendar
 
 SETTING_KEY = "deadlines"
@@ -139,7 +140,7 @@ def _numbers(raw: Any, limit: int) -> dict[str, int]:
 
 def rules(session: Session) -> Rules:
     """The office's limits (the defaults where it has set none)."""
-    row = session.get(OfficeSetting, SETTING_KEY)
+    row = read_setting(session, SETTING_KEY)
     value = (row.value or {}) if row else {}
     key = value.get("calendar")
     return Rules(calendar_key=key if key in workdays.CALENDARS else "china",

@@ -1,0 +1,84 @@
+"""What one chat input costs the database: a regression here is CPU on every message.
+
+An ordinary input is answered in one transaction of four statements at most:
+BEGIN (SQLite's), recording the update id, reading the reporter with their
+conversation, and saving the conversation. Rows that did not change are not written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import count
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store import upsert
+from store.models import OfficeSetting
+from tests.chat_driver import Chat
+
+_updates = count(1)
+
+
+@contextmanager
+def statements(db_engine: sa.Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(db_engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db_engine, "before_cursor_execute", note)
+
+
+def send(chat: Chat, **kw: Any) -> None:
+    chat.send(update_id=str(next(_updates)), display_name="张三", **kw)
+
+
+def test_an_ordinary_text_input_takes_four_statements_at_most(chat: Chat, point_token: str,
+                                                              db_engine: sa.Engine) -> None:
+    send(chat, command="start", args=point_token)
+    chat.send(callback=chat.button("民生保障"), update_id=str(next(_updates)))
+    with statements(db_engine) as seen:
+        send(chat, text="城关镇人民路路灯长期不亮")
+    assert "标题" not in chat.last.text  # the title was taken: the next question is asked
+    assert len(seen) <= 4, seen
+    writes = [s for s in seen if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert [w.split()[:3] for w in writes] == [["INSERT", "INTO", "processed_updates"],
+                                               ["UPDATE", "conversations", "SET"]]
+
+
+def test_a_button_press_takes_four_statements_at_most(chat: Chat, point_token: str,
+                                                       db_engine: sa.Engine) -> None:
+    send(chat, command="start", args=point_token)
+    with statements(db_engine) as seen:
+        send(chat, callback=chat.button("民生保障"))
+    assert len(seen) <= 4, seen
+
+
+def test_filing_reads_each_office_setting_once(chat: Chat, point_token: str,
+                                               db_engine: sa.Engine) -> None:
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    with statements(db_engine) as seen:
+        chat.press("确认提交")
+    assert "提交成功" in chat.log[-1].text
+    reads = [s for s in seen if "FROM office_settings" in s]
+    # marks, the review chain, deadlines (none set: each asked once), the search index's own.
+    assert len(reads) <= 4, reads
+
+
+def test_a_setting_written_after_it_was_found_missing_is_read(session: Session) -> None:
+    assert upsert.read_setting(session, "review_chain") is None
+    upsert.put_setting(session, "review_chain", {"chain": "two"})
+    assert upsert.read_setting(session, "review_chain").value == {"chain": "two"}  # type: ignore[union-attr]
+    assert upsert.read_setting(session, "marks") is None
+    session.add(OfficeSetting(key="marks", value={"strict_label": "机密"}))
+    assert upsert.read_setting(session, "marks").value == {"strict_label": "机密"}  # type: ignore[union-attr]
+    session.rollback()
+    assert upsert.read_setting(session, "marks") is None
