@@ -37,6 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from store import workdays
 from store.db import make_engine, make_sessionmaker
 from store.models import (
     AdoptionLevel,
@@ -54,6 +55,7 @@ from store.models import (
 )
 from store.network import users
 from store.outputs import dashboard, period
+from store.reports import timings
 
 DEFAULT_URL = "sqlite:///instance/bench.sqlite3"
 GOAL_SECONDS = 1.0
@@ -223,6 +225,11 @@ def _load(conn: sqlite3.Connection, rng: random.Random, n: int, net: _Net) -> No
         return moment.strftime("%Y-%m-%d %H:%M:%S.000000")
 
     moments = sorted(rng.randrange(span) for _ in range(n))
+    days = timings.Counter(workdays.CHINA)  # the office's default calendar, as `timings.on_move`
+
+    def count(filed: datetime, answered: datetime) -> int:
+        return days(_day(filed), _day(answered))
+
     for lo in range(0, n, 20_000):
         rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in SQL}
         for i in range(lo, min(n, lo + 20_000)):
@@ -231,12 +238,14 @@ def _load(conn: sqlite3.Connection, rng: random.Random, n: int, net: _Net) -> No
             point, unit = rng.choice(net.points) if rng.random() < 0.9 else (None, rng.choice(net.points)[1])
             fate = rng.random()
             status, decided, rated = "submitted", None, None
+            answered, answer_days, decision_days = None, None, None
             rows["events"].append((rid, "submit", None, "submitted", at(filed), None))
             if fate < 0.65:
                 answer = filed + timedelta(days=rng.randint(0, 20), hours=rng.randint(0, 8))
                 adopted = fate < 0.35
                 status = "adopted" if adopted else "not_adopted"
-                decided = at(answer)
+                decided = answered = at(answer)
+                answer_days = decision_days = count(filed, answer)
                 rows["events"].append((rid, "adopt" if adopted else "decline", "submitted", status,
                                        decided, None))
                 if adopted:
@@ -256,22 +265,28 @@ def _load(conn: sqlite3.Connection, rng: random.Random, n: int, net: _Net) -> No
                         rows["events"].append((rid, "reopen", status, "reopened", decided, "不满意"))
             elif fate < 0.70:
                 status = "returned"
-                rows["events"].append((rid, "return", "submitted", "returned",
-                                       at(filed + timedelta(days=rng.randint(0, 5))), "请补充"))
+                back = filed + timedelta(days=rng.randint(0, 5))
+                answered, answer_days = at(back), count(filed, back)
+                rows["events"].append((rid, "return", "submitted", "returned", answered, "请补充"))
             rows["reports"].append((
                 rid, f"B{rid:09d}", rng.choice(categories), "测试信息", "情况", "建议", "normal", 0,
                 "{}", "report", rng.choice(net.reporters), status, 0, 1, at(filed), at(filed),
-                unit, point, rated, decided))
+                unit, point, rated, decided, answered, answer_days, decision_days))
         for key, sql in SQL.items():
             if rows[key]:
                 conn.executemany(sql, rows[key])
 
 
+def _day(moment: datetime) -> int:
+    return (workdays.local_day(moment) - timings.EPOCH).days
+
+
 SQL = {
     "reports": "INSERT INTO reports (id, tracking_no, category, title, situation, suggestion, urgency, "
                "anonymous, answers, form, reporter_id, status, review_level, version, created_at, "
-               "updated_at, unit_id, point_id, satisfaction, decided_at) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "updated_at, unit_id, point_id, satisfaction, decided_at, answered_at, answer_workdays, "
+               "decision_workdays) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "events": "INSERT INTO report_events (report_id, action, from_status, to_status, created_at, note) "
               "VALUES (?, ?, ?, ?, ?, ?)",
     "adoptions": "INSERT INTO adoptions (report_id, level, adopted_on, created_at) VALUES (?, ?, ?, ?)",

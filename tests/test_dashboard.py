@@ -20,7 +20,7 @@ from store.models import AdoptionLevel, Channel, Report, ReportEvent, Role, Unit
 from store.network import points, roster
 from store.outputs import dashboard, destinations, period, upward
 from store.outputs.journal import issues, publishing, series
-from store.reports import lifecycle
+from store.reports import lifecycle, timings
 from store.reports.lifecycle import Action
 from store.review import instructions
 from store.search import Filters, count
@@ -36,7 +36,8 @@ MONDAY = datetime.fromisoformat("2026-03-02T09:00:00+08:00")
 
 
 def _at(report: Report, days: float, actions: tuple[str, ...]) -> None:
-    """Restamp `report`'s events of `actions` (and its decision) `days` after it was filed."""
+    """Restamp `report`'s events of `actions` (and its first answer and decision) `days` after it
+    was filed, and recount the working days the report keeps, as if it had happened then."""
     at = report.created_at + timedelta(days=days)
     ids = sa.select(ReportEvent.id).where(ReportEvent.report_id == report.id,
                                           ReportEvent.action.in_(actions))
@@ -44,6 +45,10 @@ def _at(report: Report, days: float, actions: tuple[str, ...]) -> None:
     Session.object_session(report).execute(report_)  # type: ignore[union-attr]
     if report.decided_at is not None:
         report.decided_at = at
+    if report.answered_at is not None:
+        report.answered_at = at
+    Session.object_session(report).flush()  # type: ignore[union-attr]
+    timings.recount(Session.object_session(report))  # type: ignore[arg-type]
 
 
 @pytest.fixture
