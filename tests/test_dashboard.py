@@ -22,7 +22,7 @@ from store.outputs import dashboard, destinations, period, upward
 from store.outputs.journal import issues, publishing, series
 from store.reports import lifecycle, timings
 from store.reports.lifecycle import Action
-from store.review import instructions
+from store.review import deadlines, instructions
 from store.search import Filters, count
 from tests.conftest import Network, staff
 from tests.domain_support import make_report, reporter
@@ -275,3 +275,15 @@ def test_the_command_line_gives_the_same_figures_as_csv_json_and_xlsx(
     assert "早于开始日期" in capsys.readouterr().err
     assert main(["stats", "--from", "2026-03-01", "--to", "2026-03-31", "--user", "liaison",
                  "--by", "member"]) == 1
+
+
+def test_a_calendar_change_recounts_the_working_days_reports_waited(
+        session: Session, office: dict[str, Report], admin: User) -> None:
+    b = office["b"]
+    session.refresh(b)
+    assert (b.answer_workdays, b.decision_workdays) == (4, 4)  # Monday to Friday
+    deadlines.save(session, calendar="china", days={}, hours={},
+                   days_off=frozenset({date(2026, 3, 3)}))  # the Tuesday off
+    session.refresh(b)
+    assert (b.answer_workdays, b.decision_workdays) == (3, 3)
+    assert dashboard.build(session, admin, MARCH).total.answer_days[3] >= 1
