@@ -48,7 +48,7 @@ from minyi.demo import seed
 from store.db import make_engine, make_sessionmaker
 from store.models import Base, Report, Unit
 from store.outputs import adoption, bulletin, facts, scoring
-from store.outputs.periods import Period
+from store.outputs.period import Period
 
 GOAL_SECONDS = 10.0
 REPORTS, QUICK_REPORTS = 10_000, 2_000
@@ -89,7 +89,7 @@ def _period(s: Session) -> Period:
         raise SystemExit("no reports; fill the database with `minyi seed --reports N`")
     day = lambda at: adoption.today() if at is None else (  # noqa: E731
         at if at.tzinfo else at.replace(tzinfo=adoption.BEIJING)).astimezone(adoption.BEIJING).date()
-    return Period("range", day(first), day(last))
+    return Period(day(first), day(last), "range")
 
 
 def _series(sessions: sessionmaker[Session], period: Period) -> None:

@@ -41,7 +41,7 @@ from store.models import (
 )
 from store.network import commissions, members, roster, topics
 from store.network import points as points_mod
-from store.outputs import destinations, periods, scoring, upward
+from store.outputs import destinations, period, scoring, upward
 from store.outputs.journal import issues as journal_issues
 from store.outputs.journal import series as journal_series
 from store.reports import details, files, intake, lifecycle, marks, notes
@@ -182,7 +182,7 @@ def _seed(session: Session, settings: Settings, admin: User, clerk: User, net: N
                               distribution={"bao": "省政协办公厅", "song": "", "fa": ""})
     series = scoring.create_series(session, "区县政协")
     # Placed in the year of last month too: the ranking opens on last month.
-    for year in {date.today().year, periods.last_month(date.today()).year}:
+    for year in {date.today().year, period.last_month(date.today()).year}:
         scoring.place(session, series, year, [net.county.id])
     member = roster.add(session, roster.entry(name="王委员", role="member", sector="经济界",
                                               unit_id=net.county.id))

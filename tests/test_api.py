@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from store.models import (
     User,
 )
 from store.network import units
-from store.outputs import apitokens
+from store.outputs import apitokens, dashboard, period
 from store.outputs.journal import issues, publishing, series
 from tests.conftest import Network
 from tests.domain_support import make_report
@@ -274,3 +275,16 @@ def test_the_api_answers_only_reads(client: FlaskClient, world: World) -> None:
         assert resp.status_code in (400, 405), method
     session_count = client.get("/api/v1/reports", headers=headers).get_json()["total"]
     assert session_count == 3
+
+
+def test_it_counts_adoptions_at_each_level_or_above_as_the_dashboard_does(
+        client: FlaskClient, session: Session, world: World, admin: User) -> None:
+    # `here` was adopted by the city: it counts under county and city, as on the dashboard.
+    stats = call(client, world.all_token, "/stats", "/stats", 200)
+    assert stats["adopted_by_level"] == {"county": 1, "city": 1, "province": 0, "national": 0}
+    assert stats["adopted"] == 1
+    today = datetime.now(UTC).astimezone(timezone(timedelta(hours=8))).date()
+    board = dashboard.build(session, admin, period.between(today - timedelta(days=1), today))
+    assert [stats["adopted_by_level"][lv.value] for lv in dashboard.LEVELS] == board.total.adopted_at
+    assert "or above" in SPEC["components"]["schemas"]["Stats"]["properties"]["adopted_by_level"][
+        "description"]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from bench import bench_dashboard
+from bench.table import Options, Wrong
 from store.db import make_engine
 from store.models import Adoption, Report, ReportEvent
+from store.outputs import dashboard
 
 
 @pytest.fixture(autouse=True)
@@ -38,3 +42,24 @@ def test_the_dashboard_benchmark_seeds_and_measures_every_case(
     assert "vs count" in bench_dashboard.table(results)
     assert bench_dashboard.main(["--database-url", url, "--repeat", "1"]) == 0
     assert "dashboard by unit" in capsys.readouterr().out
+
+
+def test_its_rows_check_the_totals_against_plain_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MINYI_BENCH_POSTGRES_URL", "")
+    rows = bench_dashboard.rows(Options(quick=True, out=io.StringIO()))
+    assert [r.key for r in rows] == ["13 dashboard sqlite"]
+    assert rows[0].figure > 0 and rows[0].baseline and "plain COUNT" in rows[0].note
+
+
+def test_a_dashboard_that_miscounts_is_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = bench_dashboard.seeded_database(tmp_path, 300)
+    real = dashboard.build
+
+    def one_short(*args: Any, **kwargs: Any) -> dashboard.Dashboard:
+        board = real(*args, **kwargs)
+        board.total.adopted_at[0] -= 1
+        return board
+
+    monkeypatch.setattr(dashboard, "build", one_short)
+    with pytest.raises(Wrong, match="plain counts"):
+        bench_dashboard.run(url, repeat=1)

@@ -29,7 +29,7 @@ from store.models import (
 )
 from store.network import addresses
 from store.network import points as points_mod
-from store.outputs import bulletin, periods, scoring
+from store.outputs import bulletin, period, scoring
 from store.outputs.bulletin import BulletinError
 from tests.chat_driver import Chat
 from tests.conftest import Network, staff
@@ -38,7 +38,7 @@ from tests.review_support import adopt
 from tests.test_cli import env  # noqa: F401  (the fixture: a clean environment on an empty database)
 from tests.test_races import together
 
-NOV = periods.parse("2026-11")
+NOV = period.named("2026-11")
 
 
 def _bulletins(session: Session) -> list[OutboxMessage]:

@@ -20,9 +20,9 @@ from store.models import AdoptionLevel, Channel, Report, ReportEvent, Role, Unit
 from store.network import points, roster
 from store.outputs import dashboard, destinations, period, upward
 from store.outputs.journal import issues, publishing, series
-from store.reports import lifecycle
+from store.reports import lifecycle, timings
 from store.reports.lifecycle import Action
-from store.review import instructions
+from store.review import deadlines, instructions
 from store.search import Filters, count
 from tests.conftest import Network, staff
 from tests.domain_support import make_report, reporter
@@ -36,7 +36,8 @@ MONDAY = datetime.fromisoformat("2026-03-02T09:00:00+08:00")
 
 
 def _at(report: Report, days: float, actions: tuple[str, ...]) -> None:
-    """Restamp `report`'s events of `actions` (and its decision) `days` after it was filed."""
+    """Restamp `report`'s events of `actions` (and its first answer and decision) `days` after it
+    was filed, and recount the working days the report keeps, as if it had happened then."""
     at = report.created_at + timedelta(days=days)
     ids = sa.select(ReportEvent.id).where(ReportEvent.report_id == report.id,
                                           ReportEvent.action.in_(actions))
@@ -44,6 +45,10 @@ def _at(report: Report, days: float, actions: tuple[str, ...]) -> None:
     Session.object_session(report).execute(report_)  # type: ignore[union-attr]
     if report.decided_at is not None:
         report.decided_at = at
+    if report.answered_at is not None:
+        report.answered_at = at
+    Session.object_session(report).flush()  # type: ignore[union-attr]
+    timings.recount(Session.object_session(report))  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -270,3 +275,15 @@ def test_the_command_line_gives_the_same_figures_as_csv_json_and_xlsx(
     assert "早于开始日期" in capsys.readouterr().err
     assert main(["stats", "--from", "2026-03-01", "--to", "2026-03-31", "--user", "liaison",
                  "--by", "member"]) == 1
+
+
+def test_a_calendar_change_recounts_the_working_days_reports_waited(
+        session: Session, office: dict[str, Report], admin: User) -> None:
+    b = office["b"]
+    session.refresh(b)
+    assert (b.answer_workdays, b.decision_workdays) == (4, 4)  # Monday to Friday
+    deadlines.save(session, calendar="china", days={}, hours={},
+                   days_off=frozenset({date(2026, 3, 3)}))  # the Tuesday off
+    session.refresh(b)
+    assert (b.answer_workdays, b.decision_workdays) == (3, 3)
+    assert dashboard.build(session, admin, MARCH).total.answer_days[3] >= 1

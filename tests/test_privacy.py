@@ -46,7 +46,7 @@ from store.models import (
 )
 from store.network import addresses, commissions, roster
 from store.network import points as points_mod
-from store.outputs import bulletin, destinations, periods, scoring, upward
+from store.outputs import bulletin, destinations, period, scoring, upward
 from store.outputs.journal import issues as journal_issues
 from store.outputs.journal import publishing as journal_publishing
 from store.outputs.journal import series as journal_series
@@ -182,9 +182,9 @@ def world(app: Flask, session: Session, Session_: sessionmaker[Session],  # noqa
     counter_chat = session.get(Reporter, counter.reporter_id)
     assert counter_chat is not None
     series = scoring.create_series(session, "区县政协")
-    for year in {followup.today().year, periods.last_month(followup.today()).year}:
+    for year in {followup.today().year, period.last_month(followup.today()).year}:
         scoring.place(session, series, year, [network.county.id])
-    built = bulletin.publish(session, periods.month(followup.today()), send=False).bulletin
+    built = bulletin.publish(session, period.month_of(followup.today()), send=False).bulletin
     assert built is not None
     session.commit()
     return World(

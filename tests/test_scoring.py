@@ -20,8 +20,8 @@ from store.models import (
     User,
 )
 from store.network import points as points_mod
-from store.outputs import periods, scorerules, scoring
-from store.outputs.periods import PeriodError
+from store.outputs import period, scorerules, scoring
+from store.outputs.period import PeriodError
 from store.outputs.scorerules import RuleError
 from store.outputs.scoring import SeriesError
 from store.review import instructions
@@ -30,7 +30,7 @@ from tests.domain_support import make_report
 from tests.review_support import adopt
 from tests.test_races import together
 
-NOV = periods.parse("2026-11")
+NOV = period.named("2026-11")
 
 
 def _rules(**over: str) -> dict[str, str]:
@@ -68,16 +68,16 @@ def series(session: Session, network: Network) -> int:
 
 def test_it_reads_months_quarters_years_and_ranges_and_refuses_the_rest() -> None:
     assert (NOV.start, NOV.end, NOV.label) == (date(2026, 11, 1), date(2026, 11, 30), "2026年11月")
-    q4 = periods.parse("2026-Q4")
+    q4 = period.named("2026-Q4")
     assert (q4.start, q4.end, q4.label) == (date(2026, 10, 1), date(2026, 12, 31), "2026年第四季度")
-    assert periods.parse("2026").end == date(2026, 12, 31)
-    assert periods.parse("2026-01-05..2026-02-03").key == "2026-01-05..2026-02-03"
-    assert periods.last_month(date(2027, 1, 5)).key == "2026-12"
+    assert period.named("2026").end == date(2026, 12, 31)
+    assert period.named("2026-01-05..2026-02-03").key == "2026-01-05..2026-02-03"
+    assert period.last_month(date(2027, 1, 5)).key == "2026-12"
     with pytest.raises(PeriodError, match="早于开始日期"):
-        periods.parse("2026-02-03..2026-01-05")
+        period.named("2026-02-03..2026-01-05")
     for bad in ("2026-13", "", "next month", "2026-Q5"):
         with pytest.raises(PeriodError):
-            periods.parse(bad)
+            period.named(bad)
 
 
 def test_it_refuses_a_rule_set_that_divides_by_zero_or_is_absurd(session: Session,
@@ -111,7 +111,7 @@ def test_it_scores_each_fact_by_the_rules_in_force_on_its_day(
     county = nov.standing(network.county.id)
     assert county is not None
     assert county[1].score == Decimal("7.00")  # 2 (10 Nov, old rules) + 5 (20 Nov, new rules)
-    oct_ = scoring.compute(session, periods.parse("2026-10")).standing(network.county.id)
+    oct_ = scoring.compute(session, period.named("2026-10")).standing(network.county.id)
     assert oct_ is not None and oct_[1].score == Decimal("2.00")
     lines = scoring.breakdown(session, county[1])
     assert [(x.title, x.points, x.rules_from) for x in lines if x.kind == "采用"] == [
@@ -150,7 +150,7 @@ def test_it_ranks_a_series_with_ties_rolls_up_the_units_below_and_prices_every_f
     assert by_name["东山县政协"].score == Decimal("2.25")
     assert [s.rank for s in ranking.standings] == [1, 2]
     # A unit with nothing this period still has its place, at 0.
-    assert scoring.compute(session, periods.parse("2026-12")).ranking(series).standings[0].score == 0
+    assert scoring.compute(session, period.named("2026-12")).ranking(series).standings[0].score == 0
 
 
 def test_it_keeps_a_unit_in_one_series_a_year(session: Session, network: Network,

@@ -14,9 +14,9 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from store.models import Bulletin, Role
-from store.outputs import adoption, bulletin, periods
+from store.outputs import adoption, bulletin, period
 from store.outputs.bulletin import BulletinError
-from store.outputs.periods import PeriodError
+from store.outputs.period import PeriodError
 from web import edge
 from web.i18n import _, said
 
@@ -37,7 +37,7 @@ def _page(*, errors: dict[str, str] | None = None, values: Any = None, status: i
     session = edge.db()
     return render_template(
         "bulletins.html", bulletins=bulletin.listing(session), day=bulletin.schedule(session),
-        last_month=periods.last_month(adoption.today()), errors=errors or {}, values=values,
+        last_month=period.last_month(adoption.today()), errors=errors or {}, values=values,
         last_day=bulletin.LAST_DAY), status
 
 
@@ -47,20 +47,20 @@ def build() -> Any:
     """生成通报: a period's bulletin now (again if asked), and its messages if asked."""
     form = request.form
     try:
-        period = periods.parse(form.get("period", ""))
+        chosen = period.named(form.get("period", ""))
     except PeriodError as exc:
         return _page(errors={"period": str(exc).split(" / ")[0]}, values=form, status=422)
     send = form.get("send") == "1"
-    done = bulletin.publish(edge.db(), period, user=edge.staff(), send=send,
+    done = bulletin.publish(edge.db(), chosen, user=edge.staff(), send=send,
                             rebuild=form.get("rebuild") == "1")
     edge.commit()
     if done.built:
-        flash(_("已生成%(period)s通报。", period=said(period.label))
+        flash(_("已生成%(period)s通报。", period=said(chosen.label))
               + (_("已向 %(count)s 人发送本人数据。", count=done.messages) if send else ""),
               "success")
     else:
         flash(_("%(period)s通报此前已生成；如需按最新数据重新生成，请勾选“重新生成”。",
-                period=said(period.label))
+                period=said(chosen.label))
               + (_("已向 %(count)s 人发送本人数据。", count=done.messages) if done.messages else ""),
               "info")
     return redirect(url_for("bulletins.index"))

@@ -16,8 +16,8 @@ from flask import Blueprint, Response, abort, render_template, request
 
 from store import access
 from store.models import AssessmentSeries, Role
-from store.outputs import adoption, periods, scorerules, scoring, sheets
-from store.outputs.periods import Period, PeriodError
+from store.outputs import adoption, period, scorerules, scoring, sheets
+from store.outputs.period import Period, PeriodError
 from web import edge
 
 bp = Blueprint("scores", __name__, url_prefix="/scores")
@@ -30,13 +30,13 @@ def _period() -> tuple[Period, str | None]:
     args = request.args
     try:
         if args.get("period"):
-            return periods.parse(args["period"]), None
+            return period.named(args["period"]), None
         if args.get("kind"):
-            return periods.choose(args["kind"], args.get("value", ""), args.get("start", ""),
+            return period.choose(args["kind"], args.get("value", ""), args.get("start", ""),
                                   args.get("end", "")), None
     except PeriodError as exc:
-        return periods.last_month(adoption.today()), str(exc).split(" / ")[0]
-    return periods.last_month(adoption.today()), None
+        return period.last_month(adoption.today()), str(exc).split(" / ")[0]
+    return period.last_month(adoption.today()), None
 
 
 def _sees(unit_id: int) -> bool:

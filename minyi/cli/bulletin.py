@@ -12,7 +12,7 @@ from pathlib import Path
 
 from minyi.cli.common import CommandError, Subcommands, unit_of_work
 from minyi.settings import Settings
-from store.outputs import bulletin, periods
+from store.outputs import bulletin, period
 
 
 def register(sub: Subcommands) -> None:
@@ -29,19 +29,19 @@ def register(sub: Subcommands) -> None:
 
 
 def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
-    period = periods.parse(args.period)
+    chosen = period.named(args.period)
     if args.output is not None and not args.output.is_dir():
         raise CommandError(f"{args.output} is not a folder / 不是文件夹")
     with unit_of_work(settings) as s:
-        done = bulletin.publish(s, period, send=args.send, rebuild=args.rebuild)
+        done = bulletin.publish(s, chosen, send=args.send, rebuild=args.rebuild)
         row = done.bulletin
         if row is None:
             raise CommandError("the bulletin could not be built / 通报未能生成")
         files = {"xlsx": row.xlsx, "docx": row.docx}
     state = "built / 已生成" if done.built else "already built (use --rebuild) / 已生成过"
-    print(f"{period.label} ({period.key}): {state}; {done.messages} messages queued / 条消息待发送")
+    print(f"{chosen.label} ({chosen.key}): {state}; {done.messages} messages queued / 条消息待发送")
     if args.output is not None:
         for fmt, data in files.items():
-            path = args.output / f"通报-{period.key}.{fmt}"
+            path = args.output / f"通报-{chosen.key}.{fmt}"
             path.write_bytes(data)
             print(path)

@@ -17,8 +17,9 @@ from typing import Any
 
 from minyi.demo.network import Network, PointInfo
 from minyi.demo.text import TextMaker, Theme, Where, Words
-from store import sealing
+from store import sealing, workdays
 from store.models import AdoptionLevel, ReportSource, ReportStatus, Urgency
+from store.reports import timings
 
 S = ReportStatus
 URGENT_SHARE = 0.10
@@ -93,6 +94,7 @@ class ReportMaker:
         self.county = _Pick(net.county_weight)
         self.adoption = _Pick(ADOPTION)
         self.topics = {t.theme: t for t in net.topics}
+        self.workdays = timings.Counter(workdays.CHINA)  # the office's default calendar
         self.events = self.transfers = self.overdue = self.notes = self.with_topic = self.rare = 0
 
     def batch(self, first_id: int, times: list[datetime], rare: set[int]) -> dict[str, list[Any]]:
@@ -140,6 +142,7 @@ class ReportMaker:
             "returned_from_level": None, "summary": None,
             "merged_into_id": None, "satisfaction": None, "version": 1 + len(path),
             "created_at": when, "updated_at": moments[-1], "decided_at": None, "topic_id": topic_id,
+            "answered_at": None, "answer_workdays": None, "decision_workdays": None,
             "member_id": net.roster.get(reporter_id, (None, ""))[0],
             "source": net.roster.get(reporter_id, (None, ReportSource.CITIZEN.value))[1],
         }
@@ -243,8 +246,12 @@ class ReportMaker:
                                replied=any(step[0] == "dept_reply" for step in path))
             events.append(_event(rid, action, frm, to, level, user,
                                  reporter_id if who == "reporter" else None, note, at))
+            if action in timings.ANSWERS and row["answered_at"] is None:
+                row["answered_at"], row["answer_workdays"] = at, self._days(row["created_at"], at)
         if row["status"] == S.NOT_ADOPTED.value:
             row["decided_at"] = moments[-1]
+        if row["decided_at"] is not None:
+            row["decision_workdays"] = self._days(row["created_at"], row["decided_at"])
         if row["status"] == S.REVIEWING.value:
             row["review_level"] = len(path)
         if row["status"] == S.RESUBMITTED.value:
@@ -255,6 +262,10 @@ class ReportMaker:
             events.append(_event(rid, "rate", S.CLOSED, S.CLOSED, None, None, reporter_id,
                                  row["satisfaction"], moments[-1]))
         self.events += len(events) - before
+
+    def _days(self, filed: datetime, answered: datetime) -> int:
+        """Working days between two moments, as `store.reports.timings` counts them."""
+        return self.workdays(*((workdays.local_day(m) - timings.EPOCH).days for m in (filed, answered)))
 
     def _transfer(self, rows: dict[str, list[Any]], row: dict[str, Any],
                   department: tuple[int, int], at: datetime, *, replied: bool, where: Where) -> None:

@@ -94,6 +94,13 @@ class Report(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     decided_at: Mapped[datetime | None]
+    # -- timings (issue 13; store.reports.timings is the only writer) --
+    # The office's first answer (adopt, decline, return, merge) and the working days to it and
+    # to the decision, in the office's calendar: the dashboard groups by them.
+    answered_at: Mapped[datetime | None]
+    answer_workdays: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    decision_workdays: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    # -- end timings --
     # -- topic calls (issue 4, MEMBERS): the 选题 this report answers --
     topic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id"), index=True)
     topic: Mapped[Topic | None] = relationship()
@@ -146,7 +153,7 @@ class Report(Base):
         # The 统计 dashboard: a period's reports (of the units in scope) with every column
         # it groups or times by, read from the index alone (issue 13, a million reports).
         sa.Index("ix_reports_dashboard", "unit_id", "created_at", "point_id", "category",
-                 "reporter_id", "decided_at", "satisfaction"),
+                 "reporter_id", "satisfaction", "answer_workdays", "decision_workdays"),
     )
 
 

@@ -38,9 +38,9 @@ from store.models import (
     User,
     utcnow,
 )
-from store.outputs import adoption, bulletin_docs, figures, periods
+from store.outputs import adoption, bulletin_docs, figures, period
 from store.outputs.figures import Content, Counts
-from store.outputs.periods import Period
+from store.outputs.period import Period
 
 SETTING_KEY = "bulletin"
 # Every month has these days: the 29th to 31st would skip February.
@@ -172,7 +172,7 @@ def run_due(session: Session, now: datetime | None = None) -> Outcome | None:
     today = now.astimezone(adoption.BEIJING).date()
     if day is None or today.day < day:
         return None
-    return publish(session, periods.last_month(today), send=True, now=now)
+    return publish(session, period.last_month(today), send=True, now=now)
 
 
 def listing(session: Session, limit: int = 60) -> list[Bulletin]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,8 +48,6 @@ from store.outputs.period import Period
 from store.review import deadlines
 
 LEVELS = adoption.LEVELS
-# The office's first answer to the reporter: it decided, asked for more, or merged it.
-ANSWERS = ("adopt", "decline", "return", "merge")
 NAMELESS = "（未指定）"
 
 
@@ -234,13 +231,12 @@ def _figures(session: Session, user: User, period: Period, dim: Dimension) -> di
         figures.received, figures.rated["satisfied"], figures.rated["basically"] = \
             n, good or 0, fair or 0
 
-    # Each adopted report once, at the highest level that adopted it.
-    top = (sa.select(Adoption.report_id, sa.func.max(adoption.rank_sql(Adoption.level)).label("top"))
-           .group_by(Adoption.report_id).subquery())
-    for k, rank, n in grouped(top.c.top, sa.func.count(), joins=[(top, top.c.report_id == Report.id)],
-                              group=[top.c.top]):
-        for i in range(rank + 1):
-            row(k).adopted_at[i] += n
+    # Adopted at each level or above, as the inbox's `adopted=` filter
+    # (`adoption.adopted_at_least`): the reports' ids among that level's facts.
+    for i in range(len(LEVELS)):
+        at_least = sa.select(Adoption.report_id).where(Adoption.level.in_([lv.value for lv in LEVELS[i:]]))
+        for k, n in grouped(sa.func.count(), extra=[Report.id.in_(at_least)]):
+            row(k).adopted_at[i] = n
 
     # The same facts as the inbox's filters (`adoption.reported_upward`,
     # `journal.rules.carried`, `criteria.rated`), as IN lists the reports' ids answer.
@@ -255,76 +251,28 @@ def _figures(session: Session, user: User, period: Period, dim: Dimension) -> di
     for k, n in grouped(sa.func.count(), extra=[Report.id.in_(reopened)]):
         row(k).rated["unsatisfied"] = n
 
-    for k, level, n in grouped(Instruction.level, sa.func.count(sa.distinct(Report.id)),
-                               joins=[(Instruction, Instruction.report_id == Report.id)],
-                               group=[Instruction.level]):
-        row(k).instructed[AdoptionLevel(level)] = n
+    for level in LEVELS:  # each level's 批示 as an IN list: a few reports each
+        instructed = sa.select(Instruction.report_id).where(Instruction.level == level.value)
+        for k, n in grouped(sa.func.count(), extra=[Report.id.in_(instructed)]):
+            row(k).instructed[level] = n
 
-    _timings(session, period, grouped, row)
+    _timings(grouped, row)
     return out
 
 
-def _timings(session: Session, period: Period, grouped: Callable[..., list[Any]],
-             row: Callable[[Any], Figures]) -> None:
+def _timings(grouped: Callable[..., list[Any]], row: Callable[[Any], Figures]) -> None:
     """Working days from submission to the first answer and to the decision, as histograms.
 
-    The database gives both moments as the office's day numbers, grouped, so
-    only (value, day filed, day answered, reports) comes back; the office's
-    calendar (`store.review.deadlines`, `store.workdays`) counts the working
-    days between each pair once.
+    Each report keeps both counts (`store.reports.timings`, in the office's
+    calendar), so only (value, days, days, reports) comes back, both in one scan.
     """
-    calendar = deadlines.rules(session).calendar
-    dialect = session.get_bind().dialect.name
-    first = (sa.select(ReportEvent.report_id, sa.func.min(ReportEvent.created_at).label("at"))
-             .where(ReportEvent.action.in_(ANSWERS), ReportEvent.created_at >= period.since)
-             .group_by(ReportEvent.report_id).subquery())
-    ordinal: dict[int, int] = {}
-
-    def worked(filed: int, answered: int) -> int:
-        """Working days after `filed` up to `answered` (as `workdays.working_days_between`)."""
-        try:
-            return max(0, ordinal[answered] - ordinal[filed])
-        except KeyError:
-            for n in (filed, answered):
-                if n not in ordinal:
-                    _extend(ordinal, n, calendar)
-            return max(0, ordinal[answered] - ordinal[filed])
-
-    for moment, joins, extra, target in (
-            (first.c.at, [(first, first.c.report_id == Report.id)], [], "answer_days"),
-            (Report.decided_at, [], [Report.decided_at.is_not(None)], "decision_days")):
-        filed, answered = day_number(Report.created_at, dialect), day_number(moment, dialect)
-        last: Any = object()
-        histogram: Counter[int] = Counter()
-        for k, a, b, n in grouped(filed, answered, sa.func.count(), extra=extra, joins=joins,
-                                  group=[filed, answered]):
-            if k != last:  # the rows come grouped by value
-                last, histogram = k, getattr(row(k), target)
-            histogram[worked(a, b)] += n
-
-
-def _extend(ordinal: dict[int, int], day: int, calendar: Any) -> None:
-    """Fill `ordinal` (day number -> working days counted from the first day held) to `day`."""
-    if not ordinal:
-        ordinal[day] = 0
-        return
-    low, high = min(ordinal), max(ordinal)
-    while day > high:
-        high += 1
-        ordinal[high] = ordinal[high - 1] + calendar.is_workday(EPOCH + timedelta(days=high))
-    while day < low:  # going back: the later day counts itself if it is a working day
-        ordinal[low - 1] = ordinal[low] - calendar.is_workday(EPOCH + timedelta(days=low))
-        low -= 1
-
-
-EPOCH = date(1970, 1, 1)
-
-
-def day_number(moment: Any, dialect: str) -> sa.ColumnElement[int]:
-    """The office's date of a stored UTC moment, as days since 1970-01-01 (Beijing, UTC+8)."""
-    if dialect == "postgresql":
-        return sa.cast(sa.func.floor((sa.extract("epoch", moment) + 28800) / 86400), sa.Integer)
-    return sa.cast(sa.func.julianday(moment) + sa.literal(1 / 3) - sa.literal(2440587.5), sa.Integer)
+    answer, decision = Report.answer_workdays, Report.decision_workdays
+    for k, a, d, n in grouped(answer, decision, sa.func.count(), group=[answer, decision]):
+        figures = row(k)
+        if a is not None:
+            figures.answer_days[a] += n
+        if d is not None:
+            figures.decision_days[d] += n
 
 
 def _flat_rows(session: Session, dim: Dimension, per_key: dict[Any, Figures],

@@ -32,7 +32,7 @@ from store.models import (
     ReportEvent,
 )
 from store.outputs.adoption import BEIJING
-from store.outputs.periods import Period
+from store.outputs.period import Period
 from store.reports.transitions import Action
 
 KINDS = ("submitted", "adopted", "instructed", "journal", "special", "completed")

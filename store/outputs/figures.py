@@ -20,7 +20,7 @@ from store.models import AdoptionLevel, Unit
 from store.outputs import facts as facts_mod
 from store.outputs import scoring
 from store.outputs.facts import Fact
-from store.outputs.periods import Period
+from store.outputs.period import Period
 
 
 @dataclass

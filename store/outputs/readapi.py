@@ -195,12 +195,22 @@ def overview(session: Session, caller: Caller, args: Mapping[str, Any]) -> dict[
         "from": since.isoformat() if since else None, "to": until.isoformat() if until else None,
         "total": o.total,
         "by_status": {s.value: o.by_status.get(s, 0) for s in ReportStatus},
-        "adopted": o.adopted, "adopted_by_level": {k.value: v for k, v in o.adopted_by_level.items()},
+        "adopted": o.adopted, "adopted_by_level": _at_least(o.adopted_by_level),
         "instructions": o.instructions,
         "instructions_by_level": {k.value: v for k, v in o.instructions_by_level.items()},
         "median_hours_to_decision": o.median_hours_to_decision, "decided": o.decided,
         "per_unit": rows(o.per_unit), "per_point": rows(o.per_point),
     }
+
+
+def _at_least(highest: Mapping[AdoptionLevel, int]) -> dict[str, int]:
+    """Reports adopted at each level or above, as the dashboard counts them, from each one's highest."""
+    out: dict[str, int] = {}
+    above = 0
+    for level in reversed(adoption.LEVELS):
+        above += highest.get(level, 0)
+        out[level.value] = above
+    return {level.value: out[level.value] for level in adoption.LEVELS}
 
 
 def _day(args: Mapping[str, Any], key: str) -> date | None:

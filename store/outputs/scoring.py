@@ -29,7 +29,7 @@ from store.models import AssessmentSeries, Report, SeriesMember, Unit
 from store.outputs import facts as facts_mod
 from store.outputs import scorerules
 from store.outputs.facts import Fact
-from store.outputs.periods import Period
+from store.outputs.period import Period
 
 MAX_NAME = 60
 

@@ -39,7 +39,7 @@ from store.models import (
     utcnow,
 )
 from store.outputs import adoption
-from store.reports import feedback, marks
+from store.reports import feedback, marks, timings
 from store.reports.transitions import (
     DECIDED,
     FACTS,
@@ -264,6 +264,7 @@ def apply(
     else:
         if to in DECIDED:
             changes["decided_at"] = now
+        changes.update(timings.on_move(session, report, action.value, decided=to in DECIDED, now=now))
         # Compare-and-set on the version: a concurrent decision that slipped
         # in between our read and this write makes the update touch no row.
         result = session.execute(

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from store import workdays
 from store.errors import DomainError
 from store.models import OfficeSetting, Report, Urgency
+from store.reports import timings
 from store.review import chain as review
 from store.upsert import read_setting
 from store.workdays import Calendar
@@ -167,12 +168,15 @@ def save(session: Session, *, calendar: str, days: Mapping[str, int], hours: Map
     if days_off & days_on:
         both = "、".join(sorted(d.isoformat() for d in days_off & days_on))
         raise DeadlineError(f"同一天不能既放假又上班：{both} / A day cannot be both off and worked.")
+    old = rules(session)
     row = session.get(OfficeSetting, SETTING_KEY)
     if row is None:
         session.add(OfficeSetting(key=SETTING_KEY, value=new.as_value()))
     else:
         row.value = new.as_value()
     session.flush()
+    if (old.calendar_key, old.days_off, old.days_on) != (new.calendar_key, new.days_off, new.days_on):
+        timings.recount(session)  # the working days reports waited, in the new calendar
     return new
 
 
