@@ -66,10 +66,16 @@ def report_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
     below (`received_scope`), wherever it was filed. Staff without a unit see
     the whole network, except departments, which must belong to one.
     """
+    return sa.or_(*report_scopes(session, user))
+
+
+def report_scopes(session: Session, user: User) -> list[sa.ColumnElement[bool]]:
+    """`report_scope` as the clauses it joins with OR (a report in any one is visible): a
+    query that walks each on its own index and merges the walks reads far less than the OR."""
     home = home_scope(session, user)
     if user.role not in OFFICE_ROLES or user.unit_id is None or not user.active:
-        return home
-    return sa.or_(home, received_scope(session, user))
+        return [home]
+    return [home, received_scope(session, user)]
 
 
 def home_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
