@@ -71,6 +71,7 @@ class Case:
     run: Run
     like: Run | None = None
     common: bool = True  # a word every network holds (not the planted rare phrase)
+    check: Run | None = None  # run once, untimed: raises Wrong if what `run` shows is wrong
 
 
 @dataclass
@@ -139,20 +140,24 @@ def cases(session: Session) -> list[Case]:
            Case("similar reports", "page", similar_reports),
            Case("filtered page", "page", lambda s, u: search.search(s, u, filtered).total)]
     for label, key in WORDS:
-        run, like = _text(search.Filters(q=words[key]))
-        out.append(Case(f"{label} 「{words[key]}」", "search", run, like, common=key != "rare"))
+        run, like, check = _text(search.Filters(q=words[key]))
+        out.append(Case(f"{label} 「{words[key]}」", "search", run, like, key != "rare", check))
     return out
 
 
-def _text(f: search.Filters) -> tuple[Run, Run]:
-    """A search for `f` (its hits checked against the user's scope) and the same as a LIKE scan."""
+def _text(f: search.Filters) -> tuple[Run, Run, Run]:
+    """A search for `f`, the same as a LIKE scan, and the search with its hits checked
+    against the user's scope."""
     def run(s: Session, u: User) -> int:
-        return _checked(s, u, search.search(s, u, f))
+        return search.search(s, u, f).total
 
     def like(s: Session, u: User) -> int:
         return search.like_search(s, u, f).total
 
-    return run, like
+    def check(s: Session, u: User) -> int:
+        return _checked(s, u, search.search(s, u, f))
+
+    return run, like, check
 
 
 def _checked(session: Session, user: User, results: search.Results) -> int:
@@ -227,6 +232,9 @@ def run(url: str, repeat: int, like_repeat: int, opts: Options) -> list[Measured
         out = []
         for persona, user in people:
             for case in todo:
+                if case.check is not None:
+                    with Session_() as s:
+                        case.check(s, user)
                 total, times = measure(Session_, case.run, user, repeat, clock)
                 m = Measured(database, persona, case, total, times)
                 if case.like is not None:

@@ -275,8 +275,11 @@ def _count(session: Session, where: list[sa.ColumnElement[bool]], query: text.Qu
                                             within)
         # Counting in the index alone is cheap (its lists, no reports).
         matches = session.scalar(sa.select(sa.func.count()).select_from(only_text.subquery()))
-        if len(where) == 1 and isinstance(where[0], sa.sql.elements.True_):
-            return matches or 0  # nothing else to check
+        if len(where) == 1 and (isinstance(where[0], sa.sql.elements.True_) or (
+                within is not None and session.get_bind().dialect.name == "postgresql")):
+            # Nothing else to check: the user sees every report, or the index kept to
+            # exactly the user's units and what was sent up to them (`where` is the scope).
+            return matches or 0
         if session.get_bind().dialect.name == "sqlite" and (matches or 0) > DRIVE_FROM_FILTERS:
             # Many matches: walk the reports the filters allow (a unit's index) and
             # check each against the list of matches, rather than visit every match.
