@@ -2,8 +2,9 @@
 
 SQLite keeps it in an FTS5 table (`report_fts`, rowid = report id) of our own
 tokens (see `store.search.text`); PostgreSQL in `report_search`, a tsvector
-per report under a GIN index. Neither is an ORM table: the DDL below runs
-with `create_all` and in migration 0007.
+and the report's unit per report under one GIN index (unit, words), so a
+unit's search is answered from its own part of the index. Neither is an ORM
+table: the DDL below runs with `create_all` and in migrations 0007 and 0031.
 
 It is kept in step inside the writer's transaction: a flush hook reindexes
 reports that were added or had their text changed through the ORM, and notes
