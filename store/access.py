@@ -66,7 +66,9 @@ def report_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
     below (`received_scope`), wherever it was filed. Staff without a unit see
     the whole network, except departments, which must belong to one.
     """
-    return sa.or_(*report_scopes(session, user))
+    scopes = report_scopes(session, user)
+    # One clause as itself: `or_(true())` is no longer `true()`, which callers recognise.
+    return scopes[0] if len(scopes) == 1 else sa.or_(*scopes)
 
 
 def report_scopes(session: Session, user: User) -> list[sa.ColumnElement[bool]]:

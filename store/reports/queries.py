@@ -43,7 +43,7 @@ def page(session: Session, user: User, status: ReportStatus | None = None, page:
     scopes = access.report_scopes(session, user)
     where = [Report.status == status] if status is not None else []
     if total is None:
-        total = count(session, sa.or_(*scopes), *where)
+        total = count(session, _any(scopes), *where)
     urgent = sa.and_(Report.urgency == Urgency.URGENT, Report.status.in_(lifecycle.PENDING))
     rows = _urgent_first(session, scopes, where, urgent, True, page, per_page)
     return rows, total
@@ -64,16 +64,20 @@ def _urgent_first(session: Session, scopes: list[sa.ColumnElement[bool]],
     pages cost the same at a million reports as at a hundred.
     """
     order = _order(newest_first)
-    n_urgent = count(session, sa.or_(*scopes), *where, urgent)
+    n_urgent = count(session, _any(scopes), *where, urgent)
     offset = (max(page, 1) - 1) * per_page
     rows: list[Report] = []
     if offset < n_urgent:
-        rows = list(session.scalars(sa.select(Report).where(sa.or_(*scopes), *where, urgent)
+        rows = list(session.scalars(sa.select(Report).where(_any(scopes), *where, urgent)
                                     .order_by(*order).offset(offset).limit(per_page)))
     if len(rows) < per_page:
         rows += _walk(session, scopes, [*where, sa.not_(urgent)], newest_first,
                       max(0, offset - n_urgent), per_page - len(rows))
     return rows
+
+
+def _any(scopes: list[sa.ColumnElement[bool]]) -> sa.ColumnElement[bool]:
+    return scopes[0] if len(scopes) == 1 else sa.or_(*scopes)
 
 
 def _order(newest_first: bool) -> tuple[Any, ...]:
