@@ -63,8 +63,10 @@ def ddl(dialect: str) -> list[str]:
         ]
     if dialect == "postgresql":
         return [
-            # btree_gin lets one GIN index hold the unit beside the words.
-            "CREATE EXTENSION IF NOT EXISTS btree_gin",
+            # btree_gin lets one GIN index hold the unit beside the words. In public, not
+            # the current schema: dropping a schema drops the extensions in it, and with
+            # them every index of every schema that uses them.
+            "CREATE EXTENSION IF NOT EXISTS btree_gin SCHEMA public",
             f"CREATE TABLE IF NOT EXISTS {PG_TABLE} ("
             "report_id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE, "
             "unit_id INTEGER, doc TSVECTOR NOT NULL)",

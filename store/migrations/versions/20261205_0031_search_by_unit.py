@@ -23,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 # Frozen copies of store.search.index's DDL: a migration must not import code that changes.
 UPGRADE = [
-    "CREATE EXTENSION IF NOT EXISTS btree_gin",
+    "CREATE EXTENSION IF NOT EXISTS btree_gin SCHEMA public",
     "ALTER TABLE report_search ADD COLUMN IF NOT EXISTS unit_id INTEGER",
     "UPDATE report_search SET unit_id = reports.unit_id FROM reports "
     "WHERE reports.id = report_search.report_id",
