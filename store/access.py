@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -65,10 +66,18 @@ def report_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
     below (`received_scope`), wherever it was filed. Staff without a unit see
     the whole network, except departments, which must belong to one.
     """
+    scopes = report_scopes(session, user)
+    # One clause as itself: `or_(true())` is no longer `true()`, which callers recognise.
+    return scopes[0] if len(scopes) == 1 else sa.or_(*scopes)
+
+
+def report_scopes(session: Session, user: User) -> list[sa.ColumnElement[bool]]:
+    """`report_scope` as the clauses it joins with OR (a report in any one is visible): a
+    query that walks each on its own index and merges the walks reads far less than the OR."""
     home = home_scope(session, user)
     if user.role not in OFFICE_ROLES or user.unit_id is None or not user.active:
-        return home
-    return sa.or_(home, received_scope(session, user))
+        return [home]
+    return [home, received_scope(session, user)]
 
 
 def home_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
@@ -101,13 +110,35 @@ def receiving_units(session: Session, user: User) -> set[int] | None:
 
 def received_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
     """A WHERE clause on `Report`: reported up (报送) to a unit whose incoming items `user` sees."""
+    received = received_reports(session, user)
+    return sa.false() if received is None else Report.id.in_(received)
+
+
+def received_reports(session: Session, user: User) -> sa.Select[Any] | None:
+    """The ids of the reports `received_scope` keeps, as a select; None when there are none."""
     units = receiving_units(session, user)
     if units is not None and not units:
-        return sa.false()
+        return None
     to_units = Destination.unit_id.is_not(None) if units is None else Destination.unit_id.in_(units)
-    received = (sa.select(UpwardRecord.report_id)
-                .join(Destination, Destination.id == UpwardRecord.destination_id).where(to_units))
-    return Report.id.in_(received)
+    return (sa.select(UpwardRecord.report_id)
+            .join(Destination, Destination.id == UpwardRecord.destination_id).where(to_units))
+
+
+def report_units(session: Session, user: User) -> tuple[set[int], sa.Select[Any] | None] | None:
+    """What `report_scope` keeps, said as units: (the units whose reports `user` sees, the
+    reports received from elsewhere as a select of ids, or None), or None when `user`'s
+    scope is not a set of units (the whole network, or a department's transfers).
+
+    A search index that knows each report's unit can keep to these before it
+    looks further; `report_scope` stays the rule.
+    """
+    if not user.active or user.role is Role.DEPARTMENT:
+        return None
+    units = visible_units(session, user)
+    if units is None:
+        return None
+    received = received_reports(session, user) if user.role in OFFICE_ROLES else None
+    return units, received
 
 
 def point_scope(session: Session, user: User) -> sa.ColumnElement[bool]:

@@ -66,3 +66,37 @@ def test_my_queue_is_urgent_first_then_oldest_first_across_pages(session: Sessio
         seen += [r.id for r in rows]
     assert seen == [made[4].id, made[7].id] + [r.id for r in made if r not in (made[4], made[7])]
     assert reports.queue_count(session, clerk) == 9
+
+
+def test_a_units_own_and_received_reports_merge_newest_first_across_pages(
+        session: Session, admin: User, network) -> None:  # noqa: ANN001
+    from store.models import Role
+    from store.outputs import destinations, upward
+    from tests.conftest import staff
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    dest = destinations.create(session, "城关县政协", "county", unit_id=network.county.id)
+    senders = {network.other_county.id: staff(session, "other-sg", Role.SECRETARY_GENERAL,
+                                              network.other_county),
+               network.township.id: staff(session, "town-sg", Role.SECRETARY_GENERAL,
+                                          network.township)}
+    made: list[Report] = []
+    for i in range(14):
+        # Own (the county's, its township's) and received (from the other county, and one from
+        # the township: both own and received, listed once), interleaved in time.
+        unit = (network.county, network.township, network.other_county)[i % 3]
+        made.append(make_report(session, unit=unit, created_at=start + timedelta(hours=i)))
+    session.commit()
+    for r in made:
+        if r.unit_id != network.county.id and r.id % 2 == 0 or r.unit_id == network.other_county.id:
+            adopt(session, r, admin)
+            session.commit()
+            upward.send(session, r, dest, user=senders[r.unit_id])
+            session.commit()
+    clerk = staff(session, "county-clerk", Role.CLERK, network.county)
+    seen: list[int] = []
+    for page in range(1, 5):
+        rows, total = reports.page(session, clerk, page=page, per_page=4)
+        assert total == 14
+        seen += [r.id for r in rows]
+    assert seen == [r.id for r in reversed(made)]

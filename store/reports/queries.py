@@ -40,14 +40,12 @@ def page(session: Session, user: User, status: ReportStatus | None = None, page:
 
     A caller that already knows the total (from `status_counts`) passes it.
     """
-    where = [access.report_scope(session, user)]
-    if status is not None:
-        where.append(Report.status == status)
+    scopes = access.report_scopes(session, user)
+    where = [Report.status == status] if status is not None else []
     if total is None:
-        total = count(session, *where)
+        total = count(session, _any(scopes), *where)
     urgent = sa.and_(Report.urgency == Urgency.URGENT, Report.status.in_(lifecycle.PENDING))
-    rows = _urgent_first(session, where, urgent, (Report.created_at.desc(), Report.id.desc()),
-                         page, per_page)
+    rows = _urgent_first(session, scopes, where, urgent, True, page, per_page)
     return rows, total
 
 
@@ -55,25 +53,60 @@ def count(session: Session, *where: sa.ColumnElement[bool]) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(Report).where(*where)) or 0
 
 
-def _urgent_first(session: Session, where: list[sa.ColumnElement[bool]],
-                  urgent: sa.ColumnElement[bool], order: tuple[Any, ...], page: int,
-                  per_page: int) -> list[Report]:
-    """A page of `where` with the `urgent` ones first, each part in `order`.
+def _urgent_first(session: Session, scopes: list[sa.ColumnElement[bool]],
+                  where: list[sa.ColumnElement[bool]], urgent: sa.ColumnElement[bool],
+                  newest_first: bool, page: int, per_page: int) -> list[Report]:
+    """A page of the reports in any of `scopes` that meet `where`, the `urgent` ones first,
+    each part newest (or oldest) first.
 
     Two index-ordered queries instead of one ORDER BY CASE: the urgent ones
     are few, and the rest come straight off the created_at index, so the first
     pages cost the same at a million reports as at a hundred.
     """
-    n_urgent = count(session, *where, urgent)
+    order = _order(newest_first)
+    n_urgent = count(session, _any(scopes), *where, urgent)
     offset = (max(page, 1) - 1) * per_page
     rows: list[Report] = []
     if offset < n_urgent:
-        rows = list(session.scalars(sa.select(Report).where(*where, urgent).order_by(*order)
-                                    .offset(offset).limit(per_page)))
+        rows = list(session.scalars(sa.select(Report).where(_any(scopes), *where, urgent)
+                                    .order_by(*order).offset(offset).limit(per_page)))
     if len(rows) < per_page:
-        rows += session.scalars(sa.select(Report).where(*where, sa.not_(urgent)).order_by(*order)
-                                .offset(max(0, offset - n_urgent)).limit(per_page - len(rows)))
+        rows += _walk(session, scopes, [*where, sa.not_(urgent)], newest_first,
+                      max(0, offset - n_urgent), per_page - len(rows))
     return rows
+
+
+def _any(scopes: list[sa.ColumnElement[bool]]) -> sa.ColumnElement[bool]:
+    return scopes[0] if len(scopes) == 1 else sa.or_(*scopes)
+
+
+def _order(newest_first: bool) -> tuple[Any, ...]:
+    if newest_first:
+        return Report.created_at.desc(), Report.id.desc()
+    return Report.created_at, Report.id
+
+
+def _walk(session: Session, scopes: list[sa.ColumnElement[bool]],
+          where: list[sa.ColumnElement[bool]], newest_first: bool, skip: int,
+          want: int) -> list[Report]:
+    """`want` reports of `where` in any of `scopes`, after the first `skip` in time order.
+
+    Each scope is walked along its own index and the walks merged here: an OR of
+    them (a unit's own reports, or what was sent up to it) keeps SQLite from
+    using either index's order, so it would read and sort every report in scope.
+    """
+    order = _order(newest_first)
+    if len(scopes) == 1:
+        return list(session.scalars(sa.select(Report).where(scopes[0], *where).order_by(*order)
+                                    .offset(skip).limit(want)))
+    seen: set[tuple[datetime, int]] = set()
+    for scope in scopes:
+        seen.update((at, rid) for at, rid in session.execute(
+            sa.select(Report.created_at, Report.id).where(scope, *where).order_by(*order)
+            .limit(skip + want)))
+    ids = [rid for _, rid in sorted(seen, reverse=newest_first)[skip:skip + want]]
+    found = {r.id: r for r in session.scalars(sa.select(Report).where(Report.id.in_(ids)))}
+    return [found[rid] for rid in ids]
 
 
 def status_counts(session: Session, user: User) -> dict[ReportStatus, int]:
@@ -107,9 +140,8 @@ def queue_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
 def my_queue(session: Session, user: User, page: int = 1,
              per_page: int = 20) -> tuple[list[Report], int]:
     """待我审核: pending reports waiting at `user`'s review level, urgent first, oldest first."""
-    where = [queue_scope(session, user)]
-    rows = _urgent_first(session, where, Report.urgency == Urgency.URGENT,
-                         (Report.created_at, Report.id), page, per_page)
+    rows = _urgent_first(session, [queue_scope(session, user)], [],
+                         Report.urgency == Urgency.URGENT, False, page, per_page)
     return rows, queue_count(session, user)
 
 

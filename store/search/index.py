@@ -2,8 +2,9 @@
 
 SQLite keeps it in an FTS5 table (`report_fts`, rowid = report id) of our own
 tokens (see `store.search.text`); PostgreSQL in `report_search`, a tsvector
-per report under a GIN index. Neither is an ORM table: the DDL below runs
-with `create_all` and in migration 0007.
+and the report's unit per report under one GIN index (unit, words), so a
+unit's search is answered from its own part of the index. Neither is an ORM
+table: the DDL below runs with `create_all` and in migrations 0007 and 0032.
 
 It is kept in step inside the writer's transaction: a flush hook reindexes
 reports that were added or had their text changed through the ORM, and notes
@@ -34,6 +35,20 @@ TEXT_COLUMNS_SET = frozenset(TEXT_COLUMNS)
 WEIGHTS = "bm25(10.0, 1.0, 0.5)"
 _CHUNK = 500
 
+# PostgreSQL: each indexed report's unit sits beside its words, so a clerk's
+# search asks the index for the unit's matches only instead of matching the whole
+# network and dropping the other units' reports afterwards. `_write` copies the
+# unit when it indexes a report; this trigger follows a report that changes unit
+# (`store.network.pointedit.adopt_reports` does, with a plain UPDATE).
+PG_INDEX = f"ix_{PG_TABLE}_unit_doc"
+PG_UNIT_TRIGGER = [
+    f"CREATE OR REPLACE FUNCTION {PG_TABLE}_unit() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"BEGIN UPDATE {PG_TABLE} SET unit_id = NEW.unit_id WHERE report_id = NEW.id; "
+    "RETURN NULL; END $$",
+    f"CREATE OR REPLACE TRIGGER {PG_TABLE}_unit AFTER UPDATE OF unit_id ON reports FOR EACH ROW "
+    f"WHEN (OLD.unit_id IS DISTINCT FROM NEW.unit_id) EXECUTE FUNCTION {PG_TABLE}_unit()",
+]
+
 
 def ddl(dialect: str) -> list[str]:
     """The statements that create the index on `dialect` (sqlite or postgresql)."""
@@ -48,10 +63,15 @@ def ddl(dialect: str) -> list[str]:
         ]
     if dialect == "postgresql":
         return [
+            # btree_gin lets one GIN index hold the unit beside the words. In public, not
+            # the current schema: dropping a schema drops the extensions in it, and with
+            # them every index of every schema that uses them.
+            "CREATE EXTENSION IF NOT EXISTS btree_gin SCHEMA public",
             f"CREATE TABLE IF NOT EXISTS {PG_TABLE} ("
             "report_id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE, "
-            "doc TSVECTOR NOT NULL)",
-            f"CREATE INDEX IF NOT EXISTS ix_{PG_TABLE}_doc ON {PG_TABLE} USING gin (doc)",
+            "unit_id INTEGER, doc TSVECTOR NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON {PG_TABLE} USING gin (unit_id, doc)",
+            *PG_UNIT_TRIGGER,
         ]
     raise NotImplementedError(f"no search index for {dialect}")
 
@@ -59,7 +79,7 @@ def ddl(dialect: str) -> list[str]:
 def drop_ddl(dialect: str) -> list[str]:
     if dialect == "sqlite":
         return [f"DROP TABLE IF EXISTS {FTS_TABLE}_vocab", f"DROP TABLE IF EXISTS {FTS_TABLE}"]
-    return [f"DROP TABLE IF EXISTS {PG_TABLE}"]
+    return [f"DROP TABLE IF EXISTS {PG_TABLE}", f"DROP FUNCTION IF EXISTS {PG_TABLE}_unit() CASCADE"]
 
 
 def is_index_table(name: str) -> bool:
@@ -162,7 +182,7 @@ def _write(conn: sa.Connection, ids: Sequence[int], replace: bool = True) -> Non
                              .bindparams(sa.bindparam("ids", expanding=True)), {"ids": chunk})
             rows = [{"id": rid, "title": text.document(title, fold),
                      "body": text.document(body, fold), "notes": text.document(notes, fold)}
-                    for rid, (title, body, notes) in docs.items()]
+                    for rid, (title, body, notes, _) in docs.items()]
             if rows:
                 conn.execute(sa.text(f"INSERT INTO {FTS_TABLE}(rowid, title, body, notes) "
                                      "VALUES (:id, :title, :body, :notes)"), rows)
@@ -172,24 +192,28 @@ def _write(conn: sa.Connection, ids: Sequence[int], replace: bool = True) -> Non
                 if gone:
                     conn.execute(sa.text(f"DELETE FROM {PG_TABLE} WHERE report_id = ANY(:ids)"),
                                  {"ids": sorted(gone)})
-            rows = [{"id": rid, "doc": text.tsvector([("A", title), ("B", body), ("C", notes)], fold)}
-                    for rid, (title, body, notes) in docs.items()]
+            rows = [{"id": rid, "unit": unit,
+                     "doc": text.tsvector([("A", title), ("B", body), ("C", notes)], fold)}
+                    for rid, (title, body, notes, unit) in docs.items()]
             if rows:
                 conn.execute(sa.text(
-                    f"INSERT INTO {PG_TABLE}(report_id, doc) VALUES (:id, CAST(:doc AS tsvector)) "
-                    "ON CONFLICT (report_id) DO UPDATE SET doc = excluded.doc"), rows)
+                    f"INSERT INTO {PG_TABLE}(report_id, unit_id, doc) "
+                    "VALUES (:id, :unit, CAST(:doc AS tsvector)) ON CONFLICT (report_id) "
+                    "DO UPDATE SET unit_id = excluded.unit_id, doc = excluded.doc"), rows)
 
 
-def _documents(conn: sa.Connection, ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
-    """(title, body, notes) of each report that exists; fields are joined by newlines."""
+def _documents(conn: sa.Connection, ids: Sequence[int]) -> dict[int, tuple[str, str, str, int | None]]:
+    """(title, body, notes, unit) of each report that exists; fields are joined by newlines."""
     cols = [getattr(Report, c) for c in TEXT_COLUMNS]
-    out: dict[int, tuple[str, str, str]] = {}
+    out: dict[int, tuple[str, str, str, int | None]] = {}
     notes: dict[int, list[str]] = {}
     for rid, note in conn.execute(sa.select(ReportNote.report_id, ReportNote.text)
                                   .where(ReportNote.report_id.in_(ids)).order_by(ReportNote.id)):
         notes.setdefault(rid, []).append(note)
-    for rid, title, *body in conn.execute(sa.select(Report.id, *cols).where(Report.id.in_(ids))):
-        out[rid] = (title or "", "\n".join(b for b in body if b), "\n".join(notes.get(rid, ())))
+    for rid, unit, title, *body in conn.execute(sa.select(Report.id, Report.unit_id, *cols)
+                                                .where(Report.id.in_(ids))):
+        out[rid] = (title or "", "\n".join(b for b in body if b), "\n".join(notes.get(rid, ())),
+                    unit)
     return out
 
 

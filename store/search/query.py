@@ -41,6 +41,8 @@ from store.search import index, text
 
 BEIJING = timezone(timedelta(hours=8))
 SORTS = ("new", "relevance")
+# access.report_units: the user's units and the reports received by them, or None (no narrowing).
+Within = tuple[set[int], sa.Select[Any] | None] | None
 MAX_PER_PAGE = 100
 MAX_PAGE = 10_000
 # PostgreSQL: below this many matches they are collected before the page is cut.
@@ -235,15 +237,16 @@ def search(session: Session, user: User, filters: Filters) -> Results:
     query = text.parse(filters.q, fold)
     notes_too = user.role in access.OFFICE_ROLES
     where = _where(session, user, filters)
+    within = access.report_units(session, user)
     ranked = filters.sort == "relevance" and not query.empty
-    total = _count(session, where, query, notes_too)
+    total = _count(session, where, query, notes_too, within)
     base = sa.select(Report.id)
     newest: Any = Report.id
     rank: sa.ColumnElement[Any] | None = None
     if not query.empty:
         # A few matches are best collected first; many are best met walking newest-first.
         few = ranked or total < MATERIALIZE_BELOW
-        base, newest, rank, _ = _matching(session, base, query, notes_too, ranked, few)
+        base, newest, rank, _ = _matching(session, base, query, notes_too, ranked, few, within)
     # Newest first is the index's own order (ids grow with time), so a page of a
     # common word costs no sort of every match; without words, created_at's index
     # serves both the order and any date range.
@@ -261,18 +264,22 @@ def count(session: Session, user: User, filters: Filters) -> int:
     """How many reports `user` may see match `filters` (a saved view's tab), without a page."""
     query = text.parse(filters.q, index.fold_traditional(session))
     return _count(session, _where(session, user, filters), query,
-                  user.role in access.OFFICE_ROLES)
+                  user.role in access.OFFICE_ROLES, access.report_units(session, user))
 
 
 def _count(session: Session, where: list[sa.ColumnElement[bool]], query: text.Query,
-           notes_too: bool) -> int:
+           notes_too: bool, within: Within = None) -> int:
     counted = sa.select(Report.id)
     if not query.empty:
-        joined, _, _, only_text = _matching(session, counted, query, notes_too, False, False)
+        joined, _, _, only_text = _matching(session, counted, query, notes_too, False, False,
+                                            within)
         # Counting in the index alone is cheap (its lists, no reports).
         matches = session.scalar(sa.select(sa.func.count()).select_from(only_text.subquery()))
-        if len(where) == 1 and isinstance(where[0], sa.sql.elements.True_):
-            return matches or 0  # nothing else to check
+        if len(where) == 1 and (isinstance(where[0], sa.sql.elements.True_) or (
+                within is not None and session.get_bind().dialect.name == "postgresql")):
+            # Nothing else to check: the user sees every report, or the index kept to
+            # exactly the user's units and what was sent up to them (`where` is the scope).
+            return matches or 0
         if session.get_bind().dialect.name == "sqlite" and (matches or 0) > DRIVE_FROM_FILTERS:
             # Many matches: walk the reports the filters allow (a unit's index) and
             # check each against the list of matches, rather than visit every match.
@@ -296,7 +303,7 @@ def selection(session: Session, user: User, filters: Filters,
         return base.where(*where).order_by(Report.created_at.desc(), Report.id.desc())
     # Every match is read anyway: collect them first (PostgreSQL), then walk newest first.
     base, newest, _, _ = _matching(session, base, query, user.role in access.OFFICE_ROLES,
-                                   False, True)
+                                   False, True, access.report_units(session, user))
     return base.where(*where).order_by(newest.desc())
 
 
@@ -320,24 +327,35 @@ def like_search(session: Session, user: User, filters: Filters) -> Results:
 
 
 def _matching(session: Session, base: sa.Select[Any], query: text.Query, notes_too: bool,
-              ranked: bool, materialize: bool) -> tuple[
+              ranked: bool, materialize: bool, within: Within = None) -> tuple[
         sa.Select[Any], sa.ColumnElement[Any], sa.ColumnElement[Any] | None, sa.Select[Any]]:
     """`base` joined to the index and kept to matches; the id column in index order,
-    the relevance order, and the matches alone (for a count without the join)."""
+    the relevance order, and the matches alone (for a count without the join).
+
+    `within` (`access.report_units`) lets PostgreSQL's index keep to the user's
+    units while it matches; the caller's WHERE still decides what the user sees.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        rs = sa.table(index.PG_TABLE, sa.column("report_id"), sa.column("doc"))
+        rs = sa.table(index.PG_TABLE, sa.column("report_id"), sa.column("unit_id"),
+                      sa.column("doc"))
         tsq = sa.cast(sa.literal(text.tsquery(query, "" if notes_too else "AB")), postgresql.TSQUERY)
         hit = rs.c.doc.op("@@")(tsq)
-        only_text = sa.select(rs.c.report_id).where(hit)
+        columns: list[Any] = [rs.c.report_id]
+        if ranked:
+            columns.append(sa.func.ts_rank(rs.c.doc, tsq).label("score"))
+        found: Any = sa.select(*columns).where(hit)
+        if within is not None:
+            units, received = within
+            found = found.where(rs.c.unit_id.in_(sorted(units)))
+            if received is not None:  # what was reported up to them, wherever it was filed
+                found = sa.union(found, sa.select(*columns).where(hit, rs.c.report_id.in_(received)))
+        only_text = sa.select(found.subquery().c.report_id)
         if not materialize:
             return (base.join(rs, rs.c.report_id == Report.id).where(hit), rs.c.report_id,
                     None, only_text)
         # Materialised, so the planner cannot walk every report newest-first
         # hoping to meet a match soon (a rare word would cost a full scan).
-        columns: list[Any] = [rs.c.report_id]
-        if ranked:
-            columns.append(sa.func.ts_rank(rs.c.doc, tsq).label("score"))
-        matches = sa.select(*columns).where(hit).cte("matches").prefix_with("MATERIALIZED")
+        matches = found.cte("matches").prefix_with("MATERIALIZED")
         return (base.join(matches, matches.c.report_id == Report.id), matches.c.report_id,
                 matches.c.score.desc() if ranked else None, only_text)
     fts = sa.table(index.FTS_TABLE, sa.column("rowid"), sa.column("rank"))

@@ -1,0 +1,108 @@
+"""A unit's staff search within their units (issue 16): on PostgreSQL the index itself keeps
+to those units, so it must follow every report's unit and still find what was sent up."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store.models import CollectionPoint, Role, User
+from store.network.pointedit import adopt_reports
+from store.outputs import destinations, upward
+from store.search import Filters, index, like_search, search
+from tests.conftest import Network, staff
+from tests.domain_support import make_report
+from tests.review_support import adopt
+
+
+def found(session: Session, user: User, q: str) -> set[int]:
+    session.rollback()
+    res = search(session, user, Filters(q=q, per_page=100))
+    like = like_search(session, user, Filters(q=q, per_page=100))
+    hits = {h.report.id for h in res.hits}
+    assert (res.total, hits) == (like.total, {h.report.id for h in like.hits}), q
+    return hits
+
+
+def test_it_finds_a_units_reports_and_never_another_units(session: Session, network: Network) -> None:
+    mine = make_report(session, unit=network.township, title="城关加装电梯")
+    above = make_report(session, unit=network.county, title="县城加装电梯")
+    theirs = make_report(session, unit=network.other_county, title="东山加装电梯")
+    nowhere = make_report(session, title="无单位加装电梯")
+    town = staff(session, "town-clerk", Role.CLERK, network.township)
+    county = staff(session, "county-clerk", Role.CLERK, network.county)
+
+    assert found(session, town, "电梯") == {mine.id}
+    assert found(session, county, "加装电梯") == {mine.id, above.id}
+    assert found(session, staff(session, "top", Role.ADMIN), "电梯") == \
+        {mine.id, above.id, theirs.id, nowhere.id}
+
+
+def test_a_report_given_a_unit_is_found_by_that_units_clerk(session: Session, network: Network) -> None:
+    point = CollectionPoint(name="新设点")
+    session.add(point)
+    session.flush()
+    report = make_report(session, point=point, title="新点位反映停车难")
+    clerk = staff(session, "town-clerk", Role.CLERK, network.township)
+    assert found(session, clerk, "停车难") == set()
+
+    # A plain UPDATE of reports.unit_id, which the ORM's flush hook never sees.
+    assert adopt_reports(session, [point.id], network.township.id) == 1
+    session.commit()
+
+    assert found(session, clerk, "停车难") == {report.id}
+    if session.get_bind().dialect.name == "postgresql":
+        unit = session.scalar(sa.text(f"SELECT unit_id FROM {index.PG_TABLE} WHERE report_id = :id"),
+                              {"id": report.id})
+        assert unit == network.township.id
+
+
+def test_a_report_sent_up_is_found_by_the_unit_that_received_it(
+        session: Session, network: Network, admin: User) -> None:
+    report = make_report(session, unit=network.other_county, title="东山水库渗漏")
+    adopt(session, report, admin)
+    session.commit()
+    dest = destinations.create(session, "城关县政协", "county", unit_id=network.county.id)
+    sender = staff(session, "other-sg", Role.SECRETARY_GENERAL, network.other_county)
+    upward.send(session, report, dest, user=sender)
+    session.commit()
+    receiver = staff(session, "county-sg", Role.SECRETARY_GENERAL, network.county)
+
+    assert found(session, receiver, "水库渗漏") == {report.id}
+    assert found(session, staff(session, "town-clerk", Role.CLERK, network.township), "水库") == set()
+    assert search(session, receiver, Filters(q="水库", sort="relevance")).total == 1
+
+
+def test_upgrading_to_0032_gives_the_indexed_reports_their_units(db_url: str) -> None:
+    from store import migrate
+    from store.db import make_engine, make_sessionmaker
+
+    migrate.upgrade(db_url, "0029")
+    engine = make_engine(db_url)
+    postgres = engine.dialect.name == "postgresql"
+    with make_sessionmaker(engine)() as s, s.begin():
+        # Plain SQL: the flush hook writes the index as the newest revision has it.
+        s.execute(sa.text("INSERT INTO units (name, kind, created_at) "
+                          "VALUES ('城关县政协', 'cppcc', CURRENT_TIMESTAMP)"))
+        s.execute(sa.text("INSERT INTO reporters (channel, external_id, chat_id, kind, language, "
+                          "created_at, topics_opt_in) VALUES ('web', 'x', 'x', 'citizen', 'zh', "
+                          "CURRENT_TIMESTAMP, false)"))
+        s.execute(sa.text(
+            "INSERT INTO reports (tracking_no, category, title, situation, suggestion, urgency, "
+            "anonymous, answers, form, reporter_id, status, review_level, version, created_at, "
+            "updated_at, unit_id) VALUES ('2026-000001', 'livelihood', '老旧小区加装电梯', "
+            "'12 个小区', '建议', 'normal', false, '{}', 'report', 1, 'submitted', 0, 1, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"))
+        if postgres:
+            s.execute(sa.text("INSERT INTO report_search (report_id, doc) VALUES (1, '电梯:1A')"))
+    migrate.upgrade(db_url)
+    with make_sessionmaker(engine)() as s:
+        if postgres:
+            assert s.scalar(sa.text("SELECT unit_id FROM report_search WHERE report_id = 1")) == 1
+            assert s.scalar(sa.text("SELECT count(*) FROM pg_indexes "
+                                    "WHERE indexname = 'ix_report_search_unit_doc'")) == 1
+        else:
+            index.rebuild(s)
+        clerk = User(username="c", password_hash="x", role=Role.CLERK, active=True, unit_id=1)
+        assert search(s, clerk, Filters(q="电梯")).total == 1
+    engine.dispose()
