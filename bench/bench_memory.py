@@ -217,7 +217,9 @@ def rows(opts: Options, users: int | None = None) -> list[Row]:
                 unit="MiB", goal=GOAL, met=base is not None and figure <= base, baseline=base,
                 higher_is_better=False,
                 note=f"{ours_['open_drafts']} open drafts checked, one per user; "
-                     f"per conversation {figure * 1024 / users:.2f} KiB")]
+                     f"per conversation {figure * 1024 / users:.2f} KiB; heap "
+                     f"{ours_['anon_growth_mib']:+.1f}, mapped file {ours_['file_growth_mib']:+.1f}, "
+                     f"database file {ours_['database_mib']:.1f} MiB")]
 
 
 def main(argv: list[str] | None = None) -> int:
