@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -38,41 +38,72 @@ class Counts(Protocol):
 
 
 class Local:
-    """This process's own counts (thread-safe)."""
+    """This process's own counts (thread-safe), in memory bounded by `max_keys`.
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    Keys come from the outside world (a chat, a user, an address, a cookie), so
+    the counts must not grow with everyone ever seen: each table is kept in the
+    order its keys were last touched, what has expired is swept from its old
+    end on every call, and past `max_keys` the least recently touched key is
+    forgotten (that key merely starts counting afresh).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = 10_000) -> None:
         self.clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._until: dict[str, float] = {}
+        self.max_keys = max_keys
+        # key -> (when its window empties, the hits inside it), least recently touched first.
+        self._hits: OrderedDict[str, tuple[float, list[float]]] = OrderedDict()
+        # key -> until when it holds (a warning given, a chat's send interval), oldest first.
+        self._until: OrderedDict[str, float] = OrderedDict()
+        # Per limiter, not per user: a channel's sends in the last second, its pause after a 429.
+        self._recent: dict[str, deque[float]] = {}
+        self._paused: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    def size(self) -> int:
+        """How many per-key entries are held (each table at most `max_keys`)."""
+        return len(self._hits) + len(self._until)
+
+    def _sweep(self, now: float) -> None:
+        while self._hits and next(iter(self._hits.values()))[0] <= now:
+            self._hits.popitem(last=False)
+        while self._until and next(iter(self._until.values())) <= now:
+            self._until.popitem(last=False)
+        for table in (self._hits, self._until):
+            while len(table) > self.max_keys:
+                table.popitem(last=False)
+
+    def _hold(self, key: str, until: float) -> None:
+        self._until.pop(key, None)
+        self._until[key] = until
 
     def hit(self, key: str, burst: int, window: float) -> bool:
         now = self.clock()
         with self._lock:
-            if len(self._hits) > 50_000:
-                self._hits = {k: h for k, h in self._hits.items() if h and now - h[-1] < window}
-            hits = self._hits.setdefault(key, deque())
-            while hits and now - hits[0] > window:
-                hits.popleft()
-            if len(hits) >= burst:
-                return False
-            hits.append(now)
-            return True
+            _, hits = self._hits.pop(key, (0.0, []))
+            hits = [t for t in hits if now - t <= window]
+            allowed = len(hits) < burst
+            if allowed:
+                hits.append(now)
+            if hits:
+                self._hits[key] = (hits[-1] + window, hits)
+            self._sweep(now)
+            return allowed
 
     def first(self, key: str, window: float) -> bool:
         now = self.clock()
         with self._lock:
             if self._until.get(key, 0.0) > now:
                 return False
-            self._until[key] = now + window
+            self._hold(key, now + window)
+            self._sweep(now)
             return True
 
     def take(self, key: str, chat: str, rate: int | None, interval: float) -> float:
         now = self.clock()
         with self._lock:
-            waits = [self._until.get(f"{key}:pause", 0.0) - now,
+            waits = [self._paused.get(key, 0.0) - now,
                      self._until.get(f"{key}:chat:{chat}", 0.0) - now]
-            recent = self._hits.setdefault(f"{key}:recent", deque())
+            recent = self._recent.setdefault(key, deque())
             while recent and now - recent[0] >= 1.0:
                 recent.popleft()
             if rate and len(recent) >= rate:
@@ -80,17 +111,19 @@ class Local:
             wait = max(0.0, *waits)
             if wait == 0.0:
                 recent.append(now)
-                self._until[f"{key}:chat:{chat}"] = now + interval
+                self._hold(f"{key}:chat:{chat}", now + interval)
+            self._sweep(now)
             return wait
 
     def done(self, key: str, chat: str, interval: float) -> None:
         with self._lock:
-            self._until[f"{key}:chat:{chat}"] = self.clock() + interval
+            now = self.clock()
+            self._hold(f"{key}:chat:{chat}", now + interval)
+            self._sweep(now)
 
     def pause(self, key: str, seconds: float) -> None:
         with self._lock:
-            self._until[f"{key}:pause"] = max(self._until.get(f"{key}:pause", 0.0),
-                                              self.clock() + seconds)
+            self._paused[key] = max(self._paused.get(key, 0.0), self.clock() + seconds)
 
 
 # A sliding window in a sorted set: drop what is older than the window, count, add if room.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from telegram.ext import ContextTypes
 
 from bot.channels.telegram.sender import retry_after_seconds, send
 from bot.channels.telegram.translate import DOWNLOAD_LIMIT, can_download, file_ref, is_private, to_inbound
+from store import limits
 from store.conversation.types import Inbound, Reply
 from store.i18n import lang_of, register, t
 
@@ -57,8 +57,9 @@ class BotContext:
     session_factory: Callable[[], AbstractContextManager[Session]]
     engine: HandlesInbound
     download_limit: int = DOWNLOAD_LIMIT
-    # Group chat id -> when it was last told to use a private chat.
-    refused: dict[int, float] = field(default_factory=dict)
+    # Which group chats were told to use a private chat, this past hour (bounded: a bot
+    # added to ever more groups must not grow with them).
+    refused: limits.Local = field(default_factory=limits.Local)
 
     def answer(self, inbound: Inbound) -> list[Reply]:
         """Run the engine in a unit of work of its own (blocking: call it in a thread)."""
@@ -137,11 +138,8 @@ async def _refuse_outside_private(update: Update, bot: Bot, deps: BotContext) ->
         return
     chat = update.effective_chat
     assert chat is not None
-    now = time.monotonic()
-    last = deps.refused.get(chat.id)
-    if last is not None and now - last < REFUSAL_INTERVAL:
+    if not deps.refused.first(str(chat.id), REFUSAL_INTERVAL):
         return
-    deps.refused[chat.id] = now
     await _send_quietly(bot, chat.id, t("bot.private_only", "zh"))
 
 
