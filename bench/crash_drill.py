@@ -58,6 +58,7 @@ CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 RECEIPT = re.compile(r"提交成功.*?信息编号：(\S+)|已经提交过了，编号 ([\w-]+)", re.S)
 ABANDON_SHARE = 0.05  # conversations the client gives up on halfway
 SECOND_REPORT_SHARE = 0.2  # chats that file a second report after the first receipt
+THINK = (0.2, 1.2)  # seconds a person takes to read a question and answer it
 PATIENCE = 8.0  # seconds a client waits for an answer before it acts again
 
 
@@ -246,6 +247,7 @@ class Player:
 
     def _until_answered(self, send: Callable[[], Any]) -> Any:
         """Send; while no answer comes, wait as a person would, then say it again."""
+        time.sleep(self.rnd.uniform(*THINK))
         for _ in range(30):
             got = send()
             if got is not None:
@@ -374,7 +376,10 @@ class WebPlayer(Player):
         for m in messages:
             self.client.web_seen[m["id"]] = m
             self.after = max(self.after, m["id"])
-        shown = [m for m in messages if m["dir"] == "out" and m["buttons"]]
+        # Answered: the question now is the newest one the transcript shows (an input the
+        # engine let pass, as in a flood, leaves the last question standing).
+        shown = [m for _, m in sorted(self.client.web_seen.items())
+                 if m["dir"] == "out" and m["buttons"]]
         if not shown:
             return None
         last = shown[-1]
@@ -536,7 +541,7 @@ def run(conversations: int, *, postgres_url: str | None = None, seed: int = 15,
             if not p.up.is_set():
                 p.start()
         problems += _await_feedback(url, emu, clients, say, final=True)
-        problems += _check(url, emu, clients, adopted)
+        problems += _check(url, emu, clients)
         sealing.install(None)
         receipts = sum(1 for c in clients for f in c.filings if f.receipt)
         result = Result(conversations, killer.kills, problems, receipts, len(adopted),
@@ -649,10 +654,9 @@ def _await_feedback(url: str, emu: Any, clients: list[Client], say: Callable[...
     return []
 
 
-def _check(url: str, emu: Any, clients: list[Client], adopted: dict[str, str]) -> list[str]:
+def _check(url: str, emu: Any, clients: list[Client]) -> list[str]:
     import sqlalchemy as sa
 
-    from store import sealing
     from store.db import make_engine, make_sessionmaker
     from store.models import Report
 
@@ -660,35 +664,42 @@ def _check(url: str, emu: Any, clients: list[Client], adopted: dict[str, str]) -
     engine = make_engine(url)
     try:
         with make_sessionmaker(engine)() as s:
-            reports = list(s.scalars(sa.select(Report).order_by(Report.id)))
-            by_title: dict[str, list[Report]] = {}
-            for r in reports:
-                by_title.setdefault(r.title, []).append(r)
-            filings = {f.title: (c, f) for c in clients for f in c.filings}
-            for title, rs in by_title.items():
-                if len(rs) > 1:
-                    problems.append(f"{title}: {len(rs)} reports "
-                                    f"({', '.join(r.tracking_no for r in rs)})")
-                if title not in filings:
-                    problems.append(f"report {rs[0].tracking_no} ({title!r}) matches no filing")
-            for title, (c, f) in filings.items():
-                rs = by_title.get(title, [])
-                if f.receipt is not None:
-                    if [r.tracking_no for r in rs] != [f.receipt]:
-                        problems.append(f"{c.channel} #{c.n}: receipt {f.receipt} but reports "
-                                        f"{[r.tracking_no for r in rs]}")
-                elif rs and not f.abandoned:
-                    problems.append(f"{c.channel} #{c.n}: report {rs[0].tracking_no} stored but "
-                                    f"the client saw no receipt")
-                for r in rs[:1]:
-                    for a in f.answers:
-                        got = sealing.open_json((r.answers or {}).get(a.key))
-                        if a.key in f.answered and got != a.answer:
-                            problems.append(f"{c.channel} #{c.n} {r.tracking_no}: step {a.key} "
-                                            f"stored {got!r}, answered {a.answer!r}")
+            problems += _check_filings(clients, list(s.scalars(sa.select(Report).order_by(Report.id))))
             problems += _check_feedback(s, emu, clients)
     finally:
         engine.dispose()
+    return problems
+
+
+def _check_filings(clients: list[Client], reports: list[Any]) -> list[str]:
+    """Each receipt one report, no report without one, each stored answer the one given."""
+    from store import sealing
+
+    problems: list[str] = []
+    by_title: dict[str, list[Any]] = {}
+    for r in reports:
+        by_title.setdefault(r.title, []).append(r)
+    filings = {f.title: (c, f) for c in clients for f in c.filings}
+    for title, rs in by_title.items():
+        if len(rs) > 1:
+            problems.append(f"{title}: {len(rs)} reports ({', '.join(r.tracking_no for r in rs)})")
+        if title not in filings:
+            problems.append(f"report {rs[0].tracking_no} ({title!r}) matches no filing")
+    for title, (c, f) in filings.items():
+        rs = by_title.get(title, [])
+        if f.receipt is not None:
+            if [r.tracking_no for r in rs] != [f.receipt]:
+                problems.append(f"{c.channel} #{c.n}: receipt {f.receipt} but reports "
+                                f"{[r.tracking_no for r in rs]}")
+        elif rs and not f.abandoned:
+            problems.append(f"{c.channel} #{c.n}: report {rs[0].tracking_no} stored but the "
+                            "client saw no receipt")
+        for r in rs[:1]:
+            for a in f.answers:
+                got = sealing.open_json((r.answers or {}).get(a.key))
+                if a.key in f.answered and got != a.answer:
+                    problems.append(f"{c.channel} #{c.n} {r.tracking_no}: step {a.key} stored "
+                                    f"{got!r}, answered {a.answer!r}")
     return problems
 
 
@@ -766,9 +777,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--kill-every", type=float, default=3.0, help="seconds between kills, about")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--keep", type=Path, help="a folder to keep the processes' logs in")
     args = parser.parse_args(argv)
+    # Stopped from outside: the processes are stopped on the way out, not left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     result = run(args.conversations, postgres_url=args.postgres, seed=args.seed,
-                 kill_every=args.kill_every, concurrency=args.concurrency)
+                 kill_every=args.kill_every, concurrency=args.concurrency, base=args.keep)
     return 1 if result.problems else 0
 
 

@@ -520,6 +520,8 @@ class BotAPIEmulator:
 
     def _api_answerCallbackQuery(self, p: JSON, f: Any) -> tuple[int, JSON]:  # noqa: N802
         with self._cond:
+            if "callback_query_id" not in p:  # a request cut short by a client that died
+                return _error(400, "Bad Request: query ID is invalid")
             query_id = str(p["callback_query_id"])
             if query_id in self.answered_callbacks:
                 return _error(400, "Bad Request: query is too old and response timeout expired "
