@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import random
 import re
@@ -240,7 +241,7 @@ class Player:
                 if prompt is None or not (data := _button(prompt[1], "反映新问题")):
                     c.problems.append(f"{c.channel} #{c.n}: no 反映新问题 button after a receipt")
                     return
-                prompt = self._until_answered(lambda data=data: self.press(data))
+                prompt = self._until_answered(functools.partial(self.press, data))
             prompt = self._fill(filing, prompt, abandon_at if i == 0 else None)
             if filing.abandoned or filing.receipt is None:
                 return
@@ -268,7 +269,7 @@ class Player:
                 return prompt
             if "请核对" in text and (data := _button(buttons, "确认提交")):
                 filing.confirmed = True
-                prompt = self._until_answered(lambda data=data: self.press(data))
+                prompt = self._until_answered(functools.partial(self.press, data))
                 steps += 1
                 continue
             asked = _asks(text, filing)
@@ -278,9 +279,9 @@ class Player:
                 data = _button(buttons, "继续") or _button(buttons, "返回")
                 if data is None:
                     raise Wrong(f"cannot tell what the chat asks: {text[:120]!r} {buttons}")
-                prompt = self._until_answered(lambda data=data: self.press(data))
+                prompt = self._until_answered(functools.partial(self.press, data))
                 continue
-            prompt = self._until_answered(lambda a=asked, b=buttons: self._answer(a, b))
+            prompt = self._until_answered(functools.partial(self._answer, asked, buttons))
             filing.answered.append(asked.key)
             steps += 1
         raise Wrong(f"conversation #{self.client.n} went round in circles: {prompt[0][:200]!r}")
@@ -548,8 +549,8 @@ def run(conversations: int, *, postgres_url: str | None = None, seed: int = 15,
                         _feedback_count(url), sum(c.stalls for c in clients), mode,
                         time.monotonic() - started)
     say(result.summary())
-    for p in problems[:50]:
-        say("  problem:", p)
+    for problem in problems[:50]:
+        say("  problem:", problem)
     return result
 
 

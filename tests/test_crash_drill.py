@@ -18,7 +18,7 @@ CONVERSATIONS = 24
 
 
 def _check(result: crash_drill.Result) -> None:
-    assert result.problems == []
+    assert result.problems == [], "\n".join(result.problems)
     assert sum(result.kills.values()) >= 2  # it was a drill, not a quiet run
     receipts = result.receipts
     # Every chat got at least one receipt but the few that gave up; some filed two.
