@@ -214,7 +214,10 @@ class Conversations:
                 client.player = WebPlayer(self, client, rnd)
                 client.player.play()
         except Exception as exc:  # noqa: BLE001 - a client's failure is one problem, not the drill's end
-            client.problems.append(f"{client.channel} #{client.n}: the client failed: {exc!r}")
+            seen = (self.emu.texts(int(client.chat)) if client.channel == "telegram" else
+                    [m["text"] for _, m in sorted(client.web_seen.items())])
+            client.problems.append(f"{client.channel} #{client.n}: the client failed: {exc!r}; "
+                                   f"the chat's last lines: {[t[:40] for t in seen[-8:]]}")
 
 
 class Player:
@@ -259,7 +262,7 @@ class Player:
 
     def _fill(self, filing: Filing, prompt: Any, abandon_at: int | None) -> Any:
         steps = 0
-        for _ in range(len(filing.answers) * 4 + 10):
+        for _ in range(len(filing.answers) * 6 + 20):
             text, buttons = prompt
             if m := RECEIPT.search(text):
                 filing.receipt = m.group(1) or m.group(2)
@@ -313,11 +316,14 @@ class TelegramPlayer(Player):
         emu = self.convs.emu
         deadline = time.monotonic() + PATIENCE
         while time.monotonic() < deadline:
+            if not self.convs.everyone_up():  # a person waits while the bot is plainly down
+                deadline = time.monotonic() + PATIENCE
             news = [s for s in emu.sent_to(self.user)[before:] if s.reply_markup]
             if news:
                 time.sleep(0.05)  # the rest of a turn's replies
                 news = [s for s in emu.sent_to(self.user)[before:] if s.reply_markup]
-                last = news[-1]
+                # The receipt, when a question asked again after a crash came in behind it.
+                last = next((s for s in news if RECEIPT.search(s.text or "")), news[-1])
                 self.prompt_id = last.message_id
                 return last.text or "", [(t, d) for row in last.buttons for t, d in row]
             time.sleep(0.02)
@@ -383,7 +389,8 @@ class WebPlayer(Player):
                  if m["dir"] == "out" and m["buttons"]]
         if not shown:
             return None
-        last = shown[-1]
+        last = next((m for m in messages if m["dir"] == "out" and RECEIPT.search(m["text"])),
+                    shown[-1])
         return last["text"], [(b["label"], b["data"]) for row in last["buttons"] for b in row]
 
     def start(self) -> Any:
