@@ -60,7 +60,8 @@ RECEIPT = re.compile(r"提交成功.*?信息编号：(\S+)|已经提交过了，
 ABANDON_SHARE = 0.05  # conversations the client gives up on halfway
 SECOND_REPORT_SHARE = 0.2  # chats that file a second report after the first receipt
 THINK = (0.2, 1.2)  # seconds a person takes to read a question and answer it
-PATIENCE = 8.0  # seconds a client waits for an answer before it acts again
+PATIENCE = 8.0  # seconds a web client waits for an HTTP answer before it asks again
+ANSWER_WITHIN = 60.0  # seconds with every process up before a Telegram input counts as lost
 
 
 def _free_port() -> int:
@@ -168,7 +169,7 @@ class Client:
     channel: str  # telegram | web
     filings: list[Filing] = field(default_factory=list)
     chat: str = ""  # Telegram: the chat id; web: filled from the transcript's owner
-    stalls: int = 0  # times no answer came within PATIENCE while every process was up
+    stalls: int = 0  # seconds past PATIENCE an answer kept the client waiting with every process up
     problems: list[str] = field(default_factory=list)
     web_seen: dict[int, dict[str, Any]] = field(default_factory=dict)  # web transcript by id
     player: Any = None  # the web client, kept to poll for feedback afterwards
@@ -250,15 +251,14 @@ class Player:
                 return
 
     def _until_answered(self, send: Callable[[], Any]) -> Any:
-        """Send; while no answer comes, wait as a person would, then say it again."""
+        """Send once, after reading the question; the answer, or `Wrong` when it never comes."""
         time.sleep(self.rnd.uniform(*THINK))
-        for _ in range(30):
-            got = send()
-            if got is not None:
-                return got
-            if self.convs.everyone_up():
-                self.client.stalls += 1
-        raise Wrong("no answer after 30 tries")
+        got = send()
+        if got is None:
+            # Telegram hands an update over until the bot confirms it, and the web client sends
+            # the same mid until it is answered: no answer is an input lost.
+            raise Wrong(f"an input was never answered ({ANSWER_WITHIN:.0f} s with every process up)")
+        return got
 
     def _fill(self, filing: Filing, prompt: Any, abandon_at: int | None) -> Any:
         steps = 0
@@ -314,10 +314,13 @@ class TelegramPlayer(Player):
     def _wait(self, before: int) -> tuple[str, list[tuple[str, str]]] | None:
         """The newest message with buttons after the first `before` ones, once one arrives."""
         emu = self.convs.emu
-        deadline = time.monotonic() + PATIENCE
+        deadline = time.monotonic() + ANSWER_WITHIN
         while time.monotonic() < deadline:
-            if not self.convs.everyone_up():  # a person waits while the bot is plainly down
-                deadline = time.monotonic() + PATIENCE
+            if not self.convs.everyone_up():
+                deadline = time.monotonic() + ANSWER_WITHIN
+            elif time.monotonic() > deadline - ANSWER_WITHIN + PATIENCE:
+                self.client.stalls += 1  # slow, counted once a second past PATIENCE
+                time.sleep(0.98)
             news = [s for s in emu.sent_to(self.user)[before:] if s.reply_markup]
             if news:
                 time.sleep(0.05)  # the rest of a turn's replies
