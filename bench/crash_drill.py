@@ -260,11 +260,17 @@ class Player:
             raise Wrong(f"an input was never answered ({ANSWER_WITHIN:.0f} s with every process up)")
         return got
 
+    def lines(self) -> list[str]:
+        """Everything the chat has shown so far, oldest first."""
+        raise NotImplementedError
+
     def _fill(self, filing: Filing, prompt: Any, abandon_at: int | None) -> Any:
         steps = 0
+        shown = len(self.lines())
         for _ in range(len(filing.answers) * 6 + 20):
             text, buttons = prompt
-            if m := RECEIPT.search(text):
+            # A receipt counts wherever it came, also above a question asked again after a crash.
+            if m := next(filter(None, map(RECEIPT.search, self.lines()[shown:])), None):
                 filing.receipt = m.group(1) or m.group(2)
                 return prompt
             if abandon_at is not None and steps >= abandon_at:
@@ -332,6 +338,9 @@ class TelegramPlayer(Player):
             time.sleep(0.02)
         return None
 
+    def lines(self) -> list[str]:
+        return self.convs.emu.texts(self.user)
+
     def start(self) -> Any:
         before = len(self.convs.emu.sent_to(self.user))
         self.convs.emu.user_sends_command(self.user, "start", self.convs.token)
@@ -395,6 +404,9 @@ class WebPlayer(Player):
         last = next((m for m in messages if m["dir"] == "out" and RECEIPT.search(m["text"])),
                     shown[-1])
         return last["text"], [(b["label"], b["data"]) for row in last["buttons"] for b in row]
+
+    def lines(self) -> list[str]:
+        return [m["text"] for _, m in sorted(self.client.web_seen.items()) if m["dir"] == "out"]
 
     def start(self) -> Any:
         for _ in range(200):
