@@ -4,6 +4,7 @@ doubles nothing, on `minyi serve` with SQLite and on web + bot + worker with Pos
 from __future__ import annotations
 
 import io
+import random
 from collections import Counter
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def test_it_loses_and_doubles_nothing_when_web_bot_and_worker_are_killed(tmp_pat
 
 def test_it_counts_a_doubled_answer_as_a_problem(tmp_path: Path) -> None:
     """The checks themselves: a report whose step holds another step's answer is caught."""
-    filing = crash_drill._filing(3, 1, __import__("random").Random(1))
+    filing = crash_drill._filing(3, 1, random.Random(1))
     client = crash_drill.Client(3, "telegram", filings=[filing])
     filing.answered = [a.key for a in filing.answers]
     filing.receipt = "2026-000001"
