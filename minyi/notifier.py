@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from contextlib import AbstractContextManager, suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -209,7 +209,8 @@ class Notifier:
 
     def _claim(self, channels: list[Channel], now: datetime | None) -> list[Message]:
         with self.session_factory() as session, session.begin():  # type: ignore[attr-defined]
-            rows = outbox.claim_due(session, channels, limit=CLAIM_BATCH, now=now)
+            rows = outbox.claim_due(session, channels, limit=CLAIM_BATCH, now=now,
+                                    lease=timedelta(seconds=self.settings.outbox_lease_seconds))
             # A details link is queued as a marker: the site's address is known here, not in store/.
             url = self.settings.public_url
             return [Message(r.id, r.channel, r.chat_id, details.resolve(r.text, url), r.buttons,

@@ -94,6 +94,8 @@ class Settings:
     telegram_poll_timeout: int = 30
     max_upload_mb: int = 20
     notifier_interval: float = 1.0
+    # A worker that claimed an outbox row and died: after this long another sends it (OUTBOX_LEASE_SECONDS).
+    outbox_lease_seconds: int = 300
     global_rate: int = 30
     per_chat_interval: float = 1.0
     form: str = "report"
@@ -251,6 +253,7 @@ class Settings:
             bot_host=_read(env, "BOT_HOST") or "127.0.0.1",
             bot_port=_int(env, "BOT_PORT", 8081),
             redis_url=_read(env, "REDIS_URL"),
+            outbox_lease_seconds=_positive(env, "OUTBOX_LEASE_SECONDS", 300),
             **_wechat(env),
         )
 

@@ -207,3 +207,43 @@ def test_it_refuses_a_webhook_without_a_usable_secret(secret: str | None, tmp_pa
         Settings.from_env(env, dotenv=False)
     env["TELEGRAM_WEBHOOK_SECRET"] = "Ok_secret-1"
     assert Settings.from_env(env, dotenv=False).telegram_webhook_secret == "Ok_secret-1"
+
+
+def test_it_confirms_an_update_to_telegram_only_once_it_has_been_answered(
+    settings: Settings, Session_: sessionmaker[Session],  # noqa: N803
+) -> None:
+    """A bot killed while answering must get the update again: until the answer is out, the
+    offset of getUpdates does not pass it (PTB's own updater confirms a batch on fetching it)."""
+    entered, release = threading.Event(), threading.Event()
+
+    class Slow:
+        def handle(self, session: Session, inbound: Any) -> list[Any]:
+            entered.set()
+            release.wait(10)
+            from store.conversation.types import Reply
+
+            return [Reply("收到")]
+
+    with BotAPIEmulator() as emu:
+        settings = replace(settings, telegram_bot_token=TOKEN, telegram_base_url=emu.base_url,
+                           telegram_base_file_url=emu.base_file_url, telegram_poll_timeout=1)
+
+        async def run() -> tuple[int, int]:
+            application = await telegram_app.start(settings, Session_, Slow())
+            try:
+                update = emu.user_sends_text(42, "你好")["update_id"]
+                await asyncio.to_thread(entered.wait, 10)
+                await asyncio.sleep(1.5)  # a poll's timeout and more: time to fetch again
+                while_answering = emu.pending_updates()
+                release.set()
+                await asyncio.to_thread(emu.wait_for_reply, 42, 0)
+                await asyncio.to_thread(emu.wait_idle, 10)
+                return update, while_answering
+            finally:
+                await telegram_app.stop(application)
+
+        update, while_answering = asyncio.run(run())
+
+    assert while_answering == 1  # still Telegram's to hand over again
+    assert emu.texts(42) == ["收到"]
+    assert update

@@ -287,7 +287,27 @@ def test_it_answers_floods_once_and_keeps_the_draft(Session_, engine_config, poi
 
 def test_a_repeated_update_is_handled_once(chat, point_token, session):
     chat.send(command="start", args=point_token, update_id="77")
-    assert chat.send(command="start", args=point_token, update_id="77") == []
+    again = chat.send(command="start", args=point_token, update_id="77")
+
+    assert [r.text for r in again] == [chat.log[1].text]  # the question again, no second welcome
+    assert session.scalar(sa.select(sa.func.count()).select_from(Conversation)) == 1
+
+
+def test_it_asks_again_but_applies_once_an_update_delivered_after_a_crash(chat, point_token,
+                                                                            session):
+    """The bot died after committing an answer and before sending the next question; Telegram
+    hands the update over again: the answer is not applied twice, and the question comes."""
+    chat.command("start", point_token)
+    chat.fill_report(until="situation")
+    first = chat.send(text=SITUATION, update_id="901")
+    again = chat.send(text=SITUATION, update_id="901")
+
+    assert "原因" in first[-1].text
+    assert [r.text for r in again] == [r.text for r in first[-1:]]
+    conv = session.scalar(sa.select(Conversation))
+    assert conv.step == "analysis"  # not shifted on to the step after
+    assert conv.answers["situation"] == SITUATION
+    assert "analysis" not in conv.answers
 
 
 def test_edits_stickers_and_voice_get_a_clear_reply(chat, point_token):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from store import upsert
 from store.conversation import messages as _messages  # noqa: F401  (registers the texts)
+from store.conversation.context import Malformed
 from store.conversation.flood import FloodGuard
 from store.conversation.modes import Mode
 from store.conversation.turn import Turn
@@ -46,7 +47,7 @@ class Engine:
 
     def _handle(self, session: Session, inbound: Inbound) -> list[Reply]:
         if inbound.update_id is not None and self._seen(session, inbound):
-            return []
+            return self._again(session, inbound)
         verdict = self.flood.check(f"{inbound.channel}:{inbound.user_id}")
         if verdict != "ok":
             lang = lang_of(inbound.language)
@@ -75,6 +76,24 @@ class Engine:
                                       "update_id": str(inbound.update_id),
                                       "created_at": utcnow()}).scalar()
         return written is None
+
+    def _again(self, session: Session, inbound: Inbound) -> list[Reply]:
+        """An update applied before, delivered again: the process that applied it died before
+        its answer went out (or did not, and this is a duplicate). Nothing is applied twice; the
+        question that stands now is asked again, so the person is never left without one."""
+        reporter = session.scalars(sa.select(Reporter).where(
+            Reporter.channel == inbound.channel, Reporter.external_id == inbound.user_id)).one_or_none()
+        conv = session.scalars(sa.select(Conversation).where(
+            Conversation.channel == inbound.channel,
+            Conversation.external_id == inbound.user_id)).one_or_none()
+        if reporter is None or conv is None:
+            return []
+        turn = Turn(self.config, self.flood, session, inbound, reporter, conv)
+        try:
+            turn.load_state()
+        except Malformed:
+            return []
+        return turn.current_prompt()
 
     def _load(self, session: Session, inbound: Inbound) -> tuple[Reporter, Conversation]:
         """The reporter and their conversation in one query; each made first if missing.

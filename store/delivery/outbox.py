@@ -52,7 +52,8 @@ def enqueue(
 
 
 def claim_due(
-    session: Session, channels: Sequence[Channel], limit: int = 100, now: datetime | None = None
+    session: Session, channels: Sequence[Channel], limit: int = 100, now: datetime | None = None,
+    lease: timedelta = LEASE,
 ) -> list[OutboxMessage]:
     """Mark up to `limit` due messages as being sent and return them, oldest first.
 
@@ -64,13 +65,13 @@ def claim_due(
     `FOR UPDATE SKIP LOCKED`: two workers claiming at once never take the
     same row (one that another worker claimed meanwhile no longer matches).
     A message left in `sending` by a worker that died is taken again after
-    `LEASE`; `claim_due` is the only way out of `pending`.
+    `lease` (`LEASE` unless OUTBOX_LEASE_SECONDS says); `claim_due` is the only way out of `pending`.
     """
     now = now or utcnow()
     due = sa.or_(
         sa.and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
         sa.and_(OutboxMessage.status == OutboxStatus.SENDING,
-                OutboxMessage.next_attempt_at <= now - LEASE),
+                OutboxMessage.next_attempt_at <= now - lease),
     )
     earlier = sa.orm.aliased(OutboxMessage)
     waits_behind = (

@@ -1,0 +1,77 @@
+"""The crash drill (bench/crash_drill.py) at a small size: SIGKILL at random moments loses and
+doubles nothing, on `minyi serve` with SQLite and on web + bot + worker with PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bench import crash_drill, pg
+from bench.table import Options
+
+pytestmark = pytest.mark.e2e
+
+CONVERSATIONS = 24
+
+
+def _check(result: crash_drill.Result) -> None:
+    assert result.problems == [], "\n".join(result.problems)
+    assert sum(result.kills.values()) >= 2  # it was a drill, not a quiet run
+    receipts = result.receipts
+    # Every chat got at least one receipt but the few that gave up; some filed two.
+    assert CONVERSATIONS * 0.8 <= receipts <= result.reports
+    assert result.feedback >= result.reports  # each adopted report owed its reporter a message
+
+
+def test_it_loses_and_doubles_nothing_when_minyi_serve_is_killed(tmp_path: Path) -> None:
+    result = crash_drill.run(CONVERSATIONS, base=tmp_path, kill_every=2.5, say=lambda *a: None)
+
+    _check(result)
+    assert set(result.kills) == {"serve"}
+
+
+def test_it_loses_and_doubles_nothing_when_web_bot_and_worker_are_killed(tmp_path: Path) -> None:
+    url = pg.configured()
+    if url is None:
+        pytest.skip("MINYI_TEST_POSTGRES_URL is not set: the split deployment needs PostgreSQL")
+    if why := pg.unreachable(url):
+        pytest.skip(why)
+
+    result = crash_drill.run(CONVERSATIONS, postgres_url=url, base=tmp_path, kill_every=2.0,
+                             say=lambda *a: None)
+
+    _check(result)
+    assert set(result.kills) <= {"web", "bot", "worker"} and len(result.kills) >= 2
+
+
+def test_it_counts_a_doubled_answer_as_a_problem(tmp_path: Path) -> None:
+    """The checks themselves: a report whose step holds another step's answer is caught."""
+    filing = crash_drill._filing(3, 1, random.Random(1))
+    client = crash_drill.Client(3, "telegram", filings=[filing])
+    filing.answered = [a.key for a in filing.answers]
+    filing.receipt = "2026-000001"
+    answers = {a.key: a.answer for a in filing.answers}
+    answers["suggestion"] = answers["situation"]  # the situation's text, applied twice
+
+    class Report:
+        tracking_no, title = "2026-000001", filing.title
+
+    Report.answers = answers  # type: ignore[attr-defined]
+    found = crash_drill._check_filings([client], [Report])  # type: ignore[list-item]
+
+    assert [p for p in found if "step suggestion" in p], found
+
+
+def test_rows_gives_one_row_per_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake(n: int, **kw: object) -> crash_drill.Result:
+        return crash_drill.Result(n, Counter(serve=3), [], n, n, n, 0, "minyi serve on SQLite", 1.0)
+
+    monkeypatch.setattr(crash_drill, "run", fake)
+    [row] = crash_drill.rows(Options(quick=True, out=io.StringIO()))
+
+    assert (row.figure, row.met, row.unit) == (0.0, True, "problems")
+    assert "40 conversations, 3 SIGKILLs" in row.what
