@@ -1,9 +1,10 @@
-"""How fast the notifier may write to a channel: sends spread evenly, one chat at a time.
+"""How fast the notifier may write to a channel: sends spread out, one chat at a time.
 
 A channel's `RatePolicy` says how many messages a second it takes overall
 and how long one recipient must rest between two. `RateLimiter` turns that
-into start times: sends start evenly spaced, a little under the rate, and a
-chat is written to again only `interval` after its previous send finished.
+into start times: at most `rate` sends start within any window a little over
+a second, three quarters of a slot apart at least, and a chat is written to again only
+`interval` after its previous send finished.
 With Redis (REDIS_URL) every worker's sends count against one budget.
 """
 
@@ -12,16 +13,22 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from bot.channels.base import RatePolicy
 from store import limits
-from store.limits import SEND_HEADROOM as HEADROOM
+from store.limits import SEND_WINDOW, send_gap
 
 
 class RateLimiter:
-    """Spaces sends: starts `(1 + HEADROOM) / rate` apart (None: any), `interval` apart per chat.
+    """Spaces sends: at most `rate` starts within `SEND_WINDOW` (1 s and a little: store.limits; None:
+    any), three quarters of an even slot apart at least, and `interval` apart per chat.
+
+    The window, not an even beat, bounds the rate: a loop woken late for one
+    slot catches up over the next few instead of losing the time for good,
+    and any `rate + 1` consecutive starts still span more than a second.
 
     A chat's interval is counted from when its previous send *finished*, so
     the server, which sees each request before we see its answer, never sees
@@ -36,15 +43,16 @@ class RateLimiter:
                  shared: limits.Counts | None = None, key: str = "send") -> None:
         self.rate = rate
         self.interval = interval
-        self.spacing = (1.0 + HEADROOM) / rate if rate else 0.0
+        self.gap = send_gap(rate)
         # With Redis (REDIS_URL), every worker's sends count against one budget.
         self.shared = shared
         self.key = key
         self.clock = clock
         self.sleep = sleep
-        self._next = 0.0  # when the next send may start
+        self._starts: deque[float] = deque(maxlen=rate or 1)  # the latest starts
         self._free: dict[Hashable, float] = {}  # chat -> when it may be written to again
         self._paused_until = 0.0
+        self._held = 0.0  # the shared budget said wait, until then
 
     def delay(self, chat: Hashable) -> float:
         """Seconds until a message may go to `chat`, as this process knows (0: now)."""
@@ -52,7 +60,13 @@ class RateLimiter:
 
     def everyone(self) -> float:
         """The clock reading before which nothing may start, whatever the chat."""
-        return max(self._paused_until, self._next)
+        held = max(self._paused_until, self._held)
+        if not self.rate or not self._starts:
+            return held
+        after = self._starts[-1] + self.gap
+        if len(self._starts) >= self.rate:
+            after = max(after, self._starts[0] + SEND_WINDOW)
+        return max(held, after)
 
     def take(self, chat: Hashable) -> float:
         """0 when a send to `chat` may start now (it is counted: send, then call `done`),
@@ -65,12 +79,13 @@ class RateLimiter:
             # Another worker may have used the budget or written to this chat.
             everyone, this_chat = self.shared.ask(self.key, str(chat), self.rate, self.interval)
             if everyone > 0:
-                self._next = max(self._next, now + everyone)
+                # Ask again no sooner than one gap from now (other workers send meanwhile).
+                self._held = now + min(everyone, self.gap)
                 return everyone
             if this_chat > 0:
                 self._free[chat] = now + this_chat
                 return this_chat
-        self._next = max(self._next, now) + self.spacing
+        self._starts.append(now)
         self._free[chat] = math.inf  # in flight until `done`
         return 0.0
 

@@ -27,11 +27,19 @@ log = logging.getLogger(__name__)
 PREFIX = "minyi:limit:"
 # After Redis failed, how long this process counts alone before asking it again.
 RETRY_AFTER = 15.0
-# Sends start 1/rate apart plus this share: a server counts a send when it
-# arrives, a few milliseconds after we start it, and those milliseconds vary.
-# At 30/s, 4 % lets one request arrive 40 ms later than the one thirty sends
-# after it without the server seeing 31 in a second; it costs 4 % of the rate.
-SEND_HEADROOM = 0.04
+# Sends: at most `rate` start within any window of 1 s plus this share, and two
+# starts are at least three quarters of a slot apart. A server counts a send when it arrives,
+# a few milliseconds after we start it, and those milliseconds vary: at 30/s,
+# 5 % lets one request arrive 50 ms later than the one thirty sends after it
+# without the server seeing 31 in a second. It costs 5 % of the rate (28.6/s).
+# A process held up for a moment catches up (shorter gaps) within the window.
+SEND_HEADROOM = 0.05
+SEND_WINDOW = 1.0 + SEND_HEADROOM
+
+
+def send_gap(rate: int | None) -> float:
+    """The least time between two starts at `rate` (three quarters of an even slot)."""
+    return SEND_WINDOW / rate * 0.75 if rate else 0.0
 
 
 class Counts(Protocol):
@@ -77,16 +85,20 @@ class Local:
     def ask(self, key: str, chat: str, rate: int | None,
             interval: float) -> tuple[float, float]:
         """A send to `chat`: (0, 0) when it may start now (and is counted), else the seconds
-        everyone must wait (a pause, the overall pace) and the seconds this chat must."""
+        everyone must wait (a pause, the overall rate) and the seconds this chat must."""
         now = self.clock()
         with self._lock:
-            everyone = max(0.0, self._until.get(f"{key}:pause", 0.0) - now,
-                           self._until.get(f"{key}:next", 0.0) - now)
+            everyone = max(0.0, self._until.get(f"{key}:pause", 0.0) - now)
+            starts = self._hits.setdefault(f"{key}:starts", deque())
+            while starts and now - starts[0] >= SEND_WINDOW:
+                starts.popleft()
+            if rate and len(starts) >= rate:
+                everyone = max(everyone, starts[0] + SEND_WINDOW - now)
+            if rate and starts:
+                everyone = max(everyone, starts[-1] + send_gap(rate) - now)
             this_chat = max(0.0, self._until.get(f"{key}:chat:{chat}", 0.0) - now)
             if everyone == 0.0 and this_chat == 0.0:
-                if rate:
-                    self._until[f"{key}:next"] = (max(self._until.get(f"{key}:next", 0.0), now)
-                                                  + (1.0 + SEND_HEADROOM) / rate)
+                starts.append(now)
                 self._until[f"{key}:chat:{chat}"] = now + interval
             return everyone, this_chat
 
@@ -113,23 +125,29 @@ redis.call('ZADD', KEYS[1], now, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
 return 1
 """
-# A send: waits for a pause and the overall pace (sends start evenly spaced), and for the
-# chat's interval; {0, 0} when taken (recorded), else {everyone's wait, this chat's wait}.
+# A send: waits for a pause, the overall rate (at most `rate` starts in a window, `send_gap`
+# apart) and the chat's interval; {0, 0} when taken (recorded), else {everyone's wait, the chat's}.
 TAKE = """
 local now, rate, interval = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local spacing = tonumber(ARGV[4])
+local window, gap = tonumber(ARGV[4]), tonumber(ARGV[5])
 local everyone = 0
 local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
 if paused > now then everyone = paused - now end
-local nextstart = tonumber(redis.call('GET', KEYS[3]) or '0')
-if nextstart - now > everyone then everyone = nextstart - now end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
+if rate > 0 then
+  if redis.call('ZCARD', KEYS[3]) >= rate then
+    local oldest = tonumber(redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')[2])
+    if oldest + window - now > everyone then everyone = oldest + window - now end
+  end
+  local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')[2]
+  if last and tonumber(last) + gap - now > everyone then everyone = tonumber(last) + gap - now end
+end
 local chat = 0
 local free = tonumber(redis.call('GET', KEYS[2]) or '0')
 if free > now then chat = free - now end
 if everyone > 0 or chat > 0 then return {tostring(everyone), tostring(chat)} end
-if rate > 0 then
-  redis.call('SET', KEYS[3], tostring(math.max(nextstart, now) + spacing), 'PX', 2000)
-end
+redis.call('ZADD', KEYS[3], now, ARGV[6])
+redis.call('PEXPIRE', KEYS[3], math.ceil(window * 1000) + 1000)
 redis.call('SET', KEYS[2], tostring(now + interval), 'PX', math.ceil(interval * 1000) + 1)
 return {'0', '0'}
 """
@@ -189,10 +207,10 @@ class Shared:
     def ask(self, key: str, chat: str, rate: int | None,
             interval: float) -> tuple[float, float]:
         base = PREFIX + key
-        spacing = (1.0 + SEND_HEADROOM) / rate if rate else 0.0
         everyone, this_chat = self._ask(
-            lambda: self._take(keys=[f"{base}:pause", f"{base}:chat:{chat}", f"{base}:next"],
-                               args=[self.clock(), rate or 0, interval, spacing]),
+            lambda: self._take(keys=[f"{base}:pause", f"{base}:chat:{chat}", f"{base}:starts"],
+                               args=[self.clock(), rate or 0, interval, SEND_WINDOW,
+                                     send_gap(rate), self._unique()]),
             lambda: self.fallback.ask(key, chat, rate, interval))
         return float(everyone), float(this_chat)
 

@@ -17,9 +17,9 @@ from telegram.request import HTTPXRequest
 
 from bot.channels import registry
 from minyi.notifier import Notifier, RateLimiter
-from minyi.pacing import HEADROOM
 from minyi.settings import Settings
 from store.delivery import notices, outbox
+from store.limits import SEND_HEADROOM as HEADROOM
 from store.models import (
     Channel,
     OutboxMessage,
@@ -64,17 +64,21 @@ def test_it_spaces_two_messages_to_one_chat_by_the_interval() -> None:
     assert clock.slept == [pytest.approx(0.9)]
 
 
-def test_it_starts_sends_evenly_a_little_under_the_rate() -> None:
+def test_it_lets_no_more_than_the_rate_start_within_a_second_and_a_little_more() -> None:
     clock = FakeClock()
     limiter = RateLimiter(30, 1.0, clock=clock, sleep=clock.sleep)
     starts = []
     for chat in range(100):
         asyncio.run(limiter.wait(chat))  # several in flight at once: no `done` in between
         starts.append(clock.now)
-    gaps = {round(b - a, 6) for a, b in zip(starts, starts[1:], strict=False)}
-    assert gaps == {round((1 + HEADROOM) / 30, 6)}
-    # Never 31 starts within a second, with room for a request to arrive a little late.
+        if chat == 50:
+            clock.now += 0.2  # the process was held up a moment
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert min(gaps) >= (1 + HEADROOM) / 30 * 0.75 - 1e-9  # never a burst
+    # Never 31 starts within a second, with room for a request to arrive a little late ...
     assert min(starts[i + 30] - starts[i] for i in range(70)) >= 1.0 + HEADROOM - 1e-9
+    # ... and the moment lost is made up: 100 starts take 100 slots, not 100 and the delay.
+    assert starts[-1] - starts[0] <= 99 * (1 + HEADROOM) / 30 + 0.01
 
 
 def test_it_holds_everyone_back_while_paused() -> None:
