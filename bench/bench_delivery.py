@@ -10,8 +10,9 @@ a round trip to Telegram's servers. Cases: one `minyi worker` process on
 SQLite, one on PostgreSQL, and two on PostgreSQL sharing the rate limits
 through Redis (issue 15); the emulator runs in this process. The figure is
 the delivered rate (messages over the time from the first accepted send to
-the last) against the allowed 30/s; the goal is 95 % of it. Each case checks its own output: every message delivered
-once (0 lost, 0 duplicated), none answered 429, each chat's in the order written.
+the last) against the allowed 30/s; the goal is 95 % of it. Each case checks
+its own output: every message delivered once (0 lost, 0 duplicated), none
+answered 429, each chat's in the order written.
 """
 
 from __future__ import annotations
@@ -105,6 +106,17 @@ def check(url: str, emu: BotAPIEmulator, written: dict[int, list[str]]) -> Deliv
         raise Wrong(f"{len(emu.throttled)} sends answered 429, the first: {emu.throttled[0]}")
     if left := unsettled(url):
         raise Wrong(f"{left} outbox rows not marked sent")
+    check_sent(emu, written)
+    if emu.rate_violations():
+        raise Wrong(f"the limits were broken: {emu.rate_violations()[:3]}")
+    times = sorted(t for t, _ in emu._send_times)
+    n = len(times)
+    rate = (n - 1) / (times[-1] - times[0]) if n > 1 and times[-1] > times[0] else 0.0
+    return Delivered(n, rate, emu.most_at_once, 0.0)
+
+
+def check_sent(emu: BotAPIEmulator, written: dict[int, list[str]]) -> None:
+    """Every chat got what was written to it, once each, in the order written."""
     got: dict[int, list[str]] = {}
     for sent in emu.sent:
         got.setdefault(sent.chat_id, []).append(sent.text or "")
@@ -117,12 +129,6 @@ def check(url: str, emu: BotAPIEmulator, written: dict[int, list[str]]) -> Deliv
             raise Wrong(f"chat {chat}: delivered out of order: {delivered}")
     if extra := set(got) - set(written):
         raise Wrong(f"messages to chats nobody wrote to: {sorted(extra)[:5]}")
-    if emu.rate_violations():
-        raise Wrong(f"the limits were broken: {emu.rate_violations()[:3]}")
-    times = sorted(t for t, _ in emu._send_times)
-    n = len(times)
-    rate = (n - 1) / (times[-1] - times[0]) if n > 1 and times[-1] > times[0] else 0.0
-    return Delivered(n, rate, emu.most_at_once, 0.0)
 
 
 def _deadline(messages: int) -> float:
