@@ -20,7 +20,7 @@ import math
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, suppress
 from datetime import datetime
 from typing import Any
@@ -89,7 +89,7 @@ class Notifier:
     # -- the database, in short transactions off the event loop ---------------
 
     def write(self, settled: list[Settled], channels: list[Channel], claim: int,
-              now: datetime | None, release: list[Message] = ()) -> list[Message]:  # type: ignore[assignment]
+              now: datetime | None, release: Sequence[Message] = ()) -> list[Message]:
         """In one transaction: record `settled`, hand back `release`, and claim up to `claim`
         due rows on `channels` (those the outcomes just recorded may have unblocked too)."""
         with self.session_factory() as session, session.begin():  # type: ignore[attr-defined]
