@@ -102,16 +102,17 @@ def unsettled(url: str) -> int:
 
 def check(url: str, emu: BotAPIEmulator, written: dict[int, list[str]]) -> Delivered:
     """What the emulator received against what was written; raises Wrong on any difference."""
+    times = sorted(t for t, _ in emu._send_times)
+    n = len(times)
+    rate = (n - 1) / (times[-1] - times[0]) if n > 1 and times[-1] > times[0] else 0.0
     if emu.throttled:
-        raise Wrong(f"{len(emu.throttled)} sends answered 429, the first: {emu.throttled[0]}")
+        raise Wrong(f"{len(emu.throttled)} of {len(emu.send_spans)} sends answered 429 (at "
+                    f"{rate:.2f} msg/s), the first: {emu.throttled[0]}")
     if left := unsettled(url):
         raise Wrong(f"{left} outbox rows not marked sent")
     check_sent(emu, written)
     if emu.rate_violations():
         raise Wrong(f"the limits were broken: {emu.rate_violations()[:3]}")
-    times = sorted(t for t, _ in emu._send_times)
-    n = len(times)
-    rate = (n - 1) / (times[-1] - times[0]) if n > 1 and times[-1] > times[0] else 0.0
     return Delivered(n, rate, emu.most_at_once, 0.0)
 
 
