@@ -1,21 +1,26 @@
 """Delivers the outbox: feedback owed to reporters and staff alerts, on whichever channel.
 
-Each tick claims due rows for the enabled channels (the registry's; rows for
-a channel switched off wait until it is back), at most one per chat (the
-oldest it is owed: `outbox.claim_due`), delivers them one by one
-through their channel and records each outcome in a transaction of its own,
-so a message accepted by a channel is marked sent before the next one goes
-out: a restart never sends it again. Each channel has its own `RateLimiter`
-built from its rate policy; outcomes are recorded alike for every channel.
+A delivery round claims due rows for the enabled channels (the registry's;
+rows for a channel switched off wait until it is back), at most one per chat
+(the oldest it is owed: `outbox.claim_due`, so one chat's messages go in
+order, across retries and workers), and sends several at once on each
+channel, as many as its `RatePolicy.at_once` allows, started as fast as its
+`RateLimiter` lets them. Outcomes are recorded in batches, each in one
+transaction that also claims the rows they unblock, so the next chat's
+message is on hand before the pool runs dry; a row stays `sending` (claimed,
+so no worker sends it again) until its outcome is recorded. Outcomes are
+recorded alike for every channel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import sys
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, suppress
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,9 +28,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.channels import Registry
-from bot.channels.base import ChannelPort, Message, Outcome, RatePolicy, Status
+from bot.channels.base import ChannelPort, Message, Outcome, Status
+from minyi.pacing import RateLimiter
 from minyi.settings import Settings
-from store import limits
 from store.delivery import outbox
 from store.models import Channel, OutboxMessage, OutboxStatus
 from store.ops import logctx
@@ -33,84 +38,15 @@ from store.reports import details
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Notifier", "RateLimiter"]
+
+# Rows held claimed at most (about three seconds' worth at Telegram's rate).
 CLAIM_BATCH = 100
+# Outcomes are recorded together: this many, or this long after the first is known.
+RECORD_BATCH = 50
+RECORD_AFTER = 0.5
 
-
-class RateLimiter:
-    """Spaces sends: at most `rate` per second overall (None: any), `interval` apart per chat.
-
-    Spacing is measured from when the previous send *finished*, so the
-    server, which sees each request before we see its answer, never sees
-    two closer together than allowed. `pause()` holds every send back, as
-    a channel asks after a 429 or a quota error.
-    """
-
-    def __init__(self, rate: int | None = 30, interval: float = 1.0, *,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-                 shared: limits.Counts | None = None, key: str = "send") -> None:
-        self.rate = rate
-        self.interval = interval
-        # With Redis (REDIS_URL), every worker's sends count against one budget.
-        self.shared = shared
-        self.key = key
-        self.clock = clock
-        self.sleep = sleep
-        self._recent: deque[float] = deque(maxlen=rate or 1)
-        self._last: dict[Hashable, float] = {}
-        self._paused_until = 0.0
-
-    def delay(self, chat: Hashable) -> float:
-        """Seconds until a message may go to `chat` (0 when it may go now)."""
-        now = self.clock()
-        waits = [self._paused_until - now]
-        if chat in self._last:
-            waits.append(self._last[chat] + self.interval - now)
-        if self.rate and len(self._recent) >= self.rate:
-            waits.append(self._recent[0] + 1.0 - now)
-        return max(0.0, *waits)
-
-    async def wait(self, chat: Hashable) -> None:
-        """Sleep until a message may go to `chat`."""
-        while (delay := self.delay(chat)) > 0:
-            await self.sleep(delay)
-
-    def take(self, chat: Hashable) -> float:
-        """With a shared budget: 0 when a send to `chat` may start now (and is counted),
-        else seconds to wait; without one, always 0 (`delay` has said)."""
-        if self.shared is None:
-            return 0.0
-        return self.shared.take(self.key, str(chat), self.rate, self.interval)
-
-    def done(self, chat: Hashable) -> None:
-        """A send to `chat` has just finished (whatever its outcome)."""
-        if self.shared is not None:
-            self.shared.done(self.key, str(chat), self.interval)
-        now = self.clock()
-        self._recent.append(now)
-        self._last[chat] = now
-        if len(self._last) > 10_000:  # forget chats that have long been free
-            self._last = {c: t for c, t in self._last.items() if now - t < self.interval}
-
-    def pause(self, seconds: float) -> None:
-        """Send nothing to anyone for `seconds`."""
-        if self.shared is not None:
-            self.shared.pause(self.key, seconds)
-        self._paused_until = max(self._paused_until, self.clock() + seconds)
-
-    @property
-    def paused_until(self) -> float:
-        """The clock reading before which nothing is sent (0 when never paused)."""
-        return self._paused_until
-
-    def paused_for(self) -> float:
-        return max(0.0, self._paused_until - self.clock())
-
-    @classmethod
-    def of(cls, policy: RatePolicy, kind: str = "send") -> RateLimiter:
-        """The limiter for a channel's policy; shared through Redis when REDIS_URL is set."""
-        return cls(policy.overall, policy.per_recipient, shared=limits.redis(),
-                   key=f"send:{kind}")
+Settled = tuple[Message, Outcome]
 
 
 class Notifier:
@@ -132,49 +68,206 @@ class Notifier:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; rest `notifier_interval` when nothing is due."""
+        # A send counts against the channel's rate when it starts; the server counts it
+        # when it arrives. Let the database thread hold the loop up for 1 ms at a time,
+        # not Python's default 5, so that the two stay close.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         while not stop.is_set():
             try:
-                handled = await self.tick()
+                handled = await _Round(self, stop=stop).deliver()
             except Exception:
-                log.exception("notifier tick failed")
+                log.exception("notifier round failed")
                 handled = 0
             if handled == 0:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.notifier_interval)
 
     async def tick(self, now: datetime | None = None) -> int:
-        """Claim what is due (as of `now`) and deliver it; returns how many rows were handled."""
-        registry = self.registry
-        due = await asyncio.to_thread(self._claim, registry.kinds, now)
-        queues: dict[Channel, deque[Message]] = {}
-        for message in due:
-            queues.setdefault(message.channel, deque()).append(message)
-        # Each channel at its own pace, side by side; only enabled channels were claimed.
-        await asyncio.gather(*(self._drain(registry.channels[kind], queue)
-                               for kind, queue in queues.items()))
-        return len(due)
+        """Claim what is due (as of `now`) once and deliver it; returns how many rows were handled."""
+        return await _Round(self, now=now).deliver()
 
-    async def _drain(self, channel: ChannelPort, queue: deque[Message]) -> None:
-        limiter = self.limiter(channel)
-        while queue:
-            await self._send_next(channel, limiter, queue)
+    # -- the database, in short transactions off the event loop ---------------
 
-    async def _send_next(self, channel: ChannelPort, limiter: RateLimiter,
-                         queue: deque[Message]) -> None:
-        """Send the first row whose recipient may be written to now, waiting if none may."""
-        ready = next((m for m in queue if limiter.delay(m.chat_id) == 0), None)
-        if ready is None:
-            await limiter.sleep(min(limiter.delay(m.chat_id) for m in queue))
+    def write(self, settled: list[Settled], channels: list[Channel], claim: int,
+              now: datetime | None, release: Sequence[Message] = ()) -> list[Message]:
+        """In one transaction: record `settled`, hand back `release`, and claim up to `claim`
+        due rows on `channels` (those the outcomes just recorded may have unblocked too)."""
+        with self.session_factory() as session, session.begin():  # type: ignore[attr-defined]
+            outbox.mark_all_sent(session, [m.id for m, o in settled if o.status == Status.SENT])
+            for message, outcome in settled:
+                if outcome.status != Status.SENT:
+                    _record(session, message, outcome)
+            outbox.release(session, [m.id for m in release])
+            if claim <= 0 or not channels:
+                return []
+            rows = outbox.claim_due(session, channels, limit=claim, now=now,
+                                    lease=timedelta(seconds=self.settings.outbox_lease_seconds))
+            # A details link is queued as a marker: the site's address is known here, not in store/.
+            url = self.settings.public_url
+            return [Message(r.id, r.channel, r.chat_id, details.resolve(r.text, url), r.buttons,
+                            r.attempts) for r in rows]
+
+
+def _record(session: Session, message: Message, outcome: Outcome) -> None:
+    """Record a delivery that did not go, the same way whichever channel it came from."""
+    msg = session.get(OutboxMessage, message.id)
+    # Only the claim we hold is ours to settle; a row given up meanwhile
+    # (its recipient blocked us) stays as it is.
+    if msg is None or msg.status != OutboxStatus.SENDING:
+        return
+    if outcome.status == Status.RETRY:
+        delay = (outcome.retry_after if outcome.retry_after is not None
+                 else outbox.backoff(message.attempts))
+        outbox.retry_later(session, msg, error=outcome.error, delay=delay)
+    else:  # a recipient gone gives up their other rows too
+        outbox.give_up(session, msg, error=outcome.error, blocked=outcome.status == Status.GONE)
+
+
+class _Round:
+    """One delivery round: claim, send several at once within each channel's limits, record
+    the outcomes in batches. Given `stop`, it claims again as rows are settled, until
+    nothing more is due or `stop` is set; without, it delivers one claim's rows (`tick`)."""
+
+    def __init__(self, notifier: Notifier, *, now: datetime | None = None,
+                 stop: asyncio.Event | None = None) -> None:
+        self.notifier = notifier
+        self.registry = notifier.registry
+        self.now = now
+        self.stop = stop
+        self.queues: dict[Channel, deque[Message]] = {}
+        self.flying: dict[Channel, int] = {}
+        self.sends: set[asyncio.Task[Settled]] = set()
+        self.settled: list[Settled] = []
+        self.first_settled = 0.0
+        self.writing: asyncio.Task[list[Message]] | None = None
+        self.claims = 0
+        self.claiming = 0  # how many rows the write in progress claims
+        self.more = True  # the last claim may have left rows due
+        self.handled = 0
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def queued(self) -> int:
+        return sum(len(q) for q in self.queues.values())
+
+    async def deliver(self) -> int:
+        """Returns how many rows were claimed (and so handled)."""
+        try:
+            while True:
+                if self.writing is None:
+                    self._write_if_due()
+                wait = self._start_sends()
+                if not (self.sends or self.writing or self.settled
+                        or (self.queued() and not self.stopping)):
+                    break
+                wait = min(wait, self._record_in())
+                waiting: set[asyncio.Task[Any]] = set(self.sends)
+                if self.writing is not None:
+                    waiting.add(self.writing)
+                if not waiting:
+                    await asyncio.sleep(wait)
+                    continue
+                done, _ = await asyncio.wait(waiting, timeout=None if math.isinf(wait) else wait,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task is self.writing:
+                        self.writing = None
+                        rows = task.result()
+                        if self.claiming:
+                            self.more = len(rows) >= self.claiming
+                        self._queue(rows)
+                    else:
+                        self._finished(task)
+        finally:
+            await self._wind_down()
+        return self.handled
+
+    # -- the database ----------------------------------------------------------
+
+    def _write_if_due(self) -> None:
+        """Record what is settled and claim more, in the background, when it is time."""
+        if self.stop is None:  # `tick`: one claim
+            want = self.claims == 0
+        else:
+            want = not self.stopping and self.queued() < CLAIM_BATCH // 2
+        # After a claim that found fewer rows than asked, the rest wait behind rows in
+        # flight: claim again when their outcomes are recorded.
+        if not ((self.settled and self._record_in() == 0) or (want and self.more)):
             return
-        if limiter.shared is not None and (
-                wait := await asyncio.to_thread(limiter.take, ready.chat_id)) > 0:
-            await limiter.sleep(wait)  # another worker's sends used the budget
-            return
-        queue.remove(ready)
-        await self._send(channel, limiter, ready)
+        claim = CLAIM_BATCH - self.queued() - len(self.sends) if want else 0
+        settled, self.settled = self.settled, []
+        self.claims += 1 if claim else 0
+        self.claiming = claim
+        self.writing = asyncio.create_task(asyncio.to_thread(
+            self.notifier.write, settled, self.registry.kinds, claim, self.now))
 
-    async def _send(self, channel: ChannelPort, limiter: RateLimiter, message: Message) -> None:
-        """Deliver one row and record the outcome (a recipient gone gives up their other rows)."""
+    def _record_in(self) -> float:
+        """Seconds until the settled outcomes are recorded (inf: none are waiting)."""
+        if not self.settled:
+            return math.inf
+        if len(self.settled) >= RECORD_BATCH or not (self.sends or self.queued()):
+            return 0.0
+        return max(0.0, self.first_settled + RECORD_AFTER - time.monotonic())
+
+    def _queue(self, rows: list[Message]) -> None:
+        self.handled += len(rows)
+        for message in rows:
+            self.queues.setdefault(message.channel, deque()).append(message)
+
+    async def _wind_down(self) -> None:
+        """Let the sends in flight finish, record every outcome, hand back what was not sent."""
+        if self.writing is not None:
+            with suppress(Exception):
+                self._queue(await self.writing)
+        if self.sends:
+            await asyncio.wait(self.sends)
+            for task in list(self.sends):
+                self._finished(task)
+        left = [m for queue in self.queues.values() for m in queue]
+        if self.settled or left:
+            await asyncio.to_thread(self.notifier.write, self.settled, [], 0, self.now, left)
+            self.settled = []
+
+    # -- the channels ----------------------------------------------------------
+
+    def _start_sends(self) -> float:
+        """Start every send that may start now; returns seconds until one more may."""
+        if self.stopping:
+            return math.inf
+        wait = math.inf
+        for kind, queue in self.queues.items():
+            channel = self.registry.channels[kind]
+            limiter = self.notifier.limiter(channel)
+            while queue and self.flying.get(kind, 0) < channel.rate.at_once:
+                now = limiter.clock()
+                if limiter.everyone() > now:
+                    wait = min(wait, limiter.everyone() - now)
+                    break
+                # The first row whose chat may be written to now (one chat's rows are in
+                # separate claims, in order: only a chat's oldest unsent row is claimed).
+                ready = next((m for m in queue if limiter.delay(m.chat_id) == 0), None)
+                if ready is None:
+                    wait = min(wait, *(limiter.delay(m.chat_id) for m in queue))
+                    break
+                if limiter.take(ready.chat_id) > 0:
+                    continue  # another worker spent the budget or wrote to the chat; look again
+                queue.remove(ready)
+                self.flying[kind] = self.flying.get(kind, 0) + 1
+                self.sends.add(asyncio.create_task(self._send(channel, limiter, ready)))
+        return wait
+
+    def _finished(self, task: asyncio.Task[Settled]) -> None:
+        self.sends.discard(task)
+        message, outcome = task.result()
+        self.flying[message.channel] -= 1
+        if not self.settled:
+            self.first_settled = time.monotonic()
+        self.settled.append((message, outcome))
+
+    async def _send(self, channel: ChannelPort, limiter: RateLimiter, message: Message) -> Settled:
+        """Deliver one row; its outcome is recorded with the next batch."""
         # Every line logged for this delivery (the channel's too) names the row.
         with logctx.tagged(f"out={message.id}"):
             try:
@@ -184,47 +277,9 @@ class Notifier:
                 outcome = Outcome.retry(f"{type(exc).__name__}: {exc}")
             finally:
                 limiter.done(message.chat_id)
-            log.info("outbox row %s on %s: %s%s", message.id, channel.kind.value, outcome.status.value,
-                     f" ({outcome.error})" if outcome.error else "")
-            await self._settle(limiter, message, outcome)
-
-    async def _settle(self, limiter: RateLimiter, message: Message, outcome: Outcome) -> None:
-        """Record `outcome` the same way whichever channel it came from."""
-        if outcome.status == Status.SENT:
-            await self._record(message, outbox.mark_sent)
-        elif outcome.status == Status.RETRY:
-            if outcome.retry_after is not None:
+            if outcome.status == Status.RETRY and outcome.retry_after is not None:
                 # The channel said how long: nothing goes to anyone on it until then.
                 limiter.pause(outcome.retry_after)
-                delay = outcome.retry_after
-            else:
-                delay = outbox.backoff(message.attempts)
-            await self._record(message, outbox.retry_later, error=outcome.error, delay=delay)
-        elif outcome.status == Status.GONE:
-            await self._record(message, outbox.give_up, error=outcome.error, blocked=True)
-        else:
-            await self._record(message, outbox.give_up, error=outcome.error)
-
-    # -- the database, in short transactions off the event loop ---------------
-
-    def _claim(self, channels: list[Channel], now: datetime | None) -> list[Message]:
-        with self.session_factory() as session, session.begin():  # type: ignore[attr-defined]
-            rows = outbox.claim_due(session, channels, limit=CLAIM_BATCH, now=now,
-                                    lease=timedelta(seconds=self.settings.outbox_lease_seconds))
-            # A details link is queued as a marker: the site's address is known here, not in store/.
-            url = self.settings.public_url
-            return [Message(r.id, r.channel, r.chat_id, details.resolve(r.text, url), r.buttons,
-                            r.attempts) for r in rows]
-
-    def _record_many(self, messages: list[Message], outcome: Callable[..., None],
-                     **kwargs: Any) -> None:
-        with self.session_factory() as session, session.begin():  # type: ignore[attr-defined]
-            for message in messages:
-                msg = session.get(OutboxMessage, message.id)
-                # Only the claim we hold is ours to settle; a row given up
-                # meanwhile (its recipient blocked us) stays as it is.
-                if msg is not None and msg.status == OutboxStatus.SENDING:
-                    outcome(session, msg, **kwargs)
-
-    async def _record(self, message: Message, outcome: Callable[..., None], **kwargs: Any) -> None:
-        await asyncio.to_thread(self._record_many, [message], outcome, **kwargs)
+            log.info("outbox row %s on %s: %s%s", message.id, channel.kind.value,
+                     outcome.status.value, f" ({outcome.error})" if outcome.error else "")
+            return message, outcome

@@ -5,6 +5,10 @@ The bot under test talks to it exactly as it would talk to Telegram
 the users (`user_sends_text`, `user_presses` ...) and reads what the bot sent
 (`sent_to`). Faults can be injected (`fail_next`), and every accepted send is
 time-stamped so a test can check Telegram's flood limits (`rate_violations`).
+With `enforce_limits` it answers a send that breaks them 429 as Telegram does
+(each one listed in `throttled`); with `latency` it answers every call that
+many seconds after it arrived, as a round trip to Telegram's servers takes,
+and records how many sends were in flight at once (`most_at_once`).
 
 Shapes follow the Bot API objects python-telegram-bot parses: Update,
 Message, CallbackQuery, PhotoSize, Document, File, User, Chat.
@@ -89,7 +93,8 @@ class BotAPIEmulator:
     """A Bot API server in a background thread; use as a context manager."""
 
     def __init__(self, token: str = TOKEN, *, bot_username: str = "minyi_test_bot",
-                 hang_seconds: float = 30.0) -> None:
+                 hang_seconds: float = 30.0, latency: float = 0.0,
+                 enforce_limits: bool = False) -> None:
         self.token = token
         self.bot_user: JSON = {"id": BOT_ID, "is_bot": True, "first_name": "民意直通车",
                                "username": bot_username, "can_join_groups": True,
@@ -97,7 +102,14 @@ class BotAPIEmulator:
                                "supports_inline_queries": False}
         self.hang_seconds = hang_seconds
         # When True, a send breaking the flood limits is answered 429 like Telegram does.
-        self.enforce_limits = False
+        self.enforce_limits = enforce_limits
+        # Seconds between a call's arrival and its answer.
+        self.latency = latency
+        # Sends being answered now, and the most there ever were at once.
+        self.in_flight = 0
+        self.most_at_once = 0
+        # (arrived, answered) of every send call, whatever its answer.
+        self.send_spans: list[tuple[float, float]] = []
         self.sent: list[Sent] = []
         self.edits: list[Sent] = []
         self.calls: list[tuple[str, JSON]] = []
@@ -289,6 +301,13 @@ class BotAPIEmulator:
             markup = self._messages[(chat_id, message_id)].get("reply_markup")
         return Sent("", chat_id, message_id, None, markup, 0).buttons
 
+    def add_chats(self, chat_ids: list[int]) -> None:
+        """Private chats that exist (as if each user had written), without queuing updates."""
+        with self._cond:
+            for chat_id in chat_ids:
+                self._chat_of.setdefault(chat_id, {"id": chat_id, "type": "private",
+                                                   "first_name": f"用户{chat_id}"})
+
     def block_bot(self, user_id: int) -> None:
         """The user blocks the bot: every later send to them answers 403."""
         self._blocked.add(user_id)
@@ -361,6 +380,23 @@ class BotAPIEmulator:
     # -- the Bot API -----------------------------------------------------------
 
     def call(self, method: str, params: JSON, files: dict[str, tuple[str, bytes]]) -> tuple[int, JSON]:
+        arrived = time.monotonic()
+        is_send = method in SEND_METHODS
+        if is_send:
+            with self._cond:
+                self.in_flight += 1
+                self.most_at_once = max(self.most_at_once, self.in_flight)
+        try:
+            return self._call(method, params, files)
+        finally:
+            if self.latency:
+                self._stopping.wait(max(0.0, arrived + self.latency - time.monotonic()))
+            if is_send:
+                with self._cond:
+                    self.in_flight -= 1
+                    self.send_spans.append((arrived, time.monotonic()))
+
+    def _call(self, method: str, params: JSON, files: dict[str, tuple[str, bytes]]) -> tuple[int, JSON]:
         self.calls.append((method, params))
         with self._cond:
             queue = self._faults.get(method)

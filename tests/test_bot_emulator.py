@@ -135,3 +135,32 @@ def test_it_serves_small_files_and_refuses_big_ones(emu: BotAPIEmulator) -> None
             return bytes(await f.download_as_bytearray())
 
     assert asyncio.run(fetch()) == b"%PDF-1.7 small"
+
+
+def test_it_answers_after_its_latency_and_counts_the_calls_in_flight() -> None:
+    with BotAPIEmulator(latency=0.2) as emu:
+        emu.add_chats([7, 8, 9])
+
+        async def three_at_once() -> None:
+            async with Bot(TOKEN, base_url=emu.base_url) as bot:
+                await asyncio.gather(*(bot.send_message(chat, "你好") for chat in (7, 8, 9)))
+
+        asyncio.run(three_at_once())
+        assert emu.most_at_once == 3
+        assert all(end - start >= 0.2 for start, end in emu.send_spans)
+        assert [emu.texts(c) for c in (7, 8, 9)] == [["你好"]] * 3
+
+
+def test_it_answers_429_to_a_sender_that_breaks_the_limits_and_lists_each() -> None:
+    with BotAPIEmulator(enforce_limits=True) as emu:
+        emu.add_chats([7])
+
+        async def twice() -> None:
+            async with Bot(TOKEN, base_url=emu.base_url) as bot:
+                await bot.send_message(7, "一")
+                with pytest.raises(RetryAfter):
+                    await bot.send_message(7, "二")  # within a second of the first
+
+        asyncio.run(twice())
+        assert emu.texts(7) == ["一"]
+        assert len(emu.throttled) == 1 and "chat 7" in emu.throttled[0]

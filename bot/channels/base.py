@@ -83,11 +83,13 @@ class Message:
 
 @dataclass(frozen=True)
 class RatePolicy:
-    """How fast a channel may be written to: `overall` per second (None: no limit), and
-    at least `per_recipient` seconds between two messages to one recipient."""
+    """How fast a channel may be written to: `overall` per second (None: no limit), at
+    least `per_recipient` seconds between two messages to one recipient, and at most
+    `at_once` sends in flight at a time (each to a different recipient)."""
 
     overall: int | None = None
     per_recipient: float = 0.0
+    at_once: int = 1
 
     @property
     def limited(self) -> bool:

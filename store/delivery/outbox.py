@@ -103,6 +103,28 @@ def mark_sent(session: Session, msg: OutboxMessage) -> None:
     msg.last_error = None
 
 
+def mark_all_sent(session: Session, ids: Sequence[int]) -> None:
+    """`mark_sent` for many claimed rows in one statement (a row no longer being sent,
+    given up meanwhile because its recipient blocked us, stays as it is)."""
+    if ids:
+        session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.SENT, sent_at=utcnow(), last_error=None)
+            .execution_options(synchronize_session=False))
+
+
+def release(session: Session, ids: Sequence[int]) -> None:
+    """Hand back claimed rows that were never sent (a worker stopping): due again at once,
+    the claim's attempt not counted."""
+    if ids:
+        session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING, attempts=OutboxMessage.attempts - 1)
+            .execution_options(synchronize_session=False))
+
+
 def retry_later(session: Session, msg: OutboxMessage, error: str, delay: float) -> None:
     """Put `msg` back with a delay; after `MAX_ATTEMPTS` it is given up."""
     msg.last_error = error[:1000]
@@ -168,5 +190,5 @@ def pending_count(session: Session) -> int:
     ) or 0
 
 
-__all__: list[Any] = ["enqueue", "claim_due", "mark_sent", "retry_later", "give_up",
-                      "backoff", "pending_count", "heard_from"]
+__all__: list[Any] = ["enqueue", "claim_due", "mark_sent", "mark_all_sent", "release",
+                      "retry_later", "give_up", "backoff", "pending_count", "heard_from"]

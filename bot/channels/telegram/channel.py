@@ -33,7 +33,10 @@ class TelegramChannel(BaseChannel):
     def __init__(self, settings: Settings, bot: Bot | None) -> None:
         self.bot = bot
         self.username = settings.telegram_bot_username
-        self.rate = RatePolicy(settings.global_rate, settings.per_chat_interval)
+        # A second's worth of sends may be in flight: each call takes a round trip to
+        # Telegram (~150 ms), so one at a time would reach a fifth of the rate.
+        self.rate = RatePolicy(settings.global_rate, settings.per_chat_interval,
+                               at_once=max(1, settings.global_rate))
 
     def connect(self, bot: Bot) -> None:
         """Send through `bot` from now on (Telegram answered): the rows waiting go out."""
