@@ -177,8 +177,10 @@ def test_the_registry_names_every_goal_of_issue_16() -> None:
     assert len({m for _, m in harness.REGISTRY}) == len(harness.REGISTRY) == 12
 
 
-def test_a_benchmark_refuses_a_database_minyi_seed_did_not_fill(tmp_path: Path) -> None:
-    from bench import bench_search, seeded
+def test_a_benchmark_refuses_a_database_minyi_seed_did_not_fill(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import bench_dashboard, bench_search, seeded
+    from bench.table import Options
     from minyi.demo import seed
     from store import migrate
     from store.db import make_engine, make_sessionmaker
@@ -187,7 +189,11 @@ def test_a_benchmark_refuses_a_database_minyi_seed_did_not_fill(tmp_path: Path) 
     empty = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
     migrate.upgrade(empty)
     with pytest.raises(SystemExit, match="holds no reports; fill it first"):
-        bench_search.main(["--database-url", empty])
+        bench_dashboard.main(["--database-url", empty])
+    monkeypatch.setenv(bench_search.SQLITE_ENV, empty)  # the search bench is pointed by a variable
+    with pytest.raises(SystemExit, match="holds no reports; fill it first"), \
+            bench_search.sqlite_database(10, Options(quick=True)):
+        pass
 
     real = f"sqlite:///{tmp_path / 'office.sqlite3'}"
     migrate.upgrade(real)
@@ -197,7 +203,7 @@ def test_a_benchmark_refuses_a_database_minyi_seed_did_not_fill(tmp_path: Path) 
         s.commit()
     engine.dispose()
     with pytest.raises(SystemExit, match="holds 1 reports that `minyi seed` did not write"):
-        bench_search.main(["--database-url", real])
+        bench_dashboard.main(["--database-url", real])
     assert "cannot be read" in (seeded.problem(f"sqlite:///{tmp_path / 'nothing' / 'x.db'}") or "")
 
     demo = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
