@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from store import access
 from store.models import (
-    Adoption,
     AdoptionLevel,
     CollectionPoint,
     Instruction,
@@ -226,17 +225,14 @@ def _figures(session: Session, user: User, period: Period, dim: Dimension) -> di
 
     satisfied, basically = (sa.func.sum(sa.case((Report.satisfaction.in_(criteria.RATED[r]), 1),
                                                 else_=0)) for r in ("satisfied", "basically"))
-    for k, n, good, fair in grouped(sa.func.count(), satisfied, basically):
+    # Adopted at each level or above, as the inbox's `adopted=` filter
+    # (`adoption.adopted_at_least`), from the highest rank the report keeps.
+    at_least = [sa.func.sum(sa.case((adoption.adopted_rank_at_least(lv), 1), else_=0)) for lv in LEVELS]
+    for k, n, good, fair, *adopted in grouped(sa.func.count(), satisfied, basically, *at_least):
         figures = row(k)
         figures.received, figures.rated["satisfied"], figures.rated["basically"] = \
             n, good or 0, fair or 0
-
-    # Adopted at each level or above, as the inbox's `adopted=` filter
-    # (`adoption.adopted_at_least`): the reports' ids among that level's facts.
-    for i in range(len(LEVELS)):
-        at_least = sa.select(Adoption.report_id).where(Adoption.level.in_([lv.value for lv in LEVELS[i:]]))
-        for k, n in grouped(sa.func.count(), extra=[Report.id.in_(at_least)]):
-            row(k).adopted_at[i] = n
+        figures.adopted_at = [a or 0 for a in adopted]
 
     # The same facts as the inbox's filters (`adoption.reported_upward`,
     # `journal.rules.carried`, `criteria.rated`), as IN lists the reports' ids answer.
