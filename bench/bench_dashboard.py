@@ -57,7 +57,7 @@ from store.models import (
     User,
 )
 from store.network import users
-from store.outputs import dashboard, period
+from store.outputs import adoption, dashboard, period
 from store.reports import timings
 
 DEFAULT_URL = "sqlite:///instance/bench.sqlite3"
@@ -125,7 +125,8 @@ def run(url: str, repeat: int = 3, out: Any = sys.stdout) -> dict[str, Run]:
 
 def check(session: Session, year: period.Period, results: dict[str, Run]) -> None:
     """Raise `Wrong` unless every case counted the year's reports as a plain COUNT does, and the
-    page's adopted and first-answer figures agree with plain counts of the same reports."""
+    page's adopted (at each level) and first-answer figures agree with plain counts of the same
+    reports."""
     counts = {name: r.result for name, r in results.items()}
     if len(set(counts.values())) != 1:
         raise Wrong(f"the cases counted different reports: {counts}")
@@ -139,6 +140,12 @@ def check(session: Session, year: period.Period, results: dict[str, Run]) -> Non
     want = (next(iter(counts.values())), adopted, answered)
     if got != want:
         raise Wrong(f"the dashboard counted (received, adopted, answered) {got}; plain counts {want}")
+    # Each level or above as the inbox filters it, from the adoptions themselves.
+    at_least = [session.scalar(sa.select(sa.func.count()).select_from(Report).where(
+        *in_year, adoption.adopted_at_least(level))) or 0 for level in dashboard.LEVELS]
+    if board.total.adopted_at != at_least:
+        raise Wrong(f"the dashboard counted {board.total.adopted_at} adopted at each level or above; "
+                    f"plain counts by the inbox's filter {at_least}")
     top = sum(r.figures.received for r in board.rows if r.depth == 0)
     if top != board.total.received:
         raise Wrong(f"the top of the unit tree holds {top} reports, the total {board.total.received}")
@@ -287,7 +294,7 @@ def _load(conn: sqlite3.Connection, rng: random.Random, n: int, net: _Net) -> No
             point, unit = rng.choice(net.points) if rng.random() < 0.9 else (None, rng.choice(net.points)[1])
             fate = rng.random()
             status, decided, rated = "submitted", None, None
-            answered, answer_days, decision_days = None, None, None
+            answered, answer_days, decision_days, adopted_rank = None, None, None, None
             rows["events"].append((rid, "submit", None, "submitted", at(filed), None))
             if fate < 0.65:
                 answer = filed + timedelta(days=rng.randint(0, 20), hours=rng.randint(0, 8))
@@ -299,6 +306,7 @@ def _load(conn: sqlite3.Connection, rng: random.Random, n: int, net: _Net) -> No
                                        decided, None))
                 if adopted:
                     level = rng.choice(levels)
+                    adopted_rank = adoption.rank(level)  # as `adoption.record` keeps it
                     rows["adoptions"].append((rid, level, answer.date().isoformat(), decided))
                     if rng.random() < 0.1:
                         rows["upward"].append((rid, net.destination, 1, answer.date().isoformat(),
@@ -320,7 +328,7 @@ def _load(conn: sqlite3.Connection, rng: random.Random, n: int, net: _Net) -> No
             rows["reports"].append((
                 rid, f"B{rid:09d}", rng.choice(categories), "测试信息", "情况", "建议", "normal", 0,
                 "{}", "report", rng.choice(net.reporters), status, 0, 1, at(filed), at(filed),
-                unit, point, rated, decided, answered, answer_days, decision_days))
+                unit, point, rated, decided, answered, answer_days, decision_days, adopted_rank))
         for key, sql in SQL.items():
             if rows[key]:
                 conn.executemany(sql, rows[key])
@@ -334,8 +342,8 @@ SQL = {
     "reports": "INSERT INTO reports (id, tracking_no, category, title, situation, suggestion, urgency, "
                "anonymous, answers, form, reporter_id, status, review_level, version, created_at, "
                "updated_at, unit_id, point_id, satisfaction, decided_at, answered_at, answer_workdays, "
-               "decision_workdays) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "decision_workdays, adopted_rank) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "events": "INSERT INTO report_events (report_id, action, from_status, to_status, created_at, note) "
               "VALUES (?, ?, ?, ?, ?, ?)",
     "adoptions": "INSERT INTO adoptions (report_id, level, adopted_on, created_at) VALUES (?, ?, ?, ?)",

@@ -63,3 +63,18 @@ def test_a_dashboard_that_miscounts_is_wrong(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(dashboard, "build", one_short)
     with pytest.raises(Wrong, match="plain counts"):
         bench_dashboard.run(url, repeat=1)
+
+
+def test_a_dashboard_that_miscounts_a_higher_level_is_wrong(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = bench_dashboard.seeded_database(tmp_path, 300)
+    real = dashboard.build
+
+    def one_more_in_the_city(*args: Any, **kwargs: Any) -> dashboard.Dashboard:
+        board = real(*args, **kwargs)
+        board.total.adopted_at[1] += 1
+        return board
+
+    monkeypatch.setattr(dashboard, "build", one_more_in_the_city)
+    with pytest.raises(Wrong, match="adopted at each level or above"):
+        bench_dashboard.run(url, repeat=1)

@@ -150,6 +150,8 @@ def test_statuses_follow_age_with_the_rows_their_moves_leave(
             assert r.merged_into_id is not None and r.merged_into_id < r.id
         if r.status in (ReportStatus.ADOPTED, ReportStatus.TRANSFERRED, ReportStatus.HANDLED):
             assert r.id in levels and r.decided_at is not None
+        # The report keeps its highest adoption's rank, as `adoption.record` does.
+        assert r.adopted_rank == (adoption.rank(levels[r.id]) if r.id in levels else None)
 
     # Every report was submitted, and its last event leads to its status.
     assert _count(session, ReportEvent, ReportEvent.action == "submit") == len(reports)

@@ -75,6 +75,12 @@ def test_it_keeps_every_adoption_with_its_date_and_derives_the_highest(
         (AdoptionLevel.PROVINCE, "省政协办公厅", "《政协信息》")]
     assert all(a.adopted_on == adoption.today() for a in history)
     assert adoption.highest(session, report) is AdoptionLevel.PROVINCE
+    # The report keeps the highest rank for the dashboard; a lower adoption later leaves it.
+    assert report.adopted_rank == adoption.rank(AdoptionLevel.PROVINCE)
+    adoption.record(session, report, AdoptionLevel.CITY)
+    session.commit()
+    assert session.scalar(sa.select(Report.adopted_rank).where(Report.id == report.id)) == 2
+    assert adoption.highest(session, report) is AdoptionLevel.PROVINCE
     # The reporter hears it in the words 提高采用级别 uses.
     assert "已被省政协采用" in _messages(session, report)[-1]
 

@@ -19,6 +19,7 @@ from minyi.demo.network import Network, PointInfo
 from minyi.demo.text import TextMaker, Theme, Where, Words
 from store import sealing, workdays
 from store.models import AdoptionLevel, ReportSource, ReportStatus, Urgency
+from store.outputs import adoption
 from store.reports import timings
 
 S = ReportStatus
@@ -143,6 +144,7 @@ class ReportMaker:
             "merged_into_id": None, "satisfaction": None, "version": 1 + len(path),
             "created_at": when, "updated_at": moments[-1], "decided_at": None, "topic_id": topic_id,
             "answered_at": None, "answer_workdays": None, "decision_workdays": None,
+            "adopted_rank": None,
             "member_id": net.roster.get(reporter_id, (None, ""))[0],
             "source": net.roster.get(reporter_id, (None, ReportSource.CITIZEN.value))[1],
         }
@@ -234,8 +236,11 @@ class ReportMaker:
                     county=where.county, nn=rng.randint(10, 60), people=rng.randint(500, 9000))
             elif action == "adopt":
                 adopted = True
+                adopted_level = self.adoption(rng)  # as `adoption.record` keeps the highest
+                row["adopted_rank"] = max(adoption.rank(adopted_level), adoption.rank(
+                    adoption.level_of(row["adopted_rank"])))
                 rows["adoptions"].append({
-                    "report_id": rid, "level": self.adoption(rng).value, "adopted_on": at.date(),
+                    "report_id": rid, "level": adopted_level.value, "adopted_on": at.date(),
                     "body": None, "publication": None, "event_id": None, "upward_id": None,
                     "recorded_by_id": user, "created_at": at})
                 row["decided_at"] = at

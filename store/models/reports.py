@@ -101,6 +101,10 @@ class Report(Base):
     answer_workdays: Mapped[int | None] = mapped_column(sa.SmallInteger)
     decision_workdays: Mapped[int | None] = mapped_column(sa.SmallInteger)
     # -- end timings --
+    # The rank of the highest level that adopted it (county 0 ... national 3; NULL: never
+    # adopted), kept by `store.outputs.adoption.record`, the one writer of adoptions, so the
+    # dashboard counts "adopted at each level or above" in its one scan (issue 13).
+    adopted_rank: Mapped[int | None] = mapped_column(sa.SmallInteger)
     # -- topic calls (issue 4, MEMBERS): the 选题 this report answers --
     topic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id"), index=True)
     topic: Mapped[Topic | None] = relationship()
@@ -153,7 +157,8 @@ class Report(Base):
         # The 统计 dashboard: a period's reports (of the units in scope) with every column
         # it groups or times by, read from the index alone (issue 13, a million reports).
         sa.Index("ix_reports_dashboard", "unit_id", "created_at", "point_id", "category",
-                 "reporter_id", "satisfaction", "answer_workdays", "decision_workdays"),
+                 "reporter_id", "satisfaction", "answer_workdays", "decision_workdays",
+                 "adopted_rank"),
     )
 
 

@@ -4,9 +4,11 @@ A report counts as adopted when there is an `Adoption` row for it: the
 office's own 采用 (lifecycle ADOPT, at the level chosen there), a higher level
 recorded with 提高采用级别 (RAISE), or an upward record that came back adopted
 or with a leader's 批示 (`store.outputs.upward`). A report adopted and later
-transferred, handled or closed is still adopted. Nothing stores the highest
-level: `highest_level()` derives it, and every reader (statistics, search,
-the inbox, the reporter's news and messages) goes through this module.
+transferred, handled or closed is still adopted. `highest_level()` derives
+the highest level from the facts, and every reader (statistics, search, the
+inbox, the reporter's news and messages) goes through this module; `record`
+also keeps its rank on the report (`Report.adopted_rank`), which the 统计
+dashboard counts by in one scan (`adopted_rank_at_least`).
 """
 
 from __future__ import annotations
@@ -74,6 +76,11 @@ def adopted_at_least(level: AdoptionLevel) -> sa.ColumnElement[bool]:
     return sa.exists().where(Adoption.report_id == Report.id, Adoption.level.in_(levels))
 
 
+def adopted_rank_at_least(level: AdoptionLevel) -> sa.ColumnElement[bool]:
+    """`adopted_at_least(level)` read from the rank `record` keeps on the report."""
+    return Report.adopted_rank >= rank(level)
+
+
 def highest_levels(session: Session, report_ids: Iterable[int]) -> dict[int, AdoptionLevel]:
     """Each adopted report's highest level (reports never adopted are left out)."""
     ids = list(dict.fromkeys(report_ids))
@@ -104,7 +111,8 @@ def record(session: Session, report: Report, level: AdoptionLevel | str, *,
            on: date | None = None, body: str | None = None, publication: str | None = None,
            event: ReportEvent | None = None, upward: UpwardRecord | None = None,
            user: User | None = None) -> Adoption:
-    """Write the fact that `level` adopted `report` (the one writer of `Adoption` rows).
+    """Write the fact that `level` adopted `report` (the one writer of `Adoption` rows
+    and of `Report.adopted_rank`).
 
     Called by `lifecycle.apply` for 采用 and 提高采用级别 and by
     `store.outputs.upward` for an outcome; checks are theirs.
@@ -116,4 +124,9 @@ def record(session: Session, report: Report, level: AdoptionLevel | str, *,
                    recorded_by_id=user.id if user is not None else None)
     session.add(row)
     session.flush()
+    # The report keeps the highest rank: one UPDATE, so concurrent adoptions cannot lower it.
+    top = rank(row.level)
+    session.execute(sa.update(Report).where(
+        Report.id == report.id, sa.or_(Report.adopted_rank.is_(None), Report.adopted_rank < top))
+        .values(adopted_rank=top))
     return row

@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from store import access
 from store.models import (
-    Adoption,
     AdoptionLevel,
     CollectionPoint,
     Instruction,
@@ -224,19 +223,27 @@ def _figures(session: Session, user: User, period: Period, dim: Dimension) -> di
             found = out[k] = Figures()
         return found
 
+    # One scan of the reports (the dashboard's index alone) gives the counts, the ratings, the
+    # adoption levels and the working-day histograms: grouped by (value, days, days), summed here.
     satisfied, basically = (sa.func.sum(sa.case((Report.satisfaction.in_(criteria.RATED[r]), 1),
                                                 else_=0)) for r in ("satisfied", "basically"))
-    for k, n, good, fair in grouped(sa.func.count(), satisfied, basically):
-        figures = row(k)
-        figures.received, figures.rated["satisfied"], figures.rated["basically"] = \
-            n, good or 0, fair or 0
-
     # Adopted at each level or above, as the inbox's `adopted=` filter
-    # (`adoption.adopted_at_least`): the reports' ids among that level's facts.
-    for i in range(len(LEVELS)):
-        at_least = sa.select(Adoption.report_id).where(Adoption.level.in_([lv.value for lv in LEVELS[i:]]))
-        for k, n in grouped(sa.func.count(), extra=[Report.id.in_(at_least)]):
-            row(k).adopted_at[i] = n
+    # (`adoption.adopted_at_least`), from the highest rank the report keeps.
+    at_least = [sa.func.sum(sa.case((adoption.adopted_rank_at_least(lv), 1), else_=0)) for lv in LEVELS]
+    answer, decision = Report.answer_workdays, Report.decision_workdays
+    for k, a, d, n, good, fair, *adopted in grouped(answer, decision, sa.func.count(), satisfied,
+                                                     basically, *at_least, group=[answer, decision]):
+        figures = row(k)
+        figures.received += n
+        figures.rated["satisfied"] += good or 0
+        figures.rated["basically"] += fair or 0
+        figures.adopted_at = [a_ + (b or 0) for a_, b in zip(figures.adopted_at, adopted, strict=True)]
+        # Working days from submission to the first answer and to the decision, as histograms:
+        # each report keeps both counts (`store.reports.timings`, in the office's calendar).
+        if a is not None:
+            figures.answer_days[a] += n
+        if d is not None:
+            figures.decision_days[d] += n
 
     # The same facts as the inbox's filters (`adoption.reported_upward`,
     # `journal.rules.carried`, `criteria.rated`), as IN lists the reports' ids answer.
@@ -256,23 +263,7 @@ def _figures(session: Session, user: User, period: Period, dim: Dimension) -> di
         for k, n in grouped(sa.func.count(), extra=[Report.id.in_(instructed)]):
             row(k).instructed[level] = n
 
-    _timings(grouped, row)
     return out
-
-
-def _timings(grouped: Callable[..., list[Any]], row: Callable[[Any], Figures]) -> None:
-    """Working days from submission to the first answer and to the decision, as histograms.
-
-    Each report keeps both counts (`store.reports.timings`, in the office's
-    calendar), so only (value, days, days, reports) comes back, both in one scan.
-    """
-    answer, decision = Report.answer_workdays, Report.decision_workdays
-    for k, a, d, n in grouped(answer, decision, sa.func.count(), group=[answer, decision]):
-        figures = row(k)
-        if a is not None:
-            figures.answer_days[a] += n
-        if d is not None:
-            figures.decision_days[d] += n
 
 
 def _flat_rows(session: Session, dim: Dimension, per_key: dict[Any, Figures],

@@ -55,7 +55,7 @@ def downgrade() -> None:
     op.create_index('ix_reports_dashboard', 'reports',
                     ['unit_id', 'created_at', 'point_id', 'category', 'reporter_id', 'decided_at',
                      'satisfaction'], unique=False)
-    with op.batch_alter_table('reports') as batch:
-        batch.drop_column('decision_workdays')
-        batch.drop_column('answer_workdays')
-        batch.drop_column('answered_at')
+    # SQLite drops unindexed columns in place (3.35+): a batch copy of the table would drop
+    # `reports`, which other tables' rows point at (FOREIGN KEY constraint failed).
+    for column in ('decision_workdays', 'answer_workdays', 'answered_at'):
+        op.drop_column('reports', column)
