@@ -61,7 +61,7 @@ def test_it_copies_each_stored_level_into_an_adoption_and_drops_the_column(db_ur
                                                  str(date(2026, 2, 20))]
             columns = {c["name"] for c in sa.inspect(conn).get_columns("reports")}
             assert "adoption_level" not in columns
-            # Migration 0036: each report keeps the rank of its highest adoption (city 1 ...).
+            # Migration 0033: each report keeps the rank of its highest adoption (city 1 ...).
             assert conn.exec_driver_sql("SELECT id, adopted_rank FROM reports ORDER BY id").all() == [
                 (1, 1), (2, 2), (3, None), (4, 0)]
             assert conn.exec_driver_sql("SELECT count(*) FROM reports").scalar_one() == 4

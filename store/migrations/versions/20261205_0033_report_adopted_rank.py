@@ -1,7 +1,7 @@
 """Reports keep the rank of the highest level that adopted them
 
-Revision ID: 0036
-Revises: 0031
+Revision ID: 0033
+Revises: 0032
 Create Date: 2026-12-05 10:30:00
 
 reports.adopted_rank (county 0 ... national 3; NULL: never adopted), kept
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0036'
-down_revision: str | Sequence[str] | None = '0031'
+revision: str = '0033'
+down_revision: str | Sequence[str] | None = '0032'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
