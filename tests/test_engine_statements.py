@@ -82,3 +82,18 @@ def test_a_setting_written_after_it_was_found_missing_is_read(session: Session) 
     assert upsert.read_setting(session, "marks").value == {"strict_label": "机密"}  # type: ignore[union-attr]
     session.rollback()
     assert upsert.read_setting(session, "marks") is None
+
+
+
+def test_filing_a_report_takes_twenty_statements_at_most(chat: Chat, point_token: str,
+                                                         db_engine: sa.Engine) -> None:
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    with statements(db_engine) as seen:
+        chat.press("确认提交")
+    assert "提交成功" in chat.log[-1].text
+    # The search index takes the new report's text from the object: nothing to read back
+    # and nothing to drop under an id that was never used.
+    assert not [s for s in seen if s.startswith("SELECT reports.")], seen
+    assert not [s for s in seen if s.startswith("DELETE FROM report_fts")], seen
+    assert len(seen) <= 20, seen
