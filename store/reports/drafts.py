@@ -250,5 +250,6 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
     session.add_all(stored.attachment(report_id=report.id)
                     for step_files in draft.files.values() for stored in step_files)
     session.flush()
-    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=draft.reporter, now=now)
+    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=draft.reporter, now=now,
+                    new=True)
     return report
