@@ -99,3 +99,21 @@ def test_filing_a_report_takes_nineteen_statements_at_most(chat: Chat, point_tok
     # The report was inserted in this transaction: it has no events to look up.
     assert not [s for s in seen if s.startswith("SELECT report_events.")], seen
     assert len(seen) <= 19, seen
+
+
+def test_filing_checks_the_draft_once(chat: Chat, point_token: str, monkeypatch: Any) -> None:
+    from store.reports import drafts
+
+    calls: list[None] = []
+    checked = drafts.Draft.checked
+
+    def counted(self: drafts.Draft) -> drafts.Checked:
+        calls.append(None)
+        return checked(self)
+
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    monkeypatch.setattr(drafts.Draft, "checked", counted)
+    chat.press("确认提交")
+    assert "提交成功" in chat.log[-1].text
+    assert len(calls) == 1

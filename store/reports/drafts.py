@@ -215,8 +215,10 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
                now: datetime | None = None) -> Report:
     """File `answers` (already checked) for `draft`'s reporter; `Draft.file` checks first.
 
-    Called directly only where texts are made up rather than collected: the
-    test factory and the benchmark (which may also say when it was filed, `now`).
+    Called directly where the draft was just checked (the chat's 确认提交, which
+    checks it first to ask again what a changed form refuses) or where texts are
+    made up rather than collected: the test factory and the benchmark (which may
+    also say when it was filed, `now`).
     """
     if draft.reporter is None:
         raise ValueError("a draft needs its reporter to be filed")
