@@ -82,3 +82,38 @@ def test_a_setting_written_after_it_was_found_missing_is_read(session: Session) 
     assert upsert.read_setting(session, "marks").value == {"strict_label": "机密"}  # type: ignore[union-attr]
     session.rollback()
     assert upsert.read_setting(session, "marks") is None
+
+
+
+def test_filing_a_report_takes_nineteen_statements_at_most(chat: Chat, point_token: str,
+                                                         db_engine: sa.Engine) -> None:
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    with statements(db_engine) as seen:
+        chat.press("确认提交")
+    assert "提交成功" in chat.log[-1].text
+    # The search index takes the new report's text from the object: nothing to read back
+    # and nothing to drop under an id that was never used.
+    assert not [s for s in seen if s.startswith("SELECT reports.")], seen
+    assert not [s for s in seen if s.startswith("DELETE FROM report_fts")], seen
+    # The report was inserted in this transaction: it has no events to look up.
+    assert not [s for s in seen if s.startswith("SELECT report_events.")], seen
+    assert len(seen) <= 19, seen
+
+
+def test_filing_checks_the_draft_once(chat: Chat, point_token: str, monkeypatch: Any) -> None:
+    from store.reports import drafts
+
+    calls: list[None] = []
+    checked = drafts.Draft.checked
+
+    def counted(self: drafts.Draft) -> drafts.Checked:
+        calls.append(None)
+        return checked(self)
+
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    monkeypatch.setattr(drafts.Draft, "checked", counted)
+    chat.press("确认提交")
+    assert "提交成功" in chat.log[-1].text
+    assert len(calls) == 1

@@ -63,14 +63,15 @@ class ReviewMoves(TurnParts):
             # Kept as it is: scanning a point's code binds the point, then 确认提交 files it.
             return [Reply(self.t("chat.need_point"))]
         draft = drafts.from_conversation(self.session, self.conv, self.reporter)
-        wrong = draft.check()
+        checked = draft.checked()  # once: filing takes these answers as they are
+        wrong = checked.errors
         if wrong:
             # Only a form changed under a draft gets here: ask the first step it now refuses.
             self.enter(Mode.FILLING, step=next(s.key for s in self.form.steps if s.key in wrong))
             return self.ask()
         closed = self.drop_closed_topic()
         draft.topic_id = self.conv.context.get("topic_id")  # a call closed meanwhile was let go
-        report = draft.file(self.session)
+        report = drafts.file_as_is(self.session, draft, checked.answers)
         # The files now belong to the report; the draft's copies of the rows go.
         self.session.execute(sa.delete(Attachment).where(*drafts.held_by(self.conv)))
         submitted_turn = f"t{self.conv.turn}"

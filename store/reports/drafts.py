@@ -215,8 +215,10 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
                now: datetime | None = None) -> Report:
     """File `answers` (already checked) for `draft`'s reporter; `Draft.file` checks first.
 
-    Called directly only where texts are made up rather than collected: the
-    test factory and the benchmark (which may also say when it was filed, `now`).
+    Called directly where the draft was just checked (the chat's 确认提交, which
+    checks it first to ask again what a changed form refuses) or where texts are
+    made up rather than collected: the test factory and the benchmark (which may
+    also say when it was filed, `now`).
     """
     if draft.reporter is None:
         raise ValueError("a draft needs its reporter to be filed")
@@ -250,5 +252,6 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
     session.add_all(stored.attachment(report_id=report.id)
                     for step_files in draft.files.values() for stored in step_files)
     session.flush()
-    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=draft.reporter, now=now)
+    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=draft.reporter, now=now,
+                    new=True)
     return report

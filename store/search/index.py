@@ -171,35 +171,43 @@ def rebuild(session: Session, *, batch: int = 5000,
     return done
 
 
-def _write(conn: sa.Connection, ids: Sequence[int], replace: bool = True) -> None:
-    fold = _fold_on(conn)
+def _write(conn: sa.Connection, ids: Sequence[int], replace: bool = True,
+           fold: bool | None = None) -> None:
+    if fold is None:
+        fold = _fold_on(conn)
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i:i + _CHUNK]
-        docs = _documents(conn, chunk)
-        if conn.dialect.name == "sqlite":
-            if replace:
-                conn.execute(sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN :ids")
-                             .bindparams(sa.bindparam("ids", expanding=True)), {"ids": chunk})
-            rows = [{"id": rid, "title": text.document(title, fold),
-                     "body": text.document(body, fold), "notes": text.document(notes, fold)}
-                    for rid, (title, body, notes, _) in docs.items()]
-            if rows:
-                conn.execute(sa.text(f"INSERT INTO {FTS_TABLE}(rowid, title, body, notes) "
-                                     "VALUES (:id, :title, :body, :notes)"), rows)
-        else:
-            if replace:
-                gone = set(chunk) - set(docs)
-                if gone:
-                    conn.execute(sa.text(f"DELETE FROM {PG_TABLE} WHERE report_id = ANY(:ids)"),
-                                 {"ids": sorted(gone)})
-            rows = [{"id": rid, "unit": unit,
-                     "doc": text.tsvector([("A", title), ("B", body), ("C", notes)], fold)}
-                    for rid, (title, body, notes, unit) in docs.items()]
-            if rows:
-                conn.execute(sa.text(
-                    f"INSERT INTO {PG_TABLE}(report_id, unit_id, doc) "
-                    "VALUES (:id, :unit, CAST(:doc AS tsvector)) ON CONFLICT (report_id) "
-                    "DO UPDATE SET unit_id = excluded.unit_id, doc = excluded.doc"), rows)
+        _store(conn, chunk, _documents(conn, chunk), fold, replace)
+
+
+def _store(conn: sa.Connection, ids: Sequence[int],
+           docs: dict[int, tuple[str, str, str, int | None]],
+           fold: bool, replace: bool) -> None:
+    """Index `docs`; with `replace`, first drop what the index held for `ids`."""
+    if conn.dialect.name == "sqlite":
+        if replace:
+            conn.execute(sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN :ids")
+                         .bindparams(sa.bindparam("ids", expanding=True)), {"ids": list(ids)})
+        rows = [{"id": rid, "title": text.document(title, fold),
+                 "body": text.document(body, fold), "notes": text.document(notes, fold)}
+                for rid, (title, body, notes, _) in docs.items()]
+        if rows:
+            conn.execute(sa.text(f"INSERT INTO {FTS_TABLE}(rowid, title, body, notes) "
+                                 "VALUES (:id, :title, :body, :notes)"), rows)
+    else:
+        if replace:
+            gone = set(ids) - set(docs)
+            if gone:
+                conn.execute(sa.text(f"DELETE FROM {PG_TABLE} WHERE report_id = ANY(:ids)"),
+                             {"ids": sorted(gone)})
+        rows = [{"id": rid, "unit": unit,
+                 "doc": text.tsvector([("A", title), ("B", body), ("C", notes)], fold)}
+                for rid, (title, body, notes, unit) in docs.items()]
+        if rows:
+            conn.execute(sa.text(
+                f"INSERT INTO {PG_TABLE}(report_id, unit_id, doc) "
+                "VALUES (:id, :unit, CAST(:doc AS tsvector)) ON CONFLICT (report_id) "
+                "DO UPDATE SET unit_id = excluded.unit_id, doc = excluded.doc"), rows)
 
 
 def _documents(conn: sa.Connection, ids: Sequence[int]) -> dict[int, tuple[str, str, str, int | None]]:
@@ -221,11 +229,14 @@ def _documents(conn: sa.Connection, ids: Sequence[int]) -> dict[int, tuple[str, 
 def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
     """Reindex what this flush added or changed, in the same transaction."""
     ids: set[int] = set()
+    added: dict[int, Report] = {}
+    new_notes: list[ReportNote] = []
     for obj in session.new:
         if isinstance(obj, Report):
-            ids.add(obj.id)
+            added[obj.id] = obj
         elif isinstance(obj, ReportNote):
             ids.add(obj.report_id)
+            new_notes.append(obj)
     for obj in session.dirty:
         if isinstance(obj, Report) and _text_changed(obj):
             ids.add(obj.id)
@@ -235,8 +246,33 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
         elif isinstance(obj, Report):
             ids.add(obj.id)  # gone from reports, so _write drops it from the index
     ids.discard(None)  # type: ignore[arg-type]
+    ids -= added.keys()
+    if not ids and not added:
+        return
+    conn = session.connection()
+    fold = _fold_on(conn)
+    if added:
+        # A report inserted by this flush: its text is on the object and its only notes are
+        # this flush's, and the index holds nothing under an id never used (reports are
+        # deleted only through the ORM, which this hook sees): nothing to read or drop.
+        _store(conn, sorted(added), _new_documents(added, new_notes), fold, replace=False)
     if ids:
-        _write(session.connection(), sorted(ids))
+        _write(conn, sorted(ids), fold=fold)
+
+
+def _new_documents(added: dict[int, Report],
+                   new_notes: list[ReportNote]) -> dict[int, tuple[str, str, str, int | None]]:
+    """As `_documents`, for reports this flush inserted, from the objects themselves."""
+    notes: dict[int, list[str]] = {}
+    for note in sorted(new_notes, key=lambda n: n.id):
+        if note.report_id in added:
+            notes.setdefault(note.report_id, []).append(note.text)
+    out: dict[int, tuple[str, str, str, int | None]] = {}
+    for rid, report in added.items():
+        title, *body = (getattr(report, c) for c in TEXT_COLUMNS)
+        out[rid] = (title or "", "\n".join(b for b in body if b), "\n".join(notes.get(rid, ())),
+                    report.unit_id)
+    return out
 
 
 def _text_changed(report: Report) -> bool:
