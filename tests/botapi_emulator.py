@@ -160,7 +160,8 @@ class BotAPIEmulator:
         self._stopping.set()
         with self._cond:
             self._cond.notify_all()
-        self._server.shutdown()
+        if self._thread.ident is not None:  # shutdown() waits for a serve_forever that never began
+            self._server.shutdown()
         self._server.server_close()
 
     def __enter__(self) -> BotAPIEmulator:
