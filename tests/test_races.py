@@ -95,9 +95,12 @@ def test_it_handles_an_update_delivered_twice_at_once_exactly_once(
             return len(engine.handle(s, inbound))
 
     answered = together(deliver)
-    assert sorted(answered, reverse=True)[1:] == [0] * (THREADS - 1) and answered.count(0) == THREADS - 1
+    # One delivery applies the update; each other one, finding it applied, asks again what
+    # stands (as after a crash between commit and answer), so nobody is left without a question.
+    assert all(n > 0 for n in answered)
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(ProcessedUpdate)) == 1
+    assert session.scalar(sa.select(sa.func.count()).select_from(Conversation)) == 1
 
 
 def test_it_numbers_the_first_reports_of_a_year_at_once_without_a_gap_or_a_clash(
