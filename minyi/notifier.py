@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Notifier", "RateLimiter"]
 
-# Rows held claimed at most (about three seconds' worth at Telegram's rate).
+# Rows held claimed at most (about three seconds' worth at 30 messages a second).
 CLAIM_BATCH = 100
 # Outcomes are recorded together: this many, or this long after the first is known.
 RECORD_BATCH = 50
