@@ -154,5 +154,5 @@ def test_a_message_still_unsent_when_the_page_closed_is_sent_when_it_opens_again
 
     again = phone.new_page()
     again.goto(f"{base_url}/c/{point_token}")
-    again.locator(".bubble", has_text="请描述具体情况").wait_for()
+    again.locator(".bubble", has_text="请描述具体情况").last.wait_for()  # opening may ask it again
     assert _typed(session, "路灯坏了三个月没人修") == 1
