@@ -21,19 +21,16 @@ import argparse
 import os
 import random
 import resource
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench import install_data_key, pg
+from bench import install_data_key, pg, procs
 from bench.table import Options, Row, Wrong, render
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade
@@ -139,23 +136,6 @@ def _deadline(messages: int) -> float:
     return time.monotonic() + 120 + 2 * messages / RATE
 
 
-@contextmanager
-def _worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "minyi", "worker"], env=env, cwd=ROOT,
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-
-
 def deliver(url: str, written: dict[int, list[str]], out: Options, *, workers: int = 1,
             redis_url: str | None = None, allow_throttled: bool = False) -> Delivered:
     """`workers` `minyi worker` processes deliver the outbox at `url`; with `redis_url` they
@@ -181,10 +161,10 @@ def deliver(url: str, written: dict[int, list[str]], out: Options, *, workers: i
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         logs = [Path(tmp) / f"worker{n}.log" for n in range(workers)]
         with ExitStack() as stack:
-            procs = [stack.enter_context(_worker(env, log)) for log in logs]
+            running = [stack.enter_context(procs.started(env, log, "worker")) for log in logs]
             deadline = _deadline(messages)
             while unsettled(url) and time.monotonic() < deadline:
-                for proc, log in zip(procs, logs, strict=True):
+                for proc, log in zip(running, logs, strict=True):
                     if proc.poll() is not None:
                         raise Wrong(f"a worker exited with {proc.returncode}:\n"
                                     + log.read_text(errors="replace")[-3000:])

@@ -29,7 +29,6 @@ import argparse
 import os
 import re
 import resource
-import signal
 import socket
 import subprocess
 import sys
@@ -45,7 +44,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from bench import pg
+from bench import pg, procs
 from bench.table import Options, Row, Wrong
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,18 +94,11 @@ def _environment(url: str, instance: Path, port: int) -> dict[str, str]:
     return env
 
 
-def _minyi(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "minyi", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
-    if done.returncode != 0:
-        raise RuntimeError(f"minyi {' '.join(args)} failed:\n{done.stderr}")
-    return done.stdout
-
-
 def _set_up(env: dict[str, str]) -> str:
     """`minyi init` and one collection point; returns the point's token."""
-    _minyi(env, "init", "--admin-user", "admin", "--admin-password", "correct horse battery staple 7")
-    out = _minyi(env, "point", "add", "城关镇便民服务中心", "--address", "人民路1号")
+    procs.output(env, "init", "--admin-user", "admin", "--admin-password", "correct horse battery staple 7",
+                 timeout=300)
+    out = procs.output(env, "point", "add", "城关镇便民服务中心", "--address", "人民路1号", timeout=300)
     token = re.search(r"token:\s+(\S+)", out)
     if token is None:
         raise RuntimeError(f"no token in: {out}")
@@ -136,13 +128,7 @@ def _web(env: dict[str, str], workers: int, log: Path) -> Iterator[subprocess.Po
             time.sleep(0.3)
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        procs.stop(proc, 40)
 
 
 def _stat(pid: int) -> tuple[int, float] | None:

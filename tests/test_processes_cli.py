@@ -4,17 +4,14 @@ and the worker delivers what the console owes a reporter."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
+from bench import procs
 from store.db import make_engine, make_sessionmaker
 from store.delivery import outbox
 from store.models import Channel, Reporter
@@ -24,23 +21,6 @@ from tests.test_serve import ROOT, _free_port, _minyi, _set_up, env  # noqa: F40
 pytestmark = pytest.mark.e2e
 
 SECRET = "webhook-secret-for-the-test"
-
-
-@contextmanager
-def _process(environ: dict[str, str], log: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "minyi", *args], env=environ, cwd=ROOT,
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
 
 
 def _answer(url: str, proc: subprocess.Popen[bytes], log: Path, **kwargs: object) -> httpx.Response:
@@ -66,8 +46,8 @@ def test_it_runs_web_bot_and_worker_apart(env: dict[str, str], tmp_path: Path) -
                    TELEGRAM_WEBHOOK_URL="https://minyi.test/telegram/webhook",
                    TELEGRAM_WEBHOOK_SECRET=SECRET, BOT_PORT=str(bot_port))
         web_log, bot_log, worker_log = (tmp_path / f"{n}.log" for n in ("web", "bot", "worker"))
-        with _process(env, web_log, "web", "--workers", "2", "--threads", "2") as web, \
-                _process(env, bot_log, "bot") as bot, _process(env, worker_log, "worker") as worker:
+        with procs.started(env, web_log, "web", "--workers", "2", "--threads", "2", patience=30) as web, \
+                procs.started(env, bot_log, "bot", patience=30) as bot, procs.started(env, worker_log, "worker", patience=30) as worker:
             login = _answer(env["PUBLIC_URL"] + "/login", web, web_log)
             assert login.status_code == 200 and "登录" in login.text
             assert web_log.read_text().count("Booting worker") == 2  # gunicorn, two processes
