@@ -53,6 +53,16 @@ def test_an_ordinary_text_input_takes_four_statements_at_most(chat: Chat, point_
                                                ["UPDATE", "conversations", "SET"]]
 
 
+def _filing(chat: Chat, point_token: str, db_engine: sa.Engine) -> list[str]:
+    """The statements 确认提交 runs, for a report filled in without a photo."""
+    chat.command("start", point_token)
+    chat.fill_report(photo=False)
+    with statements(db_engine) as seen:
+        chat.press("确认提交")
+    assert "提交成功" in chat.log[-1].text
+    return seen
+
+
 def test_a_button_press_takes_four_statements_at_most(chat: Chat, point_token: str,
                                                        db_engine: sa.Engine) -> None:
     send(chat, command="start", args=point_token)
@@ -63,11 +73,7 @@ def test_a_button_press_takes_four_statements_at_most(chat: Chat, point_token: s
 
 def test_filing_reads_each_office_setting_once(chat: Chat, point_token: str,
                                                db_engine: sa.Engine) -> None:
-    chat.command("start", point_token)
-    chat.fill_report(photo=False)
-    with statements(db_engine) as seen:
-        chat.press("确认提交")
-    assert "提交成功" in chat.log[-1].text
+    seen = _filing(chat, point_token, db_engine)
     reads = [s for s in seen if "FROM office_settings" in s]
     # marks, the review chain, deadlines (none set: each asked once), the search index's own.
     assert len(reads) <= 4, reads
@@ -87,11 +93,7 @@ def test_a_setting_written_after_it_was_found_missing_is_read(session: Session) 
 
 def test_filing_a_report_takes_nineteen_statements_at_most(chat: Chat, point_token: str,
                                                          db_engine: sa.Engine) -> None:
-    chat.command("start", point_token)
-    chat.fill_report(photo=False)
-    with statements(db_engine) as seen:
-        chat.press("确认提交")
-    assert "提交成功" in chat.log[-1].text
+    seen = _filing(chat, point_token, db_engine)
     # The search index takes the new report's text from the object: nothing to read back
     # and nothing to drop under an id that was never used.
     assert not [s for s in seen if s.startswith("SELECT reports.")], seen

@@ -101,13 +101,19 @@ def _typed(session: Session, text: str) -> int:
                           .where(WebChatMessage.direction == "in", WebChatMessage.text == text)) or 0
 
 
-def test_a_message_whose_answer_was_lost_is_sent_again_with_its_id_and_applied_once(
-    base_url: str, phone: Any, point_token: str, session: Session,
-) -> None:
+def _at_the_title(phone: Any, base_url: str, point_token: str) -> Any:
+    """A page opened at the point, a category chosen, the title asked for."""
     page = phone.new_page()
     page.goto(f"{base_url}/c/{point_token}")
     page.locator("button.choice", has_text="民生保障").last.click()
     page.locator(".bubble", has_text="请用一句话概括").wait_for()
+    return page
+
+
+def test_a_message_whose_answer_was_lost_is_sent_again_with_its_id_and_applied_once(
+    base_url: str, phone: Any, point_token: str, session: Session,
+) -> None:
+    page = _at_the_title(phone, base_url, point_token)
 
     # The server gets the message and answers, but the answer never reaches the phone.
     bodies: list[dict[str, Any]] = []
@@ -132,10 +138,7 @@ def test_a_message_whose_answer_was_lost_is_sent_again_with_its_id_and_applied_o
 def test_a_message_still_unsent_when_the_page_closed_is_sent_when_it_opens_again(
     base_url: str, phone: Any, point_token: str, session: Session,
 ) -> None:
-    page = phone.new_page()
-    page.goto(f"{base_url}/c/{point_token}")
-    page.locator("button.choice", has_text="民生保障").last.click()
-    page.locator(".bubble", has_text="请用一句话概括").wait_for()
+    page = _at_the_title(phone, base_url, point_token)
 
     # No connection: the page keeps trying, then the phone closes it.
     tries: list[str] = []
