@@ -81,13 +81,10 @@ class Engine:
         """An update applied before, delivered again: the process that applied it died before
         its answer went out (or did not, and this is a duplicate). Nothing is applied twice; the
         question that stands now is asked again, so the person is never left without one."""
-        reporter = session.scalars(sa.select(Reporter).where(
-            Reporter.channel == inbound.channel, Reporter.external_id == inbound.user_id)).one_or_none()
-        conv = session.scalars(sa.select(Conversation).where(
-            Conversation.channel == inbound.channel,
-            Conversation.external_id == inbound.user_id)).one_or_none()
-        if reporter is None or conv is None:
+        row = session.execute(_PAIR, _pair_of(inbound)).first()
+        if row is None or row[1] is None:
             return []
+        reporter, conv, _ = row
         turn = Turn(self.config, self.flood, session, inbound, reporter, conv)
         try:
             turn.load_state()
@@ -101,8 +98,7 @@ class Engine:
         Made with ON CONFLICT DO NOTHING, then read: two first messages of one person
         at once (a double tap, two workers) both find the one row.
         """
-        params = {"channel": inbound.channel, "external_id": inbound.user_id,
-                  "chat_id": inbound.chat_id}
+        params = _pair_of(inbound)
         row = session.execute(_PAIR, params).first()
         if row is None:
             session.execute(
@@ -146,6 +142,11 @@ _PROCESSED = ProcessedUpdate.__table__
 _SEEN: dict[str, Any] = {}
 # A reporter, their conversation (None before their first input) and whether a staff
 # address of the chat is marked gone: what every input reads, in one statement.
+def _pair_of(inbound: Inbound) -> dict[str, object]:
+    """`_PAIR`'s parameters for the sender of `inbound`."""
+    return {"channel": inbound.channel, "external_id": inbound.user_id, "chat_id": inbound.chat_id}
+
+
 _PAIR = (
     sa.select(Reporter, Conversation, addresses.gone(Reporter.channel, sa.bindparam("chat_id")))
     .outerjoin(Conversation, sa.and_(Conversation.channel == Reporter.channel,
