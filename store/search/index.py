@@ -1,10 +1,11 @@
 """The search index: the only code that writes it.
 
 SQLite keeps it in an FTS5 table (`report_fts`, rowid = report id) of our own
-tokens (see `store.search.text`); PostgreSQL in `report_search`, a tsvector
-and the report's unit per report under one GIN index (unit, words), so a
-unit's search is answered from its own part of the index. Neither is an ORM
-table: the DDL below runs with `create_all` and in migrations 0007 and 0032.
+tokens (see `store.search.text`) with the report's unit as a token of a column
+of its own; PostgreSQL in `report_search`, a tsvector and the report's unit per
+report under one GIN index (unit, words). Either way a unit's search is
+answered from its own part of the index. Neither is an ORM table: the DDL below
+runs with `create_all` and in migrations 0007, 0032 and 0034.
 
 It is kept in step inside the writer's transaction: a flush hook reindexes
 reports that were added or had their text changed through the ORM, and notes
@@ -31,8 +32,11 @@ SETTING_KEY = "search"
 # Text columns of a report that the index holds (besides its notes).
 TEXT_COLUMNS = ("title", "situation", "analysis", "suggestion", "summary", "place")
 TEXT_COLUMNS_SET = frozenset(TEXT_COLUMNS)
-# bm25 weights for the FTS5 columns title, body, notes.
-WEIGHTS = "bm25(10.0, 1.0, 0.5)"
+# bm25 weights for the FTS5 columns title, body, notes, unit (the unit token ranks nothing).
+WEIGHTS = "bm25(10.0, 1.0, 0.5, 0.0)"
+# The FTS5 columns a query's words are looked for in: never `unit`, so a word cannot
+# match a unit token.
+WORD_COLUMNS, STAFF_WORD_COLUMNS = "{title body}", "{title body notes}"
 _CHUNK = 500
 
 # PostgreSQL: each indexed report's unit sits beside its words, so a clerk's
@@ -48,6 +52,17 @@ PG_UNIT_TRIGGER = [
     f"CREATE OR REPLACE TRIGGER {PG_TABLE}_unit AFTER UPDATE OF unit_id ON reports FOR EACH ROW "
     f"WHEN (OLD.unit_id IS DISTINCT FROM NEW.unit_id) EXECUTE FUNCTION {PG_TABLE}_unit()",
 ]
+# SQLite, likewise: the unit is a token (`unit_token`) in the FTS5 table's `unit`
+# column, so a clerk's MATCH names the units and FTS5 skips the other units' postings.
+SQLITE_UNIT_TRIGGER = (
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_unit AFTER UPDATE OF unit_id ON reports "
+    "WHEN OLD.unit_id IS NOT NEW.unit_id BEGIN "
+    f"UPDATE {FTS_TABLE} SET unit = COALESCE('u' || NEW.unit_id, '') WHERE rowid = NEW.id; END")
+
+
+def unit_token(unit_id: int | None) -> str:
+    """The FTS5 `unit` column of a report of `unit_id` (as SQLITE_UNIT_TRIGGER writes it)."""
+    return "" if unit_id is None else f"u{unit_id}"
 
 
 def ddl(dialect: str) -> list[str]:
@@ -55,11 +70,12 @@ def ddl(dialect: str) -> list[str]:
     if dialect == "sqlite":
         return [
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
-            "title, body, notes, tokenize='unicode61 remove_diacritics 0')",
+            "title, body, notes, unit, tokenize='unicode61 remove_diacritics 0')",
             # `rank` is bm25 with the title weighted above the body and the notes.
             f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES('rank', '{WEIGHTS}')",
             # How many reports hold each token: finding a report's rarest words.
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE}_vocab USING fts5vocab({FTS_TABLE}, 'row')",
+            SQLITE_UNIT_TRIGGER,
         ]
     if dialect == "postgresql":
         return [
@@ -78,7 +94,8 @@ def ddl(dialect: str) -> list[str]:
 
 def drop_ddl(dialect: str) -> list[str]:
     if dialect == "sqlite":
-        return [f"DROP TABLE IF EXISTS {FTS_TABLE}_vocab", f"DROP TABLE IF EXISTS {FTS_TABLE}"]
+        return [f"DROP TRIGGER IF EXISTS {FTS_TABLE}_unit", f"DROP TABLE IF EXISTS {FTS_TABLE}_vocab",
+                f"DROP TABLE IF EXISTS {FTS_TABLE}"]
     return [f"DROP TABLE IF EXISTS {PG_TABLE}", f"DROP FUNCTION IF EXISTS {PG_TABLE}_unit() CASCADE"]
 
 
@@ -189,11 +206,12 @@ def _store(conn: sa.Connection, ids: Sequence[int],
             conn.execute(sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN :ids")
                          .bindparams(sa.bindparam("ids", expanding=True)), {"ids": list(ids)})
         rows = [{"id": rid, "title": text.document(title, fold),
-                 "body": text.document(body, fold), "notes": text.document(notes, fold)}
-                for rid, (title, body, notes, _) in docs.items()]
+                 "body": text.document(body, fold), "notes": text.document(notes, fold),
+                 "unit": unit_token(unit)}
+                for rid, (title, body, notes, unit) in docs.items()]
         if rows:
-            conn.execute(sa.text(f"INSERT INTO {FTS_TABLE}(rowid, title, body, notes) "
-                                 "VALUES (:id, :title, :body, :notes)"), rows)
+            conn.execute(sa.text(f"INSERT INTO {FTS_TABLE}(rowid, title, body, notes, unit) "
+                                 "VALUES (:id, :title, :body, :notes, :unit)"), rows)
     else:
         if replace:
             gone = set(ids) - set(docs)

@@ -41,8 +41,11 @@ from store.search import index, text
 
 BEIJING = timezone(timedelta(hours=8))
 SORTS = ("new", "relevance")
-# access.report_units: the user's units and the reports received by them, or None (no narrowing).
-Within = tuple[set[int], sa.Select[Any] | None] | None
+# access.report_units: the user's units and the reports received by them (their ids when
+# few, `_within`), or None (no narrowing).
+Within = tuple[set[int], sa.Select[Any] | list[int] | None] | None
+# At most this many received reports are named by id in an index query; more stay a subquery.
+RECEIVED_BY_ID = 1_000
 MAX_PER_PAGE = 100
 MAX_PAGE = 10_000
 # PostgreSQL: below this many matches they are collected before the page is cut.
@@ -237,7 +240,7 @@ def search(session: Session, user: User, filters: Filters) -> Results:
     query = text.parse(filters.q, fold)
     notes_too = user.role in access.OFFICE_ROLES
     where = _where(session, user, filters)
-    within = access.report_units(session, user)
+    within = _within(session, user)
     ranked = filters.sort == "relevance" and not query.empty
     total = _count(session, where, query, notes_too, within)
     base = sa.select(Report.id)
@@ -264,7 +267,22 @@ def count(session: Session, user: User, filters: Filters) -> int:
     """How many reports `user` may see match `filters` (a saved view's tab), without a page."""
     query = text.parse(filters.q, index.fold_traditional(session))
     return _count(session, _where(session, user, filters), query,
-                  user.role in access.OFFICE_ROLES, access.report_units(session, user))
+                  user.role in access.OFFICE_ROLES, _within(session, user))
+
+
+def _within(session: Session, user: User) -> Within:
+    """`access.report_units`, with the received reports read once: none (the index
+    keeps to the units alone), their ids when few, else still the subquery."""
+    within = access.report_units(session, user)
+    if within is None:
+        return None
+    units, received = within
+    if received is None:
+        return within
+    ids = list(session.scalars(received.limit(RECEIVED_BY_ID + 1)))
+    if len(ids) > RECEIVED_BY_ID:
+        return within
+    return units, sorted(set(ids)) or None
 
 
 def _count(session: Session, where: list[sa.ColumnElement[bool]], query: text.Query,
@@ -275,8 +293,7 @@ def _count(session: Session, where: list[sa.ColumnElement[bool]], query: text.Qu
                                             within)
         # Counting in the index alone is cheap (its lists, no reports).
         matches = session.scalar(sa.select(sa.func.count()).select_from(only_text.subquery()))
-        if len(where) == 1 and (isinstance(where[0], sa.sql.elements.True_) or (
-                within is not None and session.get_bind().dialect.name == "postgresql")):
+        if len(where) == 1 and (isinstance(where[0], sa.sql.elements.True_) or within is not None):
             # Nothing else to check: the user sees every report, or the index kept to
             # exactly the user's units and what was sent up to them (`where` is the scope).
             return matches or 0
@@ -303,7 +320,7 @@ def selection(session: Session, user: User, filters: Filters,
         return base.where(*where).order_by(Report.created_at.desc(), Report.id.desc())
     # Every match is read anyway: collect them first (PostgreSQL), then walk newest first.
     base, newest, _, _ = _matching(session, base, query, user.role in access.OFFICE_ROLES,
-                                   False, True, access.report_units(session, user))
+                                   False, True, _within(session, user))
     return base.where(*where).order_by(newest.desc())
 
 
@@ -359,12 +376,30 @@ def _matching(session: Session, base: sa.Select[Any], query: text.Query, notes_t
         return (base.join(matches, matches.c.report_id == Report.id), matches.c.report_id,
                 matches.c.score.desc() if ranked else None, only_text)
     fts = sa.table(index.FTS_TABLE, sa.column("rowid"), sa.column("rank"))
-    expr = text.fts5_match(query)
-    if not notes_too:
-        expr = "{title body} : (" + expr + ")"
-    match = sa.literal_column(index.FTS_TABLE).op("MATCH")(sa.literal(expr))
-    return (base.join(fts, fts.c.rowid == Report.id).where(match), fts.c.rowid, fts.c.rank,
-            sa.select(fts.c.rowid).where(match))
+    words = (index.STAFF_WORD_COLUMNS if notes_too else index.WORD_COLUMNS) \
+        + " : (" + text.fts5_match(query) + ")"
+
+    def match(expr: str) -> sa.ColumnElement[bool]:
+        return sa.literal_column(index.FTS_TABLE).op("MATCH")(sa.literal(expr))
+
+    if within is None:
+        return (base.join(fts, fts.c.rowid == Report.id).where(match(words)), fts.c.rowid,
+                fts.c.rank, sa.select(fts.c.rowid).where(match(words)))
+    # The units' tokens in the MATCH: FTS5 steps through the units' postings and the
+    # words' together, skipping the rest of the network instead of filtering it afterwards.
+    units, received = within
+    tokens = " OR ".join(index.unit_token(u) for u in sorted(units))
+    mine = match(f"unit : ({tokens}) AND {words}")
+    if received is None:  # FTS5 walks the units' matches newest first: a page stops early
+        return (base.join(fts, fts.c.rowid == Report.id).where(mine), fts.c.rowid, fts.c.rank,
+                sa.select(fts.c.rowid).where(mine))
+    # What was reported up to them from elsewhere, looked up by rowid. bm25 only when
+    # ranked: it costs more than the match.
+    listed: list[Any] = [fts.c.rowid] + ([fts.c.rank.label("rank")] if ranked else [])
+    found = sa.union_all(sa.select(*listed).where(mine), sa.select(*listed).where(
+        match(f"{words} NOT unit : ({tokens})"), fts.c.rowid.in_(received))).subquery("matches")
+    return (base.join(found, found.c.rowid == Report.id), found.c.rowid,
+            found.c.rank if ranked else None, sa.select(found.c.rowid))
 
 
 def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElement[bool]]:

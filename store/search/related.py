@@ -47,7 +47,7 @@ def candidates(session: Session, report: Report, since: datetime, until: datetim
     shared = sorted((doc, term) for term, doc in counts.items() if 1 < doc <= COMMON)[:RAREST]
     if not shared:
         return []
-    match = " OR ".join(f'"{term}"' for _, term in shared)
+    match = index.STAFF_WORD_COLUMNS + " : (" + " OR ".join(f'"{term}"' for _, term in shared) + ")"
     fts = sa.table(index.FTS_TABLE, sa.column("rowid"), sa.column("rank"))
     rows = session.scalars(
         sa.select(fts.c.rowid).join(Report, Report.id == fts.c.rowid)

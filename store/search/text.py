@@ -24,6 +24,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from itertools import repeat
 
 from markupsafe import Markup, escape
 
@@ -59,18 +60,21 @@ def normalize(text: str, traditional: bool = False) -> str:
     """`text` as the index stores it (may differ in length from `text`)."""
     if text.isascii():
         return text.lower()
-    return "".join(_fold_char(ch, traditional) for ch in text)
+    return "".join(map(_fold_char, text, repeat(traditional)))
 
 
 def _normalize_mapped(text: str, traditional: bool) -> tuple[str, list[int]]:
     """The normalised text and, for each of its characters, the index it came from."""
-    out: list[str] = []
+    folded = list(map(_fold_char, text, repeat(traditional)))
+    out = "".join(folded)
+    if len(out) == len(text):
+        # No character folds to more than one (none folds to nothing): the usual case,
+        # mapped without a Python loop (a page's snippets read every hit's text).
+        return out, list(range(len(text)))
     where: list[int] = []
-    for i, ch in enumerate(text):
-        folded = _fold_char(ch, traditional)
-        out.append(folded)
-        where.extend([i] * len(folded))
-    return "".join(out), where
+    for i, part in enumerate(folded):
+        where.extend([i] * len(part))
+    return out, where
 
 
 def runs(normalized: str) -> list[str]:
