@@ -48,8 +48,6 @@ Within = tuple[set[int], sa.Select[Any] | list[int] | None] | None
 RECEIVED_BY_ID = 1_000
 MAX_PER_PAGE = 100
 MAX_PAGE = 10_000
-# PostgreSQL: below this many matches they are collected before the page is cut.
-MATERIALIZE_BELOW = 20_000
 # SQLite: above this many matches, a filtered count walks the filtered reports instead.
 DRIVE_FROM_FILTERS = 2_000
 # The days a period may name: beyond them, a Beijing midnight has no UTC time to compare with.
@@ -248,7 +246,7 @@ def search(session: Session, user: User, filters: Filters) -> Results:
     rank: sa.ColumnElement[Any] | None = None
     if not query.empty:
         # A few matches are best collected first; many are best met walking newest-first.
-        few = ranked or total < MATERIALIZE_BELOW
+        few = ranked or _sparse(session, total, filters, query, notes_too)
         base, newest, rank, _ = _matching(session, base, query, notes_too, ranked, few, within)
     # Newest first is the index's own order (ids grow with time), so a page of a
     # common word costs no sort of every match; without words, created_at's index
@@ -261,6 +259,28 @@ def search(session: Session, user: User, filters: Filters) -> Results:
                                .offset((filters.page - 1) * filters.per_page)))
     return Results(_hits(session, ids, query, fold, notes_too), total, filters, query,
                    _notice(filters, query))
+
+
+# PostgreSQL: reading a report's word list (stored apart from the row) costs about this
+# many times what the index pays per match it lists without reading the list.
+READ_LIST_COST = 10
+
+
+def _sparse(session: Session, total: int, filters: Filters, query: text.Query,
+            notes_too: bool) -> bool:
+    """PostgreSQL: whether collecting the `total` matches beats walking the index newest
+    first until the page is full. The walk reads the word list of every report it meets,
+    about (reports before the page's end) x (indexed reports / matches) of them; the
+    index lists matches without reading them unless it must check a phrase or a field
+    (weights), and then it reads each match's list once."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    checked = not notes_too or any(t.chinese and len(t.text) > 2 for t in query.terms)
+    # The planner's own row count of the index (search_path decides which schema's).
+    indexed = session.scalar(sa.text("SELECT greatest(reltuples, 0) FROM pg_class "
+                                     f"WHERE oid = to_regclass('{index.PG_TABLE}')")) or 0
+    walked = filters.page * filters.per_page * max(indexed, total)
+    return walked * (1 if checked else READ_LIST_COST) >= total * total
 
 
 def count(session: Session, user: User, filters: Filters) -> int:
@@ -368,7 +388,11 @@ def _matching(session: Session, base: sa.Select[Any], query: text.Query, notes_t
                 found = sa.union(found, sa.select(*columns).where(hit, rs.c.report_id.in_(received)))
         only_text = sa.select(found.subquery().c.report_id)
         if not materialize:
-            return (base.join(rs, rs.c.report_id == Report.id).where(hit), rs.c.report_id,
+            # Walked newest first, each report checked as it is met. The function, not the
+            # operator: the planner cannot use the index for it, which it would (then sort
+            # every match) whenever it guesses a phrase rare.
+            walked = sa.func.ts_match_vq(rs.c.doc, tsq)
+            return (base.join(rs, rs.c.report_id == Report.id).where(walked), rs.c.report_id,
                     None, only_text)
         # Materialised, so the planner cannot walk every report newest-first
         # hoping to meet a match soon (a rare word would cost a full scan).
