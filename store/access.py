@@ -43,11 +43,19 @@ OFFICE_ROLES = frozenset({Role.ADMIN, Role.CLERK, Role.DIRECTOR, Role.SECRETARY_
 IDENTITY_ROLES = OFFICE_ROLES
 
 
+def _subtree_statement() -> sa.Select[tuple[int]]:
+    tree = sa.select(Unit.id).where(Unit.id == sa.bindparam("unit")).cte("tree", recursive=True)
+    tree = tree.union_all(sa.select(Unit.id).where(Unit.parent_id == tree.c.id))
+    return sa.select(tree.c.id)
+
+
+# Built once: every list, count and search asks for it, several times a request.
+_SUBTREE = _subtree_statement()
+
+
 def unit_subtree(session: Session, unit_id: int) -> set[int]:
     """`unit_id` and every unit below it."""
-    tree = sa.select(Unit.id).where(Unit.id == unit_id).cte("tree", recursive=True)
-    tree = tree.union_all(sa.select(Unit.id).where(Unit.parent_id == tree.c.id))
-    return set(session.scalars(sa.select(tree.c.id)))
+    return set(session.scalars(_SUBTREE, {"unit": unit_id}))
 
 
 def visible_units(session: Session, user: User) -> set[int] | None:

@@ -106,3 +106,45 @@ def test_upgrading_to_0032_gives_the_indexed_reports_their_units(db_url: str) ->
         clerk = User(username="c", password_hash="x", role=Role.CLERK, active=True, unit_id=1)
         assert search(s, clerk, Filters(q="电梯")).total == 1
     engine.dispose()
+
+
+def test_upgrading_to_0034_keeps_sqlites_index_and_gives_it_units(db_url: str) -> None:
+    from store import migrate
+    from store.db import make_engine, make_sessionmaker
+
+    migrate.upgrade(db_url, "0033")
+    engine = make_engine(db_url)
+    sqlite = engine.dialect.name == "sqlite"
+    with make_sessionmaker(engine)() as s, s.begin():
+        s.execute(sa.text("INSERT INTO units (name, kind, created_at) VALUES "
+                          "('城关县政协', 'cppcc', CURRENT_TIMESTAMP), "
+                          "('东山县政协', 'cppcc', CURRENT_TIMESTAMP)"))
+        s.execute(sa.text("INSERT INTO reporters (channel, external_id, chat_id, kind, language, "
+                          "created_at, topics_opt_in) VALUES ('web', 'x', 'x', 'citizen', 'zh', "
+                          "CURRENT_TIMESTAMP, false)"))
+        s.execute(sa.text(
+            "INSERT INTO reports (tracking_no, category, title, situation, suggestion, urgency, "
+            "anonymous, answers, form, reporter_id, status, review_level, version, created_at, "
+            "updated_at, unit_id) VALUES ('2026-000001', 'livelihood', '老旧小区加装电梯', "
+            "'12 个小区', '建议', 'normal', false, '{}', 'report', 1, 'submitted', 0, 1, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"))
+        # As 0033's index held it (plain SQL: the flush hook writes the newest revision's).
+        if sqlite:
+            s.execute(sa.text("INSERT INTO report_fts (rowid, title, body, notes) "
+                              "VALUES (1, '老旧 旧小 小区 区加 加装 装电 电梯 梯', '', '')"))
+        else:
+            s.execute(sa.text("INSERT INTO report_search (report_id, unit_id, doc) "
+                              "VALUES (1, 1, '电梯:7A')"))
+    migrate.upgrade(db_url)
+    clerk = User(username="c", password_hash="x", role=Role.CLERK, active=True, unit_id=1)
+    other = User(username="d", password_hash="x", role=Role.CLERK, active=True, unit_id=2)
+    with make_sessionmaker(engine)() as s:
+        if sqlite:
+            assert s.scalar(sa.text("SELECT unit FROM report_fts WHERE rowid = 1")) == "u1"
+        assert search(s, clerk, Filters(q="电梯")).total == 1
+        assert search(s, other, Filters(q="电梯")).total == 0
+        # The index follows a plain UPDATE of the report's unit.
+        s.execute(sa.text("UPDATE reports SET unit_id = 2 WHERE id = 1"))
+        assert search(s, clerk, Filters(q="电梯")).total == 0
+        assert search(s, other, Filters(q="电梯")).total == 1
+    engine.dispose()
