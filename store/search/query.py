@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from markupsafe import Markup, escape
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from store import access
 from store.models import (
@@ -525,7 +525,7 @@ def _hits(session: Session, ids: list[int], query: text.Query, fold: bool,
         return []
     rows = {r.id: r for r in session.scalars(
         sa.select(Report).where(Report.id.in_(ids))
-        .options(selectinload(Report.point), selectinload(Report.topic)))}
+        .options(joinedload(Report.point), joinedload(Report.topic)))}
     hits = []
     for rid in ids:
         report = rows[rid]
