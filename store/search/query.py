@@ -240,8 +240,7 @@ def search(session: Session, user: User, filters: Filters) -> Results:
     where = _where(session, user, filters)
     within = _within(session, user)
     ranked = filters.sort == "relevance" and not query.empty
-    if not query.empty and not ranked and within is not None and len(where) == 1 \
-            and session.get_bind().dialect.name == "postgresql":
+    if not query.empty and not ranked and within is not None and len(where) == 1:
         # The index keeps to exactly what the user sees (their units, what was sent up
         # to them): one pass over their matches gives both the page and the count.
         ids, total = _units_page(session, query, notes_too, within, filters)
@@ -270,15 +269,18 @@ def search(session: Session, user: User, filters: Filters) -> Results:
 
 def _units_page(session: Session, query: text.Query, notes_too: bool, within: Within,
                 filters: Filters) -> tuple[list[int], int]:
-    """PostgreSQL, a user whose scope is units: a page of the index's matches, newest
-    first, and how many there are."""
+    """A user whose scope is units: a page of the index's matches, newest first, and how
+    many there are."""
     _, _, _, only_text = _matching(session, sa.select(Report.id), query, notes_too, False,
                                    True, within)
     # Collected first (as `_matching` does): walking the whole index newest first for
     # the units' matches would read every report's words on the way.
-    matches = only_text.cte("matches").prefix_with("MATERIALIZED")
-    rows = session.execute(sa.select(matches.c.report_id, sa.func.count().over())
-                           .order_by(matches.c.report_id.desc()).limit(filters.per_page)
+    matches = only_text.cte("matches")
+    if session.get_bind().dialect.name == "postgresql":
+        matches = matches.prefix_with("MATERIALIZED")
+    rid = list(matches.c)[0]
+    rows = session.execute(sa.select(rid, sa.func.count().over())
+                           .order_by(rid.desc()).limit(filters.per_page)
                            .offset((filters.page - 1) * filters.per_page)).all()
     if rows:
         return [rid for rid, _ in rows], rows[0][1]
