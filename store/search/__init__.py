@@ -3,6 +3,7 @@
 - `text`: normalising and tokenising Chinese (bigrams), query parsing, highlighting;
 - `index`: the index on SQLite (FTS5) and PostgreSQL (tsvector), kept in step
   inside the writer's transaction;
+- `matching`: a query's words matched in the index, kept to a user's units;
 - `query`: `Filters`, `search`, `like_search`.
 """
 

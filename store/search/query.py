@@ -14,7 +14,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from markupsafe import Markup, escape
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, joinedload
 
 from store import access
@@ -37,15 +36,10 @@ from store.outputs.journal import rules as journal_rules
 from store.reports import lifecycle
 from store.reports import queries as reports
 from store.review import overdue
-from store.search import index, text
+from store.search import index, matching, text
 
 BEIJING = timezone(timedelta(hours=8))
 SORTS = ("new", "relevance")
-# access.report_units: the user's units and the reports received by them (their ids when
-# few, `_within`), or None (no narrowing).
-Within = tuple[set[int], sa.Select[Any] | list[int] | None] | None
-# At most this many received reports are named by id in an index query; more stay a subquery.
-RECEIVED_BY_ID = 1_000
 MAX_PER_PAGE = 100
 MAX_PAGE = 10_000
 # SQLite: above this many matches, a filtered count walks the filtered reports instead.
@@ -238,12 +232,13 @@ def search(session: Session, user: User, filters: Filters) -> Results:
     query = text.parse(filters.q, fold)
     notes_too = user.role in access.OFFICE_ROLES
     where = _where(session, user, filters)
-    within = _within(session, user)
+    within = matching.units_of(session, user)
     ranked = filters.sort == "relevance" and not query.empty
     if not query.empty and not ranked and within is not None and len(where) == 1:
         # The index keeps to exactly what the user sees (their units, what was sent up
         # to them): one pass over their matches gives both the page and the count.
-        ids, total = _units_page(session, query, notes_too, within, filters)
+        ids, total = matching.units_page(session, query, notes_too, within, filters.page,
+                                         filters.per_page)
         return Results(_hits(session, ids, query, fold, notes_too), total, filters, query,
                        _notice(filters, query))
     total = _count(session, where, query, notes_too, within)
@@ -252,8 +247,10 @@ def search(session: Session, user: User, filters: Filters) -> Results:
     rank: sa.ColumnElement[Any] | None = None
     if not query.empty:
         # A few matches are best collected first; many are best met walking newest-first.
-        few = ranked or _sparse(session, total, filters, query, notes_too)
-        base, newest, rank, _ = _matching(session, base, query, notes_too, ranked, few, within)
+        few = ranked or matching.sparse(session, total, filters.page, filters.per_page, query,
+                                       notes_too)
+        base, newest, rank, _ = matching.match_words(session, base, query, notes_too, ranked,
+                                                     few, within)
     # Newest first is the index's own order (ids grow with time), so a page of a
     # common word costs no sort of every match; without words, created_at's index
     # serves both the order and any date range.
@@ -267,79 +264,19 @@ def search(session: Session, user: User, filters: Filters) -> Results:
                    _notice(filters, query))
 
 
-def _units_page(session: Session, query: text.Query, notes_too: bool, within: Within,
-                filters: Filters) -> tuple[list[int], int]:
-    """A user whose scope is units: a page of the index's matches, newest first, and how
-    many there are."""
-    _, _, _, only_text = _matching(session, sa.select(Report.id), query, notes_too, False,
-                                   True, within)
-    # Collected first (as `_matching` does): walking the whole index newest first for
-    # the units' matches would read every report's words on the way.
-    matches = only_text.cte("matches")
-    if session.get_bind().dialect.name == "postgresql":
-        matches = matches.prefix_with("MATERIALIZED")
-    rid = list(matches.c)[0]
-    rows = session.execute(sa.select(rid, sa.func.count().over())
-                           .order_by(rid.desc()).limit(filters.per_page)
-                           .offset((filters.page - 1) * filters.per_page)).all()
-    if rows:
-        return [rid for rid, _ in rows], rows[0][1]
-    # A page past the end (or nothing found): the count alone.
-    total = 0 if filters.page == 1 else session.scalar(
-        sa.select(sa.func.count()).select_from(matches)) or 0
-    return [], total
-
-
-# PostgreSQL: reading a report's word list (stored apart from the row) costs about this
-# many times what the index pays per match it lists without reading the list.
-READ_LIST_COST = 10
-
-
-def _sparse(session: Session, total: int, filters: Filters, query: text.Query,
-            notes_too: bool) -> bool:
-    """PostgreSQL: whether collecting the `total` matches beats walking the index newest
-    first until the page is full. The walk reads the word list of every report it meets,
-    about (reports before the page's end) x (indexed reports / matches) of them; the
-    index lists matches without reading them unless it must check a phrase or a field
-    (weights), and then it reads each match's list once."""
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    checked = not notes_too or any(t.chinese and len(t.text) > 2 for t in query.terms)
-    # The planner's own row count of the index (search_path decides which schema's).
-    indexed = session.scalar(sa.text("SELECT greatest(reltuples, 0) FROM pg_class "
-                                     f"WHERE oid = to_regclass('{index.PG_TABLE}')")) or 0
-    walked = filters.page * filters.per_page * max(indexed, total)
-    return walked * (1 if checked else READ_LIST_COST) >= total * total
-
-
 def count(session: Session, user: User, filters: Filters) -> int:
     """How many reports `user` may see match `filters` (a saved view's tab), without a page."""
     query = text.parse(filters.q, index.fold_traditional(session))
     return _count(session, _where(session, user, filters), query,
-                  user.role in access.OFFICE_ROLES, _within(session, user))
-
-
-def _within(session: Session, user: User) -> Within:
-    """`access.report_units`, with the received reports read once: none (the index
-    keeps to the units alone), their ids when few, else still the subquery."""
-    within = access.report_units(session, user)
-    if within is None:
-        return None
-    units, received = within
-    if received is None:
-        return within
-    ids = list(session.scalars(received.limit(RECEIVED_BY_ID + 1)))
-    if len(ids) > RECEIVED_BY_ID:
-        return within
-    return units, sorted(set(ids)) or None
+                  user.role in access.OFFICE_ROLES, matching.units_of(session, user))
 
 
 def _count(session: Session, where: list[sa.ColumnElement[bool]], query: text.Query,
-           notes_too: bool, within: Within = None) -> int:
+           notes_too: bool, within: matching.Within = None) -> int:
     counted = sa.select(Report.id)
     if not query.empty:
-        joined, _, _, only_text = _matching(session, counted, query, notes_too, False, False,
-                                            within)
+        joined, _, _, only_text = matching.match_words(session, counted, query, notes_too,
+                                                       False, False, within)
         # Counting in the index alone is cheap (its lists, no reports).
         matches = session.scalar(sa.select(sa.func.count()).select_from(only_text.subquery()))
         if len(where) == 1 and (isinstance(where[0], sa.sql.elements.True_) or within is not None):
@@ -368,8 +305,9 @@ def selection(session: Session, user: User, filters: Filters,
     if query.empty:
         return base.where(*where).order_by(Report.created_at.desc(), Report.id.desc())
     # Every match is read anyway: collect them first (PostgreSQL), then walk newest first.
-    base, newest, _, _ = _matching(session, base, query, user.role in access.OFFICE_ROLES,
-                                   False, True, _within(session, user))
+    base, newest, _, _ = matching.match_words(session, base, query,
+                                              user.role in access.OFFICE_ROLES, False, True,
+                                              matching.units_of(session, user))
     return base.where(*where).order_by(newest.desc())
 
 
@@ -390,69 +328,6 @@ def like_search(session: Session, user: User, filters: Filters) -> Results:
                                .offset((filters.page - 1) * filters.per_page)))
     return Results(_hits(session, ids, query, False, notes_too), total, filters, query,
                    _notice(filters, query))
-
-
-def _matching(session: Session, base: sa.Select[Any], query: text.Query, notes_too: bool,
-              ranked: bool, materialize: bool, within: Within = None) -> tuple[
-        sa.Select[Any], sa.ColumnElement[Any], sa.ColumnElement[Any] | None, sa.Select[Any]]:
-    """`base` joined to the index and kept to matches; the id column in index order,
-    the relevance order, and the matches alone (for a count without the join).
-
-    `within` (`access.report_units`) lets PostgreSQL's index keep to the user's
-    units while it matches; the caller's WHERE still decides what the user sees.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        rs = sa.table(index.PG_TABLE, sa.column("report_id"), sa.column("unit_id"),
-                      sa.column("doc"))
-        tsq = sa.cast(sa.literal(text.tsquery(query, "" if notes_too else "AB")), postgresql.TSQUERY)
-        hit = rs.c.doc.op("@@")(tsq)
-        columns: list[Any] = [rs.c.report_id]
-        if ranked:
-            columns.append(sa.func.ts_rank(rs.c.doc, tsq).label("score"))
-        found: Any = sa.select(*columns).where(hit)
-        if within is not None:
-            units, received = within
-            found = found.where(rs.c.unit_id.in_(sorted(units)))
-            if received is not None:  # what was reported up to them, wherever it was filed
-                found = sa.union(found, sa.select(*columns).where(hit, rs.c.report_id.in_(received)))
-        only_text = sa.select(found.subquery().c.report_id)
-        if not materialize:
-            # Walked newest first, each report checked as it is met. The function, not the
-            # operator: the planner cannot use the index for it, which it would (then sort
-            # every match) whenever it guesses a phrase rare.
-            walked = sa.func.ts_match_vq(rs.c.doc, tsq)
-            return (base.join(rs, rs.c.report_id == Report.id).where(walked), rs.c.report_id,
-                    None, only_text)
-        # Materialised, so the planner cannot walk every report newest-first
-        # hoping to meet a match soon (a rare word would cost a full scan).
-        matches = found.cte("matches").prefix_with("MATERIALIZED")
-        return (base.join(matches, matches.c.report_id == Report.id), matches.c.report_id,
-                matches.c.score.desc() if ranked else None, only_text)
-    fts = sa.table(index.FTS_TABLE, sa.column("rowid"), sa.column("rank"))
-    words = (index.STAFF_WORD_COLUMNS if notes_too else index.WORD_COLUMNS) \
-        + " : (" + text.fts5_match(query) + ")"
-
-    def match(expr: str) -> sa.ColumnElement[bool]:
-        return sa.literal_column(index.FTS_TABLE).op("MATCH")(sa.literal(expr))
-
-    if within is None:
-        return (base.join(fts, fts.c.rowid == Report.id).where(match(words)), fts.c.rowid,
-                fts.c.rank, sa.select(fts.c.rowid).where(match(words)))
-    # The units' tokens in the MATCH: FTS5 steps through the units' postings and the
-    # words' together, skipping the rest of the network instead of filtering it afterwards.
-    units, received = within
-    tokens = " OR ".join(index.unit_token(u) for u in sorted(units))
-    mine = match(f"unit : ({tokens}) AND {words}")
-    if received is None:  # FTS5 walks the units' matches newest first: a page stops early
-        return (base.join(fts, fts.c.rowid == Report.id).where(mine), fts.c.rowid, fts.c.rank,
-                sa.select(fts.c.rowid).where(mine))
-    # What was reported up to them from elsewhere, looked up by rowid. bm25 only when
-    # ranked: it costs more than the match.
-    listed: list[Any] = [fts.c.rowid] + ([fts.c.rank.label("rank")] if ranked else [])
-    found = sa.union_all(sa.select(*listed).where(mine), sa.select(*listed).where(
-        match(f"{words} NOT unit : ({tokens})"), fts.c.rowid.in_(received))).subquery("matches")
-    return (base.join(found, found.c.rowid == Report.id), found.c.rowid,
-            found.c.rank if ranked else None, sa.select(found.c.rowid))
 
 
 def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElement[bool]]:

@@ -1,0 +1,147 @@
+"""Matching a query's words in the search index, kept to a user's units where the index can.
+
+`store.search.query` builds searches from these: `match_words` joins a select
+to the index (SQLite FTS5 or PostgreSQL's tsvector table, `store.search.index`),
+`units_of` says which units and received reports the index may keep to, and
+`units_page` answers a unit user's plain search in one pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+
+from store import access
+from store.models import Report, User
+from store.search import index, text
+
+# access.report_units: the user's units and the reports received by them (their ids when
+# few, `units_of`), or None (no narrowing).
+Within = tuple[set[int], sa.Select[Any] | list[int] | None] | None
+# At most this many received reports are named by id in an index query; more stay a subquery.
+RECEIVED_BY_ID = 1_000
+
+
+def units_of(session: Session, user: User) -> Within:
+    """`access.report_units`, with the received reports read once: none (the index
+    keeps to the units alone), their ids when few, else still the subquery."""
+    within = access.report_units(session, user)
+    if within is None:
+        return None
+    units, received = within
+    if received is None:
+        return within
+    ids = list(session.scalars(received.limit(RECEIVED_BY_ID + 1)))
+    if len(ids) > RECEIVED_BY_ID:
+        return within
+    return units, sorted(set(ids)) or None
+
+
+def units_page(session: Session, query: text.Query, notes_too: bool, within: Within,
+               page: int, per_page: int) -> tuple[list[int], int]:
+    """A user whose scope is units: a page of the index's matches, newest first, and how
+    many there are."""
+    _, _, _, only_text = match_words(session, sa.select(Report.id), query, notes_too, False,
+                                     True, within)
+    # Collected first (as `match_words` does): walking the whole index newest first for
+    # the units' matches would read every report's words on the way.
+    matches = only_text.cte("matches")
+    if session.get_bind().dialect.name == "postgresql":
+        matches = matches.prefix_with("MATERIALIZED")
+    rid = list(matches.c)[0]
+    rows = session.execute(sa.select(rid, sa.func.count().over()).order_by(rid.desc())
+                           .limit(per_page).offset((page - 1) * per_page)).all()
+    if rows:
+        return [rid for rid, _ in rows], rows[0][1]
+    # A page past the end (or nothing found): the count alone.
+    total = 0 if page == 1 else session.scalar(
+        sa.select(sa.func.count()).select_from(matches)) or 0
+    return [], total
+
+
+# PostgreSQL: reading a report's word list (stored apart from the row) costs about this
+# many times what the index pays per match it lists without reading the list.
+READ_LIST_COST = 10
+
+
+def sparse(session: Session, total: int, page: int, per_page: int, query: text.Query,
+           notes_too: bool) -> bool:
+    """PostgreSQL: whether collecting the `total` matches beats walking the index newest
+    first until the page is full. The walk reads the word list of every report it meets,
+    about (reports before the page's end) x (indexed reports / matches) of them; the
+    index lists matches without reading them unless it must check a phrase or a field
+    (weights), and then it reads each match's list once."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    checked = not notes_too or any(t.chinese and len(t.text) > 2 for t in query.terms)
+    # The planner's own row count of the index (search_path decides which schema's).
+    indexed = session.scalar(sa.text("SELECT greatest(reltuples, 0) FROM pg_class "
+                                     f"WHERE oid = to_regclass('{index.PG_TABLE}')")) or 0
+    walked = page * per_page * max(indexed, total)
+    return walked * (1 if checked else READ_LIST_COST) >= total * total
+
+
+def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes_too: bool,
+              ranked: bool, materialize: bool, within: Within = None) -> tuple[
+        sa.Select[Any], sa.ColumnElement[Any], sa.ColumnElement[Any] | None, sa.Select[Any]]:
+    """`base` joined to the index and kept to matches; the id column in index order,
+    the relevance order, and the matches alone (for a count without the join).
+
+    `within` (`access.report_units`) lets PostgreSQL's index keep to the user's
+    units while it matches; the caller's WHERE still decides what the user sees.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        rs = sa.table(index.PG_TABLE, sa.column("report_id"), sa.column("unit_id"),
+                      sa.column("doc"))
+        tsq = sa.cast(sa.literal(text.tsquery(query, "" if notes_too else "AB")), postgresql.TSQUERY)
+        hit = rs.c.doc.op("@@")(tsq)
+        columns: list[Any] = [rs.c.report_id]
+        if ranked:
+            columns.append(sa.func.ts_rank(rs.c.doc, tsq).label("score"))
+        found: Any = sa.select(*columns).where(hit)
+        if within is not None:
+            units, received = within
+            found = found.where(rs.c.unit_id.in_(sorted(units)))
+            if received is not None:  # what was reported up to them, wherever it was filed
+                found = sa.union(found, sa.select(*columns).where(hit, rs.c.report_id.in_(received)))
+        only_text = sa.select(found.subquery().c.report_id)
+        if not materialize:
+            # Walked newest first, each report checked as it is met. The function, not the
+            # operator: the planner cannot use the index for it, which it would (then sort
+            # every match) whenever it guesses a phrase rare.
+            walked = sa.func.ts_match_vq(rs.c.doc, tsq)
+            return (base.join(rs, rs.c.report_id == Report.id).where(walked), rs.c.report_id,
+                    None, only_text)
+        # Materialised, so the planner cannot walk every report newest-first
+        # hoping to meet a match soon (a rare word would cost a full scan).
+        matches = found.cte("matches").prefix_with("MATERIALIZED")
+        return (base.join(matches, matches.c.report_id == Report.id), matches.c.report_id,
+                matches.c.score.desc() if ranked else None, only_text)
+    fts = sa.table(index.FTS_TABLE, sa.column("rowid"), sa.column("rank"))
+    words = (index.STAFF_WORD_COLUMNS if notes_too else index.WORD_COLUMNS) \
+        + " : (" + text.fts5_match(query) + ")"
+
+    def match(expr: str) -> sa.ColumnElement[bool]:
+        return sa.literal_column(index.FTS_TABLE).op("MATCH")(sa.literal(expr))
+
+    if within is None:
+        return (base.join(fts, fts.c.rowid == Report.id).where(match(words)), fts.c.rowid,
+                fts.c.rank, sa.select(fts.c.rowid).where(match(words)))
+    # The units' tokens in the MATCH: FTS5 steps through the units' postings and the
+    # words' together, skipping the rest of the network instead of filtering it afterwards.
+    units, received = within
+    tokens = " OR ".join(index.unit_token(u) for u in sorted(units))
+    mine = match(f"unit : ({tokens}) AND {words}")
+    if received is None:  # FTS5 walks the units' matches newest first: a page stops early
+        return (base.join(fts, fts.c.rowid == Report.id).where(mine), fts.c.rowid, fts.c.rank,
+                sa.select(fts.c.rowid).where(mine))
+    # What was reported up to them from elsewhere, looked up by rowid. bm25 only when
+    # ranked: it costs more than the match.
+    listed: list[Any] = [fts.c.rowid] + ([fts.c.rank.label("rank")] if ranked else [])
+    found = sa.union_all(sa.select(*listed).where(mine), sa.select(*listed).where(
+        match(f"{words} NOT unit : ({tokens})"), fts.c.rowid.in_(received))).subquery("matches")
+    return (base.join(found, found.c.rowid == Report.id), found.c.rowid,
+            found.c.rank if ranked else None, sa.select(found.c.rowid))
