@@ -44,6 +44,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -687,7 +688,8 @@ def _adopt_all(url: str, clients: list[Client], say: Callable[..., None]) -> dic
             separation.set_single_reviewer(s, True)
             s.commit()
             ids = list(s.scalars(sa.select(Report.id).order_by(Report.id)))
-        for report_id in ids:
+
+        def one(report_id: int) -> None:
             with sessions() as s:
                 admin = s.scalars(sa.select(User).where(User.username == ADMIN)).one()
                 report = s.get(Report, report_id)
@@ -695,6 +697,10 @@ def _adopt_all(url: str, clients: list[Client], say: Callable[..., None]) -> dic
                 adopted[report.tracking_no] = report.title
                 adopt(s, report, admin)
                 s.commit()
+
+        # Reviewers side by side on PostgreSQL; SQLite takes one writer at a time anyway.
+        with ThreadPoolExecutor(1 if engine.dialect.name == "sqlite" else 4) as pool:
+            list(pool.map(one, ids))
     finally:
         engine.dispose()
     say(f"  {len(adopted)} reports adopted")
