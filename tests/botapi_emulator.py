@@ -94,7 +94,7 @@ class BotAPIEmulator:
 
     def __init__(self, token: str = TOKEN, *, bot_username: str = "minyi_test_bot",
                  hang_seconds: float = 30.0, latency: float = 0.0,
-                 enforce_limits: bool = False) -> None:
+                 enforce_limits: bool = False, post_to_webhook: bool = False) -> None:
         self.token = token
         self.bot_user: JSON = {"id": BOT_ID, "is_bot": True, "first_name": "民意直通车",
                                "username": bot_username, "can_join_groups": True,
@@ -114,6 +114,14 @@ class BotAPIEmulator:
         self.edits: list[Sent] = []
         self.calls: list[tuple[str, JSON]] = []
         self.webhook: JSON | None = None
+        # When True, updates are POSTed to the webhook once one is set, as Telegram does: each
+        # chat's in order, one at a time, posted again until answered 2xx (`webhook_posts`).
+        self.post_to_webhook = post_to_webhook
+        self.webhook_posts: collections.Counter[str] = collections.Counter()
+        self._hooked: set[int] = set()  # update ids the webhook answered 2xx
+        self._hook_busy: set[int | None] = set()  # chats with a POST under way
+        self._hook_from = 0  # index into _updates of the first update not yet answered
+        self._hook_thread: threading.Thread | None = None
         self.answered_callbacks: dict[str, JSON] = {}
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.throttled: list[str] = []
@@ -126,6 +134,8 @@ class BotAPIEmulator:
         self._send_times: list[tuple[float, int]] = []
         # Indexes over the lists above, so a send costs the same at 10,000 chats as at 1.
         self._chat_of: dict[int, JSON] = {}  # chat id -> its chat object, once it wrote
+        self._sent_to: dict[int, list[Sent]] = {}  # chat id -> what the bot sent there
+        self._arrived: dict[int, threading.Condition] = {}  # chat id -> notified on each send
         self._last_send: dict[int, float] = {}
         self._last_second: collections.deque[float] = collections.deque()
         self._ids = itertools.count(1)
@@ -160,6 +170,8 @@ class BotAPIEmulator:
         self._stopping.set()
         with self._cond:
             self._cond.notify_all()
+        if self._hook_thread is not None:
+            self._hook_thread.join(10)
         if self._thread.ident is not None:  # shutdown() waits for a serve_forever that never began
             self._server.shutdown()
         self._server.server_close()
@@ -317,7 +329,23 @@ class BotAPIEmulator:
 
     def sent_to(self, chat_id: int) -> list[Sent]:
         with self._cond:
-            return [s for s in self.sent if s.chat_id == chat_id]
+            return list(self._sent_to.get(chat_id, ()))
+
+    def wait_sent(self, chat_id: int, after: int, timeout: float) -> bool:
+        """Wait until the bot has sent `chat_id` more than `after` messages; False on timeout."""
+        with self._cond:
+            arrived = self._arrived.setdefault(chat_id, threading.Condition())
+        with arrived:
+            return arrived.wait_for(lambda: len(self._sent_to.get(chat_id, ())) > after, timeout)
+
+    def _record(self, sent: Sent) -> None:
+        with self._cond:
+            self.sent.append(sent)
+            self._sent_to.setdefault(sent.chat_id, []).append(sent)
+            arrived = self._arrived.get(sent.chat_id)
+        if arrived is not None:
+            with arrived:
+                arrived.notify_all()
 
     def texts(self, chat_id: int) -> list[str]:
         return [s.text or "" for s in self.sent_to(chat_id)]
@@ -438,7 +466,65 @@ class BotAPIEmulator:
     def _api_setWebhook(self, p: JSON, f: Any) -> tuple[int, JSON]:  # noqa: N802
         # Recorded for the test, which posts the updates there itself, as Telegram would.
         self.webhook = {"url": p.get("url"), "secret_token": p.get("secret_token")}
+        with self._cond:
+            if self.post_to_webhook and self._hook_thread is None:
+                self._hook_thread = threading.Thread(target=self._post_updates, daemon=True,
+                                                     name="webhook-poster")
+                self._hook_thread.start()
         return _ok(True)
+
+    # -- webhook delivery (post_to_webhook) -------------------------------------
+
+    def _post_updates(self) -> None:
+        """Hand each chat's oldest unanswered update to a poster thread, until stopped."""
+        while not self._stopping.is_set():
+            with self._cond:
+                while (self._hook_from < len(self._updates) and
+                       self._updates[self._hook_from]["update_id"] in self._hooked):
+                    self._hook_from += 1
+                ready: list[JSON] = []
+                seen: set[int | None] = set()
+                for u in self._updates[self._hook_from:]:
+                    chat = _chat_of_update(u)
+                    if u["update_id"] in self._hooked or chat in seen:
+                        continue
+                    seen.add(chat)  # later ones of this chat wait for this one
+                    if chat not in self._hook_busy:
+                        self._hook_busy.add(chat)
+                        ready.append(u)
+                if not ready:
+                    self._cond.wait(0.5)
+            for u in ready:
+                threading.Thread(target=self._post_one, args=(u,), daemon=True).start()
+
+    def _post_one(self, update: JSON) -> None:
+        import urllib.request
+
+        hook = self.webhook or {}
+        request = urllib.request.Request(
+            str(hook.get("url")), data=json.dumps(_public(update), ensure_ascii=False).encode(),
+            headers={"Content-Type": "application/json",
+                     "X-Telegram-Bot-Api-Secret-Token": str(hook.get("secret_token") or "")})
+        ok = False
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 - a test URL
+                ok = 200 <= answer.status < 300
+        except (OSError, ValueError) as exc:
+            self.webhook_posts[type(exc).__name__] += 1
+        if not ok:
+            self._stopping.wait(0.3)  # Telegram waits before it posts the update again
+        with self._cond:
+            self.webhook_posts["answered" if ok else "failed"] += 1
+            if ok:
+                self._hooked.add(update["update_id"])
+            self._hook_busy.discard(_chat_of_update(update))
+            self._cond.notify_all()
+
+    def webhook_pending(self) -> int:
+        """Updates the webhook has not answered 2xx yet."""
+        with self._cond:
+            return sum(1 for u in self._updates[self._hook_from:]
+                       if u["update_id"] not in self._hooked)
 
     def _api_getUpdates(self, p: JSON, f: Any) -> tuple[int, JSON]:  # noqa: N802
         offset, limit = int(p.get("offset") or 0), min(int(p.get("limit") or 100), 100)
@@ -449,7 +535,10 @@ class BotAPIEmulator:
             if offset:
                 self._confirmed = max(self._confirmed, offset)
             while True:
-                ready = [u for u in self._updates if u["update_id"] >= self._confirmed
+                # Update ids count up by one from the first: skip the confirmed ones unread.
+                first = self._updates[0]["update_id"] if self._updates else 0
+                ready = [u for u in self._updates[max(0, self._confirmed - first):]
+                         if u["update_id"] >= self._confirmed
                          and (allowed is None or set(u) - {"update_id"} <= set(allowed))]
                 left = deadline - time.monotonic()
                 if ready or left <= 0 or self._stopping.is_set():
@@ -503,9 +592,8 @@ class BotAPIEmulator:
         self._check_send(chat_id)
         msg = self._bot_message(chat_id, {"text": text, **({"reply_markup": markup}
                                                           if markup else {})})
-        with self._cond:
-            self.sent.append(Sent("sendMessage", chat_id, msg["message_id"], text, markup,
-                                  time.monotonic()))
+        self._record(Sent("sendMessage", chat_id, msg["message_id"], text, markup,
+                          time.monotonic()))
         return _ok(msg)
 
     def _api_sendPhoto(self, p: JSON, files: dict[str, tuple[str, bytes]]) -> tuple[int, JSON]:  # noqa: N802
@@ -523,9 +611,8 @@ class BotAPIEmulator:
         if markup:
             extra["reply_markup"] = markup
         msg = self._bot_message(chat_id, extra)
-        with self._cond:
-            self.sent.append(Sent("sendPhoto", chat_id, msg["message_id"], p.get("caption"),
-                                  markup, time.monotonic(), photo=blob))
+        self._record(Sent("sendPhoto", chat_id, msg["message_id"], p.get("caption"),
+                          markup, time.monotonic(), photo=blob))
         return _ok(msg)
 
     def _edit(self, p: JSON, **changes: Any) -> tuple[int, JSON]:
@@ -705,6 +792,15 @@ def _public(update: JSON) -> JSON:
         if kind in out:
             out[kind] = {k: v for k, v in out[kind].items() if k != "update_id"}
     return out
+
+
+def _chat_of_update(update: JSON) -> int | None:
+    for kind in ("message", "edited_message", "channel_post"):
+        if kind in update:
+            return int(update[kind]["chat"]["id"])
+    if "callback_query" in update:
+        return int(update["callback_query"]["from"]["id"])
+    return None
 
 
 def _chat_id(p: JSON) -> int:

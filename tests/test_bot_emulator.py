@@ -164,3 +164,40 @@ def test_it_answers_429_to_a_sender_that_breaks_the_limits_and_lists_each() -> N
         asyncio.run(twice())
         assert emu.texts(7) == ["一"]
         assert len(emu.throttled) == 1 and "chat 7" in emu.throttled[0]
+
+
+def test_it_posts_each_chats_updates_to_the_webhook_in_order_until_answered_200() -> None:
+    """With post_to_webhook, as Telegram: a POST answered 500 (or never answered) is made
+    again, and a chat's next update waits for the one before it."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    got: list[tuple[int, str]] = []
+    failed_once: set[int] = set()
+
+    class Hook(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            update = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            got.append((update["update_id"], self.headers["X-Telegram-Bot-Api-Secret-Token"]))
+            first = update["update_id"] not in failed_once
+            failed_once.add(update["update_id"])
+            self.send_response(500 if first else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with BotAPIEmulator(post_to_webhook=True) as emu:
+        first = emu.user_sends_text(7, "一")["update_id"]
+        second = emu.user_sends_text(7, "二")["update_id"]
+        httpx.post(f"{emu.base_url}{TOKEN}/setWebhook",
+                   json={"url": f"http://127.0.0.1:{server.server_address[1]}/hook",
+                         "secret_token": "s3cret"})
+        emu.wait_for(lambda: emu.webhook_pending() == 0, timeout=15)
+        posts = dict(emu.webhook_posts)
+    server.shutdown()
+
+    assert got == [(first, "s3cret"), (first, "s3cret"), (second, "s3cret"), (second, "s3cret")]
+    assert posts == {"answered": 2, "failed": 2, "HTTPError": 2}

@@ -1,5 +1,6 @@
 """The crash drill (bench/crash_drill.py) at a small size: SIGKILL at random moments loses and
-doubles nothing, on `minyi serve` with SQLite and on web + bot + worker with PostgreSQL."""
+doubles nothing, on `minyi serve` with SQLite (the bot polling) and on web + bot + worker with
+PostgreSQL (the bot taking Telegram's webhook posts)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from bench.table import Options
 pytestmark = pytest.mark.e2e
 
 CONVERSATIONS = 24
+# Kills closer together than at full size, so that a short run still sees several of each.
+IN_FLIGHT, KILL_EVERY = 12, 4.0
 
 
 def _check(result: crash_drill.Result) -> None:
@@ -28,7 +31,8 @@ def _check(result: crash_drill.Result) -> None:
 
 
 def test_it_loses_and_doubles_nothing_when_minyi_serve_is_killed(tmp_path: Path) -> None:
-    result = crash_drill.run(CONVERSATIONS, base=tmp_path, kill_every=2.5, say=lambda *a: None)
+    result = crash_drill.run(CONVERSATIONS, base=tmp_path, kill_every=KILL_EVERY,
+                             concurrency=IN_FLIGHT, say=lambda *a: None)
 
     _check(result)
     assert set(result.kills) == {"serve"}
@@ -41,11 +45,12 @@ def test_it_loses_and_doubles_nothing_when_web_bot_and_worker_are_killed(tmp_pat
     if why := pg.unreachable(url):
         pytest.skip(why)
 
-    result = crash_drill.run(CONVERSATIONS, postgres_url=url, base=tmp_path, kill_every=2.0,
-                             say=lambda *a: None)
+    result = crash_drill.run(CONVERSATIONS, postgres_url=url, base=tmp_path, kill_every=KILL_EVERY,
+                             concurrency=IN_FLIGHT, say=lambda *a: None)
 
     _check(result)
     assert set(result.kills) <= {"web", "bot", "worker"} and len(result.kills) >= 2
+    assert result.webhook_posts.get("answered", 0) >= CONVERSATIONS // 2 * 10  # Telegram's, by webhook
 
 
 def test_it_counts_a_doubled_answer_as_a_problem(tmp_path: Path) -> None:

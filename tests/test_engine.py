@@ -310,6 +310,23 @@ def test_it_asks_again_but_applies_once_an_update_delivered_after_a_crash(chat, 
     assert "analysis" not in conv.answers
 
 
+def test_it_gives_the_receipt_again_when_the_filing_press_is_delivered_after_a_crash(
+        chat, point_token, session):
+    """The bot died after committing the report and before sending the receipt; Telegram hands
+    the 确认提交 press over again: nothing is filed twice, and the person gets the tracking
+    number, not only the menu (the crash drill found receipts lost so, on PostgreSQL)."""
+    chat.command("start", point_token)
+    chat.fill_report()
+    confirm = chat.button("确认提交")
+    first = chat.send(callback=confirm, update_id="902")
+    again = chat.send(callback=confirm, update_id="902")
+
+    [report] = reports_in(session)
+    assert report.tracking_no in first[0].text
+    assert report.tracking_no in again[0].text and "已经提交过了" in again[0].text
+    assert any("反映新问题" in b.label for row in again[-1].buttons for b in row)
+
+
 def test_edits_stickers_and_voice_get_a_clear_reply(chat, point_token):
     chat.command("start", point_token)
     assert "修改后不会生效" in chat.send(text="改一下", edited=True)[0].text

@@ -80,7 +80,8 @@ class Engine:
     def _again(self, session: Session, inbound: Inbound) -> list[Reply]:
         """An update applied before, delivered again: the process that applied it died before
         its answer went out (or did not, and this is a duplicate). Nothing is applied twice; the
-        question that stands now is asked again, so the person is never left without one."""
+        question that stands now is asked again, so the person is never left without one, and
+        the press that filed a report gets its tracking number again, not only the menu."""
         row = session.execute(_PAIR, _pair_of(inbound)).first()
         if row is None or row[1] is None:
             return []
@@ -90,6 +91,10 @@ class Engine:
             turn.load_state()
         except Malformed:
             return []
+        pressed, _, rest = (inbound.callback or "").partition(":")
+        if rest.partition(":")[0] == "ok" and pressed == turn.ctx.submitted_turn:
+            # The 确认提交 that filed the last report: answered as a late second press is.
+            return turn.callback(inbound.callback or "")
         return turn.current_prompt()
 
     def _load(self, session: Session, inbound: Inbound) -> tuple[Reporter, Conversation]:
