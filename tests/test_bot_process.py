@@ -266,3 +266,46 @@ def test_it_confirms_an_update_to_telegram_only_once_it_has_been_answered(
     assert while_answering == 1  # still Telegram's to hand over again
     assert emu.texts(42) == ["收到"]
     assert update
+
+
+def test_it_confirms_the_answered_beginning_of_a_batch_while_one_chat_is_slow(
+    settings: Settings, Session_: sessionmaker[Session],  # noqa: N803
+) -> None:
+    """One slow chat must not hold the updates answered before it: a bot killed more often
+    than it finishes a batch would otherwise be handed the same batch for ever."""
+    entered, release = threading.Event(), threading.Event()
+
+    class SlowFor7:
+        def handle(self, session: Session, inbound: Any) -> list[Any]:
+            from store.conversation.types import Reply
+
+            if inbound.chat_id == "7":
+                entered.set()
+                release.wait(10)
+            return [Reply("收到")]
+
+    with BotAPIEmulator() as emu:
+        settings = replace(settings, telegram_bot_token=TOKEN, telegram_base_url=emu.base_url,
+                           telegram_base_file_url=emu.base_file_url, telegram_poll_timeout=1)
+        first = emu.user_sends_text(42, "你好")["update_id"]
+        emu.user_sends_text(7, "你好")
+
+        async def run() -> int:
+            application = await telegram_app.start(settings, Session_, SlowFor7())
+            try:
+                await asyncio.to_thread(entered.wait, 10)
+                await asyncio.to_thread(emu.wait_for_reply, 42, 0)
+                await asyncio.sleep(2.5)
+                while_answering = emu.pending_updates()
+                release.set()
+                await asyncio.to_thread(emu.wait_for_reply, 7, 0)
+                await asyncio.to_thread(emu.wait_idle, 10)
+                return while_answering
+            finally:
+                await telegram_app.stop(application)
+
+        while_answering = asyncio.run(run())
+
+    assert first
+    assert while_answering == 1  # 42's answered update confirmed; 7's still Telegram's
+    assert emu.texts(42) == ["收到"] and emu.texts(7) == ["收到"]
