@@ -66,7 +66,8 @@ class RateLimiter:
     def everyone(self) -> float:
         """The clock reading before which nothing may start, whatever the chat."""
         now = self.clock()
-        return max(self._paused_until, self._held, now + self._slots.wait(now, self.rate))
+        wait = self._slots.wait(now, self.rate)
+        return max(self._paused_until, self._held, now + wait if wait > 0 else 0.0)
 
     def take(self, chat: Hashable) -> float:
         """0 when a send to `chat` may start now (it is counted: send, then call `done`),
