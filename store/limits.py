@@ -41,7 +41,7 @@ RETRY_AFTER = 15.0
 # recently (`minyi.pacing.RateLimiter.hold`) less SEND_GUARD for what of that round trip
 # was the way there. See docs/BENCHMARKS.md (P2) for the throughput this allows.
 SEND_WINDOW = 1.0
-SEND_GUARD = 0.02
+SEND_GUARD = 0.04
 # A send not answered within this long is taken to have died with its process: its slot
 # and its chat are free again (the outbox lease hands its row to another worker much later).
 FLIGHT_HOLD = 60.0
