@@ -68,9 +68,9 @@ class Notifier:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; rest `notifier_interval` when nothing is due."""
-        # A send counts against the channel's rate when it starts; the server counts it
-        # when it arrives. Let the database thread hold the loop up for 1 ms at a time,
-        # not Python's default 5, so that the two stay close.
+        # A send's rate slot is held a window past its answer less the least round trip
+        # seen (minyi.pacing): answers noticed late hold slots longer. Let the database
+        # thread hold the loop up for 1 ms at a time, not Python's default 5.
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         while not stop.is_set():
             try:

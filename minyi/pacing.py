@@ -1,11 +1,13 @@
-"""How fast the notifier may write to a channel: sends spread out, one chat at a time.
+"""How fast the notifier may write to a channel: within its limits by construction.
 
 A channel's `RatePolicy` says how many messages a second it takes overall
-and how long one recipient must rest between two. `RateLimiter` turns that
-into start times: at most `rate` sends start within any window a little over
-a second, three quarters of a slot apart at least, and a chat is written to again only
-`interval` after its previous send finished.
-With Redis (REDIS_URL) every worker's sends count against one budget.
+and how long one recipient must rest between two. The server counts a send
+when it arrives, which we never see: only that it lies between our start and
+the answer. So `RateLimiter` holds a rate slot per send from its start until
+a window after the latest moment it can have arrived (`store.limits`:
+SEND_WINDOW, SEND_GUARD), with at most `rate` slots held; and a chat is
+written to again only `interval` after its previous send was answered.
+With Redis (REDIS_URL) every worker's slots and chats are one budget.
 """
 
 from __future__ import annotations
@@ -19,22 +21,23 @@ from typing import Any
 
 from bot.channels.base import RatePolicy
 from store import limits
-from store.limits import SEND_WINDOW, send_gap
+from store.limits import SEND_GUARD, SEND_WINDOW, Slots, send_gap
+
+# How many recent round trips the least one is taken from.
+TRIPS = 200
 
 
 class RateLimiter:
-    """Spaces sends: at most `rate` starts within `SEND_WINDOW` (1 s and a little: store.limits; None:
-    any), three quarters of an even slot apart at least, and `interval` apart per chat.
+    """Spaces sends: at most `rate` rate slots held (None: any), starts `send_gap` apart at
+    least, and `interval` between an answer and the next send to the same chat.
 
-    The window, not an even beat, bounds the rate: a loop woken late for one
-    slot catches up over the next few instead of losing the time for good,
-    and any `rate + 1` consecutive starts still span more than a second.
-
-    A chat's interval is counted from when its previous send *finished*, so
-    the server, which sees each request before we see its answer, never sees
-    two closer together than allowed. `take` reserves a start (the caller
-    then sends and calls `done`); `pause()` holds every send back, as a
-    channel asks after a 429 or a quota error.
+    A send's slot is held from `take` until `done` and then `hold` more: one window
+    less the least time its answer can have taken after it arrived. Any `rate + 1`
+    arrivals within a window would need `rate + 1` slots held at the last one's
+    arrival, so the server never sees them, however the requests were delayed on
+    the way. A chat's interval is counted from its previous answer, which comes
+    after the server saw that send. `pause()` holds every send back, as a channel
+    asks after a 429 or a quota error.
     """
 
     def __init__(self, rate: int | None = 30, interval: float = 1.0, *,
@@ -49,7 +52,9 @@ class RateLimiter:
         self.key = key
         self.clock = clock
         self.sleep = sleep
-        self._starts: deque[float] = deque(maxlen=rate or 1)  # the latest starts
+        self._slots = Slots()  # this process's own sends
+        self._started: dict[Hashable, float] = {}  # chat -> when its send in flight was taken
+        self._trips: deque[float] = deque(maxlen=TRIPS)  # the latest round trips, take to done
         self._free: dict[Hashable, float] = {}  # chat -> when it may be written to again
         self._paused_until = 0.0
         self._held = 0.0  # the shared budget said wait, until then
@@ -60,13 +65,9 @@ class RateLimiter:
 
     def everyone(self) -> float:
         """The clock reading before which nothing may start, whatever the chat."""
-        held = max(self._paused_until, self._held)
-        if not self.rate or not self._starts:
-            return held
-        after = self._starts[-1] + self.gap
-        if len(self._starts) >= self.rate:
-            after = max(after, self._starts[0] + SEND_WINDOW)
-        return max(held, after)
+        now = self.clock()
+        wait = self._slots.wait(now, self.rate)
+        return max(self._paused_until, self._held, now + wait if wait > 0 else 0.0)
 
     def take(self, chat: Hashable) -> float:
         """0 when a send to `chat` may start now (it is counted: send, then call `done`),
@@ -76,7 +77,7 @@ class RateLimiter:
             return wait
         now = self.clock()
         if self.shared is not None:
-            # Another worker may have used the budget or written to this chat.
+            # Another worker may hold the slots or have written to this chat.
             everyone, this_chat = self.shared.ask(self.key, str(chat), self.rate, self.interval)
             if everyone > 0:
                 # Ask again no sooner than one gap from now (other workers send meanwhile).
@@ -85,9 +86,21 @@ class RateLimiter:
             if this_chat > 0:
                 self._free[chat] = now + this_chat
                 return this_chat
-        self._starts.append(now)
+        self._slots.open(chat, now, self.rate)
+        self._started[chat] = now
         self._free[chat] = math.inf  # in flight until `done`
         return 0.0
+
+    def hold(self, trip: float) -> float:
+        """How long after its answer the slot of a send that took `trip` seconds stays held.
+
+        The server answered some time after the send arrived; no less, we take it, than
+        the least round trip seen lately less SEND_GUARD (what of that round trip was
+        the way there). The slot must cover a window from the latest possible arrival.
+        """
+        self._trips.append(trip)
+        answering = max(0.0, min(self._trips) - SEND_GUARD)  # never more than `trip`
+        return SEND_WINDOW - answering
 
     async def wait(self, chat: Hashable) -> None:
         """Sleep until a send to `chat` may start, and count it."""
@@ -95,10 +108,13 @@ class RateLimiter:
             await self.sleep(delay)
 
     def done(self, chat: Hashable) -> None:
-        """A send to `chat` has just finished (whatever its outcome)."""
-        if self.shared is not None:
-            self.shared.done(self.key, str(chat), self.interval)
+        """A send to `chat` has just been answered (whatever the answer) or has failed."""
         now = self.clock()
+        started = self._started.pop(chat, None)
+        hold = SEND_WINDOW if started is None else self.hold(now - started)
+        self._slots.close(chat, now, hold)
+        if self.shared is not None:
+            self.shared.done(self.key, str(chat), self.interval, hold)
         self._free[chat] = now + self.interval
         if len(self._free) > 10_000:  # forget chats that have long been free
             self._free = {c: t for c, t in self._free.items() if t > now}

@@ -1,7 +1,8 @@
 """The delivery benchmark at its quick size (600 messages to 120 chats): it checks its own
 output (0 lost, 0 duplicated, each chat's order kept); its speed is not asserted here, nor
-its 0 answered 429 (on a busy test machine a send can arrive late enough to be counted in
-the next second: the workers honour the 429 and nothing is lost, which is what is checked)."""
+its 0 answered 429 (the pacer's one assumption, that the server's part of a round trip is
+at least the least round trip seen less SEND_GUARD, can fail on a test machine loaded far
+past its cores; then the workers honour the 429 and nothing is lost, which is checked)."""
 
 from __future__ import annotations
 

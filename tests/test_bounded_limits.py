@@ -77,6 +77,8 @@ def test_the_local_limiter_still_counts_each_key_in_its_window() -> None:
     assert first == [True, True, False]
     assert other and later
     assert local.take("send", "chat", 30, 1.0) == 0.0
+    assert local.take("send", "chat", 30, 1.0) > 1.0  # in flight: held until answered
+    local.done("send", "chat", 1.0, hold=0.9)
     assert 0.0 < local.take("send", "chat", 30, 1.0) <= 1.0  # the chat's interval
     local.pause("send", 30.0)
     assert local.take("send", "other", 30, 1.0) > 25.0

@@ -64,6 +64,9 @@ def test_it_spaces_sends_to_one_chat_and_caps_the_overall_rate_across_workers(
     worker1, worker2 = _process(redis_url), _process(redis_url)
 
     assert worker1.take(key, "chat1", 2, 1.0) == 0.0
+    _, this_chat = worker2.ask(key, "chat1", 2, 1.0)
+    assert this_chat > 1.0  # the other worker's send to it is in flight
+    worker1.done(key, "chat1", 1.0, hold=2.0)
     everyone, this_chat = worker2.ask(key, "chat1", 2, 1.0)
     assert 0.0 < this_chat <= 1.0  # the chat had a message a moment ago, from the other worker
     everyone, _ = worker2.ask(key, "chat2", 2, 1.0)
@@ -71,10 +74,24 @@ def test_it_spaces_sends_to_one_chat_and_caps_the_overall_rate_across_workers(
     assert 0.0 < everyone <= limits.send_gap(2)
     time.sleep(everyone)
     assert worker2.take(key, "chat2", 2, 1.0) == 0.0
-    # ... and no more than the rate start within a second and a little.
+    # ... and no more than the rate hold slots: chat1's answered one, chat2's in flight.
     assert worker1.take(key, "chat3", 2, 1.0) > limits.send_gap(2)
     worker1.pause(key, 30.0)
     assert worker2.take(key, "chat4", None, 0.0) > 25.0  # a 429 holds every worker back
+
+
+def test_an_answered_sends_slot_stays_held_for_every_worker_until_the_end_it_was_given(
+    redis_url: str, key: str,
+) -> None:
+    worker1, worker2 = _process(redis_url), _process(redis_url)
+
+    assert worker1.take(key, "a", 1, 0.0) == 0.0
+    assert worker2.take(key, "b", 1, 0.0) > 0.0  # the one slot is in flight
+    worker1.done(key, "a", 0.0, hold=2.0)  # answered; it may have arrived only just now
+    wait = worker2.take(key, "b", 1, 0.0)
+    assert 1.0 < wait <= 2.0  # not the gap between starts (0.75 s): the slot's end
+    time.sleep(wait)
+    assert worker2.take(key, "b", 1, 0.0) == 0.0
 
 
 def test_it_gives_the_notifiers_limiters_one_budget_when_redis_is_configured(
