@@ -5,11 +5,12 @@ rows for a channel switched off wait until it is back), at most one per chat
 (the oldest it is owed: `outbox.claim_due`, so one chat's messages go in
 order, across retries and workers), and sends several at once on each
 channel, as many as its `RatePolicy.at_once` allows, started as fast as its
-`RateLimiter` lets them. Outcomes are recorded in batches, each in one
-transaction that also claims the rows they unblock, so the next chat's
-message is on hand before the pool runs dry; a row stays `sending` (claimed,
-so no worker sends it again) until its outcome is recorded. Outcomes are
-recorded alike for every channel.
+`RateLimiter` lets them. An outcome is recorded as soon as it is known (group
+commit: those that come while a write is under way go together in the next),
+each write one transaction that also claims the rows they unblock, so the
+next chat's message is on hand before the pool runs dry; a row stays
+`sending` (claimed, so no worker sends it again) until its outcome is
+recorded. Outcomes are recorded alike for every channel.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import asyncio
 import logging
 import math
 import sys
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, suppress
@@ -42,9 +42,6 @@ __all__ = ["Notifier", "RateLimiter"]
 
 # Rows held claimed at most (about three seconds' worth at 30 messages a second).
 CLAIM_BATCH = 100
-# Outcomes are recorded together: this many, or this long after the first is known.
-RECORD_BATCH = 50
-RECORD_AFTER = 0.5
 
 Settled = tuple[Message, Outcome]
 
@@ -125,7 +122,7 @@ def _record(session: Session, message: Message, outcome: Outcome) -> None:
 
 class _Round:
     """One delivery round: claim, send several at once within each channel's limits, record
-    the outcomes in batches. Given `stop`, it claims again as rows are settled, until
+    each outcome as soon as it is known. Given `stop`, it claims again as rows are settled, until
     nothing more is due or `stop` is set; without, it delivers one claim's rows (`tick`)."""
 
     def __init__(self, notifier: Notifier, *, now: datetime | None = None,
@@ -138,7 +135,6 @@ class _Round:
         self.flying: dict[Channel, int] = {}
         self.sends: set[asyncio.Task[Settled]] = set()
         self.settled: list[Settled] = []
-        self.first_settled = 0.0
         self.writing: asyncio.Task[list[Message]] | None = None
         self.claims = 0
         self.claiming = 0  # how many rows the write in progress claims
@@ -207,9 +203,11 @@ class _Round:
         """Seconds until the settled outcomes are recorded (inf: none are waiting)."""
         if not self.settled:
             return math.inf
-        if len(self.settled) >= RECORD_BATCH or not (self.sends or self.queued()):
-            return 0.0
-        return max(0.0, self.first_settled + RECORD_AFTER - time.monotonic())
+        # At once: a worker killed between a channel's answer and its record sends that
+        # message again after the lease (a channel cannot be asked whether it went), so the
+        # window is kept to one write; outcomes that come while one is under way share the
+        # next (the crash drill doubled messages when outcomes waited up to 0.5 s).
+        return 0.0
 
     def _queue(self, rows: list[Message]) -> None:
         self.handled += len(rows)
@@ -262,12 +260,10 @@ class _Round:
         self.sends.discard(task)
         message, outcome = task.result()
         self.flying[message.channel] -= 1
-        if not self.settled:
-            self.first_settled = time.monotonic()
         self.settled.append((message, outcome))
 
     async def _send(self, channel: ChannelPort, limiter: RateLimiter, message: Message) -> Settled:
-        """Deliver one row; its outcome is recorded with the next batch."""
+        """Deliver one row; its outcome is recorded with the next write."""
         # Every line logged for this delivery (the channel's too) names the row.
         with logctx.tagged(f"out={message.id}"):
             try:
