@@ -2,9 +2,10 @@
 
 For load tests and the search benchmark (bench/bench_search.py). The network
 comes from `minyi.demo.network`, the text from word lists through
-`minyi.demo.text`. Reports are written with Core `insert()` in batches, one
-transaction per batch, with ids chosen here so that they grow with
-`created_at`; no ORM object and no lifecycle call per report. Each report
+`minyi.demo.text`. Reports are written in batches, one transaction per batch,
+with ids chosen here so that they grow with `created_at`; no ORM object and no
+lifecycle call per report (on SQLite plain tuples through executemany, each
+value as its column's type writes it; elsewhere Core `insert()`). Each report
 gets what `drafts.Draft.file` and `lifecycle.apply` would have left:
 
 - its row, version 1 of its text, a tracking number from the per-year
