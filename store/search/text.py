@@ -23,8 +23,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
-from itertools import repeat
+from functools import cache, lru_cache
+from itertools import chain, repeat
+from operator import add
 
 from markupsafe import Markup, escape
 
@@ -32,6 +33,7 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A run of Chinese characters, or of Latin letters and digits.
 _RUN = re.compile(rf"[{_CJK}]+|[a-z0-9]+")
 _IS_CJK = re.compile(rf"[{_CJK}]")
+_CJK_FIRST = _CJK[0]
 
 _OPERATORS = re.compile(r"\b(?:AND|OR|NOT|NEAR)\b")
 # How much of a query is used, and how many of its words.
@@ -56,11 +58,27 @@ def _fold_char(ch: str, traditional: bool) -> str:
     return out
 
 
+class _Folds(dict[int, str]):
+    """Code point -> `_fold_char` of it, filled on first sight: a `str.translate` table, so
+    a text is folded character by character in C (indexing is mostly this and `tokens`)."""
+
+    def __init__(self, traditional: bool) -> None:
+        super().__init__()
+        self.traditional = traditional
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_char(chr(code), self.traditional)
+        return folded
+
+
+_FOLDS = (_Folds(False), _Folds(True))
+
+
 def normalize(text: str, traditional: bool = False) -> str:
     """`text` as the index stores it (may differ in length from `text`)."""
     if text.isascii():
         return text.lower()
-    return "".join(map(_fold_char, text, repeat(traditional)))
+    return text.translate(_FOLDS[traditional])
 
 
 def _normalize_mapped(text: str, traditional: bool) -> tuple[str, list[int]]:
@@ -81,25 +99,42 @@ def runs(normalized: str) -> list[str]:
     return _RUN.findall(normalized)
 
 
-def run_tokens(run: str) -> list[str]:
-    if not _IS_CJK.match(run):
-        return [run]
-    if len(run) == 1:
-        return [run]
-    return [run[i:i + 2] for i in range(len(run) - 1)] + [run[-1]]
+# Runs recur (a place, a common phrase, a template's words between its numbers), so each
+# short one is cut once: most of indexing a text becomes dictionary look-ups. Long runs
+# are rare and are cut each time, so the caches stay small whatever people write.
+_CACHED_RUN, _RUN_CACHE = 32, 2**15
+
+
+def _cut(run: str) -> tuple[str, ...]:
+    if run[0] < _CJK_FIRST:  # a Latin run: [a-z0-9] sort below every Chinese character
+        return (run,)
+    return (*map(add, run, run[1:]), run[-1])
+
+
+_cut_cached = lru_cache(maxsize=_RUN_CACHE)(_cut)
+
+
+@lru_cache(maxsize=_RUN_CACHE)
+def _joined_cached(run: str) -> str:
+    return " ".join(_cut(run))
+
+
+def _run_tokens(run: str) -> tuple[str, ...]:
+    return _cut_cached(run) if len(run) <= _CACHED_RUN else _cut(run)
+
+
+def _run_document(run: str) -> str:
+    return _joined_cached(run) if len(run) <= _CACHED_RUN else " ".join(_cut(run))
 
 
 def tokens(text: str, traditional: bool = False) -> list[str]:
     """The tokens of `text` in order, as they go into the index."""
-    out: list[str] = []
-    for run in runs(normalize(text, traditional)):
-        out.extend(run_tokens(run))
-    return out
+    return list(chain.from_iterable(map(_run_tokens, runs(normalize(text, traditional)))))
 
 
 def document(text: str, traditional: bool = False) -> str:
     """`tokens` joined by spaces: what SQLite's FTS5 (unicode61) is given to index."""
-    return " ".join(tokens(text, traditional))
+    return " ".join(map(_run_document, runs(normalize(text, traditional))))
 
 
 @dataclass(frozen=True)
