@@ -20,6 +20,7 @@ from store.conversation import messages as _messages  # noqa: F401  (registers t
 from store.conversation.context import Malformed
 from store.conversation.flood import FloodGuard
 from store.conversation.modes import Mode
+from store.conversation.row import COLUMNS, PREFIX, ConvRow, select_by_sender
 from store.conversation.turn import Turn
 from store.conversation.types import EngineConfig, Inbound, Reply
 from store.delivery import outbox
@@ -53,13 +54,10 @@ class Engine:
             lang = lang_of(inbound.language)
             return [Reply(t("chat.flood", lang))] if verdict == "warn" else []
         reporter, conv = self._load(session, inbound)
-        loaded = conv.updated_at
         replies = Turn(self.config, self.flood, session, inbound, reporter, conv).run()
-        # Any write of the row stamps updated_at (its onupdate); stamped here only when
-        # nothing was written, so a move that flushed midway is not saved again for it.
-        if conv.updated_at == loaded and not session.is_modified(conv):
-            conv.updated_at = utcnow()
+        # The reporter (an ORM object) only when it changed; the conversation in one UPDATE.
         session.flush()
+        conv.save(session)
         return replies
 
     def _seen(self, session: Session, inbound: Inbound) -> bool:
@@ -82,9 +80,10 @@ class Engine:
         its answer went out (or did not, and this is a duplicate). Nothing is applied twice; the
         question that stands now is asked again, so the person is never left without one."""
         row = session.execute(_PAIR, _pair_of(inbound)).first()
-        if row is None or row[1] is None:
+        if row is None or row.conv_id is None:
             return []
-        reporter, conv, _ = row
+        reporter, conv = row[0], ConvRow.of(row)
+        assert conv is not None
         turn = Turn(self.config, self.flood, session, inbound, reporter, conv)
         try:
             turn.load_state()
@@ -92,7 +91,7 @@ class Engine:
             return []
         return turn.current_prompt()
 
-    def _load(self, session: Session, inbound: Inbound) -> tuple[Reporter, Conversation]:
+    def _load(self, session: Session, inbound: Inbound) -> tuple[Reporter, ConvRow]:
         """The reporter and their conversation in one query; each made first if missing.
 
         Made with ON CONFLICT DO NOTHING, then read: two first messages of one person
@@ -108,7 +107,7 @@ class Engine:
                         display_name=inbound.display_name[:200] if inbound.display_name else None)
                 .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
             row = session.execute(_PAIR, params).one()
-        reporter, conv, staff_gone = row
+        reporter, conv, staff_gone = row[0], ConvRow.of(row), row.staff_gone
         # Set only what changed: an attribute set to its own value still costs the flush
         # a look at the row.
         # /lang outranks the client's language.
@@ -125,16 +124,15 @@ class Engine:
             conv = self._conversation(session, inbound, reporter)
         return reporter, conv
 
-    def _conversation(self, session: Session, inbound: Inbound, reporter: Reporter) -> Conversation:
+    def _conversation(self, session: Session, inbound: Inbound, reporter: Reporter) -> ConvRow:
         session.execute(
             upsert.insert(session, Conversation)
             .values(channel=inbound.channel, external_id=inbound.user_id, reporter_id=reporter.id,
                     form=self.config.form, mode=Mode.IDLE.value, answers={}, context={}, turn=0,
                     updated_at=utcnow())
             .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
-        return session.scalars(sa.select(Conversation).where(
-            Conversation.channel == inbound.channel,
-            Conversation.external_id == inbound.user_id)).one()
+        return ConvRow(session.execute(select_by_sender(inbound.channel, inbound.user_id)).one()._mapping,
+                       PREFIX)
 
 
 _PROCESSED = ProcessedUpdate.__table__
@@ -148,7 +146,8 @@ def _pair_of(inbound: Inbound) -> dict[str, object]:
 
 
 _PAIR = (
-    sa.select(Reporter, Conversation, addresses.gone(Reporter.channel, sa.bindparam("chat_id")))
+    sa.select(Reporter, *COLUMNS,
+              addresses.gone(Reporter.channel, sa.bindparam("chat_id")).label("staff_gone"))
     .outerjoin(Conversation, sa.and_(Conversation.channel == Reporter.channel,
                                      Conversation.external_id == Reporter.external_id))
     .where(Reporter.channel == sa.bindparam("channel"),

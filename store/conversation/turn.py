@@ -23,11 +23,12 @@ from store.conversation.messages import UNSUPPORTED_NAMES, worded
 from store.conversation.modes import DRAFT_MODES, FILE, LOCATION, TABLE, TEXT, Mode
 from store.conversation.opening import OpeningMoves
 from store.conversation.review import ReviewMoves
+from store.conversation.row import ConvRow
 from store.conversation.steps import CHECKERS, SKIP, Invalid, check_file
 from store.conversation.supplement import SupplementMoves
 from store.conversation.types import MINOR, Button, EngineConfig, Inbound, IncomingFile, Reply
 from store.i18n import t
-from store.models import Attachment, Channel, Conversation, Reporter, ReportStatus
+from store.models import Attachment, Channel, Reporter, ReportStatus
 from store.reports import files
 from store.reports import queries as reports
 
@@ -38,7 +39,7 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
     """One input being answered; holds what every handler needs."""
 
     def __init__(self, config: EngineConfig, flood: FloodGuard, session: Session,
-                 inbound: Inbound, reporter: Reporter, conv: Conversation) -> None:
+                 inbound: Inbound, reporter: Reporter, conv: ConvRow) -> None:
         self.config = config
         self.flood = flood
         self.session = session

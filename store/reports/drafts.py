@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import forms, sealing
+from store.conversation.row import ConvRow
 from store.conversation.steps import SKIP, Answer, Invalid, check_value, clean
 from store.conversation.summary import report_fields
 from store.errors import DomainError
@@ -31,7 +32,6 @@ from store.models import (
     Attachment,
     CollectionPoint,
     CommissionMember,
-    Conversation,
     Member,
     MemberRole,
     Report,
@@ -153,7 +153,7 @@ def _missing(step: forms.Step) -> Invalid:
     return Invalid(key, {"label": step.name("zh")})
 
 
-def from_conversation(session: Session, conv: Conversation, reporter: Reporter) -> Draft:
+def from_conversation(session: Session, conv: ConvRow, reporter: Reporter) -> Draft:
     """The chat's draft: the conversation's answers, files, point and topic."""
     form = forms.load(conv.form)
     held = [StoredFile.of(a) for a in session.scalars(
@@ -167,7 +167,7 @@ def from_conversation(session: Session, conv: Conversation, reporter: Reporter) 
                  point_id=conv.point_id, topic_id=conv.context.get("topic_id"))
 
 
-def held_by(conv: Conversation) -> tuple[sa.ColumnElement[bool], ...]:
+def held_by(conv: ConvRow) -> tuple[sa.ColumnElement[bool], ...]:
     """The files a conversation holds for its draft (not those of a supplement under way)."""
     return (Attachment.conversation_id == conv.id, Attachment.report_id.is_(None),
             Attachment.supplement.is_(False))
