@@ -21,7 +21,12 @@ from store.models import OfficeSetting
 
 def insert(session: Session, model: Any) -> Any:
     """An INSERT for `model` that can say `on_conflict_do_nothing/do_update`."""
-    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
+    return insert_for(session.get_bind().dialect.name, model)
+
+
+def insert_for(dialect: str, model: Any) -> Any:
+    """`insert` for a dialect by name (a caller holding a connection, not a session)."""
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
 # Keys `read_setting` found no row for in the session's current transaction.

@@ -47,7 +47,10 @@ class Engine:
             return self._handle(session, inbound)
 
     def _handle(self, session: Session, inbound: Inbound) -> list[Reply]:
-        if inbound.update_id is not None and self._seen(session, inbound):
+        # One connection for the statements the engine runs itself: asking the session for
+        # it costs more than the statement that records the update.
+        conn = session.connection()
+        if inbound.update_id is not None and self._seen(conn, inbound):
             return self._again(session, inbound)
         verdict = self.flood.check(f"{inbound.channel}:{inbound.user_id}")
         if verdict != "ok":
@@ -57,17 +60,16 @@ class Engine:
         replies = Turn(self.config, self.flood, session, inbound, reporter, conv).run()
         # The reporter (an ORM object) only when it changed; the conversation in one UPDATE.
         session.flush()
-        conv.save(session)
+        conv.save(conn)
         return replies
 
-    def _seen(self, session: Session, inbound: Inbound) -> bool:
+    def _seen(self, conn: sa.Connection, inbound: Inbound) -> bool:
         # One statement: of two deliveries of an update at once, exactly one inserts.
         # Core, built once per dialect: the ORM's bulk-insert path costs more than the insert.
-        conn = session.connection()
         stmt = _SEEN.get(conn.dialect.name)
         if stmt is None:
             stmt = _SEEN[conn.dialect.name] = (
-                upsert.insert(session, _PROCESSED)
+                upsert.insert_for(conn.dialect.name, _PROCESSED)
                 .on_conflict_do_nothing(index_elements=["channel", "update_id"])
                 .returning(_PROCESSED.c.update_id))
         written = conn.execute(stmt, {"channel": inbound.channel.value,

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from store.models import Channel, Conversation, utcnow
 
@@ -65,7 +64,7 @@ class ConvRow:
         return {name: now for name, was in zip(SAVED, self._read, strict=True)
                 if (now := getattr(self, name)) != was}
 
-    def save(self, session: Session) -> None:
+    def save(self, conn: sa.Connection) -> None:
         """Write what changed since it was read (or saved), stamping `updated_at`.
 
         A row nothing changed in is stamped too: `updated_at` says when the
@@ -79,7 +78,7 @@ class ConvRow:
             stmt = _UPDATES[names] = (
                 sa.update(TABLE).where(TABLE.c.id == sa.bindparam("row_id"))
                 .values({name: sa.bindparam(f"new_{name}", type_=TABLE.c[name].type) for name in names}))
-        session.connection().execute(stmt, {"row_id": self.id, **{f"new_{k}": v for k, v in values.items()}})
+        conn.execute(stmt, {"row_id": self.id, **{f"new_{k}": v for k, v in values.items()}})
         self._read = tuple(getattr(self, name) for name in SAVED)
 
 
