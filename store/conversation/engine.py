@@ -102,12 +102,11 @@ class Engine:
         params = _pair_of(inbound)
         row = session.execute(_PAIR, params).first()
         if row is None:
-            session.execute(
-                upsert.insert(session, Reporter)
-                .values(channel=inbound.channel, external_id=inbound.user_id, chat_id=inbound.chat_id,
-                        language=lang_of(inbound.language), created_at=utcnow(),
-                        display_name=inbound.display_name[:200] if inbound.display_name else None)
-                .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
+            conn = session.connection()
+            conn.execute(_first(conn, "reporter"), {
+                "channel": inbound.channel, "external_id": inbound.user_id, "chat_id": inbound.chat_id,
+                "language": lang_of(inbound.language), "created_at": utcnow(),
+                "display_name": inbound.display_name[:200] if inbound.display_name else None})
             row = session.execute(_PAIR, params).one()
         reporter, conv, staff_gone = row[0], ConvRow.of(row), row.staff_gone
         # Set only what changed: an attribute set to its own value still costs the flush
@@ -127,19 +126,34 @@ class Engine:
         return reporter, conv
 
     def _conversation(self, session: Session, inbound: Inbound, reporter: Reporter) -> ConvRow:
-        session.execute(
-            upsert.insert(session, Conversation)
-            .values(channel=inbound.channel, external_id=inbound.user_id, reporter_id=reporter.id,
-                    form=self.config.form, mode=Mode.IDLE.value, answers={}, context={}, turn=0,
-                    updated_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
-        return ConvRow(session.execute(select_by_sender(inbound.channel, inbound.user_id)).one()._mapping,
-                       PREFIX)
+        conn = session.connection()
+        made = conn.execute(_first(conn, "conversation"), {
+            "channel": inbound.channel, "external_id": inbound.user_id, "reporter_id": reporter.id,
+            "form": self.config.form, "mode": Mode.IDLE.value, "answers": {}, "context": {},
+            "turn": 0, "updated_at": utcnow()}).first()
+        # None: another input of theirs made it first; read that one.
+        row = made or conn.execute(select_by_sender(inbound.channel, inbound.user_id)).one()
+        return ConvRow(row._mapping, PREFIX)
 
 
 _PROCESSED = ProcessedUpdate.__table__
 # The statement that records an update id, per dialect (built at first use).
 _SEEN: dict[str, Any] = {}
+# A first input's INSERTs, per dialect and table (Core, built once: compiled once).
+_FIRST: dict[tuple[str, str], Any] = {}
+
+
+def _first(conn: sa.Connection, what: str) -> Any:
+    """The INSERT … ON CONFLICT DO NOTHING that makes a first input's reporter or conversation."""
+    stmt = _FIRST.get((conn.dialect.name, what))
+    if stmt is None:
+        table = Reporter.__table__ if what == "reporter" else Conversation.__table__
+        stmt = (upsert.insert_for(conn.dialect.name, table)
+                .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
+        if what == "conversation":
+            stmt = stmt.returning(*COLUMNS)
+        _FIRST[(conn.dialect.name, what)] = stmt
+    return stmt
 # A reporter, their conversation (None before their first input) and whether a staff
 # address of the chat is marked gone: what every input reads, in one statement.
 def _pair_of(inbound: Inbound) -> dict[str, object]:

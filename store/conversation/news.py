@@ -70,6 +70,8 @@ def recent(session: Session, reporter_id: int, limit: int = NEWS_LIMIT) -> tuple
         sa.select(Report).join(last, last.c.report_id == Report.id)
         .order_by((Report.status == ReportStatus.RETURNED).desc(), last.c.last_id.desc())
         .limit(limit)))
+    if not rows:  # nothing to tell (a first-time reporter): no count to ask for
+        return [], 0
     total = session.scalar(sa.select(sa.func.count()).select_from(Report)
                            .where(Report.reporter_id == reporter_id)) or 0
     return of_reports(session, rows), max(0, total - len(rows))
