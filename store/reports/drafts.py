@@ -251,7 +251,9 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
                               suggestion=report.suggestion, summary=None))
     session.add_all(stored.attachment(report_id=report.id)
                     for step_files in draft.files.values() for stored in step_files)
-    session.flush()
-    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=draft.reporter, now=now,
-                    new=True)
+    # Written with the submission's event in the move's one flush: nothing the move reads
+    # (settings, deadlines, the reporter) depends on the version or the files.
+    with session.no_autoflush:
+        lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=draft.reporter, now=now,
+                        new=True)
     return report
