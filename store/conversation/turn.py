@@ -29,7 +29,7 @@ from store.conversation.supplement import SupplementMoves
 from store.conversation.types import MINOR, Button, EngineConfig, Inbound, IncomingFile, Reply
 from store.i18n import t
 from store.models import Attachment, Channel, Reporter, ReportStatus
-from store.reports import files
+from store.reports import drafts, files
 from store.reports import queries as reports
 
 log = logging.getLogger(__name__)
@@ -344,9 +344,7 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
                       [[self.btn("btn.done", "done")]])]
 
     def draft_files(self) -> list[Attachment]:
-        return list(self.session.scalars(sa.select(Attachment).where(
-            Attachment.conversation_id == self.conv.id, Attachment.report_id.is_(None),
-            Attachment.supplement.is_(False))))
+        return drafts.held_files(self.session, self.conv)
 
     def files_done(self, _arg: str = "") -> list[Reply]:
         step = self.form.step(self.conv.step or "")

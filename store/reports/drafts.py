@@ -156,8 +156,7 @@ def _missing(step: forms.Step) -> Invalid:
 def from_conversation(session: Session, conv: ConvRow, reporter: Reporter) -> Draft:
     """The chat's draft: the conversation's answers, files, point and topic."""
     form = forms.load(conv.form)
-    held = [StoredFile.of(a) for a in session.scalars(
-        sa.select(Attachment).where(*held_by(conv)).order_by(Attachment.id))]
+    held = [StoredFile.of(a) for a in held_files(session, conv)]
     # The chat fills file steps one after another: each took as many files as its answer says.
     files: dict[str, list[StoredFile]] = {}
     for step in (s for s in form.active_steps(conv.answers) if s.kind == "file"):
@@ -171,6 +170,23 @@ def held_by(conv: ConvRow) -> tuple[sa.ColumnElement[bool], ...]:
     """The files a conversation holds for its draft (not those of a supplement under way)."""
     return (Attachment.conversation_id == conv.id, Attachment.report_id.is_(None),
             Attachment.supplement.is_(False))
+
+
+def held_files(session: Session, conv: ConvRow) -> list[Attachment]:
+    """The rows `held_by` names, oldest first."""
+    return list(session.scalars(_HELD, {"conv_id": conv.id}))
+
+
+def drop_held(session: Session, conv: ConvRow) -> None:
+    """Delete the rows `held_by` names (the files went to a report, or the draft was let go)."""
+    session.execute(_DROP_HELD, {"conv_id": conv.id})
+
+
+# `held_by` as statements built once (the chat asks at every file step and at 确认提交).
+_HOLDS = (Attachment.conversation_id == sa.bindparam("conv_id"), Attachment.report_id.is_(None),
+          Attachment.supplement.is_(False))
+_HELD = sa.select(Attachment).where(*_HOLDS).order_by(Attachment.id)
+_DROP_HELD = sa.delete(Attachment).where(*_HOLDS)
 
 
 def source_of(session: Session, draft: Draft) -> ReportSource:
