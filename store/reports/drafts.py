@@ -211,13 +211,16 @@ def _unit_of(session: Session, draft: Draft, reporter: Reporter) -> int | None:
     """A report taken at a point belongs to the point's unit; one without a point to the
     unit staff named, else the roster member's, else the reporter's (a member's) unit."""
     if draft.point_id is not None:
-        return session.scalar(sa.select(CollectionPoint.unit_id)
-                              .where(CollectionPoint.id == draft.point_id))
+        return session.scalar(_POINT_UNIT, {"point_id": draft.point_id})
     if draft.unit_id is not None:
         return draft.unit_id
     if draft.member_id is not None:
         return session.scalar(sa.select(Member.unit_id).where(Member.id == draft.member_id))
     return reporter.unit_id
+# The unit of a point, built once (most reports are taken at a point).
+_POINT_UNIT = sa.select(CollectionPoint.unit_id).where(CollectionPoint.id == sa.bindparam("point_id"))
+
+
 def sealed_identity(form: forms.Form, answers: Mapping[str, Any]) -> dict[str, Any]:
     """`answers` as a report keeps them: those the form marks `identity` sealed (保密)."""
     kept = dict(answers)
