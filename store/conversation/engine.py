@@ -91,7 +91,12 @@ class Engine:
             turn.load_state()
         except Malformed:
             return []
-        return turn.current_prompt()
+        replies = turn.current_prompt()
+        # Asking again starts a new turn (the buttons shown so far stop working): kept, so the
+        # buttons of this answer work. Nothing else moves.
+        if conv.changes():
+            conv.save(session.connection())
+        return replies
 
     def _load(self, session: Session, inbound: Inbound) -> tuple[Reporter, ConvRow]:
         """The reporter and their conversation in one query; each made first if missing.
