@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +32,10 @@ PREFIX = "enc1:"
 # What the canary row holds, sealed: opening it at start-up proves the key is the right one.
 CANARY = "minyi data key canary"
 CANARY_KEY = "data_key_canary"
+# Values a keyring sealed or opened lately, kept opened: a chat's draft is read at every input
+# and written at most inputs, and a reporter's name is read at every one of theirs. Bounded,
+# and per keyring, so a key that was never able to open a value never finds it here.
+OPENED_MAX = 2048
 
 
 class SealingError(DomainError):
@@ -62,6 +67,7 @@ class Keyring:
     """The data keys: the first seals, every one opens (old ones stay during a rotation)."""
 
     keys: tuple[tuple[str, Fernet], ...]
+    _opened: OrderedDict[str, str] = field(default_factory=OrderedDict, compare=False, repr=False)
 
     @classmethod
     def of(cls, keys: Sequence[str]) -> Keyring:
@@ -84,20 +90,33 @@ class Keyring:
 
     def seal(self, text: str) -> str:
         kid, fernet = self.keys[0]
-        return f"{PREFIX}{kid}:{fernet.encrypt(text.encode('utf-8')).decode('ascii')}"
+        sealed = f"{PREFIX}{kid}:{fernet.encrypt(text.encode('utf-8')).decode('ascii')}"
+        self._keep(sealed, text)
+        return sealed
+
+    def _keep(self, sealed: str, text: str) -> None:
+        # First in, first out (each step atomic under threads): no reordering on a read.
+        self._opened[sealed] = text
+        if len(self._opened) > OPENED_MAX:
+            self._opened.popitem(last=False)
 
     def open(self, value: str) -> str:
         """The plain text of a sealed value; plain text as it is."""
         kid = sealed_by(value)
         if kid is None:
             return value
+        known = self._opened.get(value)
+        if known is not None:
+            return known
         token = value[len(PREFIX) + len(kid) + 1:]
         for candidate, fernet in self.keys:
             if candidate == kid:
                 try:
-                    return fernet.decrypt(token.encode("ascii")).decode("utf-8")
+                    text = fernet.decrypt(token.encode("ascii")).decode("utf-8")
                 except InvalidToken:
                     break
+                self._keep(value, text)
+                return text
         raise SealingError(
             f"无法解密：数据由密钥 {kid} 加密，但该密钥未配置。"
             f" / A stored value was sealed with data key {kid}, which is not among the configured "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -21,32 +22,39 @@ from store.models import OfficeSetting
 
 def insert(session: Session, model: Any) -> Any:
     """An INSERT for `model` that can say `on_conflict_do_nothing/do_update`."""
-    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
+    return insert_for(session.get_bind().dialect.name, model)
 
 
-# Keys `read_setting` found no row for in the session's current transaction.
-_MISSING = "minyi_settings_missing"
+def insert_for(dialect: str, model: Any) -> Any:
+    """`insert` for a dialect by name (a caller holding a connection, not a session)."""
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
+
+
+# Every setting row, by key, once `read_setting` has read them in the session's current transaction.
+_LOADED = "minyi_settings_loaded"
+# Every office setting: a handful of small rows, read at once.
+_ALL = sa.select(OfficeSetting)
 
 
 def read_setting(session: Session, key: str) -> OfficeSetting | None:
     """The office setting row `key`, or None where the office never set it.
 
-    `session.get` finds a row once read, but asks the database again for a key
-    with no row at all, and filing one report asks several such keys (the
-    review chain three times): a missing key is remembered until the
+    Filing one report asks several keys (the review chain three times), most of
+    them never set: the first read of a transaction loads every setting row (a
+    handful) in one query, and a key with no row among them is None until the
     transaction ends or a setting is written.
     """
-    missing: set[str] = session.info.setdefault(_MISSING, set())
-    if key in missing and not any(isinstance(obj, OfficeSetting) for obj in session.new):
-        return None
-    row = session.get(OfficeSetting, key)
-    if row is None:
-        missing.add(key)
-    return row
+    rows: dict[str, OfficeSetting] | None = session.info.get(_LOADED)
+    if rows is None:
+        # Held here, not only in the identity map: that one lets go of unreferenced rows.
+        rows = session.info[_LOADED] = {row.key: row for row in session.scalars(_ALL)}
+    elif any(isinstance(obj, OfficeSetting) for obj in session.new):
+        return session.get(OfficeSetting, key)  # added, not flushed yet: the get flushes it
+    return rows.get(key)
 
 
 def _forget_missing(session: Session, *_args: Any) -> None:
-    session.info.pop(_MISSING, None)
+    session.info.pop(_LOADED, None)
 
 
 for _name in ("after_commit", "after_rollback", "after_soft_rollback"):
@@ -55,7 +63,7 @@ for _name in ("after_commit", "after_rollback", "after_soft_rollback"):
 
 @event.listens_for(Session, "after_flush")
 def _settings_flushed(session: Session, _context: Any) -> None:
-    if _MISSING in session.info and any(isinstance(obj, OfficeSetting)
+    if _LOADED in session.info and any(isinstance(obj, OfficeSetting)
                                         for obj in (*session.new, *session.dirty)):
         _forget_missing(session)
 

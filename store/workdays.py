@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -63,6 +64,17 @@ class WeekendsOnly:
         return True
 
 
+@lru_cache(maxsize=4096)
+def _china_workday(day: date) -> bool:
+    # The package's tables are fixed for the process; each look-up costs more than a cache's
+    # (a filing computes its deadlines over a dozen days).
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        # The package raises this for a year it has no table for.
+        return _weekday(day)
+
+
 @dataclass(frozen=True)
 class China:
     """China's public holidays and 调休 working weekends, from `chinese-calendar`."""
@@ -70,11 +82,7 @@ class China:
     key: str = "china"
 
     def is_workday(self, day: date) -> bool:
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            # The package raises this for a year it has no table for.
-            return _weekday(day)
+        return _china_workday(day)
 
     def knows(self, year: int) -> bool:
         try:

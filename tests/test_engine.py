@@ -327,6 +327,17 @@ def test_it_gives_the_receipt_again_when_the_filing_press_is_delivered_after_a_c
     assert any("反映新问题" in b.label for row in again[-1].buttons for b in row)
 
 
+def test_the_buttons_of_a_question_asked_again_after_a_crash_work(chat, point_token, session):
+    """The question asked again for a redelivered update is a new turn: its buttons are the
+    live ones, so the person can answer with them."""
+    chat.send(command="start", args=point_token, update_id="902")
+    again = chat.send(command="start", args=point_token, update_id="902")
+    replies = chat.send(callback=chat.button("民生保障", again[-1]))
+
+    assert "标题" in replies[-1].text
+    assert session.scalar(sa.select(Conversation)).answers["category"] == "livelihood"
+
+
 def test_edits_stickers_and_voice_get_a_clear_reply(chat, point_token):
     chat.command("start", point_token)
     assert "修改后不会生效" in chat.send(text="改一下", edited=True)[0].text

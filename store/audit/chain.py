@@ -122,8 +122,7 @@ def append(conn: sa.Connection, entries: list[Entry]) -> list[int]:
         return []
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_KEY)))
-    last = conn.execute(sa.select(AuditEntry.id, AuditEntry.hash)
-                        .order_by(AuditEntry.id.desc()).limit(1)).first()
+    last = conn.execute(_LAST).first()
     last_id, prev = (last[0], last[1]) if last else (0, GENESIS)
     rows: list[dict[str, Any]] = []
     for offset, e in enumerate(entries, start=1):
@@ -138,6 +137,9 @@ def append(conn: sa.Connection, entries: list[Entry]) -> list[int]:
     conn.execute(sa.insert(AuditEntry), rows)
     return [r["id"] for r in rows]
 
+
+# The trail's last entry: built once (every flush that owes the trail asks it).
+_LAST = sa.select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
 
 CONTENT = ("id", "at", "actor", "user_id", "reporter_id", "action", "report_id", "object", "detail")
 

@@ -20,6 +20,7 @@ from store.conversation import messages as _messages  # noqa: F401  (registers t
 from store.conversation.context import Malformed
 from store.conversation.flood import FloodGuard
 from store.conversation.modes import Mode
+from store.conversation.row import COLUMNS, PREFIX, ConvRow, select_by_sender
 from store.conversation.turn import Turn
 from store.conversation.types import EngineConfig, Inbound, Reply
 from store.delivery import outbox
@@ -46,30 +47,29 @@ class Engine:
             return self._handle(session, inbound)
 
     def _handle(self, session: Session, inbound: Inbound) -> list[Reply]:
-        if inbound.update_id is not None and self._seen(session, inbound):
+        # One connection for the statements the engine runs itself: asking the session for
+        # it costs more than the statement that records the update.
+        conn = session.connection()
+        if inbound.update_id is not None and self._seen(conn, inbound):
             return self._again(session, inbound)
         verdict = self.flood.check(f"{inbound.channel}:{inbound.user_id}")
         if verdict != "ok":
             lang = lang_of(inbound.language)
             return [Reply(t("chat.flood", lang))] if verdict == "warn" else []
         reporter, conv = self._load(session, inbound)
-        loaded = conv.updated_at
         replies = Turn(self.config, self.flood, session, inbound, reporter, conv).run()
-        # Any write of the row stamps updated_at (its onupdate); stamped here only when
-        # nothing was written, so a move that flushed midway is not saved again for it.
-        if conv.updated_at == loaded and not session.is_modified(conv):
-            conv.updated_at = utcnow()
+        # The reporter (an ORM object) only when it changed; the conversation in one UPDATE.
         session.flush()
+        conv.save(conn)
         return replies
 
-    def _seen(self, session: Session, inbound: Inbound) -> bool:
+    def _seen(self, conn: sa.Connection, inbound: Inbound) -> bool:
         # One statement: of two deliveries of an update at once, exactly one inserts.
         # Core, built once per dialect: the ORM's bulk-insert path costs more than the insert.
-        conn = session.connection()
         stmt = _SEEN.get(conn.dialect.name)
         if stmt is None:
             stmt = _SEEN[conn.dialect.name] = (
-                upsert.insert(session, _PROCESSED)
+                upsert.insert_for(conn.dialect.name, _PROCESSED)
                 .on_conflict_do_nothing(index_elements=["channel", "update_id"])
                 .returning(_PROCESSED.c.update_id))
         written = conn.execute(stmt, {"channel": inbound.channel.value,
@@ -83,9 +83,10 @@ class Engine:
         question that stands now is asked again, so the person is never left without one, and
         the press that filed a report gets its tracking number again, not only the menu."""
         row = session.execute(_PAIR, _pair_of(inbound)).first()
-        if row is None or row[1] is None:
+        if row is None or row.conv_id is None:
             return []
-        reporter, conv, _ = row
+        reporter, conv = row[0], ConvRow.of(row)
+        assert conv is not None
         turn = Turn(self.config, self.flood, session, inbound, reporter, conv)
         try:
             turn.load_state()
@@ -94,10 +95,17 @@ class Engine:
         pressed, _, rest = (inbound.callback or "").partition(":")
         if rest.partition(":")[0] == "ok" and pressed == turn.ctx.submitted_turn:
             # The 确认提交 that filed the last report: answered as a late second press is.
-            return turn.callback(inbound.callback or "")
-        return turn.current_prompt()
+            replies = turn.callback(inbound.callback or "")
+        else:
+            replies = turn.current_prompt()
+        # Asking again starts a new turn (the buttons shown so far stop working): kept, so the
+        # buttons of this answer work. Nothing else moves.
+        session.flush()
+        if conv.changes():
+            conv.save(session.connection())
+        return replies
 
-    def _load(self, session: Session, inbound: Inbound) -> tuple[Reporter, Conversation]:
+    def _load(self, session: Session, inbound: Inbound) -> tuple[Reporter, ConvRow]:
         """The reporter and their conversation in one query; each made first if missing.
 
         Made with ON CONFLICT DO NOTHING, then read: two first messages of one person
@@ -106,14 +114,13 @@ class Engine:
         params = _pair_of(inbound)
         row = session.execute(_PAIR, params).first()
         if row is None:
-            session.execute(
-                upsert.insert(session, Reporter)
-                .values(channel=inbound.channel, external_id=inbound.user_id, chat_id=inbound.chat_id,
-                        language=lang_of(inbound.language), created_at=utcnow(),
-                        display_name=inbound.display_name[:200] if inbound.display_name else None)
-                .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
+            conn = session.connection()
+            conn.execute(_first(conn, "reporter"), {
+                "channel": inbound.channel, "external_id": inbound.user_id, "chat_id": inbound.chat_id,
+                "language": lang_of(inbound.language), "created_at": utcnow(),
+                "display_name": inbound.display_name[:200] if inbound.display_name else None})
             row = session.execute(_PAIR, params).one()
-        reporter, conv, staff_gone = row
+        reporter, conv, staff_gone = row[0], ConvRow.of(row), row.staff_gone
         # Set only what changed: an attribute set to its own value still costs the flush
         # a look at the row.
         # /lang outranks the client's language.
@@ -130,21 +137,35 @@ class Engine:
             conv = self._conversation(session, inbound, reporter)
         return reporter, conv
 
-    def _conversation(self, session: Session, inbound: Inbound, reporter: Reporter) -> Conversation:
-        session.execute(
-            upsert.insert(session, Conversation)
-            .values(channel=inbound.channel, external_id=inbound.user_id, reporter_id=reporter.id,
-                    form=self.config.form, mode=Mode.IDLE.value, answers={}, context={}, turn=0,
-                    updated_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
-        return session.scalars(sa.select(Conversation).where(
-            Conversation.channel == inbound.channel,
-            Conversation.external_id == inbound.user_id)).one()
+    def _conversation(self, session: Session, inbound: Inbound, reporter: Reporter) -> ConvRow:
+        conn = session.connection()
+        made = conn.execute(_first(conn, "conversation"), {
+            "channel": inbound.channel, "external_id": inbound.user_id, "reporter_id": reporter.id,
+            "form": self.config.form, "mode": Mode.IDLE.value, "answers": {}, "context": {},
+            "turn": 0, "updated_at": utcnow()}).first()
+        # None: another input of theirs made it first; read that one.
+        row = made or conn.execute(select_by_sender(inbound.channel, inbound.user_id)).one()
+        return ConvRow(row._mapping, PREFIX)
 
 
 _PROCESSED = ProcessedUpdate.__table__
 # The statement that records an update id, per dialect (built at first use).
 _SEEN: dict[str, Any] = {}
+# A first input's INSERTs, per dialect and table (Core, built once: compiled once).
+_FIRST: dict[tuple[str, str], Any] = {}
+
+
+def _first(conn: sa.Connection, what: str) -> Any:
+    """The INSERT … ON CONFLICT DO NOTHING that makes a first input's reporter or conversation."""
+    stmt = _FIRST.get((conn.dialect.name, what))
+    if stmt is None:
+        table = Reporter.__table__ if what == "reporter" else Conversation.__table__
+        stmt = (upsert.insert_for(conn.dialect.name, table)
+                .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
+        if what == "conversation":
+            stmt = stmt.returning(*COLUMNS)
+        _FIRST[(conn.dialect.name, what)] = stmt
+    return stmt
 # A reporter, their conversation (None before their first input) and whether a staff
 # address of the chat is marked gone: what every input reads, in one statement.
 def _pair_of(inbound: Inbound) -> dict[str, object]:
@@ -153,7 +174,8 @@ def _pair_of(inbound: Inbound) -> dict[str, object]:
 
 
 _PAIR = (
-    sa.select(Reporter, Conversation, addresses.gone(Reporter.channel, sa.bindparam("chat_id")))
+    sa.select(Reporter, *COLUMNS,
+              addresses.gone(Reporter.channel, sa.bindparam("chat_id")).label("staff_gone"))
     .outerjoin(Conversation, sa.and_(Conversation.channel == Reporter.channel,
                                      Conversation.external_id == Reporter.external_id))
     .where(Reporter.channel == sa.bindparam("channel"),

@@ -62,17 +62,24 @@ class News:
 def recent(session: Session, reporter_id: int, limit: int = NEWS_LIMIT) -> tuple[list[News], int]:
     """The news of a reporter's reports: those waiting on them first, then the latest
     to move; and how many reports were left out."""
-    last = (sa.select(ReportEvent.report_id, sa.func.max(ReportEvent.id).label("last_id"))
-            .join(Report, Report.id == ReportEvent.report_id)
-            .where(Report.reporter_id == reporter_id)
-            .group_by(ReportEvent.report_id).subquery())
-    rows = list(session.scalars(
-        sa.select(Report).join(last, last.c.report_id == Report.id)
-        .order_by((Report.status == ReportStatus.RETURNED).desc(), last.c.last_id.desc())
-        .limit(limit)))
-    total = session.scalar(sa.select(sa.func.count()).select_from(Report)
-                           .where(Report.reporter_id == reporter_id)) or 0
+    rows = list(session.scalars(_LATEST, {"reporter_id": reporter_id, "limit": limit}))
+    if not rows:  # nothing to tell (a first-time reporter): no count to ask for
+        return [], 0
+    total = session.scalar(_COUNT, {"reporter_id": reporter_id}) or 0
     return of_reports(session, rows), max(0, total - len(rows))
+
+
+# `recent`'s statements, built once: a statement this size costs more to build (and to key
+# for SQLAlchemy's compiled cache) than to run, and every /start asks it.
+_last = (sa.select(ReportEvent.report_id, sa.func.max(ReportEvent.id).label("last_id"))
+         .join(Report, Report.id == ReportEvent.report_id)
+         .where(Report.reporter_id == sa.bindparam("reporter_id"))
+         .group_by(ReportEvent.report_id).subquery())
+_LATEST = (sa.select(Report).join(_last, _last.c.report_id == Report.id)
+           .order_by((Report.status == ReportStatus.RETURNED).desc(), _last.c.last_id.desc())
+           .limit(sa.bindparam("limit")))
+_COUNT = (sa.select(sa.func.count()).select_from(Report)
+          .where(Report.reporter_id == sa.bindparam("reporter_id")))
 
 
 def of_reports(session: Session, reports: list[Report]) -> list[News]:

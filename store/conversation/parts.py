@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 from store import forms
 from store.conversation.context import Context, Paused
 from store.conversation.modes import Mode
+from store.conversation.row import ConvRow
 from store.conversation.types import Button, EngineConfig, Inbound, IncomingFile, Reply
-from store.models import Conversation, Report, Reporter
+from store.models import Report, Reporter
 from store.reports import details, files, marks
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ class TurnParts:
     session: Session
     inbound: Inbound
     reporter: Reporter
-    conv: Conversation
+    conv: ConvRow
     form: forms.Form
     lang: str
     ctx: Context

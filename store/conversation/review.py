@@ -73,7 +73,7 @@ class ReviewMoves(TurnParts):
         draft.topic_id = self.conv.context.get("topic_id")  # a call closed meanwhile was let go
         report = drafts.file_as_is(self.session, draft, checked.answers)
         # The files now belong to the report; the draft's copies of the rows go.
-        self.session.execute(sa.delete(Attachment).where(*drafts.held_by(self.conv)))
+        drafts.drop_held(self.session, self.conv)
         submitted_turn = f"t{self.conv.turn}"
         self.conv.answers = {}
         self.enter(Mode.IDLE, Context(last_receipt=report.tracking_no,

@@ -61,7 +61,8 @@ def clean(text: str) -> str:
 
     Chinese punctuation is kept as typed: NFKC would turn "，" into ",".
     """
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    if not text.isprintable():  # printable text has no control character (category C)
+        text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     return text.strip()
 
 
@@ -98,13 +99,14 @@ def _text(step: Step, typed: str) -> Outcome:
         text = " ".join(text.split())
     if len(text) > step.max_length:
         return Invalid("invalid.too_long", {"n": len(text), "max": step.max_length})
-    if meaningful_length(text) == 0:
+    meaningful = meaningful_length(text)
+    if meaningful == 0:
         return Invalid("invalid.no_content")
     if step.field == "suggestion" and (
-        text.rstrip("。.!！") in EMPTY_SUGGESTIONS or meaningful_length(text) < step.min_length
+        text.rstrip("。.!！") in EMPTY_SUGGESTIONS or meaningful < step.min_length
     ):
         return Invalid("invalid.empty_suggestion")
-    if meaningful_length(text) < step.min_length:
+    if meaningful < step.min_length:
         return Invalid("invalid.too_short", {"min": step.min_length})
     if len(set(text)) < min(3, step.min_length):  # "啊啊啊啊啊啊"
         return Invalid("invalid.no_content")

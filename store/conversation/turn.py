@@ -23,12 +23,13 @@ from store.conversation.messages import UNSUPPORTED_NAMES, worded
 from store.conversation.modes import DRAFT_MODES, FILE, LOCATION, TABLE, TEXT, Mode
 from store.conversation.opening import OpeningMoves
 from store.conversation.review import ReviewMoves
+from store.conversation.row import ConvRow
 from store.conversation.steps import CHECKERS, SKIP, Invalid, check_file
 from store.conversation.supplement import SupplementMoves
 from store.conversation.types import MINOR, Button, EngineConfig, Inbound, IncomingFile, Reply
 from store.i18n import t
-from store.models import Attachment, Channel, Conversation, Reporter, ReportStatus
-from store.reports import files
+from store.models import Attachment, Channel, Reporter, ReportStatus
+from store.reports import drafts, files
 from store.reports import queries as reports
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
     """One input being answered; holds what every handler needs."""
 
     def __init__(self, config: EngineConfig, flood: FloodGuard, session: Session,
-                 inbound: Inbound, reporter: Reporter, conv: Conversation) -> None:
+                 inbound: Inbound, reporter: Reporter, conv: ConvRow) -> None:
         self.config = config
         self.flood = flood
         self.session = session
@@ -343,9 +344,7 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
                       [[self.btn("btn.done", "done")]])]
 
     def draft_files(self) -> list[Attachment]:
-        return list(self.session.scalars(sa.select(Attachment).where(
-            Attachment.conversation_id == self.conv.id, Attachment.report_id.is_(None),
-            Attachment.supplement.is_(False))))
+        return drafts.held_files(self.session, self.conv)
 
     def files_done(self, _arg: str = "") -> list[Reply]:
         step = self.form.step(self.conv.step or "")

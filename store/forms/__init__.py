@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,14 @@ class Form:
     title: dict[str, str]
     intro: dict[str, str]
     steps: tuple[Step, ...]
+    # `progress` by the step and the answers its count depends on (asked at every question).
+    _progress: dict[tuple[Any, ...], tuple[int, int]] = dataclasses.field(
+        default_factory=dict, init=False, compare=False, repr=False)
+
+    @cached_property
+    def _gates(self) -> tuple[str, ...]:
+        """The keys whose answers some step's `when` waits on: all the counter depends on."""
+        return tuple(dict.fromkeys(k for s in self.steps for k in s.when))
 
     @property
     def identity_keys(self) -> frozenset[str]:
@@ -158,6 +166,19 @@ class Form:
 
     def progress(self, key: str, answers: dict[str, Any]) -> tuple[int, int]:
         """(the number of step `key`, the total) for the counter "第 i/n 项"; see `counted_steps`."""
+        seen = tuple((k, k in answers, answers.get(k)) for k in self._gates)
+        try:
+            return self._progress[(key, seen)]
+        except KeyError:
+            pass
+        except TypeError:  # an answer that cannot be a key (a list): counted afresh
+            return self._progress_of(key, answers)
+        if len(self._progress) >= 4096:  # bounded, whatever the gates' answers are
+            self._progress.clear()
+        found = self._progress[(key, seen)] = self._progress_of(key, answers)
+        return found
+
+    def _progress_of(self, key: str, answers: dict[str, Any]) -> tuple[int, int]:
         keys = [s.key for s in self.steps]
         counted = [keys.index(s.key) for s in self.counted_steps(answers)]
         number = sum(1 for i in counted if i < keys.index(key)) + 1

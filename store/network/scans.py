@@ -16,12 +16,13 @@ import hmac
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store.models import Channel, PointScan, Report, ScanVisitor, utcnow
-from store.upsert import insert
+from store.upsert import insert_for
 
 
 @dataclass(frozen=True)
@@ -54,18 +55,33 @@ def record(session: Session, point_id: int, channel: Channel, day: date | None =
     count and none fails.
     """
     day = day or utcnow().date()
+    conn = session.connection()
+    claim, count = _statements(conn.dialect.name)
     if visitor is not None:
-        claimed = session.scalar(
-            insert(session, ScanVisitor).values(point_id=point_id, day=day, visitor=visitor)
-            .on_conflict_do_nothing().returning(ScanVisitor.point_id))
+        claimed = conn.execute(claim, {"point_id": point_id, "day": day, "visitor": visitor}).scalar()
         if claimed is None:
             return False
-    statement = insert(session, PointScan).values(point_id=point_id, channel=channel, day=day,
-                                                  count=1)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[PointScan.point_id, PointScan.channel, PointScan.day],
-        set_={"count": PointScan.count + 1}))
+    conn.execute(count, {"point_id": point_id, "channel": channel, "day": day, "count": 1})
     return True
+
+
+# `record`'s two statements per dialect: Core, built once (so compiled once); a scan opens
+# most conversations.
+_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _statements(dialect: str) -> tuple[Any, Any]:
+    found = _STATEMENTS.get(dialect)
+    if found is None:
+        visitors, scans = ScanVisitor.__table__, PointScan.__table__
+        claim = (insert_for(dialect, visitors).on_conflict_do_nothing()
+                 .returning(visitors.c.point_id))
+        count = insert_for(dialect, scans)
+        count = count.on_conflict_do_update(
+            index_elements=[scans.c.point_id, scans.c.channel, scans.c.day],
+            set_={"count": scans.c.count + 1})
+        found = _STATEMENTS[dialect] = (claim, count)
+    return found
 
 
 def prune_visitors(session: Session, now: datetime | None = None) -> int:

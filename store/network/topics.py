@@ -87,15 +87,21 @@ def current(session: Session, now: datetime | None = None,
             reporter: Reporter | None = None) -> list[Topic]:
     """Topic calls still open, nearest deadline first; with `reporter`, also the
     commissions addressed to their roster entry that they have not answered yet."""
+    if reporter is None or reporter.member_id is None:
+        return list(session.scalars(_OPEN, {"now": now or utcnow()}))
     shown = sa.and_(Topic.commissioned.is_(False), Topic.deadline > (now or utcnow()))
-    if reporter is not None and reporter.member_id is not None:
-        mine = sa.select(CommissionMember.topic_id).where(
-            CommissionMember.member_id == reporter.member_id)
-        answered = sa.select(Report.topic_id).where(Report.member_id == reporter.member_id,
-                                                    Report.topic_id.is_not(None))
-        shown = sa.or_(shown, sa.and_(Topic.commissioned.is_(True), Topic.id.in_(mine),
-                                      Topic.id.not_in(answered)))
+    mine = sa.select(CommissionMember.topic_id).where(
+        CommissionMember.member_id == reporter.member_id)
+    answered = sa.select(Report.topic_id).where(Report.member_id == reporter.member_id,
+                                                Report.topic_id.is_not(None))
+    shown = sa.or_(shown, sa.and_(Topic.commissioned.is_(True), Topic.id.in_(mine),
+                                  Topic.id.not_in(answered)))
     return list(session.scalars(sa.select(Topic).where(shown).order_by(Topic.deadline, Topic.id)))
+
+
+# `current` for anyone not on the roster (most chats, at every menu): built once.
+_OPEN = (sa.select(Topic).where(Topic.commissioned.is_(False), Topic.deadline > sa.bindparam("now"))
+         .order_by(Topic.deadline, Topic.id))
 
 
 def may_answer(session: Session, topic: Topic, reporter: Reporter) -> bool:

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import forms, sealing
+from store.conversation.row import ConvRow
 from store.conversation.steps import SKIP, Answer, Invalid, check_value, clean
 from store.conversation.summary import report_fields
 from store.errors import DomainError
@@ -31,7 +32,6 @@ from store.models import (
     Attachment,
     CollectionPoint,
     CommissionMember,
-    Conversation,
     Member,
     MemberRole,
     Report,
@@ -153,11 +153,10 @@ def _missing(step: forms.Step) -> Invalid:
     return Invalid(key, {"label": step.name("zh")})
 
 
-def from_conversation(session: Session, conv: Conversation, reporter: Reporter) -> Draft:
+def from_conversation(session: Session, conv: ConvRow, reporter: Reporter) -> Draft:
     """The chat's draft: the conversation's answers, files, point and topic."""
     form = forms.load(conv.form)
-    held = [StoredFile.of(a) for a in session.scalars(
-        sa.select(Attachment).where(*held_by(conv)).order_by(Attachment.id))]
+    held = [StoredFile.of(a) for a in held_files(session, conv)]
     # The chat fills file steps one after another: each took as many files as its answer says.
     files: dict[str, list[StoredFile]] = {}
     for step in (s for s in form.active_steps(conv.answers) if s.kind == "file"):
@@ -167,10 +166,27 @@ def from_conversation(session: Session, conv: Conversation, reporter: Reporter) 
                  point_id=conv.point_id, topic_id=conv.context.get("topic_id"))
 
 
-def held_by(conv: Conversation) -> tuple[sa.ColumnElement[bool], ...]:
+def held_by(conv: ConvRow) -> tuple[sa.ColumnElement[bool], ...]:
     """The files a conversation holds for its draft (not those of a supplement under way)."""
     return (Attachment.conversation_id == conv.id, Attachment.report_id.is_(None),
             Attachment.supplement.is_(False))
+
+
+def held_files(session: Session, conv: ConvRow) -> list[Attachment]:
+    """The rows `held_by` names, oldest first."""
+    return list(session.scalars(_HELD, {"conv_id": conv.id}))
+
+
+def drop_held(session: Session, conv: ConvRow) -> None:
+    """Delete the rows `held_by` names (the files went to a report, or the draft was let go)."""
+    session.execute(_DROP_HELD, {"conv_id": conv.id})
+
+
+# `held_by` as statements built once (the chat asks at every file step and at 确认提交).
+_HOLDS = (Attachment.conversation_id == sa.bindparam("conv_id"), Attachment.report_id.is_(None),
+          Attachment.supplement.is_(False))
+_HELD = sa.select(Attachment).where(*_HOLDS).order_by(Attachment.id)
+_DROP_HELD = sa.delete(Attachment).where(*_HOLDS)
 
 
 def source_of(session: Session, draft: Draft) -> ReportSource:
@@ -195,13 +211,16 @@ def _unit_of(session: Session, draft: Draft, reporter: Reporter) -> int | None:
     """A report taken at a point belongs to the point's unit; one without a point to the
     unit staff named, else the roster member's, else the reporter's (a member's) unit."""
     if draft.point_id is not None:
-        return session.scalar(sa.select(CollectionPoint.unit_id)
-                              .where(CollectionPoint.id == draft.point_id))
+        return session.scalar(_POINT_UNIT, {"point_id": draft.point_id})
     if draft.unit_id is not None:
         return draft.unit_id
     if draft.member_id is not None:
         return session.scalar(sa.select(Member.unit_id).where(Member.id == draft.member_id))
     return reporter.unit_id
+# The unit of a point, built once (most reports are taken at a point).
+_POINT_UNIT = sa.select(CollectionPoint.unit_id).where(CollectionPoint.id == sa.bindparam("point_id"))
+
+
 def sealed_identity(form: forms.Form, answers: Mapping[str, Any]) -> dict[str, Any]:
     """`answers` as a report keeps them: those the form marks `identity` sealed (保密)."""
     kept = dict(answers)
@@ -251,7 +270,9 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
                               suggestion=report.suggestion, summary=None))
     session.add_all(stored.attachment(report_id=report.id)
                     for step_files in draft.files.values() for stored in step_files)
-    session.flush()
-    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=draft.reporter, now=now,
-                    new=True)
+    # Written with the submission's event in the move's one flush: nothing the move reads
+    # (settings, deadlines, the reporter) depends on the version or the files.
+    with session.no_autoflush:
+        lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=draft.reporter, now=now,
+                        new=True)
     return report

@@ -19,12 +19,22 @@ def next_tracking_no(session: Session, now: datetime | None = None) -> str:
     year = (now or utcnow()).year
     # One statement creates the year's counter or raises it: the first two reports
     # of a year at once get 1 and 2, and neither fails.
-    value = session.scalar(
-        upsert.insert(session, Counter).values(name=f"report:{year}", value=1)
-        .on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
-        .returning(Counter.value))
+    conn = session.connection()
+    stmt = _RAISE.get(conn.dialect.name)
+    if stmt is None:
+        counters = Counter.__table__
+        stmt = _RAISE[conn.dialect.name] = (
+            upsert.insert_for(conn.dialect.name, counters)
+            .on_conflict_do_update(index_elements=[counters.c.name],
+                                   set_={"value": counters.c.value + 1})
+            .returning(counters.c.value))
+    value = conn.execute(stmt, {"name": f"report:{year}", "value": 1}).scalar()
     assert value is not None
     return f"{year}-{value:06d}"
+
+
+# `next_tracking_no`'s statement per dialect: Core, built once (so compiled once).
+_RAISE: dict[str, Any] = {}
 
 
 def for_reporter(session: Session, reporter_id: int, limit: int = 10) -> list[Report]:
