@@ -16,8 +16,13 @@ import store.search.index  # noqa: F401  (the search index's DDL and flush hook)
 
 # The execution option `reading` sets: SQLite begins its transaction deferred.
 READ_ONLY = "minyi_read_only"
-# SQLite maps this much of the file into memory for reads.
-MMAP_BYTES = 256 * 1024 * 1024
+# Each SQLite connection's page cache, at most (KiB; SQLite's own default is 2,000).
+# A process keeps a cache per pooled connection for as long as it runs, filled with
+# every page it has written or read since: bounded, the bot holding 10,000 open
+# drafts stays small instead of keeping the whole file. The B-tree's inner pages, which
+# every lookup passes, fit many times over; the leaves a large count or search reads
+# once come from the operating system's file cache either way.
+PAGE_CACHE_KIB = 2048
 
 
 def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa.Engine:
@@ -45,10 +50,11 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
-            # The default page cache is 2 MB; searches and counts over a large
-            # office's reports want more of the file in memory (grows only when used).
-            cur.execute("PRAGMA cache_size=-32768")
-            cur.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+            cur.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+            # No memory-mapped reads (SQLite's default): every page a mapping has
+            # passed stays in the process's resident set until it is unmapped, so a
+            # long-running bot or console would grow towards the size of the file.
+            cur.execute("PRAGMA mmap_size=0")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -93,19 +99,9 @@ def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
     engine = sessions.kw["bind"]
     with engine.connect() as conn:
         conn.execution_options(**{READ_ONLY: True})
-        sqlite = conn.dialect.name == "sqlite"
-        if not sqlite:
+        if conn.dialect.name != "sqlite":
             # One snapshot, as SQLite's one transaction gives: names read first (an
             # export's labels) agree with the rows read after them.
             conn.execution_options(isolation_level="REPEATABLE READ")
-        if sqlite:
-            # Read once, front to back: mapping the file would only swell the process
-            # by every page an export of a million rows passes.
-            conn.exec_driver_sql("PRAGMA mmap_size=0")
-        try:
-            with sessions(bind=conn) as session:
-                yield session
-        finally:
-            if sqlite:
-                conn.rollback()
-                conn.exec_driver_sql(f"PRAGMA mmap_size={MMAP_BYTES}")
+        with sessions(bind=conn) as session:
+            yield session
