@@ -23,6 +23,8 @@ READ_ONLY = "minyi_read_only"
 # every lookup passes, fit many times over; the leaves a large count or search reads
 # once come from the operating system's file cache either way.
 PAGE_CACHE_KIB = 2048
+# How much of the file one large scan (`mapped`) may map while it runs.
+SCAN_MMAP_BYTES = 256 * 1024 * 1024
 
 
 def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa.Engine:
@@ -86,6 +88,26 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa
 
 def make_sessionmaker(engine: sa.Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def mapped(session: Session) -> Iterator[None]:
+    """SQLite reads through a memory map while the block runs, and unmaps after.
+
+    For a scan of many pages (the dashboard's grouped counts over a year of a
+    network's reports): read through the map it costs less CPU than through
+    read(), and unmapping afterwards gives the pages back, so a process does not
+    keep the file resident for ever (why connections are not mapped otherwise).
+    """
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql(f"PRAGMA mmap_size={SCAN_MMAP_BYTES}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("PRAGMA mmap_size=0")
 
 
 @contextmanager

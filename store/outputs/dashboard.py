@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import access
+from store.db import mapped
 from store.models import (
     AdoptionLevel,
     CollectionPoint,
@@ -187,7 +188,8 @@ def build(session: Session, user: User, period: Period, by: str = "unit",
     `categories` names the form's categories (value -> label) for rows by category.
     """
     dim = DIMENSIONS[by]
-    per_key = _figures(session, user, period, dim)
+    with mapped(session):
+        per_key = _figures(session, user, period, dim)
     total = Figures()
     for figures in per_key.values():
         total.add(figures)
