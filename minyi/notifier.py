@@ -140,6 +140,10 @@ class _Round:
         self.claiming = 0  # how many rows the write in progress claims
         self.more = True  # the last claim may have left rows due
         self.handled = 0
+        # Rows this round holds and has not yet handed to a write that records them: queued,
+        # in flight, or answered. A row whose lease ran out while it waited here is claimed
+        # again (by this round, too): it must not be queued a second time and sent twice.
+        self.held: set[int] = set()
 
     @property
     def stopping(self) -> bool:
@@ -194,6 +198,8 @@ class _Round:
             return
         claim = CLAIM_BATCH - self.queued() - len(self.sends) if want else 0
         settled, self.settled = self.settled, []
+        # The write records these before it claims: from then on they cannot be claimed again.
+        self.held.difference_update(m.id for m, _ in settled)
         self.claims += 1 if claim else 0
         self.claiming = claim
         self.writing = asyncio.create_task(asyncio.to_thread(
@@ -210,8 +216,11 @@ class _Round:
         return 0.0
 
     def _queue(self, rows: list[Message]) -> None:
-        self.handled += len(rows)
         for message in rows:
+            if message.id in self.held:
+                continue  # claimed again after its lease; the claim renewed the lease only
+            self.held.add(message.id)
+            self.handled += 1
             self.queues.setdefault(message.channel, deque()).append(message)
 
     async def _wind_down(self) -> None:

@@ -161,3 +161,33 @@ def test_it_hands_back_what_it_claimed_but_did_not_send_when_stopped(
     waiting = [r for r in rows if r.status != OutboxStatus.SENT]
     assert waiting and {r.status for r in waiting} == {OutboxStatus.PENDING}  # none left claimed
     assert {r.attempts for r in waiting} == {0}
+
+
+def test_it_sends_a_row_once_when_its_lease_runs_out_while_it_waits_in_the_queue(
+    settings: Settings, Session_: sessionmaker[Session], session: Session,  # noqa: N803
+    emu: BotAPIEmulator,
+) -> None:
+    """A row claimed and still waiting for its turn (the rate, its chat's interval) when its
+    lease ends is claimed again, by the same worker too: it must still go once. With no lease
+    at all every claim takes every waiting row again (the crash drill's short lease doubled
+    adoption messages so)."""
+    written = _owe(session, emu, chats=40, each=2)
+    settings = replace(settings, notifier_interval=0.05, outbox_lease_seconds=0)
+
+    async def run_until_sent() -> None:
+        async with Bot(TOKEN, base_url=emu.base_url) as bot:
+            stop = asyncio.Event()
+            notifier = Notifier(settings, Session_, registry(settings, Session_, telegram_bot=bot))
+            task = asyncio.create_task(notifier.run(stop))
+            for _ in range(1200):
+                if _statuses(session) == {OutboxStatus.SENT}:
+                    break
+                await asyncio.sleep(0.05)
+            stop.set()
+            await asyncio.wait_for(task, 20)
+
+    asyncio.run(run_until_sent())
+
+    assert _statuses(session) == {OutboxStatus.SENT}
+    for chat, texts in written.items():
+        assert emu.texts(chat) == texts  # once each, in the order written
