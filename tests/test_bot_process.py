@@ -37,14 +37,19 @@ UPDATE = {"update_id": 7001, "message": {
     "chat": {"id": 42, "type": "private"}, "from": {"id": 42, "is_bot": False, "first_name": "李"}}}
 
 
+def _against(settings: Settings, emu: BotAPIEmulator, **more: Any) -> Settings:
+    """`settings` with the bot's token and Bot API addresses pointing at `emu`."""
+    return replace(settings, telegram_bot_token=TOKEN, telegram_base_url=emu.base_url,
+                   telegram_base_file_url=emu.base_file_url, **more)
+
+
 @pytest.fixture
 def hook(settings: Settings, Session_: sessionmaker[Session]) -> Iterator[tuple[FlaskClient, Any]]:  # noqa: N803
     """The webhook app of an initialised bot; `bot_data["handled"]` lists the updates its
     handlers ran for."""
     emu = BotAPIEmulator().start()
     application = telegram_app.build_application(
-        replace(settings, telegram_bot_token=TOKEN, telegram_base_url=emu.base_url,
-                telegram_base_file_url=emu.base_file_url), Session_)
+        _against(settings, emu), Session_)
     application.bot_data["handled"] = []
 
     async def handle(update: Update, context: Any) -> None:
@@ -109,8 +114,7 @@ def test_it_keeps_trying_while_telegram_is_unreachable_and_sends_once_it_answers
     seen: list[list[health.Health]] = []
 
     with BotAPIEmulator() as emu:
-        settings = replace(settings, telegram_bot_token=TOKEN, telegram_base_url=emu.base_url,
-                           telegram_base_file_url=emu.base_file_url)
+        settings = _against(settings, emu)
         channels = registry(settings, Session_)
         keeper = runner.telegram_keeper(settings, Session_, Engine(settings.engine_config()),
                                         channels)
@@ -244,8 +248,7 @@ def test_it_confirms_an_update_to_telegram_only_once_it_has_been_answered(
             return [Reply("收到")]
 
     with BotAPIEmulator() as emu:
-        settings = replace(settings, telegram_bot_token=TOKEN, telegram_base_url=emu.base_url,
-                           telegram_base_file_url=emu.base_file_url, telegram_poll_timeout=1)
+        settings = _against(settings, emu, telegram_poll_timeout=1)
 
         async def run() -> tuple[int, int]:
             application = await telegram_app.start(settings, Session_, Slow())
@@ -285,8 +288,7 @@ def test_it_confirms_the_answered_beginning_of_a_batch_while_one_chat_is_slow(
             return [Reply("收到")]
 
     with BotAPIEmulator() as emu:
-        settings = replace(settings, telegram_bot_token=TOKEN, telegram_base_url=emu.base_url,
-                           telegram_base_file_url=emu.base_file_url, telegram_poll_timeout=1)
+        settings = _against(settings, emu, telegram_poll_timeout=1)
         first = emu.user_sends_text(42, "你好")["update_id"]
         emu.user_sends_text(7, "你好")
 
