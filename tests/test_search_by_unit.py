@@ -84,15 +84,7 @@ def test_upgrading_to_0032_gives_the_indexed_reports_their_units(db_url: str) ->
         # Plain SQL: the flush hook writes the index as the newest revision has it.
         s.execute(sa.text("INSERT INTO units (name, kind, created_at) "
                           "VALUES ('城关县政协', 'cppcc', CURRENT_TIMESTAMP)"))
-        s.execute(sa.text("INSERT INTO reporters (channel, external_id, chat_id, kind, language, "
-                          "created_at, topics_opt_in) VALUES ('web', 'x', 'x', 'citizen', 'zh', "
-                          "CURRENT_TIMESTAMP, false)"))
-        s.execute(sa.text(
-            "INSERT INTO reports (tracking_no, category, title, situation, suggestion, urgency, "
-            "anonymous, answers, form, reporter_id, status, review_level, version, created_at, "
-            "updated_at, unit_id) VALUES ('2026-000001', 'livelihood', '老旧小区加装电梯', "
-            "'12 个小区', '建议', 'normal', false, '{}', 'report', 1, 'submitted', 0, 1, "
-            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"))
+        _file_one_in_unit_1(s)
         if postgres:
             s.execute(sa.text("INSERT INTO report_search (report_id, doc) VALUES (1, '电梯:1A')"))
     migrate.upgrade(db_url)
@@ -109,6 +101,20 @@ def test_upgrading_to_0032_gives_the_indexed_reports_their_units(db_url: str) ->
     engine.dispose()
 
 
+def _file_one_in_unit_1(s: Session) -> None:
+    """A citizen's report 「老旧小区加装电梯」 in unit 1, in plain SQL: the flush hook would write
+    the index as the newest revision has it, not as the revision under test does."""
+    s.execute(sa.text("INSERT INTO reporters (channel, external_id, chat_id, kind, language, "
+                      "created_at, topics_opt_in) VALUES ('web', 'x', 'x', 'citizen', 'zh', "
+                      "CURRENT_TIMESTAMP, false)"))
+    s.execute(sa.text(
+        "INSERT INTO reports (tracking_no, category, title, situation, suggestion, urgency, "
+        "anonymous, answers, form, reporter_id, status, review_level, version, created_at, "
+        "updated_at, unit_id) VALUES ('2026-000001', 'livelihood', '老旧小区加装电梯', "
+        "'12 个小区', '建议', 'normal', false, '{}', 'report', 1, 'submitted', 0, 1, "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"))
+
+
 def test_upgrading_to_0034_keeps_sqlites_index_and_gives_it_units(db_url: str) -> None:
     from store import migrate
     from store.db import make_engine, make_sessionmaker
@@ -120,15 +126,7 @@ def test_upgrading_to_0034_keeps_sqlites_index_and_gives_it_units(db_url: str) -
         s.execute(sa.text("INSERT INTO units (name, kind, created_at) VALUES "
                           "('城关县政协', 'cppcc', CURRENT_TIMESTAMP), "
                           "('东山县政协', 'cppcc', CURRENT_TIMESTAMP)"))
-        s.execute(sa.text("INSERT INTO reporters (channel, external_id, chat_id, kind, language, "
-                          "created_at, topics_opt_in) VALUES ('web', 'x', 'x', 'citizen', 'zh', "
-                          "CURRENT_TIMESTAMP, false)"))
-        s.execute(sa.text(
-            "INSERT INTO reports (tracking_no, category, title, situation, suggestion, urgency, "
-            "anonymous, answers, form, reporter_id, status, review_level, version, created_at, "
-            "updated_at, unit_id) VALUES ('2026-000001', 'livelihood', '老旧小区加装电梯', "
-            "'12 个小区', '建议', 'normal', false, '{}', 'report', 1, 'submitted', 0, 1, "
-            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"))
+        _file_one_in_unit_1(s)
         # As 0033's index held it (plain SQL: the flush hook writes the newest revision's).
         if sqlite:
             s.execute(sa.text("INSERT INTO report_fts (rowid, title, body, notes) "
