@@ -162,7 +162,6 @@ class _Round:
                 if not (self.sends or self.writing or self.settled
                         or (self.queued() and not self.stopping)):
                     break
-                wait = min(wait, self._record_in())
                 waiting: set[asyncio.Task[Any]] = set(self.sends)
                 if self.writing is not None:
                     waiting.add(self.writing)
@@ -192,9 +191,13 @@ class _Round:
             want = self.claims == 0
         else:
             want = not self.stopping and self.queued() < CLAIM_BATCH // 2
+        # Outcomes are written as soon as they are known: a worker killed between a channel's
+        # answer and its record sends that message again after the lease (a channel cannot be
+        # asked whether it went), so the window is kept to one write; outcomes that come while
+        # one is under way share the next, which starts when it ends (the loop waits on it).
         # After a claim that found fewer rows than asked, the rest wait behind rows in
         # flight: claim again when their outcomes are recorded.
-        if not ((self.settled and self._record_in() == 0) or (want and self.more)):
+        if not (self.settled or (want and self.more)):
             return
         claim = CLAIM_BATCH - self.queued() - len(self.sends) if want else 0
         settled, self.settled = self.settled, []
@@ -204,16 +207,6 @@ class _Round:
         self.claiming = claim
         self.writing = asyncio.create_task(asyncio.to_thread(
             self.notifier.write, settled, self.registry.kinds, claim, self.now))
-
-    def _record_in(self) -> float:
-        """Seconds until the settled outcomes are recorded (inf: none are waiting)."""
-        if not self.settled:
-            return math.inf
-        # At once: a worker killed between a channel's answer and its record sends that
-        # message again after the lease (a channel cannot be asked whether it went), so the
-        # window is kept to one write; outcomes that come while one is under way share the
-        # next (the crash drill doubled messages when outcomes waited up to 0.5 s).
-        return 0.0
 
     def _queue(self, rows: list[Message]) -> None:
         for message in rows:
