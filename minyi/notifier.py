@@ -10,7 +10,10 @@ commit: those that come while a write is under way go together in the next),
 each write one transaction that also claims the rows they unblock, so the
 next chat's message is on hand before the pool runs dry; a row stays
 `sending` (claimed, so no worker sends it again) until its outcome is
-recorded. Outcomes are recorded alike for every channel.
+recorded, and a round renews the lease on the rows it holds every third of
+the lease (`outbox.renew`), so a row waiting its turn here is not claimed by
+another worker meanwhile; one that was (this worker stalled past the lease)
+is dropped here unsent. Outcomes are recorded alike for every channel.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ import asyncio
 import logging
 import math
 import sys
+import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +46,9 @@ __all__ = ["Notifier", "RateLimiter"]
 
 # Rows held claimed at most (about three seconds' worth at 30 messages a second).
 CLAIM_BATCH = 100
+
+# A round renews its claims when a third of the lease has passed since it last did.
+RENEW_EVERY = 1 / 3
 
 Settled = tuple[Message, Outcome]
 
@@ -86,23 +93,27 @@ class Notifier:
     # -- the database, in short transactions off the event loop ---------------
 
     def write(self, settled: list[Settled], channels: list[Channel], claim: int,
-              now: datetime | None, release: Sequence[Message] = ()) -> list[Message]:
-        """In one transaction: record `settled`, hand back `release`, and claim up to `claim`
-        due rows on `channels` (those the outcomes just recorded may have unblocked too)."""
+              now: datetime | None, release: Sequence[Message] = (),
+              renew: Mapping[int, int] | None = None) -> tuple[list[Message], set[int]]:
+        """In one transaction: record `settled`, hand back `release`, renew the lease on the
+        `renew` claims (row id: its attempts), and claim up to `claim` due rows on `channels`
+        (those the outcomes just recorded may have unblocked too). Returns the rows claimed
+        and the ids in `renew` no longer held (another worker claimed them again)."""
         with self.session_factory() as session, session.begin():  # type: ignore[attr-defined]
             outbox.mark_all_sent(session, [m.id for m, o in settled if o.status == Status.SENT])
             for message, outcome in settled:
                 if outcome.status != Status.SENT:
                     _record(session, message, outcome)
             outbox.release(session, [m.id for m in release])
+            lost = set(renew or ()) - outbox.renew(session, renew or {}, now)
             if claim <= 0 or not channels:
-                return []
+                return [], lost
             rows = outbox.claim_due(session, channels, limit=claim, now=now,
                                     lease=timedelta(seconds=self.settings.outbox_lease_seconds))
             # A details link is queued as a marker: the site's address is known here, not in store/.
             url = self.settings.public_url
             return [Message(r.id, r.channel, r.chat_id, details.resolve(r.text, url), r.buttons,
-                            r.attempts) for r in rows]
+                            r.attempts) for r in rows], lost
 
 
 def _record(session: Session, message: Message, outcome: Outcome) -> None:
@@ -135,15 +146,20 @@ class _Round:
         self.flying: dict[Channel, int] = {}
         self.sends: set[asyncio.Task[Settled]] = set()
         self.settled: list[Settled] = []
-        self.writing: asyncio.Task[list[Message]] | None = None
+        self.writing: asyncio.Task[tuple[list[Message], set[int]]] | None = None
         self.claims = 0
         self.claiming = 0  # how many rows the write in progress claims
         self.more = True  # the last claim may have left rows due
         self.handled = 0
-        # Rows this round holds and has not yet handed to a write that records them: queued,
-        # in flight, or answered. A row whose lease ran out while it waited here is claimed
-        # again (by this round, too): it must not be queued a second time and sent twice.
-        self.held: set[int] = set()
+        # Rows this round holds and has not yet handed to a write that records them (queued,
+        # in flight, or answered), each with its `attempts` as this round's claim left it. A
+        # row whose lease ran out while it waited here is claimed again (by this round, too):
+        # it must not be queued a second time and sent twice.
+        self.held: dict[int, int] = {}
+        # Every held row's lease was renewed (or claimed) at or after this (monotonic).
+        self.renewed = time.monotonic()
+        lease = notifier.settings.outbox_lease_seconds
+        self.renew_every = lease * RENEW_EVERY if lease > 0 else math.inf
 
     @property
     def stopping(self) -> bool:
@@ -158,7 +174,7 @@ class _Round:
             while True:
                 if self.writing is None:
                     self._write_if_due()
-                wait = self._start_sends()
+                wait = min(self._start_sends(), self._renew_in())
                 if not (self.sends or self.writing or self.settled
                         or (self.queued() and not self.stopping)):
                     break
@@ -173,9 +189,10 @@ class _Round:
                 for task in done:
                     if task is self.writing:
                         self.writing = None
-                        rows = task.result()
+                        rows, lost = task.result()
                         if self.claiming:
                             self.more = len(rows) >= self.claiming
+                        self._drop(lost)
                         self._queue(rows)
                     else:
                         self._finished(task)
@@ -197,22 +214,48 @@ class _Round:
         # one is under way share the next, which starts when it ends (the loop waits on it).
         # After a claim that found fewer rows than asked, the rest wait behind rows in
         # flight: claim again when their outcomes are recorded.
-        if not (self.settled or (want and self.more)):
+        renew_due = self._renew_in() == 0
+        if not (self.settled or (want and self.more) or renew_due):
             return
         claim = CLAIM_BATCH - self.queued() - len(self.sends) if want else 0
         settled, self.settled = self.settled, []
         # The write records these before it claims: from then on they cannot be claimed again.
-        self.held.difference_update(m.id for m, _ in settled)
+        for message, _ in settled:
+            self.held.pop(message.id, None)
+        renew = None
+        if renew_due:  # with whatever else is written now, not as a write of its own
+            renew, self.renewed = dict(self.held), time.monotonic()
         self.claims += 1 if claim else 0
         self.claiming = claim
         self.writing = asyncio.create_task(asyncio.to_thread(
-            self.notifier.write, settled, self.registry.kinds, claim, self.now))
+            self.notifier.write, settled, self.registry.kinds, claim, self.now, (), renew))
+
+    def _renew_in(self) -> float:
+        """Seconds until the held rows' leases are to be renewed (inf while none are held or a
+        write is under way: the loop waits on that write, and the renewal goes with the next)."""
+        if not self.held or self.writing is not None:
+            return math.inf
+        return max(0.0, self.renewed + self.renew_every - time.monotonic())
+
+    def _drop(self, lost: set[int]) -> None:
+        """Rows another worker claimed again (this one stalled past the lease): theirs now."""
+        lost = set(lost)
+        for queue in self.queues.values():
+            for message in [m for m in queue if m.id in lost]:
+                queue.remove(message)
+                self.held.pop(message.id, None)
+                self.handled -= 1
+                lost.discard(message.id)
+        for row in lost:  # in flight or answered here: too late not to send it
+            log.warning("outbox row %s was claimed by another worker while this one held it "
+                        "past its lease; it may go twice", row)
 
     def _queue(self, rows: list[Message]) -> None:
         for message in rows:
-            if message.id in self.held:
+            held = message.id in self.held
+            self.held[message.id] = message.attempts  # this round's claim, renewed from now on
+            if held:
                 continue  # claimed again after its lease; the claim renewed the lease only
-            self.held.add(message.id)
             self.handled += 1
             self.queues.setdefault(message.channel, deque()).append(message)
 
@@ -220,7 +263,9 @@ class _Round:
         """Let the sends in flight finish, record every outcome, hand back what was not sent."""
         if self.writing is not None:
             with suppress(Exception):
-                self._queue(await self.writing)
+                rows, lost = await self.writing
+                self._drop(lost)
+                self._queue(rows)
         if self.sends:
             await asyncio.wait(self.sends)
             for task in list(self.sends):

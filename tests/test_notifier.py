@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import logging
 import math
 import random
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -18,6 +20,8 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.channels import registry
+from bot.channels.telegram import app as telegram_app
+from bot.channels.telegram.sender import SEND_READ_TIMEOUT, SEND_WRITE_TIMEOUT
 from minyi.notifier import Notifier, RateLimiter
 from minyi.settings import Settings
 from store.delivery import notices, outbox
@@ -256,15 +260,20 @@ def test_it_retries_a_server_error_with_backoff(
 
 
 def test_it_retries_a_send_that_timed_out(
-    settings: Settings, Session_: sessionmaker[Session], session: Session, emu: BotAPIEmulator  # noqa: N803
+    settings: Settings, Session_: sessionmaker[Session], session: Session, emu: BotAPIEmulator,  # noqa: N803
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     [row_id] = _owe(session, _reporter(session, emu, 46), "已采用")
     emu.fail_next("hang")
 
-    assert _tick(settings, Session_, emu, read_timeout=0.3) == 1
+    with caplog.at_level(logging.WARNING, logger="bot.channels.telegram.channel"):
+        assert _tick(settings, Session_, emu, read_timeout=0.3) == 1
     row = _row(session, row_id)
     assert row.status == OutboxStatus.PENDING and "TimedOut" in (row.last_error or "")
     assert emu.texts(46) == []
+    # The request went and got no answer: it may have arrived, and the operator is told.
+    assert any(f"outbox row {row_id}" in r.getMessage() and "may have arrived" in r.getMessage()
+               for r in caplog.records)
 
     assert _tick(settings, Session_, emu, later=3) == 1
     assert _row(session, row_id).status == OutboxStatus.SENT
@@ -417,3 +426,43 @@ def test_a_staff_chat_that_blocked_the_bot_is_marked_gone_and_reporters_still_he
     session.commit()
     assert session.scalar(sa.select(OutboxMessage).where(OutboxMessage.text == "【紧急】四")) is None
     assert session.scalar(sa.select(StaffNotice).where(StaffNotice.text == "【紧急】四")) is not None
+
+
+def test_a_send_that_never_reached_telegram_is_retried_without_the_may_have_arrived_warning(
+    settings: Settings, Session_: sessionmaker[Session], session: Session,  # noqa: N803
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Nothing listens on the port: the connection is refused before any request goes out.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/bot"
+    reporter = Reporter(channel=Channel.TELEGRAM, external_id="47", chat_id="47")
+    session.add(reporter)
+    session.flush()
+    [row_id] = _owe(session, reporter, "已采用")
+
+    async def run() -> int:
+        # Not `async with`: that would ask for getMe first, which fails the same way.
+        request = HTTPXRequest(connect_timeout=1)
+        bot = Bot(TOKEN, base_url=closed, request=request)
+        try:
+            n = Notifier(settings, Session_, registry(settings, Session_, telegram_bot=bot))
+            return await n.tick()
+        finally:
+            await request.shutdown()
+
+    with caplog.at_level(logging.WARNING, logger="bot.channels.telegram.channel"):
+        assert asyncio.run(run()) == 1
+    row = _row(session, row_id)
+    assert row.status == OutboxStatus.PENDING and "NetworkError" in (row.last_error or "")
+    assert not [r for r in caplog.records if "may have arrived" in r.getMessage()]
+
+
+def test_the_bots_sends_wait_longer_than_ptbs_five_seconds_for_an_answer(settings: Settings) -> None:
+    # A send that times out after its request went may have arrived and is sent again: only a
+    # Bot API gone silent should do that, not a machine busy past its cores.
+    app = telegram_app.build_application(replace(settings, telegram_bot_token=TOKEN), lambda: None)  # type: ignore[arg-type,return-value]
+    request = app.bot.request
+    assert isinstance(request, HTTPXRequest)
+    assert request.read_timeout == SEND_READ_TIMEOUT >= 30
+    assert request._client.timeout.write == SEND_WRITE_TIMEOUT >= 20  # noqa: SLF001

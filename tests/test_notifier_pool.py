@@ -196,3 +196,38 @@ def test_it_sends_a_row_once_when_its_lease_runs_out_while_it_waits_in_the_queue
     assert _statuses(session) == {OutboxStatus.SENT}
     for chat, texts in written.items():
         assert emu.texts(chat) == texts  # once each, in the order written
+
+
+def test_two_workers_send_each_row_once_while_one_holds_rows_waiting_past_the_lease(
+    settings: Settings, Session_: sessionmaker[Session], session: Session,  # noqa: N803
+) -> None:
+    """Worker A claims 36 chats' messages at once and, at 6 a second, holds the last ones
+    in its queue for about 6 s, three leases; worker B claims all along. A renews what it
+    holds every third of the lease, so B never takes a row A will still send (without the
+    renewal B sent every row left waiting past the lease, and A sent it as well)."""
+    with BotAPIEmulator(latency=0.02) as emu:
+        written = _owe(session, emu, chats=36, each=1)
+        settings = replace(settings, notifier_interval=0.05, outbox_lease_seconds=2,
+                           global_rate=6)
+
+        async def run_both() -> None:
+            async with Bot(TOKEN, base_url=emu.base_url) as bot:
+                stop = asyncio.Event()
+                a = Notifier(settings, Session_, registry(settings, Session_, telegram_bot=bot))
+                first = asyncio.create_task(a.run(stop))
+                while not _statuses(session) & {OutboxStatus.SENDING}:
+                    await asyncio.sleep(0.01)  # A holds every row before B starts
+                b = Notifier(settings, Session_, registry(settings, Session_, telegram_bot=bot))
+                second = asyncio.create_task(b.run(stop))
+                for _ in range(600):
+                    if _statuses(session) == {OutboxStatus.SENT}:
+                        break
+                    await asyncio.sleep(0.05)
+                stop.set()
+                await asyncio.wait_for(asyncio.gather(first, second), 20)
+
+        asyncio.run(run_both())
+
+        assert _statuses(session) == {OutboxStatus.SENT}
+        for chat, texts in written.items():
+            assert emu.texts(chat) == texts  # once each

@@ -138,6 +138,25 @@ def test_it_takes_back_a_message_whose_worker_died_after_the_lease(session: Sess
     assert msg.attempts == 2 and msg.status == OutboxStatus.SENDING
 
 
+def test_a_renewed_claim_is_not_taken_back_after_the_lease_from_its_claim(session: Session) -> None:
+    held, other = _owe(session, _reporter(session, 1)), _owe(session, _reporter(session, 2))
+    session.commit()
+    now = utcnow() + SOON
+    outbox.claim_due(session, [Channel.TELEGRAM], now=now)
+    session.commit()
+    half = now + outbox.LEASE / 2
+
+    # Keyed on the claim's attempts: a stale claim (another worker's since) is not renewed.
+    assert outbox.renew(session, {held.id: 1, other.id: 0}, now=half) == {held.id}
+    session.commit()
+
+    again = outbox.claim_due(session, [Channel.TELEGRAM], now=now + outbox.LEASE + SOON)
+    assert again == [other]  # the renewed one is still held
+    session.commit()
+    assert outbox.renew(session, {other.id: 1}) == set()  # claimed again meanwhile: not ours
+    assert outbox.renew(session, {}) == set()
+
+
 def test_it_marks_a_message_sent(session: Session) -> None:
     msg = _owe(session, _reporter(session, 1))
     outbox.claim_due(session, [Channel.TELEGRAM], now=utcnow() + SOON)

@@ -7,7 +7,7 @@ holds the state changes so each has one writer. It names no channel.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,7 +65,8 @@ def claim_due(
     `FOR UPDATE SKIP LOCKED`: two workers claiming at once never take the
     same row (one that another worker claimed meanwhile no longer matches).
     A message left in `sending` by a worker that died is taken again after
-    `lease` (`LEASE` unless OUTBOX_LEASE_SECONDS says); `claim_due` is the only way out of `pending`.
+    `lease` (`LEASE` unless OUTBOX_LEASE_SECONDS says); a live worker holding rows longer
+    `renew`s them. `claim_due` is the only way out of `pending`.
     """
     now = now or utcnow()
     due = sa.or_(
@@ -95,6 +96,27 @@ def claim_due(
         msg.next_attempt_at = now
     session.flush()
     return rows
+
+
+def renew(session: Session, claims: Mapping[int, int], now: datetime | None = None) -> set[int]:
+    """Extend the lease on rows a worker still holds; returns the ids it still holds.
+
+    `claims` maps each row's id to its `attempts` as the worker's claim left it: a row that
+    is no longer `sending` on that claim was settled, or claimed again by another worker
+    after the lease ran out (the worker stalled), and is not renewed: it is the other's now.
+    """
+    if not claims:
+        return set()
+    now = now or utcnow()
+    query = (
+        sa.update(OutboxMessage)
+        .where(sa.tuple_(OutboxMessage.id, OutboxMessage.attempts).in_(list(claims.items())),
+               OutboxMessage.status == OutboxStatus.SENDING)
+        .values(next_attempt_at=now)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(session.scalars(query))
 
 
 def mark_sent(session: Session, msg: OutboxMessage) -> None:
@@ -190,5 +212,5 @@ def pending_count(session: Session) -> int:
     ) or 0
 
 
-__all__: list[Any] = ["enqueue", "claim_due", "mark_sent", "mark_all_sent", "release",
+__all__: list[Any] = ["enqueue", "claim_due", "renew", "mark_sent", "mark_all_sent", "release",
                       "retry_later", "give_up", "backoff", "pending_count", "heard_from"]

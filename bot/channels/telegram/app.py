@@ -15,6 +15,7 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from bot.channels.base import ChannelStartError
 from bot.channels.telegram.handlers import KEY, BotContext, HandlesInbound, on_error, on_update
+from bot.channels.telegram.sender import SEND_READ_TIMEOUT, SEND_WRITE_TIMEOUT
 from bot.channels.telegram.translate import DOWNLOAD_LIMIT
 from minyi.settings import ConfigError, Settings
 from store.conversation import commands
@@ -59,6 +60,11 @@ def build_application(
         .base_file_url(settings.telegram_base_file_url)
         # Long polls hold the connection for the poll timeout; allow for it.
         .get_updates_read_timeout(settings.telegram_poll_timeout + 10)
+        # A send that times out after its request went may have arrived, and is sent
+        # again (sender.SENT_MAYBE): wait long enough that only a Bot API truly gone
+        # silent does that, not a busy machine (PTB's default is 5 s).
+        .read_timeout(SEND_READ_TIMEOUT)
+        .write_timeout(SEND_WRITE_TIMEOUT)
         .build()
     )
     limit = min(settings.max_upload_mb * 1024 * 1024, DOWNLOAD_LIMIT)

@@ -8,7 +8,7 @@ from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 from bot.channels.base import BaseChannel, Message, Outcome, PointLinks, RatePolicy
-from bot.channels.telegram.sender import CAPABILITIES, retry_after_seconds, send
+from bot.channels.telegram.sender import CAPABILITIES, may_have_arrived, retry_after_seconds, send
 from minyi.settings import Settings
 from store.models import Channel
 from store.network import points
@@ -63,6 +63,12 @@ class TelegramChannel(BaseChannel):
             # Time-outs, 5xx, connection errors: Telegram may be back later.
             if isinstance(exc, InvalidToken) or not isinstance(exc, TelegramError):
                 log.error("sending outbox row %s failed", message.id, exc_info=exc)
+            elif may_have_arrived(exc):
+                # Telegram cannot be asked; twice is better than never. Logged apart so an
+                # operator sees how often it happens.
+                log.warning("outbox row %s: no answer from Telegram (%s: %s); the message "
+                            "may have arrived and is sent again", message.id,
+                            type(exc).__name__, exc)
             return Outcome.retry(f"{type(exc).__name__}: {exc}")
         return Outcome.sent()
 
