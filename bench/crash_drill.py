@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import math
 import os
 import random
 import re
@@ -139,6 +140,7 @@ class Killer(threading.Thread):
         self.procs, self.every = procs, every
         self.random = random.Random(seed)
         self.kills: Counter[str] = Counter()
+        self.times: list[tuple[float, str]] = []  # (time.monotonic(), victim) of each SIGKILL
         self.halt = threading.Event()
         self.failed: BaseException | None = None
 
@@ -146,6 +148,7 @@ class Killer(threading.Thread):
         try:
             while not self.halt.wait(self.random.uniform(0.3, 1.7) * self.every):
                 victim = self.random.choice(self.procs)
+                self.times.append((time.monotonic(), victim.name))
                 victim.kill()
                 self.kills[victim.name] += 1
                 time.sleep(self.random.uniform(0.05, 0.5))  # the service manager's restart delay
@@ -625,7 +628,7 @@ def run(conversations: int, *, postgres_url: str | None = None, seed: int = 15,
         problems += _await_feedback(url, emu, clients, say, final=True)
         if webhook and (left := emu.webhook_pending()):
             problems.append(f"{left} updates never answered 200 by the webhook")
-        problems += _check(url, emu, clients)
+        problems += _check(url, emu, clients, killer.times)
         sealing.install(None)
         receipts = sum(1 for c in clients for f in c.filings if f.receipt)
         for p in procs.values():
@@ -746,7 +749,7 @@ def _await_feedback(url: str, emu: Any, clients: list[Client], say: Callable[...
     return []
 
 
-def _check(url: str, emu: Any, clients: list[Client]) -> list[str]:
+def _check(url: str, emu: Any, clients: list[Client], kills: list[tuple[float, str]]) -> list[str]:
     import sqlalchemy as sa
 
     from store.db import make_engine, make_sessionmaker
@@ -757,7 +760,7 @@ def _check(url: str, emu: Any, clients: list[Client]) -> list[str]:
     try:
         with make_sessionmaker(engine)() as s:
             problems += _check_filings(clients, list(s.scalars(sa.select(Report).order_by(Report.id))))
-            problems += _check_feedback(s, emu, clients)
+            problems += _check_feedback(s, emu, clients, kills)
     finally:
         engine.dispose()
     return problems
@@ -795,8 +798,12 @@ def _check_filings(clients: list[Client], reports: list[Any]) -> list[str]:
     return problems
 
 
-def _check_feedback(s: Any, emu: Any, clients: list[Client]) -> list[str]:
-    """Each outbox row delivered once, each chat's in the order written."""
+def _check_feedback(s: Any, emu: Any, clients: list[Client],
+                    kills: list[tuple[float, str]]) -> list[str]:
+    """Each outbox row delivered once, each chat's in the order written. A Telegram message
+    delivered twice says how long before a SIGKILL of the sending process its first copy was
+    accepted: a kill between Telegram's answer and its record is the one way a send can go
+    twice that no code can close (Telegram cannot be asked whether a message arrived)."""
     import sqlalchemy as sa
 
     from store.models import Channel, OutboxMessage
@@ -814,11 +821,29 @@ def _check_feedback(s: Any, emu: Any, clients: list[Client]) -> list[str]:
         counts = Counter(got)
         for text in set(texts):
             if counts[text] != texts.count(text):
+                why = (_why_twice([m.at for m in emu.sent_to(int(chat)) if m.text == text], kills)
+                       if channel == Channel.TELEGRAM.value and counts[text] > 1 else "")
                 problems.append(f"{channel} chat {chat}: feedback delivered {counts[text]}× "
-                                f"(owed {texts.count(text)}×): {text[:60]!r}")
+                                f"(owed {texts.count(text)}×){why}: {text[:60]!r}")
         if got != texts and all(counts[t] == texts.count(t) for t in set(texts)):
             problems.append(f"{channel} chat {chat}: feedback out of order")
     return problems
+
+
+# The processes that send feedback, and how soon after a copy went a SIGKILL of one of them
+# may have caught that send's answer before it was recorded.
+SENDERS = {"serve", "worker"}
+IN_DOUBT = 5.0
+
+
+def _why_twice(copies: list[float], kills: list[tuple[float, str]]) -> str:
+    """Where a doubled Telegram message came from: the kill that followed its first copy."""
+    first = min(copies, default=math.inf)
+    after = [(at - first, name) for at, name in kills if name in SENDERS and at >= first]
+    if after and min(after)[0] <= IN_DOUBT:
+        gap, name = min(after)
+        return f"; first copy accepted {gap * 1000:.0f} ms before a SIGKILL of {name}"
+    return f"; no SIGKILL of a sending process within {IN_DOUBT:.0f} s after the first copy"
 
 
 def _web_delivered(s: Any, chat: str, clients: list[Client], texts: set[str]) -> list[str]:

@@ -80,3 +80,11 @@ def test_rows_gives_one_row_per_database(tmp_path: Path, monkeypatch: pytest.Mon
 
     assert (row.figure, row.met, row.unit) == (0.0, True, "problems")
     assert "40 conversations, 3 SIGKILLs" in row.what
+
+
+def test_a_doubled_telegram_message_says_how_long_before_a_kill_its_first_copy_went() -> None:
+    kills = [(10.0, "web"), (10.2, "worker"), (30.0, "serve")]
+
+    assert crash_drill._why_twice([10.05, 12.0], kills) == (
+        "; first copy accepted 150 ms before a SIGKILL of worker")  # the web's kill sends nothing
+    assert "no SIGKILL of a sending process" in crash_drill._why_twice([11.0, 12.0], kills)
