@@ -1,4 +1,4 @@
-"""The crash drill (bench/crash_drill.py) at a small size: SIGKILL at random moments loses and
+"""The crash drill (bench/crash_drill/) at a small size: SIGKILL at random moments loses and
 doubles nothing, on `minyi serve` with SQLite (the bot polling) and on web + bot + worker with
 PostgreSQL (the bot taking Telegram's webhook posts)."""
 
@@ -55,7 +55,7 @@ def test_it_loses_and_doubles_nothing_when_web_bot_and_worker_are_killed(tmp_pat
 
 def test_it_counts_a_doubled_answer_as_a_problem(tmp_path: Path) -> None:
     """The checks themselves: a report whose step holds another step's answer is caught."""
-    filing = crash_drill._filing(3, 1, random.Random(1))
+    filing = crash_drill.citizens._filing(3, 1, random.Random(1))
     client = crash_drill.Client(3, "telegram", filings=[filing])
     filing.answered = [a.key for a in filing.answers]
     filing.receipt = "2026-000001"
@@ -66,7 +66,7 @@ def test_it_counts_a_doubled_answer_as_a_problem(tmp_path: Path) -> None:
         tracking_no, title = "2026-000001", filing.title
 
     Report.answers = answers  # type: ignore[attr-defined]
-    found = crash_drill._check_filings([client], [Report])  # type: ignore[list-item]
+    found = crash_drill.checks._check_filings([client], [Report])  # type: ignore[list-item]
 
     assert [p for p in found if "step suggestion" in p], found
 
@@ -75,7 +75,7 @@ def test_rows_gives_one_row_per_database(tmp_path: Path, monkeypatch: pytest.Mon
     def fake(n: int, **kw: object) -> crash_drill.Result:
         return crash_drill.Result(n, Counter(serve=3), [], n, n, n, 0, "minyi serve on SQLite", 1.0)
 
-    monkeypatch.setattr(crash_drill, "run", fake)
+    monkeypatch.setattr(crash_drill.cli, "run", fake)  # where rows looks it up
     [row] = crash_drill.rows(Options(quick=True, out=io.StringIO()))
 
     assert (row.figure, row.met, row.unit) == (0.0, True, "problems")
