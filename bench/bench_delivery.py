@@ -3,7 +3,7 @@
 Run: .venv/bin/python -m bench.bench_delivery [--quick] [--postgres URL]
 
 10,000 messages owed to 2,000 Telegram chats are written to the outbox of a
-fresh database, then delivered through `tests/botapi_emulator.py`, which
+fresh database, then delivered through `tests/botapi_emulator/`, which
 enforces Telegram's limits (30 messages/s overall, 1/s per chat: a send that
 breaks them is answered 429 and counted) and answers each call after 150 ms,
 a round trip to Telegram's servers. Cases: one `minyi worker` process on

@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-import tests.botapi_emulator as emulator_mod
 from bot.channels import registry
 from minyi.notifier import Notifier, RateLimiter
 from minyi.settings import Settings
 from store.models import Channel, OutboxMessage, OutboxStatus, Reporter, utcnow
 from store.network import topics
 from tests.botapi_emulator import TOKEN, BotAPIEmulator
+from tests.botapi_emulator import limits as emulator_limits
 
 MEMBERS = int(os.environ.get("MINYI_BROADCAST_MEMBERS", "10000"))
 SIMULATED = 10_000
@@ -42,7 +42,7 @@ FIRST_CHAT = 700_000
 
 @pytest.fixture
 def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[BotAPIEmulator]:
-    monkeypatch.setattr(emulator_mod, "GLOBAL_RATE", FAST_RATE)
+    monkeypatch.setattr(emulator_limits, "GLOBAL_RATE", FAST_RATE)  # read where the limits are checked
     with BotAPIEmulator(hang_seconds=5) as e:
         e.enforce_limits = True  # anything over the limits is answered 429, as Telegram does
         yield e

@@ -1,4 +1,4 @@
-"""The crash drill (bench/crash_drill.py) at a small size: SIGKILL at random moments loses and
+"""The crash drill (bench/crash_drill/) at a small size: SIGKILL at random moments loses and
 doubles nothing, on `minyi serve` with SQLite (the bot polling) and on web + bot + worker with
 PostgreSQL (the bot taking Telegram's webhook posts)."""
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench import crash_drill, pg
+from bench.crash_drill import checks
 from bench.table import Options
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +56,7 @@ def test_it_loses_and_doubles_nothing_when_web_bot_and_worker_are_killed(tmp_pat
 
 def test_it_counts_a_doubled_answer_as_a_problem(tmp_path: Path) -> None:
     """The checks themselves: a report whose step holds another step's answer is caught."""
-    filing = crash_drill._filing(3, 1, random.Random(1))
+    filing = crash_drill.citizens._filing(3, 1, random.Random(1))
     client = crash_drill.Client(3, "telegram", filings=[filing])
     filing.answered = [a.key for a in filing.answers]
     filing.receipt = "2026-000001"
@@ -66,7 +67,7 @@ def test_it_counts_a_doubled_answer_as_a_problem(tmp_path: Path) -> None:
         tracking_no, title = "2026-000001", filing.title
 
     Report.answers = answers  # type: ignore[attr-defined]
-    found = crash_drill._check_filings([client], [Report])  # type: ignore[list-item]
+    found = crash_drill.checks._check_filings([client], [Report])  # type: ignore[list-item]
 
     assert [p for p in found if "step suggestion" in p], found
 
@@ -75,16 +76,18 @@ def test_rows_gives_one_row_per_database(tmp_path: Path, monkeypatch: pytest.Mon
     def fake(n: int, **kw: object) -> crash_drill.Result:
         return crash_drill.Result(n, Counter(serve=3), [], n, n, n, 0, "minyi serve on SQLite", 1.0)
 
-    monkeypatch.setattr(crash_drill, "run", fake)
+    monkeypatch.setattr(crash_drill.cli, "run", fake)  # where rows looks it up
     [row] = crash_drill.rows(Options(quick=True, out=io.StringIO()))
 
     assert (row.figure, row.met, row.unit) == (0.0, True, "problems")
     assert "40 conversations, 3 SIGKILLs" in row.what
 
 
-def test_a_doubled_telegram_message_says_how_long_before_a_kill_its_first_copy_went() -> None:
+def test_a_doubled_telegram_message_says_which_kill_of_the_sender_caught_its_first_copy() -> None:
     kills = [(10.0, "web"), (10.2, "worker"), (30.0, "serve")]
 
-    assert crash_drill._why_twice([10.05, 12.0], kills) == (
+    assert checks._why_twice([10.05, 12.0], kills) == (
         "; first copy accepted 150 ms before a SIGKILL of worker")  # the web's kill sends nothing
-    assert "no SIGKILL of a sending process" in crash_drill._why_twice([11.0, 12.0], kills)
+    assert checks._why_twice([11.0, 12.0], kills) == (
+        "; first copy accepted 800 ms after a SIGKILL of worker (on the wire)")
+    assert "no SIGKILL of a sending process" in checks._why_twice([20.0, 21.0], kills)

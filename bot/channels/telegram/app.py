@@ -138,7 +138,7 @@ async def poll(application: Application, timeout: int) -> None:  # type: ignore[
     PTB's updater confirms a batch (by the next getUpdates' offset) as soon as
     it has fetched it, before the handlers run: a process killed in between
     loses those updates, answers given and unsaid (the crash drill,
-    bench/crash_drill.py, found people then saying an answer twice). Here the
+    bench/crash_drill/, found people then saying an answer twice). Here the
     offset passes a batch only when each of its updates has been handled, each
     chat's in order and the chats side by side; after a crash Telegram hands
     the batch over again, and the engine applies none of it twice (it records

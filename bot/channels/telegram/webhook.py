@@ -7,7 +7,7 @@ update is refused with 400. An accepted update is handled on the running
 application's event loop by the same handlers as in long polling, and only
 then answered 200: Telegram forgets an update it got 200 for, so an answer
 given before the handlers ran would lose the update to a crash in between
-(the crash drill, bench/crash_drill.py, found this). Telegram posts an
+(the crash drill, bench/crash_drill/, found this). Telegram posts an
 unanswered update again; the engine records each processed update id in the
 transaction that applies it, so the second post applies nothing twice.
 """
