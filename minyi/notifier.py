@@ -13,7 +13,10 @@ next chat's message is on hand before the pool runs dry; a row stays
 recorded, and a round renews the lease on the rows it holds every third of
 the lease (`outbox.renew`), so a row waiting its turn here is not claimed by
 another worker meanwhile; one that was (this worker stalled past the lease)
-is dropped here unsent. Outcomes are recorded alike for every channel.
+is dropped here unsent. Each accepted send is also noted on local disk at once
+(`minyi.sent_journal`) until its write commits, and a notifier replays what a
+killed one noted before it claims, so that a kill while that write waits for the
+database does not send the message again. Outcomes are recorded alike for every channel.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from sqlalchemy.orm import Session
 from bot.channels import Registry
 from bot.channels.base import ChannelPort, Message, Outcome, Status
 from minyi.pacing import RateLimiter
+from minyi.sent_journal import Segment, SentJournal
 from minyi.settings import Settings
 from store.delivery import outbox
 from store.models import Channel, OutboxMessage, OutboxStatus
@@ -49,6 +53,8 @@ CLAIM_BATCH = 100
 
 # A round renews its claims when a third of the lease has passed since it last did.
 RENEW_EVERY = 1 / 3
+# Where, in the instance folder, accepted sends are noted until recorded (minyi.sent_journal).
+JOURNAL_FOLDER = "outbox-sent"
 
 Settled = tuple[Message, Outcome]
 
@@ -64,6 +70,8 @@ class Notifier:
         self.registry = registry
         # Kept across ticks (and across a registry rebuilt for the same channels).
         self.limiters: dict[Channel, RateLimiter] = {}
+        # Accepted sends noted on disk until recorded; `run` keeps one, `tick` none.
+        self.journal: SentJournal | None = None
 
     def limiter(self, channel: ChannelPort) -> RateLimiter:
         if channel.kind not in self.limiters:
@@ -76,15 +84,23 @@ class Notifier:
         # seen (minyi.pacing): answers noticed late hold slots longer. Let the database
         # thread hold the loop up for 1 ms at a time, not Python's default 5.
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
-        while not stop.is_set():
-            try:
-                handled = await _Round(self, stop=stop).deliver()
-            except Exception:
-                log.exception("notifier round failed")
-                handled = 0
-            if handled == 0:
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.settings.notifier_interval)
+        self.journal = _journal(self.settings)
+        try:
+            while not stop.is_set():
+                try:
+                    if self.journal is not None:  # what a killed notifier sent, before claiming
+                        await asyncio.to_thread(self.journal.replay, self.session_factory)
+                    handled = await _Round(self, stop=stop).deliver()
+                except Exception:
+                    log.exception("notifier round failed")
+                    handled = 0
+                if handled == 0:
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.settings.notifier_interval)
+        finally:
+            if self.journal is not None:
+                self.journal.close()
+                self.journal = None
 
     async def tick(self, now: datetime | None = None) -> int:
         """Claim what is due (as of `now`) once and deliver it; returns how many rows were handled."""
@@ -114,6 +130,17 @@ class Notifier:
             url = self.settings.public_url
             return [Message(r.id, r.channel, r.chat_id, details.resolve(r.text, url), r.buttons,
                             r.attempts) for r in rows], lost
+
+
+def _journal(settings: Settings) -> SentJournal | None:
+    journal = SentJournal(settings.instance_dir / JOURNAL_FOLDER)
+    try:
+        journal.open()
+    except OSError as exc:  # a read-only instance folder: deliver without it
+        log.warning("no journal of accepted sends (%s): a notifier killed mid-write may send "
+                    "a message twice", exc)
+        return None
+    return journal
 
 
 def _record(session: Session, message: Message, outcome: Outcome) -> None:
@@ -147,6 +174,8 @@ class _Round:
         self.sends: set[asyncio.Task[Settled]] = set()
         self.settled: list[Settled] = []
         self.writing: asyncio.Task[tuple[list[Message], set[int]]] | None = None
+        self.segment: Segment | None = None  # the journal file the write in progress records
+        self.journal = notifier.journal
         self.claims = 0
         self.claiming = 0  # how many rows the write in progress claims
         self.more = True  # the last claim may have left rows due
@@ -189,7 +218,7 @@ class _Round:
                 for task in done:
                     if task is self.writing:
                         self.writing = None
-                        rows, lost = task.result()
+                        rows, lost = self._written(task)
                         if self.claiming:
                             self.more = len(rows) >= self.claiming
                         self._drop(lost)
@@ -227,8 +256,22 @@ class _Round:
             renew, self.renewed = dict(self.held), time.monotonic()
         self.claims += 1 if claim else 0
         self.claiming = claim
+        # The journal file noting exactly these outcomes: deleted once the write has them.
+        self.segment = self.journal.rotate() if settled and self.journal else None
         self.writing = asyncio.create_task(asyncio.to_thread(
             self.notifier.write, settled, self.registry.kinds, claim, self.now, (), renew))
+
+    def _written(self, task: asyncio.Task[tuple[list[Message], set[int]]]
+                 ) -> tuple[list[Message], set[int]]:
+        """The finished write's result; its journal file deleted, or let go if it failed."""
+        segment, self.segment = self.segment, None
+        try:
+            result = task.result()
+        except BaseException:
+            SentJournal.done(segment, recorded=False)
+            raise
+        SentJournal.done(segment)
+        return result
 
     def _renew_in(self) -> float:
         """Seconds until the held rows' leases are to be renewed (inf while none are held or a
@@ -262,8 +305,10 @@ class _Round:
     async def _wind_down(self) -> None:
         """Let the sends in flight finish, record every outcome, hand back what was not sent."""
         if self.writing is not None:
+            writing, self.writing = self.writing, None
+            await asyncio.wait({writing})
             with suppress(Exception):
-                rows, lost = await self.writing
+                rows, lost = self._written(writing)
                 self._drop(lost)
                 self._queue(rows)
         if self.sends:
@@ -272,7 +317,13 @@ class _Round:
                 self._finished(task)
         left = [m for queue in self.queues.values() for m in queue]
         if self.settled or left:
-            await asyncio.to_thread(self.notifier.write, self.settled, [], 0, self.now, left)
+            segment = self.journal.rotate() if self.settled and self.journal else None
+            try:
+                await asyncio.to_thread(self.notifier.write, self.settled, [], 0, self.now, left)
+            except BaseException:
+                SentJournal.done(segment, recorded=False)
+                raise
+            SentJournal.done(segment)
             self.settled = []
 
     # -- the channels ----------------------------------------------------------
@@ -307,6 +358,9 @@ class _Round:
         self.sends.discard(task)
         message, outcome = task.result()
         self.flying[message.channel] -= 1
+        if outcome.status == Status.SENT and self.journal is not None:
+            # On disk at once: the write that records it may wait for the database.
+            self.journal.note(message.id, self.held.get(message.id, message.attempts))
         self.settled.append((message, outcome))
 
     async def _send(self, channel: ChannelPort, limiter: RateLimiter, message: Message) -> Settled:

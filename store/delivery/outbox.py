@@ -136,6 +136,20 @@ def mark_all_sent(session: Session, ids: Sequence[int]) -> None:
             .execution_options(synchronize_session=False))
 
 
+def mark_claims_sent(session: Session, claims: Mapping[int, int]) -> int:
+    """`mark_all_sent` for rows a worker that died had sent (row id: its claim's attempts);
+    a row claimed again since is left to the claim that holds it. Returns how many were marked."""
+    if not claims:
+        return 0
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(sa.tuple_(OutboxMessage.id, OutboxMessage.attempts).in_(list(claims.items())),
+               OutboxMessage.status == OutboxStatus.SENDING)
+        .values(status=OutboxStatus.SENT, sent_at=utcnow(), last_error=None)
+        .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def release(session: Session, ids: Sequence[int]) -> None:
     """Hand back claimed rows that were never sent (a worker stopping): due again at once,
     the claim's attempt not counted."""
@@ -212,5 +226,6 @@ def pending_count(session: Session) -> int:
     ) or 0
 
 
-__all__: list[Any] = ["enqueue", "claim_due", "renew", "mark_sent", "mark_all_sent", "release",
-                      "retry_later", "give_up", "backoff", "pending_count", "heard_from"]
+__all__: list[Any] = ["enqueue", "claim_due", "renew", "mark_sent", "mark_all_sent",
+                      "mark_claims_sent", "release", "retry_later", "give_up", "backoff",
+                      "pending_count", "heard_from"]
