@@ -28,7 +28,11 @@ RECEIVED_BY_ID = 1_000
 def units_of(session: Session, user: User) -> Within:
     """`access.report_units`, with the received reports read once: none (the index
     keeps to the units alone), their ids when few, else still the subquery."""
-    within = access.report_units(session, user)
+    return received_read(session, access.report_units(session, user))
+
+
+def received_read(session: Session, within: access.ReportUnits) -> Within:
+    """`units_of` for what `access.report_units` (or `access.scope_and_units`) answered."""
     if within is None:
         return None
     units, received = within

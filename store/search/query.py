@@ -231,8 +231,9 @@ def search(session: Session, user: User, filters: Filters) -> Results:
     fold = index.fold_traditional(session)
     query = text.parse(filters.q, fold)
     notes_too = user.role in access.OFFICE_ROLES
-    where = _where(session, user, filters)
-    within = matching.units_of(session, user)
+    scope, units = access.scope_and_units(session, user)
+    where = _where(session, user, filters, scope)
+    within = matching.received_read(session, units)
     ranked = filters.sort == "relevance" and not query.empty
     if not query.empty and not ranked and within is not None and len(where) == 1:
         # The index keeps to exactly what the user sees (their units, what was sent up
@@ -267,8 +268,9 @@ def search(session: Session, user: User, filters: Filters) -> Results:
 def count(session: Session, user: User, filters: Filters) -> int:
     """How many reports `user` may see match `filters` (a saved view's tab), without a page."""
     query = text.parse(filters.q, index.fold_traditional(session))
-    return _count(session, _where(session, user, filters), query,
-                  user.role in access.OFFICE_ROLES, matching.units_of(session, user))
+    scope, units = access.scope_and_units(session, user)
+    return _count(session, _where(session, user, filters, scope), query,
+                  user.role in access.OFFICE_ROLES, matching.received_read(session, units))
 
 
 def _count(session: Session, where: list[sa.ColumnElement[bool]], query: text.Query,
@@ -301,13 +303,14 @@ def selection(session: Session, user: User, filters: Filters,
     """`base` (a select from `Report`) kept to every report `search` finds, newest first,
     without a page: what an export writes."""
     query = text.parse(filters.q, index.fold_traditional(session))
-    where = _where(session, user, filters)
+    scope, units = access.scope_and_units(session, user)
+    where = _where(session, user, filters, scope)
     if query.empty:
         return base.where(*where).order_by(Report.created_at.desc(), Report.id.desc())
     # Every match is read anyway: collect them first (PostgreSQL), then walk newest first.
     base, newest, _, _ = matching.match_words(session, base, query,
                                               user.role in access.OFFICE_ROLES, False, True,
-                                              matching.units_of(session, user))
+                                              matching.received_read(session, units))
     return base.where(*where).order_by(newest.desc())
 
 
@@ -330,8 +333,13 @@ def like_search(session: Session, user: User, filters: Filters) -> Results:
                    _notice(filters, query))
 
 
-def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElement[bool]]:
-    where: list[sa.ColumnElement[bool]] = [access.report_scope(session, user)]
+def _where(session: Session, user: User, filters: Filters,
+           scope: sa.ColumnElement[bool] | None = None) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses of `filters` for `user`; `scope` is `access.report_scope`'s answer
+    when the caller has it already."""
+    if scope is None:
+        scope = access.report_scope(session, user)
+    where: list[sa.ColumnElement[bool]] = [scope]
     if filters.status:
         # 已采用 is a fact, not only a state: a report adopted and then transferred,
         # handled or closed is still adopted.

@@ -1,0 +1,73 @@
+"""What one search asks the database (issue 16, P3): a clerk's search pays a fixed cost on
+every request, so its access rules and its page's snippets are read once, not per use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store import access
+from store.models import Report, Role, User
+from store.search import Filters, search
+from tests.conftest import Network, staff
+from tests.domain_support import make_report
+
+
+@contextmanager
+def statements(session: Session) -> Iterator[list[str]]:
+    """The SQL `session`'s engine runs inside the block, one line each."""
+    seen: list[str] = []
+    engine = session.get_bind()
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+
+
+def test_it_reads_a_clerks_unit_tree_once_per_search(session: Session, network: Network) -> None:
+    mine = make_report(session, unit=network.township, title="城关加装电梯")
+    make_report(session, unit=network.other_county, title="东山加装电梯")
+    clerk = staff(session, "county-clerk", Role.CLERK, network.county)
+    session.rollback()
+    for f in (Filters(q="电梯"), Filters(q="电梯", category="livelihood"),
+              Filters(q="电梯", sort="relevance")):
+        with statements(session) as seen:
+            res = search(session, clerk, f)
+        assert [h.report.id for h in res.hits] == [mine.id] and res.total == 1
+        trees = [s for s in seen if "RECURSIVE" in s.upper()]
+        assert len(trees) == 1, trees
+
+
+def test_scope_and_units_say_what_the_rules_say_one_by_one(
+        session: Session, network: Network, admin: User) -> None:
+    people = [admin, staff(session, "county-clerk", Role.CLERK, network.county),
+              staff(session, "town-clerk", Role.CLERK, network.township),
+              staff(session, "roads", Role.DEPARTMENT, network.roads),
+              staff(session, "viewer", Role.VIEWER, network.county)]
+    gone = staff(session, "gone", Role.CLERK, network.county)
+    gone.active = False
+    session.commit()
+    for unit in (network.township, network.county, network.other_county, None):
+        make_report(session, unit=unit)
+    for user in [*people, gone]:
+        scope, units = access.scope_and_units(session, user)
+
+        def kept(where: sa.ColumnElement[bool]) -> set[int]:
+            return set(session.scalars(sa.select(Report.id).where(where)))
+
+        assert kept(scope) == kept(access.report_scope(session, user)), user.username
+        alone = access.report_units(session, user)
+        if alone is None:
+            assert units is None, user.username
+        else:
+            assert units is not None and units[0] == alone[0], user.username
+            assert (units[1] is None) == (alone[1] is None), user.username
