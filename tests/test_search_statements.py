@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from store import access
 from store.models import Report, Role, User
-from store.search import Filters, search
+from store.reports import notes
+from store.search import Filters, like_search, search, text
 from tests.conftest import Network, staff
 from tests.domain_support import make_report
 
@@ -71,3 +72,35 @@ def test_scope_and_units_say_what_the_rules_say_one_by_one(
         else:
             assert units is not None and units[0] == alone[0], user.username
             assert (units[1] is None) == (alone[1] is None), user.username
+
+
+def test_it_reads_the_notes_of_a_page_in_one_query(session: Session, network: Network) -> None:
+    clerk = staff(session, "county-clerk", Role.CLERK, network.county)
+    noted = [make_report(session, unit=network.county, title=f"第{n}号", situation="路灯不亮。")
+             for n in range(3)]
+    titled = make_report(session, unit=network.county, title="王科长来电", situation="路灯不亮。")
+    for n, report in enumerate(noted):
+        notes.add(session, report, clerk, "已转交。")
+        notes.add(session, report, clerk, f"已电话联系住建局王科长 {n}")
+        notes.add(session, report, clerk, "王科长已回复。")
+    session.commit()
+
+    with statements(session) as seen:
+        res = search(session, clerk, Filters(q="王科长"))
+    assert res.total == 4
+    snippets = {h.report.id: str(h.snippet) for h in res.hits}
+    for n, report in enumerate(noted):  # the first note that holds the word, oldest first
+        assert snippets[report.id] == f"内部备注：已电话联系住建局<mark>王科长</mark> {n}"
+    assert snippets[titled.id] == "路灯不亮。"  # the title matched: the text's start
+    assert len([s for s in seen if "report_notes" in s]) == 1, seen
+    # LIKE's page shows the same snippets (it shares the page's reading).
+    assert {h.report.id: str(h.snippet) for h in like_search(session, clerk, Filters(q="王科长")).hits} \
+        == snippets
+
+
+def test_a_snippet_maps_a_character_folded_to_two_back_to_the_original() -> None:
+    q = text.parse("电梯")
+    # ㎡ folds to "m2" and ﬁ to "fi": the folded text is longer than the original.
+    assert str(text.highlight("面积100㎡的ﬁ电梯", q)) == "面积100㎡的ﬁ<mark>电梯</mark>"
+    assert text.matches("㎡电梯㎡电梯", q) == [(1, 3), (4, 6)]
+    assert text.matches("ＡＢ电梯", text.parse("ab")) == [(0, 2)]

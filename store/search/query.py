@@ -411,29 +411,43 @@ def _hits(session: Session, ids: list[int], query: text.Query, fold: bool,
     rows = {r.id: r for r in session.scalars(
         sa.select(Report).where(Report.id.in_(ids))
         .options(joinedload(Report.point), joinedload(Report.topic)))}
-    hits = []
-    for rid in ids:
-        report = rows[rid]
-        hit = Hit(report, text.highlight(report.title, query, fold))
-        if not query.empty:
-            hit.snippet = _snippet(session, report, query, fold, notes_too)
-        hits.append(hit)
+    hits = [Hit(rows[rid], text.highlight(rows[rid].title, query, fold)) for rid in ids]
+    if query.empty:
+        return hits
+    bare = []
+    for hit in hits:
+        hit.snippet = _field_snippet(hit.report, query, fold)
+        if hit.snippet is None:
+            bare.append(hit)
+    # The reports whose own text does not hold the words (a title or a note matched):
+    # their notes read in one query for the page, not one per report.
+    noted = _note_snippets(session, [h.report.id for h in bare], query, fold) \
+        if bare and notes_too else {}
+    for hit in bare:
+        hit.snippet = noted.get(hit.report.id) or escape((hit.report.situation or "")[:80])
     return hits
 
 
-def _snippet(session: Session, report: Report, query: text.Query, fold: bool,
-             notes_too: bool) -> Markup | None:
+def _field_snippet(report: Report, query: text.Query, fold: bool) -> Markup | None:
     for name in SNIPPET_FIELDS:
         found = text.snippet(getattr(report, name) or "", query, fold)
         if found is not None:
             return found
-    if notes_too:
-        for note in session.scalars(sa.select(ReportNote.text)
-                                    .where(ReportNote.report_id == report.id)):
+    return None
+
+
+def _note_snippets(session: Session, ids: list[int], query: text.Query,
+                   fold: bool) -> dict[int, Markup]:
+    """Report id -> a snippet of its first note (oldest first) that holds the words."""
+    out: dict[int, Markup] = {}
+    for rid, note in session.execute(sa.select(ReportNote.report_id, ReportNote.text)
+                                     .where(ReportNote.report_id.in_(ids))
+                                     .order_by(ReportNote.report_id, ReportNote.id)):
+        if rid not in out:
             found = text.snippet(note, query, fold)
             if found is not None:
-                return Markup("内部备注：") + found
-    return escape((report.situation or "")[:80])
+                out[rid] = Markup("内部备注：") + found
+    return out
 
 
 def _notice(filters: Filters, query: text.Query) -> str | None:

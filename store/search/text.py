@@ -24,7 +24,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from itertools import chain, repeat
+from itertools import chain
 from operator import add
 
 from markupsafe import Markup, escape
@@ -81,17 +81,17 @@ def normalize(text: str, traditional: bool = False) -> str:
     return text.translate(_FOLDS[traditional])
 
 
-def _normalize_mapped(text: str, traditional: bool) -> tuple[str, list[int]]:
-    """The normalised text and, for each of its characters, the index it came from."""
-    folded = list(map(_fold_char, text, repeat(traditional)))
-    out = "".join(folded)
+def _normalize_mapped(text: str, traditional: bool) -> tuple[str, list[int] | None]:
+    """The normalised text and, for each of its characters, the index it came from (None:
+    its own index)."""
+    out = normalize(text, traditional)
     if len(out) == len(text):
         # No character folds to more than one (none folds to nothing): the usual case,
-        # mapped without a Python loop (a page's snippets read every hit's text).
-        return out, list(range(len(text)))
+        # folded in C and mapped one to one (a page's snippets read every hit's text).
+        return out, None
     where: list[int] = []
-    for i, part in enumerate(folded):
-        where.extend([i] * len(part))
+    for i, ch in enumerate(text):
+        where.extend([i] * len(_fold_char(ch, traditional)))
     return out, where
 
 
@@ -241,10 +241,10 @@ def matches(text: str, query: Query, traditional: bool = False) -> list[tuple[in
     if query.empty or not text:
         return []
     normalized, where = _normalize_mapped(text, traditional)
-    out = []
-    for a, b in _spans(normalized, query):
-        out.append((where[a], where[b - 1] + 1))
-    return out
+    spans = _spans(normalized, query)
+    if where is None:
+        return spans
+    return [(where[a], where[b - 1] + 1) for a, b in spans]
 
 
 def highlight(text: str, query: Query, traditional: bool = False) -> Markup:
