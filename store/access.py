@@ -123,11 +123,25 @@ def report_units(session: Session, user: User) -> ReportUnits:
     return _report_units(user, visible_units(session, user))
 
 
-def scope_and_units(session: Session, user: User) -> tuple[sa.ColumnElement[bool], ReportUnits]:
-    """`report_scope` and `report_units` together, from one reading of the user's units (a
-    search asks both; each alone reads the unit tree once more)."""
-    units = visible_units(session, user)
-    return _scope(_scopes(user, units)), _report_units(user, units)
+@dataclass(frozen=True)
+class Reach:
+    """`user`'s units read once, and the rules above built from them when asked (a search
+    asks for the scope and the units; each function alone reads the unit tree again)."""
+
+    user: User
+    units: set[int] | None  # visible_units
+
+    def scope(self) -> sa.ColumnElement[bool]:
+        """`report_scope`."""
+        return _scope(_scopes(self.user, self.units))
+
+    def report_units(self) -> ReportUnits:
+        """`report_units`."""
+        return _report_units(self.user, self.units)
+
+
+def reach(session: Session, user: User) -> Reach:
+    return Reach(user, visible_units(session, user))
 
 
 # The rules themselves, given `visible_units(session, user)` as `units`: the unit tree is

@@ -48,7 +48,7 @@ def test_it_reads_a_clerks_unit_tree_once_per_search(session: Session, network: 
         assert len(trees) == 1, trees
 
 
-def test_scope_and_units_say_what_the_rules_say_one_by_one(
+def test_a_reach_says_what_the_rules_say_one_by_one(
         session: Session, network: Network, admin: User) -> None:
     people = [admin, staff(session, "county-clerk", Role.CLERK, network.county),
               staff(session, "town-clerk", Role.CLERK, network.township),
@@ -60,7 +60,8 @@ def test_scope_and_units_say_what_the_rules_say_one_by_one(
     for unit in (network.township, network.county, network.other_county, None):
         make_report(session, unit=unit)
     for user in [*people, gone]:
-        scope, units = access.scope_and_units(session, user)
+        reached = access.reach(session, user)
+        scope, units = reached.scope(), reached.report_units()
 
         def kept(where: sa.ColumnElement[bool]) -> set[int]:
             return set(session.scalars(sa.select(Report.id).where(where)))

@@ -32,7 +32,7 @@ def units_of(session: Session, user: User) -> Within:
 
 
 def received_read(session: Session, within: access.ReportUnits) -> Within:
-    """`units_of` for what `access.report_units` (or `access.scope_and_units`) answered."""
+    """`units_of` for what `access.report_units` (or `access.Reach`) answered."""
     if within is None:
         return None
     units, received = within
@@ -88,6 +88,20 @@ def sparse(session: Session, total: int, page: int, per_page: int, query: text.Q
     return walked * (1 if checked else READ_LIST_COST) >= total * total
 
 
+def fts5_words(query: text.Query, notes_too: bool) -> str:
+    """The FTS5 MATCH expression of `query`'s words, in the columns `notes_too` allows.
+
+    Staff look in every column but `unit`, whose tokens (`index.unit_token`) are
+    Latin: a query of Chinese words alone cannot match them, so it names no column,
+    and FTS5 need not read where in a report each match lies (a phrase of a few
+    bigrams matches up to a fifth faster).
+    """
+    if notes_too and all(term.chinese for term in query.terms):
+        return "(" + text.fts5_match(query) + ")"
+    columns = index.STAFF_WORD_COLUMNS if notes_too else index.WORD_COLUMNS
+    return columns + " : (" + text.fts5_match(query) + ")"
+
+
 def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes_too: bool,
               ranked: bool, materialize: bool, within: Within = None) -> tuple[
         sa.Select[Any], sa.ColumnElement[Any], sa.ColumnElement[Any] | None, sa.Select[Any]]:
@@ -125,8 +139,7 @@ def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes
         return (base.join(matches, matches.c.report_id == Report.id), matches.c.report_id,
                 matches.c.score.desc() if ranked else None, only_text)
     fts = sa.table(index.FTS_TABLE, sa.column("rowid"), sa.column("rank"))
-    words = (index.STAFF_WORD_COLUMNS if notes_too else index.WORD_COLUMNS) \
-        + " : (" + text.fts5_match(query) + ")"
+    words = fts5_words(query, notes_too)
 
     def match(expr: str) -> sa.ColumnElement[bool]:
         return sa.literal_column(index.FTS_TABLE).op("MATCH")(sa.literal(expr))

@@ -231,17 +231,18 @@ def search(session: Session, user: User, filters: Filters) -> Results:
     fold = index.fold_traditional(session)
     query = text.parse(filters.q, fold)
     notes_too = user.role in access.OFFICE_ROLES
-    scope, units = access.scope_and_units(session, user)
-    where = _where(session, user, filters, scope)
-    within = matching.received_read(session, units)
+    reach = access.reach(session, user)
+    within = matching.received_read(session, reach.report_units())
     ranked = filters.sort == "relevance" and not query.empty
-    if not query.empty and not ranked and within is not None and len(where) == 1:
+    if not query.empty and not ranked and within is not None and not filters.filtered:
         # The index keeps to exactly what the user sees (their units, what was sent up
-        # to them): one pass over their matches gives both the page and the count.
+        # to them) and nothing else is asked: one pass over their matches gives both the
+        # page and the count, without the scope's WHERE clause.
         ids, total = matching.units_page(session, query, notes_too, within, filters.page,
                                          filters.per_page)
         return Results(_hits(session, ids, query, fold, notes_too), total, filters, query,
                        _notice(filters, query))
+    where = _where(session, user, filters, reach.scope())
     total = _count(session, where, query, notes_too, within)
     base = sa.select(Report.id)
     newest: Any = Report.id
@@ -268,9 +269,10 @@ def search(session: Session, user: User, filters: Filters) -> Results:
 def count(session: Session, user: User, filters: Filters) -> int:
     """How many reports `user` may see match `filters` (a saved view's tab), without a page."""
     query = text.parse(filters.q, index.fold_traditional(session))
-    scope, units = access.scope_and_units(session, user)
-    return _count(session, _where(session, user, filters, scope), query,
-                  user.role in access.OFFICE_ROLES, matching.received_read(session, units))
+    reach = access.reach(session, user)
+    return _count(session, _where(session, user, filters, reach.scope()), query,
+                  user.role in access.OFFICE_ROLES,
+                  matching.received_read(session, reach.report_units()))
 
 
 def _count(session: Session, where: list[sa.ColumnElement[bool]], query: text.Query,
@@ -303,14 +305,15 @@ def selection(session: Session, user: User, filters: Filters,
     """`base` (a select from `Report`) kept to every report `search` finds, newest first,
     without a page: what an export writes."""
     query = text.parse(filters.q, index.fold_traditional(session))
-    scope, units = access.scope_and_units(session, user)
-    where = _where(session, user, filters, scope)
+    reach = access.reach(session, user)
+    where = _where(session, user, filters, reach.scope())
     if query.empty:
         return base.where(*where).order_by(Report.created_at.desc(), Report.id.desc())
     # Every match is read anyway: collect them first (PostgreSQL), then walk newest first.
     base, newest, _, _ = matching.match_words(session, base, query,
                                               user.role in access.OFFICE_ROLES, False, True,
-                                              matching.received_read(session, units))
+                                              matching.received_read(session,
+                                                                     reach.report_units()))
     return base.where(*where).order_by(newest.desc())
 
 
