@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from store import access
 from store.models import Report, Role, User
 from store.reports import notes
-from store.search import Filters, like_search, search, text
+from store.search import Filters, like_search, search
 from tests.conftest import Network, staff
 from tests.domain_support import make_report
 
@@ -97,11 +97,3 @@ def test_it_reads_the_notes_of_a_page_in_one_query(session: Session, network: Ne
     # LIKE's page shows the same snippets (it shares the page's reading).
     assert {h.report.id: str(h.snippet) for h in like_search(session, clerk, Filters(q="王科长")).hits} \
         == snippets
-
-
-def test_a_snippet_maps_a_character_folded_to_two_back_to_the_original() -> None:
-    q = text.parse("电梯")
-    # ㎡ folds to "m2" and ﬁ to "fi": the folded text is longer than the original.
-    assert str(text.highlight("面积100㎡的ﬁ电梯", q)) == "面积100㎡的ﬁ<mark>电梯</mark>"
-    assert text.matches("㎡电梯㎡电梯", q) == [(1, 3), (4, 6)]
-    assert text.matches("ＡＢ电梯", text.parse("ab")) == [(0, 2)]
