@@ -97,3 +97,16 @@ def test_it_reads_the_notes_of_a_page_in_one_query(session: Session, network: Ne
     # LIKE's page shows the same snippets (it shares the page's reading).
     assert {h.report.id: str(h.snippet) for h in like_search(session, clerk, Filters(q="王科长")).hits} \
         == snippets
+
+
+def test_a_clerks_pages_and_a_page_past_the_end_count_every_match(
+        session: Session, network: Network) -> None:
+    made = [make_report(session, unit=network.county, title=f"加装电梯第{n}批") for n in range(5)]
+    make_report(session, unit=network.other_county, title="东山加装电梯")
+    clerk = staff(session, "county-clerk", Role.CLERK, network.county)
+    newest = [r.id for r in reversed(made)]
+    pages = [search(session, clerk, Filters(q="电梯", per_page=2, page=n)) for n in (1, 2, 3, 4)]
+    assert [[h.report.id for h in p.hits] for p in pages] == \
+        [newest[:2], newest[2:4], newest[4:], []]
+    assert [p.total for p in pages] == [5, 5, 5, 5]
+    assert search(session, clerk, Filters(q="停车", page=2)).total == 0
