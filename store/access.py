@@ -74,18 +74,13 @@ def report_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
     below (`received_scope`), wherever it was filed. Staff without a unit see
     the whole network, except departments, which must belong to one.
     """
-    scopes = report_scopes(session, user)
-    # One clause as itself: `or_(true())` is no longer `true()`, which callers recognise.
-    return scopes[0] if len(scopes) == 1 else sa.or_(*scopes)
+    return _scope(_scopes(user, visible_units(session, user)))
 
 
 def report_scopes(session: Session, user: User) -> list[sa.ColumnElement[bool]]:
     """`report_scope` as the clauses it joins with OR (a report in any one is visible): a
     query that walks each on its own index and merges the walks reads far less than the OR."""
-    home = home_scope(session, user)
-    if user.role not in OFFICE_ROLES or user.unit_id is None or not user.active:
-        return [home]
-    return [home, received_scope(session, user)]
+    return _scopes(user, visible_units(session, user))
 
 
 def home_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
@@ -96,9 +91,77 @@ def home_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
     here: a unit that received a report reviews the version sent and reports it
     on, but the report's own course stays with the units it was filed under.
     """
+    return _home(user, visible_units(session, user))
+
+
+def receiving_units(session: Session, user: User) -> set[int] | None:
+    """The units whose incoming 报送 `user` sees (None: every unit); empty for other roles."""
+    return _receiving(user, visible_units(session, user))
+
+
+def received_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
+    """A WHERE clause on `Report`: reported up (报送) to a unit whose incoming items `user` sees."""
+    return _received_scope(user, visible_units(session, user))
+
+
+def received_reports(session: Session, user: User) -> sa.Select[Any] | None:
+    """The ids of the reports `received_scope` keeps, as a select; None when there are none."""
+    return _received(user, visible_units(session, user))
+
+
+ReportUnits = tuple[set[int], sa.Select[Any] | None] | None
+
+
+def report_units(session: Session, user: User) -> ReportUnits:
+    """What `report_scope` keeps, said as units: (the units whose reports `user` sees, the
+    reports received from elsewhere as a select of ids, or None), or None when `user`'s
+    scope is not a set of units (the whole network, or a department's transfers).
+
+    A search index that knows each report's unit can keep to these before it
+    looks further; `report_scope` stays the rule.
+    """
+    return _report_units(user, visible_units(session, user))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """`user`'s units read once, and the rules above built from them when asked (a search
+    asks for the scope and the units; each function alone reads the unit tree again)."""
+
+    user: User
+    units: set[int] | None  # visible_units
+
+    def scope(self) -> sa.ColumnElement[bool]:
+        """`report_scope`."""
+        return _scope(_scopes(self.user, self.units))
+
+    def report_units(self) -> ReportUnits:
+        """`report_units`."""
+        return _report_units(self.user, self.units)
+
+
+def reach(session: Session, user: User) -> Reach:
+    return Reach(user, visible_units(session, user))
+
+
+# The rules themselves, given `visible_units(session, user)` as `units`: the unit tree is
+# read once however many of them a request asks.
+
+def _scope(scopes: list[sa.ColumnElement[bool]]) -> sa.ColumnElement[bool]:
+    # One clause as itself: `or_(true())` is no longer `true()`, which callers recognise.
+    return scopes[0] if len(scopes) == 1 else sa.or_(*scopes)
+
+
+def _scopes(user: User, units: set[int] | None) -> list[sa.ColumnElement[bool]]:
+    home = _home(user, units)
+    if user.role not in OFFICE_ROLES or user.unit_id is None or not user.active:
+        return [home]
+    return [home, _received_scope(user, units)]
+
+
+def _home(user: User, units: set[int] | None) -> sa.ColumnElement[bool]:
     if not user.active:
         return sa.false()
-    units = visible_units(session, user)
     if user.role is Role.DEPARTMENT:
         if units is None:
             return sa.false()
@@ -109,44 +172,31 @@ def home_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
     return Report.unit_id.in_(units)
 
 
-def receiving_units(session: Session, user: User) -> set[int] | None:
-    """The units whose incoming 报送 `user` sees (None: every unit); empty for other roles."""
+def _receiving(user: User, units: set[int] | None) -> set[int] | None:
     if not user.active or user.role not in OFFICE_ROLES:
         return set()
-    return visible_units(session, user)
+    return units
 
 
-def received_scope(session: Session, user: User) -> sa.ColumnElement[bool]:
-    """A WHERE clause on `Report`: reported up (报送) to a unit whose incoming items `user` sees."""
-    received = received_reports(session, user)
+def _received_scope(user: User, units: set[int] | None) -> sa.ColumnElement[bool]:
+    received = _received(user, units)
     return sa.false() if received is None else Report.id.in_(received)
 
 
-def received_reports(session: Session, user: User) -> sa.Select[Any] | None:
-    """The ids of the reports `received_scope` keeps, as a select; None when there are none."""
-    units = receiving_units(session, user)
-    if units is not None and not units:
+def _received(user: User, units: set[int] | None) -> sa.Select[Any] | None:
+    receiving = _receiving(user, units)
+    if receiving is not None and not receiving:
         return None
-    to_units = Destination.unit_id.is_not(None) if units is None else Destination.unit_id.in_(units)
+    to_units = Destination.unit_id.is_not(None) if receiving is None \
+        else Destination.unit_id.in_(receiving)
     return (sa.select(UpwardRecord.report_id)
             .join(Destination, Destination.id == UpwardRecord.destination_id).where(to_units))
 
 
-def report_units(session: Session, user: User) -> tuple[set[int], sa.Select[Any] | None] | None:
-    """What `report_scope` keeps, said as units: (the units whose reports `user` sees, the
-    reports received from elsewhere as a select of ids, or None), or None when `user`'s
-    scope is not a set of units (the whole network, or a department's transfers).
-
-    A search index that knows each report's unit can keep to these before it
-    looks further; `report_scope` stays the rule.
-    """
-    if not user.active or user.role is Role.DEPARTMENT:
+def _report_units(user: User, units: set[int] | None) -> ReportUnits:
+    if not user.active or user.role is Role.DEPARTMENT or units is None:
         return None
-    units = visible_units(session, user)
-    if units is None:
-        return None
-    received = received_reports(session, user) if user.role in OFFICE_ROLES else None
-    return units, received
+    return units, _received(user, units) if user.role in OFFICE_ROLES else None
 
 
 def point_scope(session: Session, user: User) -> sa.ColumnElement[bool]:

@@ -310,6 +310,41 @@ def test_highlighting_maps_folded_text_back_to_the_original() -> None:
     assert str(text.highlight("ＡＢＣ１２３的電梯", q, True)) == "<mark>ＡＢＣ</mark>１２３的<mark>電梯</mark>"
 
 
+def test_a_snippet_maps_a_character_folded_to_two_back_to_the_original() -> None:
+    q = text.parse("电梯")
+    # ㎡ folds to "m2" and ﬁ to "fi": the folded text is longer than the original.
+    assert str(text.highlight("面积100㎡的ﬁ电梯", q)) == "面积100㎡的ﬁ<mark>电梯</mark>"
+    assert text.matches("㎡电梯㎡电梯", q) == [(1, 3), (4, 6)]
+    assert text.matches("ＡＢ电梯", text.parse("ab")) == [(0, 2)]
+
+
+def test_every_character_matched_unfolded_folds_to_itself_or_to_punctuation() -> None:
+    def wordish(s: str) -> bool:
+        return any(c.isalnum() or text._IS_CJK.match(c) for c in s)
+
+    as_is = [c for c in map(chr, range(0x110000)) if text._TO_FOLD.match(c) is None]
+    assert len(as_is) > 27_000  # ASCII, the common Chinese characters, punctuation
+    traditional = text._traditional_chars()
+    for c in as_is:
+        for fold in (False, True):
+            folded = text._fold_char(c, fold)
+            if fold and traditional.match(c):
+                continue  # never matched unfolded when the office folds traditional
+            assert folded == c or not (wordish(c) or wordish(folded)), (hex(ord(c)), folded)
+
+
+def test_a_text_is_highlighted_alike_folded_or_as_it_stands() -> None:
+    q = text.parse("电梯 ab 12")
+    for s in ("加装电梯，AB栋12楼……“电梯”", "加装电梯，ab栋12楼……“电梯”", "电梯ab12", "ab12电梯，12ab",
+              "（电梯）：xab 12"):
+        normalized, where = text._normalize_mapped(s, False)
+        spans = [(a, b) if where is None else (where[a], where[b - 1] + 1)
+                 for a, b in text._spans(normalized, q)]
+        assert text.matches(s, q) == spans, s
+    folding = text.parse("电梯", traditional=True)
+    assert text.matches("舊樓電梯，新樓电梯", folding, True) == [(2, 4), (7, 9)]
+
+
 # -- the index agrees with a plain scan --------------------------------------------------
 
 WORDS = ["电梯", "加装", "小区", "停车", "养老", "社区", "道路", "供水", "学校", "医院", "噪音", "垃圾"]

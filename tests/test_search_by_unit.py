@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from store.models import CollectionPoint, Role, User
 from store.network.pointedit import adopt_reports
 from store.outputs import destinations, upward
-from store.search import Filters, index, like_search, search
+from store.search import Filters, index, like_search, matching, search, text
 from tests.conftest import Network, staff
 from tests.domain_support import make_report
 from tests.review_support import adopt
@@ -147,3 +147,20 @@ def test_upgrading_to_0034_keeps_sqlites_index_and_gives_it_units(db_url: str) -
         assert search(s, clerk, Filters(q="电梯")).total == 0
         assert search(s, other, Filters(q="电梯")).total == 1
     engine.dispose()
+
+
+def test_chinese_words_name_no_column_and_latin_ones_never_match_a_unit(
+        session: Session, network: Network, admin: User) -> None:
+    # SQLite: a staff query of Chinese words alone cannot meet the `unit` column's Latin
+    # tokens, so its MATCH names no column (FTS5 then skips reading where each match lies).
+    assert matching.fts5_words(text.parse("电梯 养老院"), True) == '("电梯" AND "养老 老院")'
+    assert matching.fts5_words(text.parse("电梯"), False) == '{title body} : ("电梯")'
+    assert matching.fts5_words(text.parse("电梯 u1"), True).startswith("{title body notes} : ")
+    mine = make_report(session, unit=network.township, title="城关加装电梯")
+    clerk = staff(session, "town-clerk", Role.CLERK, network.township)
+    token = index.unit_token(network.township.id)
+    for user in (clerk, admin):
+        assert found(session, user, "电梯") == {mine.id}
+        assert found(session, user, token) == set()  # a word never matches the unit token
+        assert found(session, user, f"电梯 {token}") == set()
+        assert found(session, user, token[0]) == set()

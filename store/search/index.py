@@ -35,7 +35,8 @@ TEXT_COLUMNS_SET = frozenset(TEXT_COLUMNS)
 # bm25 weights for the FTS5 columns title, body, notes, unit (the unit token ranks nothing).
 WEIGHTS = "bm25(10.0, 1.0, 0.5, 0.0)"
 # The FTS5 columns a query's words are looked for in: never `unit`, so a word cannot
-# match a unit token.
+# match a unit token (a staff query of Chinese words alone, which cannot, names no
+# column: `store.search.matching.fts5_words`).
 WORD_COLUMNS, STAFF_WORD_COLUMNS = "{title body}", "{title body notes}"
 _CHUNK = 500
 

@@ -28,7 +28,11 @@ RECEIVED_BY_ID = 1_000
 def units_of(session: Session, user: User) -> Within:
     """`access.report_units`, with the received reports read once: none (the index
     keeps to the units alone), their ids when few, else still the subquery."""
-    within = access.report_units(session, user)
+    return received_read(session, access.report_units(session, user))
+
+
+def received_read(session: Session, within: access.ReportUnits) -> Within:
+    """`units_of` for what `access.report_units` (or `access.Reach`) answered."""
     if within is None:
         return None
     units, received = within
@@ -44,22 +48,48 @@ def units_page(session: Session, query: text.Query, notes_too: bool, within: Wit
                page: int, per_page: int) -> tuple[list[int], int]:
     """A user whose scope is units: a page of the index's matches, newest first, and how
     many there are."""
-    _, _, _, only_text = match_words(session, sa.select(Report.id), query, notes_too, False,
-                                     True, within)
-    # Collected first (as `match_words` does): walking the whole index newest first for
-    # the units' matches would read every report's words on the way.
-    matches = only_text.cte("matches")
-    if session.get_bind().dialect.name == "postgresql":
-        matches = matches.prefix_with("MATERIALIZED")
-    rid = list(matches.c)[0]
-    rows = session.execute(sa.select(rid, sa.func.count().over()).order_by(rid.desc())
-                           .limit(per_page).offset((page - 1) * per_page)).all()
+    assert within is not None
+    units, received = within
+    at: dict[str, Any] = {"limit": per_page, "offset": (page - 1) * per_page}
+    if session.get_bind().dialect.name == "sqlite" and received is None:
+        # The units' own matches alone (most unit users): statements built once, the
+        # words a parameter (building one per search cost a third of a millisecond).
+        at["match"] = units_match(query, notes_too, units)
+        page_of, count_of = _SQLITE_UNITS_PAGE, _SQLITE_UNITS_COUNT
+    else:
+        _, _, _, only_text = match_words(session, sa.select(Report.id), query, notes_too,
+                                         False, True, within)
+        page_of, count_of = _page_of(only_text, session.get_bind().dialect.name)
+    rows = session.execute(page_of, at).all()
     if rows:
         return [rid for rid, _ in rows], rows[0][1]
     # A page past the end (or nothing found): the count alone.
-    total = 0 if page == 1 else session.scalar(
-        sa.select(sa.func.count()).select_from(matches)) or 0
+    total = 0 if page == 1 else session.scalar(count_of, at) or 0
     return [], total
+
+
+def _page_of(only_text: sa.Select[Any], dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """A page of `only_text`'s ids newest first with how many there are, and the count
+    alone (limit and offset as parameters)."""
+    # Collected first (as `match_words` does): walking the whole index newest first for
+    # the units' matches would read every report's words on the way.
+    matches = only_text.cte("matches")
+    if dialect == "postgresql":
+        matches = matches.prefix_with("MATERIALIZED")
+    rid = list(matches.c)[0]
+    return (sa.select(rid, sa.func.count().over()).order_by(rid.desc())
+            .limit(sa.bindparam("limit")).offset(sa.bindparam("offset")),
+            sa.select(sa.func.count()).select_from(matches))
+
+
+def _fts_match(expr: Any) -> sa.ColumnElement[bool]:
+    return sa.literal_column(index.FTS_TABLE).op("MATCH")(expr)
+
+
+_FTS = sa.table(index.FTS_TABLE, sa.column("rowid"), sa.column("rank"))
+_SQLITE_UNITS_PAGE, _SQLITE_UNITS_COUNT = _page_of(
+    sa.select(_FTS.c.rowid).where(_fts_match(sa.bindparam("match", type_=sa.String()))),
+    "sqlite")
 
 
 # PostgreSQL: reading a report's word list (stored apart from the row) costs about this
@@ -82,6 +112,31 @@ def sparse(session: Session, total: int, page: int, per_page: int, query: text.Q
                                      f"WHERE oid = to_regclass('{index.PG_TABLE}')")) or 0
     walked = page * per_page * max(indexed, total)
     return walked * (1 if checked else READ_LIST_COST) >= total * total
+
+
+def fts5_words(query: text.Query, notes_too: bool) -> str:
+    """The FTS5 MATCH expression of `query`'s words, in the columns `notes_too` allows.
+
+    Staff look in every column but `unit`, whose tokens (`index.unit_token`) are
+    Latin: a query of Chinese words alone cannot match them, so it names no column,
+    and FTS5 need not read where in a report each match lies (a phrase of a few
+    bigrams matches up to a fifth faster).
+    """
+    if notes_too and all(term.chinese for term in query.terms):
+        return "(" + text.fts5_match(query) + ")"
+    columns = index.STAFF_WORD_COLUMNS if notes_too else index.WORD_COLUMNS
+    return columns + " : (" + text.fts5_match(query) + ")"
+
+
+def units_match(query: text.Query, notes_too: bool, units: set[int]) -> str:
+    """SQLite: the MATCH expression of `query`'s words in reports of `units`. The units'
+    tokens in the MATCH: FTS5 steps through the units' postings and the words' together,
+    skipping the rest of the network instead of filtering it afterwards."""
+    return f"unit : ({_tokens(units)}) AND {fts5_words(query, notes_too)}"
+
+
+def _tokens(units: set[int]) -> str:
+    return " OR ".join(index.unit_token(u) for u in sorted(units))
 
 
 def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes_too: bool,
@@ -120,21 +175,17 @@ def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes
         matches = found.cte("matches").prefix_with("MATERIALIZED")
         return (base.join(matches, matches.c.report_id == Report.id), matches.c.report_id,
                 matches.c.score.desc() if ranked else None, only_text)
-    fts = sa.table(index.FTS_TABLE, sa.column("rowid"), sa.column("rank"))
-    words = (index.STAFF_WORD_COLUMNS if notes_too else index.WORD_COLUMNS) \
-        + " : (" + text.fts5_match(query) + ")"
+    fts = _FTS
+    words = fts5_words(query, notes_too)
 
     def match(expr: str) -> sa.ColumnElement[bool]:
-        return sa.literal_column(index.FTS_TABLE).op("MATCH")(sa.literal(expr))
+        return _fts_match(sa.literal(expr))
 
     if within is None:
         return (base.join(fts, fts.c.rowid == Report.id).where(match(words)), fts.c.rowid,
                 fts.c.rank, sa.select(fts.c.rowid).where(match(words)))
-    # The units' tokens in the MATCH: FTS5 steps through the units' postings and the
-    # words' together, skipping the rest of the network instead of filtering it afterwards.
     units, received = within
-    tokens = " OR ".join(index.unit_token(u) for u in sorted(units))
-    mine = match(f"unit : ({tokens}) AND {words}")
+    mine = match(units_match(query, notes_too, units))
     if received is None:  # FTS5 walks the units' matches newest first: a page stops early
         return (base.join(fts, fts.c.rowid == Report.id).where(mine), fts.c.rowid, fts.c.rank,
                 sa.select(fts.c.rowid).where(mine))
@@ -142,6 +193,7 @@ def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes
     # ranked: it costs more than the match.
     listed: list[Any] = [fts.c.rowid] + ([fts.c.rank.label("rank")] if ranked else [])
     found = sa.union_all(sa.select(*listed).where(mine), sa.select(*listed).where(
-        match(f"{words} NOT unit : ({tokens})"), fts.c.rowid.in_(received))).subquery("matches")
+        match(f"{words} NOT unit : ({_tokens(units)})"), fts.c.rowid.in_(received))
+    ).subquery("matches")
     return (base.join(found, found.c.rowid == Report.id), found.c.rowid,
             found.c.rank if ranked else None, sa.select(found.c.rowid))

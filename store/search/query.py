@@ -231,16 +231,18 @@ def search(session: Session, user: User, filters: Filters) -> Results:
     fold = index.fold_traditional(session)
     query = text.parse(filters.q, fold)
     notes_too = user.role in access.OFFICE_ROLES
-    where = _where(session, user, filters)
-    within = matching.units_of(session, user)
+    reach = access.reach(session, user)
+    within = matching.received_read(session, reach.report_units())
     ranked = filters.sort == "relevance" and not query.empty
-    if not query.empty and not ranked and within is not None and len(where) == 1:
+    if not query.empty and not ranked and within is not None and not filters.filtered:
         # The index keeps to exactly what the user sees (their units, what was sent up
-        # to them): one pass over their matches gives both the page and the count.
+        # to them) and nothing else is asked: one pass over their matches gives both the
+        # page and the count, without the scope's WHERE clause.
         ids, total = matching.units_page(session, query, notes_too, within, filters.page,
                                          filters.per_page)
         return Results(_hits(session, ids, query, fold, notes_too), total, filters, query,
                        _notice(filters, query))
+    where = _where(session, user, filters, reach.scope())
     total = _count(session, where, query, notes_too, within)
     base = sa.select(Report.id)
     newest: Any = Report.id
@@ -267,8 +269,10 @@ def search(session: Session, user: User, filters: Filters) -> Results:
 def count(session: Session, user: User, filters: Filters) -> int:
     """How many reports `user` may see match `filters` (a saved view's tab), without a page."""
     query = text.parse(filters.q, index.fold_traditional(session))
-    return _count(session, _where(session, user, filters), query,
-                  user.role in access.OFFICE_ROLES, matching.units_of(session, user))
+    reach = access.reach(session, user)
+    return _count(session, _where(session, user, filters, reach.scope()), query,
+                  user.role in access.OFFICE_ROLES,
+                  matching.received_read(session, reach.report_units()))
 
 
 def _count(session: Session, where: list[sa.ColumnElement[bool]], query: text.Query,
@@ -301,13 +305,15 @@ def selection(session: Session, user: User, filters: Filters,
     """`base` (a select from `Report`) kept to every report `search` finds, newest first,
     without a page: what an export writes."""
     query = text.parse(filters.q, index.fold_traditional(session))
-    where = _where(session, user, filters)
+    reach = access.reach(session, user)
+    where = _where(session, user, filters, reach.scope())
     if query.empty:
         return base.where(*where).order_by(Report.created_at.desc(), Report.id.desc())
     # Every match is read anyway: collect them first (PostgreSQL), then walk newest first.
     base, newest, _, _ = matching.match_words(session, base, query,
                                               user.role in access.OFFICE_ROLES, False, True,
-                                              matching.units_of(session, user))
+                                              matching.received_read(session,
+                                                                     reach.report_units()))
     return base.where(*where).order_by(newest.desc())
 
 
@@ -330,8 +336,13 @@ def like_search(session: Session, user: User, filters: Filters) -> Results:
                    _notice(filters, query))
 
 
-def _where(session: Session, user: User, filters: Filters) -> list[sa.ColumnElement[bool]]:
-    where: list[sa.ColumnElement[bool]] = [access.report_scope(session, user)]
+def _where(session: Session, user: User, filters: Filters,
+           scope: sa.ColumnElement[bool] | None = None) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses of `filters` for `user`; `scope` is `access.report_scope`'s answer
+    when the caller has it already."""
+    if scope is None:
+        scope = access.report_scope(session, user)
+    where: list[sa.ColumnElement[bool]] = [scope]
     if filters.status:
         # 已采用 is a fact, not only a state: a report adopted and then transferred,
         # handled or closed is still adopted.
@@ -403,29 +414,43 @@ def _hits(session: Session, ids: list[int], query: text.Query, fold: bool,
     rows = {r.id: r for r in session.scalars(
         sa.select(Report).where(Report.id.in_(ids))
         .options(joinedload(Report.point), joinedload(Report.topic)))}
-    hits = []
-    for rid in ids:
-        report = rows[rid]
-        hit = Hit(report, text.highlight(report.title, query, fold))
-        if not query.empty:
-            hit.snippet = _snippet(session, report, query, fold, notes_too)
-        hits.append(hit)
+    hits = [Hit(rows[rid], text.highlight(rows[rid].title, query, fold)) for rid in ids]
+    if query.empty:
+        return hits
+    bare = []
+    for hit in hits:
+        hit.snippet = _field_snippet(hit.report, query, fold)
+        if hit.snippet is None:
+            bare.append(hit)
+    # The reports whose own text does not hold the words (a title or a note matched):
+    # their notes read in one query for the page, not one per report.
+    noted = _note_snippets(session, [h.report.id for h in bare], query, fold) \
+        if bare and notes_too else {}
+    for hit in bare:
+        hit.snippet = noted.get(hit.report.id) or escape((hit.report.situation or "")[:80])
     return hits
 
 
-def _snippet(session: Session, report: Report, query: text.Query, fold: bool,
-             notes_too: bool) -> Markup | None:
+def _field_snippet(report: Report, query: text.Query, fold: bool) -> Markup | None:
     for name in SNIPPET_FIELDS:
         found = text.snippet(getattr(report, name) or "", query, fold)
         if found is not None:
             return found
-    if notes_too:
-        for note in session.scalars(sa.select(ReportNote.text)
-                                    .where(ReportNote.report_id == report.id)):
+    return None
+
+
+def _note_snippets(session: Session, ids: list[int], query: text.Query,
+                   fold: bool) -> dict[int, Markup]:
+    """Report id -> a snippet of its first note (oldest first) that holds the words."""
+    out: dict[int, Markup] = {}
+    for rid, note in session.execute(sa.select(ReportNote.report_id, ReportNote.text)
+                                     .where(ReportNote.report_id.in_(ids))
+                                     .order_by(ReportNote.report_id, ReportNote.id)):
+        if rid not in out:
             found = text.snippet(note, query, fold)
             if found is not None:
-                return Markup("内部备注：") + found
-    return escape((report.situation or "")[:80])
+                out[rid] = Markup("内部备注：") + found
+    return out
 
 
 def _notice(filters: Filters, query: text.Query) -> str | None:

@@ -24,7 +24,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from itertools import chain, repeat
+from itertools import chain
 from operator import add
 
 from markupsafe import Markup, escape
@@ -81,17 +81,17 @@ def normalize(text: str, traditional: bool = False) -> str:
     return text.translate(_FOLDS[traditional])
 
 
-def _normalize_mapped(text: str, traditional: bool) -> tuple[str, list[int]]:
-    """The normalised text and, for each of its characters, the index it came from."""
-    folded = list(map(_fold_char, text, repeat(traditional)))
-    out = "".join(folded)
+def _normalize_mapped(text: str, traditional: bool) -> tuple[str, list[int] | None]:
+    """The normalised text and, for each of its characters, the index it came from (None:
+    its own index)."""
+    out = normalize(text, traditional)
     if len(out) == len(text):
         # No character folds to more than one (none folds to nothing): the usual case,
-        # mapped without a Python loop (a page's snippets read every hit's text).
-        return out, list(range(len(text)))
+        # folded in C and mapped one to one (a page's snippets read every hit's text).
+        return out, None
     where: list[int] = []
-    for i, part in enumerate(folded):
-        where.extend([i] * len(part))
+    for i, ch in enumerate(text):
+        where.extend([i] * len(_fold_char(ch, traditional)))
     return out, where
 
 
@@ -236,15 +236,40 @@ def _spans(normalized: str, query: Query) -> list[tuple[int, int]]:
     return merged
 
 
+# Characters a word is looked for among as they stand: each folds to itself, or is
+# punctuation folding to punctuation (，→ , …→ ...), which no word holds and which
+# parts words either way. A text of only these is matched without folding it (a page's
+# snippets read every hit's text; folding costs a dictionary look-up per character).
+# tests/test_search.py checks every character this lets through.
+_AS_IS = (r"\x00-\x40\x5b-\x7f\u00a0-\u00a9\u00ab-\u00b1\u00b4\u00b6-\u00b8\u00bb\u00bf"
+          r"\u00d7\u00f7\u2000-\u205e\u3000-\u3037\u303b-\u303f\u3400-\u4dbf\u4e00-\u9fff"
+          r"\ufe30-\ufe6b\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65")
+_TO_FOLD = re.compile(f"[^{_AS_IS}]")
+
+
+@cache
+def _traditional_chars() -> re.Pattern[str]:
+    """The characters folding traditional to simplified changes."""
+    changed = sorted(k for k, v in _simplified().items() if k != v)
+    return re.compile("[" + "".join(map(re.escape, changed)) + "]")
+
+
+def _as_is(text: str, traditional: bool) -> bool:
+    """Whether `text`'s matches are found in it unfolded, at the same places."""
+    return _TO_FOLD.search(text) is None and not (traditional and _traditional_chars().search(text))
+
+
 def matches(text: str, query: Query, traditional: bool = False) -> list[tuple[int, int]]:
     """Where `query`'s words occur in `text`, as [start, end) spans of the original text."""
     if query.empty or not text:
         return []
+    if _as_is(text, traditional):
+        return _spans(text, query)
     normalized, where = _normalize_mapped(text, traditional)
-    out = []
-    for a, b in _spans(normalized, query):
-        out.append((where[a], where[b - 1] + 1))
-    return out
+    spans = _spans(normalized, query)
+    if where is None:
+        return spans
+    return [(where[a], where[b - 1] + 1) for a, b in spans]
 
 
 def highlight(text: str, query: Query, traditional: bool = False) -> Markup:
@@ -265,16 +290,17 @@ def snippet(text: str, query: Query, traditional: bool = False, width: int = 80)
 
 
 def _render(text: str, spans: list[tuple[int, int]], start: int, end: int) -> Markup:
-    out = [Markup("…") if start > 0 else Markup("")]
+    # Plain strings joined once, each piece escaped: a Markup built up piece by piece
+    # escapes and copies at every `+` (a page renders two of these per report).
+    out = ["…" if start > 0 else ""]
     at = start
     for a, b in spans:
         if b <= start or a >= end:
             continue
         a, b = max(a, start), min(b, end)
-        out.append(escape(text[at:a]))
-        out.append(Markup("<mark>") + escape(text[a:b]) + Markup("</mark>"))
+        out += (escape(text[at:a]), "<mark>", escape(text[a:b]), "</mark>")
         at = b
     out.append(escape(text[at:end]))
     if end < len(text):
-        out.append(Markup("…"))
-    return Markup("").join(out)
+        out.append("…")
+    return Markup("".join(out))
