@@ -63,6 +63,16 @@ def _filing(chat: Chat, point_token: str, db_engine: sa.Engine) -> list[str]:
     return seen
 
 
+def test_a_first_start_takes_ten_statements_at_most(chat: Chat, point_token: str,
+                                                   db_engine: sa.Engine) -> None:
+    with statements(db_engine) as seen:
+        send(chat, command="start", args=point_token)
+    assert "标题" not in chat.last.text and chat.button("民生保障")  # the form began
+    # The reporter was made by this input: they have no reports to give news of.
+    assert not [s for s in seen if s.startswith("SELECT reports.")], seen
+    assert len(seen) <= 10, seen
+
+
 def test_a_button_press_takes_four_statements_at_most(chat: Chat, point_token: str,
                                                        db_engine: sa.Engine) -> None:
     send(chat, command="start", args=point_token)
