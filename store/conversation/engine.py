@@ -122,7 +122,7 @@ class Engine:
                 "channel": inbound.channel, "external_id": inbound.user_id, "chat_id": inbound.chat_id,
                 "language": lang_of(inbound.language), "created_at": utcnow(),
                 "display_name": inbound.display_name[:200] if inbound.display_name else None}
-            ).rowcount == 1
+            ).first() is not None
             row = session.execute(_PAIR, params).one()
         reporter, conv, staff_gone = row[0], ConvRow.of(row), row.staff_gone
         # Set only what changed: an attribute set to its own value still costs the flush
@@ -166,8 +166,9 @@ def _first(conn: sa.Connection, what: str) -> Any:
         table = Reporter.__table__ if what == "reporter" else Conversation.__table__
         stmt = (upsert.insert_for(conn.dialect.name, table)
                 .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
-        if what == "conversation":
-            stmt = stmt.returning(*COLUMNS)
+        # Whatever it made (nothing: another input of theirs made it first). Not rowcount:
+        # PostgreSQL's driver gives -1 for an INSERT SQLAlchemy added RETURNING to.
+        stmt = stmt.returning(*COLUMNS) if what == "conversation" else stmt.returning(table.c.id)
         _FIRST[(conn.dialect.name, what)] = stmt
     return stmt
 # A reporter, their conversation (None before their first input) and whether a staff
