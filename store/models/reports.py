@@ -241,8 +241,6 @@ class ReportVersion(Base):
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    # Filing adds version 1 with its report, before either is inserted (one flush).
-    report: Mapped[Report] = relationship()
     user: Mapped[User | None] = relationship()
 
 
