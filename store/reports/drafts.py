@@ -298,4 +298,5 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
     return report
 
 
-_VERSION = sa.insert(ReportVersion.__table__)
+_VERSIONS: sa.Table = ReportVersion.__table__  # type: ignore[assignment]
+_VERSION = sa.insert(_VERSIONS)
