@@ -53,6 +53,16 @@ def read_setting(session: Session, key: str) -> OfficeSetting | None:
     return rows.get(key)
 
 
+def loaded_setting(session: Session, key: str) -> tuple[bool, OfficeSetting | None]:
+    """`read_setting`'s answer where it needs no query: `(True, row or None)` once this
+    transaction has read the settings and none is waiting to be flushed, else `(False, None)`.
+    For flush hooks, which may not query through the session."""
+    rows: dict[str, OfficeSetting] | None = session.info.get(_LOADED)
+    if rows is None or any(isinstance(obj, OfficeSetting) for obj in (*session.new, *session.dirty)):
+        return False, None
+    return True, rows.get(key)
+
+
 def _forget_missing(session: Session, *_args: Any) -> None:
     session.info.pop(_LOADED, None)
 

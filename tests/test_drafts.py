@@ -21,6 +21,7 @@ from store.models import (
     Reporter,
     ReportEvent,
     ReportVersion,
+    Urgency,
 )
 from store.reports import drafts, files
 from tests.chat_driver import Chat
@@ -173,3 +174,20 @@ def test_a_draft_needs_its_reporter_to_be_filed(session: Session) -> None:
     with pytest.raises(ValueError, match="reporter"):
         drafts.Draft(form=forms.load("report"), answers=SENT).file(session)
     assert session.scalar(sa.select(sa.func.count()).select_from(Report)) == 0
+
+
+def test_it_files_a_report_made_at_the_moment_its_deadlines_count_from(session: Session) -> None:
+    from store.review import deadlines
+
+    report = drafts.Draft(form=forms.load("report"), answers=SENT, reporter=_walker(session)).file(session)
+    session.commit()
+    session.expire_all()
+    (event,) = session.scalars(sa.select(ReportEvent).where(ReportEvent.report_id == report.id))
+    # Settled before the INSERT from one moment: made, submitted and timed alike.
+    assert report.created_at == event.created_at
+    rules = deadlines.rules(session)
+    assert report.urgency is Urgency.URGENT  # SENT says so: clock hours, not working days
+    assert report.answer_due_at == rules.due("answer", report.created_at, urgent=True)
+    assert report.due_at == rules.due("first", report.created_at, urgent=True)
+    assert (report.status.value, report.version, report.review_level, report.chased_at) == (
+        "submitted", 1, 0, None)

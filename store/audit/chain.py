@@ -134,12 +134,14 @@ def append(conn: sa.Connection, entries: list[Entry]) -> list[int]:
         row["prev_hash"] = prev
         row["hash"] = prev = digest(prev, content(**{k: row[k] for k in CONTENT}))
         rows.append(row)
-    conn.execute(sa.insert(AuditEntry), rows)
+    conn.execute(_INSERT, rows)
     return [r["id"] for r in rows]
 
 
-# The trail's last entry: built once (every flush that owes the trail asks it).
+# The trail's last entry, and the INSERT after it: built once (every flush that owes the
+# trail runs them).
 _LAST = sa.select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+_INSERT = sa.insert(AuditEntry)
 
 CONTENT = ("id", "at", "actor", "user_id", "reporter_id", "action", "report_id", "object", "detail")
 

@@ -56,8 +56,9 @@ class Engine:
         if verdict != "ok":
             lang = lang_of(inbound.language)
             return [Reply(t("chat.flood", lang))] if verdict == "warn" else []
-        reporter, conv = self._load(session, inbound)
-        replies = Turn(self.config, self.flood, session, inbound, reporter, conv).run()
+        reporter, conv, made = self._load(session, inbound)
+        replies = Turn(self.config, self.flood, session, inbound, reporter, conv,
+                       new_reporter=made).run()
         # The reporter (an ORM object) only when it changed; the conversation in one UPDATE.
         session.flush()
         conv.save(conn)
@@ -105,20 +106,23 @@ class Engine:
             conv.save(session.connection())
         return replies
 
-    def _load(self, session: Session, inbound: Inbound) -> tuple[Reporter, ConvRow]:
+    def _load(self, session: Session, inbound: Inbound) -> tuple[Reporter, ConvRow, bool]:
         """The reporter and their conversation in one query; each made first if missing.
 
         Made with ON CONFLICT DO NOTHING, then read: two first messages of one person
-        at once (a double tap, two workers) both find the one row.
+        at once (a double tap, two workers) both find the one row. The flag says this
+        input made the reporter (so they have filed nothing yet).
         """
         params = _pair_of(inbound)
         row = session.execute(_PAIR, params).first()
+        made = False
         if row is None:
             conn = session.connection()
-            conn.execute(_first(conn, "reporter"), {
+            made = conn.execute(_first(conn, "reporter"), {
                 "channel": inbound.channel, "external_id": inbound.user_id, "chat_id": inbound.chat_id,
                 "language": lang_of(inbound.language), "created_at": utcnow(),
-                "display_name": inbound.display_name[:200] if inbound.display_name else None})
+                "display_name": inbound.display_name[:200] if inbound.display_name else None}
+            ).first() is not None
             row = session.execute(_PAIR, params).one()
         reporter, conv, staff_gone = row[0], ConvRow.of(row), row.staff_gone
         # Set only what changed: an attribute set to its own value still costs the flush
@@ -135,7 +139,7 @@ class Engine:
         outbox.heard_from(session, reporter, staff_gone=staff_gone)
         if conv is None:
             conv = self._conversation(session, inbound, reporter)
-        return reporter, conv
+        return reporter, conv, made
 
     def _conversation(self, session: Session, inbound: Inbound, reporter: Reporter) -> ConvRow:
         conn = session.connection()
@@ -162,8 +166,9 @@ def _first(conn: sa.Connection, what: str) -> Any:
         table = Reporter.__table__ if what == "reporter" else Conversation.__table__
         stmt = (upsert.insert_for(conn.dialect.name, table)
                 .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
-        if what == "conversation":
-            stmt = stmt.returning(*COLUMNS)
+        # Whatever it made (nothing: another input of theirs made it first). Not rowcount:
+        # PostgreSQL's driver gives -1 for an INSERT SQLAlchemy added RETURNING to.
+        stmt = stmt.returning(*COLUMNS) if what == "conversation" else stmt.returning(table.c.id)
         _FIRST[(conn.dialect.name, what)] = stmt
     return stmt
 # A reporter, their conversation (None before their first input) and whether a staff

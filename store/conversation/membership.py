@@ -126,6 +126,6 @@ class MemberMoves(TurnParts):
 
     def topic_buttons(self) -> list[list[Button]]:
         """The menu's 选题 button, shown while some topic call is open."""
-        if not topics.current(self.session, reporter=self.reporter):
+        if not topics.any_open(self.session, self.reporter):
             return []
         return [[self.btn("btn.topics", "topics", stateless=True)]]

@@ -111,6 +111,8 @@ class OpeningMoves(TurnParts):
     def news_reply(self, greeting: str | None = None, *, menu: bool = False) -> Reply | None:
         """Where the reporter's reports stand, with a 补充 button for each one returned to
         them (and the menu, when nothing else is going on); None without reports."""
+        if self.new_reporter:  # a first /start: nothing to look up
+            return None
         items, more = news.recent(self.session, self.reporter.id)
         if not items:
             return None

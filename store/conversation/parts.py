@@ -29,6 +29,7 @@ class TurnParts:
     form: forms.Form
     lang: str
     ctx: Context
+    new_reporter: bool
 
     def room_for(self, file: IncomingFile) -> Reply | None:
         """None if the chat may hold `file` besides what it holds unsubmitted; else why not.

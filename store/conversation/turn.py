@@ -39,8 +39,11 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
     """One input being answered; holds what every handler needs."""
 
     def __init__(self, config: EngineConfig, flood: FloodGuard, session: Session,
-                 inbound: Inbound, reporter: Reporter, conv: ConvRow) -> None:
+                 inbound: Inbound, reporter: Reporter, conv: ConvRow, *,
+                 new_reporter: bool = False) -> None:
         self.config = config
+        # This input made the reporter's row: they have no reports to give news of.
+        self.new_reporter = new_reporter
         self.flood = flood
         self.session = session
         self.inbound = inbound

@@ -99,6 +99,13 @@ def current(session: Session, now: datetime | None = None,
     return list(session.scalars(sa.select(Topic).where(shown).order_by(Topic.deadline, Topic.id)))
 
 
+def any_open(session: Session, reporter: Reporter) -> bool:
+    """Whether `current` would list anything for `reporter` (the menu's 选题 button)."""
+    if reporter.member_id is not None:
+        return bool(current(session, reporter=reporter))
+    return session.connection().scalar(_ANY_OPEN, {"now": utcnow()}) is not None
+
+
 # `current` for anyone not on the roster (most chats, at every menu): built once.
 _OPEN = (sa.select(Topic).where(Topic.commissioned.is_(False), Topic.deadline > sa.bindparam("now"))
          .order_by(Topic.deadline, Topic.id))
@@ -121,3 +128,8 @@ def recent(session: Session, limit: int = 50) -> list[Topic]:
 def set_opt_in(session: Session, reporter: Reporter, on: bool) -> None:
     reporter.topics_opt_in = on
     session.flush()
+# `any_open` for them: one id or none, read without making a Topic (Core, built once).
+_TOPICS: sa.Table = Topic.__table__  # type: ignore[assignment]
+_ANY_OPEN = (sa.select(_TOPICS.c.id)
+             .where(_TOPICS.c.commissioned.is_(False), _TOPICS.c.deadline > sa.bindparam("now"))
+             .limit(1))

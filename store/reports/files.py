@@ -83,7 +83,7 @@ class StoredFile:
     ref: str | None = None  # the channel's own handle, to spot resends
 
     def attachment(self, **owner: Any) -> Attachment:
-        """The row that keeps this file with its owner (`report_id=` or `conversation_id=`)."""
+        """The row that keeps this file with its owner (`report=`, `report_id=` or `conversation_id=`)."""
         return Attachment(kind=self.kind, filename=self.filename, content_type=self.content_type,
                           size=self.size, sha256=self.sha256, storage_path=self.path,
                           source_ref=self.ref, **owner)

@@ -242,8 +242,10 @@ def apply(
     `expected_version` is the version the actor saw; if the report has moved
     since, `Conflict` is raised and nothing is written. `now` is when the
     move happens (the clock by default), which its deadlines count from.
-    `new` says the caller inserted `report` in this transaction, so it has no
-    events yet and none is looked up (filing: one query fewer).
+    `new` says the caller made `report` in this transaction, so it has no
+    events yet and none is looked up (filing: one query fewer); it may be
+    pending still, and is then inserted with its status, deadlines and event
+    in one flush.
     """
     actor = _actor_key(user, reporter, system)
     current, move = _permit(session, report, action, actor, user, expected_version, new)
@@ -297,6 +299,8 @@ def apply(
         reporter_id=reporter.id if reporter else None, note=note, created_at=now,
     )
     session.add(event)
+    if report.id is None:
+        session.flush()  # a report being filed: what follows names its id
     if "adoption_level" in facts:
         session.flush()  # the event's id, which the fact names
         adoption.record(session, report, facts["adoption_level"], event=event, user=user)
@@ -315,6 +319,10 @@ def apply(
 def _level_changes(report: Report, action: Action,
                    levels: tuple[review.Level, ...]) -> dict[str, Any]:
     """Where in the review chain the report stands after `action`."""
+    if action is Action.SUBMIT:
+        # At the first level; said here, as a report being filed may not be inserted yet
+        # (its column default is not on the object), and its deadline is that level's.
+        return {"review_level": 0}
     if action is Action.SIGN_OFF:
         return {"review_level": min(report.review_level + 1, len(levels) - 1)}
     if action is Action.RETURN:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from store.models import Base, OfficeSetting, Report, ReportNote
 from store.search import text
-from store.upsert import put_setting
+from store.upsert import loaded_setting, put_setting
 
 FTS_TABLE = "report_fts"
 PG_TABLE = "report_search"
@@ -273,7 +273,10 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
     if not ids and not added:
         return
     conn = session.connection()
-    fold = _fold_on(conn)
+    # The settings this transaction already read (filing reads them all before the INSERT).
+    known, row = loaded_setting(session, SETTING_KEY)
+    fold = bool(row is not None and (row.value or {}).get("fold_traditional")) if known \
+        else _fold_on(conn)
     if added:
         # A report inserted by this flush: its text is on the object and its only notes are
         # this flush's, and the index holds nothing under an id never used (reports are
