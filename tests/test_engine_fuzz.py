@@ -280,6 +280,8 @@ class Conversations(RuleBasedStateMachine):
         assert self.mode(who) == Mode.IDLE, "/cancel did not bring the chat back to the menu"
         chat = self.chats[who]
         chat.engine = self.engine
+        # The walk presses the Chinese buttons: a chat switched to English (/lang) goes back.
+        self.send(who, command="lang", args="zh")
         self.send(who, command="new")
         assert self.mode(who) == Mode.FILLING, "/new from the menu did not start a report"
         before = self.reports()
