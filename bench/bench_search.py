@@ -300,7 +300,7 @@ def rows(opts: Options) -> list[Row]:
     with sqlite_database(size, opts) as url:
         measured += run(url, repeat, like_repeat, opts)
     out = [m.row() for m in measured]
-    if opts.postgres_url is None:
+    if not opts.postgres_url:  # not given, or given empty to skip it
         out.append(Row(key="P3 postgresql", what="every case", figure=0.0, unit="ms p95",
                        goal="≤ 150 / 300 ms", met=False, higher_is_better=False,
                        note="not measured: no PostgreSQL URL given"))

@@ -51,8 +51,12 @@ def version(url: str) -> str | None:
 def unreachable(url: str) -> str | None:
     """None when `url` answers; otherwise one line saying why, for the table's note."""
     import psycopg
+    from sqlalchemy.exc import ArgumentError
 
-    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    except ArgumentError:
+        return f"not a PostgreSQL URL: {url!r}"
     try:
         with psycopg.connect(plain, connect_timeout=3) as conn:
             conn.execute("select 1")

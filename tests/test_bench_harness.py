@@ -111,6 +111,13 @@ def test_an_unreachable_postgres_is_one_line_and_its_cases_are_skipped(
     assert SEEN[0].postgres_url is None  # the benchmark is told: SQLite only
 
 
+def test_a_url_that_does_not_parse_is_a_line_too_not_a_traceback() -> None:
+    from bench import pg
+
+    assert pg.unreachable("") == "not a PostgreSQL URL: ''"
+    assert (pg.unreachable("not a url") or "").startswith("not a PostgreSQL URL")
+
+
 def test_without_a_postgres_url_it_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     good = _fake(monkeypatch, "bench_fake_good", _good)
     _, out = _run([], [("P9", good)])
