@@ -21,6 +21,7 @@ kernel has them), not the machine losing power.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -112,6 +113,14 @@ class SentJournal:
                 path.unlink(missing_ok=True)
             finally:
                 os.close(fd)
+        for path in self.folder.glob("*.new"):  # a process killed while making a file: empty
+            with contextlib.suppress(OSError):
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    path.unlink(missing_ok=True)
+                finally:
+                    os.close(fd)
         if marked:
             log.warning("%s outbox rows a killed notifier had sent but not recorded are marked "
                         "sent (not sent again)", marked)

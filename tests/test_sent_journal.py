@@ -136,6 +136,7 @@ def test_a_live_notifiers_journal_is_not_replayed(
     assert SentJournal(folder).replay(Session_) == 0  # its owner still records it itself
     assert _status(session, row)[0] == OutboxStatus.SENDING
 
+    (folder / "1-dead-1.new").touch()  # a process killed while making a file: nothing in it
     live.close()  # it notes a send, so it is kept for a replay
     assert SentJournal(folder).replay(Session_) == 1
     assert _status(session, row)[0] == OutboxStatus.SENT
