@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -82,8 +82,10 @@ def similar(session: Session, report: Report, user: User, limit: int = 5) -> lis
     that cannot take a merge (merged or not adopted).
     """
     window = (report.created_at - WINDOW, report.created_at + WINDOW)
-    scope = sa.and_(access.report_scope(session, user), Report.id != report.id,
-                    Report.status.not_in(NOT_CANDIDATES), Report.created_at.between(*window))
+    scopes = access.report_scopes(session, user)
+    rest = (Report.id != report.id, Report.status.not_in(NOT_CANDIDATES),
+            Report.created_at.between(*window))
+    scope = sa.and_(scopes[0] if len(scopes) == 1 else sa.or_(*scopes), *rest)
     newest = (Report.created_at.desc(), Report.id.desc())
     # Where the index can say, the reports sharing the report's rarest words
     # anywhere in the window, and the few nearest in time; else the nearest.
@@ -91,8 +93,8 @@ def similar(session: Session, report: Report, user: User, limit: int = 5) -> lis
     if wordy is None:
         query = sa.select(Report).where(scope).order_by(*newest).limit(CANDIDATES)
     else:
-        nearest = sa.select(Report.id).where(scope).order_by(*newest).limit(NEAREST)
-        query = sa.select(Report).where(scope, sa.or_(Report.id.in_(wordy), Report.id.in_(nearest)))
+        ids = set(wordy) | set(_nearest(session, scopes, rest))
+        query = sa.select(Report).where(scope, Report.id.in_(ids))
     mine = (tokens(report.title), tokens(f"{report.title} {report.situation}"))
     ranked = []
     for other in session.scalars(query):
@@ -103,3 +105,18 @@ def similar(session: Session, report: Report, user: User, limit: int = 5) -> lis
             ranked.append((other, round(value, 4)))
     ranked.sort(key=lambda pair: (-pair[1], -pair[0].id))
     return ranked[:limit]
+
+
+
+def _nearest(session: Session, scopes: list[sa.ColumnElement[bool]],
+             rest: tuple[sa.ColumnElement[bool], ...]) -> list[int]:
+    """The `NEAREST` newest reports in any of `scopes`: each scope walked on its own index and
+    the walks merged. Under one OR (a unit's reports, or those reported up to it) SQLite
+    gathers and sorts every report of the unit in the window: 120 ms at a million reports."""
+    rows: dict[int, tuple[datetime, int]] = {}
+    for clause in scopes:
+        for row_id, created in session.execute(
+                sa.select(Report.id, Report.created_at).where(clause, *rest)
+                .order_by(Report.created_at.desc(), Report.id.desc()).limit(NEAREST)):
+            rows[row_id] = (created, row_id)
+    return sorted(rows, key=rows.__getitem__, reverse=True)[:NEAREST]
