@@ -152,6 +152,9 @@ class Report(Base):
         # alone, and its newest reports without a sort (issue 5, a million reports).
         sa.Index("ix_reports_unit_status", "unit_id", "status", "urgency", "review_level"),
         sa.Index("ix_reports_unit_created", "unit_id", "created_at"),
+        # The network's filtered page: a category's period and whether it was adopted,
+        # counted from the index alone (0035).
+        sa.Index("ix_reports_category_created", "category", "created_at", "adopted_rank"),
         # What is late in review (the inbox's 逾期 tab, the scheduler's reminders).
         sa.Index("ix_reports_status_due", "status", "due_at"),
         # The 统计 dashboard: a period's reports (of the units in scope) with every column

@@ -47,8 +47,11 @@ def rank_sql(column: sa.ColumnElement[Any] | Any) -> sa.ColumnElement[int]:
 
 
 def adopted() -> sa.ColumnElement[bool]:
-    """WHERE clause on `Report`: the report counts as adopted (it has an adoption fact)."""
-    return sa.exists().where(Adoption.report_id == Report.id)
+    """WHERE clause on `Report`: the report counts as adopted (it has an adoption fact).
+
+    Read from `Report.adopted_rank`, which `record` sets with every adoption it writes: a
+    column an index can carry (ix_reports_category_created), not a lookup per report."""
+    return Report.adopted_rank.is_not(None)
 
 
 def reported_upward() -> sa.ColumnElement[bool]:

@@ -347,8 +347,10 @@ def _where(session: Session, user: User, filters: Filters,
         # 已采用 is a fact, not only a state: a report adopted and then transferred,
         # handled or closed is still adopted.
         others = [s for s in filters.status if s != ReportStatus.ADOPTED.value]
-        where.append(sa.or_(Report.status.in_(others), adoption.adopted())
-                     if len(others) < len(filters.status) else Report.status.in_(others))
+        states: list[sa.ColumnElement[bool]] = [Report.status.in_(others)] if others else []
+        if len(others) < len(filters.status):
+            states.append(adoption.adopted())
+        where.append(states[0] if len(states) == 1 else sa.or_(*states))
     if filters.level is not None:
         where.append(sa.and_(Report.status.in_(lifecycle.PENDING),
                              Report.review_level == filters.level))
