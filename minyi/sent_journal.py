@@ -22,7 +22,6 @@ kernel has them), not the machine losing power.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import secrets
@@ -34,6 +33,11 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from store.delivery import outbox
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows: no journal there (`available`)
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,9 @@ class SentJournal:
         self.tag = f"{os.getpid()}-{secrets.token_hex(4)}"  # a new pid may be a dead one's
 
     def open(self) -> None:
+        """Start noting; raises OSError where it cannot (no `flock` here, or no folder)."""
+        if fcntl is None:
+            raise OSError("file locks (fcntl.flock) are not available on this system")
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.current is None:
             self.current = self._new()
