@@ -240,3 +240,32 @@ def test_the_command_line_warns_on_stderr_about_loopback_links(
     monkeypatch.setenv("PUBLIC_URL", "https://minyi.example.test")
     assert main(["posters", "-o", str(out)]) == 0
     assert "警告" not in capsys.readouterr().err
+
+
+def test_a_posters_code_covers_exactly_the_dark_modules_of_its_data() -> None:
+    """The code is drawn as one rectangle per run of dark modules: rasterised back to the
+    module grid from the page's drawing operators, it is the QR code segno makes of the link."""
+    import segno
+    from reportlab.pdfgen.canvas import Canvas
+
+    from qr import posters
+
+    data = "https://minyi.example.org/c/p1_17_AbCdEf0123456789"
+    canvas = Canvas(io.BytesIO())
+    posters._qr(canvas, data, 100.0, 200.0, 150.0)  # noqa: SLF001
+    matrix = [list(row) for row in segno.make_qr(data, error="m", boost_error=False)
+              .matrix_iter(border=4)]
+    n = len(matrix)
+    module = 150.0 / n
+    drawn = [[False] * n for _ in range(n)]
+    ops = re.findall(r"(-?[\d.]+) (-?[\d.]+) (-?[\d.]+) (-?[\d.]+) re",
+                     "\n".join(canvas._code))  # noqa: SLF001
+    assert ops, "no rectangles drawn"
+    for x, y, w, h in ((float(a), float(b), float(c), float(d)) for a, b, c, d in ops[1:]):
+        row = round((200.0 + 150.0 - y - h + 0.05) / module)  # ops[0]: the white quiet zone
+        first, count = round((x - 100.0) / module), round((w - 0.05) / module)
+        assert count >= 1
+        for col in range(first, first + count):
+            assert not drawn[row][col], "a module drawn twice"
+            drawn[row][col] = True
+    assert drawn == [[bool(v) for v in row] for row in matrix]
