@@ -49,7 +49,7 @@ class Poster:
 def _qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
     """A QR code with its quiet zone, `size` wide, lower-left corner at (x, y)."""
     code = segno.make_qr(data, error="m", boost_error=False)
-    rows = list(code.matrix_iter(border=4))
+    rows = [list(row) for row in code.matrix_iter(border=4)]
     module = size / len(rows)
     canvas.setFillColorRGB(1, 1, 1)
     canvas.rect(x, y, size, size, stroke=0, fill=1)
