@@ -173,9 +173,14 @@ def test_it_runs_bot_console_and_notifier_in_one_process(
                    TELEGRAM_BASE_FILE_URL=emu.base_file_url, TELEGRAM_POLL_TIMEOUT="1")
         with _serve(env, tmp_path) as served, httpx.Client(base_url=served.url,
                                                            follow_redirects=True) as client:
-            # The username came from getMe: the console's links use it.
+            # The username came from getMe: the console's links use it once the bot, started in
+            # the background beside the console, has been answered.
             _log_in(client)
-            assert f"https://t.me/minyi_test_bot?start={token}" in client.get("/points").text
+            link = f"https://t.me/minyi_test_bot?start={token}"
+            deadline = time.monotonic() + 30
+            while link not in (page := client.get("/points").text) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert link in page
 
             emu.user_sends_command(citizen, "start", token)
             welcome = emu.wait_for_reply(citizen, 0, timeout=60)
