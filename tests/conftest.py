@@ -96,9 +96,16 @@ def session(db_engine: sa.Engine, db_url: str) -> Iterator[Session]:
 
     On SQLite it uses deferred transactions, so a test that has only read
     does not hold the write lock the code under test needs.
+
+    Unlike the app's sessions it expires what it holds on commit. A test
+    arranges and commits, lets the app change rows in sessions of its own,
+    then reads them here: a `rollback()` with no transaction begun since the
+    commit expires nothing, so without this the read could be answered from
+    objects still in memory (whether they are depends on when the garbage
+    collector last ran), as `test_authorization` once was.
     """
     engine = make_engine(db_url, sqlite_immediate=False) if db_url.startswith("sqlite") else db_engine
-    with make_sessionmaker(engine)() as s:
+    with sessionmaker(engine, expire_on_commit=True)() as s:
         yield s
     if engine is not db_engine:
         engine.dispose()
