@@ -2,8 +2,9 @@
 
 A test arranges rows and commits, the code under test changes them in sessions
 of its own, and the test reads them back. The app's sessions keep their objects
-on commit (`store.db.make_sessionmaker`); if the test's did too, a read after a
-`rollback()` that had no transaction to end could be answered from memory.
+on commit (`store.db.make_sessionmaker`), and so does the test's; a `rollback()`
+that has no transaction to end would expire nothing, and the read could be
+answered from memory. The test's session expires all on every rollback.
 """
 
 from __future__ import annotations
