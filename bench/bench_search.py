@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -202,6 +203,16 @@ def cpu_with_server(session: Session) -> float:
     return time.process_time() + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _serial(dbapi_conn: Any, _record: Any) -> None:
+    """No parallel workers: the backend does all of a request's work, so its CPU (what
+    `cpu_with_server` reads) is the request's; a worker's CPU would go uncounted, and the
+    LIKE baseline's scan would look a third of its cost."""
+    cur = dbapi_conn.cursor()
+    cur.execute("SET max_parallel_workers_per_gather = 0")
+    cur.close()
+    dbapi_conn.commit()
+
+
 def measure(Session_: sessionmaker[Session], fn: Run, user: User, repeat: int,  # noqa: N803
             clock: Clock) -> tuple[int, list[float]]:
     """Run `fn` once to warm up, then `repeat` times, each in a fresh session."""
@@ -221,6 +232,8 @@ def run(url: str, repeat: int, like_repeat: int, opts: Options) -> list[Measured
     engine = make_engine(url, sqlite_immediate=False)
     Session_ = make_sessionmaker(engine)  # noqa: N806
     database = engine.dialect.name
+    if database == "postgresql":
+        sa.event.listen(engine, "connect", _serial)
     clock = cpu_here if database == "sqlite" else cpu_with_server
     try:
         with Session_() as s:

@@ -314,6 +314,25 @@ def _sync_sequences(session: Session, tables: tuple[str, ...]) -> None:
 
 
 def _analyse(Session_: sessionmaker[Session]) -> None:  # noqa: N803
-    """Fresh planner statistics: a bulk load leaves none."""
+    """Fresh planner statistics: a bulk load leaves none.
+
+    On PostgreSQL the tables are vacuumed too, as after any bulk load: until the
+    visibility map marks their pages all-visible, a count read from an index (the
+    inbox's status counts, a search's total) visits every row of the table as well.
+    At a million reports that is 0.7 s for the counts and 3.5 s for a common word's
+    total instead of 0.1 s and 0.08 s (autovacuum would get there, some time later).
+    """
     with Session_() as s, s.begin():
-        s.connection().exec_driver_sql("ANALYZE")
+        conn = s.connection()
+        if conn.dialect.name != "postgresql":
+            conn.exec_driver_sql("ANALYZE")
+            return
+        # This schema's tables only (a shared server may hold other schemas and databases).
+        tables = list(conn.scalars(sa.text(
+            "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema() "
+            "ORDER BY tablename")))
+    engine = cast(sa.Engine, Session_.kw["bind"])
+    # VACUUM runs outside a transaction.
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            f"VACUUM (ANALYZE) {', '.join(tables)}")
