@@ -26,6 +26,8 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> None:
     started = time.monotonic()
     with unit_of_work(settings) as s:
         count = search.rebuild(s, progress=_progress)
+        engine = s.get_bind().engine
+    search.settle(engine)
     print(f"Indexed {count} reports in {time.monotonic() - started:.0f} s "
           f"/ 已重建 {count} 条信息的检索索引")
 
@@ -35,6 +37,8 @@ def cmd_fold(settings: Settings, args: argparse.Namespace) -> None:
     on = args.state == "on"
     with unit_of_work(settings) as s:
         count = search.set_fold_traditional(s, on, progress=_progress)
+        engine = s.get_bind().engine
+    search.settle(engine)
     print(f"繁简通搜 {'on / 已开启' if on else 'off / 已关闭'}; reindexed {count} reports")
 
 

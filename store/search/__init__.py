@@ -13,8 +13,9 @@ from store.search.index import (
     index_ids,
     rebuild,
     set_fold_traditional,
+    settle,
 )
 from store.search.query import Filters, Hit, Results, count, highlighted, like_search, search
 
 __all__ = ["Filters", "Hit", "Results", "TooMany", "count", "fold_traditional", "highlighted", "index_ids",
-           "like_search", "rebuild", "search", "set_fold_traditional"]
+           "like_search", "rebuild", "search", "set_fold_traditional", "settle"]

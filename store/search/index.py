@@ -204,6 +204,21 @@ def rebuild(session: Session, *, batch: int = 5000,
     return done
 
 
+def settle(engine: sa.Engine) -> None:
+    """After a whole rebuild on PostgreSQL, outside its transaction: vacuum the index's table.
+
+    A rebuild leaves every old row dead. Until a vacuum marks the pages all-visible again,
+    a search's count, which the GIN index could answer alone, visits every matching row
+    (3.5 s instead of 0.18 s for a common word at a million reports); autovacuum gets there
+    only later.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            f"VACUUM (ANALYZE) {PG_TABLE}")
+
+
 def _write(conn: sa.Connection, ids: Sequence[int], replace: bool = True,
            fold: bool | None = None) -> None:
     if fold is None:
