@@ -102,8 +102,8 @@ def sparse(session: Session, total: int, page: int, per_page: int, query: text.Q
     """PostgreSQL: whether collecting the `total` matches beats walking the index newest
     first until the page is full. The walk reads the word list of every report it meets,
     about (reports before the page's end) x (indexed reports / matches) of them; the
-    index lists matches without reading them unless it must check a phrase (in the row's
-    text, `_pg_match`) or a field (weights, on the list), and then it reads each match once."""
+    index lists matches without reading them unless it must check a phrase or a field
+    (weights), and then it reads each match's list once."""
     if session.get_bind().dialect.name != "postgresql":
         return True
     checked = not notes_too or any(t.chinese and len(t.text) > 2 for t in query.terms)
