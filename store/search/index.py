@@ -40,14 +40,6 @@ WEIGHTS = "bm25(10.0, 1.0, 0.5, 0.0)"
 WORD_COLUMNS, STAFF_WORD_COLUMNS = "{title body}", "{title body notes}"
 _CHUNK = 500
 
-# PostgreSQL: the GIN index holds which reports have which words, not where: a phrase
-# (a Chinese word of three characters or more is a run of bigrams) was checked against
-# each match's word list, stored apart from the row (about 5 KB a report), 22 µs a
-# match: 1.7 s for a common three-character word at a million reports. Each report's
-# normalised text (`text.plain`) sits in the row instead, and a phrase is a `strpos`
-# in it. A row indexed before 0036 has none (NULL) and is checked on its word list
-# until `minyi search rebuild` (`store.search.matching`).
-#
 # PostgreSQL: each indexed report's unit sits beside its words, so a clerk's
 # search asks the index for the unit's matches only instead of matching the whole
 # network and dropping the other units' reports afterwards. `_write` copies the
@@ -94,10 +86,7 @@ def ddl(dialect: str) -> list[str]:
             "CREATE EXTENSION IF NOT EXISTS btree_gin SCHEMA public",
             f"CREATE TABLE IF NOT EXISTS {PG_TABLE} ("
             "report_id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE, "
-            "unit_id INTEGER, doc TSVECTOR NOT NULL, plain TEXT)",
-            # In the row, not beside it: a phrase is looked for in it for every report whose
-            # words match (`PG_PLAIN`); the word list (`doc`) is read far more rarely.
-            f"ALTER TABLE {PG_TABLE} ALTER COLUMN plain SET STORAGE MAIN",
+            "unit_id INTEGER, doc TSVECTOR NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON {PG_TABLE} USING gin (unit_id, doc)",
             *PG_UNIT_TRIGGER,
         ]
@@ -250,15 +239,13 @@ def _store(conn: sa.Connection, ids: Sequence[int],
                 conn.execute(sa.text(f"DELETE FROM {PG_TABLE} WHERE report_id = ANY(:ids)"),
                              {"ids": sorted(gone)})
         rows = [{"id": rid, "unit": unit,
-                 "doc": text.tsvector([("A", title), ("B", body), ("C", notes)], fold),
-                 "plain": text.plain([title, body, notes], fold)}
+                 "doc": text.tsvector([("A", title), ("B", body), ("C", notes)], fold)}
                 for rid, (title, body, notes, unit) in docs.items()]
         if rows:
             conn.execute(sa.text(
-                f"INSERT INTO {PG_TABLE}(report_id, unit_id, doc, plain) "
-                "VALUES (:id, :unit, CAST(:doc AS tsvector), :plain) ON CONFLICT (report_id) "
-                "DO UPDATE SET unit_id = excluded.unit_id, doc = excluded.doc, "
-                "plain = excluded.plain"), rows)
+                f"INSERT INTO {PG_TABLE}(report_id, unit_id, doc) "
+                "VALUES (:id, :unit, CAST(:doc AS tsvector)) ON CONFLICT (report_id) "
+                "DO UPDATE SET unit_id = excluded.unit_id, doc = excluded.doc"), rows)
 
 
 def _documents(conn: sa.Connection, ids: Sequence[int]) -> dict[int, tuple[str, str, str, int | None]]:

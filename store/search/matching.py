@@ -139,31 +139,6 @@ def _tokens(units: set[int]) -> str:
     return " OR ".join(index.unit_token(u) for u in sorted(units))
 
 
-_PG = sa.table(index.PG_TABLE, sa.column("report_id"), sa.column("unit_id"), sa.column("doc"),
-               sa.column("plain"))
-
-
-def _pg_match(query: text.Query, notes_too: bool, tsq: Any) -> tuple[Any, Any]:
-    """PostgreSQL: the condition a match meets as the index answers it (`@@`), and as a
-    report walked to is checked (the function, which the planner cannot use the index for).
-
-    Staff look in every field: the index is asked for the words alone (a word's bigrams in
-    any order), which it answers without reading a report's word list, and each phrase is
-    then found in the report's text in the row (`index.PG_TABLE`'s `plain`), or, in a row
-    indexed before that column (NULL), on its word list. Looking in some fields only
-    (weights) needs the word list anyway: the phrase query `tsq` as it stands.
-    """
-    phrases = text.phrases(query)
-    if not notes_too or not phrases:
-        return _PG.c.doc.op("@@")(tsq), sa.func.ts_match_vq(_PG.c.doc, tsq)
-    words = sa.cast(sa.literal(text.tsquery_words(query)), postgresql.TSQUERY)
-    in_text = sa.or_(
-        sa.and_(*(sa.func.strpos(_PG.c.plain, sa.literal(p, sa.Text())) > 0 for p in phrases)),
-        sa.and_(_PG.c.plain.is_(None), sa.func.ts_match_vq(_PG.c.doc, tsq)))
-    return (sa.and_(_PG.c.doc.op("@@")(words), in_text),
-            sa.and_(sa.func.ts_match_vq(_PG.c.doc, words), in_text))
-
-
 def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes_too: bool,
               ranked: bool, materialize: bool, within: Within = None) -> tuple[
         sa.Select[Any], sa.ColumnElement[Any], sa.ColumnElement[Any] | None, sa.Select[Any]]:
@@ -174,9 +149,10 @@ def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes
     units while it matches; the caller's WHERE still decides what the user sees.
     """
     if session.get_bind().dialect.name == "postgresql":
-        rs = _PG
+        rs = sa.table(index.PG_TABLE, sa.column("report_id"), sa.column("unit_id"),
+                      sa.column("doc"))
         tsq = sa.cast(sa.literal(text.tsquery(query, "" if notes_too else "AB")), postgresql.TSQUERY)
-        hit, walked = _pg_match(query, notes_too, tsq)
+        hit = rs.c.doc.op("@@")(tsq)
         columns: list[Any] = [rs.c.report_id]
         if ranked:
             columns.append(sa.func.ts_rank(rs.c.doc, tsq).label("score"))
@@ -191,6 +167,7 @@ def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes
             # Walked newest first, each report checked as it is met. The function, not the
             # operator: the planner cannot use the index for it, which it would (then sort
             # every match) whenever it guesses a phrase rare.
+            walked = sa.func.ts_match_vq(rs.c.doc, tsq)
             return (base.join(rs, rs.c.report_id == Report.id).where(walked), rs.c.report_id,
                     None, only_text)
         # Materialised, so the planner cannot walk every report newest-first

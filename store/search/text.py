@@ -199,31 +199,6 @@ def tsquery(query: Query, weights: str = "") -> str:
     return " & ".join(parts)
 
 
-def tsquery_words(query: Query) -> str:
-    """The PostgreSQL tsquery of `query`'s words without their order: a Chinese word's
-    bigrams ANDed, not chained. The index answers it alone, without reading a report's
-    word list; `phrases` are then looked for in the report's stored text (`plain`)."""
-    parts = []
-    for term in query.terms:
-        if term.chinese and len(term.text) > 1:
-            parts.append(" & ".join(f"'{b}'" for b in term.bigrams()))
-        else:
-            parts.append(f"'{term.text}':*")
-    return " & ".join(parts)
-
-
-def phrases(query: Query) -> list[str]:
-    """The Chinese words of `query` whose bigrams must stand in a row: three characters or more
-    (a two-character word is one bigram)."""
-    return [term.text for term in query.terms if term.chinese and len(term.text) > 2]
-
-
-def plain(fields: list[str], traditional: bool = False) -> str:
-    """The normalised text a phrase is looked for in on PostgreSQL (`strpos`), the fields
-    apart by a line break, which no word holds: a word found in it is in the text."""
-    return "\n".join(normalize(f, traditional) for f in fields)
-
-
 def tsvector(fields: list[tuple[str, str]], traditional: bool = False) -> str:
     """A PostgreSQL tsvector literal for (weight, text) pairs, positions counted across them."""
     positions: dict[str, list[str]] = {}
