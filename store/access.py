@@ -139,6 +139,18 @@ class Reach:
         """`report_units`."""
         return _report_units(self.user, self.units)
 
+    def scopes(self) -> list[sa.ColumnElement[bool]]:
+        """`report_scopes`."""
+        return _scopes(self.user, self.units)
+
+
+def disjoint(scopes: list[sa.ColumnElement[bool]]) -> list[sa.ColumnElement[bool]]:
+    """`scopes` (`report_scopes`) as clauses no two of which keep the same report: each
+    less what an earlier one keeps. A count taken under each and summed reads each on its
+    own index; under one OR of them PostgreSQL reads every report."""
+    return [sa.and_(clause, *(sa.not_(sa.func.coalesce(c, sa.false())) for c in scopes[:i]))
+            if i else clause for i, clause in enumerate(scopes)]
+
 
 def reach(session: Session, user: User) -> Reach:
     return Reach(user, visible_units(session, user))

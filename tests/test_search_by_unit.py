@@ -6,10 +6,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store.models import CollectionPoint, Role, User
+from store.models import CollectionPoint, ReportStatus, Role, User
 from store.network.pointedit import adopt_reports
 from store.outputs import destinations, upward
-from store.search import Filters, index, like_search, matching, search, text
+from store.reports import queries
+from store.search import Filters, count, index, like_search, matching, search, text
 from tests.conftest import Network, staff
 from tests.domain_support import make_report
 from tests.review_support import adopt
@@ -164,3 +165,29 @@ def test_chinese_words_name_no_column_and_latin_ones_never_match_a_unit(
         assert found(session, user, token) == set()  # a word never matches the unit token
         assert found(session, user, f"电梯 {token}") == set()
         assert found(session, user, token[0]) == set()
+
+
+def test_a_report_both_filed_and_received_by_a_unit_is_counted_once(
+        session: Session, network: Network, admin: User) -> None:
+    # The scope's two clauses (the unit's reports, what was sent up to it) are counted
+    # apart, each on its own index (`access.disjoint`): one that is in both counts once.
+    own = make_report(session, unit=network.township, title="城关镇水库渗漏")
+    sent = make_report(session, unit=network.other_county, title="东山水库渗漏")
+    for report in (own, sent):
+        adopt(session, report, admin)
+    session.commit()
+    dest = destinations.create(session, "城关县政协", "county", unit_id=network.county.id)
+    upward.send(session, own, dest, user=staff(session, "town-sg", Role.SECRETARY_GENERAL,
+                                                network.township))
+    upward.send(session, sent, dest, user=staff(session, "other-sg", Role.SECRETARY_GENERAL,
+                                                 network.other_county))
+    session.commit()
+    county = staff(session, "county-sg", Role.SECRETARY_GENERAL, network.county)
+    session.rollback()
+
+    counts = queries.status_counts(session, county)
+    assert sum(counts.values()) == 2 and counts[ReportStatus.ADOPTED] == 2
+    filtered = Filters(status=("adopted",), category="livelihood", per_page=100)
+    assert search(session, county, filtered).total == 2
+    assert like_search(session, county, filtered).total == 2
+    assert count(session, county, filtered) == 2

@@ -120,9 +120,17 @@ def _walk(session: Session, scopes: list[sa.ColumnElement[bool]],
 
 
 def status_counts(session: Session, user: User) -> dict[ReportStatus, int]:
-    """How many reports `user` may see are in each status (every status present)."""
-    rows = session.execute(sa.select(Report.status, sa.func.count())
-                           .where(access.report_scope(session, user)).group_by(Report.status))
+    """How many reports `user` may see are in each status (every status present).
+
+    Counted per clause of the user's scope (`access.disjoint`): a unit's reports from the
+    (unit_id, status) index alone, then the few reported up to it from elsewhere. Under
+    one OR of the two, PostgreSQL reads every report (0.5 s at a million reports for a
+    county clerk).
+    """
+    parts = [sa.select(Report.status).where(clause)
+             for clause in access.disjoint(access.report_scopes(session, user))]
+    counted = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery()
+    rows = session.execute(sa.select(counted.c.status, sa.func.count()).group_by(counted.c.status))
     counts = dict.fromkeys(ReportStatus, 0)
     for status, n in rows:
         counts[ReportStatus(status)] = n

@@ -243,7 +243,7 @@ def search(session: Session, user: User, filters: Filters) -> Results:
         return Results(_hits(session, ids, query, fold, notes_too), total, filters, query,
                        _notice(filters, query))
     where = _where(session, user, filters, reach.scope())
-    total = _count(session, where, query, notes_too, within)
+    total = _count(session, where, query, notes_too, within, reach.scopes())
     base = sa.select(Report.id)
     newest: Any = Report.id
     rank: sa.ColumnElement[Any] | None = None
@@ -272,11 +272,16 @@ def count(session: Session, user: User, filters: Filters) -> int:
     reach = access.reach(session, user)
     return _count(session, _where(session, user, filters, reach.scope()), query,
                   user.role in access.OFFICE_ROLES,
-                  matching.received_read(session, reach.report_units()))
+                  matching.received_read(session, reach.report_units()), reach.scopes())
 
 
 def _count(session: Session, where: list[sa.ColumnElement[bool]], query: text.Query,
-           notes_too: bool, within: matching.Within = None) -> int:
+           notes_too: bool, within: matching.Within = None,
+           scopes: list[sa.ColumnElement[bool]] | None = None) -> int:
+    """How many reports meet `where`, whose first clause is the user's scope, the OR of
+    `scopes` when given: then counted under each of them apart (`access.disjoint`) and
+    summed, so each is read on its own index (a county clerk's filtered page at a million
+    reports on PostgreSQL: 0.26 s under the OR)."""
     counted = sa.select(Report.id)
     if not query.empty:
         joined, _, _, only_text = matching.match_words(session, counted, query, notes_too,
@@ -296,8 +301,12 @@ def _count(session: Session, where: list[sa.ColumnElement[bool]], query: text.Qu
             counted = joined  # few matches: visit each
         else:
             counted = counted.where(Report.id.in_(only_text))
-    return session.scalar(sa.select(sa.func.count())
-                          .select_from(counted.where(*where).subquery())) or 0
+    if scopes is None or len(scopes) < 2:
+        return session.scalar(sa.select(sa.func.count())
+                              .select_from(counted.where(*where).subquery())) or 0
+    return sum(session.scalar(sa.select(sa.func.count())
+                              .select_from(counted.where(clause, *where[1:]).subquery())) or 0
+               for clause in access.disjoint(scopes))
 
 
 def selection(session: Session, user: User, filters: Filters,
