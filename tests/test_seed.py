@@ -293,11 +293,11 @@ def test_on_postgresql_the_seeded_tables_are_vacuumed_so_counts_can_skip_the_row
     if db_backend != "postgresql":
         pytest.skip("SQLite has no visibility map")
     seed(Session_, 300, seed=3, now=NOW)
-    # All-visible pages are what lets an index-only count skip the table (the inbox's counts).
-    pages, visible = session.execute(sa.text(
-        "SELECT relpages, relallvisible FROM pg_class WHERE oid = to_regclass('reports')")).one()
-    assert pages > 0 and visible == pages
-    vacuumed = session.scalar(sa.text(
-        "SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables "
-        "WHERE relid = to_regclass('report_search')"))
-    assert vacuumed
+    # A vacuum marks pages all-visible, which lets an index-only count skip the table (the
+    # inbox's counts, a search's total). How many it marks depends on the server's oldest
+    # open snapshot, so the test asks only that it ran.
+    vacuumed = {name: done for name, done in session.execute(sa.text(
+        "SELECT relname, last_vacuum IS NOT NULL FROM pg_stat_user_tables "
+        "WHERE relid IN (to_regclass('reports'), to_regclass('report_search'), "
+        "to_regclass('report_events'))"))}
+    assert vacuumed == {"reports": True, "report_search": True, "report_events": True}
