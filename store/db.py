@@ -90,6 +90,17 @@ def make_sessionmaker(engine: sa.Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def vacuum(engine: sa.Engine, tables: list[str]) -> None:
+    """PostgreSQL: `VACUUM (ANALYZE)` of `tables` (quoted names), outside any transaction, as
+    after a bulk load or rebuild: until a vacuum marks their pages all-visible, a count read
+    from an index visits every row as well. Elsewhere nothing."""
+    if engine.dialect.name != "postgresql" or not tables:
+        return
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            f"VACUUM (ANALYZE) {', '.join(tables)}")
+
+
 @contextmanager
 def mapped(session: Session) -> Iterator[None]:
     """SQLite reads through a memory map while the block runs, and unmaps after.

@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from minyi.demo import network as seed_network
 from minyi.demo.reports import ReportMaker
 from minyi.demo.text import load
-from store.db import make_sessionmaker
+from store.db import make_sessionmaker, vacuum
 from store.models import Adoption, Counter, Report, ReportEvent, ReportNote, ReportVersion, Transfer
 
 BATCH = 5000
@@ -332,8 +332,4 @@ def _analyse(Session_: sessionmaker[Session]) -> None:  # noqa: N803
         tables = list(conn.scalars(sa.text(
             "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema() "
             "ORDER BY tablename")))
-    engine = cast(sa.Engine, Session_.kw["bind"])
-    # VACUUM runs outside a transaction.
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-            f"VACUUM (ANALYZE) {', '.join(tables)}")
+    vacuum(cast(sa.Engine, Session_.kw["bind"]), tables)
