@@ -301,12 +301,10 @@ def _count(session: Session, where: list[sa.ColumnElement[bool]], query: text.Qu
             counted = joined  # few matches: visit each
         else:
             counted = counted.where(Report.id.in_(only_text))
-    if scopes is None or len(scopes) < 2:
-        return session.scalar(sa.select(sa.func.count())
-                              .select_from(counted.where(*where).subquery())) or 0
+    scoped = access.disjoint(scopes) if scopes else where[:1]
     return sum(session.scalar(sa.select(sa.func.count())
                               .select_from(counted.where(clause, *where[1:]).subquery())) or 0
-               for clause in access.disjoint(scopes))
+               for clause in scoped)
 
 
 def selection(session: Session, user: User, filters: Filters,
