@@ -177,10 +177,7 @@ def test_it_runs_bot_console_and_notifier_in_one_process(
             # the background beside the console, has been answered.
             _log_in(client)
             link = f"https://t.me/minyi_test_bot?start={token}"
-            deadline = time.monotonic() + 30
-            while link not in (page := client.get("/points").text) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert link in page
+            _wait(lambda: [link] if link in client.get("/points").text else [], 30)
 
             emu.user_sends_command(citizen, "start", token)
             welcome = emu.wait_for_reply(citizen, 0, timeout=60)
