@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import groupby
 
 import segno
 from reportlab.lib.pagesizes import A4
@@ -49,7 +50,7 @@ class Poster:
 def _qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
     """A QR code with its quiet zone, `size` wide, lower-left corner at (x, y)."""
     code = segno.make_qr(data, error="m", boost_error=False)
-    rows = [list(row) for row in code.matrix_iter(border=4)]
+    rows = list(code.matrix_iter(border=4))
     module = size / len(rows)
     canvas.setFillColorRGB(1, 1, 1)
     canvas.rect(x, y, size, size, stroke=0, fill=1)
@@ -59,16 +60,13 @@ def _qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
     path = canvas.beginPath()
     for r, row in enumerate(rows):
         top = y + size - (r + 1) * module
-        c, width = 0, len(row)
-        while c < width:
-            if not row[c]:
-                c += 1
-                continue
-            start = c
-            while c < width and row[c]:
-                c += 1
-            # A hair of overlap so printers leave no seams between modules.
-            path.rect(x + start * module, top, (c - start) * module + 0.05, module + 0.05)
+        start = 0
+        for dark, run in groupby(row):
+            length = len(list(run))
+            if dark:
+                # A hair of overlap so printers leave no seams between modules.
+                path.rect(x + start * module, top, length * module + 0.05, module + 0.05)
+            start += length
     canvas.drawPath(path, stroke=0, fill=1)
 
 
