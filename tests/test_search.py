@@ -66,6 +66,31 @@ def test_it_finds_one_two_three_character_words_and_phrases(session: Session, ad
     assert find(session, admin, "电梯加装") == set()  # the words, not just the characters
 
 
+def test_three_characters_are_found_together_not_as_two_pairs_anywhere(
+        session: Session, admin) -> None:
+    # 养老 and 老院 both occur here, but never 养老院.
+    apart = make_report(session, title="养老服务中心", situation="敬老院，床位紧张；老院区改造。")
+    together = make_report(session, title="养老院床位不足", situation="全县养老院只有 3 所。")
+    session.commit()
+    assert find(session, admin, "养老院") == {together.id}
+    assert find(session, admin, "老院区") == {apart.id}
+    assert find(session, admin, "养老院床位") == {together.id}
+    assert find(session, admin, "老院床位") == {together.id}  # 敬老院，床位: not together
+
+
+def test_postgresql_is_asked_for_trigrams_which_its_index_holds() -> None:
+    """A three-character word is one trigram the GIN index answers alone, a longer one a
+    phrase of trigrams, stored at their bigrams' positions (two characters: the bigram)."""
+    assert text.tsquery(text.parse("养老院")) == "('养老院')"
+    assert text.tsquery(text.parse("养老院床位")) == "('养老院' <-> '老院床' <-> '院床位')"
+    assert text.tsquery(text.parse("电梯 5g"), "AB") == "('电梯':AB) & '5g':*AB"
+    doc = text.tsvector([("A", "养老院床位"), ("B", "加装电梯，5G基站")])
+    assert doc.split() == ["'养老':1A", "'养老院':1A", "'老院':2A", "'老院床':2A", "'院床':3A",
+                           "'院床位':3A", "'床位':4A", "'位':5A", "'加装':6B", "'加装电':6B",
+                           "'装电':7B", "'装电梯':7B", "'电梯':8B", "'梯':9B", "'5g':10B",
+                           "'基站':11B", "'站':12B"]
+
+
 def test_it_does_not_match_across_punctuation(session: Session, admin, corpus) -> None:
     # 电，梯子 has 电 and 梯 side by side, but not the word 电梯.
     assert corpus["split"].id not in find(session, admin, "电梯")
@@ -357,8 +382,9 @@ def test_the_index_finds_exactly_what_a_like_scan_finds(session: Session, admin)
         make_report(session, title="".join(words[:2]) + "问题",
                     situation="，".join(words) + f"，涉及 {rng.randint(2, 99)} 户。")
     session.commit()
-    queries = WORDS + [a + b for a in WORDS[:4] for b in WORDS[:4] if a != b] + \
-        [w[0] for w in WORDS] + [w[1] for w in WORDS] + ["问题", "户", "涉及"]
+    pairs = [a + b for a in WORDS[:4] for b in WORDS[:4] if a != b]
+    queries = WORDS + pairs + [p[1:] for p in pairs] + [p[:3] + "问" for p in pairs] + \
+        [w[0] for w in WORDS] + [w[1] for w in WORDS] + ["问题", "户", "涉及", "梯问题"]
     for q in queries:
         session.rollback()
         fast = search(session, admin, Filters(q=q, per_page=100))

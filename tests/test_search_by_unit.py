@@ -3,6 +3,7 @@ to those units, so it must follow every report's unit and still find what was se
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -191,3 +192,34 @@ def test_a_report_both_filed_and_received_by_a_unit_is_counted_once(
     assert search(session, county, filtered).total == 2
     assert like_search(session, county, filtered).total == 2
     assert count(session, county, filtered) == 2
+
+
+def test_upgrading_to_0036_gives_postgresqls_index_its_trigrams(db_url: str) -> None:
+    from store import migrate
+    from store.db import make_engine, make_sessionmaker
+
+    migrate.upgrade(db_url, "0035")
+    engine = make_engine(db_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        pytest.skip("SQLite's FTS5 keeps positions in its index; 0036 leaves it alone")
+    with make_sessionmaker(engine)() as s, s.begin():
+        s.execute(sa.text("INSERT INTO units (name, kind, created_at) "
+                          "VALUES ('城关县政协', 'cppcc', CURRENT_TIMESTAMP)"))
+        _file_one_in_unit_1(s)
+        # The title as 0035's index held it: bigrams only.
+        s.execute(sa.text("INSERT INTO report_search (report_id, unit_id, doc) VALUES (1, 1, "
+                          "'老旧:1A 旧小:2A 小区:3A 区加:4A 加装:5A 装电:6A 电梯:7A 梯:8A')"))
+    migrate.upgrade(db_url)
+    with make_sessionmaker(engine)() as s:
+        lexemes = set(s.scalars(sa.text("SELECT lexeme FROM report_search, unnest(doc) "
+                                        "WHERE report_id = 1")))
+        assert {"加装电", "装电梯", "电梯"} <= lexemes
+        assert s.scalar(sa.text("SELECT count(*) FROM pg_indexes WHERE indexname = "
+                                "'ix_report_search_unit_doc' AND schemaname = current_schema()")) == 1
+        admin = User(username="a", password_hash="x", role=Role.ADMIN, active=True)
+        clerk = User(username="c", password_hash="x", role=Role.CLERK, active=True, unit_id=1)
+        for user in (admin, clerk):
+            assert search(s, user, Filters(q="加装电梯")).total == 1
+            assert search(s, user, Filters(q="区加装")).total == 1
+    engine.dispose()

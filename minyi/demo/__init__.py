@@ -203,7 +203,7 @@ def build_index(Session_: sessionmaker[Session], progress: Progress | None = Non
     with Session_() as s, s.begin():
         conn = s.connection()
         if conn.dialect.name != "sqlite":
-            return search.rebuild(s, progress=step)
+            return search.rebuild(s, progress=step, alone=True)
         _tune(conn)
         with _fts_bulk(conn):
             return search.rebuild(s, progress=step)

@@ -106,7 +106,8 @@ def sparse(session: Session, total: int, page: int, per_page: int, query: text.Q
     (weights), and then it reads each match's list once."""
     if session.get_bind().dialect.name != "postgresql":
         return True
-    checked = not notes_too or any(t.chinese and len(t.text) > 2 for t in query.terms)
+    # A phrase (a word of four characters or more: `text.tsquery`) or weights are checked.
+    checked = not notes_too or any(t.chinese and len(t.text) > 3 for t in query.terms)
     # The planner's own row count of the index (search_path decides which schema's).
     indexed = session.scalar(sa.text("SELECT greatest(reltuples, 0) FROM pg_class "
                                      f"WHERE oid = to_regclass('{index.PG_TABLE}')")) or 0

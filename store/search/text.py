@@ -10,7 +10,15 @@ overlapping bigrams plus its last character on its own (加装电梯 → 加装 
 
 A run never fuses with the next one (punctuation, a field boundary or a Latin
 word puts a single-character token between them), so a phrase cannot match
-across them. Latin words and numbers are whole lower-case tokens matched as
+across them.
+
+PostgreSQL's tsvector also holds each run's trigrams, each at its bigram's
+position (加装电梯 → 加装电 装电梯 as well). GIN keeps no positions, so a phrase
+of bigrams is checked against every report holding all of them, its word list
+read from the table (75,000 reports for 养老院 at a million); a three-character
+word is one trigram that the index answers alone, and a longer one is a phrase
+of trigrams, whose reports are far fewer. SQLite's FTS5 keeps positions in its
+index and is given bigrams only. Latin words and numbers are whole lower-case tokens matched as
 prefixes (5G基站 → 5g, 基站; 12345热线 → 12345, 热线).
 
 Normalisation is per character so that highlighting can map a match back to
@@ -150,6 +158,9 @@ class Term:
     def bigrams(self) -> list[str]:
         return [self.text[i:i + 2] for i in range(len(self.text) - 1)]
 
+    def trigrams(self) -> list[str]:
+        return [self.text[i:i + 3] for i in range(len(self.text) - 2)]
+
 
 @dataclass(frozen=True)
 class Query:
@@ -187,29 +198,48 @@ def fts5_match(query: Query) -> str:
 
 
 def tsquery(query: Query, weights: str = "") -> str:
-    """The PostgreSQL tsquery (literal lexemes, never parsed by a text search config)."""
+    """The PostgreSQL tsquery (literal lexemes, never parsed by a text search config): a
+    Chinese word of two characters is its bigram, of three its trigram, and a longer one
+    the phrase of its trigrams (`tsvector` holds them at their bigrams' positions)."""
     parts = []
     for term in query.terms:
         if term.chinese and len(term.text) > 1:
-            phrase = " <-> ".join(f"'{b}'{':' + weights if weights else ''}"
-                                  for b in term.bigrams())
+            grams = term.bigrams() if len(term.text) == 2 else term.trigrams()
+            phrase = " <-> ".join(f"'{g}'{':' + weights if weights else ''}" for g in grams)
             parts.append(f"({phrase})")
         else:
             parts.append(f"'{term.text}':*{weights}")
     return " & ".join(parts)
 
 
+def _cut_grams(run: str) -> tuple[tuple[str, ...], ...]:
+    """The lexemes at each of a run's positions: its token (`_cut`) and, for a Chinese run,
+    the trigram starting there when there is one."""
+    cut = _cut(run)
+    if run[0] < _CJK_FIRST or len(run) < 3:
+        return tuple((token,) for token in cut)
+    last = len(run) - 2  # the last bigram, then the last character, start no trigram
+    return (*((cut[i], cut[i] + run[i + 2]) for i in range(last)), (cut[last],), (cut[-1],))
+
+
+_grams_cached = lru_cache(maxsize=_RUN_CACHE)(_cut_grams)
+
+
 def tsvector(fields: list[tuple[str, str]], traditional: bool = False) -> str:
-    """A PostgreSQL tsvector literal for (weight, text) pairs, positions counted across them."""
+    """A PostgreSQL tsvector literal for (weight, text) pairs, positions counted across them:
+    `tokens` one position each, with the trigrams `tsquery` asks for beside the bigrams."""
     positions: dict[str, list[str]] = {}
     pos = 0
     for weight, text in fields:
-        for token in tokens(text, traditional):
-            pos += 1
-            # PostgreSQL keeps positions up to 16383 and at most 256 per lexeme.
-            entries = positions.setdefault(token, [])
-            if pos <= 16383 and len(entries) < 256:
-                entries.append(f"{pos}{weight}")
+        for run in runs(normalize(text, traditional)):
+            for lexemes in _grams_cached(run) if len(run) <= _CACHED_RUN else _cut_grams(run):
+                pos += 1
+                entry = f"{pos}{weight}"
+                for lexeme in lexemes:
+                    # PostgreSQL keeps positions up to 16383 and at most 256 per lexeme.
+                    entries = positions.setdefault(lexeme, [])
+                    if pos <= 16383 and len(entries) < 256:
+                        entries.append(entry)
     return " ".join(f"'{tok}':{','.join(p)}" if p else f"'{tok}'"
                     for tok, p in positions.items())
 
