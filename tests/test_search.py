@@ -358,6 +358,24 @@ def test_every_character_matched_unfolded_folds_to_itself_or_to_punctuation() ->
             assert folded == c or not (wordish(c) or wordish(folded)), (hex(ord(c)), folded)
 
 
+def test_a_text_is_indexed_alike_folded_or_as_it_stands() -> None:
+    """The index cuts a text of characters that stand as they are without folding it: the
+    same runs, whichever such character stands between two words."""
+    traditional = text._traditional_chars()
+    for c in map(chr, range(0x110000)):
+        if text._TO_FOLD.match(c) is None:
+            for fold in (False, not traditional.match(c)):
+                sample = f"电梯{c}加装AB{c}5g{c}"
+                assert text._index_runs(sample, fold) == text.runs(text.normalize(sample, fold)), \
+                    hex(ord(c))
+    long_run = "加装电梯" * 20
+    for sample in ("老旧小区，加装电梯", "ＡＢＣ１２３ 電梯", long_run, f"{long_run}，电梯", ""):
+        for fold in (False, True):
+            cut = [t for run in text.runs(text.normalize(sample, fold)) for t in text._cut(run)]
+            assert text.tokens(sample, fold) == cut
+            assert text.document(sample, fold) == " ".join(cut)
+
+
 def test_a_text_is_highlighted_alike_folded_or_as_it_stands() -> None:
     q = text.parse("电梯 ab 12")
     for s in ("加装电梯，AB栋12楼……“电梯”", "加装电梯，ab栋12楼……“电梯”", "电梯ab12", "ab12电梯，12ab",
