@@ -348,6 +348,15 @@ def test_search_rebuild_and_fold_from_the_command_line(
                     "SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables "
                     "WHERE relid = to_regclass('report_search')"))
         assert found("电梯") == 1 and found("電梯") == 0
+        # Offline (PostgreSQL: TRUNCATE, and the GIN index dropped and built again at the end).
+        assert main(["search", "rebuild", "--offline"]) == 0
+        assert "已重建 1 条信息的检索索引" in capsys.readouterr().out
+        if not env.startswith("sqlite"):
+            with engine.connect() as conn:
+                assert conn.scalar(sa.text(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_report_search_unit_doc' "
+                    "AND schemaname = current_schema()")).endswith("USING gin (unit_id, doc)")
+        assert found("电梯") == 1 and found("加装电梯") == 1
         assert main(["search", "fold", "on"]) == 0
         assert "已开启" in capsys.readouterr().out
         assert found("電梯") == 1
