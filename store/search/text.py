@@ -235,21 +235,32 @@ def _cut_grams(run: str) -> tuple[tuple[str, ...], ...]:
 _grams_cached = lru_cache(maxsize=_RUN_CACHE)(_cut_grams)
 
 
+# PostgreSQL keeps positions up to 16383 (and at most 256 per lexeme); each position with
+# its weight as the literal writes it ("12B"), made once rather than per lexeme and report.
+_LAST_POSITION = 16383
+
+
+@cache
+def _positions(weight: str) -> tuple[str, ...]:
+    return ("", *(f"{pos}{weight}" for pos in range(1, _LAST_POSITION + 1)))
+
+
 def tsvector(fields: list[tuple[str, str]], traditional: bool = False) -> str:
     """A PostgreSQL tsvector literal for (weight, text) pairs, positions counted across them:
     `tokens` one position each, with the trigrams `tsquery` asks for beside the bigrams."""
     positions: dict[str, list[str]] = {}
     pos = 0
     for weight, text in fields:
+        written = _positions(weight)
         for run in _index_runs(text, traditional):
             for lexemes in _grams_cached(run) if len(run) <= _CACHED_RUN else _cut_grams(run):
                 pos += 1
-                entry = f"{pos}{weight}"
                 for lexeme in lexemes:
-                    # PostgreSQL keeps positions up to 16383 and at most 256 per lexeme.
-                    entries = positions.setdefault(lexeme, [])
-                    if pos <= 16383 and len(entries) < 256:
-                        entries.append(entry)
+                    entries = positions.get(lexeme)
+                    if entries is None:
+                        positions[lexeme] = entries = []
+                    if pos <= _LAST_POSITION and len(entries) < 256:
+                        entries.append(written[pos])
     return " ".join(f"'{tok}':{','.join(p)}" if p else f"'{tok}'"
                     for tok, p in positions.items())
 
