@@ -10,7 +10,8 @@ overlapping bigrams plus its last character on its own (加装电梯 → 加装 
 
 A run never fuses with the next one (punctuation, a field boundary or a Latin
 word puts a single-character token between them), so a phrase cannot match
-across them.
+across them. Latin words and numbers are whole lower-case tokens matched as
+prefixes (5G基站 → 5g, 基站; 12345热线 → 12345, 热线).
 
 PostgreSQL's tsvector also holds each run's trigrams, each at its bigram's
 position (加装电梯 → 加装电 装电梯 as well). GIN keeps no positions, so a phrase
@@ -18,8 +19,7 @@ of bigrams is checked against every report holding all of them, its word list
 read from the table (75,000 reports for 养老院 at a million); a three-character
 word is one trigram that the index answers alone, and a longer one is a phrase
 of trigrams, whose reports are far fewer. SQLite's FTS5 keeps positions in its
-index and is given bigrams only. Latin words and numbers are whole lower-case tokens matched as
-prefixes (5G基站 → 5g, 基站; 12345热线 → 12345, 热线).
+index and is given bigrams only.
 
 Normalisation is per character so that highlighting can map a match back to
 the original text: NFKC (ＡＢＣ１２３ → abc123), lower case and, when the office
