@@ -8,8 +8,9 @@ positions (`store.search.text.tsvector`): a three-character word is one
 trigram the index answers alone, a longer one a phrase of trigrams.
 
 The index is built again here with the code that writes it (TRUNCATE, then the
-GIN index once at the end): seconds for a county's reports, about ten minutes
-at a million. SQLite's FTS5 keeps positions in its index and is not touched.
+GIN index once at the end): seconds for a county's reports; 42 minutes for a
+million on a 2-core machine shared with other jobs (`minyi seed`'s index phase,
+the same code), about 10 of them building the GIN index. SQLite's FTS5 keeps positions in its index and is not touched.
 Downgrading leaves the trigrams: the older queries ask for bigrams only.
 
 Revision ID: 0036
