@@ -20,7 +20,9 @@ from store.conversation import messages as _messages  # noqa: F401  (registers t
 from store.conversation.context import Malformed
 from store.conversation.flood import FloodGuard
 from store.conversation.modes import Mode
-from store.conversation.row import COLUMNS, PREFIX, ConvRow, select_by_sender
+from store.conversation.row import COLUMNS, ConvRow, select_by_sender
+from store.conversation.sender import COLUMNS as SENDER_COLUMNS
+from store.conversation.sender import Sender
 from store.conversation.turn import Turn
 from store.conversation.types import EngineConfig, Inbound, Reply
 from store.delivery import outbox
@@ -28,6 +30,7 @@ from store.i18n import lang_of, t
 from store.models import Conversation, ProcessedUpdate, Reporter, utcnow
 from store.network import addresses
 from store.ops import logctx
+from store.prepared import Prepared
 
 
 class Engine:
@@ -47,48 +50,40 @@ class Engine:
             return self._handle(session, inbound)
 
     def _handle(self, session: Session, inbound: Inbound) -> list[Reply]:
-        # One connection for the statements the engine runs itself: asking the session for
-        # it costs more than the statement that records the update.
+        # One connection for the statements the engine runs itself, on its driver
+        # (`store.prepared`): asking the session for it costs more than one of them.
         conn = session.connection()
         if inbound.update_id is not None and self._seen(conn, inbound):
-            return self._again(session, inbound)
+            return self._again(session, conn, inbound)
         verdict = self.flood.check(f"{inbound.channel}:{inbound.user_id}")
         if verdict != "ok":
             lang = lang_of(inbound.language)
             return [Reply(t("chat.flood", lang))] if verdict == "warn" else []
-        reporter, conv, made = self._load(session, inbound)
-        replies = Turn(self.config, self.flood, session, inbound, reporter, conv,
+        sender, conv, made = self._load(session, conn, inbound)
+        replies = Turn(self.config, self.flood, session, inbound, sender, conv,
                        new_reporter=made).run()
-        # The reporter (an ORM object) only when it changed; the conversation in one UPDATE.
+        # Mapped objects (the reporter among them) only when a move touched them; the
+        # conversation in one UPDATE.
         session.flush()
         conv.save(conn)
         return replies
 
     def _seen(self, conn: sa.Connection, inbound: Inbound) -> bool:
         # One statement: of two deliveries of an update at once, exactly one inserts.
-        # Core, built once per dialect: the ORM's bulk-insert path costs more than the insert.
-        stmt = _SEEN.get(conn.dialect.name)
-        if stmt is None:
-            stmt = _SEEN[conn.dialect.name] = (
-                upsert.insert_for(conn.dialect.name, _PROCESSED)
-                .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-                .returning(_PROCESSED.c.update_id))
-        written = conn.execute(stmt, {"channel": inbound.channel.value,
-                                      "update_id": str(inbound.update_id),
-                                      "created_at": utcnow()}).scalar()
-        return written is None
+        return _SEEN.first(conn, {"channel": inbound.channel.value,
+                                  "update_id": str(inbound.update_id),
+                                  "created_at": utcnow()}) is None
 
-    def _again(self, session: Session, inbound: Inbound) -> list[Reply]:
+    def _again(self, session: Session, conn: sa.Connection, inbound: Inbound) -> list[Reply]:
         """An update applied before, delivered again: the process that applied it died before
         its answer went out (or did not, and this is a duplicate). Nothing is applied twice; the
         question that stands now is asked again, so the person is never left without one, and
         the press that filed a report gets its tracking number again, not only the menu."""
-        row = session.execute(_PAIR, _pair_of(inbound)).first()
-        if row is None or row.conv_id is None:
+        row = _PAIR.first(conn, _pair_of(inbound))
+        conv = None if row is None else ConvRow.of(row[_CONV])
+        if row is None or conv is None:
             return []
-        reporter, conv = row[0], ConvRow.of(row)
-        assert conv is not None
-        turn = Turn(self.config, self.flood, session, inbound, reporter, conv)
+        turn = Turn(self.config, self.flood, session, inbound, Sender(row[_SENDER]), conv)
         try:
             turn.load_state()
         except Malformed:
@@ -103,10 +98,11 @@ class Engine:
         # buttons of this answer work. Nothing else moves.
         session.flush()
         if conv.changes():
-            conv.save(session.connection())
+            conv.save(conn)
         return replies
 
-    def _load(self, session: Session, inbound: Inbound) -> tuple[Reporter, ConvRow, bool]:
+    def _load(self, session: Session, conn: sa.Connection,
+              inbound: Inbound) -> tuple[Sender, ConvRow, bool]:
         """The reporter and their conversation in one query; each made first if missing.
 
         Made with ON CONFLICT DO NOTHING, then read: two first messages of one person
@@ -114,47 +110,54 @@ class Engine:
         input made the reporter (so they have filed nothing yet).
         """
         params = _pair_of(inbound)
-        row = session.execute(_PAIR, params).first()
+        row = _PAIR.first(conn, params)
         made = False
         if row is None:
-            conn = session.connection()
             made = conn.execute(_first(conn, "reporter"), {
                 "channel": inbound.channel, "external_id": inbound.user_id, "chat_id": inbound.chat_id,
                 "language": lang_of(inbound.language), "created_at": utcnow(),
                 "display_name": inbound.display_name[:200] if inbound.display_name else None}
             ).first() is not None
-            row = session.execute(_PAIR, params).one()
-        reporter, conv, staff_gone = row[0], ConvRow.of(row), row.staff_gone
-        # Set only what changed: an attribute set to its own value still costs the flush
-        # a look at the row.
+            row = _PAIR.first(conn, params)
+            assert row is not None
+        sender, conv, staff_gone = Sender(row[_SENDER]), ConvRow.of(row[_CONV]), row[_GONE]
+        # Set only what changed, on the mapped reporter (made for it): most inputs change
+        # nothing, and need none.
+        changed: dict[str, object] = {}
         # /lang outranks the client's language.
-        if (inbound.language and not reporter.language_chosen
-                and reporter.language != (lang := lang_of(inbound.language))):
-            reporter.language = lang
-        if inbound.display_name and reporter.display_name != (name := inbound.display_name[:200]):
-            reporter.display_name = name
-        if reporter.chat_id != inbound.chat_id:
-            reporter.chat_id = inbound.chat_id
+        if (inbound.language and not sender["language_chosen"]
+                and sender.language != (lang := lang_of(inbound.language))):
+            changed["language"] = lang
+        if inbound.display_name and sender["display_name"] != (name := inbound.display_name[:200]):
+            changed["display_name"] = name
+        if sender["chat_id"] != inbound.chat_id:
+            changed["chat_id"] = inbound.chat_id
         # Writing to us again means we can reach them again.
-        outbox.heard_from(session, reporter, staff_gone=staff_gone)
+        if changed or staff_gone or sender["blocked_at"] is not None:
+            reporter = sender.reporter(session)
+            for name, value in changed.items():
+                setattr(reporter, name, value)
+            outbox.heard_from(session, reporter, staff_gone=staff_gone)
         if conv is None:
-            conv = self._conversation(session, inbound, reporter)
-        return reporter, conv, made
+            conv = self._conversation(conn, inbound, sender.id)
+        return sender, conv, made
 
-    def _conversation(self, session: Session, inbound: Inbound, reporter: Reporter) -> ConvRow:
-        conn = session.connection()
+    def _conversation(self, conn: sa.Connection, inbound: Inbound, reporter_id: int) -> ConvRow:
         made = conn.execute(_first(conn, "conversation"), {
-            "channel": inbound.channel, "external_id": inbound.user_id, "reporter_id": reporter.id,
+            "channel": inbound.channel, "external_id": inbound.user_id, "reporter_id": reporter_id,
             "form": self.config.form, "mode": Mode.IDLE.value, "answers": {}, "context": {},
             "turn": 0, "updated_at": utcnow()}).first()
         # None: another input of theirs made it first; read that one.
         row = made or conn.execute(select_by_sender(inbound.channel, inbound.user_id)).one()
-        return ConvRow(row._mapping, PREFIX)
+        return ConvRow(tuple(row))
 
 
 _PROCESSED = ProcessedUpdate.__table__
-# The statement that records an update id, per dialect (built at first use).
-_SEEN: dict[str, Any] = {}
+# Records an update id; of two deliveries at once, exactly one inserts and returns it.
+_SEEN = Prepared(lambda dialect: (
+    upsert.insert_for(dialect, _PROCESSED)
+    .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+    .returning(_PROCESSED.c.update_id)))
 # A first input's INSERTs, per dialect and table (Core, built once: compiled once).
 _FIRST: dict[tuple[str, str], Any] = {}
 
@@ -171,17 +174,23 @@ def _first(conn: sa.Connection, what: str) -> Any:
         stmt = stmt.returning(*COLUMNS) if what == "conversation" else stmt.returning(table.c.id)
         _FIRST[(conn.dialect.name, what)] = stmt
     return stmt
-# A reporter, their conversation (None before their first input) and whether a staff
-# address of the chat is marked gone: what every input reads, in one statement.
+
+
 def _pair_of(inbound: Inbound) -> dict[str, object]:
     """`_PAIR`'s parameters for the sender of `inbound`."""
     return {"channel": inbound.channel, "external_id": inbound.user_id, "chat_id": inbound.chat_id}
 
 
-_PAIR = (
-    sa.select(Reporter, *COLUMNS,
+# A reporter, their conversation (None before their first input) and whether a staff
+# address of the chat is marked gone: what every input reads, in one statement.
+_PAIR = Prepared(
+    sa.select(*SENDER_COLUMNS, *COLUMNS,
               addresses.gone(Reporter.channel, sa.bindparam("chat_id")).label("staff_gone"))
     .outerjoin(Conversation, sa.and_(Conversation.channel == Reporter.channel,
                                      Conversation.external_id == Reporter.external_id))
     .where(Reporter.channel == sa.bindparam("channel"),
            Reporter.external_id == sa.bindparam("external_id")))
+# Where each part is in its row.
+_SENDER = slice(0, len(SENDER_COLUMNS))
+_CONV = slice(len(SENDER_COLUMNS), len(SENDER_COLUMNS) + len(COLUMNS))
+_GONE = len(SENDER_COLUMNS) + len(COLUMNS)
