@@ -4,7 +4,8 @@ Through SQLAlchemy, a statement's execution (its context, events, result object)
 costs several times what the driver spends on it: for a chat input, whose three
 statements are each a lookup by key, that is most of its CPU (issue 16, P1).
 `Prepared` compiles a Core statement once per dialect and runs it on the
-DB-API cursor of the caller's connection, inside the caller's transaction. It
+DB-API cursor of the caller's connection, inside the caller's transaction
+(`run` does it for a fixed SQL text, SQLite's BEGIN). It
 converts values with the column types' own bind and result processors, so
 what is stored and read is what SQLAlchemy would store and read: sealed
 columns go through the keyring, datetimes keep SQLite's text form, enums are
@@ -30,8 +31,8 @@ class _Compiled:
     positional: bool
     # Bind names in the order a positional driver takes them, each with its processor.
     binds: tuple[tuple[str, Processor | None], ...]
-    # One processor (or None) per result column.
-    results: tuple[Processor | None, ...]
+    # The result columns that have a processor: (index, processor).
+    results: tuple[tuple[int, Processor], ...]
 
 
 class Prepared:
@@ -54,27 +55,16 @@ class Prepared:
             values = tuple(params[n] if p is None else p(params[n]) for n, p in c.binds)
         else:
             values = {n: params[n] if p is None else p(params[n]) for n, p in c.binds}
-        fairy = conn.connection
-        cursor = fairy.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            if conn._has_events or conn.engine._has_events:
-                conn.dispatch.before_cursor_execute(conn, cursor, c.sql, values, None, False)
-            try:
-                cursor.execute(c.sql, values)
-                raw = cursor.fetchall() if cursor.description is not None else []
-            except dialect.loaded_dbapi.Error as exc:
-                gone = dialect.is_disconnect(exc, fairy, cursor)
-                if gone:
-                    conn.invalidate(exc)
-                raise sa.exc.DBAPIError.instance(
-                    c.sql, values, exc, dialect.loaded_dbapi.Error, hide_parameters=True,
-                    connection_invalidated=gone, dialect=dialect) from exc
-        finally:
-            cursor.close()
-        procs = c.results
-        if not any(procs):
-            return [tuple(r) for r in raw]
-        return [tuple(v if p is None else p(v) for p, v in zip(procs, r, strict=True)) for r in raw]
+        raw = run(conn, c.sql, values)
+        if not c.results:
+            return raw
+        out = []
+        for r in raw:
+            row = list(r)
+            for i, proc in c.results:
+                row[i] = proc(row[i])
+            out.append(tuple(row))
+        return out
 
     def first(self, conn: sa.Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         found = self.rows(conn, params)
@@ -91,7 +81,30 @@ class Prepared:
         made = _Compiled(
             sql=compiled.string, positional=dialect.positional,
             binds=tuple((n, binds[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names),
-            results=tuple(col.type.dialect_impl(dialect).result_processor(dialect, None)
-                          for col in columns))
+            results=tuple((i, p) for i, col in enumerate(columns)
+                          if (p := col.type.dialect_impl(dialect).result_processor(dialect, None))))
         self._compiled[dialect.name] = made
         return made
+
+
+def run(conn: sa.Connection, sql: str, values: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
+    """Run `sql` on the driver's cursor of `conn`: the driver's rows (none for a statement
+    without a result). Errors and events as through SQLAlchemy (see the module's docstring)."""
+    dialect = conn.dialect
+    fairy = conn.connection
+    cursor = fairy.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn._has_events or conn.engine._has_events:
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, False)
+        try:
+            cursor.execute(sql, values)
+            return cursor.fetchall() if cursor.description is not None else []  # type: ignore[no-any-return]
+        except dialect.loaded_dbapi.Error as exc:
+            gone = dialect.is_disconnect(exc, fairy, cursor)
+            if gone:
+                conn.invalidate(exc)
+            raise sa.exc.DBAPIError.instance(
+                sql, values, exc, dialect.loaded_dbapi.Error, hide_parameters=True,
+                connection_invalidated=gone, dialect=dialect) from exc
+    finally:
+        cursor.close()

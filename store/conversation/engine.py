@@ -25,6 +25,7 @@ from store.conversation.sender import COLUMNS as SENDER_COLUMNS
 from store.conversation.sender import Sender
 from store.conversation.turn import Turn
 from store.conversation.types import EngineConfig, Inbound, Reply
+from store.db import Unit
 from store.delivery import outbox
 from store.i18n import lang_of, t
 from store.models import Conversation, ProcessedUpdate, Reporter, utcnow
@@ -42,29 +43,29 @@ class Engine:
 
     # -- entry point -------------------------------------------------------
 
-    def handle(self, session: Session, inbound: Inbound) -> list[Reply]:
-        """Answer one user input; state changes are flushed, the caller commits."""
+    def handle(self, work: Unit | Session, inbound: Inbound) -> list[Reply]:
+        """Answer one user input in the caller's unit of work (`store.db.unit`, or a session
+        of the caller's); state changes are flushed, the caller commits."""
         # Lines logged while answering carry the update (or, without one, the sender).
         event = inbound.update_id if inbound.update_id is not None else f"from-{inbound.user_id}"
         with logctx.tagged(f"upd={inbound.channel.value}:{event}"):
-            return self._handle(session, inbound)
+            return self._handle(work if isinstance(work, Unit) else Unit.of(work), inbound)
 
-    def _handle(self, session: Session, inbound: Inbound) -> list[Reply]:
-        # One connection for the statements the engine runs itself, on its driver
-        # (`store.prepared`): asking the session for it costs more than one of them.
-        conn = session.connection()
+    def _handle(self, unit: Unit, inbound: Inbound) -> list[Reply]:
+        # The engine's own statements run on the connection's driver (`store.prepared`).
+        conn = unit.conn
         if inbound.update_id is not None and self._seen(conn, inbound):
-            return self._again(session, conn, inbound)
+            return self._again(unit, inbound)
         verdict = self.flood.check(f"{inbound.channel}:{inbound.user_id}")
         if verdict != "ok":
             lang = lang_of(inbound.language)
             return [Reply(t("chat.flood", lang))] if verdict == "warn" else []
-        sender, conv, made = self._load(session, conn, inbound)
-        replies = Turn(self.config, self.flood, session, inbound, sender, conv,
+        sender, conv, made = self._load(unit, inbound)
+        replies = Turn(self.config, self.flood, unit, inbound, sender, conv,
                        new_reporter=made).run()
         # Mapped objects (the reporter among them) only when a move touched them; the
         # conversation in one UPDATE.
-        session.flush()
+        unit.flush()
         conv.save(conn)
         return replies
 
@@ -74,16 +75,16 @@ class Engine:
                                   "update_id": str(inbound.update_id),
                                   "created_at": utcnow()}) is None
 
-    def _again(self, session: Session, conn: sa.Connection, inbound: Inbound) -> list[Reply]:
+    def _again(self, unit: Unit, inbound: Inbound) -> list[Reply]:
         """An update applied before, delivered again: the process that applied it died before
         its answer went out (or did not, and this is a duplicate). Nothing is applied twice; the
         question that stands now is asked again, so the person is never left without one, and
         the press that filed a report gets its tracking number again, not only the menu."""
-        row = _PAIR.first(conn, _pair_of(inbound))
+        row = _PAIR.first(unit.conn, _pair_of(inbound))
         conv = None if row is None else ConvRow.of(row[_CONV])
         if row is None or conv is None:
             return []
-        turn = Turn(self.config, self.flood, session, inbound, Sender(row[_SENDER]), conv)
+        turn = Turn(self.config, self.flood, unit, inbound, Sender(row[_SENDER]), conv)
         try:
             turn.load_state()
         except Malformed:
@@ -96,19 +97,19 @@ class Engine:
             replies = turn.current_prompt()
         # Asking again starts a new turn (the buttons shown so far stop working): kept, so the
         # buttons of this answer work. Nothing else moves.
-        session.flush()
+        unit.flush()
         if conv.changes():
-            conv.save(conn)
+            conv.save(unit.conn)
         return replies
 
-    def _load(self, session: Session, conn: sa.Connection,
-              inbound: Inbound) -> tuple[Sender, ConvRow, bool]:
+    def _load(self, unit: Unit, inbound: Inbound) -> tuple[Sender, ConvRow, bool]:
         """The reporter and their conversation in one query; each made first if missing.
 
         Made with ON CONFLICT DO NOTHING, then read: two first messages of one person
         at once (a double tap, two workers) both find the one row. The flag says this
         input made the reporter (so they have filed nothing yet).
         """
+        conn = unit.conn
         params = _pair_of(inbound)
         row = _PAIR.first(conn, params)
         made = False
@@ -134,10 +135,10 @@ class Engine:
             changed["chat_id"] = inbound.chat_id
         # Writing to us again means we can reach them again.
         if changed or staff_gone or sender["blocked_at"] is not None:
-            reporter = sender.reporter(session)
+            reporter = sender.reporter(unit.session)
             for name, value in changed.items():
                 setattr(reporter, name, value)
-            outbox.heard_from(session, reporter, staff_gone=staff_gone)
+            outbox.heard_from(unit.session, reporter, staff_gone=staff_gone)
         if conv is None:
             conv = self._conversation(conn, inbound, sender.id)
         return sender, conv, made

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 class TurnParts:
     config: EngineConfig
-    session: Session
     inbound: Inbound
     sender: Sender
     conv: ConvRow
@@ -60,6 +59,8 @@ class TurnParts:
         return details.link_url(self.session, report, self.reporter, self.config.public_url)
 
     if TYPE_CHECKING:  # provided by Turn
+        @property
+        def session(self) -> Session: ...
         @property
         def reporter(self) -> Reporter: ...
         def t(self, key: str, **params: object) -> str: ...

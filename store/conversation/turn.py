@@ -28,6 +28,7 @@ from store.conversation.sender import Sender
 from store.conversation.steps import CHECKERS, SKIP, Invalid, check_file
 from store.conversation.supplement import SupplementMoves
 from store.conversation.types import MINOR, Button, EngineConfig, Inbound, IncomingFile, Reply
+from store.db import Unit
 from store.i18n import t
 from store.models import Attachment, Channel, Reporter, ReportStatus
 from store.reports import drafts, files
@@ -39,20 +40,25 @@ log = logging.getLogger(__name__)
 class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves):
     """One input being answered; holds what every handler needs."""
 
-    def __init__(self, config: EngineConfig, flood: FloodGuard, session: Session,
+    def __init__(self, config: EngineConfig, flood: FloodGuard, unit: Unit,
                  inbound: Inbound, sender: Sender, conv: ConvRow, *,
                  new_reporter: bool = False) -> None:
         self.config = config
         # This input made the reporter's row: they have no reports to give news of.
         self.new_reporter = new_reporter
         self.flood = flood
-        self.session = session
+        self.unit = unit
         self.inbound = inbound
         self.sender = sender
         self.conv = conv
         self.lang = sender.language
         self.form = forms.load(conv.form)
         self.ctx = ctxs.Context()
+
+    @property
+    def session(self) -> Session:
+        """The unit of work's session, for a move that needs the ORM (made at first use)."""
+        return self.unit.session
 
     @property
     def reporter(self) -> Reporter:
