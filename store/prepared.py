@@ -31,6 +31,8 @@ class _Compiled:
     positional: bool
     # Bind names in the order a positional driver takes them, each with its processor.
     binds: tuple[tuple[str, Processor | None], ...]
+    # Values of the columns an INSERT or UPDATE fills with their scalar default when not given.
+    defaults: dict[str, Any]
     # The result columns that have a processor: (index, processor).
     results: tuple[tuple[int, Processor], ...]
 
@@ -51,6 +53,8 @@ class Prepared:
         dialect = conn.dialect
         c = self._compiled.get(dialect.name) or self._compile(dialect)
         values: Sequence[Any] | dict[str, Any]
+        if c.defaults:
+            params = {**c.defaults, **params}
         if c.positional:
             values = tuple(params[n] if p is None else p(params[n]) for n, p in c.binds)
         else:
@@ -76,10 +80,16 @@ class Prepared:
         if "POSTCOMPILE" in compiled.string:
             raise ValueError("a statement with parameters expanded at execution cannot be prepared")
         binds = compiled.binds  # type: ignore[attr-defined]
+        # Columns SQLAlchemy would fill from their Python-side default at execution.
+        defaults: dict[str, Any] = {}
+        for col in (*compiled.insert_prefetch, *compiled.update_prefetch):  # type: ignore[attr-defined]
+            if col.default is None or not col.default.is_scalar:
+                raise ValueError(f"give {col.key!r} its value: only scalar defaults are filled in")
+            defaults[col.key] = col.default.arg
         names = compiled.positiontup if dialect.positional else list(binds)  # type: ignore[attr-defined]
         columns = getattr(statement, "exported_columns", ())
         made = _Compiled(
-            sql=compiled.string, positional=dialect.positional,
+            sql=compiled.string, positional=dialect.positional, defaults=defaults,
             binds=tuple((n, binds[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names),
             results=tuple((i, p) for i, col in enumerate(columns)
                           if (p := col.type.dialect_impl(dialect).result_processor(dialect, None))))

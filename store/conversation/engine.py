@@ -10,8 +10,6 @@ Its modes, and which input moves which mode where, are the table in
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -114,11 +112,11 @@ class Engine:
         row = _PAIR.first(conn, params)
         made = False
         if row is None:
-            made = conn.execute(_first(conn, "reporter"), {
+            made = _FIRST_REPORTER.first(conn, {
                 "channel": inbound.channel, "external_id": inbound.user_id, "chat_id": inbound.chat_id,
                 "language": lang_of(inbound.language), "created_at": utcnow(),
-                "display_name": inbound.display_name[:200] if inbound.display_name else None}
-            ).first() is not None
+                "display_name": inbound.display_name[:200] if inbound.display_name else None,
+            }) is not None
             row = _PAIR.first(conn, params)
             assert row is not None
         sender, conv, staff_gone = Sender(row[_SENDER]), ConvRow.of(row[_CONV]), row[_GONE]
@@ -144,13 +142,14 @@ class Engine:
         return sender, conv, made
 
     def _conversation(self, conn: sa.Connection, inbound: Inbound, reporter_id: int) -> ConvRow:
-        made = conn.execute(_first(conn, "conversation"), {
+        made = _FIRST_CONVERSATION.first(conn, {
             "channel": inbound.channel, "external_id": inbound.user_id, "reporter_id": reporter_id,
             "form": self.config.form, "mode": Mode.IDLE.value, "answers": {}, "context": {},
-            "turn": 0, "updated_at": utcnow()}).first()
+            "turn": 0, "updated_at": utcnow()})
         # None: another input of theirs made it first; read that one.
-        row = made or conn.execute(select_by_sender(inbound.channel, inbound.user_id)).one()
-        return ConvRow(tuple(row))
+        row = made or _BY_SENDER.first(conn, {"channel": inbound.channel, "external_id": inbound.user_id})
+        assert row is not None
+        return ConvRow(row)
 
 
 _PROCESSED = ProcessedUpdate.__table__
@@ -159,22 +158,29 @@ _SEEN = Prepared(lambda dialect: (
     upsert.insert_for(dialect, _PROCESSED)
     .on_conflict_do_nothing(index_elements=["channel", "update_id"])
     .returning(_PROCESSED.c.update_id)))
-# A first input's INSERTs, per dialect and table (Core, built once: compiled once).
-_FIRST: dict[tuple[str, str], Any] = {}
 
 
-def _first(conn: sa.Connection, what: str) -> Any:
-    """The INSERT … ON CONFLICT DO NOTHING that makes a first input's reporter or conversation."""
-    stmt = _FIRST.get((conn.dialect.name, what))
-    if stmt is None:
-        table = Reporter.__table__ if what == "reporter" else Conversation.__table__
-        stmt = (upsert.insert_for(conn.dialect.name, table)
-                .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
-        # Whatever it made (nothing: another input of theirs made it first). Not rowcount:
-        # PostgreSQL's driver gives -1 for an INSERT SQLAlchemy added RETURNING to.
-        stmt = stmt.returning(*COLUMNS) if what == "conversation" else stmt.returning(table.c.id)
-        _FIRST[(conn.dialect.name, what)] = stmt
-    return stmt
+def _first(what: str) -> Prepared:
+    """The INSERT … ON CONFLICT DO NOTHING that makes a first input's reporter or conversation,
+    returning what it made (nothing: another input of theirs made it first). Not rowcount:
+    PostgreSQL's driver gives -1 for an INSERT with RETURNING."""
+    table = Reporter.__table__ if what == "reporter" else Conversation.__table__
+    names = (("channel", "external_id", "chat_id", "language", "created_at", "display_name")
+             if what == "reporter" else
+             ("channel", "external_id", "reporter_id", "form", "mode", "answers", "context", "turn",
+              "updated_at"))
+    returned = COLUMNS if what == "conversation" else (table.c.id,)
+    return Prepared(lambda dialect: (
+        upsert.insert_for(dialect, table)
+        .values({name: sa.bindparam(name, type_=table.c[name].type) for name in names})
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(*returned)))
+
+
+_FIRST_REPORTER = _first("reporter")
+_FIRST_CONVERSATION = _first("conversation")
+_BY_SENDER = Prepared(select_by_sender(sa.bindparam("channel", type_=Conversation.__table__.c.channel.type),
+                                       sa.bindparam("external_id")))
 
 
 def _pair_of(inbound: Inbound) -> dict[str, object]:

@@ -84,5 +84,6 @@ class ConvRow:
         self._read = tuple(getattr(self, name) for name in SAVED)
 
 
-def select_by_sender(channel: Channel, external_id: str) -> sa.Select[Any]:
+def select_by_sender(channel: Channel | sa.BindParameter[Any],
+                     external_id: str | sa.BindParameter[Any]) -> sa.Select[Any]:
     return sa.select(*COLUMNS).where(TABLE.c.channel == channel, TABLE.c.external_id == external_id)
