@@ -86,6 +86,9 @@ class Prepared:
             if col.default is None or not col.default.is_scalar:
                 raise ValueError(f"give {col.key!r} its value: only scalar defaults are filled in")
             defaults[col.key] = col.default.arg
+        # Values the statement itself holds (a LIMIT's).
+        defaults.update((n, b.effective_value) for n, b in binds.items()
+                        if not b.required and n not in defaults)
         names = compiled.positiontup if dialect.positional else list(binds)  # type: ignore[attr-defined]
         columns = getattr(statement, "exported_columns", ())
         made = _Compiled(
