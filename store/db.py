@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import store.audit.watch  # noqa: F401  (the audit trail's flush hook)
 import store.search.index  # noqa: F401  (the search index's DDL and flush hook)
+from store import prepared
 
 # The execution option `reading` sets: SQLite begins its transaction deferred.
 READ_ONLY = "minyi_read_only"
@@ -65,7 +66,9 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> sa
             # "database is locked" when a read transaction tries to upgrade.
             # A long read (`reading`) asks for a deferred one: it must not hold the lock.
             deferred = not sqlite_immediate or conn.get_execution_options().get(READ_ONLY)
-            conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+            # On the driver: every unit of work begins here, and SQLAlchemy's execution of
+            # a statement costs more than SQLite's BEGIN.
+            prepared.run(conn, "BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     # No pre-ping: it is a round trip before every unit of work, each chat input's among
@@ -138,3 +141,81 @@ def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
             conn.execution_options(isolation_level="REPEATABLE READ")
         with sessions(bind=conn) as session:
             yield session
+
+
+class Unit:
+    """One unit of work on one connection, begun at its first use, whose Session is made
+    only when asked for.
+
+    For the chat engine: an ordinary input runs a few statements of its own on
+    the connection (`store.prepared`) and needs no ORM, and a Session's begin
+    and commit would cost more than those statements. A move that needs the ORM
+    asks for `session`: made at first use on the same connection, in the same
+    transaction, it is flushed and committed with it. The edge owns the unit
+    (`unit`), or hands the engine its own session (`Unit.of`).
+    """
+
+    def __init__(self, sessions: sessionmaker[Session] | None = None, *,
+                 session: Session | None = None) -> None:
+        self._sessions = sessions
+        self._session = session
+        self._conn: sa.Connection | None = None if session is None else session.connection()
+
+    @classmethod
+    def of(cls, session: Session) -> Unit:
+        """The unit of work `session`'s caller owns (and commits)."""
+        return cls(session=session)
+
+    @property
+    def conn(self) -> sa.Connection:
+        """The connection, in its transaction (begun here, like a session's, at first use)."""
+        if self._conn is None:
+            assert self._sessions is not None
+            engine: sa.Engine = self._sessions.kw["bind"]
+            self._conn = engine.connect()
+            self._conn.begin()
+        return self._conn
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            assert self._sessions is not None
+            # The session's commit is the connection's: it takes the transaction begun there.
+            self._session = self._sessions(bind=self.conn, join_transaction_mode="control_fully")
+        return self._session
+
+    def flush(self) -> None:
+        """Write what mapped objects hold (nothing, if no move asked for the session)."""
+        if self._session is not None:
+            self._session.flush()
+
+    def _end(self, commit: bool) -> None:
+        try:
+            if self._session is not None:
+                if commit:
+                    self._session.commit()
+                else:
+                    self._session.rollback()
+            elif self._conn is not None:
+                if commit:
+                    self._conn.commit()
+                else:
+                    self._conn.rollback()
+        finally:
+            if self._session is not None:
+                self._session.close()
+            if self._conn is not None:
+                self._conn.close()
+
+
+@contextmanager
+def unit(sessions: sessionmaker[Session]) -> Iterator[Unit]:
+    """A `Unit` of its own: committed when the block ends, rolled back if it raises.
+    `sessions` (bound to an engine) makes the session a move may ask for."""
+    work = Unit(sessions)
+    try:
+        yield work
+    except BaseException:
+        work._end(commit=False)
+        raise
+    work._end(commit=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from store import db
 from store.conversation.engine import Engine
 from store.conversation.types import Capabilities, Inbound, IncomingFile, Reply
 from store.models import Channel
@@ -28,9 +29,10 @@ class Chat:
     def send(self, **kw: Any) -> list[Reply]:
         kw.setdefault("language", self.language)
         kw.setdefault("capabilities", self.capabilities)
-        with self.Session() as s, s.begin():
+        # As the Telegram channel does: a unit of work of its own (`store.db.unit`).
+        with db.unit(self.Session) as work:
             replies = self.engine.handle(
-                s, Inbound(channel=self.channel, user_id=self.user_id, chat_id=self.user_id, **kw))
+                work, Inbound(channel=self.channel, user_id=self.user_id, chat_id=self.user_id, **kw))
         self.log.extend(replies)
         return replies
 

@@ -14,6 +14,7 @@ from telegram import Bot, BotCommand
 
 from bot.channels.telegram.app import COMMANDS, build_application, register_commands
 from minyi.settings import ConfigError, Settings
+from store import db
 from store.conversation.types import Button, Inbound, Reply
 from tests.botapi_emulator import TOKEN, BotAPIEmulator, RunningBot
 
@@ -29,8 +30,8 @@ class FakeEngine:
     script: list[Reply] = field(default_factory=lambda: [Reply("收到")])
     fail: Exception | None = None
 
-    def handle(self, session: Session, inbound: Inbound) -> list[Reply]:
-        self.in_transaction.append(session.in_transaction())
+    def handle(self, work: db.Unit, inbound: Inbound) -> list[Reply]:
+        self.in_transaction.append(work.conn.in_transaction())
         self.seen.append(inbound)
         if self.fail is not None:
             raise self.fail

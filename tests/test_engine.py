@@ -18,6 +18,7 @@ from store.models import (
     CollectionPoint,
     Conversation,
     OutboxMessage,
+    ProcessedUpdate,
     Report,
     ReportEvent,
     ReportStatus,
@@ -325,6 +326,45 @@ def test_it_gives_the_receipt_again_when_the_filing_press_is_delivered_after_a_c
     assert report.tracking_no in first[0].text
     assert report.tracking_no in again[0].text and "已经提交过了" in again[0].text
     assert any("反映新问题" in b.label for row in again[-1].buttons for b in row)
+
+
+def test_an_input_that_fails_before_its_commit_leaves_nothing_and_is_applied_when_sent_again(
+        chat, point_token, session, monkeypatch):
+    """The engine's own statements (the update id, the conversation) run on the driver, in
+    the unit of work's transaction: a failure after the update id was recorded and before the
+    conversation was saved leaves neither, so Telegram's redelivery is answered as new."""
+    from store.conversation.row import ConvRow
+
+    chat.command("start", point_token)
+    chat.fill_report(until="situation")
+    save = ConvRow.save
+
+    def crash(self: ConvRow, conn: sa.Connection) -> None:
+        raise RuntimeError("killed between statements")
+
+    monkeypatch.setattr(ConvRow, "save", crash)
+    with pytest.raises(RuntimeError):
+        chat.send(text=SITUATION, update_id="903")
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(ProcessedUpdate)
+                          .where(ProcessedUpdate.update_id == "903")) == 0
+    assert session.scalar(sa.select(Conversation)).step == "situation"
+
+    monkeypatch.setattr(ConvRow, "save", save)
+    replies = chat.send(text=SITUATION, update_id="903")
+    assert "原因" in replies[-1].text  # applied this time: the next question
+    session.rollback()
+    conv = session.scalar(sa.select(Conversation))
+    assert conv.step == "analysis" and conv.answers["situation"] == SITUATION
+
+
+def test_a_draft_saved_by_the_driver_is_sealed_at_rest(chat, point_token, session):
+    chat.command("start", point_token)
+    chat.fill_report(until="situation")
+    session.rollback()
+    stored = session.execute(sa.text("SELECT answers FROM conversations")).scalar_one()
+    assert stored.startswith("enc1:") and "路灯" not in stored
+    assert "title" in session.scalar(sa.select(Conversation)).answers
 
 
 def test_the_buttons_of_a_question_asked_again_after_a_crash_work(chat, point_token, session):

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import upsert
+from store import db, upsert
 from store.models import OfficeSetting
 from tests.chat_driver import Chat
 
@@ -51,6 +51,27 @@ def test_an_ordinary_text_input_takes_four_statements_at_most(chat: Chat, point_
     writes = [s for s in seen if s.startswith(("INSERT", "UPDATE", "DELETE"))]
     assert [w.split()[:3] for w in writes] == [["INSERT", "INTO", "processed_updates"],
                                                ["UPDATE", "conversations", "SET"]]
+
+
+def test_an_ordinary_input_makes_no_orm_session(chat: Chat, point_token: str,
+                                                 monkeypatch: Any) -> None:
+    """Its statements run on the unit of work's connection; a Session's begin, flush and commit
+    would cost more than they do (issue 16). Filing needs one, and gets it."""
+    made: list[db.Unit] = []
+    session = db.Unit.session
+
+    def noted(self: db.Unit) -> Session:
+        made.append(self)
+        return session.fget(self)  # type: ignore[no-any-return, attr-defined]
+
+    send(chat, command="start", args=point_token)
+    send(chat, callback=chat.button("民生保障"))
+    monkeypatch.setattr(db.Unit, "session", property(noted))
+    send(chat, text="城关镇人民路路灯长期不亮")
+    assert "标题" not in chat.last.text and not made
+    chat.fill_report(photo=False, since="situation")
+    chat.press("确认提交")
+    assert "提交成功" in chat.log[-1].text and made
 
 
 def _filing(chat: Chat, point_token: str, db_engine: sa.Engine) -> list[str]:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from minyi.settings import Settings
+from store import db
 from store.conversation.engine import Engine
 from store.conversation.types import EngineConfig, Inbound
 from store.models import Channel, Conversation, Counter, OfficeSetting, PointScan, ProcessedUpdate, Reporter
@@ -75,8 +76,8 @@ def test_it_makes_one_reporter_and_one_conversation_of_simultaneous_first_messag
     def first_message(i: int) -> int:
         inbound = Inbound(channel=Channel.TELEGRAM, user_id="4242", chat_id="4242",
                           command="start", args=point_token, update_id=1000 + i)
-        with Session_() as s, s.begin():
-            return len(engine.handle(s, inbound))
+        with db.unit(Session_) as work:  # as the Telegram channel answers
+            return len(engine.handle(work, inbound))
 
     assert all(n > 0 for n in together(first_message))
     session.rollback()
@@ -91,8 +92,8 @@ def test_it_handles_an_update_delivered_twice_at_once_exactly_once(
     def deliver(_i: int) -> int:
         inbound = Inbound(channel=Channel.TELEGRAM, user_id="77", chat_id="77", command="start",
                           update_id=555)
-        with Session_() as s, s.begin():
-            return len(engine.handle(s, inbound))
+        with db.unit(Session_) as work:  # as the Telegram channel answers
+            return len(engine.handle(work, inbound))
 
     answered = together(deliver)
     # One delivery applies the update; each other one, finding it applied, asks again what

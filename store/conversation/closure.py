@@ -37,9 +37,9 @@ class ClosureMoves(TurnParts):
         report = self.session.get(Report, int(raw_id)) if raw_id.isdigit() else None
         if report is None or rating not in RATINGS:
             return self.menu_replies()
-        if report.reporter_id != self.reporter.id:
+        if report.reporter_id != self.sender.id:
             merged = self.session.scalar(sa.select(Report.id).where(
-                Report.merged_into_id == report.id, Report.reporter_id == self.reporter.id))
+                Report.merged_into_id == report.id, Report.reporter_id == self.sender.id))
             key = "chat.rate.merged" if merged is not None else "chat.rate.not_yours"
             return self.menu(self.t(key, no=report.tracking_no))
         refused = self.cannot_rate(report)
@@ -81,7 +81,7 @@ class ClosureMoves(TurnParts):
     def comment_input(self, _arg: str = "") -> list[Reply]:
         """The reason for 不满意: reopen the report with it."""
         report = self.session.get(Report, self.errand_report_id())
-        if report is None or report.reporter_id != self.reporter.id:
+        if report is None or report.reporter_id != self.sender.id:
             return self.leave_supplement()
         refused = self.cannot_rate(report)
         if refused is not None:

@@ -41,7 +41,7 @@ class MemberMoves(TurnParts):
         return self.after(self.t("chat.bind.ok", name=result.code.name, role=role))
 
     def mystats(self, _arg: str = "") -> list[Reply]:
-        f = members.figures(self.session, self.reporter.id, self.reporter.member_id)
+        f = members.figures(self.session, self.sender.id, self.reporter.member_id)
         key = "chat.mystats.member" if self.reporter.member_name else "chat.mystats.citizen"
         return self.after(self.t(key, name=self.reporter.member_name or "",
                                  submitted=f.submitted, adopted=f.adopted,

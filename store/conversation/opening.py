@@ -113,7 +113,7 @@ class OpeningMoves(TurnParts):
         them (and the menu, when nothing else is going on); None without reports."""
         if self.new_reporter:  # a first /start: nothing to look up
             return None
-        items, more = news.recent(self.session, self.reporter.id)
+        items, more = news.recent(self.session, self.sender.id)
         if not items:
             return None
         lines = [self.t("chat.news.header"), *(self.news_line(n) for n in items)]

@@ -12,6 +12,7 @@ from store import forms
 from store.conversation.context import Context, Paused
 from store.conversation.modes import Mode
 from store.conversation.row import ConvRow
+from store.conversation.sender import Sender
 from store.conversation.types import Button, EngineConfig, Inbound, IncomingFile, Reply
 from store.models import Report, Reporter
 from store.reports import details, files, marks
@@ -22,9 +23,8 @@ if TYPE_CHECKING:
 
 class TurnParts:
     config: EngineConfig
-    session: Session
     inbound: Inbound
-    reporter: Reporter
+    sender: Sender
     conv: ConvRow
     form: forms.Form
     lang: str
@@ -59,6 +59,10 @@ class TurnParts:
         return details.link_url(self.session, report, self.reporter, self.config.public_url)
 
     if TYPE_CHECKING:  # provided by Turn
+        @property
+        def session(self) -> Session: ...
+        @property
+        def reporter(self) -> Reporter: ...
         def t(self, key: str, **params: object) -> str: ...
         @property
         def mode(self) -> Mode: ...

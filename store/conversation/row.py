@@ -1,10 +1,11 @@
 """The `conversations` row while one input is answered: plain attributes, saved by one UPDATE.
 
 The engine reads the row with the reporter (one SELECT) and writes back only
-the columns the move changed, with `updated_at`, in one Core UPDATE built
-once per set of columns. Not an ORM object: for a row read and written once
-per input, the identity map, attribute instrumentation and unit of work cost
-more than the two statements themselves (issue 16's profile).
+the columns the move changed, with `updated_at`, in one UPDATE built once per
+set of columns and run on the driver (`store.prepared`). Not an ORM object: for
+a row read and written once per input, the identity map, attribute
+instrumentation and unit of work cost more than the two statements themselves
+(issue 16's profile).
 
 Values are compared with what was read (`!=`), as the ORM does: a move
 replaces `answers` and `context` instead of changing them in place.
@@ -12,12 +13,14 @@ replaces `answers` and `context` instead of changing them in place.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from store.models import Channel, Conversation, utcnow
+from store.prepared import Prepared
 
 TABLE: sa.Table = Conversation.__table__  # type: ignore[assignment]
 # What a move may change; the rest (id, who, form) is fixed once the row is made.
@@ -27,9 +30,8 @@ READ = ("id", "channel", "external_id", "reporter_id", "form", *SAVED, "updated_
 PREFIX = "conv_"
 COLUMNS = tuple(TABLE.c[name].label(PREFIX + name) for name in READ)
 
-# UPDATE statements by the columns they set: built once, so compiled once (SQLAlchemy caches
-# a statement's compiled form by its structure).
-_UPDATES: dict[tuple[str, ...], Any] = {}
+# UPDATE statements by the columns they set: built and compiled once.
+_UPDATES: dict[tuple[str, ...], Prepared] = {}
 
 
 class ConvRow:
@@ -49,16 +51,16 @@ class ConvRow:
     turn: int
     updated_at: datetime
 
-    def __init__(self, values: sa.RowMapping, prefix: str = "") -> None:
-        for name in READ:
-            setattr(self, name, values[prefix + name])
+    def __init__(self, values: Sequence[Any]) -> None:
+        """`values`: the row's `READ` columns, in that order (as `COLUMNS` selects them)."""
+        for name, value in zip(READ, values, strict=True):
+            setattr(self, name, value)
         self._read = tuple(getattr(self, name) for name in SAVED)
 
     @classmethod
-    def of(cls, row: sa.Row[Any]) -> ConvRow | None:
-        """The conversation in a row selected with `COLUMNS`, or None (an outer join found none)."""
-        values = row._mapping
-        return None if values[PREFIX + "id"] is None else cls(values, PREFIX)
+    def of(cls, values: Sequence[Any]) -> ConvRow | None:
+        """The conversation in values selected with `COLUMNS`, or None (an outer join found none)."""
+        return None if values[0] is None else cls(values)
 
     def changes(self) -> dict[str, Any]:
         return {name: now for name, was in zip(SAVED, self._read, strict=True)
@@ -75,12 +77,13 @@ class ConvRow:
         names = tuple(values)
         stmt = _UPDATES.get(names)
         if stmt is None:
-            stmt = _UPDATES[names] = (
+            stmt = _UPDATES[names] = Prepared(
                 sa.update(TABLE).where(TABLE.c.id == sa.bindparam("row_id"))
                 .values({name: sa.bindparam(f"new_{name}", type_=TABLE.c[name].type) for name in names}))
-        conn.execute(stmt, {"row_id": self.id, **{f"new_{k}": v for k, v in values.items()}})
+        stmt.rows(conn, {"row_id": self.id, **{f"new_{k}": v for k, v in values.items()}})
         self._read = tuple(getattr(self, name) for name in SAVED)
 
 
-def select_by_sender(channel: Channel, external_id: str) -> sa.Select[Any]:
+def select_by_sender(channel: Channel | sa.BindParameter[Any],
+                     external_id: str | sa.BindParameter[Any]) -> sa.Select[Any]:
     return sa.select(*COLUMNS).where(TABLE.c.channel == channel, TABLE.c.external_id == external_id)

@@ -23,7 +23,7 @@ class SupplementMoves(TurnParts):
 
     def returned_report(self, report_id: int) -> Report | None:
         report = self.session.get(Report, report_id)
-        if report is None or report.reporter_id != self.reporter.id:
+        if report is None or report.reporter_id != self.sender.id:
             return None
         return report
 

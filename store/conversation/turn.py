@@ -24,9 +24,11 @@ from store.conversation.modes import DRAFT_MODES, FILE, LOCATION, TABLE, TEXT, M
 from store.conversation.opening import OpeningMoves
 from store.conversation.review import ReviewMoves
 from store.conversation.row import ConvRow
+from store.conversation.sender import Sender
 from store.conversation.steps import CHECKERS, SKIP, Invalid, check_file
 from store.conversation.supplement import SupplementMoves
 from store.conversation.types import MINOR, Button, EngineConfig, Inbound, IncomingFile, Reply
+from store.db import Unit
 from store.i18n import t
 from store.models import Attachment, Channel, Reporter, ReportStatus
 from store.reports import drafts, files
@@ -38,20 +40,30 @@ log = logging.getLogger(__name__)
 class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves):
     """One input being answered; holds what every handler needs."""
 
-    def __init__(self, config: EngineConfig, flood: FloodGuard, session: Session,
-                 inbound: Inbound, reporter: Reporter, conv: ConvRow, *,
+    def __init__(self, config: EngineConfig, flood: FloodGuard, unit: Unit,
+                 inbound: Inbound, sender: Sender, conv: ConvRow, *,
                  new_reporter: bool = False) -> None:
         self.config = config
         # This input made the reporter's row: they have no reports to give news of.
         self.new_reporter = new_reporter
         self.flood = flood
-        self.session = session
+        self.unit = unit
         self.inbound = inbound
-        self.reporter = reporter
+        self.sender = sender
         self.conv = conv
-        self.lang = reporter.language
+        self.lang = sender.language
         self.form = forms.load(conv.form)
         self.ctx = ctxs.Context()
+
+    @property
+    def session(self) -> Session:
+        """The unit of work's session, for a move that needs the ORM (made at first use)."""
+        return self.unit.session
+
+    @property
+    def reporter(self) -> Reporter:
+        """The mapped reporter, for a move that files, lists or binds (no statement)."""
+        return self.sender.reporter(self.session)
 
     def t(self, key: str, **params: object) -> str:
         """Message `key` in the reporter's language, worded for the channel's capabilities."""
@@ -188,7 +200,7 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
         reporter has no unit (not a member), and either the chat opened with a code that was
         refused (forged, unknown, retired without a successor, inactive) or it is the web chat,
         whose only way in is a point's code. Such a report would reach nobody."""
-        if self.conv.point_id is not None or self.reporter.unit_id is not None:
+        if self.conv.point_id is not None or self.sender.unit_id is not None:
             return False
         return self.conv.refused_code is not None or self.inbound.channel is Channel.WEB
 
@@ -377,7 +389,7 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
     # -- my reports, menus --------------------------------------------------
 
     def my_reports(self, _arg: str = "") -> list[Reply]:
-        rows = reports.for_reporter(self.session, self.reporter.id)
+        rows = reports.for_reporter(self.session, self.sender.id)
         if not rows:
             return [Reply(self.t("chat.my.none"), self.menu_buttons())]
         lines = [self.t("chat.my.header", n=len(rows))]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from store.delivery import outbox
 from store.i18n import register, t
 from store.models import CommissionMember, Report, Reporter, Topic, utcnow
+from store.prepared import Prepared
 
 TITLE_LIMIT = 200
 DESCRIPTION_LIMIT = 2000
@@ -103,7 +104,7 @@ def any_open(session: Session, reporter: Reporter) -> bool:
     """Whether `current` would list anything for `reporter` (the menu's 选题 button)."""
     if reporter.member_id is not None:
         return bool(current(session, reporter=reporter))
-    return session.connection().scalar(_ANY_OPEN, {"now": utcnow()}) is not None
+    return _ANY_OPEN.first(session.connection(), {"now": utcnow()}) is not None
 
 
 # `current` for anyone not on the roster (most chats, at every menu): built once.
@@ -130,6 +131,7 @@ def set_opt_in(session: Session, reporter: Reporter, on: bool) -> None:
     session.flush()
 # `any_open` for them: one id or none, read without making a Topic (Core, built once).
 _TOPICS: sa.Table = Topic.__table__  # type: ignore[assignment]
-_ANY_OPEN = (sa.select(_TOPICS.c.id)
-             .where(_TOPICS.c.commissioned.is_(False), _TOPICS.c.deadline > sa.bindparam("now"))
-             .limit(1))
+_ANY_OPEN = Prepared(sa.select(_TOPICS.c.id)
+                     .where(_TOPICS.c.commissioned.is_(False),
+                            _TOPICS.c.deadline > sa.bindparam("now", type_=_TOPICS.c.deadline.type))
+                     .limit(1))

@@ -43,6 +43,7 @@ from store.models import (
     User,
     utcnow,
 )
+from store.prepared import Prepared
 from store.reports import lifecycle, marks
 from store.reports.files import StoredFile
 from store.reports.queries import next_tracking_no
@@ -188,7 +189,7 @@ def drop_held(session: Session, conv: ConvRow) -> None:
     for them, cost more than the statement.
     """
     session.flush()
-    session.connection().execute(_DROP_HELD, {"conv_id": conv.id})
+    _DROP_HELD.rows(session.connection(), {"conv_id": conv.id})
 
 
 # `held_by` as statements built once (the chat asks at every file step and at 确认提交).
@@ -196,9 +197,9 @@ _HOLDS = (Attachment.conversation_id == sa.bindparam("conv_id"), Attachment.repo
           Attachment.supplement.is_(False))
 _HELD = sa.select(Attachment).where(*_HOLDS).order_by(Attachment.id)
 _ATTACHMENTS: sa.Table = Attachment.__table__  # type: ignore[assignment]
-_DROP_HELD = sa.delete(_ATTACHMENTS).where(
+_DROP_HELD = Prepared(sa.delete(_ATTACHMENTS).where(
     _ATTACHMENTS.c.conversation_id == sa.bindparam("conv_id"), _ATTACHMENTS.c.report_id.is_(None),
-    _ATTACHMENTS.c.supplement.is_(False))
+    _ATTACHMENTS.c.supplement.is_(False)))
 
 
 def source_of(session: Session, draft: Draft) -> ReportSource:
@@ -291,7 +292,7 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
     # Version 1 is the reporter's own words; staff edits add versions, never overwrite it.
     # One Core INSERT: nothing in this transaction reads it back, and through the ORM it
     # cost the flush more than the statement.
-    session.connection().execute(_VERSION, {
+    _VERSION.rows(session.connection(), {
         "report_id": report.id, "number": 1, "title": report.title, "situation": report.situation,
         "analysis": report.analysis, "suggestion": report.suggestion, "summary": None,
         "user_id": None, "created_at": now})
@@ -299,4 +300,7 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
 
 
 _VERSIONS: sa.Table = ReportVersion.__table__  # type: ignore[assignment]
-_VERSION = sa.insert(_VERSIONS)
+_VERSION = Prepared(sa.insert(_VERSIONS).values(
+    {name: sa.bindparam(name, type_=_VERSIONS.c[name].type)
+     for name in ("report_id", "number", "title", "situation", "analysis", "suggestion", "summary",
+                  "user_id", "created_at")}))

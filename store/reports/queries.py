@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from store import access, upsert
 from store.models import Counter, Report, ReportStatus, Role, Urgency, User, utcnow
+from store.prepared import Prepared
 from store.reports import lifecycle
 from store.review import chain as review
 
@@ -19,22 +20,19 @@ def next_tracking_no(session: Session, now: datetime | None = None) -> str:
     year = (now or utcnow()).year
     # One statement creates the year's counter or raises it: the first two reports
     # of a year at once get 1 and 2, and neither fails.
-    conn = session.connection()
-    stmt = _RAISE.get(conn.dialect.name)
-    if stmt is None:
-        counters = Counter.__table__
-        stmt = _RAISE[conn.dialect.name] = (
-            upsert.insert_for(conn.dialect.name, counters)
-            .on_conflict_do_update(index_elements=[counters.c.name],
-                                   set_={"value": counters.c.value + 1})
-            .returning(counters.c.value))
-    value = conn.execute(stmt, {"name": f"report:{year}", "value": 1}).scalar()
-    assert value is not None
-    return f"{year}-{value:06d}"
+    row = _RAISE.first(session.connection(), {"name": f"report:{year}", "value": 1})
+    assert row is not None
+    return f"{year}-{row[0]:06d}"
 
 
-# `next_tracking_no`'s statement per dialect: Core, built once (so compiled once).
-_RAISE: dict[str, Any] = {}
+# `next_tracking_no`'s statement, prepared (each chat filing runs it).
+_COUNTERS: sa.Table = Counter.__table__  # type: ignore[assignment]
+_RAISE = Prepared(lambda dialect: (
+    upsert.insert_for(dialect, _COUNTERS)
+    .values(name=sa.bindparam("name"), value=sa.bindparam("value"))
+    .on_conflict_do_update(index_elements=[_COUNTERS.c.name],
+                           set_={"value": _COUNTERS.c.value + 1})
+    .returning(_COUNTERS.c.value)))
 
 
 def for_reporter(session: Session, reporter_id: int, limit: int = 10) -> list[Report]:

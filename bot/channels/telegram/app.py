@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
@@ -39,7 +37,7 @@ COMMANDS = {lang: [(c.name, c.description(lang)) for c in commands.menu(Channel.
 
 def build_application(
     settings: Settings,
-    session_factory: Callable[[], AbstractContextManager[Session]],
+    session_factory: sessionmaker[Session],
     engine: HandlesInbound | object | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """The PTB application for `settings`, answering every update through `engine`.
@@ -101,7 +99,7 @@ async def serve(app: Application, stop: asyncio.Event, poll_timeout: int = 30) -
 
 
 async def connect(settings: Settings,
-                  session_factory: Callable[[], AbstractContextManager[Session]],
+                  session_factory: sessionmaker[Session],
                   engine: HandlesInbound) -> Application:  # type: ignore[type-arg]
     """Initialise the application (getMe), start it and show the command menu; no updates yet."""
     application = build_application(settings, session_factory, engine)
@@ -118,7 +116,7 @@ async def connect(settings: Settings,
     return application
 
 
-async def start(settings: Settings, session_factory: Callable[[], AbstractContextManager[Session]],
+async def start(settings: Settings, session_factory: sessionmaker[Session],
                 engine: HandlesInbound) -> Application:  # type: ignore[type-arg]
     """Initialise the application (getMe) and start long polling; returns it (see `stop`)."""
     application = await connect(settings, session_factory, engine)
@@ -219,7 +217,7 @@ async def _in_order(application: Application, updates: list[Update],  # type: ig
 
 
 async def start_webhook(settings: Settings,
-                        session_factory: Callable[[], AbstractContextManager[Session]],
+                        session_factory: sessionmaker[Session],
                         engine: HandlesInbound) -> Application:  # type: ignore[type-arg]
     """Initialise the application and tell Telegram to post updates to TELEGRAM_WEBHOOK_URL.
 

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.channels.telegram.sender import retry_after_seconds, send
 from bot.channels.telegram.translate import DOWNLOAD_LIMIT, can_download, file_ref, is_private, to_inbound
-from store import limits
+from store import db, limits
 from store.conversation.types import Inbound, Reply
 from store.i18n import lang_of, register, t
 
@@ -47,14 +45,14 @@ register({
 class HandlesInbound(Protocol):
     """The conversation engine, as the bot sees it."""
 
-    def handle(self, session: Session, inbound: Inbound) -> list[Reply]: ...
+    def handle(self, work: db.Unit, inbound: Inbound) -> list[Reply]: ...
 
 
 @dataclass
 class BotContext:
     """What the handler needs, kept in `application.bot_data[KEY]`."""
 
-    session_factory: Callable[[], AbstractContextManager[Session]]
+    session_factory: sessionmaker[Session]
     engine: HandlesInbound
     download_limit: int = DOWNLOAD_LIMIT
     # Which group chats were told to use a private chat, this past hour (bounded: a bot
@@ -63,8 +61,8 @@ class BotContext:
 
     def answer(self, inbound: Inbound) -> list[Reply]:
         """Run the engine in a unit of work of its own (blocking: call it in a thread)."""
-        with self.session_factory() as session, session.begin():  # type: ignore[attr-defined]
-            return self.engine.handle(session, inbound)
+        with db.unit(self.session_factory) as work:
+            return self.engine.handle(work, inbound)
 
 
 async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -12,9 +12,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from telegram.ext import Application
 
 from bot.channels.base import ChannelStartError
@@ -28,7 +27,7 @@ log = logging.getLogger(__name__)
 
 FIRST_WAIT, MAX_WAIT = 1.0, 60.0
 
-Starter = Callable[[Settings, Callable[[], AbstractContextManager[Session]], HandlesInbound],
+Starter = Callable[[Settings, sessionmaker[Session], HandlesInbound],
                    Awaitable[Application]]  # type: ignore[type-arg]
 
 
@@ -36,7 +35,7 @@ class Keeper:
     """Starts the bot with `starter` (polling or webhook) until it is up, then holds it."""
 
     def __init__(self, settings: Settings,
-                 session_factory: Callable[[], AbstractContextManager[Session]],
+                 session_factory: sessionmaker[Session],
                  engine: HandlesInbound, *, starter: Starter = telegram_app.start,
                  on_up: Callable[[Application], None] | None = None) -> None:  # type: ignore[type-arg]
         self.settings = settings

@@ -1,0 +1,123 @@
+"""Core statements run on the driver's cursor: for the few that every chat input runs.
+
+Through SQLAlchemy, a statement's execution (its context, events, result object)
+costs several times what the driver spends on it: for a chat input, whose three
+statements are each a lookup by key, that is most of its CPU (issue 16, P1).
+`Prepared` compiles a Core statement once per dialect and runs it on the
+DB-API cursor of the caller's connection, inside the caller's transaction
+(`run` does it for a fixed SQL text, SQLite's BEGIN). It
+converts values with the column types' own bind and result processors, so
+what is stored and read is what SQLAlchemy would store and read: sealed
+columns go through the keyring, datetimes keep SQLite's text form, enums are
+stored by value. A driver error is raised as SQLAlchemy's (`sa.exc.DBAPIError`)
+and a lost connection is invalidated, as SQLAlchemy does; the engine's
+`before_cursor_execute` listeners see each statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positional: bool
+    # Bind names in the order a positional driver takes them, each with its processor.
+    binds: tuple[tuple[str, Processor | None], ...]
+    # Values of the columns an INSERT or UPDATE fills with their scalar default when not given.
+    defaults: dict[str, Any]
+    # The result columns that have a processor: (index, processor).
+    results: tuple[tuple[int, Processor], ...]
+
+
+class Prepared:
+    """One Core statement, compiled at its first use on each dialect.
+
+    `statement` is the statement, or a function that builds it for a dialect's
+    name (an `INSERT … ON CONFLICT` is each dialect's own construct).
+    """
+
+    def __init__(self, statement: sa.Executable | Callable[[str], sa.Executable]) -> None:
+        self._build = statement if callable(statement) else lambda _dialect: statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def rows(self, conn: sa.Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run the statement in `conn`'s transaction: the rows it returns, converted."""
+        dialect = conn.dialect
+        c = self._compiled.get(dialect.name) or self._compile(dialect)
+        values: Sequence[Any] | dict[str, Any]
+        if c.defaults:
+            params = {**c.defaults, **params}
+        if c.positional:
+            values = tuple(params[n] if p is None else p(params[n]) for n, p in c.binds)
+        else:
+            values = {n: params[n] if p is None else p(params[n]) for n, p in c.binds}
+        raw = run(conn, c.sql, values)
+        if not c.results:
+            return raw
+        out = []
+        for r in raw:
+            row = list(r)
+            for i, proc in c.results:
+                row[i] = proc(row[i])
+            out.append(tuple(row))
+        return out
+
+    def first(self, conn: sa.Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        found = self.rows(conn, params)
+        return found[0] if found else None
+
+    def _compile(self, dialect: sa.Dialect) -> _Compiled:
+        statement = self._build(dialect.name)
+        compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("a statement with parameters expanded at execution cannot be prepared")
+        binds = compiled.binds  # type: ignore[attr-defined]
+        # Columns SQLAlchemy would fill from their Python-side default at execution.
+        defaults: dict[str, Any] = {}
+        for col in (*compiled.insert_prefetch, *compiled.update_prefetch):  # type: ignore[attr-defined]
+            if col.default is None or not col.default.is_scalar:
+                raise ValueError(f"give {col.key!r} its value: only scalar defaults are filled in")
+            defaults[col.key] = col.default.arg
+        # Values the statement itself holds (a LIMIT's).
+        defaults.update((n, b.effective_value) for n, b in binds.items()
+                        if not b.required and n not in defaults)
+        names = compiled.positiontup if dialect.positional else list(binds)  # type: ignore[attr-defined]
+        columns = getattr(statement, "exported_columns", ())
+        made = _Compiled(
+            sql=compiled.string, positional=dialect.positional, defaults=defaults,
+            binds=tuple((n, binds[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names),
+            results=tuple((i, p) for i, col in enumerate(columns)
+                          if (p := col.type.dialect_impl(dialect).result_processor(dialect, None))))
+        self._compiled[dialect.name] = made
+        return made
+
+
+def run(conn: sa.Connection, sql: str, values: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
+    """Run `sql` on the driver's cursor of `conn`: the driver's rows (none for a statement
+    without a result). Errors and events as through SQLAlchemy (see the module's docstring)."""
+    dialect = conn.dialect
+    fairy = conn.connection
+    cursor = fairy.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn._has_events or conn.engine._has_events:
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, False)
+        try:
+            cursor.execute(sql, values)
+            return cursor.fetchall() if cursor.description is not None else []  # type: ignore[no-any-return]
+        except dialect.loaded_dbapi.Error as exc:
+            gone = dialect.is_disconnect(exc, fairy, cursor)
+            if gone:
+                conn.invalidate(exc)
+            raise sa.exc.DBAPIError.instance(
+                sql, values, exc, dialect.loaded_dbapi.Error, hide_parameters=True,
+                connection_invalidated=gone, dialect=dialect) from exc
+    finally:
+        cursor.close()
