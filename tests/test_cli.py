@@ -355,7 +355,7 @@ def test_search_rebuild_and_fold_from_the_command_line(
             with engine.connect() as conn:
                 assert conn.scalar(sa.text(
                     "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_report_search_unit_doc' "
-                    "AND schemaname = current_schema()")).endswith("USING gin (unit_id, doc)")
+                    "AND schemaname = current_schema()")).endswith("USING gin (unit_id, doc, grams)")
         assert found("电梯") == 1 and found("加装电梯") == 1
         assert main(["search", "fold", "on"]) == 0
         assert "已开启" in capsys.readouterr().out

@@ -80,15 +80,18 @@ def test_three_characters_are_found_together_not_as_two_pairs_anywhere(
 
 def test_postgresql_is_asked_for_trigrams_which_its_index_holds() -> None:
     """A three-character word is one trigram the GIN index answers alone, a longer one a
-    phrase of trigrams, stored at their bigrams' positions (two characters: the bigram)."""
-    assert text.tsquery(text.parse("养老院")) == "('养老院')"
-    assert text.tsquery(text.parse("养老院床位")) == "('养老院' <-> '老院床' <-> '院床位')"
-    assert text.tsquery(text.parse("电梯 5g"), "AB") == "('电梯':AB) & '5g':*AB"
-    doc = text.tsvector([("A", "养老院床位"), ("B", "加装电梯，5G基站")])
-    assert doc.split() == ["'养老':1A", "'养老院':1A", "'老院':2A", "'老院床':2A", "'院床':3A",
-                           "'院床位':3A", "'床位':4A", "'位':5A", "'加装':6B", "'加装电':6B",
-                           "'装电':7B", "'装电梯':7B", "'电梯':8B", "'梯':9B", "'5g':10B",
-                           "'基站':11B", "'站':12B"]
+    phrase of trigrams, kept in a tsvector of their own at their bigrams' positions; one
+    or two characters and Latin words are asked of the words' tsvector."""
+    assert text.tsqueries(text.parse("养老院")) == ("", "('养老院')")
+    assert text.tsqueries(text.parse("养老院床位 电梯")) == (
+        "('电梯')", "('养老院' <-> '老院床' <-> '院床位')")
+    assert text.tsqueries(text.parse("电梯 5g 路"), "AB") == ("('电梯':AB) & '5g':*AB & '路':*AB", "")
+    words, grams = text.tsvectors([("A", "养老院床位"), ("B", "加装电梯，5G基站")])
+    assert words.split() == ["'养老':1A", "'老院':2A", "'院床':3A", "'床位':4A", "'位':5A",
+                             "'加装':6B", "'装电':7B", "'电梯':8B", "'梯':9B", "'5g':10B",
+                             "'基站':11B", "'站':12B"]
+    assert grams.split() == ["'养老院':1A", "'老院床':2A", "'院床位':3A", "'加装电':6B",
+                             "'装电梯':7B"]
 
 
 def test_it_does_not_match_across_punctuation(session: Session, admin, corpus) -> None:

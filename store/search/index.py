@@ -2,8 +2,9 @@
 
 SQLite keeps it in an FTS5 table (`report_fts`, rowid = report id) of our own
 tokens (see `store.search.text`) with the report's unit as a token of a column
-of its own; PostgreSQL in `report_search`, a tsvector and the report's unit per
-report under one GIN index (unit, words). Either way a unit's search is
+of its own; PostgreSQL in `report_search`, per report its unit, its words and
+its trigrams (two tsvectors: `store.search.text.tsvectors`) under one GIN index
+(unit, words, trigrams). Either way a unit's search is
 answered from its own part of the index. Neither is an ORM table: the DDL below
 runs with `create_all` and in migrations 0007, 0032 and 0034.
 
@@ -46,7 +47,8 @@ _CHUNK = 500
 # unit when it indexes a report; this trigger follows a report that changes unit
 # (`store.network.pointedit.adopt_reports` does, with a plain UPDATE).
 PG_INDEX = f"ix_{PG_TABLE}_unit_doc"
-PG_INDEX_DDL = f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON {PG_TABLE} USING gin (unit_id, doc)"
+PG_INDEX_DDL = (f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON {PG_TABLE} "
+                "USING gin (unit_id, doc, grams)")
 PG_UNIT_TRIGGER = [
     f"CREATE OR REPLACE FUNCTION {PG_TABLE}_unit() RETURNS trigger LANGUAGE plpgsql AS $$ "
     f"BEGIN UPDATE {PG_TABLE} SET unit_id = NEW.unit_id WHERE report_id = NEW.id; "
@@ -87,7 +89,7 @@ def ddl(dialect: str) -> list[str]:
             "CREATE EXTENSION IF NOT EXISTS btree_gin SCHEMA public",
             f"CREATE TABLE IF NOT EXISTS {PG_TABLE} ("
             "report_id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE, "
-            "unit_id INTEGER, doc TSVECTOR NOT NULL)",
+            "unit_id INTEGER, doc TSVECTOR NOT NULL, grams TSVECTOR NOT NULL DEFAULT '')",
             PG_INDEX_DDL,
             *PG_UNIT_TRIGGER,
         ]
@@ -251,14 +253,16 @@ def _store(conn: sa.Connection, ids: Sequence[int],
             if gone:
                 conn.execute(sa.text(f"DELETE FROM {PG_TABLE} WHERE report_id = ANY(:ids)"),
                              {"ids": sorted(gone)})
-        rows = [{"id": rid, "unit": unit,
-                 "doc": text.tsvector([("A", title), ("B", body), ("C", notes)], fold)}
-                for rid, (title, body, notes, unit) in docs.items()]
+        rows = []
+        for rid, (title, body, notes, unit) in docs.items():
+            doc, grams = text.tsvectors([("A", title), ("B", body), ("C", notes)], fold)
+            rows.append({"id": rid, "unit": unit, "doc": doc, "grams": grams})
         if rows:
             conn.execute(sa.text(
-                f"INSERT INTO {PG_TABLE}(report_id, unit_id, doc) "
-                "VALUES (:id, :unit, CAST(:doc AS tsvector)) ON CONFLICT (report_id) "
-                "DO UPDATE SET unit_id = excluded.unit_id, doc = excluded.doc"), rows)
+                f"INSERT INTO {PG_TABLE}(report_id, unit_id, doc, grams) "
+                "VALUES (:id, :unit, CAST(:doc AS tsvector), CAST(:grams AS tsvector)) "
+                "ON CONFLICT (report_id) DO UPDATE SET unit_id = excluded.unit_id, "
+                "doc = excluded.doc, grams = excluded.grams"), rows)
 
 
 def _documents(conn: sa.Connection, ids: Sequence[int]) -> dict[int, tuple[str, str, str, int | None]]:

@@ -106,7 +106,7 @@ def sparse(session: Session, total: int, page: int, per_page: int, query: text.Q
     (weights), and then it reads each match's list once."""
     if session.get_bind().dialect.name != "postgresql":
         return True
-    # A phrase (a word of four characters or more: `text.tsquery`) or weights are checked.
+    # A phrase (a word of four characters or more: `text.tsqueries`) or weights are checked.
     checked = not notes_too or any(t.chinese and len(t.text) > 3 for t in query.terms)
     # The planner's own row count of the index (search_path decides which schema's).
     indexed = session.scalar(sa.text("SELECT greatest(reltuples, 0) FROM pg_class "
@@ -151,12 +151,16 @@ def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes
     """
     if session.get_bind().dialect.name == "postgresql":
         rs = sa.table(index.PG_TABLE, sa.column("report_id"), sa.column("unit_id"),
-                      sa.column("doc"))
-        tsq = sa.cast(sa.literal(text.tsquery(query, "" if notes_too else "AB")), postgresql.TSQUERY)
-        hit = rs.c.doc.op("@@")(tsq)
+                      sa.column("doc"), sa.column("grams"))
+        # Each tsquery against its own tsvector: the words' and the trigrams'.
+        asked = [(vector, sa.cast(sa.literal(q), postgresql.TSQUERY)) for vector, q in
+                 zip((rs.c.doc, rs.c.grams), text.tsqueries(query, "" if notes_too else "AB"),
+                     strict=True) if q]
+        hit = sa.and_(*(vector.op("@@")(tsq) for vector, tsq in asked))
         columns: list[Any] = [rs.c.report_id]
         if ranked:
-            columns.append(sa.func.ts_rank(rs.c.doc, tsq).label("score"))
+            ranks = [sa.func.ts_rank(vector, tsq) for vector, tsq in asked]
+            columns.append(sum(ranks[1:], ranks[0]).label("score"))
         found: Any = sa.select(*columns).where(hit)
         if within is not None:
             units, received = within
@@ -168,7 +172,7 @@ def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes
             # Walked newest first, each report checked as it is met. The function, not the
             # operator: the planner cannot use the index for it, which it would (then sort
             # every match) whenever it guesses a phrase rare.
-            walked = sa.func.ts_match_vq(rs.c.doc, tsq)
+            walked = sa.and_(*(sa.func.ts_match_vq(vector, tsq) for vector, tsq in asked))
             return (base.join(rs, rs.c.report_id == Report.id).where(walked), rs.c.report_id,
                     None, only_text)
         # Materialised, so the planner cannot walk every report newest-first

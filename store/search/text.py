@@ -13,13 +13,14 @@ word puts a single-character token between them), so a phrase cannot match
 across them. Latin words and numbers are whole lower-case tokens matched as
 prefixes (5G基站 → 5g, 基站; 12345热线 → 12345, 热线).
 
-PostgreSQL's tsvector also holds each run's trigrams, each at its bigram's
-position (加装电梯 → 加装电 装电梯 as well). GIN keeps no positions, so a phrase
-of bigrams is checked against every report holding all of them, its word list
-read from the table (75,000 reports for 养老院 at a million); a three-character
-word is one trigram that the index answers alone, and a longer one is a phrase
-of trigrams, whose reports are far fewer. SQLite's FTS5 keeps positions in its
-index and is given bigrams only.
+PostgreSQL also gets each run's trigrams, in a tsvector of their own (`grams`),
+each at its bigram's position (加装电梯 → 加装电 装电梯). GIN keeps no positions, so
+a phrase of bigrams is checked against every report holding all of them, its word
+list read from the table (75,000 reports for 养老院 at a million); a
+three-character word is one trigram that the index answers alone, and a longer
+one a phrase of trigrams, checked against the trigrams alone: their own column,
+so a check reads half a report's lexemes, not all of them. SQLite's FTS5 keeps
+positions in its index and is given bigrams only.
 
 Normalisation is per character so that highlighting can map a match back to
 the original text: NFKC (ＡＢＣ１２３ → abc123), lower case and, when the office
@@ -207,19 +208,21 @@ def fts5_match(query: Query) -> str:
     return " AND ".join(parts)
 
 
-def tsquery(query: Query, weights: str = "") -> str:
-    """The PostgreSQL tsquery (literal lexemes, never parsed by a text search config): a
-    Chinese word of two characters is its bigram, of three its trigram, and a longer one
-    the phrase of its trigrams (`tsvector` holds them at their bigrams' positions)."""
-    parts = []
+def tsqueries(query: Query, weights: str = "") -> tuple[str, str]:
+    """The PostgreSQL tsqueries (literal lexemes, never parsed by a text search config) for
+    the words (`tsvectors`' first) and the trigrams (its second), "" where none is asked:
+    a Chinese word of two characters is its bigram, of three its trigram, and a longer one
+    the phrase of its trigrams."""
+    mark = f":{weights}" if weights else ""
+    words, grams = [], []
     for term in query.terms:
-        if term.chinese and len(term.text) > 1:
-            grams = term.bigrams() if len(term.text) == 2 else term.trigrams()
-            phrase = " <-> ".join(f"'{g}'{':' + weights if weights else ''}" for g in grams)
-            parts.append(f"({phrase})")
+        if term.chinese and len(term.text) > 2:
+            grams.append("(" + " <-> ".join(f"'{g}'{mark}" for g in term.trigrams()) + ")")
+        elif term.chinese and len(term.text) == 2:
+            words.append(f"('{term.text}'{mark})")
         else:
-            parts.append(f"'{term.text}':*{weights}")
-    return " & ".join(parts)
+            words.append(f"'{term.text}':*{weights}")
+    return " & ".join(words), " & ".join(grams)
 
 
 def _cut_grams(run: str) -> tuple[tuple[str, ...], ...]:
@@ -245,24 +248,30 @@ def _positions(weight: str) -> tuple[str, ...]:
     return ("", *(f"{pos}{weight}" for pos in range(1, _LAST_POSITION + 1)))
 
 
-def tsvector(fields: list[tuple[str, str]], traditional: bool = False) -> str:
-    """A PostgreSQL tsvector literal for (weight, text) pairs, positions counted across them:
-    `tokens` one position each, with the trigrams `tsquery` asks for beside the bigrams."""
-    positions: dict[str, list[str]] = {}
+def tsvectors(fields: list[tuple[str, str]], traditional: bool = False) -> tuple[str, str]:
+    """PostgreSQL tsvector literals for (weight, text) pairs, positions counted across them:
+    the words (`tokens`, one position each) and the trigrams `tsqueries` asks for, each at
+    its bigram's position."""
+    words: dict[str, list[str]] = {}
+    grams: dict[str, list[str]] = {}
     pos = 0
     for weight, text in fields:
         written = _positions(weight)
         for run in _index_runs(text, traditional):
             for lexemes in _grams_cached(run) if len(run) <= _CACHED_RUN else _cut_grams(run):
                 pos += 1
-                for lexeme in lexemes:
+                # The token to the words, the trigram starting here (if any) to the grams.
+                for lexeme, positions in zip(lexemes, (words, grams), strict=False):
                     entries = positions.get(lexeme)
                     if entries is None:
                         positions[lexeme] = entries = []
                     if pos <= _LAST_POSITION and len(entries) < 256:
                         entries.append(written[pos])
-    return " ".join(f"'{tok}':{','.join(p)}" if p else f"'{tok}'"
-                    for tok, p in positions.items())
+    return _literal(words), _literal(grams)
+
+
+def _literal(positions: dict[str, list[str]]) -> str:
+    return " ".join(f"'{tok}':{','.join(p)}" if p else f"'{tok}'" for tok, p in positions.items())
 
 
 # -- highlighting ----------------------------------------------------------------

@@ -1,17 +1,20 @@
-"""PostgreSQL search index: each Chinese run's trigrams beside its bigrams
+"""PostgreSQL search index: each Chinese run's trigrams in a tsvector of their own
 
 A three-character word (养老院) was a phrase of two bigrams. GIN keeps no
 positions, so every report holding both bigrams had its word list read from
 the table to check that they stand together: 75,000 reports, half a second, at
-a million. The tsvector now also holds each run's trigrams, at their bigrams'
-positions (`store.search.text.tsvector`): a three-character word is one
-trigram the index answers alone, a longer one a phrase of trigrams.
+a million. `report_search.grams` now holds each run's trigrams at their
+bigrams' positions (`store.search.text.tsvectors`), under the same GIN index
+as the unit and the words: a three-character word is one trigram the index
+answers alone, a longer one a phrase of trigrams checked against the trigrams
+alone (in the words' column they doubled what each check reads).
 
 The index is built again here with the code that writes it (TRUNCATE, then the
-GIN index once at the end): seconds for a county's reports; 42 minutes for a
-million on a 2-core machine shared with other jobs (`minyi seed`'s index phase,
-the same code), about 10 of them building the GIN index. SQLite's FTS5 keeps positions in its index and is not touched.
-Downgrading leaves the trigrams: the older queries ask for bigrams only.
+GIN index once at the end): seconds for a county's reports; tens of minutes for
+a million (`minyi seed`'s index phase, the same code, took 42 minutes on a
+2-core machine shared with other jobs, 10 of them building the GIN index).
+SQLite's FTS5 keeps positions in its index and is not touched. Downgrading
+drops the trigrams; the words' column is as 0035 wrote it.
 
 Revision ID: 0036
 Revises: 0035
@@ -34,11 +37,17 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     if op.get_bind().dialect.name != 'postgresql':
         return
+    op.execute("ALTER TABLE report_search ADD COLUMN IF NOT EXISTS grams TSVECTOR NOT NULL "
+               "DEFAULT ''")
     from store.search import index  # the one writer of the index, as the flush hook uses it
 
     with Session(bind=op.get_bind()) as session:
-        index.rebuild(session, alone=True)
+        index.rebuild(session, alone=True)  # the GIN index dropped and made with `grams`
 
 
 def downgrade() -> None:
-    pass
+    if op.get_bind().dialect.name != 'postgresql':
+        return
+    op.execute("DROP INDEX IF EXISTS ix_report_search_unit_doc")
+    op.execute("ALTER TABLE report_search DROP COLUMN IF EXISTS grams")
+    op.execute("CREATE INDEX ix_report_search_unit_doc ON report_search USING gin (unit_id, doc)")
