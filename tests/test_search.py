@@ -79,12 +79,12 @@ def test_three_characters_are_found_together_not_as_two_pairs_anywhere(
 
 
 def test_postgresql_is_asked_for_trigrams_which_its_index_holds() -> None:
-    """A three-character word is one trigram the GIN index answers alone, a longer one a
-    phrase of trigrams, kept in a tsvector of their own at their bigrams' positions; one
-    or two characters and Latin words are asked of the words' tsvector."""
+    """A three-character word is one trigram the GIN index answers alone, kept in a
+    tsvector of its own at its bigram's position; every other word is asked of the words'
+    tsvector (a longer one as a phrase of bigrams)."""
     assert text.tsqueries(text.parse("养老院")) == ("", "('养老院')")
-    assert text.tsqueries(text.parse("养老院床位 电梯")) == (
-        "('电梯')", "('养老院' <-> '老院床' <-> '院床位')")
+    assert text.tsqueries(text.parse("养老院床位 电梯 养老院")) == (
+        "('养老' <-> '老院' <-> '院床' <-> '床位') & ('电梯')", "('养老院')")
     assert text.tsqueries(text.parse("电梯 5g 路"), "AB") == ("('电梯':AB) & '5g':*AB & '路':*AB", "")
     words, grams = text.tsvectors([("A", "养老院床位"), ("B", "加装电梯，5G基站")])
     assert words.split() == ["'养老':1A", "'老院':2A", "'院床':3A", "'床位':4A", "'位':5A",

@@ -17,10 +17,10 @@ PostgreSQL also gets each run's trigrams, in a tsvector of their own (`grams`),
 each at its bigram's position (加装电梯 → 加装电 装电梯). GIN keeps no positions, so
 a phrase of bigrams is checked against every report holding all of them, its word
 list read from the table (75,000 reports for 养老院 at a million); a
-three-character word is one trigram that the index answers alone, and a longer
-one a phrase of trigrams, checked against the trigrams alone: their own column,
-so a check reads half a report's lexemes, not all of them. SQLite's FTS5 keeps
-positions in its index and is given bigrams only.
+three-character word is one trigram that the index answers alone. A longer one
+stays a phrase of bigrams, checked against the words' list alone: the trigrams'
+own column keeps that list as short as it was. SQLite's FTS5 keeps positions in
+its index and is given bigrams only.
 
 Normalisation is per character so that highlighting can map a match back to
 the original text: NFKC (ＡＢＣ１２３ → abc123), lower case and, when the office
@@ -211,15 +211,18 @@ def fts5_match(query: Query) -> str:
 def tsqueries(query: Query, weights: str = "") -> tuple[str, str]:
     """The PostgreSQL tsqueries (literal lexemes, never parsed by a text search config) for
     the words (`tsvectors`' first) and the trigrams (its second), "" where none is asked:
-    a Chinese word of two characters is its bigram, of three its trigram, and a longer one
-    the phrase of its trigrams."""
+    a Chinese word of two characters is its bigram, of three its trigram (which GIN answers
+    alone), and a longer one the phrase of its bigrams. A phrase is checked against each
+    candidate's list, read from the table: the words' list is the shorter (a trigram takes
+    more bytes than a bigram), 老旧小区's 204,945 matches at a million 1.9 s against 3.6 s
+    as a phrase of trigrams."""
     mark = f":{weights}" if weights else ""
     words, grams = [], []
     for term in query.terms:
-        if term.chinese and len(term.text) > 2:
-            grams.append("(" + " <-> ".join(f"'{g}'{mark}" for g in term.trigrams()) + ")")
-        elif term.chinese and len(term.text) == 2:
-            words.append(f"('{term.text}'{mark})")
+        if term.chinese and len(term.text) == 3:
+            grams.append(f"('{term.text}'{mark})")
+        elif term.chinese and len(term.text) > 1:
+            words.append("(" + " <-> ".join(f"'{b}'{mark}" for b in term.bigrams()) + ")")
         else:
             words.append(f"'{term.text}':*{weights}")
     return " & ".join(words), " & ".join(grams)

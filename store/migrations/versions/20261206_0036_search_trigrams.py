@@ -6,8 +6,8 @@ the table to check that they stand together: 75,000 reports, half a second, at
 a million. `report_search.grams` now holds each run's trigrams at their
 bigrams' positions (`store.search.text.tsvectors`), under the same GIN index
 as the unit and the words: a three-character word is one trigram the index
-answers alone, a longer one a phrase of trigrams checked against the trigrams
-alone (in the words' column they doubled what each check reads).
+answers alone. A longer one stays a phrase of bigrams checked against the words'
+column, which the trigrams would have doubled.
 
 The index is built again here with the code that writes it (TRUNCATE, then the
 GIN index once at the end): seconds for a county's reports; tens of minutes for
