@@ -90,3 +90,43 @@ def test_the_seed_benchmark_checks_its_database(tmp_path: Path) -> None:
             bench_seed.check(reference, 200, expected)
     finally:
         reference.dispose()
+
+
+def _journal(path: Path) -> str:
+    import sqlite3
+
+    with sqlite3.connect(path) as raw:
+        return str(raw.execute("PRAGMA journal_mode").fetchone()[0])
+
+
+def test_the_bulk_load_skips_the_wal_and_leaves_the_file_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "seeded.sqlite3"
+    seeded = _migrated(path)
+    wal = Path(f"{path}-wal")
+    seen: list[tuple[str, bool]] = []
+    try:
+        # After each batch, and each step of the index: is anything going through the WAL?
+        seed(seeded, 300, batch=100, progress=lambda phase, done, total: seen.append(
+            (phase, wal.exists() and wal.stat().st_size > 0)))
+        assert {phase for phase, _ in seen} == {"reports", "index"}
+        assert not any(in_wal for _, in_wal in seen), seen
+    finally:
+        seeded.dispose()
+    assert _journal(path) == "wal"  # as every database `minyi` opens
+
+
+def test_beside_another_open_connection_the_seed_keeps_the_wal(tmp_path: Path) -> None:
+    path = tmp_path / "seeded.sqlite3"
+    seeded, other = _migrated(path), make_engine(f"sqlite:///{path}", sqlite_immediate=False)
+    try:
+        with other.connect() as conn:  # a console reading the database meanwhile
+            conn.exec_driver_sql("SELECT count(*) FROM reports").scalar()
+            stats = seed(seeded, 200, batch=100)
+            assert conn.exec_driver_sql("SELECT count(*) FROM reports").scalar() == 0  # its snapshot
+        assert stats.indexed == 200
+        with other.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM reports").scalar() == 200
+    finally:
+        seeded.dispose()
+        other.dispose()
+    assert _journal(path) == "wal"
