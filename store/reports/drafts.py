@@ -252,12 +252,33 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
     made up rather than collected: the test factory and the benchmark (which may
     also say when it was filed, `now`).
     """
+    # The moment it is filed: when it was made and when its deadlines start.
+    now = now or utcnow()
+    report = report_of(session, draft, answers, now)
+    # The lifecycle settles the status and deadlines and inserts the report with its SUBMIT
+    # event (by prepared statements, as what follows: the ORM's unit of work cost filing
+    # more than its statements, issue 16).
+    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=draft.reporter, now=now,
+                    new=True)
+    for step_files in draft.files.values():
+        for stored in step_files:
+            _ATTACHMENT_ROW.add(session, stored.attachment(report_id=report.id))
+    # Version 1 is the reporter's own words; staff edits add versions, never overwrite it.
+    # Nothing in this transaction reads it back: a statement, not an object.
+    _VERSION.rows(session.connection(), {
+        "report_id": report.id, "number": 1, "title": report.title, "situation": report.situation,
+        "analysis": report.analysis, "suggestion": report.suggestion, "summary": None,
+        "user_id": None, "created_at": now})
+    return report
+
+
+def report_of(session: Session, draft: Draft, answers: Mapping[str, Any], now: datetime) -> Report:
+    """The report `answers` make, numbered and marked, not in the session yet (the lifecycle's
+    SUBMIT inserts it). A new reporter is inserted first: the report names them by id."""
     if draft.reporter is None:
         raise ValueError("a draft needs its reporter to be filed")
     fields = report_fields(draft.form, dict(answers))
     anonymous = bool(fields.get("anonymous"))
-    # The moment it is filed: when it was made and when its deadlines start.
-    now = now or utcnow()
     report = Report(
         tracking_no=next_tracking_no(session),
         category=fields["category"], title=fields["title"], situation=fields["situation"],
@@ -279,20 +300,6 @@ def file_as_is(session: Session, draft: Draft, answers: Mapping[str, Any], *,
         session.flush()
     report.reporter_id = draft.reporter.id
     marks.assign(session, report)
-    # The lifecycle settles the status and deadlines and inserts the report with its SUBMIT
-    # event (by prepared statements, as what follows: the ORM's unit of work cost filing
-    # more than its statements, issue 16).
-    lifecycle.apply(session, report, lifecycle.Action.SUBMIT, reporter=draft.reporter, now=now,
-                    new=True)
-    for step_files in draft.files.values():
-        for stored in step_files:
-            _ATTACHMENT_ROW.add(session, stored.attachment(report_id=report.id))
-    # Version 1 is the reporter's own words; staff edits add versions, never overwrite it.
-    # Nothing in this transaction reads it back: a statement, not an object.
-    _VERSION.rows(session.connection(), {
-        "report_id": report.id, "number": 1, "title": report.title, "situation": report.situation,
-        "analysis": report.analysis, "suggestion": report.suggestion, "summary": None,
-        "user_id": None, "created_at": now})
     return report
 
 
