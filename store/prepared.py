@@ -53,14 +53,7 @@ class Prepared:
         """Run the statement in `conn`'s transaction: the rows it returns, converted."""
         dialect = conn.dialect
         c = self._compiled.get(dialect.name) or self._compile(dialect)
-        values: Sequence[Any] | dict[str, Any]
-        if c.defaults:
-            params = {**c.defaults, **params}
-        if c.positional:
-            values = tuple(params[n] if p is None else p(params[n]) for n, p in c.binds)
-        else:
-            values = {n: params[n] if p is None else p(params[n]) for n, p in c.binds}
-        raw = run(conn, c.sql, values)
+        raw = run(conn, c.sql, _values(c, params))
         if not c.results:
             return raw
         out = []
@@ -70,6 +63,13 @@ class Prepared:
                 row[i] = proc(row[i])
             out.append(tuple(row))
         return out
+
+    def many(self, conn: sa.Connection, params: Sequence[Mapping[str, Any]]) -> None:
+        """Run the statement once for each of `params` (the driver's executemany), for a
+        statement that returns no rows."""
+        dialect = conn.dialect
+        c = self._compiled.get(dialect.name) or self._compile(dialect)
+        run(conn, c.sql, [_values(c, p) for p in params], many=True)
 
     def first(self, conn: sa.Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         found = self.rows(conn, params)
@@ -101,16 +101,29 @@ class Prepared:
         return made
 
 
-def run(conn: sa.Connection, sql: str, values: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
+def _values(c: _Compiled, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+    """`params` as the driver takes them for `c`: converted, in order for a positional driver."""
+    if c.defaults:
+        params = {**c.defaults, **params}
+    if c.positional:
+        return tuple(params[n] if p is None else p(params[n]) for n, p in c.binds)
+    return {n: params[n] if p is None else p(params[n]) for n, p in c.binds}
+
+
+def run(conn: sa.Connection, sql: str, values: Any = (), *, many: bool = False) -> list[Any]:
     """Run `sql` on the driver's cursor of `conn`: the driver's rows (none for a statement
-    without a result). Errors and events as through SQLAlchemy (see the module's docstring)."""
+    without a result). `many`: `values` is a list of parameter sets, run by executemany.
+    Errors and events as through SQLAlchemy (see the module's docstring)."""
     dialect = conn.dialect
     fairy = conn.connection
     cursor = fairy.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if conn._has_events or conn.engine._has_events:
-            conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, False)
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, many)
         try:
+            if many:
+                cursor.executemany(sql, values)
+                return []
             cursor.execute(sql, values)
             return cursor.fetchall() if cursor.description is not None else []  # type: ignore[no-any-return]
         except dialect.loaded_dbapi.Error as exc:

@@ -224,14 +224,16 @@ def _unit_of(session: Session, draft: Draft, reporter: Reporter) -> int | None:
     """A report taken at a point belongs to the point's unit; one without a point to the
     unit staff named, else the roster member's, else the reporter's (a member's) unit."""
     if draft.point_id is not None:
-        return session.scalar(_POINT_UNIT, {"point_id": draft.point_id})
+        found = _POINT_UNIT.first(session.connection(), {"point_id": draft.point_id})
+        return found[0] if found is not None else None
     if draft.unit_id is not None:
         return draft.unit_id
     if draft.member_id is not None:
         return session.scalar(sa.select(Member.unit_id).where(Member.id == draft.member_id))
     return reporter.unit_id
-# The unit of a point, built once (most reports are taken at a point).
-_POINT_UNIT = sa.select(CollectionPoint.unit_id).where(CollectionPoint.id == sa.bindparam("point_id"))
+# The unit of a point, prepared (most reports are taken at a point).
+_POINTS: sa.Table = CollectionPoint.__table__  # type: ignore[assignment]
+_POINT_UNIT = Prepared(sa.select(_POINTS.c.unit_id).where(_POINTS.c.id == sa.bindparam("point_id")))
 
 
 def sealed_identity(form: forms.Form, answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -277,6 +279,8 @@ def report_of(session: Session, draft: Draft, answers: Mapping[str, Any], now: d
     SUBMIT inserts it). A new reporter is inserted first: the report names them by id."""
     if draft.reporter is None:
         raise ValueError("a draft needs its reporter to be filed")
+    # What the caller changed first, as the ORM's autoflush would: the statements below skip it.
+    session.flush()
     fields = report_fields(draft.form, dict(answers))
     anonymous = bool(fields.get("anonymous"))
     report = Report(

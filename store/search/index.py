@@ -24,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, UOWTransaction
 
 from store.models import Base, OfficeSetting, Report, ReportNote
+from store.prepared import Prepared
 from store.search import text
 from store.upsert import loaded_setting, put_setting
 
@@ -245,8 +246,7 @@ def _store(conn: sa.Connection, ids: Sequence[int],
                  "unit": unit_token(unit)}
                 for rid, (title, body, notes, unit) in docs.items()]
         if rows:
-            conn.execute(sa.text(f"INSERT INTO {FTS_TABLE}(rowid, title, body, notes, unit) "
-                                 "VALUES (:id, :title, :body, :notes, :unit)"), rows)
+            _FTS_INSERT.many(conn, rows)
     else:
         if replace:
             gone = set(ids) - set(docs)
@@ -258,11 +258,17 @@ def _store(conn: sa.Connection, ids: Sequence[int],
             doc, grams = text.tsvectors([("A", title), ("B", body), ("C", notes)], fold)
             rows.append({"id": rid, "unit": unit, "doc": doc, "grams": grams})
         if rows:
-            conn.execute(sa.text(
-                f"INSERT INTO {PG_TABLE}(report_id, unit_id, doc, grams) "
-                "VALUES (:id, :unit, CAST(:doc AS tsvector), CAST(:grams AS tsvector)) "
-                "ON CONFLICT (report_id) DO UPDATE SET unit_id = excluded.unit_id, "
-                "doc = excluded.doc, grams = excluded.grams"), rows)
+            _PG_INSERT.many(conn, rows)
+
+
+# The index's INSERTs, prepared: filing a report runs one.
+_FTS_INSERT = Prepared(sa.text(f"INSERT INTO {FTS_TABLE}(rowid, title, body, notes, unit) "
+                               "VALUES (:id, :title, :body, :notes, :unit)"))
+_PG_INSERT = Prepared(sa.text(
+    f"INSERT INTO {PG_TABLE}(report_id, unit_id, doc, grams) "
+    "VALUES (:id, :unit, CAST(:doc AS tsvector), CAST(:grams AS tsvector)) "
+    "ON CONFLICT (report_id) DO UPDATE SET unit_id = excluded.unit_id, "
+    "doc = excluded.doc, grams = excluded.grams"))
 
 
 def _documents(conn: sa.Connection, ids: Sequence[int]) -> dict[int, tuple[str, str, str, int | None]]:
