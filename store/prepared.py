@@ -18,12 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict
 
 Processor = Callable[[Any], Any]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -168,20 +170,35 @@ class Insert:
 
     def add(self, session: Session, obj: Any) -> None:
         """Insert `obj`'s row in `session`'s transaction and make `obj` persistent in it."""
-        held = obj.__dict__
+        held = instance_dict(obj)
         values: dict[str, Any] = {}
         for key, col in self._columns:
             if key in held:
                 value = held[key]
             else:
-                value = _default(col)
-                setattr(obj, key, value)
+                # Into the object's dict, as a load would: its history is about to be reset.
+                value = held[key] = _default(col)
             values[col.key] = value
         row = self._statement.first(session.connection(), values)
         assert row is not None
         setattr(obj, self._pk, row[0])
         make_transient_to_detached(obj)
         session.add(obj)
+
+
+def loaded(session: Session, model: type[T], values: Mapping[str, Any]) -> T:
+    """The object of `model` a row read by a prepared statement makes, in `session` as if the
+    ORM had loaded it: the one the session holds already, else one made of `values` (every
+    column's value, by attribute name)."""
+    mapper: sa.orm.Mapper[Any] = sa.inspect(model)
+    held = session.identity_map.get(mapper.identity_key_from_primary_key(
+        tuple(values[mapper.get_property_by_column(c).key] for c in mapper.primary_key)))
+    if held is not None:
+        return held  # type: ignore[no-any-return]
+    obj = model(**values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 def _default(col: sa.Column[Any]) -> Any:
