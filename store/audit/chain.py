@@ -135,8 +135,10 @@ def append(conn: sa.Connection, entries: list[Entry]) -> list[int]:
         row["prev_hash"] = prev
         row["hash"] = prev = digest(prev, content(**{k: row[k] for k in CONTENT}))
         rows.append(row)
-    for row in rows:
-        _INSERT.rows(conn, row)
+    if len(rows) == 1:
+        _INSERT.rows(conn, rows[0])
+    else:
+        _INSERT.many(conn, rows)
     return [r["id"] for r in rows]
 
 
