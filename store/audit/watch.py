@@ -8,7 +8,9 @@ matching audit entries (`chain.append`), in the same transaction. The
 existing tables keep their jobs (a report's history, login throttling, the
 export list); the trail chains a copy of each fact, so no writer of them
 needs a line of its own. Settings written by one statement rather than the ORM
-(`store.upsert.put_setting`) call `chain.record` themselves.
+(`store.upsert.put_setting`) call `chain.record` themselves, and a report's
+SUBMIT event, inserted by a prepared statement when it is filed
+(`store.reports.lifecycle`), appends its `new_entry` itself.
 """
 
 from __future__ import annotations
