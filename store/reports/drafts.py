@@ -181,6 +181,13 @@ def held_files(session: Session, conv: ConvRow) -> list[Attachment]:
     return list(session.scalars(_HELD, {"conv_id": conv.id}))
 
 
+def held_count(conn: sa.Connection, conv: ConvRow) -> int:
+    """How many rows `held_by` names, on the unit of work's connection: a file step that
+    ends (完成, 跳过) needs no ORM session for it."""
+    found = _COUNT_HELD.first(conn, {"conv_id": conv.id})
+    return int(found[0]) if found is not None else 0
+
+
 def drop_held(session: Session, conv: ConvRow) -> None:
     """Delete the rows `held_by` names (the files went to a report, or the draft was let go).
 
@@ -197,6 +204,9 @@ _HOLDS = (Attachment.conversation_id == sa.bindparam("conv_id"), Attachment.repo
           Attachment.supplement.is_(False))
 _HELD = sa.select(Attachment).where(*_HOLDS).order_by(Attachment.id)
 _ATTACHMENTS: sa.Table = Attachment.__table__  # type: ignore[assignment]
+_COUNT_HELD = Prepared(sa.select(sa.func.count()).select_from(_ATTACHMENTS).where(
+    _ATTACHMENTS.c.conversation_id == sa.bindparam("conv_id"), _ATTACHMENTS.c.report_id.is_(None),
+    _ATTACHMENTS.c.supplement.is_(False)))
 _DROP_HELD = Prepared(sa.delete(_ATTACHMENTS).where(
     _ATTACHMENTS.c.conversation_id == sa.bindparam("conv_id"), _ATTACHMENTS.c.report_id.is_(None),
     _ATTACHMENTS.c.supplement.is_(False)))
