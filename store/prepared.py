@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict
 
 Processor = Callable[[Any], Any]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -52,14 +55,7 @@ class Prepared:
         """Run the statement in `conn`'s transaction: the rows it returns, converted."""
         dialect = conn.dialect
         c = self._compiled.get(dialect.name) or self._compile(dialect)
-        values: Sequence[Any] | dict[str, Any]
-        if c.defaults:
-            params = {**c.defaults, **params}
-        if c.positional:
-            values = tuple(params[n] if p is None else p(params[n]) for n, p in c.binds)
-        else:
-            values = {n: params[n] if p is None else p(params[n]) for n, p in c.binds}
-        raw = run(conn, c.sql, values)
+        raw = run(conn, c.sql, _values(c, params))
         if not c.results:
             return raw
         out = []
@@ -69,6 +65,13 @@ class Prepared:
                 row[i] = proc(row[i])
             out.append(tuple(row))
         return out
+
+    def many(self, conn: sa.Connection, params: Sequence[Mapping[str, Any]]) -> None:
+        """Run the statement once for each of `params` (the driver's executemany), for a
+        statement that returns no rows."""
+        dialect = conn.dialect
+        c = self._compiled.get(dialect.name) or self._compile(dialect)
+        run(conn, c.sql, [_values(c, p) for p in params], many=True)
 
     def first(self, conn: sa.Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         found = self.rows(conn, params)
@@ -100,16 +103,29 @@ class Prepared:
         return made
 
 
-def run(conn: sa.Connection, sql: str, values: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
+def _values(c: _Compiled, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+    """`params` as the driver takes them for `c`: converted, in order for a positional driver."""
+    if c.defaults:
+        params = {**c.defaults, **params}
+    if c.positional:
+        return tuple(params[n] if p is None else p(params[n]) for n, p in c.binds)
+    return {n: params[n] if p is None else p(params[n]) for n, p in c.binds}
+
+
+def run(conn: sa.Connection, sql: str, values: Any = (), *, many: bool = False) -> list[Any]:
     """Run `sql` on the driver's cursor of `conn`: the driver's rows (none for a statement
-    without a result). Errors and events as through SQLAlchemy (see the module's docstring)."""
+    without a result). `many`: `values` is a list of parameter sets, run by executemany.
+    Errors and events as through SQLAlchemy (see the module's docstring)."""
     dialect = conn.dialect
     fairy = conn.connection
     cursor = fairy.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if conn._has_events or conn.engine._has_events:
-            conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, False)
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, many)
         try:
+            if many:
+                cursor.executemany(sql, values)
+                return []
             cursor.execute(sql, values)
             return cursor.fetchall() if cursor.description is not None else []  # type: ignore[no-any-return]
         except dialect.loaded_dbapi.Error as exc:
@@ -121,3 +137,77 @@ def run(conn: sa.Connection, sql: str, values: Sequence[Any] | Mapping[str, Any]
                 connection_invalidated=gone, dialect=dialect) from exc
     finally:
         cursor.close()
+
+
+class Insert:
+    """The INSERT of a mapped object's row by a prepared statement, the object then in the
+    session as if the ORM had inserted it (persistent, nothing left to flush).
+
+    For rows a hot path writes once and reads back as objects (a report being filed): the
+    ORM's unit of work costs several times the statement. Every column is written: a value
+    the object does not hold is its column's default (a callable's is called, as the ORM
+    would at its flush), so the object holds every column afterwards and reading one costs
+    no query. Relationships are not followed: give foreign keys by id. What the ORM's flush
+    hooks do for such a row (the audit trail, the search index) is the caller's to do.
+    """
+
+    def __init__(self, model: type) -> None:
+        mapper: sa.orm.Mapper[Any] = sa.inspect(model)
+        [pk] = mapper.primary_key
+        self._pk = mapper.get_property_by_column(pk).key
+        self._columns: list[tuple[str, sa.Column[Any]]] = []
+        for attr in mapper.column_attrs:
+            [col] = attr.columns
+            if col is pk:
+                continue
+            if col.default is None and col.server_default is not None:
+                raise ValueError(f"{col.key!r} has only a server default: give it one in Python")
+            self._columns.append((attr.key, col))  # type: ignore[arg-type]
+        table: sa.Table = mapper.local_table  # type: ignore[assignment]
+        self._statement = Prepared(sa.insert(table).values(
+            {col.key: sa.bindparam(col.key, type_=col.type) for _key, col in self._columns})
+            .returning(pk))
+
+    def add(self, session: Session, obj: Any) -> None:
+        """Insert `obj`'s row in `session`'s transaction and make `obj` persistent in it."""
+        held = instance_dict(obj)
+        values: dict[str, Any] = {}
+        for key, col in self._columns:
+            if key in held:
+                value = held[key]
+            else:
+                # Into the object's dict, as a load would: its history is about to be reset.
+                value = held[key] = _default(col)
+            values[col.key] = value
+        row = self._statement.first(session.connection(), values)
+        assert row is not None
+        setattr(obj, self._pk, row[0])
+        make_transient_to_detached(obj)
+        session.add(obj)
+
+
+def loaded(session: Session, model: type[T], values: Mapping[str, Any]) -> T:
+    """The object of `model` a row read by a prepared statement makes, in `session` as if the
+    ORM had loaded it: the one the session holds already, else one made of `values` (every
+    column's value, by attribute name)."""
+    mapper: sa.orm.Mapper[Any] = sa.inspect(model)
+    held = session.identity_map.get(mapper.identity_key_from_primary_key(
+        tuple(values[mapper.get_property_by_column(c).key] for c in mapper.primary_key)))
+    if held is not None:
+        return held  # type: ignore[no-any-return]
+    obj = model(**values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
+
+
+def _default(col: sa.Column[Any]) -> Any:
+    default = col.default
+    if default is None:
+        return None
+    if default.is_scalar:
+        return default.arg  # type: ignore[attr-defined]
+    if default.is_callable:
+        # The ORM's own wrapping of a callable default: it takes the execution context.
+        return default.arg(None)  # type: ignore[attr-defined]
+    raise ValueError(f"{col.key!r} has a default computed in SQL: give it a value")

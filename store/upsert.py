@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from store import audit
+from store import audit, prepared
 from store.models import OfficeSetting
 
 
@@ -47,10 +47,24 @@ def read_setting(session: Session, key: str) -> OfficeSetting | None:
     rows: dict[str, OfficeSetting] | None = session.info.get(_LOADED)
     if rows is None:
         # Held here, not only in the identity map: that one lets go of unreferenced rows.
-        rows = session.info[_LOADED] = {row.key: row for row in session.scalars(_ALL)}
+        rows = session.info[_LOADED] = _read_all(session)
     elif any(isinstance(obj, OfficeSetting) for obj in session.new):
         return session.get(OfficeSetting, key)  # added, not flushed yet: the get flushes it
     return rows.get(key)
+
+
+def _read_all(session: Session) -> dict[str, OfficeSetting]:
+    if any(isinstance(obj, OfficeSetting)
+           for obj in (*session.new, *session.dirty, *session.deleted)):
+        # Through the ORM, whose autoflush writes them first.
+        return {row.key: row for row in session.scalars(_ALL)}
+    # A prepared statement: the ORM's query cost filing more than the statement (issue 16).
+    return {key: prepared.loaded(session, OfficeSetting, {"key": key, "value": value})
+            for key, value in _ALL_ROWS.rows(session.connection(), {})}
+
+
+_TABLE: sa.Table = OfficeSetting.__table__  # type: ignore[assignment]
+_ALL_ROWS = prepared.Prepared(sa.select(_TABLE.c.key, _TABLE.c.value))
 
 
 def loaded_setting(session: Session, key: str) -> tuple[bool, OfficeSetting | None]:

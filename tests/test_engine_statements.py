@@ -74,6 +74,27 @@ def test_an_ordinary_input_makes_no_orm_session(chat: Chat, point_token: str,
     assert "提交成功" in chat.log[-1].text and made
 
 
+def test_skipping_the_photos_makes_no_orm_session(chat: Chat, point_token: str,
+                                                   db_engine: sa.Engine, monkeypatch: Any) -> None:
+    """The files the draft holds are counted on the unit of work's connection: a step that
+    ends without a file costs what an ordinary input does."""
+    made: list[db.Unit] = []
+    session = db.Unit.session
+
+    def noted(self: db.Unit) -> Session:
+        made.append(self)
+        return session.fget(self)  # type: ignore[no-any-return, attr-defined]
+
+    send(chat, command="start", args=point_token)
+    chat.fill_report(until="photos")
+    monkeypatch.setattr(db.Unit, "session", property(noted))
+    with statements(db_engine) as seen:
+        send(chat, text="跳过")
+    assert "照片" not in chat.last.text  # the next question was asked
+    assert not made
+    assert len(seen) <= 5, seen
+
+
 def _filing(chat: Chat, point_token: str, db_engine: sa.Engine) -> list[str]:
     """The statements 确认提交 runs, for a report filled in without a photo."""
     chat.command("start", point_token)

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store.models import AuditEntry, utcnow
+from store.prepared import Prepared
 
 GENESIS = "0" * 64
 # Any number, the same in every process: the key of the chain's advisory lock.
@@ -121,8 +122,8 @@ def append(conn: sa.Connection, entries: list[Entry]) -> list[int]:
     if not entries:
         return []
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_KEY)))
-    last = conn.execute(_LAST).first()
+        _LOCK.rows(conn, {})
+    last = _LAST.first(conn, {})
     last_id, prev = (last[0], last[1]) if last else (0, GENESIS)
     rows: list[dict[str, Any]] = []
     for offset, e in enumerate(entries, start=1):
@@ -134,14 +135,20 @@ def append(conn: sa.Connection, entries: list[Entry]) -> list[int]:
         row["prev_hash"] = prev
         row["hash"] = prev = digest(prev, content(**{k: row[k] for k in CONTENT}))
         rows.append(row)
-    conn.execute(_INSERT, rows)
+    if len(rows) == 1:
+        _INSERT.rows(conn, rows[0])
+    else:
+        _INSERT.many(conn, rows)
     return [r["id"] for r in rows]
 
 
-# The trail's last entry, and the INSERT after it: built once (every flush that owes the
-# trail runs them).
-_LAST = sa.select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
-_INSERT = sa.insert(AuditEntry)
+# The chain's lock, its last entry and the INSERT after it, prepared: filing a report runs
+# them, as does every flush that owes the trail.
+_TABLE: sa.Table = AuditEntry.__table__  # type: ignore[assignment]
+_LOCK = Prepared(sa.select(sa.func.pg_advisory_xact_lock(LOCK_KEY)))
+_LAST = Prepared(sa.select(_TABLE.c.id, _TABLE.c.hash).order_by(_TABLE.c.id.desc()).limit(1))
+_INSERT = Prepared(sa.insert(_TABLE).values(
+    {c.name: sa.bindparam(c.name, type_=c.type) for c in _TABLE.columns}))
 
 CONTENT = ("id", "at", "actor", "user_id", "reporter_id", "action", "report_id", "object", "detail")
 

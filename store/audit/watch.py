@@ -8,7 +8,9 @@ matching audit entries (`chain.append`), in the same transaction. The
 existing tables keep their jobs (a report's history, login throttling, the
 export list); the trail chains a copy of each fact, so no writer of them
 needs a line of its own. Settings written by one statement rather than the ORM
-(`store.upsert.put_setting`) call `chain.record` themselves.
+(`store.upsert.put_setting`) call `chain.record` themselves, and a report's
+SUBMIT event, inserted by a prepared statement when it is filed
+(`store.reports.lifecycle`), appends its `new_entry` itself.
 """
 
 from __future__ import annotations
@@ -48,8 +50,11 @@ def _user(user_id: int | None) -> Actor:
     return Actor(user_id=user_id) if user_id is not None else SYSTEM
 
 
-def _new(session: Session, obj: Any) -> Entry | None:
-    """The entry a newly added row makes, or None for rows the trail does not follow."""
+def new_entry(session: Session, obj: Any) -> Entry | None:
+    """The entry a newly added row makes, or None for rows the trail does not follow.
+
+    Also for a row inserted without the ORM's flush (`store.prepared.Insert`): its writer
+    appends this entry itself."""
     if isinstance(obj, ReportEvent):
         actor = Actor(user_id=obj.user_id, reporter_id=obj.reporter_id)
         return Entry(f"report.{obj.action}", actor, obj.report_id, f"report_events:{obj.id}",
@@ -162,7 +167,7 @@ def entries(session: Session) -> list[Entry]:
     """What this flush owes the trail, in a stable order."""
     out: list[Entry] = []
     for obj in _ordered(session.new):
-        if (entry := _new(session, obj)) is not None:
+        if (entry := new_entry(session, obj)) is not None:
             out.append(entry)
     for obj in _ordered(session.dirty):
         out.extend(_dirty(session, obj))

@@ -5,7 +5,7 @@ the mapped `Reporter` (filing, /my, a binding code). Loading it through the
 ORM at every input costs more than the statement that reads it, so the row's
 values are read with the conversation (`store.prepared`) and, when a move
 asks, become a `Reporter` of the session without being read again: as if the
-ORM had just loaded them (`make_transient_to_detached`), in the same
+ORM had just loaded them (`store.prepared.loaded`), in the same
 transaction.
 """
 
@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy.orm import Session
 
+from store import prepared
 from store.models import Reporter
 
 _ATTRS = sa.inspect(Reporter).column_attrs
@@ -53,11 +53,5 @@ class Sender:
     def reporter(self, session: Session) -> Reporter:
         """The mapped `Reporter` in `session`, made from the values read (no statement)."""
         if self._mapped is None:
-            found = session.identity_map.get(identity_key(Reporter, self.id))
-            if found is None:
-                found = Reporter(**self._values)
-                make_transient_to_detached(found)
-                session.add(found)
-            self._mapped = found  # type: ignore[assignment]
-        assert self._mapped is not None
+            self._mapped = prepared.loaded(session, Reporter, self._values)
         return self._mapped

@@ -365,7 +365,8 @@ class Turn(OpeningMoves, ReviewMoves, SupplementMoves, ClosureMoves, MemberMoves
         step = self.form.step(self.conv.step or "")
         if step.kind != "file":
             return self.current_prompt()
-        count = len(self.draft_files())
+        self.unit.flush()  # files this input added (none, when the step is skipped)
+        count = drafts.held_count(self.unit.conn, self.conv)
         return self.store(step.key, count or None)
 
     def store(self, key: str, value: object) -> list[Reply]:

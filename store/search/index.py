@@ -11,7 +11,7 @@ runs with `create_all` and in migrations 0007, 0032 and 0034.
 It is kept in step inside the writer's transaction: a flush hook reindexes
 reports that were added or had their text changed through the ORM, and notes
 added or removed; `store.reports.lifecycle` calls `index_ids` after its compare-and-set
-UPDATE, which the ORM does not see.
+UPDATE and `index_new` after filing's INSERT, which the ORM does not see.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, UOWTransaction
 
 from store.models import Base, OfficeSetting, Report, ReportNote
+from store.prepared import Prepared
 from store.search import text
 from store.upsert import loaded_setting, put_setting
 
@@ -245,8 +246,7 @@ def _store(conn: sa.Connection, ids: Sequence[int],
                  "unit": unit_token(unit)}
                 for rid, (title, body, notes, unit) in docs.items()]
         if rows:
-            conn.execute(sa.text(f"INSERT INTO {FTS_TABLE}(rowid, title, body, notes, unit) "
-                                 "VALUES (:id, :title, :body, :notes, :unit)"), rows)
+            _FTS_INSERT.many(conn, rows)
     else:
         if replace:
             gone = set(ids) - set(docs)
@@ -258,11 +258,17 @@ def _store(conn: sa.Connection, ids: Sequence[int],
             doc, grams = text.tsvectors([("A", title), ("B", body), ("C", notes)], fold)
             rows.append({"id": rid, "unit": unit, "doc": doc, "grams": grams})
         if rows:
-            conn.execute(sa.text(
-                f"INSERT INTO {PG_TABLE}(report_id, unit_id, doc, grams) "
-                "VALUES (:id, :unit, CAST(:doc AS tsvector), CAST(:grams AS tsvector)) "
-                "ON CONFLICT (report_id) DO UPDATE SET unit_id = excluded.unit_id, "
-                "doc = excluded.doc, grams = excluded.grams"), rows)
+            _PG_INSERT.many(conn, rows)
+
+
+# The index's INSERTs, prepared: filing a report runs one.
+_FTS_INSERT = Prepared(sa.text(f"INSERT INTO {FTS_TABLE}(rowid, title, body, notes, unit) "
+                               "VALUES (:id, :title, :body, :notes, :unit)"))
+_PG_INSERT = Prepared(sa.text(
+    f"INSERT INTO {PG_TABLE}(report_id, unit_id, doc, grams) "
+    "VALUES (:id, :unit, CAST(:doc AS tsvector), CAST(:grams AS tsvector)) "
+    "ON CONFLICT (report_id) DO UPDATE SET unit_id = excluded.unit_id, "
+    "doc = excluded.doc, grams = excluded.grams"))
 
 
 def _documents(conn: sa.Connection, ids: Sequence[int]) -> dict[int, tuple[str, str, str, int | None]]:
@@ -305,17 +311,33 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
     if not ids and not added:
         return
     conn = session.connection()
-    # The settings this transaction already read (filing reads them all before the INSERT).
-    known, row = loaded_setting(session, SETTING_KEY)
-    fold = bool(row is not None and (row.value or {}).get("fold_traditional")) if known \
-        else _fold_on(conn)
+    fold = _fold_known(session)
     if added:
-        # A report inserted by this flush: its text is on the object and its only notes are
-        # this flush's, and the index holds nothing under an id never used (reports are
-        # deleted only through the ORM, which this hook sees): nothing to read or drop.
-        _store(conn, sorted(added), _new_documents(added, new_notes), fold, replace=False)
+        _add_new(conn, added, new_notes, fold)
     if ids:
         _write(conn, sorted(ids), fold=fold)
+
+
+def index_new(session: Session, reports: Sequence[Report]) -> None:
+    """Index reports just inserted without the ORM's flush (`store.prepared.Insert`: filing),
+    which the flush hook does not see; in the caller's transaction."""
+    if reports:
+        _add_new(session.connection(), {r.id: r for r in reports}, [], _fold_known(session))
+
+
+def _fold_known(session: Session) -> bool:
+    # The settings this transaction already read (filing reads them all before the INSERT).
+    known, row = loaded_setting(session, SETTING_KEY)
+    return bool(row is not None and (row.value or {}).get("fold_traditional")) if known \
+        else _fold_on(session.connection())
+
+
+def _add_new(conn: sa.Connection, added: dict[int, Report], new_notes: list[ReportNote],
+             fold: bool) -> None:
+    # Reports inserted in this transaction: their text is on the objects and their only notes
+    # are `new_notes`, and the index holds nothing under an id never used (reports are
+    # deleted only through the ORM, which the flush hook sees): nothing to read or drop.
+    _store(conn, sorted(added), _new_documents(added, new_notes), fold, replace=False)
 
 
 def _new_documents(added: dict[int, Report],
