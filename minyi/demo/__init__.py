@@ -26,7 +26,9 @@ indexes of the tables written here are dropped first and created again, from
 the very statements `sqlite_master` kept, once every row is in (one sort each
 instead of a million random inserts); and the full-text index is built in one
 pass (no merging of its segments while it grows, one `optimize` at the end),
-with its settings back at their defaults afterwards. The schema at the end is
+with its settings back at their defaults afterwards; and the file is written through a
+rollback journal rather than the WAL, which would write every page twice
+(`_rollback_journal`). The schema at the end is
 the migrated one (tests/test_seed_schema.py).
 """
 
