@@ -53,10 +53,8 @@ def test_an_ordinary_text_input_takes_four_statements_at_most(chat: Chat, point_
                                                ["UPDATE", "conversations", "SET"]]
 
 
-def test_an_ordinary_input_makes_no_orm_session(chat: Chat, point_token: str,
-                                                 monkeypatch: Any) -> None:
-    """Its statements run on the unit of work's connection; a Session's begin, flush and commit
-    would cost more than they do (issue 16). Filing needs one, and gets it."""
+def _sessions_made(monkeypatch: Any) -> list[db.Unit]:
+    """The units of work that make an ORM Session from now on (each time one is asked for)."""
     made: list[db.Unit] = []
     session = db.Unit.session
 
@@ -64,9 +62,17 @@ def test_an_ordinary_input_makes_no_orm_session(chat: Chat, point_token: str,
         made.append(self)
         return session.fget(self)  # type: ignore[no-any-return, attr-defined]
 
+    monkeypatch.setattr(db.Unit, "session", property(noted))
+    return made
+
+
+def test_an_ordinary_input_makes_no_orm_session(chat: Chat, point_token: str,
+                                                 monkeypatch: Any) -> None:
+    """Its statements run on the unit of work's connection; a Session's begin, flush and commit
+    would cost more than they do (issue 16). Filing needs one, and gets it."""
     send(chat, command="start", args=point_token)
     send(chat, callback=chat.button("民生保障"))
-    monkeypatch.setattr(db.Unit, "session", property(noted))
+    made = _sessions_made(monkeypatch)
     send(chat, text="城关镇人民路路灯长期不亮")
     assert "标题" not in chat.last.text and not made
     chat.fill_report(photo=False, since="situation")
@@ -78,16 +84,9 @@ def test_skipping_the_photos_makes_no_orm_session(chat: Chat, point_token: str,
                                                    db_engine: sa.Engine, monkeypatch: Any) -> None:
     """The files the draft holds are counted on the unit of work's connection: a step that
     ends without a file costs what an ordinary input does."""
-    made: list[db.Unit] = []
-    session = db.Unit.session
-
-    def noted(self: db.Unit) -> Session:
-        made.append(self)
-        return session.fget(self)  # type: ignore[no-any-return, attr-defined]
-
     send(chat, command="start", args=point_token)
     chat.fill_report(until="photos")
-    monkeypatch.setattr(db.Unit, "session", property(noted))
+    made = _sessions_made(monkeypatch)
     with statements(db_engine) as seen:
         send(chat, text="跳过")
     assert "照片" not in chat.last.text  # the next question was asked
