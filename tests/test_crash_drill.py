@@ -91,3 +91,42 @@ def test_a_doubled_telegram_message_says_which_kill_of_the_sender_caught_its_fir
     assert checks._why_twice([11.0, 12.0], kills) == (
         "; first copy accepted 800 ms after a SIGKILL of worker (on the wire)")
     assert "no SIGKILL of a sending process" in checks._why_twice([20.0, 21.0], kills)
+
+
+def test_a_message_doubled_by_a_kill_in_its_moment_of_doubt_is_set_apart_not_a_problem() -> None:
+    """A SIGKILL of the sender within IN_DOUBT_MS of Telegram accepting the first copy is the
+    window no code can close (ARCHITECTURE, "Two places remain"): counted apart. A kill further
+    off, a kill of a process that does not send, or a third copy stays a problem."""
+    from store.models import Channel
+
+    class Row:
+        def __init__(self, chat: int, text: str) -> None:
+            self.channel, self.chat_id, self.text = Channel.TELEGRAM, str(chat), text
+
+    class Sent:
+        def __init__(self, text: str, at: float) -> None:
+            self.text, self.at = text, at
+
+    sent = {1: [Sent("采用了", 10.0), Sent("采用了", 12.0)],       # 0 ms before serve's kill
+            2: [Sent("办结了", 19.7), Sent("办结了", 22.0)],       # 300 ms before it
+            3: [Sent("转办了", 30.0), Sent("转办了", 31.0)],       # a kill of the web only
+            4: [Sent("答复了", 10.02), Sent("答复了", 12.0), Sent("答复了", 13.0)]}  # thrice
+
+    class Emu:
+        def sent_to(self, chat: int) -> list[Sent]:
+            return sent[chat]
+
+        def texts(self, chat: int) -> list[str]:
+            return [m.text for m in sent[chat]]
+
+    class S:
+        def scalars(self, _query: object) -> list[Row]:
+            return [Row(chat, sent[chat][0].text) for chat in sent]
+
+    kills = [(10.0, "serve"), (20.0, "serve"), (30.05, "web")]
+    problems, in_doubt = checks._check_feedback(S(), Emu(), [], kills)
+
+    assert [line.split(":")[0] for line in in_doubt] == ["telegram chat 1"]
+    assert "0 ms before a SIGKILL of serve" in in_doubt[0]
+    assert sorted(line.split(":")[0] for line in problems) == [
+        "telegram chat 2", "telegram chat 3", "telegram chat 4"]

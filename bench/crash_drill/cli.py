@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import bench.crash_drill
+from bench.crash_drill.checks import IN_DOUBT_MS
 from bench.crash_drill.conversations import CONCURRENCY
 from bench.crash_drill.drill import run
 from bench.crash_drill.processes import KILL_EVERY
@@ -25,11 +26,14 @@ def rows(opts: Options) -> list[Row]:
     out = []
     for r in found:
         kills = sum(r.kills.values())
+        doubt = (f" ({len(r.in_doubt)} twice: a kill within {IN_DOUBT_MS} ms of Telegram "
+                 f"accepting the first copy)" if r.in_doubt else "")
         out.append(Row(key=f"15.2 {'pg' if 'PostgreSQL' in r.mode else 'sqlite'}",
                        what=f"{r.conversations} conversations, {kills} SIGKILLs ({r.mode})",
                        figure=float(len(r.problems)), unit="problems", goal="= 0",
                        met=not r.problems and kills > 0, higher_is_better=False,
-                       note=f"{r.receipts} receipts, {r.reports} reports, {r.feedback} feedback; "
+                       note=f"{r.receipts} receipts, {r.reports} reports, {r.feedback} feedback"
+                            f"{doubt}; "
                             f"{r.seconds:.0f} s wall, {r.cpu:.0f} CPU s"))
     return out
 
