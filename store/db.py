@@ -201,6 +201,13 @@ class Unit:
                     self._conn.commit()
                 else:
                     self._conn.rollback()
+        except BaseException:
+            # A COMMIT that failed leaves the driver's transaction open while SQLAlchemy
+            # counts it as ended, and the pool would hand that connection to the next unit
+            # ("cannot start a transaction within a transaction"): drop it instead.
+            if commit and self._conn is not None and not self._conn.invalidated:
+                self._conn.invalidate()
+            raise
         finally:
             if self._session is not None:
                 self._session.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -17,6 +18,8 @@ from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.channels import group_commit
+from bot.channels.group_commit import GroupCommit, Outcome
 from bot.channels.telegram.sender import retry_after_seconds, send
 from bot.channels.telegram.translate import DOWNLOAD_LIMIT, can_download, file_ref, is_private, to_inbound
 from store import db, limits
@@ -58,11 +61,23 @@ class BotContext:
     # Which group chats were told to use a private chat, this past hour (bounded: a bot
     # added to ever more groups must not grow with them).
     refused: limits.Local = field(default_factory=limits.Local)
+    # The inputs waiting together answered in one transaction (made in the event loop).
+    rounds: GroupCommit | None = field(default=None, repr=False)
 
     def answer(self, inbound: Inbound) -> list[Reply]:
         """Run the engine in a unit of work of its own (blocking: call it in a thread)."""
         with db.unit(self.session_factory) as work:
             return self.engine.handle(work, inbound)
+
+    def answer_all(self, inbounds: Sequence[Inbound]) -> list[Outcome]:
+        """Several chats' inputs in one unit of work (`group_commit.answer_all`; blocking)."""
+        return group_commit.answer_all(self.session_factory, self.engine.handle, inbounds)
+
+    async def answer_soon(self, inbound: Inbound) -> list[Reply]:
+        """`inbound`'s replies, committed together with the inputs waiting beside it."""
+        if self.rounds is None or not self.rounds.serves_this_loop():
+            self.rounds = GroupCommit(self.answer_all)
+        return await self.rounds.answer(inbound)
 
 
 async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -80,7 +95,7 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         inbound = to_inbound(update, await _fetch(context.bot, update, deps.download_limit))
         if inbound is None:
             return
-        replies = await asyncio.to_thread(deps.answer, inbound)
+        replies = await deps.answer_soon(inbound)
     except Exception:
         log.exception("update %s failed", update.update_id)
         await _send_quietly(context.bot, chat.id, t("bot.busy", lang))
