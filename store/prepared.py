@@ -186,6 +186,29 @@ class Insert:
         session.add(obj)
 
 
+class Get:
+    """`session.get(model, id)` by a prepared statement, for an object a hot path reads by its
+    key: the one the session holds, else its row read by one SELECT of every column and made
+    an object as `loaded` does (None where there is no such row). Relationships load when
+    touched, as the ORM's lazy loads do."""
+
+    def __init__(self, model: type) -> None:
+        mapper: sa.orm.Mapper[Any] = sa.inspect(model)
+        [pk] = mapper.primary_key
+        self._model = model
+        self._mapper = mapper
+        self._keys = [attr.key for attr in mapper.column_attrs]
+        self._statement = Prepared(sa.select(*(attr.columns[0] for attr in mapper.column_attrs))
+                                   .where(pk == sa.bindparam("pk", type_=pk.type)))
+
+    def __call__(self, session: Session, pk: Any) -> Any:
+        held = session.identity_map.get(self._mapper.identity_key_from_primary_key((pk,)))
+        if held is not None:
+            return held
+        row = self._statement.first(session.connection(), {"pk": pk})
+        return None if row is None else loaded(session, self._model, dict(zip(self._keys, row, strict=True)))
+
+
 def loaded(session: Session, model: type[T], values: Mapping[str, Any]) -> T:
     """The object of `model` a row read by a prepared statement makes, in `session` as if the
     ORM had loaded it: the one the session holds already, else one made of `values` (every

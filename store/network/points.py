@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from store import prepared
 from store.errors import DomainError
 from store.models import CollectionPoint, PointKind, utcnow
 from store.network import tokens
@@ -113,12 +114,16 @@ def token_for_short(session: Session, secret: str, code: str | None) -> str | No
     return None
 
 
+# Every scan reads its point by id: one prepared SELECT (store.prepared), not the ORM's query.
+_POINT = prepared.Get(CollectionPoint)
+
+
 def resolve(session: Session, secret: str, token: str | None) -> Resolved:
     """Which point a scanned token names. A bad token never yields a point."""
     parsed = tokens.parse(secret, token)
     if parsed is None:
         return Resolved(False, reason="forged")
-    point = session.get(CollectionPoint, parsed.point_id)
+    point: CollectionPoint | None = _POINT(session, parsed.point_id)
     if point is None:
         return Resolved(False, reason="unknown")
     if parsed.version != point.token_version or point.revoked_at is not None:

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from store import prepared
 from store.models import Channel, PointScan, Report, ScanVisitor, utcnow
 from store.upsert import insert_for
 
@@ -56,32 +57,35 @@ def record(session: Session, point_id: int, channel: Channel, day: date | None =
     """
     day = day or utcnow().date()
     conn = session.connection()
-    claim, count = _statements(conn.dialect.name)
     if visitor is not None:
-        claimed = conn.execute(claim, {"point_id": point_id, "day": day, "visitor": visitor}).scalar()
+        claimed = _CLAIM.first(conn, {"point_id": point_id, "day": day, "visitor": visitor})
         if claimed is None:
             return False
-    conn.execute(count, {"point_id": point_id, "channel": channel, "day": day, "count": 1})
+    _COUNT.rows(conn, {"point_id": point_id, "channel": channel, "day": day, "count": 1})
     return True
 
 
-# `record`'s two statements per dialect: Core, built once (so compiled once); a scan opens
-# most conversations.
-_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+# `record`'s two statements, each dialect's INSERT … ON CONFLICT, prepared (store.prepared):
+# a scan opens most conversations.
+def _claim(dialect: str) -> Any:
+    visitors = ScanVisitor.__table__
+    return (insert_for(dialect, visitors).values(_binds(visitors, "point_id", "day", "visitor"))
+            .on_conflict_do_nothing().returning(visitors.c.point_id))
 
 
-def _statements(dialect: str) -> tuple[Any, Any]:
-    found = _STATEMENTS.get(dialect)
-    if found is None:
-        visitors, scans = ScanVisitor.__table__, PointScan.__table__
-        claim = (insert_for(dialect, visitors).on_conflict_do_nothing()
-                 .returning(visitors.c.point_id))
-        count = insert_for(dialect, scans)
-        count = count.on_conflict_do_update(
-            index_elements=[scans.c.point_id, scans.c.channel, scans.c.day],
-            set_={"count": scans.c.count + 1})
-        found = _STATEMENTS[dialect] = (claim, count)
-    return found
+def _count(dialect: str) -> Any:
+    scans = PointScan.__table__
+    return insert_for(dialect, scans).values(
+        _binds(scans, "point_id", "channel", "day", "count")).on_conflict_do_update(
+        index_elements=[scans.c.point_id, scans.c.channel, scans.c.day],
+        set_={"count": scans.c.count + 1})
+
+
+def _binds(table: Any, *names: str) -> dict[str, Any]:
+    return {name: sa.bindparam(name, type_=table.c[name].type) for name in names}
+
+
+_CLAIM, _COUNT = prepared.Prepared(_claim), prepared.Prepared(_count)
 
 
 def prune_visitors(session: Session, now: datetime | None = None) -> int:
