@@ -9,7 +9,9 @@ once, as a busy `getUpdates` hands them to the channel, which answers them
 through its group commit (`BotContext.answer_soon`,
 bot/channels/group_commit.py): the inputs waiting together are applied in one
 transaction, and each answer is returned only once that has committed, so
-every answer is on disk before it is sent. Run on a fresh SQLite file and, when a PostgreSQL server
+every answer is on disk before it is sent. The p95 is of CPU per input: its
+own `handle`, plus an equal share of what the rest cost (the commits, the
+rounds' bookkeeping, the event loop). Run on a fresh SQLite file and, when a PostgreSQL server
 is configured (MINYI_BENCH_POSTGRES_URL / MINYI_TEST_POSTGRES_URL), on a
 fresh database of its own (bench/pg.py).
 
