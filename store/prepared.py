@@ -218,10 +218,13 @@ def loaded(session: Session, model: type[T], values: Mapping[str, Any]) -> T:
         tuple(values[mapper.get_property_by_column(c).key] for c in mapper.primary_key)))
     if held is not None:
         return held  # type: ignore[no-any-return]
-    obj = model(**values)
+    # As a query's load makes it: no __init__ (and its attribute events), the values put in
+    # its dict, then marked as read from its row.
+    obj = mapper.class_manager.new_instance()
+    instance_dict(obj).update(values)
     make_transient_to_detached(obj)
     session.add(obj)
-    return obj
+    return obj  # type: ignore[no-any-return]
 
 
 def _default(col: sa.Column[Any]) -> Any:

@@ -98,6 +98,11 @@ def _int(value: object, name: str, *, required: bool = False) -> int | None:
     return value
 
 
+# Each kind's field names, read on every input: `fields` is not cheap.
+_FIELDS: dict[type[Context], tuple[str, ...]] = {
+    kind: tuple(f.name for f in fields(kind)) for kind in set(OF_MODE.values())}
+
+
 def _str(value: object, name: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -121,7 +126,7 @@ def load(mode: Mode, raw: object) -> Context:
     if not isinstance(raw, dict):
         raise Malformed(f"context must be an object, not {raw!r}")
     kind = OF_MODE[mode]
-    known = {f.name for f in fields(kind)}
+    known = _FIELDS[kind]
     values: dict[str, Any] = {
         "last_receipt": _str(raw.get("last_receipt"), "last_receipt"),
         "submitted_turn": _str(raw.get("submitted_turn"), "submitted_turn"),
@@ -146,7 +151,11 @@ def dump(mode: Mode, context: Context) -> dict[str, Any]:
     if type(context) is not OF_MODE[mode]:
         raise TypeError(f"mode {mode} keeps a {OF_MODE[mode].__name__}, "
                         f"not a {type(context).__name__}")
-    out = asdict(context)
-    if "texts" in out:
-        out["texts"] = list(out["texts"])
-    return {k: v for k, v in out.items() if v is not None}
+    out: dict[str, Any] = {}
+    for name in _FIELDS[type(context)]:
+        value = getattr(context, name)
+        if value is None:
+            continue
+        out[name] = (list(value) if name == "texts" else
+                     asdict(value) if isinstance(value, Paused) else value)
+    return out
