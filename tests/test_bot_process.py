@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
@@ -315,3 +316,34 @@ def test_it_confirms_the_answered_beginning_of_a_batch_while_one_chat_is_slow(
     assert first
     assert while_answering == 1  # 42's answered update confirmed; 7's still Telegram's
     assert emu.texts(42) == ["收到"] and emu.texts(7) == ["收到"]
+
+
+def test_a_batch_of_chats_is_answered_in_rounds_not_a_transaction_each(
+    settings: Settings, Session_: sessionmaker[Session], engine: Engine,  # noqa: N803
+    db_engine: sa.Engine, point_token: str,
+) -> None:
+    """The polling bot hands a getUpdates batch's chats to the group commit: 30 people scanning
+    at once are answered in a few transactions, each told what one alone would be."""
+    commits: list[int] = []
+    sa.event.listen(db_engine, "commit", lambda _conn: commits.append(1))
+    chats = range(7100, 7130)
+    with BotAPIEmulator() as emu:
+        settings = _against(settings, emu, telegram_poll_timeout=1)
+        for chat in chats:
+            emu.user_sends_command(chat, "start", point_token)
+
+        async def run() -> None:
+            application = await telegram_app.start(settings, Session_, engine)
+            try:
+                for chat in chats:
+                    await asyncio.to_thread(emu.wait_for_reply, chat, 0)
+                await asyncio.to_thread(emu.wait_idle, 10)
+            finally:
+                await telegram_app.stop(application)
+
+        asyncio.run(run())
+        welcomes = {chat: emu.texts(chat)[0] for chat in chats}
+
+    assert all("城关镇便民服务中心" in text for text in welcomes.values()), welcomes
+    assert len(set(welcomes.values())) == 1  # the same welcome for each
+    assert 1 <= len(commits) < len(chats) // 2, commits  # rounds, not a transaction each
