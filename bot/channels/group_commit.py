@@ -24,12 +24,15 @@ rolled back: an input retried alone after a failed round counts twice there.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import db
 from store.conversation.types import Inbound, Reply
+
+log = logging.getLogger(__name__)
 
 # Inputs in one round at most: a round holds the write lock (SQLite) or its rows' locks
 # (PostgreSQL) while it runs, about 0.3 ms an input on these machines.
@@ -51,6 +54,8 @@ def answer_all(sessions: sessionmaker[Session], handle: Handle,
     except Exception as exc:
         if len(inbounds) == 1:
             return [exc]
+        log.warning("a round of %d inputs failed (%r): each is answered alone", len(inbounds),
+                    exc, exc_info=exc)
     alone: list[Outcome] = []
     for inbound in inbounds:
         try:
