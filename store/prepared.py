@@ -139,6 +139,12 @@ def run(conn: sa.Connection, sql: str, values: Any = (), *, many: bool = False) 
         cursor.close()
 
 
+def binds(table: sa.FromClause, *names: str) -> dict[str, sa.BindParameter[Any]]:
+    """A bind parameter of each named column, by its name and with its type (so that its value
+    goes through the column's processor): an INSERT's `values` for a prepared statement."""
+    return {name: sa.bindparam(name, type_=table.c[name].type) for name in names}
+
+
 class Insert:
     """The INSERT of a mapped object's row by a prepared statement, the object then in the
     session as if the ORM had inserted it (persistent, nothing left to flush).

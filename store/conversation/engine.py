@@ -29,7 +29,7 @@ from store.i18n import lang_of, t
 from store.models import Conversation, ProcessedUpdate, Reporter, utcnow
 from store.network import addresses
 from store.ops import logctx
-from store.prepared import Prepared
+from store.prepared import Prepared, binds
 
 
 class Engine:
@@ -172,7 +172,7 @@ def _first(what: str) -> Prepared:
     returned = COLUMNS if what == "conversation" else (table.c.id,)
     return Prepared(lambda dialect: (
         upsert.insert_for(dialect, table)
-        .values({name: sa.bindparam(name, type_=table.c[name].type) for name in names})
+        .values(binds(table, *names))
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
         .returning(*returned)))
 

@@ -69,20 +69,16 @@ def record(session: Session, point_id: int, channel: Channel, day: date | None =
 # a scan opens most conversations.
 def _claim(dialect: str) -> Any:
     visitors = ScanVisitor.__table__
-    return (insert_for(dialect, visitors).values(_binds(visitors, "point_id", "day", "visitor"))
+    return (insert_for(dialect, visitors).values(prepared.binds(visitors, "point_id", "day", "visitor"))
             .on_conflict_do_nothing().returning(visitors.c.point_id))
 
 
 def _count(dialect: str) -> Any:
     scans = PointScan.__table__
     return insert_for(dialect, scans).values(
-        _binds(scans, "point_id", "channel", "day", "count")).on_conflict_do_update(
+        prepared.binds(scans, "point_id", "channel", "day", "count")).on_conflict_do_update(
         index_elements=[scans.c.point_id, scans.c.channel, scans.c.day],
         set_={"count": scans.c.count + 1})
-
-
-def _binds(table: Any, *names: str) -> dict[str, Any]:
-    return {name: sa.bindparam(name, type_=table.c[name].type) for name in names}
 
 
 _CLAIM, _COUNT = prepared.Prepared(_claim), prepared.Prepared(_count)

@@ -43,7 +43,7 @@ from store.models import (
     User,
     utcnow,
 )
-from store.prepared import Insert, Prepared
+from store.prepared import Insert, Prepared, binds
 from store.reports import lifecycle, marks
 from store.reports.files import StoredFile
 from store.reports.queries import next_tracking_no
@@ -319,7 +319,6 @@ def report_of(session: Session, draft: Draft, answers: Mapping[str, Any], now: d
 
 _ATTACHMENT_ROW = Insert(Attachment)
 _VERSIONS: sa.Table = ReportVersion.__table__  # type: ignore[assignment]
-_VERSION = Prepared(sa.insert(_VERSIONS).values(
-    {name: sa.bindparam(name, type_=_VERSIONS.c[name].type)
-     for name in ("report_id", "number", "title", "situation", "analysis", "suggestion", "summary",
-                  "user_id", "created_at")}))
+_VERSION = Prepared(sa.insert(_VERSIONS).values(binds(
+    _VERSIONS, "report_id", "number", "title", "situation", "analysis", "suggestion", "summary",
+    "user_id", "created_at")))
