@@ -193,21 +193,28 @@ ON_THE_WIRE, IN_DOUBT = 2.0, 5.0
 IN_DOUBT_MS = 100
 
 
+def _nearest_kill(copies: list[float], kills: list[tuple[float, str]]) -> tuple[float, str] | None:
+    """The SIGKILL of a sending process nearest a message's first copy, from ON_THE_WIRE
+    seconds before it to IN_DOUBT after: (its time less the copy's, the process), or None."""
+    first = min(copies, default=math.inf)
+    near = sorted((abs(at - first), at - first, name) for at, name in kills
+                  if name in SENDERS and -ON_THE_WIRE <= at - first <= IN_DOUBT)
+    return (near[0][1], near[0][2]) if near else None
+
+
 def _in_doubt(copies: list[float], kills: list[tuple[float, str]]) -> bool:
     """Whether a SIGKILL of a sending process fell within IN_DOUBT_MS of the first copy."""
-    first = min(copies)
-    return any(abs(at - first) * 1000 <= IN_DOUBT_MS for at, name in kills if name in SENDERS)
+    nearest = _nearest_kill(copies, kills)
+    return nearest is not None and abs(nearest[0]) * 1000 <= IN_DOUBT_MS
 
 
 def _why_twice(copies: list[float], kills: list[tuple[float, str]]) -> str:
     """Where a doubled Telegram message came from: the SIGKILL nearest its first copy."""
-    first = min(copies, default=math.inf)
-    near = sorted((abs(at - first), at - first, name) for at, name in kills
-                  if name in SENDERS and -ON_THE_WIRE <= at - first <= IN_DOUBT)
-    if not near:
+    nearest = _nearest_kill(copies, kills)
+    if nearest is None:
         return (f"; no SIGKILL of a sending process from {ON_THE_WIRE:.0f} s before to "
                 f"{IN_DOUBT:.0f} s after the first copy")
-    _, gap, name = near[0]
+    gap, name = nearest
     if gap < 0:
         return f"; first copy accepted {-gap * 1000:.0f} ms after a SIGKILL of {name} (on the wire)"
     return f"; first copy accepted {gap * 1000:.0f} ms before a SIGKILL of {name}"
