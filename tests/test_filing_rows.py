@@ -122,6 +122,9 @@ def _every_row(conn: sa.Connection, began: datetime) -> dict[str, list[tuple[Any
         index = (f"SELECT report_id, unit_id, doc::text, grams::text FROM {search_index.PG_TABLE} "
                  "ORDER BY report_id")
     out["(search index)"] = [tuple(row) for row in conn.exec_driver_sql(index)]
+    if conn.dialect.name == "postgresql":
+        out["(long runs)"] = [tuple(row) for row in conn.exec_driver_sql(
+            f"SELECT * FROM {search_index.PG_RUNS} ORDER BY report_id")]
     return out
 
 

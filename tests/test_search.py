@@ -78,13 +78,52 @@ def test_three_characters_are_found_together_not_as_two_pairs_anywhere(
     assert find(session, admin, "老院床位") == {together.id}  # 敬老院，床位: not together
 
 
+def test_long_words_stand_whole_though_their_trigrams_are_apart(
+        session: Session, admin) -> None:
+    """PostgreSQL finds a word of four characters or more by the trigrams that cover it,
+    then checks it whole in the report's long runs; SQLite as a phrase. Both must refuse
+    a report that holds every covering trigram but not the word."""
+    # 养老院 and 院床位 (养老院床位's cover) both occur here, never 养老院床位 itself.
+    apart = make_report(session, title="养老院很好", situation="医院床位紧张，住院难。")
+    whole = make_report(session, title="养老院床位不足", situation="全县养老院只有 3 所。")
+    noted = make_report(session, title="敬老院改造", situation="进展缓慢。")
+    session.commit()
+    notes.add(session, noted, admin, "与民政局核实：福利院床位周转困难。")
+    session.commit()
+    assert {"养老院", "院床位"} <= set(text.Term("养老院床位").cover())
+    assert find(session, admin, "养老院床位") == {whole.id}
+    assert find(session, admin, "养老院床位 全县") == {whole.id}
+    assert find(session, admin, "院床位紧张") == {apart.id}
+    assert find(session, admin, "福利院床位") == {noted.id}  # office staff read the notes
+    assert find(session, admin, "床位周转") == {noted.id}
+    # An edit that breaks the word takes the report out of its matches.
+    whole.title = "养老院的床位不足"
+    session.commit()
+    assert find(session, admin, "养老院床位") == set()
+
+
+def test_a_long_word_far_into_a_long_report_is_found(session: Session, admin) -> None:
+    # PostgreSQL's word lists keep no position past 16,383: a phrase there could not be
+    # matched; a long word's check reads the runs, which have no such limit.
+    long_text = "，".join(["老旧小区改造"] * 3000) + "，加装电梯补贴申请难。"
+    far = make_report(session, title="改造情况", situation=long_text)
+    session.commit()
+    assert find(session, admin, "加装电梯补贴") == {far.id}
+
+
 def test_postgresql_is_asked_for_trigrams_which_its_index_holds() -> None:
     """A three-character word is one trigram the GIN index answers alone, kept in a
-    tsvector of its own at its bigram's position; every other word is asked of the words'
-    tsvector (a longer one as a phrase of bigrams)."""
+    tsvector of its own at its bigram's position, and a longer one the trigrams that
+    cover it (checked whole in the report's long runs); a two-character word or a Latin
+    one is asked of the words' tsvector."""
     assert text.tsqueries(text.parse("养老院")) == ("", "('养老院')")
     assert text.tsqueries(text.parse("养老院床位 电梯 养老院")) == (
-        "('养老' <-> '老院' <-> '院床' <-> '床位') & ('电梯')", "('养老院')")
+        "('电梯')", "('养老院' & '院床位') & ('养老院')")
+    assert text.tsqueries(text.parse("一二三四五六七八九"), "AB") == (
+        "", "('一二三':AB & '四五六':AB & '七八九':AB)")
+    assert text.long_terms(text.parse("养老院床位 电梯 养老院 5g")) == ["养老院床位"]
+    assert text.long_runs("养老院床位不足，5G基站。老旧小区加装电梯") == "养老院床位不足 老旧小区加装电梯"
+    assert text.long_runs("養老院床位", traditional=True) == "养老院床位"
     assert text.tsqueries(text.parse("电梯 5g 路"), "AB") == ("('电梯':AB) & '5g':*AB & '路':*AB", "")
     words, grams = text.tsvectors([("A", "养老院床位"), ("B", "加装电梯，5G基站")])
     assert words.split() == ["'养老':1A", "'老院':2A", "'院床':3A", "'床位':4A", "'位':5A",
@@ -194,9 +233,10 @@ def test_notes_are_searched_for_office_staff_only(
     clerk = staff(session, "clerk1", Role.CLERK)
     dept = staff(session, "roads1", Role.DEPARTMENT, network.roads)
     report = corpus["elevator"]
-    notes.add(session, report, clerk, "已电话联系住建局王科长")
+    notes.add(session, report, clerk, "已电话联系住建局王科长，电梯招标下周启动")
     session.commit()
     assert find(session, clerk, "王科长") == {report.id}
+    assert find(session, clerk, "电梯招标") == {report.id}  # a long word, in a note
     hit = search(session, clerk, Filters(q="王科长")).hits[0]
     assert hit.snippet is not None and "内部备注" in hit.snippet and "<mark>王科长</mark>" in hit.snippet
     # Give the department the report: it may see it, but not the office's notes.
@@ -206,6 +246,8 @@ def test_notes_are_searched_for_office_staff_only(
     session.commit()
     assert find(session, dept, "电梯") == {report.id}
     assert find(session, dept, "王科长") == set()
+    assert find(session, dept, "电梯招标") == set()
+    assert find(session, dept, "老旧小区") == {report.id}  # a long word in the body
 
 
 def test_a_full_rebuild_finds_what_the_running_index_found(session: Session, admin, corpus) -> None:

@@ -238,3 +238,42 @@ def test_upgrading_to_0036_gives_postgresqls_index_its_trigrams(db_url: str) -> 
             "AND schemaname = current_schema()")).endswith("USING gin (unit_id, doc)")
         assert s.scalar(sa.text("SELECT doc @@ '电梯'::tsquery FROM report_search"))
     engine.dispose()
+
+
+def test_upgrading_to_0037_gives_postgresqls_index_each_reports_long_runs(db_url: str) -> None:
+    """0037 adds `report_runs`, where a word of four characters or more is checked whole,
+    and fills it for the reports already filed; downgrading drops it."""
+    from alembic import command
+
+    from store import migrate
+    from store.db import make_engine, make_sessionmaker
+
+    migrate.upgrade(db_url, "0036")
+    engine = make_engine(db_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        pytest.skip("SQLite's FTS5 keeps positions in its index; 0037 leaves it alone")
+
+    def runs_table(s: Session) -> str | None:
+        return s.scalar(sa.text(f"SELECT to_regclass('{index.PG_RUNS}')::text"))
+
+    with make_sessionmaker(engine)() as s, s.begin():
+        assert runs_table(s) is None
+        s.execute(sa.text("INSERT INTO units (name, kind, created_at) "
+                          "VALUES ('城关县政协', 'cppcc', CURRENT_TIMESTAMP)"))
+        _file_one_in_unit_1(s)
+    migrate.upgrade(db_url)
+    with make_sessionmaker(engine)() as s:
+        assert s.execute(sa.text(f"SELECT runs, note_runs FROM {index.PG_RUNS}")).all() == [
+            ("老旧小区加装电梯", "")]
+        admin = User(username="a", password_hash="x", role=Role.ADMIN, active=True)
+        clerk = User(username="c", password_hash="x", role=Role.CLERK, active=True, unit_id=1)
+        for user in (admin, clerk):
+            assert search(s, user, Filters(q="小区加装电梯")).total == 1
+            assert search(s, user, Filters(q="小区电梯")).total == 0
+    with engine.connect() as conn:
+        command.downgrade(migrate._config(conn), "0036")
+        conn.commit()
+    with make_sessionmaker(engine)() as s:
+        assert runs_table(s) is None
+    engine.dispose()

@@ -4,9 +4,12 @@ SQLite keeps it in an FTS5 table (`report_fts`, rowid = report id) of our own
 tokens (see `store.search.text`) with the report's unit as a token of a column
 of its own; PostgreSQL in `report_search`, per report its unit, its words and
 its trigrams (two tsvectors: `store.search.text.tsvectors`) under one GIN index
-(unit, words, trigrams). Either way a unit's search is
-answered from its own part of the index. Neither is an ORM table: the DDL below
-runs with `create_all` and in migrations 0007, 0032 and 0034.
+(unit, words, trigrams), and in `report_runs` its long Chinese runs
+(`store.search.text.long_runs`: title and body, and notes apart), where a word
+of four characters or more, found by its trigrams, is checked to stand whole.
+Either way a unit's search is answered from its own part of the index. None is
+an ORM table: the DDL below runs with `create_all` and in migrations 0007, 0032,
+0034 and 0037.
 
 It is kept in step inside the writer's transaction: a flush hook reindexes
 reports that were added or had their text changed through the ORM, and notes
@@ -30,6 +33,9 @@ from store.upsert import loaded_setting, put_setting
 
 FTS_TABLE = "report_fts"
 PG_TABLE = "report_search"
+# Kept apart from `report_search` so that its rows stay narrow: a common word's count
+# visits them (`store.search.matching`).
+PG_RUNS = "report_runs"
 SETTING_KEY = "search"
 # Text columns of a report that the index holds (besides its notes).
 TEXT_COLUMNS = ("title", "situation", "analysis", "suggestion", "summary", "place")
@@ -57,6 +63,9 @@ PG_UNIT_TRIGGER = [
     f"CREATE OR REPLACE TRIGGER {PG_TABLE}_unit AFTER UPDATE OF unit_id ON reports FOR EACH ROW "
     f"WHEN (OLD.unit_id IS DISTINCT FROM NEW.unit_id) EXECUTE FUNCTION {PG_TABLE}_unit()",
 ]
+PG_RUNS_DDL = (f"CREATE TABLE IF NOT EXISTS {PG_RUNS} ("
+               "report_id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE, "
+               "runs TEXT NOT NULL DEFAULT '', note_runs TEXT NOT NULL DEFAULT '')")
 # SQLite, likewise: the unit is a token (`unit_token`) in the FTS5 table's `unit`
 # column, so a clerk's MATCH names the units and FTS5 skips the other units' postings.
 SQLITE_UNIT_TRIGGER = (
@@ -93,6 +102,7 @@ def ddl(dialect: str) -> list[str]:
             "unit_id INTEGER, doc TSVECTOR NOT NULL, grams TSVECTOR NOT NULL DEFAULT '')",
             PG_INDEX_DDL,
             *PG_UNIT_TRIGGER,
+            PG_RUNS_DDL,
         ]
     raise NotImplementedError(f"no search index for {dialect}")
 
@@ -101,12 +111,13 @@ def drop_ddl(dialect: str) -> list[str]:
     if dialect == "sqlite":
         return [f"DROP TRIGGER IF EXISTS {FTS_TABLE}_unit", f"DROP TABLE IF EXISTS {FTS_TABLE}_vocab",
                 f"DROP TABLE IF EXISTS {FTS_TABLE}"]
-    return [f"DROP TABLE IF EXISTS {PG_TABLE}", f"DROP FUNCTION IF EXISTS {PG_TABLE}_unit() CASCADE"]
+    return [f"DROP TABLE IF EXISTS {PG_RUNS}", f"DROP TABLE IF EXISTS {PG_TABLE}",
+            f"DROP FUNCTION IF EXISTS {PG_TABLE}_unit() CASCADE"]
 
 
 def is_index_table(name: str) -> bool:
     """Tables of the index (FTS5 makes shadow tables), which the models do not describe."""
-    return name in (PG_TABLE, FTS_TABLE) or name.startswith(f"{FTS_TABLE}_")
+    return name in (PG_TABLE, PG_RUNS, FTS_TABLE) or name.startswith(f"{FTS_TABLE}_")
 
 
 @event.listens_for(Base.metadata, "after_create")
@@ -184,10 +195,13 @@ def rebuild(session: Session, *, batch: int = 5000,
     dialect = conn.dialect.name
     bulk = alone and dialect == "postgresql"
     if bulk:
-        conn.exec_driver_sql(f"TRUNCATE {PG_TABLE}")
+        conn.exec_driver_sql(f"TRUNCATE {PG_TABLE}, {PG_RUNS}")
         conn.exec_driver_sql(f"DROP INDEX IF EXISTS {PG_INDEX}")
+    elif dialect == "sqlite":
+        conn.exec_driver_sql(f"DELETE FROM {FTS_TABLE}")
     else:
-        conn.exec_driver_sql(f"DELETE FROM {FTS_TABLE if dialect == 'sqlite' else PG_TABLE}")
+        conn.exec_driver_sql(f"DELETE FROM {PG_TABLE}")
+        conn.exec_driver_sql(f"DELETE FROM {PG_RUNS}")
     total = conn.scalar(sa.select(sa.func.count()).select_from(Report)) or 0
     done, last = 0, 0
     while True:
@@ -208,6 +222,7 @@ def rebuild(session: Session, *, batch: int = 5000,
             conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
             conn.exec_driver_sql(PG_INDEX_DDL)
         conn.exec_driver_sql(f"ANALYZE {PG_TABLE}")
+        conn.exec_driver_sql(f"ANALYZE {PG_RUNS}")
     return done
 
 
@@ -221,7 +236,7 @@ def settle(engine: sa.Engine) -> None:
     """
     from store.db import vacuum  # store.db imports this module for its flush hook
 
-    vacuum(engine, [PG_TABLE])
+    vacuum(engine, [PG_TABLE, PG_RUNS])
 
 
 def _write(conn: sa.Connection, ids: Sequence[int], replace: bool = True,
@@ -251,14 +266,18 @@ def _store(conn: sa.Connection, ids: Sequence[int],
         if replace:
             gone = set(ids) - set(docs)
             if gone:
+                # report_runs' rows go with the reports (ON DELETE CASCADE).
                 conn.execute(sa.text(f"DELETE FROM {PG_TABLE} WHERE report_id = ANY(:ids)"),
                              {"ids": sorted(gone)})
-        rows = []
+        rows, runs = [], []
         for rid, (title, body, notes, unit) in docs.items():
             doc, grams = text.tsvectors([("A", title), ("B", body), ("C", notes)], fold)
             rows.append({"id": rid, "unit": unit, "doc": doc, "grams": grams})
+            runs.append({"id": rid, "runs": text.long_runs(f"{title}\n{body}", fold),
+                         "note_runs": text.long_runs(notes, fold)})
         if rows:
             _PG_INSERT.many(conn, rows)
+            _PG_RUNS_INSERT.many(conn, runs)
 
 
 # The index's INSERTs, prepared: filing a report runs one.
@@ -269,6 +288,9 @@ _PG_INSERT = Prepared(sa.text(
     "VALUES (:id, :unit, CAST(:doc AS tsvector), CAST(:grams AS tsvector)) "
     "ON CONFLICT (report_id) DO UPDATE SET unit_id = excluded.unit_id, "
     "doc = excluded.doc, grams = excluded.grams"))
+_PG_RUNS_INSERT = Prepared(sa.text(
+    f"INSERT INTO {PG_RUNS}(report_id, runs, note_runs) VALUES (:id, :runs, :note_runs) "
+    "ON CONFLICT (report_id) DO UPDATE SET runs = excluded.runs, note_runs = excluded.note_runs"))
 
 
 def _documents(conn: sa.Connection, ids: Sequence[int]) -> dict[int, tuple[str, str, str, int | None]]:

@@ -106,8 +106,8 @@ def sparse(session: Session, total: int, page: int, per_page: int, query: text.Q
     (weights), and then it reads each match's list once."""
     if session.get_bind().dialect.name != "postgresql":
         return True
-    # A phrase (a word of four characters or more: `text.tsqueries`) or weights are checked.
-    checked = not notes_too or any(t.chinese and len(t.text) > 3 for t in query.terms)
+    # Weights are checked in each match's list, a long word (`text.long_terms`) in its runs.
+    checked = not notes_too or bool(text.long_terms(query))
     # The planner's own row count of the index (search_path decides which schema's).
     indexed = session.scalar(sa.text("SELECT greatest(reltuples, 0) FROM pg_class "
                                      f"WHERE oid = to_regclass('{index.PG_TABLE}')")) or 0
@@ -140,6 +140,25 @@ def _tokens(units: set[int]) -> str:
     return " OR ".join(index.unit_token(u) for u in sorted(units))
 
 
+_RUNS = sa.table(index.PG_RUNS, sa.column("report_id"), sa.column("runs"), sa.column("note_runs"))
+
+
+def _whole(rs: sa.TableClause, query: text.Query, notes_too: bool) -> list[sa.ColumnElement[bool]]:
+    """PostgreSQL: that each long word, whose trigrams the index matched, stands whole in the
+    report's long runs (`index.PG_RUNS`); none when the query has no long word.
+
+    A subquery per candidate, by its key: a join would let the planner scan the whole
+    table of runs for a common word's many candidates.
+    """
+    words = text.long_terms(query)
+    if not words:
+        return []
+    runs = _RUNS.c.runs if not notes_too else _RUNS.c.runs + " " + _RUNS.c.note_runs
+    whole = sa.and_(*(sa.func.strpos(runs, sa.literal(w, sa.Text())) > 0 for w in words))
+    return [sa.select(whole).where(_RUNS.c.report_id == rs.c.report_id)
+            .scalar_subquery().is_(True)]
+
+
 def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes_too: bool,
               ranked: bool, materialize: bool, within: Within = None) -> tuple[
         sa.Select[Any], sa.ColumnElement[Any], sa.ColumnElement[Any] | None, sa.Select[Any]]:
@@ -156,7 +175,7 @@ def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes
         asked = [(vector, sa.cast(sa.literal(q), postgresql.TSQUERY)) for vector, q in
                  zip((rs.c.doc, rs.c.grams), text.tsqueries(query, "" if notes_too else "AB"),
                      strict=True) if q]
-        hit = sa.and_(*(vector.op("@@")(tsq) for vector, tsq in asked))
+        hit = sa.and_(*(vector.op("@@")(tsq) for vector, tsq in asked), *_whole(rs, query, notes_too))
         columns: list[Any] = [rs.c.report_id]
         if ranked:
             ranks = [sa.func.ts_rank(vector, tsq) for vector, tsq in asked]
@@ -172,7 +191,8 @@ def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes
             # Walked newest first, each report checked as it is met. The function, not the
             # operator: the planner cannot use the index for it, which it would (then sort
             # every match) whenever it guesses a phrase rare.
-            walked = sa.and_(*(sa.func.ts_match_vq(vector, tsq) for vector, tsq in asked))
+            walked = sa.and_(*(sa.func.ts_match_vq(vector, tsq) for vector, tsq in asked),
+                             *_whole(rs, query, notes_too))
             return (base.join(rs, rs.c.report_id == Report.id).where(walked), rs.c.report_id,
                     None, only_text)
         # Materialised, so the planner cannot walk every report newest-first

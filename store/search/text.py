@@ -6,7 +6,8 @@ overlapping bigrams plus its last character on its own (加装电梯 → 加装 
 
 - a one-character query is a prefix query (电 → every token starting with 电);
 - a two-character query is one token (电梯);
-- a longer one is a phrase of consecutive bigrams (加装电梯 → "加装 装电 电梯").
+- a longer one is a phrase of consecutive bigrams (加装电梯 → "加装 装电 电梯");
+  PostgreSQL checks it otherwise (below).
 
 A run never fuses with the next one (punctuation, a field boundary or a Latin
 word puts a single-character token between them), so a phrase cannot match
@@ -15,12 +16,14 @@ prefixes (5G基站 → 5g, 基站; 12345热线 → 12345, 热线).
 
 PostgreSQL also gets each run's trigrams, in a tsvector of their own (`grams`),
 each at its bigram's position (加装电梯 → 加装电 装电梯). GIN keeps no positions, so
-a phrase of bigrams is checked against every report holding all of them, its word
-list read from the table (75,000 reports for 养老院 at a million); a
+a phrase of bigrams would be checked against every report holding all of them, its
+word list read from the table (75,000 reports for 养老院 at a million); a
 three-character word is one trigram that the index answers alone. A longer one
-stays a phrase of bigrams, checked against the words' list alone: the trigrams'
-own column keeps that list as short as it was. SQLite's FTS5 keeps positions in
-its index and is given bigrams only.
+is the trigrams that cover it, which the index answers alone, and then a plain
+substring check in the report's long runs (`long_runs`: its Chinese runs of four
+characters or more, kept beside the index), a short row instead of a list
+stored apart. SQLite's FTS5 keeps positions in its index and is given bigrams
+only.
 
 Normalisation is per character so that highlighting can map a match back to
 the original text: NFKC (ＡＢＣ１２３ → abc123), lower case and, when the office
@@ -172,6 +175,12 @@ class Term:
     def trigrams(self) -> list[str]:
         return [self.text[i:i + 3] for i in range(len(self.text) - 2)]
 
+    def cover(self) -> list[str]:
+        """Trigrams that between them hold every character of a Chinese word of three or
+        more: every third one, and the last (养老院床位紧张 → 养老院 床位紧 位紧张)."""
+        grams = self.trigrams()
+        return grams[::3] + ([grams[-1]] if (len(grams) - 1) % 3 else [])
+
 
 @dataclass(frozen=True)
 class Query:
@@ -212,20 +221,39 @@ def tsqueries(query: Query, weights: str = "") -> tuple[str, str]:
     """The PostgreSQL tsqueries (literal lexemes, never parsed by a text search config) for
     the words (`tsvectors`' first) and the trigrams (its second), "" where none is asked:
     a Chinese word of two characters is its bigram, of three its trigram (which GIN answers
-    alone), and a longer one the phrase of its bigrams. A phrase is checked against each
-    candidate's list, read from the table: the words' list is the shorter (a trigram takes
-    more bytes than a bigram), 老旧小区's 204,945 matches at a million 1.9 s against 3.6 s
-    as a phrase of trigrams."""
+    alone), and a longer one the trigrams that cover it (`cover`), which the index answers
+    alone too; whether they stand together is checked in each candidate's long runs
+    (`long_terms`, `long_runs`). No phrase is asked: a phrase makes PostgreSQL read every
+    candidate's word list, three pages of TOAST each (the nine-character word's 25,257
+    matches at a million: 292 ms to count, against 221 ms through the runs)."""
     mark = f":{weights}" if weights else ""
     words, grams = [], []
     for term in query.terms:
-        if term.chinese and len(term.text) == 3:
-            grams.append(f"('{term.text}'{mark})")
+        if term.chinese and len(term.text) > 2:
+            grams.append("(" + " & ".join(f"'{t}'{mark}" for t in term.cover()) + ")")
         elif term.chinese and len(term.text) > 1:
-            words.append("(" + " <-> ".join(f"'{b}'{mark}" for b in term.bigrams()) + ")")
+            words.append(f"('{term.text}'{mark})")
         else:
             words.append(f"'{term.text}':*{weights}")
     return " & ".join(words), " & ".join(grams)
+
+
+# A Chinese word this long or longer is looked for in a report's long runs (PostgreSQL).
+LONG = 4
+
+
+def long_terms(query: Query) -> list[str]:
+    """The query's Chinese words that PostgreSQL checks in the reports' long runs: those
+    of `LONG` characters or more, which its trigrams only narrow down to candidates."""
+    return [t.text for t in query.terms if t.chinese and len(t.text) >= LONG]
+
+
+def long_runs(text: str, traditional: bool = False) -> str:
+    """The Chinese runs of `text` that a long word can lie in (`LONG` characters or more),
+    normalised as the index normalises them and joined by spaces: a long word occurs in
+    `text`'s index exactly when it is a substring of this."""
+    return " ".join(r for r in _index_runs(text, traditional)
+                    if len(r) >= LONG and r[0] >= _CJK_FIRST)
 
 
 def _cut_grams(run: str) -> tuple[tuple[str, ...], ...]:
