@@ -102,6 +102,39 @@ def test_long_words_stand_whole_though_their_trigrams_are_apart(
     assert find(session, admin, "养老院床位") == set()
 
 
+@pytest.mark.parametrize("collected", [True, False], ids=["collected", "walked"])
+def test_long_words_match_like_whether_matches_are_collected_or_walked(
+        session: Session, network: Network, admin, collected: bool, monkeypatch) -> None:
+    """PostgreSQL either collects a word's matches first or walks reports newest first,
+    checking each (`matching.sparse` chooses); a long word's check is in both, for staff
+    and for a department (which may not read notes), and agrees with LIKE."""
+    from store.search import matching
+
+    monkeypatch.setattr(matching, "sparse", lambda *a, **k: collected)
+    dept = staff(session, "roads1", Role.DEPARTMENT, network.roads)
+    texts = ["养老院床位紧张", "养老院很好，医院床位紧张", "床位紧张的养老院", "敬老院扩建"]
+    made = [make_report(session, title=t, situation="情况说明。") for t in texts]
+    session.commit()
+    notes.add(session, made[3], admin, "福利院床位紧张，需协调。")
+    session.commit()
+    for report in made:
+        adopt(session, report, staff(session, f"boss{report.id}", Role.ADMIN))
+        transfers.transfer(session, report, staff(session, f"boss{report.id}b", Role.ADMIN),
+                           department=network.roads, due_days=5, escalate_days=3)
+    session.commit()
+    for q, staff_sees, dept_sees in [("养老院床位", {0}, {0}), ("院床位紧张", {0, 1, 3}, {0, 1}),
+                                     ("养老院床位 紧张", {0}, {0}), ("床位紧张", {0, 1, 2, 3}, {0, 1, 2})]:
+        for user, want in ((admin, staff_sees), (dept, dept_sees)):
+            for sort in ("new", "relevance"):
+                session.rollback()
+                res = search(session, user, Filters(q=q, per_page=100, sort=sort))
+                got = {h.report.id for h in res.hits}
+                assert got == {made[i].id for i in want}, (q, user.role, sort)
+                assert res.total == len(want)
+                like = like_search(session, user, Filters(q=q, per_page=100))
+                assert got == {h.report.id for h in like.hits}, (q, user.role, "LIKE")
+
+
 def test_a_long_word_far_into_a_long_report_is_found(session: Session, admin) -> None:
     # PostgreSQL's word lists keep no position past 16,383: a phrase there could not be
     # matched; a long word's check reads the runs, which have no such limit.

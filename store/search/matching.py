@@ -140,7 +140,8 @@ def _tokens(units: set[int]) -> str:
     return " OR ".join(index.unit_token(u) for u in sorted(units))
 
 
-_RUNS = sa.table(index.PG_RUNS, sa.column("report_id"), sa.column("runs"), sa.column("note_runs"))
+_RUNS = sa.table(index.PG_RUNS, sa.column("report_id", sa.Integer()), sa.column("runs", sa.Text()),
+                 sa.column("note_runs", sa.Text()))
 
 
 def _whole(rs: sa.TableClause, query: text.Query, notes_too: bool) -> list[sa.ColumnElement[bool]]:
