@@ -192,8 +192,11 @@ def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes
             # Walked newest first, each report checked as it is met. The function, not the
             # operator: the planner cannot use the index for it, which it would (then sort
             # every match) whenever it guesses a phrase rare.
-            walked = sa.and_(*(sa.func.ts_match_vq(vector, tsq) for vector, tsq in asked),
-                             *_whole(rs, query, notes_too))
+            # A long word is checked in the runs alone: its trigrams would read the lists.
+            walked = sa.and_(*(sa.func.ts_match_vq(vector, sa.cast(sa.literal(q), postgresql.TSQUERY))
+                               for vector, q in zip((rs.c.doc, rs.c.grams), text.tsqueries(
+                                   query, "" if notes_too else "AB", covers=False), strict=True)
+                               if q), *_whole(rs, query, notes_too))
             return (base.join(rs, rs.c.report_id == Report.id).where(walked), rs.c.report_id,
                     None, only_text)
         # Materialised, so the planner cannot walk every report newest-first

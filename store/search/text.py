@@ -217,29 +217,35 @@ def fts5_match(query: Query) -> str:
     return " AND ".join(parts)
 
 
-def tsqueries(query: Query, weights: str = "") -> tuple[str, str]:
+# A Chinese word this long or longer is looked for in a report's long runs (PostgreSQL).
+LONG = 4
+
+
+def tsqueries(query: Query, weights: str = "", covers: bool = True) -> tuple[str, str]:
     """The PostgreSQL tsqueries (literal lexemes, never parsed by a text search config) for
     the words (`tsvectors`' first) and the trigrams (its second), "" where none is asked:
     a Chinese word of two characters is its bigram, of three its trigram (which GIN answers
-    alone), and a longer one the trigrams that cover it (`cover`), which the index answers
-    alone too; whether they stand together is checked in each candidate's long runs
-    (`long_terms`, `long_runs`). No phrase is asked: a phrase makes PostgreSQL read every
-    candidate's word list, three pages of TOAST each (the nine-character word's 25,257
-    matches at a million: 292 ms to count, against 221 ms through the runs)."""
+    alone), and a longer one the trigrams that cover it (`Term.cover`), which the index
+    answers alone too; that it stands whole, and in which fields, is checked in each
+    candidate's long runs (`long_terms`, `long_runs`), so its trigrams carry no weights (a
+    weight makes the index read every candidate's list back) and, with `covers` False,
+    are left out (a report met walking newest first is checked in its runs alone). No
+    phrase is asked: a phrase makes PostgreSQL read every candidate's word list, three
+    pages of TOAST each (the nine-character word's 25,257 matches at a million: 292 ms to
+    count, against 221 ms through the runs)."""
     mark = f":{weights}" if weights else ""
     words, grams = [], []
     for term in query.terms:
-        if term.chinese and len(term.text) > 2:
-            grams.append("(" + " & ".join(f"'{t}'{mark}" for t in term.cover()) + ")")
-        elif term.chinese and len(term.text) > 1:
+        if term.chinese and len(term.text) >= LONG:
+            if covers:
+                grams.append("(" + " & ".join(f"'{t}'" for t in term.cover()) + ")")
+        elif term.chinese and len(term.text) == 3:
+            grams.append(f"('{term.text}'{mark})")
+        elif term.chinese and len(term.text) == 2:
             words.append(f"('{term.text}'{mark})")
         else:
             words.append(f"'{term.text}':*{weights}")
     return " & ".join(words), " & ".join(grams)
-
-
-# A Chinese word this long or longer is looked for in a report's long runs (PostgreSQL).
-LONG = 4
 
 
 def long_terms(query: Query) -> list[str]:
