@@ -11,8 +11,10 @@ table of its own so that `report_search`'s rows stay narrow.
 
 The table is filled here by rebuilding the whole index with the code that
 writes it, as 0036 did (the trigrams 0036 added are written by the same
-rebuild): seconds for a county's reports, tens of minutes for a million. SQLite's FTS5 keeps positions and is not touched. Downgrading drops
-the table; the index as 0036 left it still answers long words as phrases.
+rebuild): seconds for a county's reports, about 20 minutes for a million.
+SQLite's FTS5 keeps positions and is not touched. Downgrading drops the
+table; the code of 0036 answers long words as phrases of the words' column,
+which this revision leaves as it was.
 
 Revision ID: 0037
 Revises: 0036
