@@ -172,11 +172,15 @@ def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes
     if session.get_bind().dialect.name == "postgresql":
         rs = sa.table(index.PG_TABLE, sa.column("report_id"), sa.column("unit_id"),
                       sa.column("doc"), sa.column("grams"))
-        # Each tsquery against its own tsvector: the words' and the trigrams'.
-        asked = [(vector, sa.cast(sa.literal(q), postgresql.TSQUERY)) for vector, q in
-                 zip((rs.c.doc, rs.c.grams), text.tsqueries(query, "" if notes_too else "AB"),
-                     strict=True) if q]
-        hit = sa.and_(*(vector.op("@@")(tsq) for vector, tsq in asked), *_whole(rs, query, notes_too))
+
+        def asked_of(covers: bool) -> list[tuple[Any, Any]]:
+            # Each tsquery against its own tsvector: the words' and the trigrams'.
+            return [(vector, sa.cast(sa.literal(q), postgresql.TSQUERY)) for vector, q in
+                    zip((rs.c.doc, rs.c.grams), text.tsqueries(
+                        query, "" if notes_too else "AB", covers=covers), strict=True) if q]
+
+        asked, whole = asked_of(True), _whole(rs, query, notes_too)
+        hit = sa.and_(*(vector.op("@@")(tsq) for vector, tsq in asked), *whole)
         columns: list[Any] = [rs.c.report_id]
         if ranked:
             ranks = [sa.func.ts_rank(vector, tsq) for vector, tsq in asked]
@@ -193,10 +197,8 @@ def match_words(session: Session, base: sa.Select[Any], query: text.Query, notes
             # operator: the planner cannot use the index for it, which it would (then sort
             # every match) whenever it guesses a phrase rare.
             # A long word is checked in the runs alone: its trigrams would read the lists.
-            walked = sa.and_(*(sa.func.ts_match_vq(vector, sa.cast(sa.literal(q), postgresql.TSQUERY))
-                               for vector, q in zip((rs.c.doc, rs.c.grams), text.tsqueries(
-                                   query, "" if notes_too else "AB", covers=False), strict=True)
-                               if q), *_whole(rs, query, notes_too))
+            walked = sa.and_(*(sa.func.ts_match_vq(vector, tsq)
+                               for vector, tsq in asked_of(False)), *whole)
             return (base.join(rs, rs.c.report_id == Report.id).where(walked), rs.c.report_id,
                     None, only_text)
         # Materialised, so the planner cannot walk every report newest-first
