@@ -10,7 +10,7 @@ through its group commit (`BotContext.answer_soon`,
 bot/channels/group_commit.py): the inputs waiting together are applied in one
 transaction, and each answer is returned only once that has committed, so
 every answer is on disk before it is sent. The p95 is of CPU per input: its
-own `handle`, plus an equal share of what the rest cost (the commits, the
+share of its round's `handle_all`, plus an equal share of what the rest cost (the commits, the
 rounds' bookkeeping, the event loop). Run on a fresh SQLite file and, when a PostgreSQL server
 is configured (MINYI_BENCH_POSTGRES_URL / MINYI_TEST_POSTGRES_URL), on a
 fresh database of its own (bench/pg.py).
@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,16 +119,21 @@ def _cpu() -> float:
 
 
 class _Timed:
-    """The engine, noting the CPU each input's `handle` takes."""
+    """The engine, noting the CPU its inputs take: a round's `handle_all` divided among its
+    inputs (every user is at the same step in a turn, so a round's inputs are alike)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.each: list[float] = []
 
     def handle(self, work: db.Unit, inbound: Inbound) -> list[Reply]:
+        return self.handle_all(work, [inbound])[0]
+
+    def handle_all(self, work: db.Unit, inbounds: Sequence[Inbound]) -> list[list[Reply]]:
         t0 = _cpu()
-        replies = self.engine.handle(work, inbound)
-        self.each.append(_cpu() - t0)
+        replies = self.engine.handle_all(work, inbounds)
+        took = _cpu() - t0
+        self.each.extend([took / len(inbounds)] * len(inbounds))
         return replies
 
 

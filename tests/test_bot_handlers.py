@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import pytest
@@ -36,6 +36,9 @@ class FakeEngine:
         if self.fail is not None:
             raise self.fail
         return self.script
+
+    def handle_all(self, work: db.Unit, inbounds: Sequence[Inbound]) -> list[list[Reply]]:
+        return [self.handle(work, inbound) for inbound in inbounds]
 
 
 @dataclass

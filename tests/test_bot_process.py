@@ -248,6 +248,9 @@ def test_it_confirms_an_update_to_telegram_only_once_it_has_been_answered(
 
             return [Reply("收到")]
 
+        def handle_all(self, session: Session, inbounds: Any) -> list[Any]:
+            return [self.handle(session, inbound) for inbound in inbounds]
+
     with BotAPIEmulator() as emu:
         settings = _against(settings, emu, telegram_poll_timeout=1)
 
@@ -291,6 +294,9 @@ def test_it_confirms_the_answered_beginning_of_a_batch_while_one_chat_is_slow(
                 entered.set()
                 release.wait(10)
             return [Reply("收到")]
+
+        def handle_all(self, session: Session, inbounds: Any) -> list[Any]:
+            return [self.handle(session, inbound) for inbound in inbounds]
 
     with BotAPIEmulator() as emu:
         settings = _against(settings, emu, telegram_poll_timeout=1)

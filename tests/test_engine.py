@@ -333,16 +333,16 @@ def test_an_input_that_fails_before_its_commit_leaves_nothing_and_is_applied_whe
     """The engine's own statements (the update id, the conversation) run on the driver, in
     the unit of work's transaction: a failure after the update id was recorded and before the
     conversation was saved leaves neither, so Telegram's redelivery is answered as new."""
-    from store.conversation.row import ConvRow
+    from store.conversation import engine as engine_module
 
     chat.command("start", point_token)
     chat.fill_report(until="situation")
-    save = ConvRow.save
+    save_all = engine_module.save_all
 
-    def crash(self: ConvRow, conn: sa.Connection) -> None:
+    def crash(conn: sa.Connection, rows: object) -> None:
         raise RuntimeError("killed between statements")
 
-    monkeypatch.setattr(ConvRow, "save", crash)
+    monkeypatch.setattr(engine_module, "save_all", crash)
     with pytest.raises(RuntimeError):
         chat.send(text=SITUATION, update_id="903")
     session.rollback()
@@ -350,7 +350,7 @@ def test_an_input_that_fails_before_its_commit_leaves_nothing_and_is_applied_whe
                           .where(ProcessedUpdate.update_id == "903")) == 0
     assert session.scalar(sa.select(Conversation)).step == "situation"
 
-    monkeypatch.setattr(ConvRow, "save", save)
+    monkeypatch.setattr(engine_module, "save_all", save_all)
     replies = chat.send(text=SITUATION, update_id="903")
     assert "原因" in replies[-1].text  # applied this time: the next question
     session.rollback()

@@ -51,7 +51,7 @@ def test_inputs_of_several_chats_are_committed_once_and_each_answered_as_alone(
         expected = engine.handle(work, alone[0])
     commits = _commits(db_engine)
 
-    outcomes = group_commit.answer_all(Session_, engine.handle,
+    outcomes = group_commit.answer_all(Session_, engine.handle_all,
                                        [_start(u, point_token) for u in range(901, 911)])
 
     assert len(commits) == 1
@@ -62,13 +62,13 @@ def test_inputs_of_several_chats_are_committed_once_and_each_answered_as_alone(
 
 def test_a_failing_input_raises_alone_and_the_others_are_stored_once(
         Session_: sessionmaker[Session], engine: Engine, point_token: str) -> None:  # noqa: N803
-    def handle(work: db.Unit, inbound: Inbound) -> list[Reply]:
-        replies = engine.handle(work, inbound)  # written, then the input fails: rolled back
-        if inbound.user_id == "913":
+    def handle_all(work: db.Unit, inbounds: Sequence[Inbound]) -> list[list[Reply]]:
+        replies = engine.handle_all(work, inbounds)  # written, then an input fails: rolled back
+        if any(inbound.user_id == "913" for inbound in inbounds):
             raise RuntimeError("913 broke")
         return replies
 
-    outcomes = group_commit.answer_all(Session_, handle,
+    outcomes = group_commit.answer_all(Session_, handle_all,
                                        [_start(u, point_token) for u in (912, 913, 914)])
 
     assert isinstance(outcomes[1], RuntimeError)
@@ -88,7 +88,7 @@ def test_a_failed_commit_answers_each_input_in_a_unit_of_its_own(
 
     sa.event.listen(db_engine, "commit", fail_the_first)
     try:
-        outcomes = group_commit.answer_all(Session_, engine.handle,
+        outcomes = group_commit.answer_all(Session_, engine.handle_all,
                                            [_start(u, point_token) for u in (915, 916, 917)])
     finally:
         sa.event.remove(db_engine, "commit", fail_the_first)
@@ -140,7 +140,7 @@ def test_a_new_event_loop_gets_a_group_commit_of_its_own(
     assert first and second
 
 
-@pytest.mark.parametrize("users", [1, 60])
+@pytest.mark.parametrize("users", [1, 130])
 def test_the_bot_context_answers_each_input_once_in_rounds(
         Session_: sessionmaker[Session], engine: Engine, db_engine: sa.Engine,  # noqa: N803
         point_token: str, users: int) -> None:
@@ -156,7 +156,7 @@ def test_the_bot_context_answers_each_input_once_in_rounds(
     got = asyncio.run(main())
 
     assert all(g for g in got) and _state(Session_) == (users, users, users)
-    # Rounds of at most MOST inputs: 60 inputs waiting at once take two commits, not 60.
+    # Rounds of at most MOST inputs: 130 inputs waiting at once take two commits, not 130.
     assert len(commits) == -(-users // group_commit.MOST)
 
 

@@ -10,6 +10,10 @@ Its modes, and which input moves which mode where, are the table in
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -18,15 +22,16 @@ from store.conversation import messages as _messages  # noqa: F401  (registers t
 from store.conversation.context import Malformed
 from store.conversation.flood import FloodGuard
 from store.conversation.modes import Mode
-from store.conversation.row import COLUMNS, ConvRow, select_by_sender
+from store.conversation.row import COLUMNS, ConvRow, save_all, select_by_sender
 from store.conversation.sender import COLUMNS as SENDER_COLUMNS
+from store.conversation.sender import NAMES as SENDER_NAMES
 from store.conversation.sender import Sender
 from store.conversation.turn import Turn
 from store.conversation.types import EngineConfig, Inbound, Reply
 from store.db import Unit
 from store.delivery import outbox
 from store.i18n import lang_of, t
-from store.models import Conversation, ProcessedUpdate, Reporter, utcnow
+from store.models import Channel, Conversation, ProcessedUpdate, Reporter, utcnow
 from store.network import addresses
 from store.ops import logctx
 from store.prepared import Prepared, binds
@@ -44,36 +49,54 @@ class Engine:
     def handle(self, work: Unit | Session, inbound: Inbound) -> list[Reply]:
         """Answer one user input in the caller's unit of work (`store.db.unit`, or a session
         of the caller's); state changes are flushed, the caller commits."""
-        # Lines logged while answering carry the update (or, without one, the sender).
-        event = inbound.update_id if inbound.update_id is not None else f"from-{inbound.user_id}"
-        with logctx.tagged(f"upd={inbound.channel.value}:{event}"):
-            return self._handle(work if isinstance(work, Unit) else Unit.of(work), inbound)
+        return self.handle_all(work, [inbound])[0]
 
-    def _handle(self, unit: Unit, inbound: Inbound) -> list[Reply]:
+    def handle_all(self, work: Unit | Session, inbounds: Sequence[Inbound]) -> list[list[Reply]]:
+        """Answer several inputs in the caller's unit of work, each as `handle` answers it, in
+        their order: a channel's group commit hands over the inputs waiting together
+        (bot/channels/group_commit.py).
+
+        The statements every input runs are shared by the round: one INSERT records the
+        update ids, one SELECT reads the reporters with their conversations, and the
+        conversations are saved by one executemany once every input is answered. Each
+        input writes only its own sender's rows, so an input reads what it would have read
+        alone. Inputs of one sender, or one update twice, are answered one after the other.
+        """
+        unit = work if isinstance(work, Unit) else Unit.of(work)
+        if not _apart(inbounds):
+            return [self._round(unit, [inbound])[0] for inbound in inbounds]
+        return self._round(unit, inbounds)
+
+    def _round(self, unit: Unit, inbounds: Sequence[Inbound]) -> list[list[Reply]]:
         # The engine's own statements run on the connection's driver (`store.prepared`).
         conn = unit.conn
-        if inbound.update_id is not None and self._seen(conn, inbound):
-            return self._again(unit, inbound)
-        verdict = self.flood.check(f"{inbound.channel}:{inbound.user_id}")
-        if verdict != "ok":
-            lang = lang_of(inbound.language)
-            return [Reply(t("chat.flood", lang))] if verdict == "warn" else []
-        sender, conv, made = self._load(unit, inbound)
-        replies = Turn(self.config, self.flood, unit, inbound, sender, conv,
-                       new_reporter=made).run()
-        # Mapped objects (the reporter among them) only when a move touched them; the
-        # conversation in one UPDATE.
-        unit.flush()
-        conv.save(conn)
-        return replies
+        new = _record(conn, inbounds)
+        read = _read(conn, [inbound for inbound, fresh in zip(inbounds, new, strict=True) if fresh])
+        answered: list[list[Reply]] = []
+        changed: list[ConvRow] = []
+        for inbound, fresh in zip(inbounds, new, strict=True):
+            # Lines logged while answering carry the update (or, without one, the sender).
+            event = inbound.update_id if inbound.update_id is not None else f"from-{inbound.user_id}"
+            with logctx.tagged(f"upd={inbound.channel.value}:{event}"):
+                if not fresh:
+                    answered.append(self._again(unit, inbound, changed))
+                    continue
+                verdict = self.flood.check(f"{inbound.channel}:{inbound.user_id}")
+                if verdict != "ok":
+                    lang = lang_of(inbound.language)
+                    answered.append([Reply(t("chat.flood", lang))] if verdict == "warn" else [])
+                    continue
+                sender, conv, made = self._load(unit, inbound, read.get((inbound.channel, inbound.user_id)))
+                answered.append(Turn(self.config, self.flood, unit, inbound, sender, conv,
+                                     new_reporter=made).run())
+                # Mapped objects (the reporter among them) only when a move touched them.
+                unit.flush()
+                changed.append(conv)
+        # The conversations, each in one UPDATE: one executemany for those that changed alike.
+        save_all(conn, changed)
+        return answered
 
-    def _seen(self, conn: sa.Connection, inbound: Inbound) -> bool:
-        # One statement: of two deliveries of an update at once, exactly one inserts.
-        return _SEEN.first(conn, {"channel": inbound.channel.value,
-                                  "update_id": str(inbound.update_id),
-                                  "created_at": utcnow()}) is None
-
-    def _again(self, unit: Unit, inbound: Inbound) -> list[Reply]:
+    def _again(self, unit: Unit, inbound: Inbound, changed: list[ConvRow]) -> list[Reply]:
         """An update applied before, delivered again: the process that applied it died before
         its answer went out (or did not, and this is a duplicate). Nothing is applied twice; the
         question that stands now is asked again, so the person is never left without one, and
@@ -93,15 +116,18 @@ class Engine:
             replies = turn.callback(inbound.callback or "")
         else:
             replies = turn.current_prompt()
-        # Asking again starts a new turn (the buttons shown so far stop working): kept, so the
-        # buttons of this answer work. Nothing else moves.
+        # Asking again starts a new turn (the buttons shown so far stop working): kept (in
+        # `changed`, saved with the round's), so the buttons of this answer work. Nothing else
+        # moves.
         unit.flush()
         if conv.changes():
-            conv.save(unit.conn)
+            changed.append(conv)
         return replies
 
-    def _load(self, unit: Unit, inbound: Inbound) -> tuple[Sender, ConvRow, bool]:
-        """The reporter and their conversation in one query; each made first if missing.
+    def _load(self, unit: Unit, inbound: Inbound,
+              row: Sequence[Any] | None) -> tuple[Sender, ConvRow, bool]:
+        """The reporter and their conversation: `row`, as the round read it (`_read`; None:
+        there is no such reporter yet); each made first if missing.
 
         Made with ON CONFLICT DO NOTHING, then read: two first messages of one person
         at once (a double tap, two workers) both find the one row. The flag says this
@@ -109,7 +135,9 @@ class Engine:
         """
         conn = unit.conn
         params = _pair_of(inbound)
-        row = _PAIR.first(conn, params)
+        if row is not None and row[_CHAT] != inbound.chat_id:
+            # The round asked whether the stored chat is a staff address gone; this is another.
+            row = _PAIR.first(conn, params)
         made = False
         if row is None:
             made = _FIRST_REPORTER.first(conn, {
@@ -152,12 +180,52 @@ class Engine:
         return ConvRow(row)
 
 
+# Rows one statement of a round names at most (bind parameters: SQLite's oldest limit is 999).
+_CHUNK = 100
+
+
+def _apart(inbounds: Sequence[Inbound]) -> bool:
+    """Whether `inbounds` can share a round's statements: each of another sender, and no
+    update twice."""
+    senders = {(inbound.channel, inbound.user_id) for inbound in inbounds}
+    updates = [(inbound.channel, inbound.update_id) for inbound in inbounds
+               if inbound.update_id is not None]
+    return len(senders) == len(inbounds) and len(set(updates)) == len(updates)
+
+
 _PROCESSED = ProcessedUpdate.__table__
-# Records an update id; of two deliveries at once, exactly one inserts and returns it.
-_SEEN = Prepared(lambda dialect: (
-    upsert.insert_for(dialect, _PROCESSED)
-    .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-    .returning(_PROCESSED.c.update_id)))
+
+
+@functools.cache
+def _seen(n: int) -> Prepared:
+    """Records `n` update ids and returns those it inserted: of two deliveries of an update
+    at once, exactly one inserts it."""
+    at = sa.bindparam("created_at", type_=_PROCESSED.c.created_at.type)
+    return Prepared(lambda dialect: (
+        upsert.insert_for(dialect, _PROCESSED)
+        .values([{"channel": sa.bindparam(f"c{i}", type_=_PROCESSED.c.channel.type),
+                  "update_id": sa.bindparam(f"u{i}", type_=_PROCESSED.c.update_id.type),
+                  "created_at": at} for i in range(n)])
+        .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+        .returning(_PROCESSED.c.channel, _PROCESSED.c.update_id)))
+
+
+def _record(conn: sa.Connection, inbounds: Sequence[Inbound]) -> list[bool]:
+    """Record the update ids of `inbounds` (distinct): whether each input is new, not an update
+    applied before (an input without an id is new). In key order, so that two rounds naming
+    the same updates at once wait for each other instead of deadlocking (PostgreSQL)."""
+    ids = sorted({(inbound.channel.value, str(inbound.update_id)) for inbound in inbounds
+                  if inbound.update_id is not None})
+    made: set[tuple[str, str]] = set()
+    now = utcnow()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        params: dict[str, object] = {"created_at": now}
+        for i, (channel, update) in enumerate(chunk):
+            params[f"c{i}"], params[f"u{i}"] = channel, update
+        made.update((channel, update) for channel, update in _seen(len(chunk)).rows(conn, params))
+    return [inbound.update_id is None or (inbound.channel.value, str(inbound.update_id)) in made
+            for inbound in inbounds]
 
 
 def _first(what: str) -> Prepared:
@@ -197,7 +265,41 @@ _PAIR = Prepared(
                                      Conversation.external_id == Reporter.external_id))
     .where(Reporter.channel == sa.bindparam("channel"),
            Reporter.external_id == sa.bindparam("external_id")))
+
+
+@functools.cache
+def _pairs(n: int) -> Prepared:
+    """`_PAIR` for `n` senders of one channel at once; whether a staff address is gone is
+    asked of each reporter's stored chat (`_load` reads again where the input's is another)."""
+    return Prepared(
+        sa.select(*SENDER_COLUMNS, *COLUMNS,
+                  addresses.gone(Reporter.channel, Reporter.chat_id).label("staff_gone"))
+        .outerjoin(Conversation, sa.and_(Conversation.channel == Reporter.channel,
+                                         Conversation.external_id == Reporter.external_id))
+        .where(Reporter.channel == sa.bindparam("channel"),
+               Reporter.external_id.in_([sa.bindparam(f"e{i}") for i in range(n)])))
+
+
+def _read(conn: sa.Connection, inbounds: Sequence[Inbound]) -> dict[tuple[Channel, str], Sequence[Any]]:
+    """The `_PAIR` rows of the senders of `inbounds`, by channel and user id; a sender not
+    found (a first input) has none."""
+    users: dict[Channel, list[str]] = {}
+    for inbound in inbounds:
+        users.setdefault(inbound.channel, []).append(inbound.user_id)
+    found: dict[tuple[Channel, str], Sequence[Any]] = {}
+    for channel, ids in users.items():
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            params: dict[str, object] = {"channel": channel}
+            params.update((f"e{i}", user) for i, user in enumerate(chunk))
+            for row in _pairs(len(chunk)).rows(conn, params):
+                found[(channel, row[_EXTERNAL])] = row
+    return found
+
+
 # Where each part is in its row.
 _SENDER = slice(0, len(SENDER_COLUMNS))
+_EXTERNAL = SENDER_NAMES.index("external_id")
+_CHAT = SENDER_NAMES.index("chat_id")
 _CONV = slice(len(SENDER_COLUMNS), len(SENDER_COLUMNS) + len(COLUMNS))
 _GONE = len(SENDER_COLUMNS) + len(COLUMNS)

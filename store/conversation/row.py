@@ -1,8 +1,9 @@
 """The `conversations` row while one input is answered: plain attributes, saved by one UPDATE.
 
-The engine reads the row with the reporter (one SELECT) and writes back only
-the columns the move changed, with `updated_at`, in one UPDATE built once per
-set of columns and run on the driver (`store.prepared`). Not an ORM object: for
+The engine reads the row with the reporter (one SELECT for a round of inputs,
+`Engine.handle_all`) and writes back only the columns the move changed, with
+`updated_at`, in one UPDATE built once per set of columns and run on the driver
+(`store.prepared`): a round's rows that changed alike by one executemany. Not an ORM object: for
 a row read and written once per input, the identity map, attribute
 instrumentation and unit of work cost more than the two statements themselves
 (issue 16's profile).
@@ -72,16 +73,42 @@ class ConvRow:
         A row nothing changed in is stamped too: `updated_at` says when the
         chat was last used (stale drafts' files are let go by it).
         """
+        save_all(conn, [self])
+
+    def _saving(self) -> tuple[tuple[str, ...], dict[str, Any]]:
+        """The columns to write and the UPDATE's parameters; from now on the row holds them."""
         values = self.changes()
         self.updated_at = values["updated_at"] = utcnow()
-        names = tuple(values)
-        stmt = _UPDATES.get(names)
-        if stmt is None:
-            stmt = _UPDATES[names] = Prepared(
-                sa.update(TABLE).where(TABLE.c.id == sa.bindparam("row_id"))
-                .values({name: sa.bindparam(f"new_{name}", type_=TABLE.c[name].type) for name in names}))
-        stmt.rows(conn, {"row_id": self.id, **{f"new_{k}": v for k, v in values.items()}})
         self._read = tuple(getattr(self, name) for name in SAVED)
+        return tuple(values), {"row_id": self.id, **{f"new_{k}": v for k, v in values.items()}}
+
+
+def save_all(conn: sa.Connection, rows: Sequence[ConvRow]) -> None:
+    """`save` each of `rows` (of different conversations), in id order, so that two rounds
+    updating the same rows at once wait for each other instead of deadlocking (PostgreSQL):
+    rows next in that order that changed the same columns by one executemany of their UPDATE
+    (a round's inputs are mostly answers to the same kind of question)."""
+    run: list[dict[str, Any]] = []
+    names: tuple[str, ...] = ()
+    for row in sorted(rows, key=lambda r: r.id):
+        these, params = row._saving()
+        if these != names and run:
+            _update(names).many(conn, run)
+            run = []
+        names = these
+        run.append(params)
+    if run:
+        _update(names).many(conn, run)
+
+
+def _update(names: tuple[str, ...]) -> Prepared:
+    """The UPDATE of a conversation's columns `names` (built and compiled once)."""
+    stmt = _UPDATES.get(names)
+    if stmt is None:
+        stmt = _UPDATES[names] = Prepared(
+            sa.update(TABLE).where(TABLE.c.id == sa.bindparam("row_id"))
+            .values({name: sa.bindparam(f"new_{name}", type_=TABLE.c[name].type) for name in names}))
+    return stmt
 
 
 def select_by_sender(channel: Channel | sa.BindParameter[Any],

@@ -50,6 +50,8 @@ class HandlesInbound(Protocol):
 
     def handle(self, work: db.Unit, inbound: Inbound) -> list[Reply]: ...
 
+    def handle_all(self, work: db.Unit, inbounds: Sequence[Inbound]) -> list[list[Reply]]: ...
+
 
 @dataclass
 class BotContext:
@@ -71,7 +73,7 @@ class BotContext:
 
     def answer_all(self, inbounds: Sequence[Inbound]) -> list[Outcome]:
         """Several chats' inputs in one unit of work (`group_commit.answer_all`; blocking)."""
-        return group_commit.answer_all(self.session_factory, self.engine.handle, inbounds)
+        return group_commit.answer_all(self.session_factory, self.engine.handle_all, inbounds)
 
     async def answer_soon(self, inbound: Inbound) -> list[Reply]:
         """`inbound`'s replies, committed together with the inputs waiting beside it."""
