@@ -26,6 +26,7 @@ from store import limits
 from store.conversation.engine import Engine
 from store.db import make_engine, make_sessionmaker
 from store.delivery import health
+from store.ops import heap
 
 if TYPE_CHECKING:
     from bot.channels.telegram.keeper import Keeper
@@ -40,8 +41,11 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
-async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Answer Telegram until `stop` is set (or SIGINT/SIGTERM arrives)."""
+async def run_bot(settings: Settings, stop: asyncio.Event | None = None, *,
+                  settle: bool = False) -> None:
+    """Answer Telegram until `stop` is set (or SIGINT/SIGTERM arrives). `settle`: the process
+    is this run's alone (`minyi bot`): its start-up objects are frozen once built
+    (`store.ops.heap`)."""
     if not settings.telegram_bot_token:
         raise StartupError("TELEGRAM_BOT_TOKEN is not set: there is no bot to run")
     stop = stop or asyncio.Event()
@@ -51,6 +55,8 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
     webhook = settings.telegram_webhook_url is not None
     keeper = telegram_keeper(settings, sessions, Engine(settings.engine_config()),
                              registry(settings, sessions), webhook=webhook)
+    if settle:
+        heap.settle()
     task = asyncio.create_task(keeper.run(stop), name="telegram")
     server: WebServer | None = None
     try:
@@ -91,8 +97,10 @@ async def _webhook_server(settings: Settings, keeper: Keeper, stop: asyncio.Even
     return server
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Deliver the outbox and run the scheduled jobs until `stop` is set."""
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None, *,
+                     settle: bool = False) -> None:
+    """Deliver the outbox and run the scheduled jobs until `stop` is set. `settle`: as
+    `run_bot`'s (`minyi worker`)."""
     from bot.channels.telegram import app as telegram_app
     from minyi.notifier import Notifier
     from minyi.scheduler import build_scheduler
@@ -111,6 +119,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     channels.start()
     scheduler = build_scheduler(sessions, settings)
     scheduler.start()
+    if settle:
+        heap.settle()
     log.info("worker running: outbox on %s, scheduled jobs", ", ".join(c.kind for c in channels))
     try:
         await Notifier(settings, sessions, channels).run(stop)
@@ -127,11 +137,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 def bot(settings: Settings) -> None:
     configure_logging(settings.log_format)
     limits.configure(settings.redis_url)
-    asyncio.run(run_bot(settings))
+    asyncio.run(run_bot(settings, settle=True))
 
 
 def worker(settings: Settings) -> None:
     configure_logging(settings.log_format)
     limits.configure(settings.redis_url)
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(run_worker(settings))
+    asyncio.run(run_worker(settings, settle=True))

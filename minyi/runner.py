@@ -27,6 +27,7 @@ from store import limits
 from store.conversation.engine import Engine
 from store.db import make_engine, make_sessionmaker
 from store.models import Channel
+from store.ops import heap
 
 if TYPE_CHECKING:
     from bot.channels.telegram.keeper import Keeper
@@ -97,8 +98,11 @@ def telegram_keeper(settings: Settings, session_factory: sessionmaker[Session],
                   starter=telegram_app.start_webhook if webhook else telegram_app.start)
 
 
-async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until `stop` is set (or SIGINT/SIGTERM arrives)."""
+async def run(settings: Settings, stop: asyncio.Event | None = None, *,
+              settle: bool = False) -> None:
+    """Run until `stop` is set (or SIGINT/SIGTERM arrives). `settle`: the process is this
+    run's alone (`minyi serve`), and its start-up objects are frozen once built
+    (`store.ops.heap`)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -144,6 +148,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
         scheduler = build_scheduler(session_factory, settings)
         scheduler.start()
+        if settle:
+            heap.settle()
         log.info("minyi is running; press Ctrl+C to stop")
 
         stop_wait = asyncio.create_task(stop.wait())
@@ -193,4 +199,4 @@ def serve(settings: Settings) -> None:
     limits.configure(settings.redis_url)
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(run(settings))
+    asyncio.run(run(settings, settle=True))

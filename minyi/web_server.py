@@ -22,13 +22,16 @@ def build_app(settings: Settings) -> Any:
     from store import limits
     from store.conversation.engine import Engine
     from store.db import make_engine, make_sessionmaker
+    from store.ops import heap
     from web import create_app
 
     logs.configure(settings.log_format)
     limits.configure(settings.redis_url)
     sessions = make_sessionmaker(make_engine(settings.database_url))
-    return create_app(settings, session_factory=sessions, engine=Engine(settings.engine_config()),
-                      channels=registry(settings, sessions))
+    app = create_app(settings, session_factory=sessions, engine=Engine(settings.engine_config()),
+                     channels=registry(settings, sessions))
+    heap.settle()  # a gunicorn worker of its own: its start-up objects, frozen
+    return app
 
 
 class WebServer(BaseApplication):  # type: ignore[misc]
