@@ -176,6 +176,19 @@ def test_one_update_twice_in_a_round_is_applied_once(
     assert conv is not None and conv.step == "situation"
 
 
+def test_an_update_id_given_as_a_number_and_as_text_is_one_update(
+        Session_: sessionmaker[Session], engine: Engine, point_token: str,  # noqa: N803
+        session: Session) -> None:
+    """A channel's update id is recorded as text: 5151 and "5151" are the same update, in a
+    round as anywhere (the second is answered as a redelivery, and applies nothing)."""
+    _at_title(Session_, engine, point_token, range(53, 55))
+    _round(Session_, engine, [_in(53, text=TITLE, update="5151"),
+                              _in(54, text=TITLE, update=5151)])  # type: ignore[arg-type]
+    session.rollback()
+    assert {c.external_id: c.step for c in session.scalars(sa.select(Conversation))} == {
+        "53": "situation", "54": "title"}
+
+
 def test_a_staff_address_gone_is_live_again_when_its_chat_writes_in_a_round(
         Session_: sessionmaker[Session], engine: Engine, point_token: str,  # noqa: N803
         session: Session, clerk: Any, admin: Any) -> None:

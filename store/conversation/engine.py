@@ -188,7 +188,7 @@ def _apart(inbounds: Sequence[Inbound]) -> bool:
     """Whether `inbounds` can share a round's statements: each of another sender, and no
     update twice."""
     senders = {(inbound.channel, inbound.user_id) for inbound in inbounds}
-    updates = [(inbound.channel, inbound.update_id) for inbound in inbounds
+    updates = [(inbound.channel, str(inbound.update_id)) for inbound in inbounds
                if inbound.update_id is not None]
     return len(senders) == len(inbounds) and len(set(updates)) == len(updates)
 
