@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 # Inputs in one round at most: a round holds the write lock (SQLite) or its rows' locks
 # (PostgreSQL) while it runs, about 0.25 ms an input on these machines (25 ms for a full
 # round). The fewer the rounds, the fewer times the pages every input touches (the update
-# ids', the conversations') are written to SQLite's log: 100 rather than 50 took about 7 %
+# ids', the conversations') are written to SQLite's log: 100 rather than 50 took about 10 %
 # less CPU per report in P1 (bench/bench_engine.py).
 MOST = 100
 
