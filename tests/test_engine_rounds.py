@@ -225,3 +225,27 @@ def test_rounds_naming_the_same_updates_at_once_apply_each_once(
     assert {c.external_id: (c.step, c.answers.get("title"))
             for c in session.scalars(sa.select(Conversation))} == {
         str(user): ("situation", f"{TITLE}{user}") for user in users}
+
+
+def test_a_rounds_statements_are_compiled_for_a_few_sizes_only(
+        Session_: sessionmaker[Session], engine: Engine, point_token: str,  # noqa: N803
+        session: Session, monkeypatch: Any) -> None:
+    """A bot meets rounds of every size up to the group commit's most; each size compiled
+    would keep a statement of its own. Rows are padded to a power of two instead, each
+    padding row a repeat that changes nothing."""
+    from store.conversation import engine as engine_module
+
+    sizes: list[int] = []
+    for name in ("_seen", "_pairs"):
+        made = getattr(engine_module, name)
+        monkeypatch.setattr(engine_module, name, lambda n, made=made: sizes.append(n) or made(n))
+    users = range(91, 98)
+    _at_title(Session_, engine, point_token, users)
+    sizes.clear()
+    for chunk in (users[:3], users[3:]):  # rounds of 3 and 4
+        _round(Session_, engine, [_in(user, text=f"{TITLE}{user}") for user in chunk])
+    assert sizes == [4, 4, 4, 4]
+    session.rollback()
+    assert {c.external_id: c.answers.get("title") for c in session.scalars(sa.select(Conversation))
+            if int(c.external_id) in users} == {str(user): f"{TITLE}{user}" for user in users}
+    assert session.scalar(sa.select(sa.func.count()).select_from(ProcessedUpdate)) == 7 * 3

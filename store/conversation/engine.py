@@ -181,7 +181,18 @@ class Engine:
 
 
 # Rows one statement of a round names at most (bind parameters: SQLite's oldest limit is 999).
-_CHUNK = 100
+_CHUNK = 128
+
+
+def _padded(rows: list[Any]) -> list[Any]:
+    """`rows` with its last repeated up to the next power of two: a process then compiles a
+    statement for eight sizes, not for every size of round it meets (each compiled statement
+    keeps its parameters' processors, up to ~50 KB). A row twice is harmless in both: an IN
+    list, and an INSERT … ON CONFLICT DO NOTHING (the second copy conflicts with the first)."""
+    size = 1
+    while size < len(rows):
+        size *= 2
+    return rows + rows[-1:] * (size - len(rows))
 
 
 def _apart(inbounds: Sequence[Inbound]) -> bool:
@@ -219,7 +230,7 @@ def _record(conn: sa.Connection, inbounds: Sequence[Inbound]) -> list[bool]:
     made: set[tuple[str, str]] = set()
     now = utcnow()
     for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
+        chunk = _padded(ids[start:start + _CHUNK])
         params: dict[str, object] = {"created_at": now}
         for i, (channel, update) in enumerate(chunk):
             params[f"c{i}"], params[f"u{i}"] = channel, update
@@ -271,13 +282,15 @@ _PAIR = Prepared(
 def _pairs(n: int) -> Prepared:
     """`_PAIR` for `n` senders of one channel at once; whether a staff address is gone is
     asked of each reporter's stored chat (`_load` reads again where the input's is another)."""
-    return Prepared(
+    # Built when compiled, not kept: only the compiled text stays (a statement of a hundred
+    # parameters holds ~30 KB of SQLAlchemy objects).
+    return Prepared(lambda _dialect: (
         sa.select(*SENDER_COLUMNS, *COLUMNS,
                   addresses.gone(Reporter.channel, Reporter.chat_id).label("staff_gone"))
         .outerjoin(Conversation, sa.and_(Conversation.channel == Reporter.channel,
                                          Conversation.external_id == Reporter.external_id))
         .where(Reporter.channel == sa.bindparam("channel"),
-               Reporter.external_id.in_([sa.bindparam(f"e{i}") for i in range(n)])))
+               Reporter.external_id.in_([sa.bindparam(f"e{i}") for i in range(n)]))))
 
 
 def _read(conn: sa.Connection, inbounds: Sequence[Inbound]) -> dict[tuple[Channel, str], Sequence[Any]]:
@@ -289,7 +302,7 @@ def _read(conn: sa.Connection, inbounds: Sequence[Inbound]) -> dict[tuple[Channe
     found: dict[tuple[Channel, str], Sequence[Any]] = {}
     for channel, ids in users.items():
         for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start:start + _CHUNK]
+            chunk = _padded(ids[start:start + _CHUNK])
             params: dict[str, object] = {"channel": channel}
             params.update((f"e{i}", user) for i, user in enumerate(chunk))
             for row in _pairs(len(chunk)).rows(conn, params):
