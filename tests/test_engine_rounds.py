@@ -6,8 +6,6 @@ Run on SQLite and, when `MINYI_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from itertools import count
 from typing import Any
@@ -19,6 +17,7 @@ from store import db
 from store.conversation.engine import Engine
 from store.conversation.types import Inbound, Reply
 from store.models import Channel, Conversation, ProcessedUpdate, Report, Reporter, StaffAddress, utcnow
+from tests.test_engine_statements import statements
 from tests.test_races import together
 
 _updates = count(1)
@@ -52,20 +51,6 @@ def _at_title(Session_: sessionmaker[Session], engine: Engine, token: str,  # no
     for user in users:
         replies = _alone(Session_, engine, _in(user, command="start", args=token))
         _alone(Session_, engine, _in(user, callback=_press(replies, "民生保障")))
-
-
-@contextmanager
-def statements(db_engine: sa.Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    sa.event.listen(db_engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db_engine, "before_cursor_execute", note)
 
 
 def _shown(replies: list[Reply]) -> list[tuple[str, list[list[str]]]]:
